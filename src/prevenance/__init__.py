@@ -1,0 +1,1 @@
+"""Prévenance: an open-source customer-care platform."""

@@ -1,0 +1,76 @@
+"""The four roles and what each may do, as Django groups of permissions.
+
+Import this module only once apps are ready (it imports auth models).
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
+
+AGENT, SUPERVISOR, MARKETING, ADMIN = "agent", "supervisor", "marketing", "admin"
+
+ROLE_LABELS = {
+    AGENT: _("Agent"),
+    SUPERVISOR: _("Supervisor"),
+    MARKETING: _("Marketing"),
+    ADMIN: _("Administrator"),
+}
+
+_AGENT = {
+    "customers.view_customer",
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.view_identity",
+    "customers.add_identity",
+    "customers.view_consentevent",
+    "customers.add_consentevent",
+    "customers.view_order",
+    "interactions.view_interaction",
+    "interactions.add_interaction",
+}
+_SUPERVISOR = _AGENT | {
+    "customers.merge_customer",
+    "customers.export_customer_data",
+    "customers.import_data",
+    "customers.export_data",
+    "customers.add_order",
+    "customers.change_order",
+    "customers.view_identityconflict",
+}
+_MARKETING = {
+    "customers.view_customer",
+    "customers.view_identity",
+    "customers.view_consentevent",
+    "customers.add_consentevent",
+    "customers.view_order",
+    "customers.import_data",
+    "customers.export_data",
+    "interactions.view_interaction",
+}
+_ADMIN = _SUPERVISOR | _MARKETING | {
+    "customers.erase_customer",
+    "customers.delete_identity",
+    "customers.change_identity",
+    "customers.change_identityconflict",
+}
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    AGENT: _AGENT,
+    SUPERVISOR: _SUPERVISOR,
+    MARKETING: _MARKETING,
+    ADMIN: _ADMIN,
+}
+
+
+def ensure_roles() -> None:
+    """Create or refresh the role groups; run after every migrate (idempotent)."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in sorted(perms):
+            app_label, codename = dotted.split(".")
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:
+                wanted.append(permission)
+        group.permissions.set(wanted)

@@ -1,0 +1,150 @@
+"""Reads about customers; access_* fetch and authorise at once (404 for missing and not yours)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from prevenance.core.text import next_prefix, search_key
+from prevenance.customers.choices import (
+    MARKETING_PURPOSES,
+    ConflictStatus,
+    ConsentAction,
+    ConsentPurpose,
+    ConsentState,
+    IdentityKind,
+    Qualification,
+)
+from prevenance.customers.models import ConsentEvent, Customer, Identity, IdentityConflict, Order
+from prevenance.customers.normalize import guess_identity_kind, normalize_identity
+
+SEARCH_LIMIT_MAX = 100
+
+
+def require_perm(user, perm: str) -> None:
+    if not user.has_perm(perm):
+        raise PermissionDenied
+
+
+def visible_customers(user) -> QuerySet[Customer]:
+    """The customers a user may see: live records (not merged tombstones), for roles that may view."""
+    require_perm(user, "customers.view_customer")
+    return Customer.objects.filter(merged_into__isnull=True)
+
+
+def access_customer(user, customer_id: int, *, perm: str = "customers.view_customer", follow_merge: bool = True) -> Customer:
+    """The customer with this id if the user may act on it; a merged id leads to its survivor."""
+    require_perm(user, perm)
+    try:
+        customer = Customer.objects.get(pk=int(customer_id))
+    except (Customer.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise Http404 from exc
+    hops = 0
+    while follow_merge and customer.merged_into_id is not None and hops < 20:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+        hops += 1
+    return customer
+
+
+def _name_prefix(queryset: QuerySet[Customer], key: str) -> QuerySet[Customer]:
+    if connection.vendor == "sqlite":
+        # SQLite's LIKE is case-insensitive and skips a plain index; a range scan uses it.
+        end = next_prefix(key)
+        return queryset.filter(Q(sort_key__gte=key, sort_key__lt=end) | Q(alt_key__gte=key, alt_key__lt=end))
+    # PostgreSQL: LIKE 'x%' uses the varchar_pattern_ops indexes whatever the collation.
+    return queryset.filter(Q(sort_key__startswith=key) | Q(alt_key__startswith=key))
+
+
+def find_by_identity(kind: str, raw: str) -> Customer | None:
+    try:
+        norm = normalize_identity(kind, raw)
+    except ValidationError:
+        return None
+    identity = Identity.objects.select_related("customer").filter(kind=kind, normalized=norm.normalized).first()
+    return identity.customer if identity else None
+
+
+def search_customers(user, query: str, *, limit: int = 20) -> list[Customer]:
+    """Search as a person types: exact email, phone, card or external id; else a name prefix."""
+    base = visible_customers(user)
+    limit = max(1, min(int(limit), SEARCH_LIMIT_MAX))
+    query = (query or "").strip()[:200]
+    if not query:
+        return []
+    kind = guess_identity_kind(query)
+    if kind is not None:
+        customer = find_by_identity(kind, query)
+        return [customer] if customer and customer.merged_into_id is None else []
+    exact_ids = list(
+        Identity.objects.filter(
+            kind__in=[IdentityKind.LOYALTY_CARD, IdentityKind.EXTERNAL_ID],
+            normalized__in={query, query.replace(" ", "").replace("-", "").upper()},
+        ).values_list("customer_id", flat=True)[:limit]
+    )
+    found = list(base.filter(pk__in=exact_ids)) if exact_ids else []
+    key = search_key(query)
+    if key and len(found) < limit:
+        by_name = _name_prefix(base, key).exclude(pk__in=[c.pk for c in found]).order_by("sort_key", "pk")
+        found.extend(by_name[: limit - len(found)])
+    return found
+
+
+def customer_identities(customer: Customer) -> list[Identity]:
+    return list(customer.identities.order_by("kind", "-verified", "first_seen_at", "pk"))
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    purpose: str
+    state: str
+    since: datetime | None
+    event: ConsentEvent | None
+
+    @property
+    def label(self) -> str:
+        return ConsentPurpose(self.purpose).label
+
+
+_STATE_OF_ACTION = {
+    ConsentAction.REQUESTED: ConsentState.PENDING,
+    ConsentAction.GRANTED: ConsentState.GRANTED,
+    ConsentAction.WITHDRAWN: ConsentState.WITHDRAWN,
+}
+
+
+def consent_states(customer: Customer) -> dict[str, ConsentStatus]:
+    """Each purpose's current state, derived from the ledger: the latest event wins.
+
+    A pending double opt-in does not override an earlier grant (the person is still opted in).
+    """
+    states = {p: ConsentStatus(p, ConsentState.UNKNOWN, None, None) for p in ConsentPurpose.values}
+    events = ConsentEvent.objects.filter(customer=customer).select_related("wording").order_by("occurred_at", "recorded_at", "pk")
+    for event in events:
+        current = states[event.purpose]
+        if event.action == ConsentAction.REQUESTED and current.state == ConsentState.GRANTED:
+            continue
+        states[event.purpose] = ConsentStatus(event.purpose, _STATE_OF_ACTION[event.action], event.occurred_at, event)
+    return states
+
+
+def consent_history(customer: Customer) -> list[ConsentEvent]:
+    return list(ConsentEvent.objects.filter(customer=customer).select_related("wording", "recorded_by").order_by("-occurred_at", "-pk"))
+
+
+def qualification(customer: Customer) -> str:
+    """Opted in when any marketing purpose is granted now; otherwise identified only."""
+    states = consent_states(customer)
+    if any(states[p].state == ConsentState.GRANTED for p in MARKETING_PURPOSES):
+        return Qualification.OPTED_IN
+    return Qualification.IDENTIFIED
+
+
+def customer_orders(customer: Customer, *, limit: int = 50) -> list[Order]:
+    return list(customer.orders.order_by("-ordered_at", "-pk")[:limit])
+
+
+def open_conflicts() -> QuerySet[IdentityConflict]:
+    return IdentityConflict.objects.filter(status=ConflictStatus.OPEN).select_related("customer_a", "customer_b").order_by("-created_at")

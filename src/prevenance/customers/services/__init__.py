@@ -1,0 +1,46 @@
+"""Every write about customers, one transaction each (see ARCHITECTURE.md).
+
+Sub-modules by sub-domain; import the services from here.
+"""
+
+from prevenance.customers.services.consents import (
+    confirm_consent,
+    ensure_consent_wording,
+    grant_consent,
+    withdraw_consent,
+)
+from prevenance.customers.services.gdpr import erase_customer, export_customer_data
+from prevenance.customers.services.identities import (
+    IdentityInput,
+    Resolution,
+    add_identity,
+    remove_identity,
+    resolve_customer,
+)
+from prevenance.customers.services.merge import dismiss_conflict, merge_customers
+from prevenance.customers.services.orders import record_order
+from prevenance.customers.services.profile import (
+    clean_customer_fields,
+    create_customer,
+    update_customer,
+)
+
+__all__ = [
+    "IdentityInput",
+    "Resolution",
+    "add_identity",
+    "clean_customer_fields",
+    "confirm_consent",
+    "create_customer",
+    "dismiss_conflict",
+    "ensure_consent_wording",
+    "erase_customer",
+    "export_customer_data",
+    "grant_consent",
+    "merge_customers",
+    "record_order",
+    "remove_identity",
+    "resolve_customer",
+    "update_customer",
+    "withdraw_consent",
+]

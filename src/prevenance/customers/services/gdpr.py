@@ -1,0 +1,90 @@
+"""GDPR rights: access (export everything held) and erasure, each with an audit record."""
+
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from prevenance.core.audit import record_audit
+from prevenance.core.choices import AuditKind
+from prevenance.customers.models import Customer, IdentityConflict
+from prevenance.customers.relations import customer_foreign_keys
+
+_HIDDEN = {"sort_key", "alt_key", "confirmation_token"}
+
+
+def _row(instance) -> dict[str, Any]:
+    data = model_to_dict(instance, fields=[f.name for f in instance._meta.concrete_fields if f.name not in _HIDDEN])
+    # model_to_dict skips non-editable fields; the person is owed those too.
+    for f in instance._meta.concrete_fields:
+        if not f.editable and f.name not in _HIDDEN:
+            data[f.attname] = getattr(instance, f.attname)
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _records(customer_ids: list[int]) -> list[Customer]:
+    """The customer and every tombstone merged into it (their rows still hold what they were)."""
+    found, frontier = [], customer_ids
+    while frontier:
+        batch = list(Customer.objects.filter(pk__in=frontier))
+        found.extend(batch)
+        frontier = list(Customer.objects.filter(merged_into_id__in=[c.pk for c in batch]).values_list("pk", flat=True))
+    return found
+
+
+def export_customer_data(*, customer: Customer, actor=None) -> dict[str, Any]:
+    """Everything held about the person, in one JSON-ready document (right of access)."""
+    records = _records([customer.pk])
+    ids = [c.pk for c in records]
+    document: dict[str, Any] = {
+        "exported_at": timezone.now().isoformat(),
+        "customer": _row(records[0]),
+        "merged_records": [_row(c) for c in records[1:]],
+    }
+    for relation in customer_foreign_keys():
+        model = relation.related_model
+        key = model._meta.label_lower
+        rows = model._base_manager.filter(**{f"{relation.field.name}__in": ids}).order_by("pk")
+        document.setdefault(key, []).extend(_row(row) for row in rows)
+    with transaction.atomic():
+        record_audit(kind=AuditKind.CUSTOMER_EXPORTED, actor=actor, subject=customer, payload={"records": ids})
+    return document
+
+
+def erase_customer(*, customer: Customer, actor=None) -> Customer:
+    """Right to erasure: personal fields and identities go; what the company must keep stays, unlinked.
+
+    Each model that points at a customer says how (gdpr_on_erase): identities are deleted;
+    interactions keep channel/date for aggregates with their words blanked; orders and the
+    consent ledger stay as accounting and proof, with the person unlinked.
+    """
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        if locked.merged_into_id:
+            raise ValidationError(_("Erase the record this one was merged into instead (#%(id)s).") % {"id": locked.merged_into_id})
+        records = _records([locked.pk])
+        ids = [c.pk for c in records]
+        counts: dict[str, int] = {}
+        for relation in customer_foreign_keys():
+            model = relation.related_model
+            rows = model._base_manager.filter(**{f"{relation.field.name}__in": ids})
+            policy = getattr(model, "gdpr_on_erase", "delete")
+            if model is IdentityConflict or policy == "delete":
+                counts[model._meta.label_lower] = rows.delete()[0]
+            else:
+                blanks = {name: "" for name in getattr(model, "gdpr_personal_fields", ())}
+                counts[model._meta.label_lower] = rows.update(**{relation.field.name: None}, **blanks)
+        now = timezone.now()
+        for record in records:
+            for field in Customer.PERSONAL_FIELDS:
+                setattr(record, field, None if field == "birth_date" else "")
+            record.erased_at = now
+            record.save(update_fields=[*Customer.PERSONAL_FIELDS, "erased_at"])
+        record_audit(kind=AuditKind.CUSTOMER_ERASED, actor=actor, subject=locked, payload={"records": ids, "counts": counts})
+    locked.refresh_from_db()
+    return locked

@@ -1,0 +1,76 @@
+"""Orders: enough of each purchase for RFM and lifetime value later."""
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from prevenance.core.choices import Channel
+from prevenance.customers.choices import OrderStatus
+from prevenance.customers.models import Customer, Order
+
+MAX_AMOUNT = Decimal("9999999999.99")
+
+
+def clean_order_fields(*, reference, ordered_at, amount, currency, channel, store, items_count, status) -> dict:
+    errors: dict[str, list] = {}
+    reference = str(reference or "").strip()
+    if not reference or len(reference) > 64:
+        errors["reference"] = [_("A reference of 1 to 64 characters is required.")]
+    if not isinstance(ordered_at, datetime):
+        errors["date"] = [_("A date and time is required.")]
+    try:
+        amount = Decimal(str(amount)).quantize(Decimal("0.01"))
+        if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+            raise InvalidOperation
+    except (InvalidOperation, ValueError, TypeError):
+        errors["amount"] = [_("“%(value)s” is not an amount.") % {"value": str(amount)[:40]}]
+    currency = str(currency or "EUR").strip().upper()
+    if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
+        errors["currency"] = [_("Use a three-letter ISO currency code such as EUR.")]
+    if channel not in Channel.values:
+        errors["channel"] = [_("Unknown channel “%(value)s”.") % {"value": str(channel)[:40]}]
+    if status not in OrderStatus.values:
+        errors["status"] = [_("Unknown status “%(value)s”.") % {"value": str(status)[:40]}]
+    try:
+        items_count = int(items_count)
+        if items_count < 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["items_count"] = [_("The number of items must be a whole number, 0 or more.")]
+    store = str(store or "").strip()
+    if len(store) > 100:
+        errors["store"] = [_("At most 100 characters.")]
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "reference": reference, "ordered_at": ordered_at, "amount": amount, "currency": currency,
+        "channel": channel, "store": store, "items_count": items_count, "status": status,
+    }
+
+
+def record_order(
+    *,
+    customer: Customer,
+    reference: str,
+    ordered_at: datetime,
+    amount,
+    currency: str = "EUR",
+    channel: str = Channel.WEB,
+    store: str = "",
+    items_count: int = 1,
+    status: str = OrderStatus.PLACED,
+) -> tuple[Order, bool]:
+    """Create the order, or update it when its reference is known (re-imports are idempotent)."""
+    fields = clean_order_fields(reference=reference, ordered_at=ordered_at, amount=amount, currency=currency,
+                                channel=channel, store=store, items_count=items_count, status=status)
+    if customer.merged_into_id or customer.erased_at:
+        raise ValidationError(_("This customer was erased or merged and can no longer be edited."))
+    reference = fields.pop("reference")
+    with transaction.atomic():
+        existing = Order.objects.select_for_update().filter(reference=reference).first()
+        if existing is not None and existing.customer_id not in (None, customer.pk):
+            raise ValidationError({"reference": [_("Order %(ref)s belongs to another customer.") % {"ref": reference}]})
+        return Order.objects.update_or_create(reference=reference, defaults={"customer": customer, **fields})

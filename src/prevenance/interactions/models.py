@@ -1,0 +1,48 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from prevenance.core.choices import Channel
+from prevenance.customers.models import Customer, Order
+from prevenance.interactions.choices import Direction, JourneyPhase, Nature
+
+
+class Interaction(models.Model):
+    """One touchpoint between the company and a customer, whatever the channel."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+    )
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
+    nature = models.CharField(_("nature"), max_length=13, choices=Nature.choices, default=Nature.INFORMATIVE)
+    phase = models.CharField(_("journey phase"), max_length=6, choices=JourneyPhase.choices, default=JourneyPhase.AFTER)
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
+    summary = models.CharField(_("summary"), max_length=255)
+    body = models.TextField(_("body"), blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("agent"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+    )
+    # A generic link to what the touchpoint belongs to (a case, a campaign, a survey...).
+    ref_type = models.CharField(_("reference type"), max_length=40, blank=True)
+    ref_id = models.CharField(_("reference id"), max_length=64, blank=True)
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
+
+    # Erasure keeps the row for aggregate counts (channel, direction, date) and drops the words.
+    gdpr_on_erase = "unlink"
+    gdpr_personal_fields = ("summary", "body")
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at", "-id"], name="interaction_timeline_idx"),
+            models.Index(fields=["ref_type", "ref_id"], name="interaction_ref_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.direction} {self.occurred_at:%Y-%m-%d}"

@@ -1,0 +1,83 @@
+"""The customer timeline: interactions and orders merged, newest first, by cursor."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils.dateparse import parse_datetime
+
+from prevenance.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from prevenance.customers.models import Customer, Order
+from prevenance.interactions.models import Interaction
+
+TIMELINE_LIMIT_MAX = 100
+# Within the same instant, interactions come before orders; then by id, newest first.
+_RANK = {"interaction": 1, "order": 0}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # "interaction" or "order"
+    occurred_at: datetime
+    item: Interaction | Order
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.occurred_at, _RANK[self.kind], self.item.pk)
+
+
+def _before(cursor: tuple[datetime, int, int] | None, kind: str, date_field: str) -> Q:
+    if cursor is None:
+        return Q()
+    at, rank, pk = cursor
+    mine = _RANK[kind]
+    same_instant = Q(**{date_field: at})
+    if mine < rank:
+        tie = same_instant
+    elif mine == rank:
+        tie = same_instant & Q(pk__lt=pk)
+    else:
+        tie = Q(pk__in=[])
+    return Q(**{f"{date_field}__lt": at}) | tie
+
+
+def _parse_cursor(cursor: str | None) -> tuple[datetime, int, int] | None:
+    values = decode_cursor(cursor, 3)
+    if values is None:
+        return None
+    at = parse_datetime(values[0]) if isinstance(values[0], str) else None
+    if at is None or not isinstance(values[1], int) or not isinstance(values[2], int):
+        raise InvalidCursor("cursor is not one this server issued")
+    return at, values[1], values[2]
+
+
+def customer_timeline(
+    customer: Customer,
+    *,
+    cursor: str | None = None,
+    limit: int = 25,
+    channels: list[str] | None = None,
+    include_orders: bool = True,
+) -> Page[TimelineEntry]:
+    """One page of everything that happened with a customer, whatever the channel."""
+    limit = max(1, min(int(limit), TIMELINE_LIMIT_MAX))
+    position = _parse_cursor(cursor)
+    interactions = Interaction.objects.filter(customer=customer).filter(_before(position, "interaction", "occurred_at"))
+    if channels:
+        interactions = interactions.filter(channel__in=channels)
+    entries = [
+        TimelineEntry("interaction", i.occurred_at, i)
+        for i in interactions.select_related("agent", "order").order_by("-occurred_at", "-pk")[: limit + 1]
+    ]
+    if include_orders:
+        orders = Order.objects.filter(customer=customer).filter(_before(position, "order", "ordered_at"))
+        if channels:
+            orders = orders.filter(channel__in=channels)
+        entries += [TimelineEntry("order", o.ordered_at, o) for o in orders.order_by("-ordered_at", "-pk")[: limit + 1]]
+    entries.sort(key=lambda e: e.sort_key, reverse=True)
+    page = entries[:limit]
+    next_cursor = None
+    if len(entries) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor([last.occurred_at.isoformat(), _RANK[last.kind], last.item.pk])
+    return Page(items=page, next_cursor=next_cursor)

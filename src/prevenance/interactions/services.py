@@ -1,0 +1,80 @@
+"""Recording touchpoints: one function for every channel."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from prevenance.core.choices import Channel
+from prevenance.customers.models import Customer, Order
+from prevenance.interactions.choices import Direction, JourneyPhase, Nature
+from prevenance.interactions.models import Interaction
+
+MAX_BODY = 100_000
+
+
+def clean_interaction_fields(*, channel, direction, nature, phase, summary, body) -> dict:
+    errors: dict[str, list] = {}
+    for name, value, enum in (
+        ("channel", channel, Channel),
+        ("direction", direction, Direction),
+        ("nature", nature, Nature),
+        ("phase", phase, JourneyPhase),
+    ):
+        if value not in enum.values:
+            errors[name] = [_("“%(value)s” is not one of: %(choices)s.") % {"value": str(value)[:40], "choices": ", ".join(enum.values)}]
+    summary = " ".join(str(summary or "").split())
+    if not summary:
+        errors["summary"] = [_("A summary is required.")]
+    elif len(summary) > 255:
+        errors["summary"] = [_("At most 255 characters (got %(n)d).") % {"n": len(summary)}]
+    body = str(body or "")
+    if len(body) > MAX_BODY:
+        errors["body"] = [_("At most %(limit)d characters.") % {"limit": MAX_BODY}]
+    if errors:
+        raise ValidationError(errors)
+    return {"channel": channel, "direction": direction, "nature": nature, "phase": phase, "summary": summary, "body": body}
+
+
+def record_interaction(
+    *,
+    customer: Customer,
+    channel: str,
+    direction: str,
+    summary: str,
+    nature: str = Nature.INFORMATIVE,
+    phase: str = JourneyPhase.AFTER,
+    occurred_at: datetime | None = None,
+    body: str = "",
+    agent=None,
+    order: Order | None = None,
+    ref_type: str = "",
+    ref_id: str = "",
+    external_id: str | None = None,
+) -> tuple[Interaction, bool]:
+    """Store one touchpoint on the customer's timeline. With an external_id, a retry or a
+    re-import returns the stored one instead of writing it twice."""
+    fields = clean_interaction_fields(channel=channel, direction=direction, nature=nature, phase=phase, summary=summary, body=body)
+    if customer.merged_into_id or customer.erased_at:
+        raise ValidationError(_("This customer was erased or merged and can no longer be edited."))
+    if order is not None and order.customer_id != customer.pk:
+        raise ValidationError({"order": [_("This order belongs to another customer.")]})
+    external_id = (external_id or "").strip()[:100] or None
+    with transaction.atomic():
+        if external_id:
+            existing = Interaction.objects.filter(external_id=external_id).first()
+            if existing is not None:
+                return existing, False
+        interaction = Interaction.objects.create(
+            customer=customer,
+            occurred_at=occurred_at or timezone.now(),
+            agent=agent if getattr(agent, "is_authenticated", False) else None,
+            order=order,
+            ref_type=(ref_type or "")[:40],
+            ref_id=str(ref_id or "")[:64],
+            external_id=external_id,
+            **fields,
+        )
+    return interaction, True
