@@ -45,7 +45,10 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int, int] | None:
     values = decode_cursor(cursor, 3)
     if values is None:
         return None
-    at = parse_datetime(values[0]) if isinstance(values[0], str) else None
+    try:
+        at = parse_datetime(values[0]) if isinstance(values[0], str) else None
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        at = None
     if at is None or not isinstance(values[1], int) or not isinstance(values[2], int):
         raise InvalidCursor("cursor is not one this server issued")
     return at, values[1], values[2]

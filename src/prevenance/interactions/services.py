@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.core.choices import Channel
 from prevenance.customers.models import Customer, Order
+from prevenance.customers.services import lock_live_customer
 from prevenance.interactions.choices import Direction, JourneyPhase, Nature
 from prevenance.interactions.models import Interaction
 
@@ -57,12 +58,11 @@ def record_interaction(
     """Store one touchpoint on the customer's timeline. With an external_id, a retry or a
     re-import returns the stored one instead of writing it twice."""
     fields = clean_interaction_fields(channel=channel, direction=direction, nature=nature, phase=phase, summary=summary, body=body)
-    if customer.merged_into_id or customer.erased_at:
-        raise ValidationError(_("This customer was erased or merged and can no longer be edited."))
     if order is not None and order.customer_id != customer.pk:
         raise ValidationError({"order": [_("This order belongs to another customer.")]})
     external_id = (external_id or "").strip()[:100] or None
     with transaction.atomic():
+        customer = lock_live_customer(customer)
         if external_id:
             existing = Interaction.objects.filter(external_id=external_id).first()
             if existing is not None:

@@ -22,6 +22,7 @@ from prevenance.customers.services.orders import record_order
 from prevenance.customers.services.profile import (
     clean_customer_fields,
     create_customer,
+    lock_live_customer,
     update_customer,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "erase_customer",
     "export_customer_data",
     "grant_consent",
+    "lock_live_customer",
     "merge_customers",
     "record_order",
     "remove_identity",

@@ -21,6 +21,7 @@ from prevenance.customers.choices import (
     IdentityKind,
 )
 from prevenance.customers.models import ConsentEvent, ConsentWording, Customer, Identity
+from prevenance.customers.services.profile import lock_live_customer
 
 CONFIRMATION_VALID_FOR = timedelta(days=30)
 # Ways of granting that carry their own proof, so no confirmation email is sent.
@@ -48,11 +49,6 @@ def _subject_digest(customer: Customer) -> str:
     )
     basis = identity.normalized if identity else f"customer:{customer.pk}"
     return hashlib.sha256(basis.encode()).hexdigest()
-
-
-def _usable(customer: Customer) -> None:
-    if customer.erased_at or customer.merged_into_id:
-        raise ValidationError(_("This customer was erased or merged and can no longer be edited."))
 
 
 def ensure_consent_wording(*, purpose: str, language: str, text: str) -> ConsentWording:
@@ -112,9 +108,9 @@ def grant_consent(
     """Record an opt-in. For purposes that need double opt-in, a ticked box only *requests* it:
     the person gets a confirmation link and the grant is appended when they open it."""
     _check(purpose, channel, method)
-    _usable(customer)
     needs_confirmation = purpose in DOUBLE_OPT_IN_PURPOSES and method not in _SELF_PROVEN_METHODS
     with transaction.atomic():
+        customer = lock_live_customer(customer)
         if not needs_confirmation:
             return _append(customer=customer, purpose=purpose, action=ConsentAction.GRANTED, method=method,
                            channel=channel, source=source, wording=wording, occurred_at=occurred_at, actor=actor)
@@ -156,7 +152,7 @@ def withdraw_consent(
     actor=None,
 ) -> ConsentEvent:
     _check(purpose, channel, method)
-    _usable(customer)
     with transaction.atomic():
+        customer = lock_live_customer(customer)
         return _append(customer=customer, purpose=purpose, action=ConsentAction.WITHDRAWN, method=method,
                        channel=channel, source=source, wording=None, occurred_at=occurred_at, actor=actor)

@@ -17,7 +17,11 @@ from prevenance.core.choices import Channel
 from prevenance.customers.choices import ConflictStatus
 from prevenance.customers.models import Customer, Identity, IdentityConflict
 from prevenance.customers.normalize import NormalizedIdentity, normalize_identity
-from prevenance.customers.services.profile import clean_customer_fields, fill_blank_fields
+from prevenance.customers.services.profile import (
+    clean_customer_fields,
+    fill_blank_fields,
+    lock_live_customer,
+)
 
 RESOLVE_ATTEMPTS = 5
 
@@ -158,9 +162,7 @@ def add_identity(
     """Attach one identity to a known customer; refuses one that belongs to someone else."""
     norm = normalize_identity(kind, value, network=network)
     with transaction.atomic():
-        locked = Customer.objects.select_for_update().get(pk=customer.pk)
-        if locked.merged_into_id or locked.erased_at:
-            raise ValidationError(_("This customer was erased or merged and can no longer be edited."))
+        locked = lock_live_customer(customer)
         current = Identity.objects.filter(kind=norm.kind, normalized=norm.normalized).first()
         if current is not None:
             if current.customer_id == customer.pk:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from prevenance.core.choices import Channel
 from prevenance.customers.choices import OrderStatus
 from prevenance.customers.models import Customer, Order
+from prevenance.customers.services.profile import lock_live_customer
 
 MAX_AMOUNT = Decimal("9999999999.99")
 
@@ -66,10 +67,9 @@ def record_order(
     """Create the order, or update it when its reference is known (re-imports are idempotent)."""
     fields = clean_order_fields(reference=reference, ordered_at=ordered_at, amount=amount, currency=currency,
                                 channel=channel, store=store, items_count=items_count, status=status)
-    if customer.merged_into_id or customer.erased_at:
-        raise ValidationError(_("This customer was erased or merged and can no longer be edited."))
     reference = fields.pop("reference")
     with transaction.atomic():
+        customer = lock_live_customer(customer)
         existing = Order.objects.select_for_update().filter(reference=reference).first()
         if existing is not None and existing.customer_id not in (None, customer.pk):
             raise ValidationError({"reference": [_("Order %(ref)s belongs to another customer.") % {"ref": reference}]})

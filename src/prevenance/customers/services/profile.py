@@ -98,6 +98,18 @@ def clean_customer_fields(data: Mapping[str, Any], *, partial: bool = True) -> d
     return cleaned
 
 
+def lock_live_customer(customer: Customer) -> Customer:
+    """Lock the customer row for this transaction and refuse an erased or merged record.
+
+    Call it inside the service's transaction before writing anything that points at the
+    customer: a merge or an erasure running at the same time then waits, or we see its result.
+    """
+    locked = Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    if locked is None or locked.erased_at or locked.merged_into_id:
+        raise ValidationError(_("This customer was erased or merged and can no longer be edited."), code="customer_gone")
+    return locked
+
+
 def create_customer(*, data: Mapping[str, Any] | None = None) -> Customer:
     cleaned = clean_customer_fields(data or {})
     with transaction.atomic():
@@ -105,12 +117,11 @@ def create_customer(*, data: Mapping[str, Any] | None = None) -> Customer:
 
 
 def update_customer(*, customer: Customer, data: Mapping[str, Any]) -> Customer:
-    if customer.erased_at or customer.merged_into_id:
-        raise ValidationError(_("This customer was erased or merged and can no longer be edited."))
     cleaned = clean_customer_fields(data)
-    if not cleaned:
-        return customer
     with transaction.atomic():
+        customer = lock_live_customer(customer)
+        if not cleaned:
+            return customer
         for field, value in cleaned.items():
             setattr(customer, field, value)
         customer.save(update_fields=list(cleaned))
