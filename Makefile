@@ -35,7 +35,7 @@ lint: install-dev
 	$(BIN)/prevenance makemigrations --check --dry-run
 
 test: lint
-	PREVENANCE_TESTING=1 $(BIN)/pytest
+	$(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) var/test-*.sqlite3

@@ -1,0 +1,31 @@
+"""The REST API at /api/v1/: authentication, the error format, and each app's router."""
+
+from django.utils.translation import gettext_lazy as _
+from ninja import NinjaAPI
+from ninja.openapi.docs import Swagger
+
+from prevenance.api.auth import API_AUTH
+from prevenance.api.errors import install_error_handlers
+from prevenance.api.parser import StrictJsonParser
+from prevenance.customers.api import router as customers_router
+from prevenance.interactions.api import router as interactions_router
+
+api = NinjaAPI(
+    title="Prévenance API",
+    version="1.0.0",
+    description=str(
+        _("Customers, identities, consents, orders, interactions and timeline. "
+          "Authenticate with “Authorization: Bearer <API key>” (create one with `prevenance create-api-key USERNAME`).")
+    ),
+    auth=API_AUTH,
+    parser=StrictJsonParser(),
+    urls_namespace="api-v1",
+    # With "ninja" in INSTALLED_APPS, Swagger UI comes from ninja's bundled static files (no CDN);
+    # validatorUrl None stops it from sending the schema to validator.swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_error_handlers(api)
+api.add_router("/customers", customers_router)
+api.add_router("/customers", interactions_router)
