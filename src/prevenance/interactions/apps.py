@@ -6,3 +6,10 @@ class InteractionsConfig(AppConfig):
     name = "prevenance.interactions"
     label = "interactions"
     verbose_name = _("Interactions")
+
+    def ready(self):
+        # The CSV registry lives in core, which cannot import this app: the app registers itself.
+        from prevenance.core import csvio
+        from prevenance.interactions import exports, imports
+
+        csvio.register(importer=imports.InteractionsImporter(), exporter=exports.InteractionsExporter())

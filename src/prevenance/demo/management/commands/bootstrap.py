@@ -1,0 +1,41 @@
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from prevenance.customers.models import Customer
+from prevenance.demo.services import create_first_admin, load_demo_company
+
+DEMO_SEED = 1
+
+
+class Command(BaseCommand):
+    help = _(
+        "First start of an installation (run by `make run` after migrate): loads the demo company when "
+        "the database has no customers, and creates an administrator with a random password (shown "
+        "once, stored nowhere) when no user exists. Running it again changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--demo-customers", type=int, default=5000,
+                            help=_("size of the demo company; 0 loads no demo (default 5000)"))
+
+    def handle(self, *args, demo_customers, **options):
+        if demo_customers < 0:
+            raise CommandError(_("--demo-customers must be 0 or more, got %(n)d.") % {"n": demo_customers})
+        if demo_customers and not Customer.objects.exists():
+            self.stdout.write(_("Loading the demo company (%(n)d customers)...") % {"n": demo_customers})
+            summary = load_demo_company(customers=demo_customers, seed=DEMO_SEED, today=datetime.now(UTC).date(),
+                                        progress=options["verbosity"] >= 1)
+            self.stdout.write(_("Demo company loaded: %(customers)d customers, %(orders)d orders, "
+                                "%(interactions)d interactions.") % vars(summary))
+        created = create_first_admin()
+        if created is not None:
+            user, password = created
+            self.stdout.write(self.style.WARNING(
+                _("Administrator account created. Username: %(username)s  Password: %(password)s\n"
+                  "Write the password down now: it is shown only this once.")
+                % {"username": user.get_username(), "password": password}
+            ))
+        self.stdout.write(_("Prévenance is at %(url)s") % {"url": settings.PREVENANCE_BASE_URL.rstrip("/") + "/"})

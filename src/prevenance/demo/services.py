@@ -1,0 +1,36 @@
+"""Writes of the demo app: loading the demo company, and the first administrator of a new install."""
+
+import secrets
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from prevenance.core.roles import ADMIN
+from prevenance.demo.build import DemoSummary, build_demo
+
+FIRST_ADMIN_USERNAME = "admin"
+
+
+def load_demo_company(*, customers: int, seed: int, today: date, progress: bool = False) -> DemoSummary:
+    """The demo company, one transaction per person (a 5,000-person load in one would hold the
+    SQLite write lock for a minute; an interrupted load keeps whole people only)."""
+    return build_demo(customers=customers, seed=seed, today=today, progress=progress)
+
+
+def create_first_admin() -> tuple[object, str] | None:
+    """A superuser in the admin group with a random password, only when no user exists at all.
+
+    Returns (user, password) so the caller can show the password once; it is stored nowhere
+    but as Django's salted hash. Returns None when the installation already has users.
+    """
+    User = get_user_model()
+    with transaction.atomic():
+        if User.objects.exists():
+            return None
+        password = secrets.token_urlsafe(12)
+        user = User.objects.create_superuser(username=FIRST_ADMIN_USERNAME, email="", password=password)
+        group, _created = Group.objects.get_or_create(name=ADMIN)
+        user.groups.add(group)
+    return user, password

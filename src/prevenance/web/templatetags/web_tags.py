@@ -1,0 +1,50 @@
+"""Small display helpers for the pages."""
+
+from django import template
+from django.utils.html import format_html
+
+from prevenance.customers.choices import ConsentState
+
+register = template.Library()
+
+# Symbols present in the system fonts (DejaVu, Liberation): no icon font, no download.
+CHANNEL_SYMBOLS = {
+    "email": "✉",
+    "phone": "☎",
+    "chat": "❝",
+    "chatbot": "⚙",
+    "social": "#",
+    "sms": "✆",
+    "web": "◎",
+    "mobile_app": "▯",
+    "store": "⌂",
+    "field_visit": "⚑",
+    "forum": "☰",
+    "postal": "✎",
+    "video": "▶",
+    "import": "⇩",
+    "api": "⌁",
+}
+
+
+@register.simple_tag
+def channel_icon(channel: str, label: str = "") -> str:
+    """A coloured badge with the channel's symbol; the label is for screen readers and tooltips."""
+    symbol = CHANNEL_SYMBOLS.get(channel, "•")
+    return format_html(
+        '<span class="channel channel-{}" title="{}" aria-label="{}" role="img">{}</span>',
+        channel, label or channel, label or channel, symbol,
+    )
+
+
+@register.filter
+def percent(value: float) -> float:
+    return round((value or 0) * 100, 1)
+
+
+@register.filter
+def consent_state(value: str) -> str:
+    try:
+        return ConsentState(value).label
+    except ValueError:
+        return value
