@@ -31,10 +31,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
-from django.db.models import F, OrderBy
-
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS_MS = {"email": 5, "phone": 5, "name_prefix": 50, "name_prefix_proposed": 50, "timeline": 20}
+TARGETS_MS = {"email": 5, "phone": 5, "name_prefix": 50, "timeline": 20}
 KINDS = list(TARGETS_MS)
 
 
@@ -89,7 +87,7 @@ def sample_queries(samples: int, seed: int) -> dict[str, list]:
         .annotate(n=Count("id")).order_by("-n").values_list("customer_id", "n")[:samples]
     )
     rng.shuffle(busiest)
-    return {"email": emails, "phone": phones, "name_prefix": prefixes, "name_prefix_proposed": prefixes, "timeline": busiest}
+    return {"email": emails, "phone": phones, "name_prefix": prefixes, "timeline": busiest}
 
 
 def bench_user():
@@ -105,42 +103,6 @@ def bench_user():
     return User.objects.get(pk=user.pk), raw
 
 
-class PatternAsc(OrderBy):
-    """ORDER BY col USING ~<~ : the order of a text_pattern_ops / varchar_pattern_ops index.
-
-    USING takes no ASC/DESC, but Django's compiler looks for one to de-duplicate ORDER BY
-    terms: it gets one in a comment.
-    """
-
-    template = "%(expression)s USING ~<~ /* %(ordering)s */"
-
-
-def proposed_name_prefix(user, query: str, limit: int = 20) -> list:
-    """The name search as proposed to the lead: two index-ordered range scans with LIMIT
-    (surname first, then first name), instead of one OR of both ranges sorted afterwards."""
-    from django.db import connection
-
-    from prevenance.core.text import next_prefix, search_key
-    from prevenance.customers.selectors import visible_customers
-
-    key = search_key(query)
-    end = next_prefix(key)
-    base = visible_customers(user)
-    if connection.vendor == "sqlite":
-        by_last = base.filter(sort_key__gte=key, sort_key__lt=end).order_by("sort_key", "pk")
-        by_first = base.filter(alt_key__gte=key, alt_key__lt=end).order_by("alt_key", "pk")
-    else:
-        # The varchar_pattern_ops indexes give LIKE 'x%' but not ORDER BY in the database
-        # collation; ordered by their own operator (~<~) they give both, then LIMIT stops early.
-        by_last = base.filter(sort_key__startswith=key).order_by(PatternAsc(F("sort_key")), "pk")
-        by_first = base.filter(alt_key__startswith=key).order_by(PatternAsc(F("alt_key")), "pk")
-    found = list(by_last[:limit])
-    if len(found) < limit:
-        seen = {c.pk for c in found}
-        found += [c for c in by_first[:limit] if c.pk not in seen][: limit - len(found)]
-    return found
-
-
 def time_service(user, kind: str, values: list, explain: bool) -> tuple[list[float], dict]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -152,8 +114,6 @@ def time_service(user, kind: str, values: list, explain: bool) -> tuple[list[flo
         if kind == "timeline":
             customer = access_customer(user, value[0], perm="interactions.view_interaction")
             return customer_timeline(customer, limit=25).items
-        if kind == "name_prefix_proposed":
-            return proposed_name_prefix(user, value, limit=20)
         return search_customers(user, value, limit=20)
 
     for value in values[:20]:  # warm caches and the connection
@@ -259,8 +219,7 @@ def run_one(url: str, samples: int, seed: int, explain: bool, http_too: bool) ->
         server = start_server(url, port)
         try:
             for kind in KINDS:
-                if kind != "name_prefix_proposed":  # not behind an endpoint
-                    result["http"][kind] = percentiles(time_http(port, key, kind, queries[kind]))
+                result["http"][kind] = percentiles(time_http(port, key, kind, queries[kind]))
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)

@@ -39,7 +39,8 @@ class Customer(TimeStampedModel):
     lifecycle_state = models.CharField(
         _("lifecycle state"), max_length=12, choices=LifecycleState.choices, default=LifecycleState.PROSPECT
     )
-    # Folded copies of the name for prefix search ("dupont jean" and "jean dupont").
+    # Folded copies of the name for prefix search ("dupont jean" and "jean dupont"). Their
+    # indexes differ per database (byte order on PostgreSQL), so migration 0002 makes them.
     sort_key = models.CharField(max_length=220, blank=True, editable=False)
     alt_key = models.CharField(max_length=220, blank=True, editable=False)
     merged_into = models.ForeignKey(
@@ -56,8 +57,6 @@ class Customer(TimeStampedModel):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         indexes = [
-            models.Index(fields=["sort_key"], name="customer_sort_key_idx", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["alt_key"], name="customer_alt_key_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["lifecycle_state"], name="customer_lifecycle_idx"),
         ]
         constraints = [
@@ -116,8 +115,9 @@ class Identity(models.Model):
         verbose_name_plural = _("identities")
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "normalized"],
-                name="identity_unique_kind_value",
+                # Value first: intake looks identities up by value alone (normalized IN (...)).
+                fields=["normalized", "kind"],
+                name="identity_unique_value_kind",
                 violation_error_message=_("This identity already belongs to a customer."),
             ),
         ]

@@ -5,7 +5,8 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from django.db.models.functions import Collate
 from django.http import Http404
 
 from prevenance.core.text import next_prefix, search_key
@@ -49,13 +50,30 @@ def access_customer(user, customer_id: int, *, perm: str = "customers.view_custo
     return customer
 
 
-def _name_prefix(queryset: QuerySet[Customer], key: str) -> QuerySet[Customer]:
-    if connection.vendor == "sqlite":
-        # SQLite's LIKE is case-insensitive and skips a plain index; a range scan uses it.
-        end = next_prefix(key)
-        return queryset.filter(Q(sort_key__gte=key, sort_key__lt=end) | Q(alt_key__gte=key, alt_key__lt=end))
-    # PostgreSQL: LIKE 'x%' uses the varchar_pattern_ops indexes whatever the collation.
-    return queryset.filter(Q(sort_key__startswith=key) | Q(alt_key__startswith=key))
+def _prefix_scan(queryset: QuerySet[Customer], field: str, key: str) -> QuerySet[Customer]:
+    """Customers whose `field` starts with `key`, in index order so LIMIT stops early.
+
+    A range on byte order rather than LIKE: SQLite's LIKE is case-insensitive and skips a
+    plain index, and PostgreSQL's collation order is not byte order (see migration 0002).
+    """
+    end = next_prefix(key)
+    if connection.vendor == "postgresql":
+        queryset = queryset.alias(_key=Collate(field, "C"))
+        field = "_key"
+    return queryset.filter(**{f"{field}__gte": key, f"{field}__lt": end}).order_by(field, "pk")
+
+
+def _name_prefix(queryset: QuerySet[Customer], key: str, limit: int, exclude: set[int]) -> list[Customer]:
+    """Surname matches first, then first-name matches, each in alphabetical order."""
+    found: list[Customer] = []
+    for field in ("sort_key", "alt_key"):
+        for customer in _prefix_scan(queryset, field, key)[: limit + len(exclude) + len(found)]:
+            if customer.pk not in exclude:
+                exclude.add(customer.pk)
+                found.append(customer)
+                if len(found) == limit:
+                    return found
+    return found
 
 
 def find_by_identity(kind: str, raw: str) -> Customer | None:
@@ -87,8 +105,7 @@ def search_customers(user, query: str, *, limit: int = 20) -> list[Customer]:
     found = list(base.filter(pk__in=exact_ids)) if exact_ids else []
     key = search_key(query)
     if key and len(found) < limit:
-        by_name = _name_prefix(base, key).exclude(pk__in=[c.pk for c in found]).order_by("sort_key", "pk")
-        found.extend(by_name[: limit - len(found)])
+        found += _name_prefix(base, key, limit - len(found), {c.pk for c in found})
     return found
 
 

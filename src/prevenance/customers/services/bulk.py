@@ -11,16 +11,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prevenance.core.choices import Channel
+from prevenance.core.sql import IN_CHUNK, chunks, insert_fields, insert_rows, instance_rows
 from prevenance.customers.models import Customer, Identity, Order
 from prevenance.customers.normalize import NormalizedIdentity, normalize_identity
 from prevenance.customers.services.identities import IdentityInput, open_conflict
@@ -28,8 +28,6 @@ from prevenance.customers.services.orders import clean_order_fields
 from prevenance.customers.services.profile import clean_customer_fields, fill_blank_fields
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
-# Under SQLite's default limit on query parameters, with room to spare.
-IN_CHUNK = 900
 
 BulkOutcome = str | ValidationError
 
@@ -38,11 +36,6 @@ BulkOutcome = str | ValidationError
 class CustomerRow:
     identities: list[IdentityInput]
     hints: dict[str, Any] = field(default_factory=dict)
-
-
-def _chunks(items: Sequence, size: int = IN_CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def identity_owners(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
@@ -59,7 +52,7 @@ def identity_owners(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tu
     found = {}
     with connection.cursor() as cursor:
         for kind, values in by_kind.items():
-            for chunk in _chunks(values, 20_000 if postgres else IN_CHUNK):
+            for chunk in chunks(values, 20_000 if postgres else IN_CHUNK):
                 if postgres:
                     cursor.execute(sql + "= ANY(%s)", [kind, list(chunk)])
                 else:
@@ -209,77 +202,17 @@ def import_customers(
     return outcomes
 
 
-_CUSTOMER_FIELDS = [f for f in Customer._meta.concrete_fields if not f.primary_key]
+_CUSTOMER_FIELDS = insert_fields(Customer)
 _IDENTITY_COLUMNS = ("customer_id", "kind", "value", "normalized", "network", "verified", "source_channel",
                      "first_seen_at", "last_seen_at")
 
 
-def _adapter(model_field):
-    if isinstance(model_field, models.DateTimeField):
-        return connection.ops.adapt_datetimefield_value
-    if isinstance(model_field, models.DateField):
-        return connection.ops.adapt_datefield_value
-    return None
-
-
-def _insert(model, columns: Sequence[str], rows: Sequence[Sequence], *, returning: bool = False) -> list[int]:
-    """INSERT ... VALUES (...), (...) [RETURNING id]: what bulk_create does, without building
-    and preparing a model instance per row (SQLite >= 3.35 and PostgreSQL both return the ids
-    in insertion order, which bulk_create relies on too)."""
-    if connection.vendor == "postgresql":
-        return _copy(model, columns, rows, returning=returning)
-    quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES "
-    tail = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    # SQLite counts 999 parameters at most per statement (Django's figure); PostgreSQL 65,535.
-    per_statement = max(1, min(1000, (connection.features.max_query_params or 65_535) // len(columns)))
-    ids: list[int] = []
-    with connection.cursor() as cursor:
-        for chunk in _chunks(rows, per_statement):
-            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, [value for row in chunk for value in row])
-            if returning:
-                ids.extend(row[0] for row in cursor.fetchall())
-    return ids
-
-
-def _copy(model, columns: Sequence[str], rows: Sequence[Sequence], *, returning: bool) -> list[int]:
-    """PostgreSQL's COPY, several times faster than INSERT for thousands of rows. COPY returns no
-    ids, so they are drawn from the table's sequence first, as the database would."""
-    quote, table, ids = connection.ops.quote_name, model._meta.db_table, []
-    with connection.cursor() as cursor:
-        if returning:
-            pk = model._meta.pk.column
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                           [quote(table), pk, len(rows)])
-            ids = [row[0] for row in cursor.fetchall()]
-            columns = [pk, *columns]
-            rows = [(pk_value, *row) for pk_value, row in zip(ids, rows, strict=True)]
-        with cursor.cursor.copy(f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    return ids
-
-
 def _write(batch: _Batch, customers: dict[int, Customer], seen_at: datetime) -> None:
-    values_of = attrgetter(*(f.attname for f in _CUSTOMER_FIELDS))
-    # Only dates need adapting to the database's format; most rows share the same timestamps.
-    to_adapt = [(i, _adapter(f)) for i, f in enumerate(_CUSTOMER_FIELDS) if _adapter(f) is not None]
-    adapted: dict = {}
-    rows = []
-    for customer in batch.new_customers:
+    for customer in batch.new_customers:  # plain namespaces: cheaper than model instances
         Customer.refresh_search_keys(customer)
-        row = list(values_of(customer))
-        for i, adapt in to_adapt:
-            if row[i] is not None:
-                key = (i, row[i])
-                if key not in adapted:
-                    adapted[key] = adapt(row[i])
-                row[i] = adapted[key]
-        rows.append(row)
-    if not connection.features.can_return_rows_from_bulk_insert:
-        raise NotImplementedError("bulk customer import needs INSERT ... RETURNING (SQLite >= 3.35 or PostgreSQL)")
-    for customer, pk in zip(batch.new_customers, _insert(Customer, [f.column for f in _CUSTOMER_FIELDS], rows, returning=True), strict=True):
+    rows = instance_rows(batch.new_customers, _CUSTOMER_FIELDS)
+    ids = insert_rows(Customer, [f.column for f in _CUSTOMER_FIELDS], rows, returning=True)
+    for customer, pk in zip(batch.new_customers, ids, strict=True):
         customer.pk = pk
     updated = [c for c in customers.values() if id(c) in batch.changed]
     if updated:
@@ -290,14 +223,14 @@ def _write(batch: _Batch, customers: dict[int, Customer], seen_at: datetime) -> 
         Customer.objects.bulk_update(updated, sorted(fields), batch_size=500)
     seen = connection.ops.adapt_datetimefield_value(seen_at)
     identities = [(customer.pk, *rest, batch.channel, seen, seen) for customer, *rest in batch.fresh]
-    _insert(Identity, _IDENTITY_COLUMNS, identities)
+    insert_rows(Identity, _IDENTITY_COLUMNS, identities)
     _touch(sorted(batch.touched), seen_at)
 
 
 def _touch(identity_ids: list[int], seen_at: datetime) -> None:
     """last_seen_at = now on the identities seen again, as resolve_customer does."""
     if connection.vendor != "postgresql":
-        for chunk in _chunks(identity_ids):
+        for chunk in chunks(identity_ids):
             Identity.objects.filter(pk__in=chunk).update(last_seen_at=seen_at)
         return
     quote = connection.ops.quote_name
@@ -329,7 +262,7 @@ def import_orders(*, rows: Sequence[OrderRow]) -> list[BulkOutcome]:
     with transaction.atomic():
         references = sorted({fields["reference"] for _i, _c, fields in cleaned_rows})
         existing: dict[str, Order] = {}
-        for chunk in _chunks(references):
+        for chunk in chunks(references):
             existing.update({o.reference: o for o in Order.objects.select_for_update().filter(reference__in=chunk)})
         unusable = set(Customer.objects.filter(pk__in={c for _i, c, _f in cleaned_rows})
                        .exclude(merged_into__isnull=True, erased_at__isnull=True).values_list("pk", flat=True))

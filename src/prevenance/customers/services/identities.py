@@ -3,17 +3,15 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import reduce
-from operator import or_
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prevenance.core.choices import Channel
+from prevenance.core.sql import insert_objects
 from prevenance.customers.choices import ConflictStatus
 from prevenance.customers.models import Customer, Identity, IdentityConflict
 from prevenance.customers.normalize import NormalizedIdentity, normalize_identity
@@ -69,8 +67,22 @@ def normalize_inputs(identities: Sequence[IdentityInput]) -> list[tuple[Normaliz
     return list(seen.values())
 
 
-def _identity_filter(normalized: Sequence[NormalizedIdentity]) -> Q:
-    return reduce(or_, (Q(kind=n.kind, normalized=n.normalized) for n in normalized))
+def _existing_identities(normalized: Sequence[NormalizedIdentity]) -> list[tuple[int, int, str, str]]:
+    """(id, customer id, kind, value) of the identities already known, in one indexed query.
+
+    Plain SQL: on this path, run for every inbound contact, the ORM's query compilation
+    costs several times the query itself (see docs/benchmarks.md).
+    """
+    wanted = {(n.kind, n.normalized) for n in normalized}
+    quote = connection.ops.quote_name
+    values = sorted({n.normalized for n in normalized})
+    sql = (
+        f"SELECT {quote('id')}, {quote('customer_id')}, {quote('kind')}, {quote('normalized')} "
+        f"FROM {quote(Identity._meta.db_table)} WHERE {quote('normalized')} IN ({', '.join(['%s'] * len(values))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return [row for row in cursor.fetchall() if (row[2], row[3]) in wanted]
 
 
 def _new_identity(customer: Customer, norm: NormalizedIdentity, item: IdentityInput, channel: str, seen_at: datetime) -> Identity:
@@ -103,8 +115,8 @@ def open_conflict(customer_ids: Sequence[int], normalized: Sequence[NormalizedId
 
 def _resolve_once(pairs, cleaned_hints, channel, seen_at) -> Resolution:
     normalized = [norm for norm, _item in pairs]
-    existing = list(Identity.objects.filter(_identity_filter(normalized)).only("id", "customer_id", "kind", "normalized"))
-    owner_ids = sorted({identity.customer_id for identity in existing})
+    existing = _existing_identities(normalized)
+    owner_ids = sorted({customer_id for _pk, customer_id, _kind, _value in existing})
     if len(owner_ids) > 1:
         return Resolution(customer=None, conflict=open_conflict(owner_ids, normalized, channel))
 
@@ -113,18 +125,19 @@ def _resolve_once(pairs, cleaned_hints, channel, seen_at) -> Resolution:
         if customer.merged_into_id is not None:
             raise _CustomerMovedMeanwhile
         created = False
-        Identity.objects.filter(pk__in=[i.pk for i in existing]).update(last_seen_at=seen_at)
+        Identity.objects.filter(pk__in=[pk for pk, *_rest in existing]).update(last_seen_at=seen_at)
         changed = fill_blank_fields(customer, cleaned_hints)
         if changed:
             customer.save(update_fields=changed)
     else:
-        customer = Customer.objects.create(**cleaned_hints)
+        customer = Customer(**cleaned_hints)
+        customer.refresh_search_keys()
+        insert_objects([customer])
         created = True
 
-    known = {(i.kind, i.normalized) for i in existing}
+    known = {(kind, value) for _pk, _customer_id, kind, value in existing}
     fresh = [_new_identity(customer, norm, item, channel, seen_at) for norm, item in pairs if (norm.kind, norm.normalized) not in known]
-    if fresh:
-        Identity.objects.bulk_create(fresh)
+    insert_objects(fresh)
     return Resolution(customer=customer, created=created, attached=fresh)
 
 
