@@ -29,3 +29,7 @@ class AuditKind(models.TextChoices):
     IMPORT_RUN = "import.run", _("CSV import")
     API_KEY_CREATED = "api_key.created", _("API key created")
     API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
+
+
+# `Channel.values` builds a new list on every access; intake checks membership per contact.
+CHANNELS = frozenset(Channel.values)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from prevenance.core.choices import Channel
+from prevenance.core.choices import CHANNELS, Channel
 from prevenance.customers.choices import (
     DOUBLE_OPT_IN_PURPOSES,
     ConsentAction,
@@ -32,7 +32,7 @@ def _check(purpose: str, channel: str, method: str) -> None:
     errors = {}
     if purpose not in ConsentPurpose.values:
         errors["purpose"] = [_("Unknown purpose “%(v)s”; use one of: %(c)s.") % {"v": str(purpose)[:40], "c": ", ".join(ConsentPurpose.values)}]
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         errors["channel"] = [_("Unknown channel “%(v)s”.") % {"v": str(channel)[:40]}]
     if method not in ConsentMethod.values:
         errors["method"] = [_("Unknown method “%(v)s”; use one of: %(c)s.") % {"v": str(method)[:40], "c": ", ".join(ConsentMethod.values)}]

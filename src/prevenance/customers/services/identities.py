@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from prevenance.core.choices import Channel
+from prevenance.core.choices import CHANNELS, Channel
 from prevenance.core.sql import insert_objects
 from prevenance.customers.choices import ConflictStatus
 from prevenance.customers.models import Customer, Identity, IdentityConflict
@@ -154,7 +154,7 @@ def resolve_customer(
     is opened (once per pair) and returned for a person to merge or dismiss.
     Safe under concurrent intake: a lost race on an identity's unique constraint is retried.
     """
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         raise ValidationError({"channel": [_("Unknown channel “%(value)s”.") % {"value": str(channel)[:40]}]})
     pairs = normalize_inputs(identities)
     cleaned_hints = clean_customer_fields(hints or {})

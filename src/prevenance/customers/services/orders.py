@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from prevenance.core.choices import Channel
+from prevenance.core.choices import CHANNELS, Channel
 from prevenance.customers.choices import OrderStatus
 from prevenance.customers.models import Customer, Order
 from prevenance.customers.services.profile import lock_live_customer
@@ -31,7 +31,7 @@ def clean_order_fields(*, reference, ordered_at, amount, currency, channel, stor
     currency = str(currency or "EUR").strip().upper()
     if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
         errors["currency"] = [_("Use a three-letter ISO currency code such as EUR.")]
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         errors["channel"] = [_("Unknown channel “%(value)s”.") % {"value": str(channel)[:40]}]
     if status not in OrderStatus.values:
         errors["status"] = [_("Unknown status “%(value)s”.") % {"value": str(status)[:40]}]
