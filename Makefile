@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_CUSTOMERS ?= 5000
+export PREVENANCE_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test install install-dev lint serve clean
 

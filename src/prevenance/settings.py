@@ -149,6 +149,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "prevenance.core.staticfiles.ManifestStaticStorage"},
 }
+# Serve the apps' static files even before `collectstatic` (runserver, a bare gunicorn).
+WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "media"
 
 LOGIN_URL = "web:login"

@@ -15,7 +15,7 @@ api = NinjaAPI(
     version="1.0.0",
     description=str(
         _("Customers, identities, consents, orders, interactions and timeline. "
-          "Authenticate with “Authorization: Bearer <API key>” (create one with `prevenance create-api-key USERNAME`).")
+          "Authenticate with an “Authorization: Bearer” header carrying your API key (create one with `prevenance create-api-key USERNAME`).")
     ),
     auth=API_AUTH,
     parser=StrictJsonParser(),

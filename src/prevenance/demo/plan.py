@@ -111,7 +111,8 @@ class Planner:
     def __init__(self, *, seed: int, today: date):
         self.rng = random.Random(seed)
         self.today = today
-        self.now = datetime(today.year, today.month, today.day, 18, 0, tzinfo=UTC)
+        # Midnight starting `today`: the history ends before the day the demo is loaded.
+        self.now = datetime(today.year, today.month, today.day, tzinfo=UTC)
         rng = self.rng
         self.fr_last = Weighted(data.FRENCH_SURNAMES, rng)
         self.en_last = Weighted(data.ENGLISH_SURNAMES, rng)
@@ -298,7 +299,8 @@ class Planner:
         if rng.random() < 0.08:
             channel, summary = rng.choice(texts["rare"])
             add(PlannedInteraction(channel, rng.choice(["inbound", "outbound"]), "informative", "after", self._moment(self._day_between(1, 400)), summary))
-        plan.interactions.sort(key=lambda i: i.occurred_at)
+        # Follow-ups of recent orders may fall after "now": they have not happened yet.
+        plan.interactions = sorted((i for i in plan.interactions if i.occurred_at <= self.now), key=lambda i: i.occurred_at)
 
     def _consents(self, plan: PlannedPerson) -> None:
         rng = self.rng

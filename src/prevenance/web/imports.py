@@ -18,7 +18,7 @@ ERRORS_SHOWN = 100
 
 
 class ImportForm(forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("What the file holds"))
+    kind = forms.ChoiceField(label=gettext_lazy("What the file holds"), initial="customers")
     encoding = forms.ChoiceField(
         label=gettext_lazy("Encoding"),
         choices=[("utf-8", gettext_lazy("UTF-8 (with or without BOM)")),

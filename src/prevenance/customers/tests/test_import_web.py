@@ -63,7 +63,7 @@ def test_an_upload_shows_the_report_with_line_and_column_and_is_audited(client, 
     html = response.content.decode()
     assert '<dd data-count="created">2</dd>' in html
     assert '<dd data-count="refused">4</dd>' in html
-    assert "<tr><td>3</td><td>email</td><td>“not-an-email” is not a valid email address.</td></tr>" in html
+    assert '<tr><td class="num">3</td><td>email</td><td>“not-an-email” is not a valid email address.</td></tr>' in html
     assert "Ignored unknown columns: shoe_size." in html
     # The HTML in a name is stored as typed and never rendered as markup.
     assert "<script>alert(1)</script>" not in html

@@ -118,6 +118,9 @@ def test_demo_history_covers_channels_orders_and_consents(demo_company):
     assert set(Order.objects.values_list("channel", flat=True)) == {"web", "store"}
     oldest = Order.objects.order_by("ordered_at").first().ordered_at.date()
     assert (TODAY - oldest).days > 365
+    # nothing is dated after the day the demo is loaded (follow-ups of recent orders included)
+    assert Order.objects.order_by("-ordered_at").first().ordered_at.date() < TODAY
+    assert interactions.order_by("-occurred_at").first().occurred_at.date() < TODAY
     # consents: granted, withdrawn, double opt-in confirmed through its link, and still pending
     events = ConsentEvent.objects.all()
     assert events.filter(action=ConsentAction.WITHDRAWN).exists()
