@@ -98,7 +98,10 @@ class Customer(TimeStampedModel):
 class Identity(models.Model):
     """One way to reach or recognise a customer; (kind, normalised value) names one person."""
 
-    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="identities")
+    # db_index=False: the (customer, kind) index below serves every lookup by customer.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="identities", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=IdentityKind.choices)
     value = models.CharField(_("value as given"), max_length=255)
     normalized = models.CharField(_("normalised value"), max_length=255)
@@ -151,7 +154,8 @@ class ConsentEvent(models.Model):
     """One line of the append-only consent ledger; the current state is derived, never stored."""
 
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_events"
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_events",
+        db_index=False,  # consent_customer_purpose_idx starts with the customer
     )
     purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
     action = models.CharField(_("action"), max_length=10, choices=ConsentAction.choices)
@@ -189,7 +193,8 @@ class ConsentEvent(models.Model):
 
 class Order(TimeStampedModel):
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="orders",
+        db_index=False,  # order_customer_date_idx starts with the customer
     )
     reference = models.CharField(_("reference"), max_length=64, unique=True)
     ordered_at = models.DateTimeField(_("date"))

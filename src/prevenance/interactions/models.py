@@ -12,7 +12,8 @@ class Interaction(models.Model):
     """One touchpoint between the company and a customer, whatever the channel."""
 
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions",
+        db_index=False,  # interaction_timeline_idx starts with the customer
     )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
