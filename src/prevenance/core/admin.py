@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
-from prevenance.core.models import AuditEvent
+from prevenance.core.calendars.spec import clean_periods
+from prevenance.core.models import AuditEvent, BusinessCalendar, Holiday, OpeningPeriod
 
 
 @admin.register(AuditEvent)
@@ -14,3 +17,39 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class OpeningPeriodFormSet(forms.BaseInlineFormSet):
+    """Refuse overlapping periods in the admin with the very rule the services apply."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return  # each bad row already shows its own error
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        try:
+            clean_periods((data["weekday"], data["start_time"], data["end_time"]) for data in kept)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["periods"]) from exc
+
+
+class OpeningPeriodInline(admin.TabularInline):
+    model = OpeningPeriod
+    formset = OpeningPeriodFormSet
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ("name", "time_zone", "updated_at")
+    search_fields = ("name",)
+    inlines = (OpeningPeriodInline, HolidayInline)

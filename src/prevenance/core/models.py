@@ -1,5 +1,10 @@
+import datetime as dt
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -39,3 +44,112 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject_type}#{self.subject_id}"
+
+
+# Business-hours calendars: the opening hours SLA clocks run on (see docs/calendars.md).
+# The computations live in prevenance.core.calendars and work on an in-memory CalendarSpec.
+
+
+def validate_time_zone(value: str) -> None:
+    """Refuse anything that is not an IANA time zone known to this machine's tz database."""
+    try:
+        zoneinfo.ZoneInfo(str(value))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            _("“%(value)s” is not a known IANA time zone (such as Europe/Paris)."),
+            code="invalid_time_zone",
+            params={"value": str(value)[:64]},
+        ) from exc
+
+
+class Weekday(models.IntegerChoices):
+    # Python's date.weekday() numbering, so a spec can index its week by it directly.
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class BusinessCalendar(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=100)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Paris", validators=[validate_time_zone]
+    )
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                name="business_calendar_unique_name",
+                violation_error_message=_("A business calendar with this name already exists."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+MIDNIGHT = dt.time(0, 0)
+
+
+class OpeningPeriod(models.Model):
+    """One stretch of opening hours on one weekday; a lunch break is two periods.
+
+    An end of 00:00 means midnight at the end of the day, so 00:00–00:00 is the whole day.
+    """
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, verbose_name=_("calendar"), on_delete=models.CASCADE, related_name="periods"
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start_time = models.TimeField(_("opens at"))
+    end_time = models.TimeField(_("closes at"))
+
+    class Meta:
+        verbose_name = _("opening period")
+        verbose_name_plural = _("opening periods")
+        ordering = ["calendar", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_time__lt=F("end_time")) | Q(end_time=MIDNIGHT),
+                name="opening_period_starts_before_end",
+                violation_error_message=_("An opening period must start before it ends."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6),
+                name="opening_period_valid_weekday",
+                violation_error_message=_("The weekday must be between 0 (Monday) and 6 (Sunday)."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(
+        BusinessCalendar, verbose_name=_("calendar"), on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["calendar", "date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar", "date"],
+                name="holiday_unique_per_calendar_and_date",
+                violation_error_message=_("This calendar already has a holiday on that date."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"

@@ -1,0 +1,46 @@
+"""Business-hours calendars: opening periods per weekday, holidays, and business-time arithmetic.
+
+Load a calendar once with `calendar_spec` (or `calendar_specs` for many), then compute with
+the pure functions on the spec. See docs/calendars.md.
+"""
+
+from prevenance.core.calendars.compute import (
+    CalendarError,
+    add_business_time,
+    business_time_between,
+    is_open,
+    next_opening,
+)
+from prevenance.core.calendars.selectors import calendar_spec, calendar_specs
+from prevenance.core.calendars.services import (
+    add_holiday,
+    create_business_calendar,
+    remove_holiday,
+    update_business_calendar,
+)
+from prevenance.core.calendars.spec import (
+    CalendarSpec,
+    PeriodInput,
+    build_spec,
+    clean_periods,
+    default_calendar_periods,
+)
+
+__all__ = [
+    "CalendarError",
+    "CalendarSpec",
+    "PeriodInput",
+    "add_business_time",
+    "add_holiday",
+    "build_spec",
+    "business_time_between",
+    "calendar_spec",
+    "calendar_specs",
+    "clean_periods",
+    "create_business_calendar",
+    "default_calendar_periods",
+    "is_open",
+    "next_opening",
+    "remove_holiday",
+    "update_business_calendar",
+]

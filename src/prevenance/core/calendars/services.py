@@ -1,0 +1,144 @@
+"""Every write to business calendars, one transaction each."""
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from prevenance.core.calendars.spec import clean_periods, clean_time_zone
+from prevenance.core.models import BusinessCalendar, Holiday, OpeningPeriod
+
+_NAME_LIMIT = 100
+
+
+def _clean_name(value: Any, field: str = "name") -> str:
+    text = " ".join(str(value or "").split())
+    if not text:
+        raise ValidationError({field: [_("A name is required.")]})
+    if len(text) > _NAME_LIMIT:
+        raise ValidationError(
+            {field: [_("At most %(limit)d characters (got %(length)d).") % {"limit": _NAME_LIMIT, "length": len(text)}]}
+        )
+    return text
+
+
+def _clean_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ValidationError({"date": [_("Give a date, not a date and time.")]})
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise ValidationError({"date": [_("Not a date (expected YYYY-MM-DD).")]}) from exc
+
+
+def _clean_calendar(**fields: Any) -> dict[str, Any]:
+    """Clean the fields given, reporting every bad one at once."""
+    cleaners = {"name": _clean_name, "time_zone": clean_time_zone, "periods": clean_periods}
+    cleaned, errors = {}, {}
+    for field, value in fields.items():
+        try:
+            cleaned[field] = cleaners[field](value)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _name_taken(name: str) -> ValidationError:
+    return ValidationError({"name": [_("A business calendar named “%(name)s” already exists.") % {"name": name}]})
+
+
+def _save_calendar(calendar: BusinessCalendar) -> None:
+    # The savepoint lets a lost race on the unique name become a clear error, not a 500.
+    try:
+        with transaction.atomic():
+            calendar.save()
+    except IntegrityError as exc:
+        raise _name_taken(calendar.name) from exc
+
+
+def _replace_periods(calendar: BusinessCalendar, periods) -> None:
+    OpeningPeriod.objects.filter(calendar=calendar).delete()
+    OpeningPeriod.objects.bulk_create(
+        OpeningPeriod(calendar=calendar, weekday=p.weekday, start_time=p.start, end_time=p.end)
+        for p in periods
+    )
+
+
+@transaction.atomic
+def create_business_calendar(
+    *, name: str, time_zone: str = "Europe/Paris", periods: Iterable[Any] = ()
+) -> BusinessCalendar:
+    """A calendar and its weekly opening periods (see spec.clean_periods for their form)."""
+    cleaned = _clean_calendar(name=name, time_zone=time_zone, periods=periods)
+    if BusinessCalendar.objects.filter(name=cleaned["name"]).exists():
+        raise _name_taken(cleaned["name"])
+    calendar = BusinessCalendar(name=cleaned["name"], time_zone=cleaned["time_zone"])
+    _save_calendar(calendar)
+    _replace_periods(calendar, cleaned["periods"])
+    return calendar
+
+
+@transaction.atomic
+def update_business_calendar(
+    *,
+    calendar: BusinessCalendar,
+    name: str | None = None,
+    time_zone: str | None = None,
+    periods: Iterable[Any] | None = None,
+) -> BusinessCalendar:
+    """Change the fields given; `periods`, when given, replaces the whole week."""
+    given = {"name": name, "time_zone": time_zone, "periods": periods}
+    cleaned = _clean_calendar(**{field: value for field, value in given.items() if value is not None})
+    # The lock serialises two editors so the week is never a mix of both of their edits.
+    locked = BusinessCalendar.objects.select_for_update().get(pk=calendar.pk)
+    if "name" in cleaned and BusinessCalendar.objects.filter(name=cleaned["name"]).exclude(pk=locked.pk).exists():
+        raise _name_taken(cleaned["name"])
+    locked.name = cleaned.get("name", locked.name)
+    locked.time_zone = cleaned.get("time_zone", locked.time_zone)
+    _save_calendar(locked)
+    if "periods" in cleaned:
+        _replace_periods(locked, cleaned["periods"])
+    calendar.name, calendar.time_zone, calendar.updated_at = locked.name, locked.time_zone, locked.updated_at
+    return calendar
+
+
+@transaction.atomic
+def add_holiday(*, calendar: BusinessCalendar, date: Any, name: str) -> Holiday:
+    """Close the calendar for the whole of `date` (a local date in its time zone)."""
+    cleaned, errors = {}, {}
+    for field, cleaner, value in (("date", _clean_date, date), ("name", _clean_name, name)):
+        try:
+            cleaned[field] = cleaner(value)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    date, name = cleaned["date"], cleaned["name"]
+    taken = ValidationError(
+        {"date": [_("This calendar already has a holiday on %(date)s.") % {"date": date.isoformat()}]}
+    )
+    if Holiday.objects.filter(calendar=calendar, date=date).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            return Holiday.objects.create(calendar=calendar, date=date, name=name)
+    except IntegrityError as exc:
+        raise taken from exc
+
+
+@transaction.atomic
+def remove_holiday(*, calendar: BusinessCalendar, date: Any) -> None:
+    """Open the calendar again on `date`; refused when there is no holiday on it."""
+    date = _clean_date(date)
+    deleted, _rows = Holiday.objects.filter(calendar=calendar, date=date).delete()
+    if not deleted:
+        raise ValidationError(
+            {"date": [_("This calendar has no holiday on %(date)s.") % {"date": date.isoformat()}]}
+        )
