@@ -35,6 +35,11 @@ _SUPERVISOR = _AGENT | {
     "customers.add_order",
     "customers.change_order",
     "customers.view_identityconflict",
+    # Team opening hours and holidays, for SLA targets in business time.
+    "core.view_businesscalendar",
+    "core.add_businesscalendar",
+    "core.change_businesscalendar",
+    *(f"core.{action}_{model}" for action in ("view", "add", "change", "delete") for model in ("openingperiod", "holiday")),
 }
 _MARKETING = {
     "customers.view_customer",

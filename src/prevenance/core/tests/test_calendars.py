@@ -382,3 +382,10 @@ def test_the_admin_refuses_overlapping_periods_with_the_services_rule(client, dj
     response = client.post("/admin/core/businesscalendar/add/", form | {"periods-1-start_time": "13:30"})
     assert response.status_code == 302
     assert calendar_spec(BusinessCalendar.objects.get()).week[0] == ((32400, 45000), (48600, 50400))
+
+
+@pytest.mark.django_db
+def test_supervisors_manage_calendars_and_agents_do_not(agent, supervisor):
+    assert supervisor.has_perm("core.change_businesscalendar")
+    assert supervisor.has_perm("core.add_holiday")
+    assert not agent.has_perm("core.change_businesscalendar")
