@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "prevenance.core",
     "prevenance.customers",
     "prevenance.interactions",
+    "prevenance.cases",
     "prevenance.api",
     "prevenance.web",
     "prevenance.demo",

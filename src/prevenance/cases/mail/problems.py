@@ -1,0 +1,43 @@
+"""What went wrong while reading a message, as stable codes the intake can store and the UI can translate."""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+EMPTY_MESSAGE = "empty_message"
+UNPARSEABLE = "unparseable"
+MIME_DEFECT = "mime_defect"
+HEADER_UNREADABLE = "header_unreadable"
+DUPLICATE_HEADER = "duplicate_header"
+MISSING_MESSAGE_ID = "missing_message_id"
+MISSING_FROM = "missing_from"
+INVALID_ADDRESS = "invalid_address"
+INVALID_DATE = "invalid_date"
+CHARSET = "charset"
+PART_UNREADABLE = "part_unreadable"
+ATTACHMENT_TOO_LARGE = "attachment_too_large"
+
+LABELS = {
+    EMPTY_MESSAGE: _("The message is empty."),
+    UNPARSEABLE: _("The message could not be read; its raw text was kept."),
+    MIME_DEFECT: _("The message structure is damaged (MIME)."),
+    HEADER_UNREADABLE: _("A header could not be read."),
+    DUPLICATE_HEADER: _("A header that must appear once appears several times."),
+    MISSING_MESSAGE_ID: _("The message has no Message-ID; one was derived from its content."),
+    MISSING_FROM: _("The message has no sender address."),
+    INVALID_ADDRESS: _("An address is not a valid email address."),
+    INVALID_DATE: _("The date header is not a valid date."),
+    CHARSET: _("Some text was in an unknown or wrong character set; it was decoded as best as possible."),
+    PART_UNREADABLE: _("A part of the message could not be decoded; it was kept as raw bytes."),
+    ATTACHMENT_TOO_LARGE: _("An attachment is larger than the size limit; it is listed but its content was not kept."),
+}
+
+
+@dataclass(frozen=True)
+class ParseProblem:
+    code: str
+    detail: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(LABELS[self.code])
