@@ -26,8 +26,19 @@ _AGENT = {
     "customers.view_order",
     "interactions.view_interaction",
     "interactions.add_interaction",
+    # Cases of their own teams (cases/selectors.py: visible_cases).
+    "cases.view_case",
+    "cases.add_case",
+    "cases.change_case",
+    "cases.view_message",
+    "cases.add_message",
+    "cases.view_attachment",
 }
 _SUPERVISOR = _AGENT | {
+    "cases.view_all_cases",
+    "cases.merge_case",
+    "cases.view_team",
+    "cases.change_team",
     "customers.merge_customer",
     "customers.export_customer_data",
     "customers.import_data",
@@ -56,6 +67,11 @@ _ADMIN = _SUPERVISOR | _MARKETING | {
     "customers.delete_identity",
     "customers.change_identity",
     "customers.change_identityconflict",
+    *(
+        f"cases.{action}_{model}"
+        for action in ("view", "add", "change", "delete")
+        for model in ("case", "message", "attachment", "team", "tag", "rootcause", "casecounter")
+    ),
 }
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {

@@ -1,0 +1,95 @@
+from django.contrib import admin
+
+from prevenance.cases.models import Attachment, Case, CaseCounter, Message, RootCause, Tag, Team
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the services (threads, counters): shown, never edited here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "calendar")
+    search_fields = ("name",)
+    filter_horizontal = ("members",)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ("name",)
+
+
+@admin.register(RootCause)
+class RootCauseAdmin(admin.ModelAdmin):
+    list_display = ("name", "parent", "active")
+    list_filter = ("active",)
+    search_fields = ("name",)
+
+
+@admin.register(CaseCounter)
+class CaseCounterAdmin(ReadOnlyAdmin):
+    list_display = ("year", "last")
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ("created_at", "kind", "channel", "author", "sender_address", "body_text")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    """Labels (subject, type, priority, tags, root cause) are edited here; the workflow,
+    assignment, merge and thread change only through the services, which check them."""
+
+    list_display = ("reference", "subject", "customer", "type", "status", "priority", "team", "assignee", "created_at")
+    list_filter = ("status", "type", "priority", "channel", "team")
+    search_fields = ("reference", "subject")
+    show_full_result_count = False
+    fields = (
+        "reference", "customer", "subject", "type", "priority", "tags", "root_cause", "channel", "status", "team",
+        "assignee", "order", "merged_into", "reopened_from", "split_from", "reopen_count", "created_at",
+        "first_response_at", "last_customer_message_at", "resolved_at", "closed_at",
+    )
+    readonly_fields = tuple(f for f in fields if f not in ("subject", "type", "priority", "tags", "root_cause"))
+    autocomplete_fields = ("tags",)
+    raw_id_fields = ("root_cause",)
+    inlines = [MessageInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "case", "kind", "channel", "author", "sender_address")
+    list_filter = ("kind", "channel")
+    search_fields = ("case__reference", "message_id")
+    raw_id_fields = ("case",)
+    show_full_result_count = False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    list_display = ("filename", "content_type", "size", "message")
+    search_fields = ("filename",)

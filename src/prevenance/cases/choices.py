@@ -1,0 +1,45 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseType(models.TextChoices):
+    QUESTION = "question", _("Question")
+    REQUEST = "request", _("Request")
+    COMPLAINT = "complaint", _("Complaint")
+    INCIDENT = "incident", _("Incident")
+
+
+class CaseStatus(models.TextChoices):
+    """The workflow's states; the allowed moves between them are in cases/workflow.py."""
+
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending_customer", _("Waiting for the customer")
+    PENDING_INTERNAL = "pending_internal", _("Waiting for an internal answer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class MessageKind(models.TextChoices):
+    INBOUND = "inbound", _("From the customer")
+    OUTBOUND = "outbound", _("Reply to the customer")
+    NOTE = "note", _("Internal note")
+
+
+class CaseAuditKind(models.TextChoices):
+    """Audit kinds written by case services (stored in core.AuditEvent.kind)."""
+
+    OPENED = "case.opened", _("Case opened")
+    STATUS_CHANGED = "case.status_changed", _("Case status changed")
+    ASSIGNED = "case.assigned", _("Case assigned")
+    MERGED = "case.merged", _("Cases merged")
+    SPLIT = "case.split", _("Message split into a new case")
+    REPLIED = "case.replied", _("Reply sent")
+    NOTE_ADDED = "case.note_added", _("Internal note added")

@@ -1,0 +1,246 @@
+"""Cases (requests and complaints), their threads and what they are filed under.
+
+See docs/cases.md for the model, the workflow and what issue 3 still adds.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from prevenance.cases.choices import CaseStatus, CaseType, MessageKind, Priority
+from prevenance.core.choices import Channel
+from prevenance.core.models import BusinessCalendar, TimeStampedModel
+from prevenance.customers.models import Customer, Order
+from prevenance.interactions.models import Interaction
+
+
+class Team(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=100)
+    calendar = models.ForeignKey(
+        BusinessCalendar, verbose_name=_("business calendar"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="teams",
+    )
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("members"), blank=True, related_name="case_teams")
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], name="case_team_unique_name", violation_error_message=_("A team with this name already exists.")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    """A label agents put on cases. A table rather than a list in a column: one vocabulary to
+    choose from, renamed in one place, and filtered through an index on SQLite and PostgreSQL
+    alike (JSON list lookups differ between the two)."""
+
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], name="case_tag_unique_name", violation_error_message=_("A tag with this name already exists.")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RootCause(models.Model):
+    """A category in the configurable tree of root causes, for continuous improvement."""
+
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("root cause")
+        verbose_name_plural = _("root causes")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"],
+                condition=Q(parent__isnull=False),
+                name="root_cause_unique_name_per_parent",
+                violation_error_message=_("This category already has a root cause with this name."),
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(parent__isnull=True),
+                name="root_cause_unique_top_level_name",
+                violation_error_message=_("A top-level root cause with this name already exists."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        ancestor, hops = self.parent, 0
+        while ancestor is not None and hops < 100:
+            if self.pk is not None and ancestor.pk == self.pk:
+                raise ValidationError({"parent": _("A root cause cannot be filed under itself or one of its children.")})
+            ancestor, hops = ancestor.parent, hops + 1
+
+
+class CaseCounter(models.Model):
+    """The last case number handed out in a year; its row is the lock that keeps references unique."""
+
+    year = models.PositiveIntegerField(_("year"), primary_key=True)
+    last = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("case counter")
+        verbose_name_plural = _("case counters")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class Case(TimeStampedModel):
+    reference = models.CharField(_("reference"), max_length=20, editable=False)
+    # Intake always resolves the customer first, so services always set it; the column is
+    # nullable only so that a GDPR erasure can unlink the case and keep it for the statistics.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+        db_index=False,  # case_customer_idx starts with the customer
+    )
+    type = models.CharField(_("type"), max_length=10, choices=CaseType.choices, default=CaseType.QUESTION)
+    channel = models.CharField(_("origin channel"), max_length=20, choices=Channel.choices)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.NEW)
+    priority = models.CharField(_("priority"), max_length=6, choices=Priority.choices, default=Priority.NORMAL)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+    )
+    team = models.ForeignKey(Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="cases")
+    root_cause = models.ForeignKey(
+        RootCause, verbose_name=_("root cause"), null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    order = models.ForeignKey(Order, verbose_name=_("order"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT, related_name="merged_cases"
+    )
+    reopened_from = models.ForeignKey(
+        "self", verbose_name=_("follows up on"), null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    split_from = models.ForeignKey(
+        "self", verbose_name=_("split from"), null=True, blank=True, on_delete=models.PROTECT, related_name="split_cases"
+    )
+    reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    last_customer_message_at = models.DateTimeField(_("last customer message at"), null=True, blank=True)
+
+    gdpr_on_erase = "unlink"
+    gdpr_personal_fields = ("subject",)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("view_all_cases", _("Can see the cases of every team")),
+            ("merge_case", _("Can merge cases")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference"], name="case_unique_reference", violation_error_message=_("This case reference is already taken.")
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("id")),
+                name="case_not_merged_into_itself",
+                violation_error_message=_("A case cannot be merged into itself."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="case_customer_idx"),
+            models.Index(fields=["team", "status"], name="case_team_status_idx"),
+            models.Index(fields=["assignee", "status"], name="case_assignee_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}".strip()
+
+
+class Message(models.Model):
+    """One entry in a case's thread: what the customer wrote, what we answered, or a note."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="messages")
+    # The case's customer, repeated so that a GDPR erasure (which walks the foreign keys to
+    # Customer) blanks the words and a customer merge moves the thread with the case.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="case_messages"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=MessageKind.choices)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sender_address = models.CharField(_("sender address"), max_length=255, blank=True)
+    sender_name = models.CharField(_("sender name"), max_length=255, blank=True)
+    body_text = models.TextField(_("text"), blank=True)
+    body_html = models.TextField(_("HTML (sanitised)"), blank=True)
+    # NULL rather than "" when there is none, so the unique constraint leaves those alone.
+    message_id = models.CharField(_("message id"), max_length=255, null=True, blank=True)  # noqa: DJ001
+    in_reply_to = models.CharField(_("in reply to"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    interaction = models.ForeignKey(
+        Interaction, verbose_name=_("interaction"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    gdpr_on_erase = "unlink"
+    gdpr_personal_fields = ("sender_address", "sender_name", "body_text", "body_html")
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        constraints = [
+            # Each inbound message id is stored once: a re-delivered email finds its copy.
+            models.UniqueConstraint(
+                fields=["message_id"], name="case_message_unique_message_id",
+                violation_error_message=_("A message with this id is already stored."),
+            ),
+        ]
+        indexes = [models.Index(fields=["case", "created_at"], name="case_message_thread_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="attachments")
+    # The storage cleans the stored name (no paths) and adds a suffix on clashes; the name the
+    # customer gave is kept as they wrote it in `filename`, for display only.
+    file = models.FileField(_("file"), upload_to="cases/%Y/%m/", max_length=255)
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -1,0 +1,115 @@
+"""What agents do on a case: reply, write a note, move it through the workflow, assign it."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
+from prevenance.cases.models import Case, Message, Team
+from prevenance.cases.services.common import (
+    add_thread_entry,
+    clean_body,
+    clean_channel,
+    clean_html,
+    lock_case,
+    refuse_closed,
+)
+from prevenance.cases.workflow import check_transition
+from prevenance.core.audit import record_audit
+
+
+def _clean_text_body(body) -> str:
+    text = clean_body(body)
+    if not text.strip():
+        raise ValidationError({"body": [_("Write something first.")]})
+    return text
+
+
+def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: str | None = None) -> Message:
+    """An answer to the customer: on their timeline too; the first one stamps first_response_at.
+
+    Answering a new case opens it. Sending it (email, SMS...) is the channel's job, after commit.
+    """
+    text = _clean_text_body(body)
+    html = clean_html(body_html)
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        refuse_closed(locked)
+        if locked.customer_id is None:
+            raise ValidationError({"case": [_("This case's customer was erased: there is no one to answer.")]}, code="customer_erased")
+        now = timezone.now()
+        message = add_thread_entry(
+            locked, kind=MessageKind.OUTBOUND, channel=clean_channel(channel or locked.channel), body_text=text,
+            body_html=html, author=author, created_at=now,
+        )
+        changed = ["updated_at"]
+        if locked.first_response_at is None:
+            locked.first_response_at = now
+            changed.append("first_response_at")
+        if locked.status == CaseStatus.NEW:
+            locked.status = CaseStatus.OPEN
+            changed.append("status")
+        locked.save(update_fields=changed)
+        record_audit(kind=CaseAuditKind.REPLIED, actor=author, subject=locked, payload={"message": message.pk})
+    return message
+
+
+def add_note(*, case: Case, author, body: str) -> Message:
+    """An internal note: never shown to the customer, never on their timeline. Allowed on any case."""
+    text = _clean_text_body(body)
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        message = add_thread_entry(locked, kind=MessageKind.NOTE, channel=locked.channel, body_text=text, author=author)
+        record_audit(kind=CaseAuditKind.NOTE_ADDED, actor=author, subject=locked, payload={"message": message.pk})
+    return message
+
+
+def change_status(*, case: Case, status: str, actor) -> Case:
+    """Move a case along the workflow (workflow.TRANSITIONS); refused moves raise with the reason."""
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        previous = locked.status
+        check_transition(previous, status)
+        now = timezone.now()
+        changed = ["status", "updated_at"]
+        if status == CaseStatus.RESOLVED:
+            locked.resolved_at = now
+            changed.append("resolved_at")
+        elif status == CaseStatus.CLOSED:
+            locked.closed_at = now
+            changed.append("closed_at")
+        elif previous == CaseStatus.RESOLVED:
+            locked.resolved_at, locked.reopen_count = None, locked.reopen_count + 1
+            changed += ["resolved_at", "reopen_count"]
+        locked.status = status
+        locked.save(update_fields=changed)
+        record_audit(kind=CaseAuditKind.STATUS_CHANGED, actor=actor, subject=locked, payload={"from": previous, "to": status})
+    return locked
+
+
+def _check_assignee(assignee, team: Team | None) -> None:
+    if assignee is None:
+        return
+    if not assignee.is_active or not assignee.has_perm("cases.change_case"):
+        raise ValidationError({"assignee": [_("%(user)s cannot handle cases.") % {"user": assignee.get_username()}]}, code="not_an_agent")
+    if team is not None and not team.members.filter(pk=assignee.pk).exists():
+        raise ValidationError(
+            {"assignee": [_("%(user)s is not a member of the team %(team)s.") % {"user": assignee.get_username(), "team": team.name}]},
+            code="not_in_team",
+        )
+
+
+def assign_case(*, case: Case, assignee=None, team: Team | None = None, actor=None) -> Case:
+    """Give the case to a team and/or a person (None clears); the person must be in the team."""
+    _check_assignee(assignee, team)
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        refuse_closed(locked)
+        before = {"assignee": locked.assignee_id, "team": locked.team_id}
+        locked.assignee, locked.team = assignee, team
+        locked.save(update_fields=["assignee", "team", "updated_at"])
+        after = {"assignee": locked.assignee_id, "team": locked.team_id}
+        if before != after:
+            record_audit(kind=CaseAuditKind.ASSIGNED, actor=actor, subject=locked, payload={"from": before, "to": after})
+    return locked

@@ -1,0 +1,208 @@
+"""Intake: a customer's message opens a case or joins one. Every channel comes through here."""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, MessageKind, Priority
+from prevenance.cases.models import Case, Team
+from prevenance.cases.services.common import (
+    Intake,
+    add_thread_entry,
+    clean_body,
+    clean_channel,
+    clean_choice,
+    clean_header,
+    clean_html,
+    clean_message_id,
+    clean_subject,
+    create_case,
+    live_case_id,
+    lock_case,
+    stored_message,
+)
+from prevenance.core.audit import record_audit
+from prevenance.customers.models import Order
+from prevenance.customers.services import IdentityInput, lock_live_customer, resolve_customer
+
+DEFAULT_REOPEN_DAYS = 7
+
+
+def reopen_window() -> timedelta:
+    """How long after its resolution a customer's reply reopens a case (PREVENANCE_REOPEN_DAYS)."""
+    days = getattr(settings, "PREVENANCE_REOPEN_DAYS", DEFAULT_REOPEN_DAYS)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise ImproperlyConfigured(f"PREVENANCE_REOPEN_DAYS must be a whole number of days >= 0, not {days!r}")
+    return timedelta(days=days)
+
+
+def _clean_message(*, channel, body, body_html, sender_address, sender_name, message_id, in_reply_to) -> dict[str, Any]:
+    errors: dict[str, list] = {}
+    cleaned: dict[str, Any] = {}
+    for name, clean in (
+        ("channel", lambda: clean_channel(channel)),
+        ("body_text", lambda: clean_body(body)),
+        ("body_html", lambda: clean_html(body_html)),
+    ):
+        try:
+            cleaned[name] = clean()
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                errors.setdefault(key, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    cleaned.update(
+        sender_address=clean_header(sender_address),
+        sender_name=clean_header(sender_name),
+        message_id=clean_message_id(message_id),
+        in_reply_to=clean_header(in_reply_to),
+    )
+    return cleaned
+
+
+def _deduplicated(message_id: str | None) -> Intake | None:
+    stored = stored_message(message_id)
+    return Intake(case=stored.case, message=stored, created=False) if stored is not None else None
+
+
+def open_case(
+    *,
+    identities: Sequence[IdentityInput],
+    hints: Mapping[str, Any] | None = None,
+    channel: str,
+    subject: str,
+    body: str = "",
+    body_html: str = "",
+    type: str = CaseType.QUESTION,  # noqa: A002 - the business word
+    priority: str = Priority.NORMAL,
+    team: Team | None = None,
+    order: Order | None = None,
+    actor=None,
+    sender_address: str = "",
+    sender_name: str = "",
+    message_id: str | None = None,
+    in_reply_to: str = "",
+    received_at: datetime | None = None,
+) -> Intake:
+    """Open a case with the customer's first message (status new) and put it on their timeline.
+
+    The customer is found or created by resolve_customer. When the identities belong to two
+    customers, the case opens on the older record (lowest id) and the IdentityConflict stays
+    open for a person to merge or dismiss: nothing the customer sent waits for that decision.
+    With a message_id, a message already stored is returned instead of being stored twice.
+    """
+    fields = _clean_message(
+        channel=channel, body=body, body_html=body_html, sender_address=sender_address,
+        sender_name=sender_name, message_id=message_id, in_reply_to=in_reply_to,
+    )
+    clean_choice("type", type, CaseType)
+    clean_choice("priority", priority, Priority)
+    subject = clean_subject(subject)
+    if not subject and not fields["body_text"].strip():
+        raise ValidationError({"body": [_("A case needs a subject or a message.")]})
+    if (again := _deduplicated(fields["message_id"])) is not None:
+        return again
+    now = received_at or timezone.now()
+    try:
+        with transaction.atomic():
+            resolution = resolve_customer(identities=identities, hints=hints, channel=fields["channel"], seen_at=now)
+            customer = lock_live_customer(resolution.customer or resolution.conflict.customer_a)
+            if order is not None and order.customer_id != customer.pk:
+                raise ValidationError({"order": [_("This order belongs to another customer.")]})
+            case = create_case(
+                customer=customer, channel=fields["channel"], subject=subject, created_at=now, type=type,
+                priority=priority, team=team, order=order, last_customer_message_at=now,
+            )
+            message = add_thread_entry(
+                case, kind=MessageKind.INBOUND, author=actor, created_at=now, **fields,
+            )
+            if getattr(actor, "is_authenticated", False):
+                record_audit(kind=CaseAuditKind.OPENED, actor=actor, subject=case, payload={"channel": case.channel, "message": message.pk})
+    except IntegrityError:
+        # Two deliveries of the same message raced; the first one's commit is the stored copy.
+        if (again := _deduplicated(fields["message_id"])) is not None:
+            return again
+        raise
+    return Intake(case=case, message=message, created=True, case_opened=True, conflict=resolution.conflict)
+
+
+def _refuse_erased(case: Case) -> None:
+    # An erased person's words are not added to an unlinked case (a later erasure could not
+    # find them): the intake opens a new case from the sender's identities instead.
+    if case.customer_id is None:
+        raise ValidationError(
+            {"case": [_("Case %(reference)s belongs to an erased customer; open a new case from the sender instead.") % {"reference": case.reference}]},
+            code="customer_erased",
+        )
+
+
+def _follow_up(case: Case, *, channel: str, now: datetime) -> Case:
+    """A new case for a message that came too late for its case: same customer, linked back."""
+    return create_case(
+        customer=case.customer, channel=channel, subject=case.subject, created_at=now, type=case.type,
+        priority=case.priority, team=case.team, order=case.order, reopened_from=case, last_customer_message_at=now,
+    )
+
+
+def add_inbound_message(
+    *,
+    case: Case,
+    body: str,
+    body_html: str = "",
+    channel: str | None = None,
+    sender_address: str = "",
+    sender_name: str = "",
+    message_id: str | None = None,
+    in_reply_to: str = "",
+    received_at: datetime | None = None,
+) -> Intake:
+    """A customer's reply on a case.
+
+    A reply to a merged case goes to the case it was merged into. A reply to a resolved case
+    reopens it within the reopen window (PREVENANCE_REOPEN_DAYS); after the window, or on a
+    closed case (which never reopens), it opens a new case linked by `reopened_from`.
+    A reply while the case waits for the customer puts it back to open.
+    """
+    fields = _clean_message(
+        channel=channel or case.channel, body=body, body_html=body_html, sender_address=sender_address,
+        sender_name=sender_name, message_id=message_id, in_reply_to=in_reply_to,
+    )
+    if not fields["body_text"].strip() and not fields["body_html"].strip():
+        raise ValidationError({"body": [_("The message is empty.")]})
+    if (again := _deduplicated(fields["message_id"])) is not None:
+        return again
+    now = received_at or timezone.now()
+    try:
+        with transaction.atomic():
+            target = lock_case(live_case_id(case.pk))
+            _refuse_erased(target)
+            late = target.status == CaseStatus.RESOLVED and (target.resolved_at is None or now - target.resolved_at > reopen_window())
+            opened = target.status == CaseStatus.CLOSED or late
+            if opened:
+                target = _follow_up(target, channel=fields["channel"], now=now)
+            else:
+                _note_customer_reply(target, now)
+            message = add_thread_entry(target, kind=MessageKind.INBOUND, created_at=now, **fields)
+    except IntegrityError:
+        if (again := _deduplicated(fields["message_id"])) is not None:
+            return again
+        raise
+    return Intake(case=target, message=message, created=True, case_opened=opened)
+
+
+def _note_customer_reply(case: Case, now: datetime) -> None:
+    changed = ["last_customer_message_at", "updated_at"]
+    case.last_customer_message_at = max(filter(None, (case.last_customer_message_at, now)))
+    if case.status == CaseStatus.RESOLVED:
+        case.status, case.resolved_at, case.reopen_count = CaseStatus.OPEN, None, case.reopen_count + 1
+        changed += ["status", "resolved_at", "reopen_count"]
+    elif case.status == CaseStatus.PENDING_CUSTOMER:
+        case.status = CaseStatus.OPEN
+        changed.append("status")
+    case.save(update_fields=changed)

@@ -1,0 +1,98 @@
+"""Reshaping threads: two cases about the same matter become one; a message becomes its own case."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
+from prevenance.cases.models import Case, Message
+from prevenance.cases.services.common import REFERENCE_TYPE, create_case, lock_case, refuse_closed
+from prevenance.core.audit import record_audit
+from prevenance.interactions.models import Interaction
+
+
+def _lock_pair(first_id: int, second_id: int) -> tuple[Case, Case]:
+    # Case locks in primary-key order (each after its customer's), so two merges of one pair cannot deadlock.
+    locked = {pk: lock_case(pk) for pk in sorted((first_id, second_id))}
+    return locked[first_id], locked[second_id]
+
+
+def _retimestamp(case: Case) -> list[str]:
+    """first_response_at and last_customer_message_at from the thread the case now holds."""
+    marks = case.messages.aggregate(
+        first_reply=Min("created_at", filter=Q(kind=MessageKind.OUTBOUND)),
+        last_inbound=Max("created_at", filter=Q(kind=MessageKind.INBOUND)),
+    )
+    case.first_response_at = marks["first_reply"]
+    case.last_customer_message_at = marks["last_inbound"]
+    return ["first_response_at", "last_customer_message_at"]
+
+
+def _move_timeline(message_ids: list[int], target: Case) -> None:
+    Interaction.objects.filter(
+        pk__in=Message.objects.filter(pk__in=message_ids, interaction__isnull=False).values("interaction_id")
+    ).update(ref_type=REFERENCE_TYPE, ref_id=str(target.pk))
+
+
+def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
+    """Fold `loser` into `survivor`: its thread and tags move over; it is closed and points to the survivor.
+
+    Idempotent: merging the same pair again returns the survivor and changes nothing. Both
+    cases must be the same customer's (merge the customers first otherwise).
+    """
+    if survivor.pk == loser.pk:
+        raise ValidationError({"loser": [_("A case cannot be merged with itself.")]}, code="same_case")
+    with transaction.atomic():
+        survivor, loser = _lock_pair(survivor.pk, loser.pk)
+        if loser.merged_into_id == survivor.pk:
+            return survivor
+        if survivor.merged_into_id or loser.merged_into_id:
+            raise ValidationError({"loser": [_("One of these cases was already merged into another case.")]}, code="already_merged")
+        refuse_closed(survivor)
+        refuse_closed(loser)
+        if survivor.customer_id != loser.customer_id:
+            raise ValidationError(
+                {"loser": [_("These cases belong to different customers: merge the customers first.")]}, code="different_customers"
+            )
+        moved = list(loser.messages.values_list("pk", flat=True))
+        Message.objects.filter(pk__in=moved).update(case=survivor)
+        _move_timeline(moved, survivor)
+        survivor.tags.add(*loser.tags.all())
+        survivor.save(update_fields=[*_retimestamp(survivor), "updated_at"])
+        now = timezone.now()
+        loser.merged_into, loser.status, loser.closed_at = survivor, CaseStatus.CLOSED, now
+        loser.save(update_fields=["merged_into", "status", "closed_at", "updated_at"])
+        record_audit(
+            kind=CaseAuditKind.MERGED, actor=actor, subject=survivor,
+            payload={"survivor": survivor.pk, "loser": loser.pk, "messages": moved},
+        )
+    return survivor
+
+
+def split_message(*, message: Message, actor) -> Case:
+    """Move one customer message out of its case into a new case linked back by `split_from`."""
+    with transaction.atomic():
+        source = lock_case(message.case_id)
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if message.case_id != source.pk:
+            raise ValidationError({"message": [_("This message moved to another case meanwhile; try again.")]}, code="message_moved")
+        refuse_closed(source)
+        if message.kind != MessageKind.INBOUND:
+            raise ValidationError({"message": [_("Only a message from the customer can become a case of its own.")]}, code="not_inbound")
+        if not source.messages.exclude(pk=message.pk).exists():
+            raise ValidationError({"message": [_("This is the case's only message: there is nothing to split from.")]}, code="only_message")
+        if source.customer_id is None:
+            raise ValidationError({"message": [_("This case's customer was erased.")]}, code="customer_erased")
+        now = timezone.now()
+        case = create_case(
+            customer=source.customer, channel=message.channel, subject=source.subject, created_at=now, type=source.type,
+            priority=source.priority, team=source.team, split_from=source, last_customer_message_at=message.created_at,
+        )
+        message.case = case
+        message.save(update_fields=["case"])
+        _move_timeline([message.pk], case)
+        source.save(update_fields=[*_retimestamp(source), "updated_at"])
+        record_audit(kind=CaseAuditKind.SPLIT, actor=actor, subject=case, payload={"from": source.pk, "message": message.pk})
+    return case

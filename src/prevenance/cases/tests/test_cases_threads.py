@@ -1,0 +1,184 @@
+"""Merging and splitting cases; cases under customer merge and GDPR erasure/export."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from prevenance.cases.choices import CaseStatus, MessageKind
+from prevenance.cases.models import Case, Message, Tag
+from prevenance.cases.services import add_inbound_message, add_reply, merge_cases, split_message
+from prevenance.cases.tests.factories import open_email_case
+from prevenance.core.models import AuditEvent
+from prevenance.customers.services import erase_customer, export_customer_data, merge_customers
+from prevenance.interactions.models import Interaction
+
+pytestmark = pytest.mark.django_db
+
+
+def two_cases_of_one_customer():
+    first = open_email_case("same@example.com", subject="Colis", body="Le colis est abîmé.").case
+    second = open_email_case("same@example.com", subject="Re: colis", body="Photo jointe.").case
+    return first, second
+
+
+def test_merge_moves_the_thread_and_closes_the_loser(supervisor):
+    survivor, loser = two_cases_of_one_customer()
+    loser.tags.add(Tag.objects.create(name="livraison"))
+    reply = add_reply(case=loser, author=supervisor, body="Nous regardons.")
+    merged = merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    loser.refresh_from_db()
+    assert merged == survivor
+    assert (loser.merged_into, loser.status) == (survivor, CaseStatus.CLOSED)
+    assert loser.closed_at is not None
+    assert list(survivor.messages.values_list("body_text", flat=True)) == ["Le colis est abîmé.", "Photo jointe.", "Nous regardons."]
+    assert loser.messages.count() == 0
+    assert list(survivor.tags.values_list("name", flat=True)) == ["livraison"]
+    survivor.refresh_from_db()
+    assert survivor.first_response_at == reply.created_at
+    assert set(Interaction.objects.values_list("ref_id", flat=True)) == {str(survivor.pk)}
+    assert AuditEvent.objects.get(kind="case.merged").payload["loser"] == loser.pk
+
+
+def test_merging_again_changes_nothing(supervisor):
+    survivor, loser = two_cases_of_one_customer()
+    merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    again = merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    assert again == survivor
+    assert AuditEvent.objects.filter(kind="case.merged").count() == 1
+
+
+def test_a_reply_to_the_merged_case_lands_on_the_survivor(supervisor):
+    survivor, loser = two_cases_of_one_customer()
+    merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    intake = add_inbound_message(case=loser, body="Des nouvelles ?")
+    assert intake.case == survivor and intake.case_opened is False
+    assert survivor.messages.count() == 3
+
+
+def test_merge_refusals_change_nothing(supervisor):
+    survivor, loser = two_cases_of_one_customer()
+    stranger = open_email_case("other@example.com").case
+    with pytest.raises(ValidationError) as itself:
+        merge_cases(survivor=survivor, loser=survivor, actor=supervisor)
+    with pytest.raises(ValidationError) as other_customer:
+        merge_cases(survivor=survivor, loser=stranger, actor=supervisor)
+    merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    with pytest.raises(ValidationError) as already:
+        merge_cases(survivor=stranger, loser=loser, actor=supervisor)
+    assert itself.value.message_dict == {"loser": ["A case cannot be merged with itself."]}
+    assert other_customer.value.message_dict == {"loser": ["These cases belong to different customers: merge the customers first."]}
+    assert already.value.message_dict == {"loser": ["One of these cases was already merged into another case."]}
+    assert stranger.messages.count() == 1
+    assert Case.objects.get(pk=stranger.pk).status == CaseStatus.NEW
+
+
+def test_split_moves_one_message_to_a_new_linked_case(agent):
+    source = open_email_case("split@example.com", subject="Deux sujets", body="Colis abîmé.").case
+    later = timezone.now() + dt.timedelta(minutes=5)
+    other = add_inbound_message(case=source, body="Et ma facture ?", received_at=later).message
+    new = split_message(message=other, actor=agent)
+    other.refresh_from_db()
+    source.refresh_from_db()
+    assert (new.split_from, new.customer, new.status, new.subject) == (source, source.customer, CaseStatus.NEW, "Deux sujets")
+    assert other.case == new
+    assert new.last_customer_message_at == later
+    assert list(source.messages.values_list("body_text", flat=True)) == ["Colis abîmé."]
+    assert source.last_customer_message_at < later
+    assert Interaction.objects.get(pk=other.interaction_id).ref_id == str(new.pk)
+    assert AuditEvent.objects.get(kind="case.split").payload == {"from": source.pk, "message": other.pk}
+
+
+def test_split_refuses_the_only_message_and_a_reply(agent):
+    source = open_email_case().case
+    only = source.messages.get()
+    with pytest.raises(ValidationError) as alone:
+        split_message(message=only, actor=agent)
+    reply = add_reply(case=source, author=agent, body="Bonjour")
+    with pytest.raises(ValidationError) as outbound:
+        split_message(message=reply, actor=agent)
+    assert alone.value.message_dict == {"message": ["This is the case's only message: there is nothing to split from."]}
+    assert outbound.value.message_dict == {"message": ["Only a message from the customer can become a case of its own."]}
+    assert Case.objects.count() == 1
+    assert Message.objects.filter(case=source).count() == 2
+
+
+def test_merging_customers_moves_their_cases_and_messages(supervisor):
+    survivor_case = open_email_case("keep@example.com").case
+    loser_case = open_email_case("dup@example.com").case
+    merge_customers(survivor=survivor_case.customer, loser=loser_case.customer, actor=supervisor)
+    loser_case.refresh_from_db()
+    assert loser_case.customer == survivor_case.customer
+    assert set(Message.objects.values_list("customer_id", flat=True)) == {survivor_case.customer_id}
+    # and now the two cases can be merged
+    merge_cases(survivor=survivor_case, loser=loser_case, actor=supervisor)
+    assert survivor_case.messages.count() == 2
+
+
+def test_erasure_unlinks_cases_and_blanks_what_the_person_wrote(admin_user):
+    intake = open_email_case("erase@example.com", subject="Mon adresse", body="J'habite 3 rue des Lilas.", sender_name="Claire")
+    add_reply(case=intake.case, author=admin_user, body="Merci Claire.")
+    erase_customer(customer=intake.case.customer, actor=admin_user)
+    case = Case.objects.get()
+    assert (case.customer, case.subject) == (None, "")
+    assert list(Message.objects.values_list("customer_id", "body_text", "body_html", "sender_name", "sender_address")) == [
+        (None, "", "", "", ""), (None, "", "", "", ""),
+    ]
+    # the case survives for statistics, but nobody is left to reply to
+    with pytest.raises(ValidationError) as reply:
+        add_reply(case=case, author=admin_user, body="Hello")
+    with pytest.raises(ValidationError) as inbound:
+        add_inbound_message(case=case, body="Me again")
+    assert reply.value.message_dict == {"case": ["This case's customer was erased: there is no one to answer."]}
+    assert inbound.value.message_dict == {
+        "case": [f"Case {case.reference} belongs to an erased customer; open a new case from the sender instead."]
+    }
+    assert Message.objects.count() == 2
+
+
+def test_gdpr_export_includes_cases_and_messages():
+    intake = open_email_case("export@example.com", subject="Remboursement", body="Je veux être remboursée.")
+    document = export_customer_data(customer=intake.case.customer)
+    assert [row["reference"] for row in document["cases.case"]] == [intake.case.reference]
+    assert [(row["kind"], row["body_text"]) for row in document["cases.message"]] == [(MessageKind.INBOUND, "Je veux être remboursée.")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replies_during_a_customer_merge_are_all_kept_on_the_survivor():
+    survivor = open_email_case("keep@example.com").case.customer
+    case = open_email_case("loser@example.com").case
+    loser = case.customer
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def reply(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(5):
+                add_inbound_message(case=case, body=f"reply {n}-{i}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def merge() -> None:
+        try:
+            start.wait()
+            merge_customers(survivor=survivor, loser=loser)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reply, args=(n,)) for n in range(3)] + [threading.Thread(target=merge)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert Message.objects.filter(case=case).count() == 16
+    assert set(Message.objects.values_list("customer_id", flat=True)) == {survivor.pk}
+    assert set(Interaction.objects.values_list("customer_id", flat=True)) == {survivor.pk}

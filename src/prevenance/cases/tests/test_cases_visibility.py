@@ -1,0 +1,93 @@
+"""Who sees which case: one rule (selectors.visible_cases) behind every list and fetch."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from prevenance.cases.selectors import access_case, case_by_reference, case_thread, visible_cases
+from prevenance.cases.services import add_note, assign_case
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.roles import ROLE_PERMISSIONS
+from prevenance.customers.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cases(agent, supervisor):
+    """One case for the agent's team, one for another team, one no team has taken yet."""
+    mine, theirs = TeamFactory(members=[agent]), TeamFactory(members=[supervisor])
+    ours = assign_case(case=open_email_case("a@example.com").case, team=mine, actor=supervisor)
+    other = assign_case(case=open_email_case("b@example.com").case, team=theirs, actor=supervisor)
+    triage = open_email_case("c@example.com").case
+    return {"ours": ours, "other": other, "triage": triage, "mine": mine}
+
+
+def test_an_agent_sees_their_teams_cases_and_the_triage_queue(agent, cases):
+    assert set(visible_cases(agent)) == {cases["ours"], cases["triage"]}
+
+
+def test_a_case_assigned_to_the_agent_in_another_team_is_visible_to_them(agent, supervisor, cases):
+    theirs = cases["other"].team
+    theirs.members.add(agent)
+    assign_case(case=cases["other"], team=theirs, assignee=agent, actor=supervisor)
+    theirs.members.remove(agent)
+    assert set(visible_cases(agent)) == {cases["ours"], cases["triage"], cases["other"]}
+
+
+def test_a_supervisor_and_an_admin_see_every_case(supervisor, admin_user, cases):
+    assert visible_cases(supervisor).count() == 3
+    assert visible_cases(admin_user).count() == 3
+
+
+def test_roles_without_cases_see_none(marketer, nobody, cases):
+    assert list(visible_cases(marketer)) == []
+    assert list(visible_cases(nobody)) == []
+
+
+def test_access_case_answers_404_for_missing_and_for_another_team(agent, cases):
+    assert access_case(agent, cases["ours"].pk) == cases["ours"]
+    assert access_case(agent, str(cases["triage"].pk)) == cases["triage"]
+    for hidden in (cases["other"].pk, 10**9, "abc", 2**70, -1):
+        with pytest.raises(Http404):
+            access_case(agent, hidden)
+
+
+def test_access_case_without_the_permission_is_forbidden(marketer, agent, cases):
+    with pytest.raises(PermissionDenied):
+        access_case(marketer, cases["ours"].pk)
+    with pytest.raises(PermissionDenied):
+        access_case(agent, cases["ours"].pk, perm="cases.merge_case")
+
+
+def test_a_member_who_leaves_the_team_loses_its_cases(agent, cases):
+    cases["mine"].members.remove(agent)
+    with pytest.raises(Http404):
+        access_case(agent, cases["ours"].pk)
+
+
+def test_lookup_by_reference_follows_the_same_rule(agent, cases):
+    assert case_by_reference(agent, cases["ours"].reference.lower()) == cases["ours"]
+    with pytest.raises(Http404):
+        case_by_reference(agent, cases["other"].reference)
+
+
+def test_the_thread_without_notes_is_what_the_customer_sees(agent, cases):
+    add_note(case=cases["ours"], author=agent, body="VIP, be gentle.")
+    assert [m.kind for m in case_thread(cases["ours"])] == ["inbound", "note"]
+    assert [m.kind for m in case_thread(cases["ours"], include_notes=False)] == ["inbound"]
+
+
+def test_roles_carry_the_case_permissions():
+    assert {"cases.view_case", "cases.add_case", "cases.change_case", "cases.add_message"} <= ROLE_PERMISSIONS["agent"]
+    assert "cases.view_all_cases" not in ROLE_PERMISSIONS["agent"]
+    assert {"cases.view_all_cases", "cases.merge_case"} <= ROLE_PERMISSIONS["supervisor"]
+    assert {"cases.delete_case", "cases.change_rootcause", "cases.view_all_cases"} <= ROLE_PERMISSIONS["admin"]
+    assert not any(p.startswith("cases.") for p in ROLE_PERMISSIONS["marketing"])
+
+
+def test_a_user_in_two_teams_sees_each_case_once(agent, cases):
+    TeamFactory(members=[agent])
+    second = TeamFactory(members=[agent, UserFactory(role="agent")])
+    assign_case(case=cases["triage"], team=second, actor=agent)
+    assert sorted(c.pk for c in visible_cases(agent)) == sorted([cases["ours"].pk, cases["triage"].pk])

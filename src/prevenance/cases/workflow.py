@@ -1,0 +1,48 @@
+"""The case status workflow: every allowed move, in one table (docs/cases.md shows it)."""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import CaseStatus
+
+S = CaseStatus
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.OPEN, S.PENDING_CUSTOMER, S.PENDING_INTERNAL, S.RESOLVED, S.CLOSED}),
+    S.OPEN: frozenset({S.PENDING_CUSTOMER, S.PENDING_INTERNAL, S.RESOLVED, S.CLOSED}),
+    S.PENDING_CUSTOMER: frozenset({S.OPEN, S.PENDING_INTERNAL, S.RESOLVED, S.CLOSED}),
+    S.PENDING_INTERNAL: frozenset({S.OPEN, S.PENDING_CUSTOMER, S.RESOLVED, S.CLOSED}),
+    # Reopening a resolved case is a move back to open; nothing leaves closed (a late reply
+    # opens a new case linked to the closed one instead).
+    S.RESOLVED: frozenset({S.OPEN, S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+# Statuses in which the case still waits for someone in the company to act.
+ACTIVE = frozenset({S.NEW, S.OPEN, S.PENDING_CUSTOMER, S.PENDING_INTERNAL})
+
+
+def can_transition(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+def check_transition(current: str, target: str) -> None:
+    """Raise a ValidationError on `status` with the reason, unless current → target is allowed."""
+    if target not in S.values:
+        raise ValidationError(
+            {"status": [_("“%(value)s” is not one of: %(choices)s.") % {"value": str(target)[:40], "choices": ", ".join(S.values)}]},
+            code="invalid_status",
+        )
+    if current == target:
+        raise ValidationError(
+            {"status": [_("The case is already “%(status)s”.") % {"status": S(target).label}]}, code="same_status"
+        )
+    if current == S.CLOSED:
+        raise ValidationError(
+            {"status": [_("A closed case cannot change status; a new message opens a new case instead.")]}, code="case_closed"
+        )
+    if not can_transition(current, target):
+        raise ValidationError(
+            {"status": [_("A case cannot go from “%(current)s” to “%(target)s”.") % {"current": S(current).label, "target": S(target).label}]},
+            code="transition_refused",
+        )
