@@ -7,7 +7,7 @@ PORT ?= 8000
 DEMO_CUSTOMERS ?= 5000
 export PREVENANCE_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test install install-dev lint serve clean
+.PHONY: run worker test install install-dev lint serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ run: install
 	$(BIN)/prevenance migrate --noinput
 	$(BIN)/prevenance collectstatic --noinput --verbosity 0
 	$(BIN)/prevenance bootstrap --demo-customers $(DEMO_CUSTOMERS)
-	$(BIN)/gunicorn prevenance.wsgi --bind $(HOST):$(PORT) --workers 3 --access-logfile -
+	$(BIN)/prevenance serve --bind $(HOST):$(PORT)
+
+# A worker on its own (beside a web server started otherwise); at scale run several of these,
+# and `$(BIN)/celery -A prevenance beat` once (docs/background-jobs.md).
+worker: install
+	$(BIN)/celery -A prevenance worker --loglevel INFO
 
 lint: install-dev
 	$(BIN)/ruff check .

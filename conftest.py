@@ -2,7 +2,15 @@
 
 import pytest
 
+from prevenance import celery_app
 from prevenance.customers.tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_where_they_are_enqueued():
+    """No worker in unit tests: a task enqueued on commit runs then and there, errors raised.
+    The worker tests (core/tests/test_tasks_worker.py) start a real worker on their own app."""
+    celery_app.conf.update(task_always_eager=True, task_eager_propagates=True)
 
 
 @pytest.fixture

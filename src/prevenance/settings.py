@@ -181,3 +181,42 @@ LOGGING = {
 PREVENANCE_BASE_URL = os.environ.get("PREVENANCE_BASE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "care@prevenance.localhost")
+
+# Background work with Celery (docs/background-jobs.md). Without CELERY_BROKER_URL the broker
+# is a folder under var/celery/ that `make run`'s worker polls: no server to install. At scale,
+# CELERY_BROKER_URL=redis://host:6379/0 or amqp://user:password@host:5672//.
+# CELERY_RESULT_BACKEND is optional: tasks record their effects in the database, not as results.
+celery_dir = VAR_DIR / "celery"
+celery_dir.mkdir(exist_ok=True)
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://localhost/"
+if "://" not in CELERY_BROKER_URL:
+    raise ImproperlyConfigured(
+        f"CELERY_BROKER_URL must be a URL such as redis://127.0.0.1:6379/0, got {CELERY_BROKER_URL!r}"
+    )
+try:
+    celery_polling_interval = float(os.environ.get("CELERY_POLLING_INTERVAL", "0.1"))
+except ValueError as exc:
+    raise ImproperlyConfigured("CELERY_POLLING_INTERVAL must be a number of seconds, such as 0.1") from exc
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "prevenance.core.broker:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(celery_dir / "queue"),
+        "data_folder_out": str(celery_dir / "queue"),
+        "control_folder": str(celery_dir / "control"),
+        "polling_interval": celery_polling_interval,
+    }
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
+# A task is acknowledged when it has finished, so a worker that dies mid-task leaves it for
+# another; tasks are idempotent (prevenance.core.queue.run_once), so running twice is harmless.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(celery_dir / "beat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "prune-task-effects": {"task": "prevenance.core.tasks.prune_task_effects", "schedule": 24 * 3600},
+}

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from prevenance.core.calendars.spec import clean_periods
-from prevenance.core.models import AuditEvent, BusinessCalendar, Holiday, OpeningPeriod
+from prevenance.core.models import AuditEvent, BusinessCalendar, Holiday, OpeningPeriod, TaskEffect
 
 
 @admin.register(AuditEvent)
@@ -53,3 +53,18 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     list_display = ("name", "time_zone", "updated_at")
     search_fields = ("name",)
     inlines = (OpeningPeriodInline, HolidayInline)
+
+
+@admin.register(TaskEffect)
+class TaskEffectAdmin(admin.ModelAdmin):
+    """Read-only: whether a background effect (an email, a call-out) ran, and when."""
+
+    list_display = ("key", "claimed_at", "done_at")
+    search_fields = ("key",)
+    readonly_fields = ("key", "claimed_at", "done_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -153,3 +153,26 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class TaskEffect(models.Model):
+    """A side effect a background task has produced, or is producing now (sent an email, called
+    a webhook): the record that lets a retried or redelivered task skip what is already done.
+
+    Written only by prevenance.core.queue.run_once; `key` names the effect and its subject,
+    e.g. "consent-confirmation:42". Kept apart from the rows it is about because some of them
+    (the consent ledger) are append-only and never edited.
+    """
+
+    key = models.CharField(_("key"), max_length=200)
+    claimed_at = models.DateTimeField(_("claimed at"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task effect")
+        verbose_name_plural = _("task effects")
+        ordering = ["-claimed_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["key"], name="task_effect_unique_key")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -13,6 +13,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from prevenance.core.choices import CHANNELS, Channel
+from prevenance.core.queue import enqueue_on_commit, run_once
+from prevenance.customers import tasks as customer_tasks
 from prevenance.customers.choices import (
     DOUBLE_OPT_IN_PURPOSES,
     ConsentAction,
@@ -78,20 +80,38 @@ def _append(*, customer, purpose, action, method, channel, source, wording, occu
     )
 
 
-def _send_confirmation(customer_id: int, token: str) -> None:
-    customer = Customer.objects.get(pk=customer_id)
-    email = Identity.objects.filter(customer=customer, kind=IdentityKind.EMAIL).order_by("first_seen_at").first()
+def send_consent_confirmation(*, event_id: int) -> bool:
+    """Email the double opt-in link of a consent request, once per request however often the
+    task runs (prevenance.core.queue.run_once). True when it was sent now; False when it had
+    been sent already, or there is nothing to send: the request is gone or settled since (a
+    withdrawal or a newer request came first), the person was erased, or has no email address."""
+    event = ConsentEvent.objects.select_related("customer").filter(
+        pk=event_id, action=ConsentAction.REQUESTED, confirmation_token__isnull=False
+    ).first()
+    if event is None or event.customer is None or event.customer.erased_at is not None:
+        return False
+    settled = ConsentEvent.objects.filter(
+        customer_id=event.customer_id, purpose=event.purpose, recorded_at__gte=event.recorded_at, pk__gt=event.pk
+    ).exists()
+    if settled:
+        return False
+    customer = event.customer
+    email = Identity.objects.filter(customer=customer, kind=IdentityKind.EMAIL).order_by("first_seen_at", "pk").first()
     if email is None:
-        return
-    with translation.override(customer.language):
-        link = settings.PREVENANCE_BASE_URL.rstrip("/") + reverse("web:confirm_consent", args=[token])
-        send_mail(
-            subject=_("Please confirm your subscription"),
-            message=_("Hello %(name)s,\n\nTo confirm that you wish to receive our news by email, open this link:\n%(link)s\n\nIf you did not ask for it, ignore this message.")
-            % {"name": customer.first_name or "", "link": link},
-            from_email=None,
-            recipient_list=[email.normalized],
-        )
+        return False
+
+    def send() -> None:
+        with translation.override(customer.language):
+            link = settings.PREVENANCE_BASE_URL.rstrip("/") + reverse("web:confirm_consent", args=[event.confirmation_token])
+            send_mail(
+                subject=_("Please confirm your subscription"),
+                message=_("Hello %(name)s,\n\nTo confirm that you wish to receive our news by email, open this link:\n%(link)s\n\nIf you did not ask for it, ignore this message.")
+                % {"name": customer.first_name or "", "link": link},
+                from_email=None,
+                recipient_list=[email.normalized],
+            )
+
+    return run_once(key=f"consent-confirmation:{event.pk}", effect=send)
 
 
 def grant_consent(
@@ -117,7 +137,7 @@ def grant_consent(
         token = secrets.token_urlsafe(32)
         event = _append(customer=customer, purpose=purpose, action=ConsentAction.REQUESTED, method=method,
                         channel=channel, source=source, wording=wording, occurred_at=occurred_at, actor=actor, token=token)
-        transaction.on_commit(lambda: _send_confirmation(customer.pk, token))
+        enqueue_on_commit(customer_tasks.send_consent_confirmation, event.pk)
         return event
 
 

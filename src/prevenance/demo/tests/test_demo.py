@@ -183,7 +183,8 @@ def test_demo_bad_options_are_refused_before_anything_is_written(db, options, me
 
 
 def _demo_digest(database: Path, seed: int) -> str:
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{database}")
+    # Its own var/ too, so the confirmation emails it queues stay beside its database.
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{database}", PREVENANCE_VAR_DIR=str(database.parent))
     env.pop("PREVENANCE_TESTING", None)
     result = subprocess.run(
         [sys.executable, "-m", "prevenance", "demo", "--customers", "40", "--seed", str(seed),
@@ -196,7 +197,7 @@ def _demo_digest(database: Path, seed: int) -> str:
 def test_same_seed_gives_identical_rows_in_two_databases(tmp_path):
     # given two fresh databases with the schema
     template = tmp_path / "template.sqlite3"
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{template}")
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{template}", PREVENANCE_VAR_DIR=str(tmp_path))
     subprocess.run([sys.executable, "-m", "prevenance", "migrate", "--noinput", "-v", "0"], env=env, check=True)
     first, second, other = (tmp_path / f"{name}.sqlite3" for name in ("first", "second", "other"))
     for target in (first, second, other):
