@@ -177,6 +177,21 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        value = int(raw) if raw.strip() else default
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be {minimum} or more, got {value}")
+    return value
+
+
+# A customer's reply within this many days of a case's resolution reopens it; later, it
+# opens a new case linked to the old one.
+PREVENANCE_REOPEN_DAYS = env_int("PREVENANCE_REOPEN_DAYS", 7)
+
 # Absolute links in emails (consent confirmation, surveys) start with this.
 PREVENANCE_BASE_URL = os.environ.get("PREVENANCE_BASE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
