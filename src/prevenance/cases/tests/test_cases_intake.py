@@ -2,11 +2,9 @@
 
 import datetime as dt
 import re
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -16,6 +14,7 @@ from prevenance.cases.services import add_inbound_message, add_reply, change_sta
 from prevenance.cases.tests.factories import open_email_case
 from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent
+from prevenance.core.testing import run_concurrently
 from prevenance.customers.choices import ConflictStatus, IdentityKind
 from prevenance.customers.models import Customer, Identity, IdentityConflict
 from prevenance.customers.services import IdentityInput
@@ -207,24 +206,10 @@ def test_replies_write_outbound_interactions_and_stamp_the_first_response_once(a
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_intake_hands_out_unique_references():
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
+    def intake(n: int):
+        return lambda: [open_email_case(f"c{n}-{i}@example.com") for i in range(5)]
 
-    def intake(n: int) -> None:
-        try:
-            start.wait()
-            for i in range(5):
-                open_email_case(f"c{n}-{i}@example.com")
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=intake, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _results, errors = run_concurrently(*(intake(n) for n in range(4)))
     assert errors == []
     year = timezone.localdate().year
     references = sorted(Case.objects.values_list("reference", flat=True))
@@ -233,24 +218,10 @@ def test_concurrent_intake_hands_out_unique_references():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_deliveries_of_one_message_store_it_once():
-    errors: list[BaseException] = []
-    results = []
-    start = threading.Barrier(4)
+    def deliver():
+        return open_email_case("dup@example.com", message_id="<dup@mail>").message.pk
 
-    def deliver() -> None:
-        try:
-            start.wait()
-            results.append(open_email_case("dup@example.com", message_id="<dup@mail>").message.pk)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, errors = run_concurrently(*[deliver] * 4)
     assert errors == []
     assert len(set(results)) == 1
     assert (Case.objects.count(), Message.objects.count(), Interaction.objects.count()) == (1, 1, 1)
@@ -259,24 +230,13 @@ def test_concurrent_deliveries_of_one_message_store_it_once():
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_replies_to_one_case_are_all_kept():
     case = open_email_case("busy@example.com").case
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
 
-    def reply(n: int) -> None:
-        try:
-            start.wait()
-            for i in range(5):
-                add_inbound_message(case=case, body=f"reply {n}-{i}", message_id=f"<r{n}-{i}@mail>")
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
+    def replies(n: int):
+        return lambda: [
+            add_inbound_message(case=case, body=f"reply {n}-{i}", message_id=f"<r{n}-{i}@mail>") for i in range(5)
+        ]
 
-    threads = [threading.Thread(target=reply, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _results, errors = run_concurrently(*(replies(n) for n in range(4)))
     assert errors == []
     assert Message.objects.filter(case=case).count() == 21
     assert Case.objects.count() == 1

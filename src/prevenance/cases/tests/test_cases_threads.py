@@ -1,11 +1,9 @@
 """Merging and splitting cases; cases under customer merge and GDPR erasure/export."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus, MessageKind
@@ -13,6 +11,7 @@ from prevenance.cases.models import Case, Message, Tag
 from prevenance.cases.services import add_inbound_message, add_reply, merge_cases, split_message
 from prevenance.cases.tests.factories import open_email_case
 from prevenance.core.models import AuditEvent
+from prevenance.core.testing import run_concurrently
 from prevenance.customers.services import erase_customer, export_customer_data, merge_customers
 from prevenance.interactions.models import Interaction
 
@@ -151,33 +150,11 @@ def test_replies_during_a_customer_merge_are_all_kept_on_the_survivor():
     survivor = open_email_case("keep@example.com").case.customer
     case = open_email_case("loser@example.com").case
     loser = case.customer
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
 
-    def reply(n: int) -> None:
-        try:
-            start.wait()
-            for i in range(5):
-                add_inbound_message(case=case, body=f"reply {n}-{i}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def replies(n: int):
+        return lambda: [add_inbound_message(case=case, body=f"reply {n}-{i}") for i in range(5)]
 
-    def merge() -> None:
-        try:
-            start.wait()
-            merge_customers(survivor=survivor, loser=loser)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=reply, args=(n,)) for n in range(3)] + [threading.Thread(target=merge)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _results, errors = run_concurrently(*(replies(n) for n in range(3)), lambda: merge_customers(survivor=survivor, loser=loser))
     assert errors == []
     assert Message.objects.filter(case=case).count() == 16
     assert set(Message.objects.values_list("customer_id", flat=True)) == {survivor.pk}

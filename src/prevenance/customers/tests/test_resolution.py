@@ -1,11 +1,9 @@
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from prevenance.core.choices import AuditKind, Channel
 from prevenance.core.models import AuditEvent
+from prevenance.core.testing import run_concurrently
 from prevenance.customers.choices import ConflictStatus, IdentityKind
 from prevenance.customers.models import Customer, Identity, IdentityConflict
 from prevenance.customers.services import IdentityInput, merge_customers, resolve_customer
@@ -130,33 +128,14 @@ def test_merge_under_concurrent_intake_loses_nothing():
     """Threads resolve contacts of the loser while it is merged: every identity ends on the survivor."""
     survivor = IdentityFactory(value="survivor@example.com").customer
     loser = IdentityFactory(value="loser@example.com").customer
-    errors: list[BaseException] = []
-    start = threading.Barrier(5)
 
-    def intake(n: int) -> None:
-        try:
-            start.wait()
-            for i in range(10):
-                resolve_customer(identities=[IdentityInput(EMAIL, "loser@example.com"), IdentityInput(EMAIL, f"new{n}-{i}@example.com")])
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def intake(n: int):
+        return lambda: [
+            resolve_customer(identities=[IdentityInput(EMAIL, "loser@example.com"), IdentityInput(EMAIL, f"new{n}-{i}@example.com")])
+            for i in range(10)
+        ]
 
-    def merge() -> None:
-        try:
-            start.wait()
-            merge_customers(survivor=survivor, loser=loser)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=intake, args=(n,)) for n in range(4)] + [threading.Thread(target=merge)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _results, errors = run_concurrently(*(intake(n) for n in range(4)), lambda: merge_customers(survivor=survivor, loser=loser))
     assert errors == []
     assert Identity.objects.count() == 2 + 40
     assert set(Identity.objects.values_list("customer_id", flat=True)) == {survivor.pk}
@@ -165,23 +144,10 @@ def test_merge_under_concurrent_intake_loses_nothing():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_contacts_create_one_customer():
-    errors, ids = [], []
-    start = threading.Barrier(4)
+    def first_contact():
+        return resolve_customer(identities=[IdentityInput(EMAIL, "same@example.com")]).customer.pk
 
-    def intake() -> None:
-        try:
-            start.wait()
-            ids.append(resolve_customer(identities=[IdentityInput(EMAIL, "same@example.com")]).customer.pk)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=intake) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    ids, errors = run_concurrently(*[first_contact] * 4)
     assert errors == []
     assert len(set(ids)) == 1
     assert Identity.objects.filter(normalized="same@example.com").count() == 1
