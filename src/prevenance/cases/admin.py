@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from prevenance.cases.models import Attachment, Case, CaseCounter, Message, RootCause, Tag, Team
+from prevenance.cases.models import (
+    Attachment,
+    Case,
+    CaseCounter,
+    DelegationLimit,
+    Gesture,
+    Message,
+    RootCause,
+    Tag,
+    Team,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -93,3 +103,25 @@ class MessageAdmin(ReadOnlyAdmin):
 class AttachmentAdmin(ReadOnlyAdmin):
     list_display = ("filename", "content_type", "size", "message")
     search_fields = ("filename",)
+
+
+@admin.register(DelegationLimit)
+class DelegationLimitAdmin(admin.ModelAdmin):
+    """Per group (a role, or e.g. a "senior agent" group) or per user; a user's limit is the
+    highest that applies to them. Set 0 rather than deleting a default: missing defaults are
+    created again after the next migrate."""
+
+    list_display = ("group", "user", "currency", "max_amount")
+    list_filter = ("currency", "group")
+    raw_id_fields = ("user",)
+
+
+@admin.register(Gesture)
+class GestureAdmin(ReadOnlyAdmin):
+    """Gestures are decided through the services (limits, four eyes, audit), never edited here."""
+
+    list_display = ("created_at", "case", "type", "amount", "currency", "status", "without_proof", "requested_by", "decided_by")
+    list_filter = ("status", "type", "currency", "without_proof")
+    search_fields = ("case__reference", "voucher_code")
+    raw_id_fields = ("case", "customer")
+    show_full_result_count = False

@@ -1,8 +1,25 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _default_delegation_limits(sender, apps=None, **kwargs) -> None:
+    try:
+        if apps is not None:
+            apps.get_model("cases", "DelegationLimit")
+    except LookupError:
+        return  # migrated back before the gestures existed
+    # After migrate rather than in a data migration: the role groups are created after
+    # migrate too, and a test database flush re-sends this signal, so the defaults come back.
+    from prevenance.cases.services.gestures import ensure_default_limits  # noqa: PLC0415 - needs ready apps
+
+    ensure_default_limits()
 
 
 class CasesConfig(AppConfig):
     name = "prevenance.cases"
     label = "cases"
     verbose_name = _("Cases")
+
+    def ready(self) -> None:
+        post_migrate.connect(_default_delegation_limits, sender=self, dispatch_uid="prevenance-delegation-limits")

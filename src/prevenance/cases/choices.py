@@ -43,3 +43,27 @@ class CaseAuditKind(models.TextChoices):
     SPLIT = "case.split", _("Message split into a new case")
     REPLIED = "case.replied", _("Reply sent")
     NOTE_ADDED = "case.note_added", _("Internal note added")
+
+
+class GestureType(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    VOUCHER = "voucher", _("Voucher")
+    GIFT = "gift", _("Gift")
+    REDELIVERY = "redelivery", _("Redelivery")
+    FREE_SERVICE = "free_service", _("Free service")
+
+
+class GestureStatus(models.TextChoices):
+    REQUESTED = "requested", _("Waiting for approval")
+    GRANTED = "granted", _("Granted")
+    REFUSED = "refused", _("Refused")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class GestureAuditKind(models.TextChoices):
+    """Audit kinds written by the commercial gesture services (stored in core.AuditEvent.kind)."""
+
+    REQUESTED = "gesture.requested", _("Commercial gesture requested")
+    GRANTED = "gesture.granted", _("Commercial gesture granted")
+    REFUSED = "gesture.refused", _("Commercial gesture refused")
+    CANCELLED = "gesture.cancelled", _("Commercial gesture cancelled")

@@ -3,18 +3,30 @@
 See docs/cases.md for the model, the workflow and what issue 3 still adds.
 """
 
+import re
+
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from prevenance.cases.choices import CaseStatus, CaseType, MessageKind, Priority
+from prevenance.cases.choices import (
+    CaseStatus,
+    CaseType,
+    GestureStatus,
+    GestureType,
+    MessageKind,
+    Priority,
+)
 from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar, TimeStampedModel
 from prevenance.customers.models import Customer, Order
 from prevenance.interactions.models import Interaction
+
+CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 
 
 class Team(TimeStampedModel):
@@ -244,3 +256,111 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class Gesture(TimeStampedModel):
+    """A commercial gesture (refund, voucher, gift...) made to a customer about a case.
+
+    Granted at once within the requester's delegation limit, otherwise waiting for someone
+    whose limit covers it (cases/services/gestures.py, docs/cases.md).
+    """
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="gestures")
+    # The case's customer, repeated so that a customer merge moves the gesture and an erasure
+    # unlinks it; the amounts stay for the accounts and the control report.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="case_gestures"
+    )
+    type = models.CharField(_("type"), max_length=12, choices=GestureType.choices)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=10, choices=GestureStatus.choices, default=GestureStatus.REQUESTED)
+    without_proof = models.BooleanField(
+        _("granted without proof"), default=False, help_text=_("Small enough to be granted on the customer's word alone.")
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, on_delete=models.SET_NULL, related_name="requested_gestures"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="decided_gestures",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    # NULL rather than "" for gestures that are not vouchers, so the unique constraint leaves them alone.
+    voucher_code = models.CharField(_("voucher code"), max_length=20, null=True, blank=True)  # noqa: DJ001
+
+    gdpr_on_erase = "unlink"
+    gdpr_personal_fields = ("reason", "decision_reason")
+
+    class Meta:
+        verbose_name = _("commercial gesture")
+        verbose_name_plural = _("commercial gestures")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("approve_gesture", _("Can approve or refuse commercial gestures (within their delegation limit)")),
+            ("view_gesture_report", _("Can see the control report of commercial gestures")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["voucher_code"], name="gesture_unique_voucher_code",
+                violation_error_message=_("This voucher code is already taken."),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="gesture_amount_positive",
+                violation_error_message=_("The amount must be greater than zero."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "currency", "amount"], name="gesture_queue_idx"),
+            models.Index(fields=["decided_at"], name="gesture_decided_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.amount} {self.currency}"
+
+
+class DelegationLimit(models.Model):
+    """The largest gesture, in one currency, that members of a group (or one user) may grant
+    on their own. A user's limit is the highest of their groups' limits and their own."""
+
+    group = models.ForeignKey(Group, verbose_name=_("group"), null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="delegation_limits",
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    max_amount = models.DecimalField(_("largest gesture"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("delegation limit")
+        verbose_name_plural = _("delegation limits")
+        ordering = ["currency", "max_amount"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(group__isnull=False, user__isnull=True) | Q(group__isnull=True, user__isnull=False),
+                name="delegation_limit_group_or_user",
+                violation_error_message=_("Choose either a group or a user."),
+            ),
+            models.CheckConstraint(
+                condition=Q(max_amount__gte=0), name="delegation_limit_not_negative",
+                violation_error_message=_("The limit cannot be negative."),
+            ),
+            models.UniqueConstraint(
+                fields=["group", "currency"], condition=Q(group__isnull=False), name="delegation_limit_unique_group",
+                violation_error_message=_("This group already has a limit in this currency."),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "currency"], condition=Q(user__isnull=False), name="delegation_limit_unique_user",
+                violation_error_message=_("This user already has a limit in this currency."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group or self.user}: {self.max_amount} {self.currency}"
+
+    def clean(self) -> None:
+        self.currency = (self.currency or "").strip().upper()
+        if not CURRENCY_PATTERN.fullmatch(self.currency):
+            raise ValidationError({"currency": _("Three capital letters, as in ISO 4217 (EUR, USD...).")})

@@ -1,11 +1,20 @@
 """Reads about cases; every list and every fetch goes through the one visibility rule below."""
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
-from django.http import Http404
+import csv
+import io
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
-from prevenance.cases.choices import MessageKind
-from prevenance.cases.models import Case, Message, Team
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Max, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import GestureStatus, MessageKind
+from prevenance.cases.models import Case, DelegationLimit, Gesture, Message, Team
+from prevenance.customers.selectors import require_perm
 
 VIEW_CASE = "cases.view_case"
 VIEW_ALL_CASES = "cases.view_all_cases"
@@ -59,3 +68,136 @@ def case_by_reference(user, reference: str) -> Case:
     if case is None:
         raise Http404
     return case
+
+
+# --- Commercial gestures ---------------------------------------------------------------
+
+ADD_GESTURE = "cases.add_gesture"
+APPROVE_GESTURE = "cases.approve_gesture"
+VIEW_GESTURE_REPORT = "cases.view_gesture_report"
+_CENT = Decimal("0.01")
+
+
+def delegation_limits(user) -> dict[str, Decimal]:
+    """The largest gesture a user may grant on their own, per currency: the highest of their
+    groups' limits and their personal override. Nothing for inactive or anonymous users."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return {}
+    rows = (
+        DelegationLimit.objects.filter(Q(group__in=user.groups.values("pk")) | Q(user=user))
+        .values("currency").annotate(largest=Max("max_amount")).order_by("currency")
+    )
+    # SQLite's MAX hands back Decimal("50") for 50.00: quantized so both databases say the same.
+    return {row["currency"]: Decimal(row["largest"]).quantize(_CENT) for row in rows}
+
+
+def delegation_limit(user, currency: str) -> Decimal:
+    return delegation_limits(user).get(currency, Decimal("0.00"))
+
+
+def gesture_approval_queue(user) -> QuerySet[Gesture]:
+    """The gestures waiting for a decision that this user may take: within their limit, not
+    their own, on a case they can see; the oldest first."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(APPROVE_GESTURE):
+        return Gesture.objects.none()
+    covered = Q(pk__in=[])
+    for currency, largest in delegation_limits(user).items():
+        covered |= Q(currency=currency, amount__lte=largest)
+    return (
+        Gesture.objects.filter(covered, status=GestureStatus.REQUESTED, case__in=visible_cases(user).values("pk"))
+        .exclude(requested_by=user)
+        .select_related("case", "customer", "requested_by")
+        .order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class AgentGestures:
+    """One agent's granted gestures in one currency over the report's period."""
+
+    agent_id: int | None
+    agent: str
+    currency: str
+    count: int
+    total: Decimal
+    average: Decimal
+    outliers: int  # how many of their gestures are above the currency's outlier threshold
+    above_team_median: bool  # their total is more than twice the median of the agents' totals
+
+
+@dataclass(frozen=True)
+class GestureReport:
+    start: datetime
+    end: datetime
+    lines: list[AgentGestures]
+    thresholds: dict[str, Decimal]  # per currency: mean + 2 standard deviations of the period's gestures
+    medians: dict[str, Decimal]  # per currency: median of the agents' totals
+    outlier_gestures: list[Gesture]
+
+
+def _agent_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def gesture_control_report(user, *, start: datetime, end: datetime) -> GestureReport:
+    """A-posteriori control of the gestures granted in [start, end), per requesting agent and currency.
+
+    Outliers (docs/cases.md): a gesture above the mean + 2 population standard deviations of
+    the period's gestures in its currency; an agent whose total is above twice the median of
+    the agents' totals in that currency.
+    """
+    require_perm(user, VIEW_GESTURE_REPORT)
+    if start is None or end is None or start >= end:
+        raise ValidationError({"end": [_("The end of the period must come after its start.")]})
+    gestures = list(
+        Gesture.objects.filter(status=GestureStatus.GRANTED, decided_at__gte=start, decided_at__lt=end)
+        .select_related("requested_by", "case").order_by("currency", "requested_by_id", "id")
+    )
+    by_currency: dict[str, list[Gesture]] = {}
+    for gesture in gestures:
+        by_currency.setdefault(gesture.currency, []).append(gesture)
+    lines, thresholds, medians, outliers = [], {}, {}, []
+    for currency, rows in by_currency.items():
+        amounts = [g.amount for g in rows]
+        threshold = sum(amounts) / len(amounts) + 2 * statistics.pstdev(amounts)
+        thresholds[currency] = threshold.quantize(_CENT, ROUND_HALF_UP)
+        flagged = [g for g in rows if g.amount > threshold]
+        outliers.extend(flagged)
+        flagged_ids = {g.pk for g in flagged}
+        per_agent: dict[int | None, list[Gesture]] = {}
+        for gesture in rows:
+            per_agent.setdefault(gesture.requested_by_id, []).append(gesture)
+        totals = {agent_id: sum((g.amount for g in mine), Decimal(0)) for agent_id, mine in per_agent.items()}
+        median = statistics.median(totals.values())
+        medians[currency] = Decimal(median).quantize(_CENT, ROUND_HALF_UP)
+        for agent_id, mine in per_agent.items():
+            lines.append(AgentGestures(
+                agent_id=agent_id, agent=_agent_name(mine[0].requested_by), currency=currency, count=len(mine),
+                total=totals[agent_id], average=(totals[agent_id] / len(mine)).quantize(_CENT, ROUND_HALF_UP),
+                outliers=sum(1 for g in mine if g.pk in flagged_ids), above_team_median=totals[agent_id] > 2 * median,
+            ))
+    lines.sort(key=lambda line: (line.currency, -line.total, line.agent))
+    return GestureReport(start=start, end=end, lines=lines, thresholds=thresholds, medians=medians, outlier_gestures=outliers)
+
+
+def _cell(value) -> str:
+    # A name starting with = + - @ would run as a formula in a spreadsheet: make it plain text.
+    text = str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def gesture_report_csv(report: GestureReport) -> str:
+    """The report as CSV (UTF-8, comma, amounts with a dot), one line per agent and currency."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([
+        _("agent"), _("currency"), _("count"), _("total"), _("average"), _("outlier gestures"), _("above twice the team median"),
+    ])
+    for line in report.lines:
+        writer.writerow([
+            _cell(line.agent), line.currency, line.count, line.total, line.average, line.outliers,
+            _("yes") if line.above_team_median else _("no"),
+        ])
+    return out.getvalue()

@@ -33,12 +33,18 @@ _AGENT = {
     "cases.view_message",
     "cases.add_message",
     "cases.view_attachment",
+    # Commercial gestures: granted at once within the delegation limit (cases.DelegationLimit).
+    "cases.view_gesture",
+    "cases.add_gesture",
 }
 _SUPERVISOR = _AGENT | {
     "cases.view_all_cases",
     "cases.merge_case",
     "cases.view_team",
     "cases.change_team",
+    "cases.approve_gesture",
+    "cases.view_gesture_report",
+    "cases.view_delegationlimit",
     "customers.merge_customer",
     "customers.export_customer_data",
     "customers.import_data",
@@ -70,7 +76,7 @@ _ADMIN = _SUPERVISOR | _MARKETING | {
     *(
         f"cases.{action}_{model}"
         for action in ("view", "add", "change", "delete")
-        for model in ("case", "message", "attachment", "team", "tag", "rootcause", "casecounter")
+        for model in ("case", "message", "attachment", "team", "tag", "rootcause", "casecounter", "delegationlimit")
     ),
 }
 

@@ -1,0 +1,105 @@
+"""Throughput of ingest_email: raw RFC 822 bytes in, message stored on its case.
+
+    .venv/bin/python bench/bench_email_intake.py                  # a fresh SQLite file in var/bench/
+    .venv/bin/python bench/bench_email_intake.py --database-url postgres://postgres@127.0.0.1:5432/prevenance_bench
+
+One process, one message after the other, each through the whole service: parse, look for
+the thread, resolve the customer (new ones), open the case or add the reply, write the
+timeline interaction and keep the raw message through Django's storage (a temporary
+MEDIA_ROOT). Half the messages are first messages from new senders (a new customer and a
+new case each), half are replies threaded by In-Reply-To. No acknowledgement is queued:
+the intake does not send one yet (issue 3, section 4).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BODY = (
+    "Bonjour,\r\n\r\nJ'ai commandé le 12 novembre une lampe de bureau (commande n° {n}) et je n'ai "
+    "toujours rien reçu.\r\nLe suivi indique « en cours d'acheminement » depuis dix jours.\r\n"
+    "Pouvez-vous me dire où en est ma commande ?\r\n\r\nMerci d'avance,\r\nClaire\r\n"
+)
+
+
+def message(*, sender: str, name: str, message_id: str, subject: str, n: int, in_reply_to: str = "") -> bytes:
+    threading = f"In-Reply-To: <{in_reply_to}>\r\nReferences: <{in_reply_to}>\r\n" if in_reply_to else ""
+    return (
+        f"Return-Path: <{sender}>\r\nFrom: {name} <{sender}>\r\nTo: Service client <service.client@boutique-lumiere.fr>\r\n"
+        f"Subject: =?UTF-8?Q?{subject}?=\r\nDate: Mon, 23 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{message_id}>\r\n"
+        f"{threading}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + BODY.format(n=n)
+    ).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--messages", type=int, default=4_000)
+    args = parser.parse_args()
+
+    fresh = None
+    url = args.database_url
+    if url is None:
+        fresh = ROOT / "var" / "bench" / f"email-intake-{os.getpid()}.sqlite3"
+        fresh.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{fresh}"
+        subprocess.run([sys.executable, "-m", "prevenance", "migrate", "--noinput", "-v", "0"],
+                       env=dict(os.environ, DATABASE_URL=url), check=True, cwd=ROOT)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prevenance.settings")
+    sys.path.insert(0, str(ROOT / "src"))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from prevenance.cases.services import ingest_email
+    from prevenance.cases.services.email_intake import Outcome
+
+    media = tempfile.TemporaryDirectory(prefix="bench-email-media-")
+    settings.MEDIA_ROOT = media.name  # before the storage is first used
+    run = uuid.uuid4().hex[:10]  # every run new senders and ids, so a shared database stays usable
+    half = args.messages // 2
+    firsts = [
+        message(sender=f"client{n}.{run}@exemple.fr", name="Claire Martin", message_id=f"first-{n}.{run}@exemple.fr",
+                subject="Commande_n=C2=B0_48213_jamais_re=C3=A7ue", n=n)
+        for n in range(half)
+    ]
+    replies = [
+        message(sender=f"client{n}.{run}@exemple.fr", name="Claire Martin", message_id=f"reply-{n}.{run}@exemple.fr",
+                subject="Re:_Commande_jamais_re=C3=A7ue", n=n, in_reply_to=f"first-{n}.{run}@exemple.fr")
+        for n in range(half)
+    ]
+    for n in range(50):  # warm-up: imports, caches, the connection
+        ingest_email(raw=message(sender=f"warm{n}.{run}@exemple.fr", name="W U", message_id=f"warm-{n}.{run}@x", subject="w", n=n))
+
+    started = time.perf_counter()
+    outcomes = [ingest_email(raw=raw).outcome for raw in firsts]
+    first_elapsed = time.perf_counter() - started
+    outcomes += [ingest_email(raw=raw).outcome for raw in replies]
+    elapsed = time.perf_counter() - started
+    vendor = connection.vendor
+    connection.close()
+    media.cleanup()
+    if fresh is not None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
+    expected = [Outcome.CREATED] * half + [Outcome.APPENDED] * half
+    if outcomes != expected:
+        raise SystemExit("unexpected outcomes: " + ", ".join(sorted(set(outcomes) - {Outcome.CREATED, Outcome.APPENDED})))
+    reply_elapsed = elapsed - first_elapsed
+    print(f"{vendor}: {2 * half} messages in {elapsed:.2f} s = {2 * half / elapsed:,.0f} messages/s "
+          f"(new cases {half / first_elapsed:,.0f}/s, threaded replies {half / reply_elapsed:,.0f}/s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+import sys
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from prevenance.cases.services import ingest_email
+from prevenance.cases.services.email_intake import IntakeResult, Outcome
+
+LABELS = {
+    Outcome.CREATED: gettext_lazy("created %(reference)s"),
+    Outcome.APPENDED: gettext_lazy("appended to %(reference)s"),
+    Outcome.FOLLOW_UP: gettext_lazy("follow-up case %(reference)s opened"),
+    Outcome.DUPLICATE: gettext_lazy("duplicate of a stored message (%(reference)s)"),
+    Outcome.AUTOMATIC_ON_CASE: gettext_lazy("%(automatic)s stored on %(reference)s, not answered"),
+    Outcome.AUTOMATIC_ON_TIMELINE: gettext_lazy("%(automatic)s stored on the sender's timeline, not answered"),
+    Outcome.AUTOMATIC_IGNORED: gettext_lazy("%(automatic)s from an unknown sender, not stored"),
+    Outcome.NO_SENDER: gettext_lazy("not stored: no readable sender address"),
+}
+AUTOMATIC = {"auto_reply": gettext_lazy("auto-reply"), "bounce": gettext_lazy("bounce"), "": gettext_lazy("message")}
+
+
+def describe(result: IntakeResult) -> str:
+    reference = result.case.reference if result.case is not None else "-"
+    line = LABELS[result.outcome] % {"reference": reference, "automatic": AUTOMATIC[result.automatic]}
+    if result.refused_reference:
+        line += " " + _("(subject reference %(reference)s refused: not this sender's case)") % {"reference": result.refused_reference}
+    return line
+
+
+class Command(BaseCommand):
+    help = "Ingest raw RFC 822 email messages from files (or - for standard input), one line of outcome per file."
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--mailbox", default="", help="The address the messages were delivered to.")
+
+    def handle(self, *args, files: list[str], mailbox: str, **options):
+        unreadable = 0
+        for name in files:
+            try:
+                raw = self._read(name, options.get("stdin"))
+            except OSError as exc:
+                unreadable += 1
+                self.stderr.write(_("%(file)s: cannot be read (%(reason)s)") % {"file": name, "reason": exc.strerror or exc})
+                continue
+            try:
+                line = describe(ingest_email(raw=raw, mailbox=mailbox))
+            except ValidationError as exc:
+                line = _("refused: %(reasons)s") % {"reasons": "; ".join(exc.messages)}
+            self.stdout.write(f"{name}: {line}")
+        if unreadable:
+            raise CommandError(_("%(count)d file(s) could not be read.") % {"count": unreadable})
+
+    @staticmethod
+    def _read(name: str, stdin) -> bytes:
+        if name == "-":
+            return (stdin or sys.stdin.buffer).read()
+        with open(name, "rb") as handle:
+            return handle.read()

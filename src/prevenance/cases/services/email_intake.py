@@ -1,0 +1,232 @@
+"""Email intake: one raw RFC 822 message in, stored on the right case (docs/email-intake.md).
+
+Every email route (`prevenance ingest-email`, and later the IMAP poller and the relay
+endpoint) hands the raw bytes to `ingest_email`.
+"""
+
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import MessageKind
+from prevenance.cases.mail import parse_message
+from prevenance.cases.mail.parse import ParsedMessage
+from prevenance.cases.mail.problems import ParseProblem
+from prevenance.cases.models import Attachment, Case, Message
+from prevenance.cases.services.common import (
+    add_thread_entry,
+    live_case_id,
+    lock_case,
+    stored_message,
+)
+from prevenance.cases.services.intake import add_inbound_message, open_case
+from prevenance.core.choices import Channel
+from prevenance.customers.choices import IdentityKind
+from prevenance.customers.models import Customer, Identity
+from prevenance.customers.services import IdentityInput
+from prevenance.interactions.choices import Direction
+from prevenance.interactions.models import Interaction
+from prevenance.interactions.services import record_interaction
+
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+RAW_FILENAME = "message.eml"
+
+
+class Outcome:
+    CREATED = "created"  # a new case was opened with this message
+    APPENDED = "appended"  # the message joined an existing case
+    FOLLOW_UP = "follow_up"  # a reply too late for its case (closed, or resolved past the window): new linked case
+    DUPLICATE = "duplicate"  # this Message-ID was already stored: nothing written
+    AUTOMATIC_ON_CASE = "automatic_on_case"  # auto-reply or bounce stored on the case it answers
+    AUTOMATIC_ON_TIMELINE = "automatic_on_timeline"  # no case found: on the known sender's timeline only
+    AUTOMATIC_IGNORED = "automatic_ignored"  # no case, unknown sender: nothing stored, nobody to tell
+    NO_SENDER = "no_sender"  # no readable From address: nobody to attach it to
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: str
+    message_id: str
+    case: Case | None = None
+    message: Message | None = None
+    interaction: Interaction | None = None
+    # How the case was found: "in_reply_to", "references", "subject", or "" (new case or none).
+    threaded_by: str = ""
+    # A case reference in the subject that was not honoured (unknown case, or not the sender's).
+    refused_reference: str = ""
+    automatic: str = ""  # "auto_reply", "bounce" or ""
+    problems: tuple[ParseProblem, ...] = ()
+
+
+def _thread_by_ids(parsed: ParsedMessage) -> tuple[Case | None, str]:
+    # In-Reply-To first, then References from the newest (last) to the oldest.
+    candidates = [(parsed.in_reply_to, "in_reply_to")] if parsed.in_reply_to else []
+    candidates += [(ref, "references") for ref in reversed(parsed.references)]
+    if not candidates:
+        return None, ""
+    found = dict(
+        Message.objects.filter(message_id__in=[ref for ref, _how in candidates]).values_list("message_id", "case_id")
+    )
+    for ref, how in candidates:
+        if ref in found:
+            return Case.objects.get(pk=live_case_id(found[ref])), how
+    return None, ""
+
+
+def _sender_owns(case: Case, address: str) -> bool:
+    return case.customer_id is not None and Identity.objects.filter(
+        customer_id=case.customer_id, kind=IdentityKind.EMAIL, normalized=address
+    ).exists()
+
+
+def _thread(parsed: ParsedMessage) -> tuple[Case | None, str, str]:
+    """(case, how it was found, refused subject reference)."""
+    case, how = _thread_by_ids(parsed)
+    if case is not None or not parsed.case_reference:
+        return case, how, ""
+    by_subject = Case.objects.filter(reference=parsed.case_reference).first()
+    # A reference is easy to type or forge: it only attaches the message when the case is the sender's.
+    if by_subject is not None and parsed.from_ is not None and _sender_owns(by_subject, parsed.from_.address):
+        return Case.objects.get(pk=live_case_id(by_subject.pk)), "subject", ""
+    return None, "", parsed.case_reference
+
+
+def name_hints(display_name: str) -> dict[str, str]:
+    """First and last name from a From display name, when it looks like one.
+
+    "Marie Dupont" -> Marie / Dupont; "DUPONT, Marie" -> Marie / DUPONT; a single word is a
+    first name; anything with an @ or digits (a mailbox name, a ticket system) gives nothing.
+    """
+    name = " ".join((display_name or "").replace('"', " ").split())
+    if not name or "@" in name or any(ch.isdigit() for ch in name):
+        return {}
+    if "," in name:
+        last, _sep, first = name.partition(",")
+        first, last = first.strip(), last.strip()
+    else:
+        first, _sep, last = name.partition(" ")
+    hints = {"first_name": first[:100], "last_name": last[:100]}
+    return {key: value for key, value in hints.items() if value}
+
+
+def _body(parsed: ParsedMessage) -> str:
+    # The full text is stored (new_text is only what previews show); a message with no text at
+    # all (attachments only) still needs a line in the thread.
+    if parsed.text.strip() or parsed.html.strip():
+        return parsed.text
+    return parsed.subject or _("(message without text; see the attached original)")
+
+
+def _keep_raw(message: Message, raw: bytes) -> None:
+    # The original holds what the thread cannot: CC, the recipient mailbox, every attachment.
+    Attachment.objects.create(
+        message=message, file=ContentFile(raw, name=RAW_FILENAME), filename=RAW_FILENAME,
+        content_type="message/rfc822", size=len(raw),
+    )
+
+
+def _message_fields(parsed: ParsedMessage) -> dict:
+    return {
+        "body": _body(parsed),
+        "body_html": parsed.html,
+        "sender_address": parsed.from_.address if parsed.from_ else "",
+        "sender_name": parsed.from_.name if parsed.from_ else "",
+        "message_id": parsed.message_id,
+        "in_reply_to": parsed.in_reply_to or "",
+    }
+
+
+def _timeline_id(parsed: ParsedMessage) -> str:
+    return f"email:{parsed.message_id}"[:100]
+
+
+def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict) -> IntakeResult:
+    """An auto-reply or a bounce: kept where it says something, never answered, never a new case."""
+    now = timezone.now()
+    if case is not None:
+        target = lock_case(live_case_id(case.pk))
+        if target.customer_id is not None:
+            fields = _message_fields(parsed)
+            # No status change: an out-of-office neither reopens a case nor ends a wait for the customer.
+            message = add_thread_entry(
+                target, kind=MessageKind.INBOUND, channel=Channel.EMAIL, body_text=fields.pop("body"), created_at=now, **fields
+            )
+            return IntakeResult(outcome=Outcome.AUTOMATIC_ON_CASE, case=target, message=message, threaded_by=how, **base)
+    address = parsed.from_.address if parsed.from_ else ""
+    customer = (
+        Customer.objects.filter(identities__kind=IdentityKind.EMAIL, identities__normalized=address).order_by("pk").first()
+        if address else None
+    )
+    if customer is None:
+        return IntakeResult(outcome=Outcome.AUTOMATIC_IGNORED, **base)
+    label = _("Delivery failure") if parsed.is_bounce else _("Automatic reply")
+    interaction, _created = record_interaction(
+        customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND,
+        summary=f"{label}: {parsed.subject}"[:255] if parsed.subject else label,
+        body=parsed.text[:10_000], occurred_at=now, external_id=_timeline_id(parsed),
+    )
+    return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, **base)
+
+
+def _stored_result(parsed: ParsedMessage, base: dict) -> IntakeResult | None:
+    stored = stored_message(parsed.message_id)
+    if stored is not None:
+        return IntakeResult(outcome=Outcome.DUPLICATE, case=stored.case, message=stored, **base)
+    # Only auto-replies and bounces are ever stored as a bare interaction.
+    automatic = parsed.is_auto_reply or parsed.is_bounce
+    interaction = Interaction.objects.filter(external_id=_timeline_id(parsed)).first() if automatic else None
+    if interaction is not None:
+        return IntakeResult(outcome=Outcome.DUPLICATE, interaction=interaction, **base)
+    return None
+
+
+def ingest_email(*, raw: bytes, mailbox: str = "") -> IntakeResult:
+    """Store one inbound email on the right case, exactly once per Message-ID; one transaction.
+
+    Threading: In-Reply-To, then References (newest first) against stored messages; then the
+    case reference in the subject, only if that case's customer owns the sender's address
+    (otherwise a new case, with `refused_reference` set). Otherwise a new email case from the
+    sender. Auto-replies and bounces never open a case (see Outcome). The raw message is kept
+    as a `message.eml` attachment of the stored message. `mailbox` (the envelope recipient)
+    is not stored yet: the Message model has no column for it (docs/email-intake.md).
+    """
+    parsed = parse_message(raw, max_attachment_bytes=MAX_ATTACHMENT_BYTES)
+    automatic = "bounce" if parsed.is_bounce else ("auto_reply" if parsed.is_auto_reply else "")
+    base = {"message_id": parsed.message_id, "automatic": automatic, "problems": parsed.parse_errors}
+    if (again := _stored_result(parsed, base)) is not None:
+        return again
+    try:
+        with transaction.atomic():
+            return _ingest(raw, parsed, base)
+    except IntegrityError:
+        # A concurrent delivery of the same message committed first: its copy is the stored one.
+        if (again := _stored_result(parsed, base)) is not None:
+            return again
+        raise
+
+
+def _ingest(raw: bytes, parsed: ParsedMessage, base: dict) -> IntakeResult:
+    case, how, refused = _thread(parsed)
+    if parsed.is_auto_reply or parsed.is_bounce:
+        return _automatic(parsed, case, how, base)
+    base = {**base, "refused_reference": refused}
+    fields = _message_fields(parsed)
+    if case is not None and case.customer_id is not None:
+        intake = add_inbound_message(case=case, channel=Channel.EMAIL, **fields)
+        outcome = Outcome.FOLLOW_UP if intake.case_opened else Outcome.APPENDED
+    elif parsed.from_ is None:
+        return IntakeResult(outcome=Outcome.NO_SENDER, **base)
+    else:
+        how = ""
+        intake = open_case(
+            identities=[IdentityInput(kind=IdentityKind.EMAIL, value=parsed.from_.address)],
+            hints=name_hints(parsed.from_.name), channel=Channel.EMAIL, subject=parsed.subject, **fields,
+        )
+        outcome = Outcome.CREATED
+    if not intake.created:
+        return IntakeResult(outcome=Outcome.DUPLICATE, case=intake.case, message=intake.message, **base)
+    _keep_raw(intake.message, raw)
+    return IntakeResult(outcome=outcome, case=intake.case, message=intake.message, threaded_by=how, **base)

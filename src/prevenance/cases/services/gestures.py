@@ -1,0 +1,240 @@
+"""Commercial gestures: granted at once within the requester's delegation limit, otherwise
+queued for someone whose limit covers them; vouchers get a code the customer can type.
+
+See docs/cases.md, "Commercial gestures", for the rules and why.
+"""
+
+import secrets
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import GestureAuditKind, GestureStatus, GestureType
+from prevenance.cases.models import CURRENCY_PATTERN, Case, DelegationLimit, Gesture
+from prevenance.cases.selectors import ADD_GESTURE, APPROVE_GESTURE, delegation_limit
+from prevenance.cases.services.common import clean_choice, live_case_id, lock_case
+from prevenance.core.audit import record_audit
+from prevenance.core.roles import AGENT, SUPERVISOR
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("9999999999.99")  # what the column (12 digits, 2 decimals) holds
+MAX_REASON = 2000
+# No 0/O or 1/I: a code read over the phone or copied from paper is typed right the first time.
+VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+VOUCHER_ATTEMPTS = 5
+DEFAULT_CURRENCY = "EUR"
+DEFAULT_LIMITS = {AGENT: Decimal("50.00"), SUPERVISOR: Decimal("2000.00")}
+DEFAULT_TRUST_WITHOUT_PROOF = {DEFAULT_CURRENCY: Decimal("30.00")}
+
+
+def new_voucher_code() -> str:
+    """PRV-XXXX-XXXX from 32 unambiguous characters: 2^40 codes, drawn with `secrets`."""
+    chars = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(8))
+    return f"PRV-{chars[:4]}-{chars[4:]}"
+
+
+def clean_amount(value) -> Decimal:
+    # A float has already lost the cents it was meant to carry (0.1 + 0.2): refused, not rounded.
+    if isinstance(value, (float, bool)):
+        raise ValidationError({"amount": [_("Give the amount as a decimal number, e.g. “12.50”.")]})
+    try:
+        amount = Decimal(value.strip().replace(",", ".")) if isinstance(value, str) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError({"amount": [_("“%(value)s” is not an amount.") % {"value": str(value)[:40]}]}) from None
+    if not amount.is_finite():
+        raise ValidationError({"amount": [_("“%(value)s” is not an amount.") % {"value": str(value)[:40]}]})
+    if amount <= 0:
+        raise ValidationError({"amount": [_("The amount must be greater than zero.")]})
+    if amount > MAX_AMOUNT:
+        raise ValidationError({"amount": [_("The amount cannot exceed %(max)s.") % {"max": MAX_AMOUNT}]})
+    if amount != amount.quantize(CENT):
+        raise ValidationError({"amount": [_("At most two decimal places.")]})
+    return amount.quantize(CENT)
+
+
+def clean_currency(value) -> str:
+    currency = value.strip().upper() if isinstance(value, str) else ""
+    if not CURRENCY_PATTERN.fullmatch(currency):
+        raise ValidationError({"currency": [_("Three letters, as in ISO 4217 (EUR, USD...).")]})
+    return currency
+
+
+def _clean_reason(value, *, field: str, required: bool) -> str:
+    text = ("" if value is None else str(value)).replace("\x00", "").strip()
+    if required and not text:
+        raise ValidationError({field: [_("Give a reason.")]})
+    if len(text) > MAX_REASON:
+        raise ValidationError({field: [_("At most %(limit)d characters (got %(length)d).") % {"limit": MAX_REASON, "length": len(text)}]})
+    return text
+
+
+def trust_threshold(currency: str) -> Decimal:
+    """Up to this amount a gesture is made on the customer's word, without asking for proof.
+
+    Setting PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF: {currency: amount}; a currency not listed
+    has no threshold (proof always asked).
+    """
+    configured = getattr(settings, "PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF", DEFAULT_TRUST_WITHOUT_PROOF)
+    try:
+        value = configured.get(currency)
+        threshold = Decimal(str(value)) if value is not None else Decimal(0)
+    except (AttributeError, InvalidOperation, ValueError) as exc:
+        raise ImproperlyConfigured("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF must map currencies to amounts.") from exc
+    if not threshold.is_finite() or threshold < 0:
+        raise ImproperlyConfigured("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF amounts must be zero or more.")
+    return threshold
+
+
+def _require(actor, perm: str) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.has_perm(perm):
+        raise PermissionDenied
+
+
+def _payload(gesture: Gesture, **extra) -> dict:
+    return {
+        "case": gesture.case_id, "type": gesture.type, "amount": str(gesture.amount), "currency": gesture.currency, **extra,
+    }
+
+
+def _insert_with_voucher(gesture: Gesture) -> None:
+    """Insert the gesture with a fresh voucher code, drawing again on a collision."""
+    for _attempt in range(VOUCHER_ATTEMPTS):
+        gesture.voucher_code = new_voucher_code()
+        try:
+            with transaction.atomic():  # a savepoint: a collision leaves the outer transaction usable
+                gesture.save(force_insert=True)
+            return
+        except IntegrityError:
+            if not Gesture.objects.filter(voucher_code=gesture.voucher_code).exists():
+                raise
+    raise ValidationError({"voucher_code": [_("No free voucher code was found; try again.")]}, code="voucher_exhausted")
+
+
+def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str, actor) -> Gesture:  # noqa: A002 - the issue's word
+    """Ask for a gesture on a case: granted at once when the actor's delegation limit covers
+    the amount, otherwise left `requested` in the approval queue."""
+    _require(actor, ADD_GESTURE)
+    kind = clean_choice("type", type, GestureType)
+    amount = clean_amount(amount)
+    currency = clean_currency(currency)
+    text = _clean_reason(reason, field="reason", required=True)
+    with transaction.atomic():
+        locked = lock_case(live_case_id(case.pk))
+        if locked.customer_id is None:
+            raise ValidationError({"case": [_("This case's customer was erased: no gesture can be made.")]}, code="customer_erased")
+        limit = delegation_limit(actor, currency)
+        gesture = Gesture(
+            case=locked, customer_id=locked.customer_id, type=kind, amount=amount, currency=currency, reason=text,
+            requested_by=actor, without_proof=amount <= trust_threshold(currency),
+        )
+        granted = amount <= limit
+        if granted:
+            gesture.status, gesture.decided_by, gesture.decided_at = GestureStatus.GRANTED, actor, timezone.now()
+        if granted and kind == GestureType.VOUCHER:
+            _insert_with_voucher(gesture)
+        else:
+            gesture.save(force_insert=True)
+        record_audit(kind=GestureAuditKind.REQUESTED, actor=actor, subject=gesture, payload=_payload(gesture, limit=str(limit)))
+        if granted:
+            record_audit(kind=GestureAuditKind.GRANTED, actor=actor, subject=gesture, payload=_payload(gesture, limit=str(limit)))
+    return gesture
+
+
+def _check_decider(gesture: Gesture, actor) -> Decimal:
+    if gesture.status != GestureStatus.REQUESTED:
+        raise ValidationError(
+            {"status": [_("This gesture is already %(status)s.") % {"status": gesture.get_status_display().lower()}]},
+            code="already_decided",
+        )
+    if gesture.requested_by_id == actor.pk:
+        raise ValidationError({"actor": [_("You cannot decide on a gesture you asked for.")]}, code="own_gesture")
+    limit = delegation_limit(actor, gesture.currency)
+    if gesture.amount > limit:
+        raise ValidationError(
+            {"actor": [_("Your delegation limit (%(limit)s %(currency)s) does not cover this gesture.")
+                       % {"limit": limit, "currency": gesture.currency}]},
+            code="over_limit",
+        )
+    return limit
+
+
+def _decide(gesture: Gesture, *, status: str, actor, reason: str, audit: str) -> Gesture:
+    """Move a requested gesture to `status`. The UPDATE only matches a row still `requested`,
+    so of two deciders at the same moment exactly one wins, on SQLite and PostgreSQL alike."""
+    with transaction.atomic():
+        current = Gesture.objects.get(pk=gesture.pk)
+        limit = _check_decider(current, actor)
+        now = timezone.now()
+        fields = {"status": status, "decided_by": actor, "decided_at": now, "decision_reason": reason, "updated_at": now}
+        pending = Gesture.objects.filter(pk=current.pk, status=GestureStatus.REQUESTED)
+        if status == GestureStatus.GRANTED and current.type == GestureType.VOUCHER:
+            updated = _update_with_voucher(pending, fields)
+        else:
+            updated = pending.update(**fields)
+        if not updated:
+            raise ValidationError({"status": [_("Someone else decided on this gesture meanwhile.")]}, code="already_decided")
+        current.refresh_from_db()
+        record_audit(kind=audit, actor=actor, subject=current, payload=_payload(current, limit=str(limit), reason=reason))
+    return current
+
+
+def _update_with_voucher(pending, fields: dict) -> int:
+    for _attempt in range(VOUCHER_ATTEMPTS):
+        code = new_voucher_code()
+        try:
+            with transaction.atomic():
+                return pending.update(**fields, voucher_code=code)
+        except IntegrityError:
+            if not Gesture.objects.filter(voucher_code=code).exists():
+                raise
+    raise ValidationError({"voucher_code": [_("No free voucher code was found; try again.")]}, code="voucher_exhausted")
+
+
+def approve_gesture(*, gesture: Gesture, actor, reason: str = "") -> Gesture:
+    """Grant a gesture waiting in the queue: the actor's limit must cover it, and it is not theirs."""
+    _require(actor, APPROVE_GESTURE)
+    text = _clean_reason(reason, field="reason", required=False)
+    return _decide(gesture, status=GestureStatus.GRANTED, actor=actor, reason=text, audit=GestureAuditKind.GRANTED)
+
+
+def refuse_gesture(*, gesture: Gesture, actor, reason: str) -> Gesture:
+    """Refuse a gesture waiting in the queue, saying why (the requester reads it)."""
+    _require(actor, APPROVE_GESTURE)
+    text = _clean_reason(reason, field="reason", required=True)
+    return _decide(gesture, status=GestureStatus.REFUSED, actor=actor, reason=text, audit=GestureAuditKind.REFUSED)
+
+
+def cancel_gesture(*, gesture: Gesture, actor, reason: str = "") -> Gesture:
+    """The requester withdraws a gesture still waiting for approval."""
+    text = _clean_reason(reason, field="reason", required=False)
+    with transaction.atomic():
+        current = Gesture.objects.get(pk=gesture.pk)
+        if current.requested_by_id is None or current.requested_by_id != getattr(actor, "pk", None):
+            raise PermissionDenied
+        if current.status != GestureStatus.REQUESTED:
+            raise ValidationError(
+                {"status": [_("This gesture is already %(status)s.") % {"status": current.get_status_display().lower()}]},
+                code="already_decided",
+            )
+        now = timezone.now()
+        updated = Gesture.objects.filter(pk=current.pk, status=GestureStatus.REQUESTED).update(
+            status=GestureStatus.CANCELLED, decided_by=actor, decided_at=now, decision_reason=text, updated_at=now
+        )
+        if not updated:
+            raise ValidationError({"status": [_("Someone else decided on this gesture meanwhile.")]}, code="already_decided")
+        current.refresh_from_db()
+        record_audit(kind=GestureAuditKind.CANCELLED, actor=actor, subject=current, payload=_payload(current, reason=text))
+    return current
+
+
+def ensure_default_limits() -> None:
+    """The issue's defaults (agent 50 EUR, supervisor 2,000 EUR), created when missing; a limit
+    an administrator changed is left as it is. Run after every migrate, like the roles."""
+    for role, amount in DEFAULT_LIMITS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        DelegationLimit.objects.get_or_create(group=group, currency=DEFAULT_CURRENCY, defaults={"max_amount": amount})

@@ -1,0 +1,309 @@
+"""ingest_email: threading, exactly-once, auto-replies and bounces, the ingest-email command."""
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from prevenance.cases.choices import CaseStatus
+from prevenance.cases.models import Attachment, Case, Message
+from prevenance.cases.services import change_status, ingest_email
+from prevenance.cases.services.email_intake import Outcome, name_hints
+from prevenance.core.testing import run_concurrently
+from prevenance.customers.models import Customer, Identity
+from prevenance.interactions.models import Interaction
+
+CORPUS = Path(__file__).parent / "mail_corpus"
+FIRST_ID = "CAF7x3p0Q2=hT9k@mail.orange.fr"  # Message-ID of 01_plain_fr_utf8.eml
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def corpus(name: str) -> bytes:
+    return (CORPUS / name).read_bytes()
+
+
+def eml(*, sender: str, subject: str, message_id: str, body: str = "Toujours rien reçu.", headers: str = "") -> bytes:
+    return (
+        f"From: {sender}\r\nTo: service.client@boutique-lumiere.fr\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{message_id}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0100\r\n{headers}"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+def counts() -> tuple[int, int, int, int, int]:
+    return (Customer.objects.count(), Case.objects.count(), Message.objects.count(), Interaction.objects.count(),
+            Attachment.objects.count())
+
+
+def reference(n: int) -> str:
+    return f"C-{timezone.localdate().year}-{n:06d}"
+
+
+@pytest.mark.django_db
+def test_a_first_message_opens_an_email_case_for_the_sender():
+    # Given an empty database, when Marie's first email is ingested
+    raw = corpus("01_plain_fr_utf8.eml")
+    result = ingest_email(raw=raw)
+    # then a case is opened for a new customer named from the display name, with the raw message kept
+    assert (result.outcome, result.threaded_by, result.refused_reference, result.automatic) == (Outcome.CREATED, "", "", "")
+    case = result.case
+    assert (case.reference, case.channel, case.status, case.subject) == (reference(1), "email", CaseStatus.NEW, "Commande n° 48213 jamais reçue")
+    assert (case.customer.first_name, case.customer.last_name) == ("Marie", "Dupont")
+    assert list(Identity.objects.filter(customer=case.customer).values_list("kind", "normalized")) == [("email", "marie.dupont@orange.fr")]
+    message = result.message
+    assert (message.message_id, message.sender_address, message.sender_name, message.channel) == (
+        FIRST_ID, "marie.dupont@orange.fr", "Marie Dupont", "email")
+    assert "48213" in message.body_text
+    original = message.attachments.get()
+    assert (original.filename, original.content_type, original.size) == ("message.eml", "message/rfc822", len(raw))
+    with original.file.open("rb") as handle:
+        assert handle.read() == raw
+    assert counts() == (1, 1, 1, 1, 1)
+
+
+@pytest.mark.django_db
+def test_a_reply_is_threaded_by_in_reply_to():
+    # Given Marie's case, when she replies to her own first message (In-Reply-To)
+    first = ingest_email(raw=corpus("01_plain_fr_utf8.eml"))
+    raw = eml(sender="Marie Dupont <marie.dupont@orange.fr>", subject="Re: suite", message_id="reply-1@orange.fr",
+              headers=f"In-Reply-To: <{FIRST_ID}>\r\n")
+    result = ingest_email(raw=raw)
+    # then it joins the same case
+    assert (result.outcome, result.threaded_by, result.case.pk) == (Outcome.APPENDED, "in_reply_to", first.case.pk)
+    assert list(first.case.messages.values_list("message_id", flat=True)) == [FIRST_ID, "reply-1@orange.fr"]
+    assert counts() == (1, 1, 2, 2, 2)
+
+
+@pytest.mark.django_db
+def test_a_reply_is_threaded_by_references_when_in_reply_to_is_unknown():
+    # Given Marie's case, when the Gmail reply comes (In-Reply-To is an id we never stored,
+    # References names her first message; the subject names a case that does not exist)
+    first = ingest_email(raw=corpus("01_plain_fr_utf8.eml"))
+    result = ingest_email(raw=corpus("09_reply_fr_gmail.eml"))
+    # then References threads it; the subject reference is not even looked at
+    assert (result.outcome, result.threaded_by, result.case.pk, result.refused_reference) == (
+        Outcome.APPENDED, "references", first.case.pk, "")
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_reply_is_threaded_by_the_case_reference_in_the_subject_when_the_sender_owns_the_case():
+    first = ingest_email(raw=corpus("01_plain_fr_utf8.eml"))
+    # When Marie writes anew, without threading headers, quoting her case reference
+    raw = eml(sender="MARIE.DUPONT@orange.fr", subject=f"Re: [{reference(1)}] toujours rien", message_id="new-1@orange.fr")
+    result = ingest_email(raw=raw)
+    # then the subject reference threads it
+    assert (result.outcome, result.threaded_by, result.case.pk) == (Outcome.APPENDED, "subject", first.case.pk)
+    assert counts() == (1, 1, 2, 2, 2)
+
+
+@pytest.mark.django_db
+def test_a_forged_reference_does_not_attach_a_strangers_message():
+    first = ingest_email(raw=corpus("01_plain_fr_utf8.eml"))
+    # When someone else quotes Marie's case reference
+    raw = eml(sender="Eve Martin <eve@example.com>", subject=f"[{reference(1)}] donnez-moi son adresse", message_id="forged@example.com")
+    result = ingest_email(raw=raw)
+    # then a new case is opened for Eve, the reference refused; Marie's thread is unchanged
+    assert (result.outcome, result.threaded_by, result.refused_reference) == (Outcome.CREATED, "", reference(1))
+    assert result.case.pk != first.case.pk
+    assert list(Identity.objects.filter(customer=result.case.customer).values_list("normalized", flat=True)) == ["eve@example.com"]
+    assert list(first.case.messages.values_list("message_id", flat=True)) == [FIRST_ID]
+
+
+@pytest.mark.django_db
+def test_an_unknown_reference_opens_a_new_case_and_says_so():
+    # Given no case C-2026-000456, when James's Outlook reply quoting it arrives
+    result = ingest_email(raw=corpus("10_reply_en_outlook.eml"))
+    # then a new case is opened and the reference reported as refused
+    assert (result.outcome, result.refused_reference, result.case.reference) == (Outcome.CREATED, "C-2026-000456", reference(1))
+    assert (result.case.customer.first_name, result.case.customer.last_name) == ("James", "O'Neill")
+
+
+@pytest.mark.django_db
+def test_the_same_message_id_is_stored_once():
+    first = ingest_email(raw=corpus("01_plain_fr_utf8.eml"))
+    # When the same message is delivered again
+    again = ingest_email(raw=corpus("01_plain_fr_utf8.eml"))
+    # then the stored copy is returned and nothing is written
+    assert (again.outcome, again.case.pk, again.message.pk) == (Outcome.DUPLICATE, first.case.pk, first.message.pk)
+    assert counts() == (1, 1, 1, 1, 1)
+
+
+@pytest.mark.django_db
+def test_a_message_without_message_id_is_idempotent_through_its_synthetic_id():
+    first = ingest_email(raw=corpus("18_no_message_id.eml"))
+    again = ingest_email(raw=corpus("18_no_message_id.eml"))
+    assert first.outcome == Outcome.CREATED
+    assert first.message.message_id.endswith("@synthetic.prevenance.invalid")
+    assert (again.outcome, again.message.pk) == (Outcome.DUPLICATE, first.message.pk)
+    assert counts() == (1, 1, 1, 1, 1)
+
+
+@pytest.mark.django_db
+def test_an_auto_reply_from_an_unknown_sender_opens_nothing():
+    # When an out-of-office answers an acknowledgement we have no trace of
+    result = ingest_email(raw=corpus("14_autoreply_fr.eml"))
+    # then nothing is stored and no customer is created
+    assert (result.outcome, result.automatic, result.case, result.message) == (Outcome.AUTOMATIC_IGNORED, "auto_reply", None, None)
+    assert counts() == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_an_auto_reply_on_a_case_is_stored_without_changing_its_status(agent):
+    # Given Marie's case waiting for her answer
+    first = ingest_email(raw=corpus("01_plain_fr_utf8.eml"))
+    change_status(case=first.case, status=CaseStatus.PENDING_CUSTOMER, actor=agent)
+    # When her out-of-office answers in the thread
+    raw = eml(sender="marie.dupont@orange.fr", subject="Réponse automatique : absente", message_id="ooo-1@orange.fr",
+              headers=f"In-Reply-To: <{FIRST_ID}>\r\nAuto-Submitted: auto-replied\r\n")
+    result = ingest_email(raw=raw)
+    # then it is on the case, and the case still waits for her
+    assert (result.outcome, result.automatic, result.case.pk, result.threaded_by) == (
+        Outcome.AUTOMATIC_ON_CASE, "auto_reply", first.case.pk, "in_reply_to")
+    first.case.refresh_from_db()
+    assert first.case.status == CaseStatus.PENDING_CUSTOMER
+    assert list(first.case.messages.values_list("message_id", flat=True)) == [FIRST_ID, "ooo-1@orange.fr"]
+
+
+@pytest.mark.django_db
+def test_an_auto_reply_from_a_known_customer_without_thread_goes_on_the_timeline_only():
+    ingest_email(raw=corpus("01_plain_fr_utf8.eml"))
+    raw = eml(sender="marie.dupont@orange.fr", subject="Absence du bureau", message_id="ooo-2@orange.fr",
+              headers="Auto-Submitted: auto-replied\r\n")
+    result = ingest_email(raw=raw)
+    assert (result.outcome, result.case, result.message) == (Outcome.AUTOMATIC_ON_TIMELINE, None, None)
+    assert (result.interaction.summary, result.interaction.external_id) == ("Automatic reply: Absence du bureau", "email:ooo-2@orange.fr")
+    assert counts() == (1, 1, 1, 2, 1)
+    # and a second delivery writes nothing
+    again = ingest_email(raw=raw)
+    assert (again.outcome, again.interaction.pk) == (Outcome.DUPLICATE, result.interaction.pk)
+    assert counts() == (1, 1, 1, 2, 1)
+
+
+@pytest.mark.django_db
+def test_a_bounce_opens_no_case_and_creates_no_customer():
+    result = ingest_email(raw=corpus("17_bounce_dsn.eml"))
+    assert (result.outcome, result.automatic) == (Outcome.AUTOMATIC_IGNORED, "bounce")
+    assert counts() == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_bounce_of_a_threaded_message_is_stored_on_its_case():
+    first = ingest_email(raw=corpus("01_plain_fr_utf8.eml"))
+    raw = eml(sender="Mail Delivery System <MAILER-DAEMON@mx.example.com>", subject="Undelivered Mail", message_id="dsn-1@mx.example.com",
+              headers=f"References: <{FIRST_ID}>\r\n")
+    result = ingest_email(raw=raw)
+    assert (result.outcome, result.automatic, result.case.pk, result.threaded_by) == (
+        Outcome.AUTOMATIC_ON_CASE, "bounce", first.case.pk, "references")
+
+
+@pytest.mark.django_db
+def test_a_reply_to_a_closed_case_opens_a_linked_follow_up(agent):
+    first = ingest_email(raw=corpus("01_plain_fr_utf8.eml"))
+    change_status(case=first.case, status=CaseStatus.CLOSED, actor=agent)
+    raw = eml(sender="marie.dupont@orange.fr", subject="Re: encore", message_id="late@orange.fr", headers=f"In-Reply-To: <{FIRST_ID}>\r\n")
+    result = ingest_email(raw=raw)
+    assert (result.outcome, result.case.reopened_from_id, result.case.reference) == (Outcome.FOLLOW_UP, first.case.pk, reference(2))
+
+
+@pytest.mark.django_db
+def test_bytes_that_are_not_a_message_store_nothing():
+    result = ingest_email(raw=b"")
+    assert (result.outcome, result.case, result.message) == (Outcome.NO_SENDER, None, None)
+    assert [problem.code for problem in result.problems][:1] == ["empty_message"]
+    assert counts() == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "hints"),
+    [
+        ("Marie Dupont", {"first_name": "Marie", "last_name": "Dupont"}),
+        ("DUPONT, Marie", {"first_name": "Marie", "last_name": "DUPONT"}),
+        ("Jean-Pierre de la Fontaine", {"first_name": "Jean-Pierre", "last_name": "de la Fontaine"}),
+        ("Zoé", {"first_name": "Zoé"}),
+        ("", {}),
+        ("marie.dupont@orange.fr", {}),
+        ("Support 24/7", {}),
+    ],
+)
+def test_name_hints_from_the_display_name(name, hints):
+    assert name_hints(name) == hints
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_one_email_store_it_once():
+    # Given one message, when four deliveries of it race
+    raw = corpus("01_plain_fr_utf8.eml")
+    results, errors = run_concurrently(*[lambda: ingest_email(raw=raw)] * 4)
+    # then one stored it and the three others got its copy
+    assert errors == []
+    assert sorted(result.outcome for result in results) == [Outcome.CREATED] + [Outcome.DUPLICATE] * 3
+    assert len({result.message.pk for result in results}) == 1
+    assert counts() == (1, 1, 1, 1, 1)
+
+
+def run_command(*args, stdin: bytes | None = None) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    extra = {"stdin": io.BytesIO(stdin)} if stdin is not None else {}
+    call_command("ingest-email", *args, stdout=out, stderr=err, **extra)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_command_prints_one_line_per_file():
+    files = [str(CORPUS / name) for name in ("01_plain_fr_utf8.eml", "09_reply_fr_gmail.eml", "01_plain_fr_utf8.eml",
+                                             "14_autoreply_fr.eml", "10_reply_en_outlook.eml")]
+    out, err = run_command(*files)
+    assert out.splitlines() == [
+        f"{files[0]}: created {reference(1)}",
+        f"{files[1]}: appended to {reference(1)}",
+        f"{files[2]}: duplicate of a stored message ({reference(1)})",
+        f"{files[3]}: auto-reply from an unknown sender, not stored",
+        f"{files[4]}: created {reference(2)} (subject reference C-2026-000456 refused: not this sender's case)",
+    ]
+    assert err == ""
+
+
+@pytest.mark.django_db
+def test_the_command_reads_standard_input():
+    out, _err = run_command("-", stdin=corpus("01_plain_fr_utf8.eml"))
+    assert out == f"-: created {reference(1)}\n"
+
+
+@pytest.mark.django_db
+def test_the_command_fails_only_for_unreadable_files_and_still_ingests_the_others(tmp_path):
+    missing = str(tmp_path / "nope.eml")
+    good = str(CORPUS / "01_plain_fr_utf8.eml")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("ingest-email", missing, good, stdout=out, stderr=err)
+    assert raised.value.returncode == 1
+    assert str(raised.value) == "1 file(s) could not be read."
+    assert err.getvalue() == f"{missing}: cannot be read (No such file or directory)\n"
+    assert out.getvalue() == f"{good}: created {reference(1)}\n"
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_message_the_case_services_refuse_writes_nothing_and_the_command_says_why(tmp_path):
+    # Given a message whose text is over the 1,000,000-character limit
+    raw = eml(sender="Marie Dupont <marie.dupont@orange.fr>", subject="Très long", message_id="long@orange.fr", body="a" * 1_000_001)
+    path = tmp_path / "long.eml"
+    path.write_bytes(raw)
+    # when it is ingested, then it is refused with the reason and nothing is written
+    with pytest.raises(ValidationError) as refused:
+        ingest_email(raw=raw)
+    assert refused.value.message_dict == {"body": ["At most 1000000 characters (got 1000001)."]}
+    assert counts() == (0, 0, 0, 0, 0)
+    out, err = run_command(str(path))
+    assert out == f"{path}: refused: At most 1000000 characters (got 1000001).\n"
+    assert err == ""
+    assert counts() == (0, 0, 0, 0, 0)

@@ -1,0 +1,420 @@
+"""Commercial gestures: delegation limits, approval, vouchers, bad input, GDPR."""
+
+import re
+import threading
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test import Client
+
+from prevenance.cases.choices import GestureStatus, GestureType
+from prevenance.cases.models import DelegationLimit, Gesture
+from prevenance.cases.selectors import delegation_limit, gesture_approval_queue
+from prevenance.cases.services import (
+    approve_gesture,
+    cancel_gesture,
+    ensure_default_limits,
+    merge_cases,
+    new_voucher_code,
+    refuse_gesture,
+    request_gesture,
+)
+from prevenance.cases.services import gestures as gesture_services
+from prevenance.cases.tests.factories import open_email_case
+from prevenance.core.models import AuditEvent
+from prevenance.customers.services import erase_customer, export_customer_data, merge_customers
+from prevenance.customers.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+VOUCHER = re.compile(r"PRV-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}")
+
+
+def ask(actor, amount="20.00", *, case=None, type=GestureType.REFUND, currency="EUR", reason="Colis abîmé"):  # noqa: A002
+    case = case or open_email_case().case
+    return request_gesture(case=case, type=type, amount=amount, currency=currency, reason=reason, actor=actor)
+
+
+def gesture_audits(gesture=None):
+    rows = AuditEvent.objects.filter(kind__startswith="gesture.")
+    if gesture is not None:
+        rows = rows.filter(subject_type="cases.gesture", subject_id=str(gesture.pk))
+    return list(rows.order_by("id").values_list("kind", flat=True))
+
+
+# --- defaults and limits -------------------------------------------------------------------
+
+def test_the_default_limits_exist_after_migrate():
+    limits = {(limit.group.name, limit.currency): limit.max_amount for limit in DelegationLimit.objects.select_related("group")}
+    assert limits == {("agent", "EUR"): Decimal("50.00"), ("supervisor", "EUR"): Decimal("2000.00")}
+
+
+def test_ensure_default_limits_leaves_an_edited_limit_alone():
+    DelegationLimit.objects.filter(group__name="agent").update(max_amount=Decimal("80.00"))
+    ensure_default_limits()
+    assert DelegationLimit.objects.get(group__name="agent").max_amount == Decimal("80.00")
+    assert DelegationLimit.objects.count() == 2
+
+
+def test_an_agent_grants_up_to_their_limit_at_once(agent):
+    gesture = ask(agent, "50.00")
+    assert (gesture.status, gesture.decided_by, gesture.requested_by) == (GestureStatus.GRANTED, agent, agent)
+    assert gesture.decided_at is not None
+    assert gesture_audits(gesture) == ["gesture.requested", "gesture.granted"]
+    audit = AuditEvent.objects.get(kind="gesture.granted")
+    assert audit.payload == {"case": gesture.case_id, "type": "refund", "amount": "50.00", "currency": "EUR", "limit": "50.00"}
+    assert audit.actor == agent
+
+
+def test_above_the_agents_limit_the_gesture_waits_for_approval(agent, supervisor):
+    gesture = ask(agent, "50.01")
+    gesture.refresh_from_db()
+    assert (gesture.status, gesture.decided_by, gesture.decided_at) == (GestureStatus.REQUESTED, None, None)
+    assert gesture_audits(gesture) == ["gesture.requested"]
+    assert list(gesture_approval_queue(supervisor)) == [gesture]
+
+
+def test_a_supervisor_grants_up_to_2000_eur(supervisor):
+    assert ask(supervisor, "2000").status == GestureStatus.GRANTED
+    assert ask(supervisor, "2000.01").status == GestureStatus.REQUESTED
+
+
+def test_a_limit_in_euros_does_not_cover_another_currency(agent):
+    assert ask(agent, "5.00", currency="usd").status == GestureStatus.REQUESTED
+    assert Gesture.objects.get().currency == "USD"
+
+
+def test_a_per_user_override_raises_a_senior_agents_limit(agent):
+    senior = UserFactory(username="senior", role="agent")
+    DelegationLimit.objects.create(user=senior, currency="EUR", max_amount=Decimal("200"))
+    assert delegation_limit(senior, "EUR") == Decimal("200.00")
+    assert ask(senior, "150").status == GestureStatus.GRANTED
+    assert ask(agent, "150").status == GestureStatus.REQUESTED
+
+
+def test_a_custom_group_limit_counts_and_the_highest_limit_wins():
+    group = Group.objects.create(name="senior agent")
+    DelegationLimit.objects.create(group=group, currency="EUR", max_amount=Decimal("200"))
+    senior = UserFactory(username="senior", role="agent")
+    senior.groups.add(group)
+    DelegationLimit.objects.create(user=senior, currency="EUR", max_amount=Decimal("10"))
+    assert delegation_limit(senior, "EUR") == Decimal("200.00")
+    assert ask(senior, "200").status == GestureStatus.GRANTED
+
+
+def test_no_role_no_limit_and_no_gesture(nobody, marketer):
+    assert delegation_limit(nobody, "EUR") == Decimal("0.00")
+    case = open_email_case().case
+    for user in (nobody, marketer):
+        with pytest.raises(PermissionDenied):
+            ask(user, "1", case=case)
+    assert Gesture.objects.count() == 0
+
+
+# --- approval, refusal, cancellation ---------------------------------------------------------
+
+def test_a_supervisor_approves_an_agents_request(agent, supervisor):
+    gesture = ask(agent, "120")
+    approved = approve_gesture(gesture=gesture, actor=supervisor, reason="Client fidèle")
+    assert (approved.status, approved.decided_by, approved.decision_reason) == (GestureStatus.GRANTED, supervisor, "Client fidèle")
+    assert approved.decided_at is not None
+    assert gesture_audits(gesture) == ["gesture.requested", "gesture.granted"]
+    assert AuditEvent.objects.get(kind="gesture.granted").actor == supervisor
+    assert list(gesture_approval_queue(supervisor)) == []
+
+
+def test_nobody_approves_their_own_request(supervisor):
+    DelegationLimit.objects.create(user=supervisor, currency="USD", max_amount=Decimal("10"))
+    gesture = ask(supervisor, "2500")
+    with pytest.raises(ValidationError) as refused:
+        approve_gesture(gesture=gesture, actor=supervisor)
+    assert refused.value.message_dict == {"actor": ["You cannot decide on a gesture you asked for."]}
+    with pytest.raises(ValidationError):
+        refuse_gesture(gesture=gesture, actor=supervisor, reason="non")
+    gesture.refresh_from_db()
+    assert (gesture.status, gesture.decided_by) == (GestureStatus.REQUESTED, None)
+    assert gesture_audits() == ["gesture.requested"]
+    assert list(gesture_approval_queue(supervisor)) == []
+
+
+def test_approval_needs_a_limit_that_covers_the_amount(agent, supervisor, admin_user):
+    gesture = ask(agent, "3000")
+    with pytest.raises(ValidationError) as refused:
+        approve_gesture(gesture=gesture, actor=supervisor)
+    assert refused.value.message_dict == {"actor": ["Your delegation limit (2000.00 EUR) does not cover this gesture."]}
+    assert gesture_approval_queue(supervisor).count() == 0
+    DelegationLimit.objects.create(user=admin_user, currency="EUR", max_amount=Decimal("5000"))
+    assert list(gesture_approval_queue(admin_user)) == [gesture]
+    assert approve_gesture(gesture=gesture, actor=admin_user).status == GestureStatus.GRANTED
+
+
+def test_an_agent_cannot_approve_even_within_their_limit(agent):
+    other = UserFactory(username="other", role="agent")
+    gesture = ask(other, "60", currency="EUR")
+    DelegationLimit.objects.create(user=agent, currency="EUR", max_amount=Decimal("100"))
+    with pytest.raises(PermissionDenied):
+        approve_gesture(gesture=gesture, actor=agent)
+    assert list(gesture_approval_queue(agent)) == []
+    gesture.refresh_from_db()
+    assert gesture.status == GestureStatus.REQUESTED
+
+
+def test_refusal_needs_a_reason_and_is_final(agent, supervisor):
+    gesture = ask(agent, "80")
+    with pytest.raises(ValidationError) as refused:
+        refuse_gesture(gesture=gesture, actor=supervisor, reason="  ")
+    assert refused.value.message_dict == {"reason": ["Give a reason."]}
+    assert Gesture.objects.get().status == GestureStatus.REQUESTED
+    done = refuse_gesture(gesture=gesture, actor=supervisor, reason="Déjà remboursé le 3 mars")
+    assert (done.status, done.decided_by, done.decision_reason) == (GestureStatus.REFUSED, supervisor, "Déjà remboursé le 3 mars")
+    with pytest.raises(ValidationError) as again:
+        approve_gesture(gesture=gesture, actor=supervisor)
+    assert again.value.message_dict == {"status": ["This gesture is already refused."]}
+    assert gesture_audits(gesture) == ["gesture.requested", "gesture.refused"]
+
+
+def test_the_requester_cancels_a_waiting_request_and_only_they_can(agent, supervisor):
+    gesture = ask(agent, "80")
+    with pytest.raises(PermissionDenied):
+        cancel_gesture(gesture=gesture, actor=supervisor)
+    cancelled = cancel_gesture(gesture=gesture, actor=agent, reason="Le client a retrouvé le colis")
+    assert cancelled.status == GestureStatus.CANCELLED
+    with pytest.raises(ValidationError):
+        approve_gesture(gesture=gesture, actor=supervisor)
+    assert gesture_audits(gesture) == ["gesture.requested", "gesture.cancelled"]
+
+
+def test_a_granted_gesture_cannot_be_cancelled(agent):
+    gesture = ask(agent, "10")
+    with pytest.raises(ValidationError) as refused:
+        cancel_gesture(gesture=gesture, actor=agent)
+    assert refused.value.message_dict == {"status": ["This gesture is already granted."]}
+
+
+def test_the_queue_lists_what_the_user_may_decide_oldest_first(agent, supervisor):
+    first = ask(agent, "60")
+    second = ask(agent, "1999.99")
+    ask(agent, "2500")  # above the supervisor's limit
+    ask(agent, "60", currency="GBP")  # no limit in that currency
+    ask(agent, "10")  # granted at once
+    refuse_gesture(gesture=ask(agent, "70"), actor=supervisor, reason="non")
+    ask(supervisor, "2100")  # their own
+    assert list(gesture_approval_queue(supervisor)) == [first, second]
+
+
+# --- trust without proof -------------------------------------------------------------------
+
+def test_small_gestures_are_flagged_as_made_without_proof(agent):
+    assert ask(agent, "30").without_proof is True
+    assert ask(agent, "30.01").without_proof is False
+    assert ask(agent, "5", currency="USD").without_proof is False
+
+
+def test_the_trust_threshold_is_a_setting(agent, settings):
+    settings.PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF = {"EUR": "5", "USD": "10"}
+    assert ask(agent, "6").without_proof is False
+    assert ask(agent, "10", currency="USD").without_proof is True
+
+
+# --- vouchers ------------------------------------------------------------------------------
+
+def test_a_granted_voucher_gets_a_code_other_gestures_none(agent, supervisor):
+    voucher = ask(agent, "15", type=GestureType.VOUCHER)
+    assert VOUCHER.fullmatch(voucher.voucher_code)
+    assert ask(agent, "15", type=GestureType.REFUND).voucher_code is None
+    waiting = ask(agent, "100", type=GestureType.VOUCHER)
+    assert Gesture.objects.get(pk=waiting.pk).voucher_code is None
+    approved = approve_gesture(gesture=waiting, actor=supervisor)
+    assert VOUCHER.fullmatch(approved.voucher_code)
+    assert approved.voucher_code != voucher.voucher_code
+
+
+def test_voucher_codes_avoid_ambiguous_characters():
+    codes = {new_voucher_code() for _ in range(2000)}
+    assert all(VOUCHER.fullmatch(code) for code in codes)
+    assert not set("".join(codes)) & set("01OI")
+    assert len(codes) == 2000
+
+
+def test_a_colliding_voucher_code_is_drawn_again(agent, supervisor, monkeypatch):
+    taken = ask(agent, "15", type=GestureType.VOUCHER).voucher_code
+    draws = iter([taken, taken, "PRV-AAAA-2222", taken, "PRV-BBBB-3333"])
+    monkeypatch.setattr(gesture_services, "new_voucher_code", lambda: next(draws))
+    assert ask(agent, "15", type=GestureType.VOUCHER).voucher_code == "PRV-AAAA-2222"
+    waiting = ask(agent, "100", type=GestureType.VOUCHER)
+    assert approve_gesture(gesture=waiting, actor=supervisor).voucher_code == "PRV-BBBB-3333"
+
+
+def test_when_every_draw_collides_nothing_is_written(agent, monkeypatch):
+    taken = ask(agent, "15", type=GestureType.VOUCHER).voucher_code
+    monkeypatch.setattr(gesture_services, "new_voucher_code", lambda: taken)
+    case = open_email_case("other@example.com").case
+    with pytest.raises(ValidationError) as refused:
+        ask(agent, "15", type=GestureType.VOUCHER, case=case)
+    assert refused.value.message_dict == {"voucher_code": ["No free voucher code was found; try again."]}
+    assert Gesture.objects.count() == 1
+    assert gesture_audits() == ["gesture.requested", "gesture.granted"]
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"amount": "0"}, "amount"),
+        ({"amount": "-5"}, "amount"),
+        ({"amount": 1.5}, "amount"),
+        ({"amount": "abc"}, "amount"),
+        ({"amount": "12.345"}, "amount"),
+        ({"amount": "NaN"}, "amount"),
+        ({"amount": "Infinity"}, "amount"),
+        ({"amount": "10000000000"}, "amount"),
+        ({"amount": None}, "amount"),
+        ({"amount": True}, "amount"),
+        ({"currency": "EURO"}, "currency"),
+        ({"currency": "€"}, "currency"),
+        ({"currency": ""}, "currency"),
+        ({"currency": None}, "currency"),
+        ({"currency": "E1R"}, "currency"),
+        ({"type": "cash"}, "type"),
+        ({"reason": "   "}, "reason"),
+        ({"reason": "x" * 2001}, "reason"),
+    ],
+)
+def test_bad_input_is_refused_with_nothing_written(agent, changes, field):
+    case = open_email_case().case
+    arguments = {"case": case, "type": GestureType.REFUND, "amount": "10", "currency": "EUR", "reason": "Retard", "actor": agent, **changes}
+    with pytest.raises(ValidationError) as refused:
+        request_gesture(**arguments)
+    assert list(refused.value.message_dict) == [field]
+    assert Gesture.objects.count() == 0
+    assert gesture_audits() == []
+
+
+def test_amounts_are_decimals_and_french_commas_are_read(agent):
+    gesture = ask(agent, "12,50")
+    gesture.refresh_from_db()
+    assert gesture.amount == Decimal("12.50")
+    assert ask(agent, 7).amount == Decimal("7.00")
+
+
+def test_no_gesture_for_an_erased_customer(agent, admin_user):
+    case = open_email_case().case
+    erase_customer(customer=case.customer, actor=admin_user)
+    with pytest.raises(ValidationError) as refused:
+        ask(agent, "10", case=case)
+    assert refused.value.message_dict == {"case": ["This case's customer was erased: no gesture can be made."]}
+    assert Gesture.objects.count() == 0
+
+
+def test_a_gesture_on_a_merged_case_goes_to_the_survivor(agent, supervisor):
+    survivor = open_email_case("same@example.com").case
+    loser = open_email_case("same@example.com", subject="Re").case
+    merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    assert ask(agent, "10", case=loser).case == survivor
+
+
+def test_a_delegation_limit_is_a_group_or_a_user_in_a_known_currency(agent):
+    group = Group.objects.get(name="agent")
+    for limit in (
+        DelegationLimit(group=group, user=agent, currency="EUR", max_amount=Decimal("1")),
+        DelegationLimit(currency="EUR", max_amount=Decimal("1")),
+        DelegationLimit(user=agent, currency="eu", max_amount=Decimal("1")),
+        DelegationLimit(user=agent, currency="EUR", max_amount=Decimal("-1")),
+        DelegationLimit(group=group, currency="EUR", max_amount=Decimal("1")),  # the default exists
+    ):
+        with pytest.raises(ValidationError):
+            limit.full_clean()
+
+
+# --- GDPR ----------------------------------------------------------------------------------
+
+def test_a_customer_merge_moves_the_gestures(agent, supervisor):
+    gesture = ask(agent, "10", case=open_email_case("a@example.com").case)
+    survivor = open_email_case("b@example.com").case.customer
+    merge_customers(survivor=survivor, loser=gesture.customer, actor=supervisor)
+    gesture.refresh_from_db()
+    assert gesture.customer == survivor
+
+
+def test_erasure_keeps_the_gesture_unlinked_without_its_words(agent, admin_user):
+    gesture = ask(agent, "12.50", type=GestureType.VOUCHER, reason="Mme Dupont, colis perdu")
+    exported = export_customer_data(customer=gesture.customer, actor=admin_user)
+    assert [(row["amount"], row["reason"]) for row in exported["cases.gesture"]] == [("12.50", "Mme Dupont, colis perdu")]
+    erase_customer(customer=gesture.customer, actor=admin_user)
+    gesture.refresh_from_db()
+    assert (gesture.customer, gesture.reason, gesture.amount, gesture.status) == (None, "", Decimal("12.50"), GestureStatus.GRANTED)
+    assert VOUCHER.fullmatch(gesture.voucher_code)
+
+
+# --- concurrency ---------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_two_approvals_at_once_one_wins():
+    ensure_default_limits()
+    requester = UserFactory(username="requester", role="agent")
+    deciders = [UserFactory(username=f"boss{n}", role="supervisor") for n in range(2)]
+    gesture = ask(requester, "300", type=GestureType.VOUCHER)
+    start = threading.Barrier(2)
+    won, lost, errors = [], [], []
+
+    def decide(user) -> None:
+        try:
+            start.wait()
+            won.append(approve_gesture(gesture=gesture, actor=user).decided_by_id)
+        except ValidationError as exc:
+            lost.append(exc.message_dict)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=decide, args=(user,)) for user in deciders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(won) == 1
+    # The loser either read the gesture before the winner committed (its UPDATE then matched
+    # nothing) or after (the status check refused it): either way, told and nothing written.
+    assert lost in (
+        [{"status": ["Someone else decided on this gesture meanwhile."]}],
+        [{"status": ["This gesture is already granted."]}],
+    )
+    gesture.refresh_from_db()
+    assert (gesture.status, gesture.decided_by_id) == (GestureStatus.GRANTED, won[0])
+    assert VOUCHER.fullmatch(gesture.voucher_code)
+    assert gesture_audits(gesture) == ["gesture.requested", "gesture.granted"]
+
+
+# --- admin ---------------------------------------------------------------------------------
+
+def test_limits_are_edited_in_the_admin_and_gestures_only_shown(agent):
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(root)
+    gesture = ask(agent, "10")
+    limit = DelegationLimit.objects.get(group__name="agent")
+    for url in (
+        "/admin/cases/gesture/", f"/admin/cases/gesture/{gesture.pk}/change/",
+        "/admin/cases/delegationlimit/", f"/admin/cases/delegationlimit/{limit.pk}/change/",
+    ):
+        assert client.get(url).status_code == 200, url
+    answer = client.post(
+        f"/admin/cases/delegationlimit/{limit.pk}/change/",
+        {"group": limit.group_id, "user": "", "currency": "eur", "max_amount": "75.00"},
+    )
+    assert answer.status_code == 302
+    limit.refresh_from_db()
+    assert (limit.currency, limit.max_amount) == ("EUR", Decimal("75.00"))
+    refused = client.post(
+        "/admin/cases/delegationlimit/add/", {"group": limit.group_id, "user": agent.pk, "currency": "EUR", "max_amount": "5"}
+    )
+    assert refused.status_code == 200
+    assert DelegationLimit.objects.count() == 2
+    assert client.post(f"/admin/cases/gesture/{gesture.pk}/change/", {"amount": "999"}).status_code == 403
+    assert Gesture.objects.get().amount == Decimal("10.00")
