@@ -10,6 +10,7 @@ PREVENANCE_PHONE_REGION     default region for phone numbers without a country c
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -191,6 +192,25 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
 # A customer's reply within this many days of a case's resolution reopens it; later, it
 # opens a new case linked to the old one.
 PREVENANCE_REOPEN_DAYS = env_int("PREVENANCE_REOPEN_DAYS", 7)
+
+def env_amounts(name: str, default: str) -> dict[str, Decimal]:
+    """"EUR=30,GBP=25" as {"EUR": Decimal("30"), "GBP": Decimal("25")}."""
+    raw = os.environ.get(name) or default
+    amounts = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        currency, _, amount = item.partition("=")
+        try:
+            value = Decimal(amount.strip())
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if len(currency.strip()) != 3 or not currency.strip().isalpha() or not value.is_finite() or value < 0:
+            raise ImproperlyConfigured(f"{name} must read like EUR=30,GBP=25, got {raw!r}")
+        amounts[currency.strip().upper()] = value
+    return amounts
+
+
+# Commercial gestures up to this amount are made on the customer's word, without proof.
+PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF = env_amounts("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF", "EUR=30")
 
 # Absolute links in emails (consent confirmation, surveys) start with this.
 PREVENANCE_BASE_URL = os.environ.get("PREVENANCE_BASE_URL", "http://127.0.0.1:8000")
