@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CaseType(models.TextChoices):
@@ -55,9 +56,11 @@ class GestureType(models.TextChoices):
 
 class GestureStatus(models.TextChoices):
     REQUESTED = "requested", _("Waiting for approval")
-    GRANTED = "granted", _("Granted")
-    REFUSED = "refused", _("Refused")
-    CANCELLED = "cancelled", _("Cancelled")
+    # A context of their own: French agrees them with "geste" (masculine), unlike the same
+    # English words elsewhere (consents, orders, import reports).
+    GRANTED = "granted", pgettext_lazy("gesture status", "Granted")
+    REFUSED = "refused", pgettext_lazy("gesture status", "Refused")
+    CANCELLED = "cancelled", pgettext_lazy("gesture status", "Cancelled")
 
 
 class GestureAuditKind(models.TextChoices):
