@@ -254,4 +254,5 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(celery_dir / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "prune-task-effects": {"task": "prevenance.core.tasks.prune_task_effects", "schedule": 24 * 3600},
+    "check-sla-breaches": {"task": "prevenance.cases.tasks.check_sla_breaches", "schedule": 5 * 60},
 }

@@ -8,6 +8,8 @@ from prevenance.cases.models import (
     Gesture,
     Message,
     RootCause,
+    SLAEvent,
+    SLAPolicy,
     Tag,
     Team,
 )
@@ -124,4 +126,23 @@ class GestureAdmin(ReadOnlyAdmin):
     list_filter = ("status", "type", "currency", "without_proof")
     search_fields = ("case__reference", "voucher_code")
     raw_id_fields = ("case", "customer")
+    show_full_result_count = False
+
+
+@admin.register(SLAPolicy)
+class SLAPolicyAdmin(admin.ModelAdmin):
+    """The most specific active policy applies to a new case (docs/cases.md); changing one does
+    not move the due times already stored on open cases."""
+
+    list_display = ("name", "active", "case_type", "priority", "customer_tier", "first_response_target", "resolution_target", "calendar")
+    list_filter = ("active", "case_type", "priority")
+    search_fields = ("name",)
+
+
+@admin.register(SLAEvent)
+class SLAEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "case", "kind", "due_at", "notified_at")
+    list_filter = ("kind",)
+    search_fields = ("case__reference",)
+    raw_id_fields = ("case",)
     show_full_result_count = False

@@ -44,6 +44,8 @@ class CaseAuditKind(models.TextChoices):
     SPLIT = "case.split", _("Message split into a new case")
     REPLIED = "case.replied", _("Reply sent")
     NOTE_ADDED = "case.note_added", _("Internal note added")
+    SLA_NEAR_BREACH = "case.sla_near_breach", _("SLA near breach")
+    SLA_BREACHED = "case.sla_breached", _("SLA breached")
 
 
 class GestureType(models.TextChoices):
@@ -70,3 +72,10 @@ class GestureAuditKind(models.TextChoices):
     GRANTED = "gesture.granted", _("Commercial gesture granted")
     REFUSED = "gesture.refused", _("Commercial gesture refused")
     CANCELLED = "gesture.cancelled", _("Commercial gesture cancelled")
+
+
+class SLAEventKind(models.TextChoices):
+    FIRST_RESPONSE_NEAR = "first_response_near", _("First response due soon")
+    FIRST_RESPONSE_BREACHED = "first_response_breached", _("First response overdue")
+    RESOLUTION_NEAR = "resolution_near", _("Resolution due soon")
+    RESOLUTION_BREACHED = "resolution_breached", _("Resolution overdue")

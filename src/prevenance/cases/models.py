@@ -4,6 +4,7 @@ See docs/cases.md for the model, the workflow and what issue 3 still adds.
 """
 
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -20,6 +21,7 @@ from prevenance.cases.choices import (
     GestureType,
     MessageKind,
     Priority,
+    SLAEventKind,
 )
 from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar, TimeStampedModel
@@ -162,6 +164,14 @@ class Case(TimeStampedModel):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     last_customer_message_at = models.DateTimeField(_("last customer message at"), null=True, blank=True)
+    # SLA (cases/sla.py, cases/services/sla.py): due times are set when the case opens, in UTC.
+    sla_policy = models.ForeignKey(
+        "SLAPolicy", verbose_name=_("SLA policy"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    first_response_due_at = models.DateTimeField(_("first response due at"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due at"), null=True, blank=True)
+    sla_paused_at = models.DateTimeField(_("SLA clock paused at"), null=True, blank=True)
+    sla_paused_total = models.DurationField(_("business time paused"), default=timedelta(0))
 
     gdpr_on_erase = "unlink"
     gdpr_personal_fields = ("subject",)
@@ -364,3 +374,73 @@ class DelegationLimit(models.Model):
         self.currency = (self.currency or "").strip().upper()
         if not CURRENCY_PATTERN.fullmatch(self.currency):
             raise ValidationError({"currency": _("Three capital letters, as in ISO 4217 (EUR, USD...).")})
+
+
+class SLAPolicy(TimeStampedModel):
+    """Targets in business time for the cases it matches; the most specific active policy wins
+    (cases/sla.py select_policy, docs/cases.md)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    active = models.BooleanField(_("active"), default=True)
+    case_type = models.CharField(_("case type"), max_length=10, choices=CaseType.choices, blank=True, help_text=_("Empty: any type."))
+    priority = models.CharField(_("priority"), max_length=6, choices=Priority.choices, blank=True, help_text=_("Empty: any priority."))
+    # No customer segment exists yet: a policy with a tier applies only to cases whose
+    # customer has that tier, which today is none. Kept so that policies can be written ahead.
+    customer_tier = models.CharField(_("customer tier"), max_length=50, blank=True, help_text=_("Empty: any customer."))
+    first_response_target = models.DurationField(_("first response target (business time)"))
+    resolution_target = models.DurationField(_("resolution target (business time)"))
+    calendar = models.ForeignKey(
+        BusinessCalendar, verbose_name=_("business calendar"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="sla_policies", help_text=_("Empty: the team's calendar, else around the clock."),
+    )
+    near_breach_percent = models.PositiveSmallIntegerField(
+        _("near breach at (% of the target)"), default=80, help_text=_("Warn once this share of the target has elapsed."),
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], name="sla_policy_unique_name", violation_error_message=_("An SLA policy with this name already exists.")
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response_target__gt=timedelta(0), resolution_target__gt=timedelta(0)),
+                name="sla_policy_targets_positive",
+                violation_error_message=_("Targets must be longer than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(near_breach_percent__gte=1, near_breach_percent__lte=99),
+                name="sla_policy_near_breach_percent_range",
+                violation_error_message=_("The near-breach threshold is between 1 and 99 %."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SLAEvent(models.Model):
+    """A breach or near breach found by the periodic check: one per case and kind, so the
+    escalation happens once however often the check runs."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="sla_events")
+    kind = models.CharField(_("kind"), max_length=24, choices=SLAEventKind.choices)
+    due_at = models.DateTimeField(_("due at"))
+    created_at = models.DateTimeField(_("found at"), default=timezone.now)
+    notified_at = models.DateTimeField(_("supervisors notified at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SLA event")
+        verbose_name_plural = _("SLA events")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind"], name="sla_event_unique_case_kind",
+                violation_error_message=_("This case already has this SLA event."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.get_kind_display()}"

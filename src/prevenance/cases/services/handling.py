@@ -15,6 +15,7 @@ from prevenance.cases.services.common import (
     lock_case,
     refuse_closed,
 )
+from prevenance.cases.services.sla import pause_clock, resume_clock
 from prevenance.cases.workflow import check_transition
 from prevenance.core.audit import record_audit
 
@@ -82,6 +83,10 @@ def change_status(*, case: Case, status: str, actor) -> Case:
         elif previous == CaseStatus.RESOLVED:
             locked.resolved_at, locked.reopen_count = None, locked.reopen_count + 1
             changed += ["resolved_at", "reopen_count"]
+        if status == CaseStatus.PENDING_CUSTOMER:
+            changed += pause_clock(locked, now)
+        elif previous == CaseStatus.PENDING_CUSTOMER:
+            changed += resume_clock(locked, now)
         locked.status = status
         locked.save(update_fields=changed)
         record_audit(kind=CaseAuditKind.STATUS_CHANGED, actor=actor, subject=locked, payload={"from": previous, "to": status})

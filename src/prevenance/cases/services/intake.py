@@ -27,6 +27,7 @@ from prevenance.cases.services.common import (
     lock_case,
     stored_message,
 )
+from prevenance.cases.services.sla import resume_clock, start_clock
 from prevenance.core.audit import record_audit
 from prevenance.customers.models import Order
 from prevenance.customers.services import IdentityInput, lock_live_customer, resolve_customer
@@ -119,6 +120,7 @@ def open_case(
                 customer=customer, channel=fields["channel"], subject=subject, created_at=now, type=type,
                 priority=priority, team=team, order=order, last_customer_message_at=now,
             )
+            start_clock(case, now)
             message = add_thread_entry(
                 case, kind=MessageKind.INBOUND, author=actor, created_at=now, **fields,
             )
@@ -144,10 +146,12 @@ def _refuse_erased(case: Case) -> None:
 
 def _follow_up(case: Case, *, channel: str, now: datetime) -> Case:
     """A new case for a message that came too late for its case: same customer, linked back."""
-    return create_case(
+    follow_up = create_case(
         customer=case.customer, channel=channel, subject=case.subject, created_at=now, type=case.type,
         priority=case.priority, team=case.team, order=case.order, reopened_from=case, last_customer_message_at=now,
     )
+    start_clock(follow_up, now)
+    return follow_up
 
 
 def add_inbound_message(
@@ -204,5 +208,5 @@ def _note_customer_reply(case: Case, now: datetime) -> None:
         changed += ["status", "resolved_at", "reopen_count"]
     elif case.status == CaseStatus.PENDING_CUSTOMER:
         case.status = CaseStatus.OPEN
-        changed.append("status")
+        changed += ["status", *resume_clock(case, now)]
     case.save(update_fields=changed)

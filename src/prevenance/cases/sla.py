@@ -1,0 +1,96 @@
+"""SLA computations, without the database: which policy applies, due times, breach states.
+
+The writes (setting due times, pausing the clock, escalating) are in cases/services/sla.py.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import cache
+
+from django.conf import settings
+
+from prevenance.cases.choices import SLAEventKind
+from prevenance.core.calendars import (
+    CalendarSpec,
+    add_business_time,
+    build_spec,
+    business_time_between,
+)
+
+ESCALATION = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "urgent"}
+
+
+@cache
+def around_the_clock() -> CalendarSpec:
+    """The calendar used when neither the policy nor the team has one: always open."""
+    return build_spec(time_zone=settings.TIME_ZONE, periods=[(day, time(0), time(0)) for day in range(7)])
+
+
+def specificity(policy) -> int:
+    return sum(1 for value in (policy.case_type, policy.priority, policy.customer_tier) if value)
+
+
+def matches(policy, *, case_type: str, priority: str, customer_tier: str = "") -> bool:
+    return (
+        policy.active
+        and policy.case_type in ("", case_type)
+        and policy.priority in ("", priority)
+        and policy.customer_tier in ("", customer_tier or "")
+    )
+
+
+def select_policy(policies: Iterable, *, case_type: str, priority: str, customer_tier: str = ""):
+    """The active policy matching the case with the most criteria set (type, priority, tier);
+    between equally specific ones, the oldest (lowest id). None when nothing matches."""
+    candidates = [p for p in policies if matches(p, case_type=case_type, priority=priority, customer_tier=customer_tier)]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda p: (-specificity(p), p.pk))
+
+
+@dataclass(frozen=True)
+class DueTimes:
+    first_response: datetime
+    resolution: datetime
+
+
+def due_times(spec: CalendarSpec, policy, opened_at: datetime) -> DueTimes:
+    return DueTimes(
+        first_response=add_business_time(spec, opened_at, policy.first_response_target),
+        resolution=add_business_time(spec, opened_at, policy.resolution_target),
+    )
+
+
+def resumed_due(spec: CalendarSpec, due: datetime, paused_at: datetime, resumed_at: datetime) -> tuple[datetime, timedelta]:
+    """The resolution due time moved by the business time spent paused, and that time."""
+    paused = business_time_between(spec, paused_at, resumed_at)
+    return (add_business_time(spec, due, paused) if paused else due), paused
+
+
+def is_near(spec: CalendarSpec, *, now: datetime, due: datetime, target: timedelta, percent: int) -> bool:
+    """Less business time left than (100 - percent) % of the target, but not yet due."""
+    if now >= due:
+        return False
+    return business_time_between(spec, now, due) <= target * (100 - percent) / 100
+
+
+def pending_events(case, policy, spec: CalendarSpec, now: datetime) -> list[tuple[str, datetime]]:
+    """The SLA events a case has reached at `now` (kind, due time), before de-duplication.
+
+    The first response counts until the first reply; the resolution until the case is
+    resolved, and not while its clock is paused (waiting for the customer)."""
+    found = []
+    clocks = []
+    if case.first_response_at is None and case.first_response_due_at is not None:
+        clocks.append((case.first_response_due_at, policy.first_response_target,
+                       SLAEventKind.FIRST_RESPONSE_BREACHED, SLAEventKind.FIRST_RESPONSE_NEAR))
+    if case.sla_paused_at is None and case.resolution_due_at is not None:
+        clocks.append((case.resolution_due_at, policy.resolution_target,
+                       SLAEventKind.RESOLUTION_BREACHED, SLAEventKind.RESOLUTION_NEAR))
+    for due, target, breached, near in clocks:
+        if now >= due:
+            found.append((breached, due))
+        elif is_near(spec, now=now, due=due, target=target, percent=policy.near_breach_percent):
+            found.append((near, due))
+    return found
