@@ -12,13 +12,12 @@ the intake does not send one yet (issue 3, section 4).
 """
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from benchdb import django_on
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,28 +44,24 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=4_000)
     args = parser.parse_args()
 
-    fresh = None
-    url = args.database_url
-    if url is None:
-        fresh = ROOT / "var" / "bench" / f"email-intake-{os.getpid()}.sqlite3"
-        fresh.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{fresh}"
-        subprocess.run([sys.executable, "-m", "prevenance", "migrate", "--noinput", "-v", "0"],
-                       env=dict(os.environ, DATABASE_URL=url), check=True, cwd=ROOT)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prevenance.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
+    with django_on(args.database_url, "email-intake"):
+        measure(args)
 
-    django.setup()
+
+def measure(args) -> None:
     from django.conf import settings
+
+    with tempfile.TemporaryDirectory(prefix="bench-email-media-") as media:
+        settings.MEDIA_ROOT = media  # before the storage is first used
+        ingest_all(args)
+
+
+def ingest_all(args) -> None:
     from django.db import connection
 
     from prevenance.cases.services import ingest_email
     from prevenance.cases.services.email_intake import Outcome
 
-    media = tempfile.TemporaryDirectory(prefix="bench-email-media-")
-    settings.MEDIA_ROOT = media.name  # before the storage is first used
     run = uuid.uuid4().hex[:10]  # every run new senders and ids, so a shared database stays usable
     half = args.messages // 2
     firsts = [
@@ -88,11 +83,6 @@ def main() -> None:
     outcomes += [ingest_email(raw=raw).outcome for raw in replies]
     elapsed = time.perf_counter() - started
     vendor = connection.vendor
-    connection.close()
-    media.cleanup()
-    if fresh is not None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
     expected = [Outcome.CREATED] * half + [Outcome.APPENDED] * half
     if outcomes != expected:
         raise SystemExit("unexpected outcomes: " + ", ".join(sorted(set(outcomes) - {Outcome.CREATED, Outcome.APPENDED})))

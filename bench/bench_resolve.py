@@ -12,11 +12,10 @@ migrated under var/bench/ and removed afterwards.
 """
 
 import argparse
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from benchdb import django_on
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,20 +26,11 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=20_000)
     args = parser.parse_args()
 
-    fresh = None
-    url = args.database_url
-    if url is None:
-        fresh = ROOT / "var" / "bench" / f"resolve-{os.getpid()}.sqlite3"
-        fresh.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{fresh}"
-        subprocess.run([sys.executable, "-m", "prevenance", "migrate", "--noinput", "-v", "0"],
-                       env=dict(os.environ, DATABASE_URL=url), check=True, cwd=ROOT)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prevenance.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
+    with django_on(args.database_url, "resolve"):
+        measure(args)
 
-    django.setup()
+
+def measure(args) -> None:
     from django.db import connection
 
     from prevenance.customers.services import IdentityInput, resolve_customer
@@ -65,10 +55,6 @@ def main() -> None:
         created += resolve_customer(identities=contact(n, tag), channel="email").created
     elapsed = time.perf_counter() - started
     vendor = connection.vendor
-    connection.close()
-    if fresh is not None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
     if created != args.contacts:
         raise SystemExit(f"only {created} of {args.contacts} contacts were new: pick another run tag")
     print(f"{vendor}: {args.contacts} new contacts in {elapsed:.2f} s = {args.contacts / elapsed:,.0f} resolutions/s "
