@@ -67,7 +67,8 @@ def _name_prefix(queryset: QuerySet[Customer], key: str, limit: int, exclude: se
     """Surname matches first, then first-name matches, each in alphabetical order."""
     found: list[Customer] = []
     for field in ("sort_key", "alt_key"):
-        for customer in _prefix_scan(queryset, field, key)[: limit + len(exclude) + len(found)]:
+        # Enough rows to fill the page even if every row already shown comes back first.
+        for customer in _prefix_scan(queryset, field, key)[: limit + len(exclude)]:
             if customer.pk not in exclude:
                 exclude.add(customer.pk)
                 found.append(customer)
