@@ -79,3 +79,15 @@ class SLAEventKind(models.TextChoices):
     FIRST_RESPONSE_BREACHED = "first_response_breached", _("First response overdue")
     RESOLUTION_NEAR = "resolution_near", _("Resolution due soon")
     RESOLUTION_BREACHED = "resolution_breached", _("Resolution overdue")
+
+
+class RoutingMethod(models.TextChoices):
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    LEAST_LOAD = "least_load", _("Least open cases")
+    MANUAL = "manual", _("Nobody: agents pick cases")
+
+
+class TemplatePurpose(models.TextChoices):
+    REPLY = "reply", _("Reply (macro)")
+    ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement of receipt")
+    SURVEY = "survey", _("Satisfaction survey invitation")

@@ -21,7 +21,9 @@ from prevenance.cases.choices import (
     GestureType,
     MessageKind,
     Priority,
+    RoutingMethod,
     SLAEventKind,
+    TemplatePurpose,
 )
 from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar, TimeStampedModel
@@ -38,6 +40,16 @@ class Team(TimeStampedModel):
         related_name="teams",
     )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("members"), blank=True, related_name="case_teams")
+    # The mailbox customers write to; replies to the team's cases are sent from it.
+    email = models.EmailField(_("mailbox address"), blank=True, help_text=_("Replies to this team's cases are sent from this address."))
+    routing_method = models.CharField(
+        _("assignment within the team"), max_length=12, choices=RoutingMethod.choices, default=RoutingMethod.ROUND_ROBIN
+    )
+    # Round robin: the member who got the last case; the next one in username order gets the next.
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("last assigned"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
 
     class Meta:
         verbose_name = _("team")
@@ -48,6 +60,73 @@ class Team(TimeStampedModel):
                 fields=["name"], name="case_team_unique_name", violation_error_message=_("A team with this name already exists.")
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Skill(models.Model):
+    """What an agent can handle (a language, a product, a kind of complaint); routing rules may require one."""
+
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("skill")
+        verbose_name_plural = _("skills")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], name="case_skill_unique_name", violation_error_message=_("A skill with this name already exists.")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentProfile(models.Model):
+    """How routing treats an agent: skills, whether they take new cases now, and their cap."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("agent"), on_delete=models.CASCADE, related_name="agent_profile")
+    skills = models.ManyToManyField(Skill, verbose_name=_("skills"), blank=True, related_name="agents")
+    available = models.BooleanField(_("available for new cases"), default=True)
+    max_open_cases = models.PositiveIntegerField(
+        _("most open cases at once"), null=True, blank=True, help_text=_("Empty: no cap. Routing skips an agent at the cap.")
+    )
+    max_chats = models.PositiveIntegerField(
+        _("most live chats at once"), null=True, blank=True, help_text=_("Empty: no cap.")
+    )
+
+    class Meta:
+        verbose_name = _("agent profile")
+        verbose_name_plural = _("agent profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class RoutingRule(models.Model):
+    """Sends matching new cases to a team: the first active rule in position order that matches wins."""
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=100, help_text=_("Rules are tried from the lowest position."))
+    active = models.BooleanField(_("active"), default=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True, help_text=_("Empty: any channel."))
+    case_type = models.CharField(_("case type"), max_length=10, choices=CaseType.choices, blank=True, help_text=_("Empty: any type."))
+    language = models.CharField(_("language"), max_length=5, blank=True, help_text=_("Empty: any language."))
+    keywords = models.TextField(
+        _("keywords"), blank=True, help_text=_("One per line or comma-separated; any of them in the subject or message matches. Empty: any text."),
+    )
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.CASCADE, related_name="routing_rules")
+    required_skill = models.ForeignKey(
+        Skill, verbose_name=_("required skill"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("Only agents with this skill get the case."),
+    )
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        ordering = ["position", "id"]
 
     def __str__(self) -> str:
         return self.name
@@ -160,6 +239,19 @@ class Case(TimeStampedModel):
         "self", verbose_name=_("split from"), null=True, blank=True, on_delete=models.PROTECT, related_name="split_cases"
     )
     reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
+    language = models.CharField(_("language"), max_length=5, blank=True, help_text=_("The customer's language when the case opened."))
+    # cases/priority.py: an explainable score; `priority_reasons` lists what made it, for display.
+    priority_score = models.IntegerField(_("priority score"), default=0)
+    priority_reasons = models.JSONField(_("priority reasons"), default=list, blank=True)
+    # Email: the mailbox the customer wrote to (replies are sent from it) and the other people
+    # in copy, kept on the case and copied on replies.
+    mailbox = models.EmailField(_("mailbox"), blank=True)
+    cc_addresses = models.JSONField(_("in copy"), default=list, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    # The rule that sent the case to its team (shown with the priority reasons).
+    routing_rule = models.ForeignKey(
+        RoutingRule, verbose_name=_("routing rule"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -198,6 +290,9 @@ class Case(TimeStampedModel):
             models.Index(fields=["customer", "-created_at"], name="case_customer_idx"),
             models.Index(fields=["team", "status"], name="case_team_status_idx"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status_idx"),
+            # The inbox: open work, most urgent first (cases/selectors.py inbox).
+            models.Index(fields=["status", "-priority_score", "id"], name="case_status_priority_idx"),
+            models.Index(fields=["status", "resolution_due_at"], name="case_status_due_idx"),
         ]
 
     def __str__(self) -> str:
@@ -225,13 +320,25 @@ class Message(models.Model):
     # NULL rather than "" when there is none, so the unique constraint leaves those alone.
     message_id = models.CharField(_("message id"), max_length=255, null=True, blank=True)  # noqa: DJ001
     in_reply_to = models.CharField(_("in reply to"), max_length=255, blank=True)
+    references = models.TextField(_("references"), blank=True, help_text=_("Message ids of the earlier messages, oldest first, space-separated."))
+    mailbox = models.CharField(_("mailbox"), max_length=255, blank=True, help_text=_("The address the message came to, or was sent from."))
+    to_addresses = models.JSONField(_("to"), default=list, blank=True)
+    cc_addresses = models.JSONField(_("in copy"), default=list, blank=True)
+    bcc_addresses = models.JSONField(_("in blind copy"), default=list, blank=True)
+    # "auto_reply" or "bounce": stored, never answered (no mail loops).
+    automatic = models.CharField(_("automatic message"), max_length=12, blank=True)
+    # What was wrong with it (malformed MIME, unknown charset, attachment refused...): stored and flagged.
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    # Outbound messages: sent after commit by a background task (cases/services/outbound.py).
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    send_error = models.TextField(_("sending error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     interaction = models.ForeignKey(
         Interaction, verbose_name=_("interaction"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     gdpr_on_erase = "unlink"
-    gdpr_personal_fields = ("sender_address", "sender_name", "body_text", "body_html")
+    gdpr_personal_fields = ("sender_address", "sender_name", "body_text", "body_html", "to_addresses", "cc_addresses", "bcc_addresses")
 
     class Meta:
         verbose_name = _("message")
@@ -444,3 +551,164 @@ class SLAEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.get_kind_display()}"
+
+
+class Signature(TimeStampedModel):
+    """The relational signature: tone guidance for agents and the sign-off added to outbound
+    messages. A team's signature in the message's language wins over the brand-wide one."""
+
+    name = models.CharField(_("name"), max_length=100)
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.CASCADE, related_name="signatures",
+        help_text=_("Empty: the brand-wide signature."),
+    )
+    language = models.CharField(_("language"), max_length=5)
+    tone_guidance = models.TextField(_("tone guidance"), blank=True, help_text=_("Shown to agents above the reply box."))
+    sign_off = models.TextField(
+        _("sign-off"), help_text=_("Added under every outbound message; placeholders such as {agent_first_name} allowed."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "language"], condition=Q(team__isnull=False, active=True), name="signature_one_per_team_language",
+                violation_error_message=_("This team already has an active signature in this language."),
+            ),
+            models.UniqueConstraint(
+                fields=["language"], condition=Q(team__isnull=True, active=True), name="signature_one_brand_per_language",
+                violation_error_message=_("There is already an active brand-wide signature in this language."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReplyTemplate(TimeStampedModel):
+    """A macro: subject and text with placeholders ({customer_first_name}, {case_reference},
+    {order_reference}, {agent_first_name}...), per language; acknowledgements and survey
+    invitations are templates too, chosen by purpose, language and channel."""
+
+    name = models.CharField(_("name"), max_length=100)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=TemplatePurpose.choices, default=TemplatePurpose.REPLY)
+    language = models.CharField(_("language"), max_length=5)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True, help_text=_("Empty: any channel."))
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.CASCADE, related_name="reply_templates",
+        help_text=_("Empty: every team."),
+    )
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("text"))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["purpose", "name", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "name", "language", "channel"], name="reply_template_unique_name",
+                violation_error_message=_("A template with this name already exists for this language and channel."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+
+class SatisfactionSurvey(models.Model):
+    """The CSAT and effort questions sent when a case is resolved, answered on a one-click page.
+
+    The agent and channel are copied at sending so the answer is reported against who handled
+    the case then, even if it is reassigned later.
+    """
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="surveys")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="case_surveys"
+    )
+    token = models.CharField(_("token"), max_length=64, editable=False)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("agent"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey(Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    language = models.CharField(_("language"), max_length=5)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    csat = models.PositiveSmallIntegerField(_("satisfaction (1-5)"), null=True, blank=True)
+    ces = models.PositiveSmallIntegerField(_("ease (1-7)"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    gdpr_on_erase = "unlink"
+    gdpr_personal_fields = ("comment",)
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["token"], name="survey_unique_token"),
+            models.CheckConstraint(
+                condition=Q(csat__isnull=True) | Q(csat__gte=1, csat__lte=5), name="survey_csat_1_to_5",
+                violation_error_message=_("Satisfaction is between 1 and 5."),
+            ),
+            models.CheckConstraint(
+                condition=Q(ces__isnull=True) | Q(ces__gte=1, ces__lte=7), name="survey_ces_1_to_7",
+                violation_error_message=_("Ease is between 1 and 7."),
+            ),
+        ]
+        indexes = [models.Index(fields=["sent_at"], name="survey_sent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.sent_at:%Y-%m-%d}"
+
+
+class ChannelCost(models.Model):
+    """What one contact costs on a channel, for the dashboard's estimated cost by channel."""
+
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    unit_cost = models.DecimalField(_("cost per contact"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+
+    class Meta:
+        verbose_name = _("channel cost")
+        verbose_name_plural = _("channel costs")
+        ordering = ["-unit_cost"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel"], name="channel_cost_unique_channel",
+                violation_error_message=_("This channel already has a cost."),
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_cost__gte=0), name="channel_cost_not_negative",
+                violation_error_message=_("A cost cannot be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.unit_cost} {self.currency}"
+
+
+class SavedView(TimeStampedModel):
+    """An inbox filter an agent saved (their own) or a supervisor shared (no owner)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="saved_case_views", help_text=_("Empty: shared with everyone."),
+    )
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=100)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -43,6 +43,11 @@ class Customer(TimeStampedModel):
     # indexes differ per database (byte order on PostgreSQL), so migration 0002 makes them.
     sort_key = models.CharField(max_length=220, blank=True, editable=False)
     alt_key = models.CharField(max_length=220, blank=True, editable=False)
+    # Service levels and case priority (cases/sla.py, cases/priority.py) read these two.
+    tier = models.CharField(
+        _("tier"), max_length=50, blank=True, help_text=_("Customer segment for service levels, e.g. gold. Empty: standard.")
+    )
+    is_vip = models.BooleanField(_("VIP"), default=False, help_text=_("Raises the priority of this customer's cases."))
     merged_into = models.ForeignKey(
         "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -77,7 +77,7 @@ def erase_customer(*, customer: Customer, actor=None) -> Customer:
             if model is IdentityConflict or policy == "delete":
                 counts[model._meta.label_lower] = rows.delete()[0]
             else:
-                blanks = {name: "" for name in getattr(model, "gdpr_personal_fields", ())}
+                blanks = {name: _blank_value(model, name) for name in getattr(model, "gdpr_personal_fields", ())}
                 counts[model._meta.label_lower] = rows.update(**{relation.field.name: None}, **blanks)
         now = timezone.now()
         for record in records:
@@ -88,3 +88,9 @@ def erase_customer(*, customer: Customer, actor=None) -> Customer:
         record_audit(kind=AuditKind.CUSTOMER_ERASED, actor=actor, subject=locked, payload={"records": ids, "counts": counts})
     locked.refresh_from_db()
     return locked
+
+
+def _blank_value(model, name: str):
+    # "" for text; a list or dict field (addresses in copy...) gets its empty default instead.
+    field = model._meta.get_field(name)
+    return field.get_default() if field.has_default() else ""
