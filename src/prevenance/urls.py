@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
+    path("cases/", include("prevenance.cases.urls")),
     path("", include("prevenance.web.urls")),
 ]

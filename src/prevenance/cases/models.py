@@ -290,7 +290,7 @@ class Case(TimeStampedModel):
             models.Index(fields=["customer", "-created_at"], name="case_customer_idx"),
             models.Index(fields=["team", "status"], name="case_team_status_idx"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status_idx"),
-            # The inbox: open work, most urgent first (cases/selectors.py inbox).
+            # The inbox: open work, most urgent first (cases/selectors/inbox.py).
             models.Index(fields=["status", "-priority_score", "id"], name="case_status_priority_idx"),
             models.Index(fields=["status", "resolution_due_at"], name="case_status_due_idx"),
         ]

@@ -26,7 +26,7 @@ _AGENT = {
     "customers.view_order",
     "interactions.view_interaction",
     "interactions.add_interaction",
-    # Cases of their own teams (cases/selectors.py: visible_cases).
+    # Cases of their own teams (cases/selectors/visibility.py: visible_cases).
     "cases.view_case",
     "cases.add_case",
     "cases.change_case",

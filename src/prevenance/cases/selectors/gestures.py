@@ -1,4 +1,4 @@
-"""Reads about cases; every list and every fetch goes through the one visibility rule below."""
+"""Reads about commercial gestures: delegation limits, the approval queue, the control report."""
 
 import csv
 import io
@@ -7,70 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Max, Q, QuerySet
-from django.http import Http404
 from django.utils.translation import gettext as _
 
-from prevenance.cases.choices import GestureStatus, MessageKind
-from prevenance.cases.models import Case, DelegationLimit, Gesture, Message, Team
+from prevenance.cases.choices import GestureStatus
+from prevenance.cases.models import DelegationLimit, Gesture
+from prevenance.cases.selectors.visibility import visible_cases
 from prevenance.customers.selectors import require_perm
-
-VIEW_CASE = "cases.view_case"
-VIEW_ALL_CASES = "cases.view_all_cases"
-
-
-def visible_cases(user) -> QuerySet[Case]:
-    """The cases a user may see: all of them with cases.view_all_cases; otherwise those of
-    the user's teams, those assigned to them, and those no team has taken yet (the shared
-    triage queue an agent picks work from). Nothing without cases.view_case.
-
-    Lists, search, API and exports all start from this queryset (issue 3, "Visibility").
-    """
-    if not getattr(user, "is_authenticated", False) or not user.has_perm(VIEW_CASE):
-        return Case.objects.none()
-    if user.has_perm(VIEW_ALL_CASES):
-        return Case.objects.all()
-    # A subquery rather than a join on the members: no duplicate rows, so no DISTINCT.
-    teams = Team.objects.filter(members=user).values("pk")
-    return Case.objects.filter(Q(team__in=teams) | Q(team__isnull=True) | Q(assignee=user))
-
-
-def access_case(user, case_id, *, perm: str = VIEW_CASE) -> Case:
-    """The case if the user may act on it (`perm`, and the case is visible to them).
-
-    A user without `perm` gets PermissionDenied; a missing case and a case of another team
-    get the same 404, so ids cannot be probed.
-    """
-    if not getattr(user, "is_authenticated", False) or not user.has_perm(perm):
-        raise PermissionDenied
-    try:
-        pk = int(case_id)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise Http404 from exc
-    if not 0 < pk < 2**63:
-        raise Http404
-    case = visible_cases(user).select_related("customer", "assignee", "team").filter(pk=pk).first()
-    if case is None:
-        raise Http404
-    return case
-
-
-def case_thread(case: Case, *, include_notes: bool = True) -> QuerySet[Message]:
-    """The case's messages in the order they were written, with their attachments and authors."""
-    messages = case.messages.select_related("author").prefetch_related("attachments")
-    return messages if include_notes else messages.exclude(kind=MessageKind.NOTE)
-
-
-def case_by_reference(user, reference: str) -> Case:
-    """A case by its human reference (C-YYYY-NNNNNN), under the same rule as access_case."""
-    case = visible_cases(user).filter(reference=str(reference).strip().upper()).first()
-    if case is None:
-        raise Http404
-    return case
-
-
-# --- Commercial gestures ---------------------------------------------------------------
 
 ADD_GESTURE = "cases.add_gesture"
 APPROVE_GESTURE = "cases.approve_gesture"

@@ -1,0 +1,1 @@
+"""The case pages: one module per screen (see cases/urls.py)."""
