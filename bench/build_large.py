@@ -46,6 +46,9 @@ SUMMARIES = [
     "Delivery time question", "Order confirmation", "Return request", "Winter sale newsletter",
 ]
 LIFECYCLE = [("active", 45), ("at_risk", 15), ("lost", 15), ("reactivated", 5), ("prospect", 20)]
+# Service tiers and VIPs (cases/sla.py, cases/priority.py read them); "" is standard.
+TIERS = [("", 80), ("silver", 12), ("gold", 6), ("platinum", 2)]
+VIP_SHARE = 0.01
 
 
 class Weighted:
@@ -91,6 +94,9 @@ class Generator:
         self.en_domain = Weighted(data.ENGLISH_EMAIL_DOMAINS, rng)
         self.channel = Weighted(CHANNELS, rng)
         self.lifecycle = Weighted(LIFECYCLE, rng)
+        # Their own generator: the names, identities and interactions stay those of earlier builds.
+        self.segment_rng = random.Random(seed + 1)
+        self.tier = Weighted(TIERS, self.segment_rng)
         self.start = datetime(2024, 11, 1, tzinfo=UTC)
         self.days = 730
         self.stores = [c[2] for c in data.CITIES if c[2]]
@@ -145,6 +151,7 @@ class Generator:
                 last if not company else "", company_name, "fr" if french else "en", None,
                 f"{rng.randint(1, 120)} {rng.choice(data.STREETS if french else data.ENGLISH_STREETS)}",
                 postal, city, country, self.lifecycle(), sort_key, alt_key, None, None, None,
+                self.tier(), self.segment_rng.random() < VIP_SHARE,
             )
             idents = []
             if rng.random() < 0.95:
@@ -209,7 +216,7 @@ class Generator:
 COLUMNS = {
     "customers_customer": (
         "id, created_at, updated_at, kind, first_name, last_name, company_name, language, birth_date, "
-        "address, postal_code, city, country, lifecycle_state, sort_key, alt_key, merged_at, erased_at, merged_into_id"
+        "address, postal_code, city, country, lifecycle_state, sort_key, alt_key, merged_at, erased_at, merged_into_id, tier, is_vip"
     ),
     "customers_identity": "id, kind, value, normalized, network, verified, source_channel, first_seen_at, last_seen_at, customer_id",
     "customers_order": "id, created_at, updated_at, reference, ordered_at, amount, currency, channel, store, items_count, status, customer_id",
@@ -234,10 +241,10 @@ class SqliteLoader:
     def count(self, table: str) -> int:
         return self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
-    def drop_indexes(self) -> list[str]:
-        marks = ",".join("?" * len(TABLES))
+    def drop_indexes(self, tables: list[str] = TABLES) -> list[str]:
+        marks = ",".join("?" * len(tables))
         rows = self.conn.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL AND tbl_name IN ({marks})", TABLES
+            f"SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL AND tbl_name IN ({marks})", tables
         ).fetchall()
         for name, _sql in rows:
             self.conn.execute(f'DROP INDEX "{name}"')
@@ -247,8 +254,8 @@ class SqliteLoader:
         for sql in tqdm(statements, desc="indexes", unit="idx"):
             self.conn.execute(sql)
 
-    def load(self, table: str, rows, total: int, batch: int = 200_000) -> None:
-        cols = COLUMNS[table]
+    def load(self, table: str, rows, total: int, batch: int = 200_000, columns: str | None = None) -> None:
+        cols = columns or COLUMNS[table]
         sql = f"INSERT INTO {table} ({cols}) VALUES ({','.join('?' * (cols.count(',') + 1))})"
         bar = tqdm(total=total, desc=table, unit="row", mininterval=2)
         while chunk := list(itertools.islice(rows, batch)):
@@ -258,7 +265,7 @@ class SqliteLoader:
             bar.update(len(chunk))
         bar.close()
 
-    def finish(self) -> None:
+    def finish(self, tables: list[str] = TABLES) -> None:  # noqa: ARG002 - same call as PostgresLoader.finish
         self.conn.execute("ANALYZE")
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.close()
@@ -277,12 +284,12 @@ class PostgresLoader:
     def count(self, table: str) -> int:
         return self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
-    def drop_indexes(self) -> list[str]:
+    def drop_indexes(self, tables: list[str] = TABLES) -> list[str]:
         rows = self.conn.execute(
             """SELECT i.indexname, i.indexdef FROM pg_indexes i
                WHERE i.tablename = ANY(%s) AND i.schemaname = current_schema()
                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = (quote_ident(i.indexname))::regclass)""",
-            [TABLES],
+            [tables],
         ).fetchall()
         for name, _sql in rows:
             self.conn.execute(f'DROP INDEX "{name}"')
@@ -292,11 +299,11 @@ class PostgresLoader:
         for sql in tqdm(statements, desc="indexes", unit="idx"):
             self.conn.execute(sql)
 
-    def load(self, table: str, rows, total: int, batch: int = 1_000_000) -> None:
+    def load(self, table: str, rows, total: int, batch: int = 1_000_000, columns: str | None = None) -> None:
         bar = tqdm(total=total, desc=table, unit="row", mininterval=2)
         cur = self.conn.cursor()
         while chunk := list(itertools.islice(rows, batch)):
-            with self.conn.transaction(), cur.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
+            with self.conn.transaction(), cur.copy(f"COPY {table} ({columns or COLUMNS[table]}) FROM STDIN") as copy:
                 # No generated value holds a tab, newline or backslash, so lines are joined as is.
                 lines = []
                 for row in chunk:
@@ -307,8 +314,8 @@ class PostgresLoader:
             bar.update(len(chunk))
         bar.close()
 
-    def finish(self) -> None:
-        for table in TABLES:
+    def finish(self, tables: list[str] = TABLES) -> None:
+        for table in tables:
             self.conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 1))"
             )

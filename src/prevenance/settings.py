@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Idempotency-Key on API POSTs (after authentication: it scopes keys by caller).
+    "prevenance.api.middleware.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -193,6 +195,17 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
 # opens a new case linked to the old one.
 PREVENANCE_REOPEN_DAYS = env_int("PREVENANCE_REOPEN_DAYS", 7)
 
+# Each web process keeps the API keys it has seen, with their permissions, this many seconds
+# (0: off); a revocation made elsewhere takes up to this long to reach it (docs/api.md).
+PREVENANCE_API_KEY_CACHE_SECONDS = env_int("PREVENANCE_API_KEY_CACHE_SECONDS", 10)
+
+# Case numbers: "counter" (default: no gaps, but one intake commits after the other) or
+# "sequence" (PostgreSQL only: intakes side by side, a failed one leaves a gap). One-way switch:
+# see cases/services/references.py and docs/api.md.
+PREVENANCE_CASE_NUMBERS = os.environ.get("PREVENANCE_CASE_NUMBERS", "counter").strip().lower()
+if PREVENANCE_CASE_NUMBERS not in ("counter", "sequence"):
+    raise ImproperlyConfigured(f"PREVENANCE_CASE_NUMBERS must be 'counter' or 'sequence', got {PREVENANCE_CASE_NUMBERS!r}")
+
 def env_amounts(name: str, default: str) -> dict[str, Decimal]:
     """"EUR=30,GBP=25" as {"EUR": Decimal("30"), "GBP": Decimal("25")}."""
     raw = os.environ.get(name) or default
@@ -212,10 +225,51 @@ def env_amounts(name: str, default: str) -> dict[str, Decimal]:
 # Commercial gestures up to this amount are made on the customer's word, without proof.
 PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF = env_amounts("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF", "EUR=30")
 
+
+def shared_cache(url: str) -> dict:
+    """The cache every web process shares (rate limits, docs/contact-form.md): a table in the
+    database by default (created by migrate), Redis when SHARED_CACHE_URL=redis://... is given."""
+    if not url:
+        # MAX_ENTRIES well above what a flood leaves behind: culling would drop live counters.
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "prevenance_cache",
+                "OPTIONS": {"MAX_ENTRIES": 50_000}}
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise ImproperlyConfigured(f"SHARED_CACHE_URL must be a redis:// URL (or empty for the database), got {url!r}")
+
+
+CACHES = {
+    # Per process: only for what may differ between workers.
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": shared_cache(os.environ.get("SHARED_CACHE_URL", "")),
+}
+# Public contact form (/cases/contact/): at most LIMIT submissions per client IP per WINDOW seconds.
+PREVENANCE_CONTACT_FORM_LIMIT = env_int("PREVENANCE_CONTACT_FORM_LIMIT", 5, minimum=1)
+if PREVENANCE_CONTACT_FORM_LIMIT > 1000:  # one cache key per allowed submission (cases/ratelimit.py)
+    raise ImproperlyConfigured(f"PREVENANCE_CONTACT_FORM_LIMIT must be 1000 or less, got {PREVENANCE_CONTACT_FORM_LIMIT}")
+PREVENANCE_CONTACT_FORM_WINDOW = env_int("PREVENANCE_CONTACT_FORM_WINDOW", 600, minimum=1)
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0 (default): the
+# header is ignored and the client is REMOTE_ADDR, since anyone can send the header.
+PREVENANCE_TRUSTED_PROXIES = env_int("PREVENANCE_TRUSTED_PROXIES", 0)
+# Files customers attach on the contact form: size of each, and how many.
+PREVENANCE_ATTACHMENT_MAX_BYTES = env_int("PREVENANCE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+PREVENANCE_CONTACT_FORM_MAX_FILES = env_int("PREVENANCE_CONTACT_FORM_MAX_FILES", 5)
+
 # Absolute links in emails (consent confirmation, surveys) start with this.
 PREVENANCE_BASE_URL = os.environ.get("PREVENANCE_BASE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "care@prevenance.localhost")
+# Inbound email (docs/email-intake.md). Relays POST raw messages to /cases/inbound/email/ with
+# this secret (Authorization: Bearer, or as the Basic password); unset, the endpoint refuses all.
+PREVENANCE_INBOUND_EMAIL_TOKEN = os.environ.get("PREVENANCE_INBOUND_EMAIL_TOKEN", "")
+PREVENANCE_INBOUND_EMAIL_MAX_BYTES = env_int("PREVENANCE_INBOUND_EMAIL_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+# `prevenance poll-imap`: the mailbox it reads (options on the command line win).
+PREVENANCE_IMAP_HOST = os.environ.get("PREVENANCE_IMAP_HOST", "")
+PREVENANCE_IMAP_PORT = env_int("PREVENANCE_IMAP_PORT", 0)  # 0: 993 with TLS, 143 without
+PREVENANCE_IMAP_USER = os.environ.get("PREVENANCE_IMAP_USER", "")
+PREVENANCE_IMAP_PASSWORD = os.environ.get("PREVENANCE_IMAP_PASSWORD", "")
+PREVENANCE_IMAP_FOLDER = os.environ.get("PREVENANCE_IMAP_FOLDER", "INBOX")
+PREVENANCE_IMAP_MAILBOX = os.environ.get("PREVENANCE_IMAP_MAILBOX", "")  # the address it receives for
 
 # Background work with Celery (docs/background-jobs.md). Without CELERY_BROKER_URL the broker
 # is a folder under var/celery/ that `make run`'s worker polls: no server to install. At scale,
@@ -255,4 +309,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(celery_dir / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "prune-task-effects": {"task": "prevenance.core.tasks.prune_task_effects", "schedule": 24 * 3600},
     "check-sla-breaches": {"task": "prevenance.cases.tasks.check_sla_breaches", "schedule": 5 * 60},
+    "refresh-priority-scores": {"task": "prevenance.cases.tasks.refresh_priority_scores", "schedule": 5 * 60},
+    "retry-webhooks": {"task": "prevenance.core.tasks.retry_webhooks", "schedule": 60},
+    "prune-idempotency-keys": {"task": "prevenance.api.tasks.prune_idempotency_keys", "schedule": 3600},
 }

@@ -4,13 +4,15 @@ from django.conf import settings
 from ninja.errors import AuthenticationError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from prevenance.api.middleware import RESOLVED_KEY_ATTR
 from prevenance.api.selectors import active_key_for
 from prevenance.api.services import touch_api_key
 
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request, token: str):
-        key = active_key_for(token.strip())
+        # The idempotency middleware may have looked the key up already (api/middleware.py).
+        key = getattr(request, RESOLVED_KEY_ATTR) if hasattr(request, RESOLVED_KEY_ATTR) else active_key_for(token.strip())
         if key is None:
             # A client that sent a key wants to know it is wrong, not to fall back to a session.
             raise AuthenticationError

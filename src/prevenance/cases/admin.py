@@ -1,18 +1,27 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from prevenance.cases import admin_templates  # noqa: F401 - registers templates, signatures, surveys
+from prevenance.cases import tasks as case_tasks
 from prevenance.cases.models import (
+    AgentProfile,
     Attachment,
     Case,
     CaseCounter,
+    ChannelCost,
     DelegationLimit,
     Gesture,
     Message,
     RootCause,
+    RoutingRule,
+    Skill,
     SLAEvent,
     SLAPolicy,
     Tag,
     Team,
 )
+from prevenance.core.queue import enqueue_on_commit
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -129,14 +138,39 @@ class GestureAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+# Changing these moves the due times of the open cases on the policy (docs/cases.md).
+SLA_TIMING_FIELDS = frozenset({"first_response_target", "resolution_target", "calendar"})
+
+
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(admin.ModelAdmin):
-    """The most specific active policy applies to a new case (docs/cases.md); changing one does
-    not move the due times already stored on open cases."""
+    """The most specific active policy applies to a new case (docs/cases.md). Saving new targets
+    or a new calendar recalculates the due times of its open cases not yet breached, after
+    commit; the action also moves those already breached."""
 
     list_display = ("name", "active", "case_type", "priority", "customer_tier", "first_response_target", "resolution_target", "calendar")
     list_filter = ("active", "case_type", "priority")
     search_fields = ("name",)
+    actions = ["recalculate_due_times"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and SLA_TIMING_FIELDS & set(form.changed_data):
+            enqueue_on_commit(case_tasks.recalculate_due_times, obj.pk)
+
+    @admin.action(description=_("Recalculate the due times of open cases (breached ones included)"), permissions=["change"])
+    def recalculate_due_times(self, request, queryset) -> None:
+        for policy in queryset:
+            enqueue_on_commit(case_tasks.recalculate_due_times, policy.pk, True)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "The due times of %(count)d policy's open cases are being recalculated.",
+                "The due times of %(count)d policies' open cases are being recalculated.", count,
+            ) % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(SLAEvent)
@@ -146,3 +180,36 @@ class SLAEventAdmin(ReadOnlyAdmin):
     search_fields = ("case__reference",)
     raw_id_fields = ("case",)
     show_full_result_count = False
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    search_fields = ("name",)
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    """Skills, availability and caps that routing reads (docs/routing-and-priority.md)."""
+
+    list_display = ("user", "available", "max_open_cases", "max_chats")
+    list_filter = ("available", "skills")
+    search_fields = ("user__username", "user__email")
+    raw_id_fields = ("user",)
+    filter_horizontal = ("skills",)
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """The first active rule in position order that matches a new case names its team."""
+
+    list_display = ("position", "name", "active", "channel", "case_type", "language", "team", "required_skill")
+    list_display_links = ("name",)
+    list_editable = ("position", "active")
+    list_filter = ("active", "channel", "case_type", "team")
+    search_fields = ("name", "keywords")
+    ordering = ("position", "id")
+
+
+@admin.register(ChannelCost)
+class ChannelCostAdmin(admin.ModelAdmin):
+    list_display = ("channel", "unit_cost", "currency")

@@ -46,6 +46,12 @@ class CaseAuditKind(models.TextChoices):
     NOTE_ADDED = "case.note_added", _("Internal note added")
     SLA_NEAR_BREACH = "case.sla_near_breach", _("SLA near breach")
     SLA_BREACHED = "case.sla_breached", _("SLA breached")
+    ROUTED = "case.routed", _("Case routed")
+    PRIORITY_RAISED = "case.priority_raised", _("Case priority raised")
+    AGENT_SETTINGS_CHANGED = "agent.settings_changed", _("Agent availability or caps changed")
+    LABELS_CHANGED = "case.labels_changed", _("Case tags or root cause changed")
+    PRIORITY_CHANGED = "case.priority_changed", _("Case priority changed")
+    SLA_POLICY_CHANGED = "sla_policy.changed", _("SLA policy created, changed or deleted")
 
 
 class GestureType(models.TextChoices):
@@ -91,3 +97,16 @@ class TemplatePurpose(models.TextChoices):
     REPLY = "reply", _("Reply (macro)")
     ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement of receipt")
     SURVEY = "survey", _("Satisfaction survey invitation")
+
+
+class TemplateAuditKind(models.TextChoices):
+    """Audit kinds written by the template, acknowledgement and survey services (cases/services/templates.py...)."""
+
+    TEMPLATE_CREATED = "template.created", _("Reply template created")
+    TEMPLATE_CHANGED = "template.changed", _("Reply template changed")
+    TEMPLATE_DELETED = "template.deleted", _("Reply template deleted")
+    SIGNATURE_CREATED = "signature.created", _("Signature created")
+    SIGNATURE_CHANGED = "signature.changed", _("Signature changed")
+    SIGNATURE_DELETED = "signature.deleted", _("Signature deleted")
+    ACKNOWLEDGEMENT_SKIPPED = "case.acknowledgement_skipped", _("No acknowledgement sent")
+    SURVEY_SKIPPED = "case.survey_skipped", _("No satisfaction survey sent")

@@ -293,6 +293,17 @@ class Case(TimeStampedModel):
             # The inbox: open work, most urgent first (cases/selectors/inbox.py).
             models.Index(fields=["status", "-priority_score", "id"], name="case_status_priority_idx"),
             models.Index(fields=["status", "resolution_due_at"], name="case_status_due_idx"),
+            # The inbox filtered by channel (a rare channel would walk each status's rows).
+            models.Index(fields=["status", "channel", "-priority_score", "id"], name="case_status_channel_prio_idx"),
+            # "Breaching soon" on the first-response clock: only cases still waiting for it.
+            models.Index(
+                fields=["status", "first_response_due_at"], condition=Q(first_response_at__isnull=True),
+                name="case_awaiting_response_idx",
+            ),
+            # The dashboard's periods.
+            models.Index(fields=["created_at"], name="case_created_idx"),
+            models.Index(fields=["first_response_at"], name="case_first_response_idx"),
+            models.Index(fields=["resolved_at"], name="case_resolved_idx"),
         ]
 
     def __str__(self) -> str:
@@ -491,8 +502,7 @@ class SLAPolicy(TimeStampedModel):
     active = models.BooleanField(_("active"), default=True)
     case_type = models.CharField(_("case type"), max_length=10, choices=CaseType.choices, blank=True, help_text=_("Empty: any type."))
     priority = models.CharField(_("priority"), max_length=6, choices=Priority.choices, blank=True, help_text=_("Empty: any priority."))
-    # No customer segment exists yet: a policy with a tier applies only to cases whose
-    # customer has that tier, which today is none. Kept so that policies can be written ahead.
+    # Matched against Customer.tier (empty for standard customers) when the clock starts.
     customer_tier = models.CharField(_("customer tier"), max_length=50, blank=True, help_text=_("Empty: any customer."))
     first_response_target = models.DurationField(_("first response target (business time)"))
     resolution_target = models.DurationField(_("resolution target (business time)"))

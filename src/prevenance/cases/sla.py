@@ -16,6 +16,7 @@ from prevenance.core.calendars import (
     add_business_time,
     build_spec,
     business_time_between,
+    calendar_spec,
 )
 
 ESCALATION = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "urgent"}
@@ -25,6 +26,12 @@ ESCALATION = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "ur
 def around_the_clock() -> CalendarSpec:
     """The calendar used when neither the policy nor the team has one: always open."""
     return build_spec(time_zone=settings.TIME_ZONE, periods=[(day, time(0), time(0)) for day in range(7)])
+
+
+def spec_for(case, policy) -> CalendarSpec:
+    """The policy's calendar, else the case team's, else around the clock."""
+    calendar = policy.calendar or (case.team.calendar if case.team_id is not None else None)
+    return calendar_spec(calendar) if calendar is not None else around_the_clock()
 
 
 def specificity(policy) -> int:
@@ -55,10 +62,12 @@ class DueTimes:
     resolution: datetime
 
 
-def due_times(spec: CalendarSpec, policy, opened_at: datetime) -> DueTimes:
+def due_times(spec: CalendarSpec, policy, opened_at: datetime, *, not_counted: timedelta = timedelta(0)) -> DueTimes:
+    """Both due times of a clock started at `opened_at`; `not_counted` is the business time the
+    resolution clock did not run since (waiting for the customer, the time before a reopening)."""
     return DueTimes(
         first_response=add_business_time(spec, opened_at, policy.first_response_target),
-        resolution=add_business_time(spec, opened_at, policy.resolution_target),
+        resolution=add_business_time(spec, opened_at, policy.resolution_target + not_counted),
     )
 
 
@@ -94,3 +103,45 @@ def pending_events(case, policy, spec: CalendarSpec, now: datetime) -> list[tupl
         elif is_near(spec, now=now, due=due, target=target, percent=policy.near_breach_percent):
             found.append((near, due))
     return found
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """The SLA clock an agent should watch: the first response until it is given, then the
+    resolution. `left` is business time, negative once overdue; a paused clock does not run."""
+
+    clock: str  # "first_response" or "resolution"
+    due_at: datetime
+    left: timedelta
+    target: timedelta
+    paused: bool
+    near: bool
+
+    @property
+    def breached(self) -> bool:
+        return self.left <= timedelta(0)
+
+    @property
+    def state(self) -> str:
+        """"breached", "near" or "" (the priority rules read this)."""
+        return "breached" if self.breached else ("near" if self.near else "")
+
+
+def sla_time_left(case, now: datetime, spec: CalendarSpec | None = None) -> TimeLeft | None:
+    """Time left on the case's earliest running SLA clock at `now`, None when no clock runs
+    (no policy, answered and resolved, or closed). Pass `spec` when looping over many cases."""
+    policy = case.sla_policy
+    if policy is None or case.resolved_at is not None or case.closed_at is not None:
+        return None
+    if case.first_response_at is None and case.first_response_due_at is not None:
+        clock, due, target, paused_at = "first_response", case.first_response_due_at, policy.first_response_target, None
+    elif case.resolution_due_at is not None:
+        clock, due, target, paused_at = "resolution", case.resolution_due_at, policy.resolution_target, case.sla_paused_at
+    else:
+        return None
+    spec = spec or spec_for(case, policy)
+    moment = paused_at or now  # a paused clock stays where it stopped
+    left = business_time_between(spec, moment, due) if moment < due else -business_time_between(spec, due, moment)
+    # Waiting for the customer, nobody here can act: "due soon" is not raised on a paused clock.
+    near = paused_at is None and timedelta(0) < left <= target * (100 - policy.near_breach_percent) / 100
+    return TimeLeft(clock=clock, due_at=due, left=left, target=target, paused=paused_at is not None, near=near)

@@ -2,7 +2,11 @@
 
 from celery import shared_task
 
+from prevenance.cases.models import SLAPolicy
+
 # The module, not its function (docs/background-jobs.md, "import cycles").
+from prevenance.cases.services import outbound as outbound_services
+from prevenance.cases.services import priority as priority_services
 from prevenance.cases.services import sla as sla_services
 
 
@@ -10,3 +14,29 @@ from prevenance.cases.services import sla as sla_services
 def check_sla_breaches() -> int:
     """Escalate SLA breaches and near breaches once each (run every 5 minutes by beat)."""
     return sla_services.check_sla_breaches()
+
+
+@shared_task(name="prevenance.cases.tasks.refresh_priority_scores")
+def refresh_priority_scores() -> int:
+    """Re-evaluate the priority rules that change with time (age, SLA time left) on open cases
+    (run every 5 minutes by beat); idempotent."""
+    return priority_services.refresh_priority_scores()
+
+
+@shared_task(name="prevenance.cases.tasks.recalculate_due_times")
+def recalculate_due_times(policy_id: int, include_breached: bool = False) -> int:
+    """Move the due times of the open cases on an SLA policy after it changed; idempotent."""
+    policy = SLAPolicy.objects.filter(pk=policy_id).first()
+    return sla_services.recalculate_due_times(policy=policy, include_breached=include_breached) if policy else 0
+
+
+# 8 retries, a minute apart then doubling up to an hour (outbound.retry_delay): about 6 hours.
+@shared_task(bind=True, name="prevenance.cases.tasks.deliver_message", max_retries=8)
+def deliver_message(self, message_id: int, subject: str = "") -> bool:
+    """Send an outbound case message by email once; a failed send is retried with backoff,
+    then given up with its error kept on the message (cases/services/outbound.py)."""
+    final = self.request.retries >= self.max_retries
+    try:
+        return outbound_services.deliver(message_id=message_id, subject=subject, final=final)
+    except outbound_services.TransientSendError as exc:
+        raise self.retry(exc=exc, countdown=outbound_services.retry_delay(self.request.retries)) from exc

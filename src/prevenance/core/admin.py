@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 
 from prevenance.core.calendars.spec import clean_periods
 from prevenance.core.models import AuditEvent, BusinessCalendar, Holiday, OpeningPeriod, TaskEffect
+from prevenance.core.webhooks import admin as webhooks_admin  # noqa: F401 - registers endpoints and the delivery log
 
 
 @admin.register(AuditEvent)

@@ -3,12 +3,14 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.core.choices import AuditKind
+from prevenance.core.webhooks.signing import new_webhook_secret
 
 
 class TimeStampedModel(models.Model):
@@ -176,3 +178,71 @@ class TaskEffect(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# Webhooks: signed HTTP calls to an integrator's URL when something happens (docs/webhooks.md).
+# The code is in prevenance.core.webhooks; apps emit their events through it.
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SUCCEEDED = "succeeded", _("Delivered")
+    FAILED = "failed", _("Given up")
+
+
+class WebhookEndpoint(TimeStampedModel):
+    """An integrator's URL and the events it wants; every call is signed with its secret."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500, help_text=_("Called with POST and a JSON body, http or https."))
+    # Kept readable (not hashed): it signs every call. Shown to administrators only.
+    secret = models.CharField(_("signing secret"), max_length=100, default=new_webhook_secret)
+    events = models.JSONField(
+        _("events"), default=list, blank=True, help_text=_("The event types sent to this URL; empty: every event.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, event: str) -> bool:
+        return not self.events or event in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, and how sending it went: the delivery log."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, verbose_name=_("endpoint"), on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(_("event"), max_length=60)
+    # The same for every endpoint that gets the event, so a receiver can skip one it already has.
+    event_id = models.CharField(_("event id"), max_length=40)
+    payload = models.JSONField(_("payload"), encoder=DjangoJSONEncoder)
+    status = models.CharField(_("status"), max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_unique_event_per_endpoint"),
+        ]
+        indexes = [
+            # The retry sweep: pending deliveries whose next attempt is due.
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due_idx"),
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_log_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint}"

@@ -36,6 +36,9 @@ _AGENT = {
     # Commercial gestures: granted at once within the delegation limit (cases.DelegationLimit).
     "cases.view_gesture",
     "cases.add_gesture",
+    # Reply templates to answer from; SLA policies to read (the API's /templates, /sla-policies).
+    "cases.view_replytemplate",
+    "cases.view_slapolicy",
 }
 _SUPERVISOR = _AGENT | {
     "cases.view_all_cases",
@@ -45,6 +48,9 @@ _SUPERVISOR = _AGENT | {
     "cases.approve_gesture",
     "cases.view_gesture_report",
     "cases.view_delegationlimit",
+    # Inbox views shared with everyone (cases/services/saved_views.py).
+    "cases.add_savedview",
+    "cases.delete_savedview",
     "customers.merge_customer",
     "customers.export_customer_data",
     "customers.import_data",
@@ -57,6 +63,12 @@ _SUPERVISOR = _AGENT | {
     "core.add_businesscalendar",
     "core.change_businesscalendar",
     *(f"core.{action}_{model}" for action in ("view", "add", "change", "delete") for model in ("openingperiod", "holiday")),
+    # The brand's reply templates and the SLA targets of their teams.
+    *(f"cases.{action}_{model}" for action in ("add", "change", "delete") for model in ("replytemplate", "slapolicy")),
+    # Signatures (the brand's voice) and the satisfaction answers.
+    "cases.view_signature",
+    *(f"cases.{action}_signature" for action in ("add", "change", "delete")),
+    "cases.view_satisfactionsurvey",
 }
 _MARKETING = {
     "customers.view_customer",
@@ -78,6 +90,9 @@ _ADMIN = _SUPERVISOR | _MARKETING | {
         for action in ("view", "add", "change", "delete")
         for model in ("case", "message", "attachment", "team", "tag", "rootcause", "casecounter", "delegationlimit")
     ),
+    # Webhook endpoints (their secrets) and the delivery log: administrators only.
+    *(f"core.{action}_webhookendpoint" for action in ("view", "add", "change", "delete")),
+    "core.view_webhookdelivery",
 }
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {

@@ -59,6 +59,7 @@ class DemoSummary:
     interactions: int = 0
     conflicts: int = 0
     merged: int = 0
+    cases: int = 0
 
 
 def _ensure_wordings() -> dict:

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from prevenance.api.models import ApiKey
-from prevenance.api.selectors import user_api_keys
+from prevenance.api.selectors import active_key_for, forget_api_keys, user_api_keys
 from prevenance.api.services import create_api_key, revoke_api_key
 from prevenance.api.tests.helpers import ApiClient
 from prevenance.core.choices import AuditKind
@@ -101,20 +101,25 @@ def test_a_key_of_an_inactive_user_is_refused(agent):
     assert ApiClient(raw).get(f"/customers/{customer.pk}").status_code == 401
 
 
-def test_last_used_is_written_at_most_once_a_minute(agent):
+def test_last_used_is_written_at_most_once_a_minute(agent, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
     key, raw = create_api_key(user=agent, name="tests")
     client = ApiClient(raw)
-    client.get(f"/customers/{customer.pk}")
-    key.refresh_from_db()
+
+    def use():
+        # The write happens on commit (never holding the key's row during a request).
+        with django_capture_on_commit_callbacks(execute=True):
+            client.get(f"/customers/{customer.pk}")
+        key.refresh_from_db()
+
+    use()
     first = key.last_used_at
     assert first is not None
-    client.get(f"/customers/{customer.pk}")
-    key.refresh_from_db()
+    use()
     assert key.last_used_at == first
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=first - timedelta(minutes=2))
-    client.get(f"/customers/{customer.pk}")
-    key.refresh_from_db()
+    forget_api_keys()  # as when the per-process key cache expires (selectors.KEY_CACHE_SECONDS)
+    use()
     assert key.last_used_at > first - timedelta(minutes=2)
     assert key.last_used_at <= timezone.now()
 
@@ -150,3 +155,27 @@ def test_command_refuses_an_unknown_user():
     with pytest.raises(CommandError):
         call_command("create-api-key", "ghost", stdout=io.StringIO(), stderr=io.StringIO())
     assert ApiKey.objects.count() == 0
+
+
+def test_a_cached_key_is_refused_at_once_when_revoked_or_its_role_is_withdrawn(agent):
+    customer = CustomerFactory()
+    key, raw = create_api_key(user=agent, name="tests")
+    client = ApiClient(raw)
+    assert client.get(f"/customers/{customer.pk}").status_code == 200  # now cached in this process
+
+    agent.groups.clear()
+    assert client.get(f"/customers/{customer.pk}").status_code == 403
+    revoke_api_key(key=key, actor=agent)
+    assert client.get(f"/customers/{customer.pk}").status_code == 401
+
+
+def test_the_key_cache_can_be_turned_off(agent, settings, django_assert_num_queries):
+    settings.PREVENANCE_API_KEY_CACHE_SECONDS = 0
+    _key, raw = create_api_key(user=agent, name="tests")
+    ApiClient(raw).get("/customers")
+    forget_api_keys()
+
+    with django_assert_num_queries(3):  # the key, the user's permissions, the groups' permissions
+        assert active_key_for(raw) is not None
+    with django_assert_num_queries(3):
+        assert active_key_for(raw) is not None

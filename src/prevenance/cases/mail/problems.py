@@ -16,6 +16,7 @@ INVALID_DATE = "invalid_date"
 CHARSET = "charset"
 PART_UNREADABLE = "part_unreadable"
 ATTACHMENT_TOO_LARGE = "attachment_too_large"
+ATTACHMENT_REFUSED = "attachment_refused"  # by the intake (a program, an empty file), not the parser
 
 LABELS = {
     EMPTY_MESSAGE: _("The message is empty."),
@@ -30,6 +31,7 @@ LABELS = {
     CHARSET: _("Some text was in an unknown or wrong character set; it was decoded as best as possible."),
     PART_UNREADABLE: _("A part of the message could not be decoded; it was kept as raw bytes."),
     ATTACHMENT_TOO_LARGE: _("An attachment is larger than the size limit; it is listed but its content was not kept."),
+    ATTACHMENT_REFUSED: _("An attachment was refused (a program or script, or an empty file); only the original message keeps it."),
 }
 
 

@@ -3,6 +3,7 @@
 Every list and every fetch of cases starts from `visible_cases` (visibility.py).
 """
 
+from prevenance.cases.selectors.dashboard import Dashboard, Period, case_dashboard
 from prevenance.cases.selectors.gestures import (
     ADD_GESTURE,
     APPROVE_GESTURE,
@@ -15,6 +16,21 @@ from prevenance.cases.selectors.gestures import (
     gesture_control_report,
     gesture_report_csv,
 )
+from prevenance.cases.selectors.inbox import (
+    InboxPage,
+    InboxView,
+    inbox,
+    inbox_counts,
+    inbox_views,
+    saved_views,
+    sla_times,
+)
+from prevenance.cases.selectors.satisfaction import (
+    SatisfactionLine,
+    SatisfactionSummary,
+    satisfaction_summary,
+    survey_by_token,
+)
 from prevenance.cases.selectors.visibility import (
     VIEW_ALL_CASES,
     VIEW_CASE,
@@ -25,20 +41,34 @@ from prevenance.cases.selectors.visibility import (
 )
 
 __all__ = [
+    "SatisfactionLine",
+    "SatisfactionSummary",
+    "satisfaction_summary",
+    "survey_by_token",
     "ADD_GESTURE",
     "APPROVE_GESTURE",
     "VIEW_ALL_CASES",
     "VIEW_CASE",
     "VIEW_GESTURE_REPORT",
     "AgentGestures",
+    "Dashboard",
     "GestureReport",
+    "InboxPage",
+    "InboxView",
+    "Period",
     "access_case",
     "case_by_reference",
+    "case_dashboard",
     "case_thread",
     "delegation_limit",
     "delegation_limits",
     "gesture_approval_queue",
     "gesture_control_report",
     "gesture_report_csv",
+    "inbox",
+    "inbox_counts",
+    "inbox_views",
+    "saved_views",
+    "sla_times",
     "visible_cases",
 ]

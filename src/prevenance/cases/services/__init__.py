@@ -3,7 +3,11 @@
 Sub-modules by sub-domain; import the services from here.
 """
 
+from prevenance.cases.services.acknowledgements import acknowledge_case
+from prevenance.cases.services.agent_entry import record_agent_contact
 from prevenance.cases.services.common import Intake, lock_case
+from prevenance.cases.services.costs import ensure_default_channel_costs
+from prevenance.cases.services.default_templates import ensure_default_templates
 from prevenance.cases.services.email_intake import ingest_email
 from prevenance.cases.services.gestures import (
     approve_gesture,
@@ -15,15 +19,50 @@ from prevenance.cases.services.gestures import (
 )
 from prevenance.cases.services.handling import add_note, add_reply, assign_case, change_status
 from prevenance.cases.services.intake import add_inbound_message, open_case, reopen_window
+from prevenance.cases.services.labels import set_case_labels
+from prevenance.cases.services.outbound import queue_delivery
+from prevenance.cases.services.priority import refresh_priority_scores
+from prevenance.cases.services.routing import set_availability, set_capacity, triage_new_case
+from prevenance.cases.services.saved_views import delete_view, save_view
+from prevenance.cases.services.sla import recalculate_due_times
+from prevenance.cases.services.surveys import answer_survey, send_survey
+from prevenance.cases.services.templates import (
+    apply_signature,
+    create_reply_template,
+    create_signature,
+    delete_reply_template,
+    delete_signature,
+    render_template,
+    select_template,
+    signature_for,
+    update_reply_template,
+    update_signature,
+)
 from prevenance.cases.services.threads import merge_cases, split_message
+from prevenance.cases.services.web_form import submit_contact_form
 
 __all__ = [
+    "acknowledge_case",
+    "answer_survey",
+    "apply_signature",
+    "create_reply_template",
+    "create_signature",
+    "delete_reply_template",
+    "delete_signature",
+    "ensure_default_templates",
+    "render_template",
+    "select_template",
+    "send_survey",
+    "signature_for",
+    "update_reply_template",
+    "update_signature",
     "Intake",
     "add_inbound_message",
     "add_note",
     "add_reply",
     "approve_gesture",
     "cancel_gesture",
+    "ensure_default_channel_costs",
     "ensure_default_limits",
     "ingest_email",
     "new_voucher_code",
@@ -34,6 +73,17 @@ __all__ = [
     "lock_case",
     "merge_cases",
     "open_case",
+    "queue_delivery",
     "reopen_window",
     "split_message",
+    "delete_view",
+    "save_view",
+    "set_case_labels",
+    "record_agent_contact",
+    "submit_contact_form",
+    "recalculate_due_times",
+    "refresh_priority_scores",
+    "set_availability",
+    "set_capacity",
+    "triage_new_case",
 ]

@@ -1,23 +1,28 @@
 """What every case service shares: input cleaning, the case lock, references, thread entries."""
 
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import CaseStatus, MessageKind
 from prevenance.cases.mail.sanitize import sanitize_html
-from prevenance.cases.models import Case, CaseCounter, Message
+from prevenance.cases.models import Case, CaseCounter, Message, Team
+from prevenance.cases.services import numbering
 from prevenance.core.choices import CHANNELS
+from prevenance.core.sql import insert_fields
 from prevenance.customers.models import Customer, IdentityConflict
 from prevenance.customers.services import lock_live_customer
-from prevenance.interactions.choices import Direction
+from prevenance.interactions.choices import Direction, JourneyPhase, Nature
+from prevenance.interactions.models import Interaction
 from prevenance.interactions.services import MAX_BODY as MAX_INTERACTION_BODY
-from prevenance.interactions.services import record_interaction
+from prevenance.interactions.services import clean_interaction_fields
 
 MAX_SUBJECT = 255
 MAX_BODY = 1_000_000
@@ -70,6 +75,61 @@ def clean_message_id(value) -> str | None:
     return text or None
 
 
+MAX_ADDRESSES = 100
+MAX_REFERENCES = 50
+AUTOMATIC_KINDS = ("", "auto_reply", "bounce")
+
+
+def clean_addresses(values, *, field: str) -> list[str]:
+    """Email addresses, lower-cased (as identities are matched), each once, in the order given."""
+    if isinstance(values, str):
+        values = [values]
+    cleaned: list[str] = []
+    for value in values or ():
+        address = clean_header(value).lower()
+        if not address:
+            continue
+        local, at, domain = address.rpartition("@")
+        if not at or not local or "." not in domain or " " in address:
+            raise ValidationError({field: [_("“%(value)s” is not an email address.") % {"value": address[:60]}]})
+        if address not in cleaned:
+            cleaned.append(address)
+    if len(cleaned) > MAX_ADDRESSES:
+        raise ValidationError({field: [_("At most %(limit)d addresses.") % {"limit": MAX_ADDRESSES}]})
+    return cleaned
+
+
+def clean_references(values) -> str:
+    """Message ids of the earlier messages, oldest first, space-separated, brackets removed;
+    only the newest are kept past MAX_REFERENCES (threading looks at the newest first)."""
+    if isinstance(values, str):
+        values = values.split()
+    ids = []
+    for value in values or ():
+        text = clean_header(value).strip("<>")
+        if text and " " not in text and text not in ids:
+            ids.append(text)
+    return " ".join(ids[-MAX_REFERENCES:])
+
+
+def clean_automatic(value) -> str:
+    if value not in AUTOMATIC_KINDS:
+        raise ValidationError({"automatic": [_("“%(value)s” is not one of: auto_reply, bounce.") % {"value": str(value)[:40]}]})
+    return value
+
+
+def clean_problems(values) -> list[dict[str, str]]:
+    """Problems met while reading a message: {"code", "detail"} each, stored and shown to agents."""
+    cleaned = []
+    for problem in values or ():
+        code = problem.get("code") if isinstance(problem, Mapping) else getattr(problem, "code", "")
+        detail = problem.get("detail", "") if isinstance(problem, Mapping) else getattr(problem, "detail", "")
+        item = {"code": clean_header(code)[:40], "detail": clean_header(detail)}
+        if item["code"] and item not in cleaned:
+            cleaned.append(item)
+    return cleaned[:MAX_ADDRESSES]
+
+
 def clean_choice(field: str, value, choices) -> str:
     if value not in choices.values:
         raise ValidationError(
@@ -84,21 +144,141 @@ def clean_channel(value) -> str:
     return value
 
 
+# The intake's hot path reads with plain SQL: there the ORM's query compilation costs several
+# times the indexed lookup itself (docs/benchmarks.md, "Email intake").
+def _Q(name: str) -> str:  # noqa: N802 - reads like the SQL it quotes
+    return connection.ops.quote_name(name)
+
+
+def fetch_one(sql: str, params: Sequence) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def stored_message(message_id: str | None) -> Message | None:
     if not message_id:
         return None
-    return Message.objects.select_related("case").filter(message_id=message_id).first()
+    row = fetch_one(f"SELECT {_Q('id')} FROM {_Q(Message._meta.db_table)} WHERE {_Q('message_id')} = %s", [message_id])
+    if row is None:
+        return None  # the usual case: probed by an index, nothing compiled
+    return Message.objects.select_related("case").filter(pk=row[0]).first()
+
+
+def case_ids_by_message_id(message_ids: Sequence[str]) -> dict[str, int]:
+    """{message id: case id} of the stored messages among these ids."""
+    if not message_ids:
+        return {}
+    marks = ", ".join(["%s"] * len(message_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_Q('message_id')}, {_Q('case_id')} FROM {_Q(Message._meta.db_table)} WHERE {_Q('message_id')} IN ({marks})",
+            list(message_ids),
+        )
+        return dict(cursor.fetchall())
 
 
 def live_case_id(case_id: int) -> int:
     """Where messages for this case go now: a merged case leads to its survivor."""
+    sql = f"SELECT {_Q('merged_into_id')} FROM {_Q(Case._meta.db_table)} WHERE {_Q('id')} = %s"
     hops = 0
     while hops < 20:
-        merged_into = Case.objects.filter(pk=case_id).values_list("merged_into_id", flat=True).first()
-        if merged_into is None:
+        row = fetch_one(sql, [case_id])
+        if row is None or row[0] is None:
             return case_id
-        case_id, hops = merged_into, hops + 1
+        case_id, hops = row[0], hops + 1
     return case_id
+
+
+# Fields whose Python value is already what the database driver takes; every other field
+# goes through its own pre_save and get_db_prep_save, as in the ORM's INSERT.
+_PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
+_PREPARED_FIELDS = (models.DateField, models.DecimalField, models.JSONField, models.DurationField, models.FileField,
+                    models.UUIDField, models.BinaryField, models.GenericIPAddressField)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_plan(model, vendor: str) -> tuple[str, list[tuple[models.Field, bool]]]:
+    """The INSERT ... RETURNING statement of a model (built once: quoting ~30 names per row
+    showed in the profile) and, per field, whether its value needs preparing."""
+    fields = insert_fields(model)
+    plan = [(field, isinstance(field, _PREPARED_FIELDS) or not isinstance(field, _PLAIN_FIELDS)) for field in fields]
+    sql = (
+        f"INSERT INTO {_Q(model._meta.db_table)} ({', '.join(_Q(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {_Q(model._meta.pk.column)}"
+    )
+    return sql, plan
+
+
+def update_instance(obj, names: Sequence[str]) -> None:
+    """UPDATE these fields of a stored instance, values prepared as the ORM prepares them."""
+    fields = [obj._meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{_Q(field.column)} = %s" for field in fields)
+    values = [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_Q(obj._meta.db_table)} SET {assignments} WHERE {_Q(obj._meta.pk.column)} = %s", [*values, obj.pk])
+
+
+def team_mailbox_addresses() -> dict[str, int]:
+    """Team mailbox address (lower case) -> team id (the lowest id when two teams share one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_Q('id')}, {_Q('email')} FROM {_Q(Team._meta.db_table)} WHERE {_Q('email')} <> '' ORDER BY {_Q('id')} DESC"
+        )
+        return {email.lower(): pk for pk, email in cursor.fetchall()}
+
+
+def _plain(value):
+    # A lazy translation (gettext_lazy) is text the driver cannot take as it is; the ORM's
+    # get_prep_value would turn it into str too. No signals are sent: none are connected to
+    # the models written here (STYLE.md: no domain logic in signals).
+    return str(value) if isinstance(value, Promise) else value
+
+
+def insert_instance(obj) -> None:
+    """INSERT one new instance with SQL derived from its model's fields (as core/sql.py does): dates,
+    JSON, files and auto_now stamps are prepared as the ORM's own INSERT prepares them (pre_save,
+    get_db_prep_save), plain text, numbers and ids are passed as they are; no query compiled."""
+    sql, plan = _insert_plan(type(obj), connection.vendor)
+    row = [
+        field.get_db_prep_save(field.pre_save(obj, True), connection) if prepared else _plain(getattr(obj, field.attname))
+        for field, prepared in plan
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, row)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+def _select_case_for_update(case_id: int) -> Case:
+    """The case row, locked (FOR UPDATE on PostgreSQL; SQLite's writer lock is already held)."""
+    names = [field.attname for field in Case._meta.concrete_fields]
+    columns = ", ".join(_Q(field.column) for field in Case._meta.concrete_fields)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {_Q(Case._meta.db_table)} WHERE {_Q('id')} = %s{lock}", [case_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Case.DoesNotExist(f"No case {case_id}")
+    converters = _converters(connection.ops)
+    return Case.from_db(connection.alias, names, [convert(value) for convert, value in zip(converters, row, strict=True)])
+
+
+@functools.lru_cache(maxsize=16)
+def _converters(ops) -> list:
+    """Per column of Case, the function turning a database value into the Python one (dates,
+    JSON, durations), as the ORM's compiler applies them; once per connection."""
+    expressions = [field.get_col(Case._meta.db_table) for field in Case._meta.concrete_fields]
+    return [_chain(ops.get_db_converters(expression) + expression.get_db_converters(ops.connection), expression, ops.connection)
+            for expression in expressions]
+
+
+def _chain(steps, expression, database):
+    def convert(value):
+        for step in steps:
+            value = step(value, expression, database)
+        return value
+    return convert
 
 
 def lock_case(case_id: int) -> Case:
@@ -108,14 +288,19 @@ def lock_case(case_id: int) -> Case:
     the locks in the same order here means the two never deadlock. Call inside a transaction.
     """
     for _attempt in range(LOCK_ATTEMPTS):
-        customer_id = Case.objects.filter(pk=case_id).values_list("customer_id", flat=True).get()
+        row = fetch_one(f"SELECT {_Q('customer_id')} FROM {_Q(Case._meta.db_table)} WHERE {_Q('id')} = %s", [case_id])
+        if row is None:
+            raise Case.DoesNotExist(f"No case {case_id}")
+        customer_id, customer = row[0], None
         if customer_id is not None:
             try:
-                lock_live_customer(Customer(pk=customer_id))
+                customer = lock_live_customer(Customer(pk=customer_id))
             except ValidationError:
                 continue  # merged or erased meanwhile: the case now points elsewhere, read it again
-        locked = Case.objects.select_for_update(of=("self",)).select_related("customer").get(pk=case_id)
+        locked = _select_case_for_update(case_id)
         if locked.customer_id == customer_id:
+            if customer is not None:
+                locked.customer = customer  # the row just locked, not a second read of it
             return locked
     raise ValidationError(_("This case's customer was merged or erased meanwhile; try again."), code="case_moved")
 
@@ -133,21 +318,28 @@ def next_reference(when: datetime) -> str:
     open_case allocates it after resolving the customer, as late as it can.
     """
     year = timezone.localtime(when).year
-    if not CaseCounter.objects.filter(year=year).update(last=F("last") + 1):
+    if numbering.uses_sequence():  # PREVENANCE_CASE_NUMBERS=sequence: no lock (numbering.py)
+        return f"C-{year}-{numbering.next_number(year):06d}"
+    # One statement that increments and reads (RETURNING: SQLite >= 3.35 and PostgreSQL).
+    increment = (
+        f"UPDATE {_Q(CaseCounter._meta.db_table)} SET {_Q('last')} = {_Q('last')} + 1 "
+        f"WHERE {_Q('year')} = %s RETURNING {_Q('last')}"
+    )
+    row = fetch_one(increment, [year])
+    if row is None:
         try:
             with transaction.atomic():
                 CaseCounter.objects.create(year=year, last=1)
             return f"C-{year}-{1:06d}"
         except IntegrityError:
-            CaseCounter.objects.filter(year=year).update(last=F("last") + 1)  # another intake created the row first
-    number = CaseCounter.objects.filter(year=year).values_list("last", flat=True).get()
-    return f"C-{year}-{number:06d}"
+            row = fetch_one(increment, [year])  # another intake created the row first
+    return f"C-{year}-{row[0]:06d}"
 
 
 def create_case(*, customer: Customer, channel: str, subject: str, created_at: datetime, **fields) -> Case:
-    return Case.objects.create(
-        reference=next_reference(created_at), customer=customer, channel=channel, subject=subject, created_at=created_at, **fields
-    )
+    case = Case(reference=next_reference(created_at), customer=customer, channel=channel, subject=subject, created_at=created_at, **fields)
+    insert_instance(case)
+    return case
 
 
 def _summary(case: Case, kind: str) -> str:
@@ -169,9 +361,19 @@ def add_thread_entry(
     message_id: str | None = None,
     in_reply_to: str = "",
     created_at: datetime | None = None,
+    references: str = "",
+    mailbox: str = "",
+    to_addresses: Sequence[str] = (),
+    cc_addresses: Sequence[str] = (),
+    bcc_addresses: Sequence[str] = (),
+    automatic: str = "",
+    problems: Sequence[Mapping[str, str]] = (),
 ) -> Message:
-    """Store one message on a locked case; a message to or from the customer also goes on their timeline."""
-    message = Message.objects.create(
+    """Store one message on a locked case; a message to or from the customer also goes on their timeline.
+
+    The caller holds the case lock, hence its customer's (lock_case, or open_case's own).
+    """
+    message = Message(
         case=case,
         customer_id=case.customer_id,
         kind=kind,
@@ -184,21 +386,37 @@ def add_thread_entry(
         message_id=message_id,
         in_reply_to=in_reply_to,
         created_at=created_at or timezone.now(),
+        references=references,
+        mailbox=mailbox,
+        to_addresses=list(to_addresses),
+        cc_addresses=list(cc_addresses),
+        bcc_addresses=list(bcc_addresses),
+        automatic=automatic,
+        problems=[dict(problem) for problem in problems],
     )
+    insert_instance(message)
     if kind != MessageKind.NOTE and case.customer_id is not None:
-        interaction, _created = record_interaction(
-            customer=case.customer,
-            channel=channel,
-            direction=Direction.INBOUND if kind == MessageKind.INBOUND else Direction.OUTBOUND,
-            summary=_summary(case, kind),
-            body=body_text[:MAX_INTERACTION_BODY],
-            occurred_at=message.created_at,
-            agent=author,
-            order=case.order,
-            ref_type=REFERENCE_TYPE,
-            ref_id=str(case.pk),
-            external_id=f"cases.message:{message.pk}",
-        )
-        message.interaction = interaction
-        message.save(update_fields=["interaction"])
+        message.interaction = _timeline_entry(case, message, kind=kind, channel=channel, author=author)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_Q(Message._meta.db_table)} SET {_Q('interaction_id')} = %s WHERE {_Q('id')} = %s",
+                [message.interaction.pk, message.pk],
+            )
     return message
+
+
+def _timeline_entry(case: Case, message: Message, *, kind: str, channel: str, author) -> Interaction:
+    """The message's interaction on the customer's timeline, as record_interaction writes it (same
+    cleaning, ref and external id). Written directly: the customer is locked already and the
+    message is new, so that service's own lock and external-id lookup would only repeat work
+    on every inbound message."""
+    fields = clean_interaction_fields(
+        channel=channel, direction=Direction.INBOUND if kind == MessageKind.INBOUND else Direction.OUTBOUND,
+        nature=Nature.INFORMATIVE, phase=JourneyPhase.AFTER, summary=_summary(case, kind), body=message.body_text[:MAX_INTERACTION_BODY],
+    )
+    interaction = Interaction(
+        customer_id=case.customer_id, occurred_at=message.created_at, agent_id=message.author_id, order_id=case.order_id,
+        ref_type=REFERENCE_TYPE, ref_id=str(case.pk), external_id=f"cases.message:{message.pk}", **fields,
+    )
+    insert_instance(interaction)
+    return interaction

@@ -7,20 +7,32 @@ endpoint) hands the raw bytes to `ingest_email`.
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.mail import parse_message
+from prevenance.cases.mail.parse import Attachment as ParsedAttachment
 from prevenance.cases.mail.parse import ParsedMessage
 from prevenance.cases.mail.problems import ParseProblem
-from prevenance.cases.models import Attachment, Case, Message
+from prevenance.cases.models import Attachment, Case, Message, Team
 from prevenance.cases.services.common import (
     add_thread_entry,
+    case_ids_by_message_id,
+    clean_addresses,
+    fetch_one,
+    insert_instance,
     live_case_id,
     lock_case,
     stored_message,
+    team_mailbox_addresses,
+)
+from prevenance.cases.services.email_attachments import (
+    max_attachment_bytes,
+    refusal,
+    refusal_problem,
+    store_attachment,
 )
 from prevenance.cases.services.intake import add_inbound_message, open_case
 from prevenance.core.choices import Channel
@@ -31,7 +43,6 @@ from prevenance.interactions.choices import Direction
 from prevenance.interactions.models import Interaction
 from prevenance.interactions.services import record_interaction
 
-MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 RAW_FILENAME = "message.eml"
 
 
@@ -67,19 +78,33 @@ def _thread_by_ids(parsed: ParsedMessage) -> tuple[Case | None, str]:
     candidates += [(ref, "references") for ref in reversed(parsed.references)]
     if not candidates:
         return None, ""
-    found = dict(
-        Message.objects.filter(message_id__in=[ref for ref, _how in candidates]).values_list("message_id", "case_id")
-    )
+    found = case_ids_by_message_id(list(dict.fromkeys(ref for ref, _how in candidates)))
     for ref, how in candidates:
         if ref in found:
-            return Case.objects.get(pk=live_case_id(found[ref])), how
+            return _case_stub(live_case_id(found[ref])), how
     return None, ""
 
 
+def _case_stub(case_id: int) -> Case:
+    """The few columns threading needs (id, customer, channel); the service then locks and reads
+    the whole row. Plain SQL: this runs for every reply (common.py, "hot path")."""
+    customer_id, channel = fetch_one(
+        f"SELECT {_q('customer_id')}, {_q('channel')} FROM {_q(Case._meta.db_table)} WHERE {_q('id')} = %s", [case_id]
+    )
+    return Case(pk=case_id, customer_id=customer_id, channel=channel)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
 def _sender_owns(case: Case, address: str) -> bool:
-    return case.customer_id is not None and Identity.objects.filter(
-        customer_id=case.customer_id, kind=IdentityKind.EMAIL, normalized=address
-    ).exists()
+    """The sender is the case's customer, or one of the people in copy on it."""
+    if case.customer_id is None:
+        return False
+    if address in case.cc_addresses:
+        return True
+    return Identity.objects.filter(customer_id=case.customer_id, kind=IdentityKind.EMAIL, normalized=address).exists()
 
 
 def _thread(parsed: ParsedMessage) -> tuple[Case | None, str, str]:
@@ -88,7 +113,8 @@ def _thread(parsed: ParsedMessage) -> tuple[Case | None, str, str]:
     if case is not None or not parsed.case_reference:
         return case, how, ""
     by_subject = Case.objects.filter(reference=parsed.case_reference).first()
-    # A reference is easy to type or forge: it only attaches the message when the case is the sender's.
+    # A reference is easy to type or forge: it only attaches the message when the case is the
+    # sender's (or the sender is in copy on it).
     if by_subject is not None and parsed.from_ is not None and _sender_owns(by_subject, parsed.from_.address):
         return Case.objects.get(pk=live_case_id(by_subject.pk)), "subject", ""
     return None, "", parsed.case_reference
@@ -122,13 +148,13 @@ def _body(parsed: ParsedMessage) -> str:
 
 def _keep_raw(message: Message, raw: bytes) -> None:
     # The original holds what the thread cannot: CC, the recipient mailbox, every attachment.
-    Attachment.objects.create(
+    insert_instance(Attachment(
         message=message, file=ContentFile(raw, name=RAW_FILENAME), filename=RAW_FILENAME,
         content_type="message/rfc822", size=len(raw),
-    )
+    ))
 
 
-def _message_fields(parsed: ParsedMessage) -> dict:
+def _message_fields(parsed: ParsedMessage, *, mailbox: str, problems: list[dict]) -> dict:
     return {
         "body": _body(parsed),
         "body_html": parsed.html,
@@ -136,24 +162,70 @@ def _message_fields(parsed: ParsedMessage) -> dict:
         "sender_name": parsed.from_.name if parsed.from_ else "",
         "message_id": parsed.message_id,
         "in_reply_to": parsed.in_reply_to or "",
+        "references": parsed.references,
+        "mailbox": mailbox,
+        "to": [item.address for item in parsed.to],
+        "cc": [item.address for item in parsed.cc],
+        "bcc": [item.address for item in parsed.bcc],
+        "automatic": _automatic_kind(parsed),
+        "problems": problems,
     }
+
+
+def _automatic_kind(parsed: ParsedMessage) -> str:
+    return "bounce" if parsed.is_bounce else ("auto_reply" if parsed.is_auto_reply else "")
+
+
+def _mailbox(parsed: ParsedMessage, envelope: str) -> tuple[str, int | None]:
+    """The address the message came to: the relay's envelope recipient, else the first To (then
+    Cc) that is a team's mailbox; and that team, when the address is one."""
+    teams = team_mailbox_addresses()
+    mailbox = envelope
+    if not mailbox:
+        mailbox = next((item.address for item in (*parsed.to, *parsed.cc) if item.address in teams), "")
+    return mailbox, teams.get(mailbox)
+
+
+def _attachment_plan(parsed: ParsedMessage) -> tuple[list[ParsedAttachment], list[dict]]:
+    """The attachments to store, and the problems to record: the parser's, and each refused file."""
+    problems = [{"code": problem.code, "detail": problem.detail} for problem in parsed.parse_errors]
+    keep = []
+    for item in parsed.attachments:
+        if item.too_large:
+            continue  # listed by the parser already (attachment_too_large); the raw message holds it
+        reason = refusal(filename=item.filename, content_type=item.content_type, size=item.size, head=item.content[:8])
+        if reason:
+            problems.append(refusal_problem(filename=item.filename, reason=reason))
+        else:
+            keep.append(item)
+    return keep, problems
+
+
+def _store_files(message: Message, raw: bytes, attachments: list[ParsedAttachment]) -> None:
+    _keep_raw(message, raw)
+    for item in attachments:
+        store_attachment(message=message, filename=item.filename, content_type=item.content_type, content=item.content)
 
 
 def _timeline_id(parsed: ParsedMessage) -> str:
     return f"email:{parsed.message_id}"[:100]
 
 
-def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict) -> IntakeResult:
+def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict, raw: bytes, mailbox: str) -> IntakeResult:
     """An auto-reply or a bounce: kept where it says something, never answered, never a new case."""
     now = timezone.now()
     if case is not None:
         target = lock_case(live_case_id(case.pk))
         if target.customer_id is not None:
-            fields = _message_fields(parsed)
+            attachments, problems = _attachment_plan(parsed)
+            fields = _message_fields(parsed, mailbox=mailbox, problems=problems)
             # No status change: an out-of-office neither reopens a case nor ends a wait for the customer.
             message = add_thread_entry(
-                target, kind=MessageKind.INBOUND, channel=Channel.EMAIL, body_text=fields.pop("body"), created_at=now, **fields
+                target, kind=MessageKind.INBOUND, channel=Channel.EMAIL, body_text=fields.pop("body"), created_at=now,
+                to_addresses=fields.pop("to"), cc_addresses=fields.pop("cc"), bcc_addresses=fields.pop("bcc"),
+                references=" ".join(fields.pop("references")), **fields,
             )
+            _store_files(message, raw, attachments)
             return IntakeResult(outcome=Outcome.AUTOMATIC_ON_CASE, case=target, message=message, threaded_by=how, **base)
     address = parsed.from_.address if parsed.from_ else ""
     customer = (
@@ -187,20 +259,22 @@ def ingest_email(*, raw: bytes, mailbox: str = "") -> IntakeResult:
     """Store one inbound email on the right case, exactly once per Message-ID; one transaction.
 
     Threading: In-Reply-To, then References (newest first) against stored messages; then the
-    case reference in the subject, only if that case's customer owns the sender's address
-    (otherwise a new case, with `refused_reference` set). Otherwise a new email case from the
-    sender. Auto-replies and bounces never open a case (see Outcome). The raw message is kept
-    as a `message.eml` attachment of the stored message. `mailbox` (the envelope recipient)
-    is not stored yet: the Message model has no column for it (docs/email-intake.md).
+    case reference in the subject, only if that case's customer owns the sender's address or
+    the sender is in copy on it (otherwise a new case, with `refused_reference` set).
+    Otherwise a new email case from the sender. Auto-replies and bounces never open a case
+    (see Outcome). `mailbox` is the envelope recipient (the relay's, or --mailbox); without
+    it, the first To/Cc that is a team's mailbox. A new case takes that mailbox (its replies
+    are sent from it) and that team. The raw message is kept as a `message.eml` attachment,
+    and each attachment within the limits as its own (refused ones are listed in `problems`).
     """
-    parsed = parse_message(raw, max_attachment_bytes=MAX_ATTACHMENT_BYTES)
-    automatic = "bounce" if parsed.is_bounce else ("auto_reply" if parsed.is_auto_reply else "")
-    base = {"message_id": parsed.message_id, "automatic": automatic, "problems": parsed.parse_errors}
+    mailbox = (clean_addresses([mailbox], field="mailbox") or [""])[0]
+    parsed = parse_message(raw, max_attachment_bytes=max_attachment_bytes())
+    base = {"message_id": parsed.message_id, "automatic": _automatic_kind(parsed), "problems": parsed.parse_errors}
     if (again := _stored_result(parsed, base)) is not None:
         return again
     try:
         with transaction.atomic():
-            return _ingest(raw, parsed, base)
+            return _ingest(raw, parsed, base, mailbox)
     except IntegrityError:
         # A concurrent delivery of the same message committed first: its copy is the stored one.
         if (again := _stored_result(parsed, base)) is not None:
@@ -208,12 +282,15 @@ def ingest_email(*, raw: bytes, mailbox: str = "") -> IntakeResult:
         raise
 
 
-def _ingest(raw: bytes, parsed: ParsedMessage, base: dict) -> IntakeResult:
+def _ingest(raw: bytes, parsed: ParsedMessage, base: dict, envelope: str) -> IntakeResult:
     case, how, refused = _thread(parsed)
+    mailbox, team_id = _mailbox(parsed, envelope)
     if parsed.is_auto_reply or parsed.is_bounce:
-        return _automatic(parsed, case, how, base)
-    base = {**base, "refused_reference": refused}
-    fields = _message_fields(parsed)
+        return _automatic(parsed, case, how, base, raw, mailbox)
+    attachments, problems = _attachment_plan(parsed)
+    # The result lists the same problems as the stored message: the parser's and refused files.
+    base = {**base, "refused_reference": refused, "problems": tuple(ParseProblem(**problem) for problem in problems)}
+    fields = _message_fields(parsed, mailbox=mailbox, problems=problems)
     if case is not None and case.customer_id is not None:
         intake = add_inbound_message(case=case, channel=Channel.EMAIL, **fields)
         outcome = Outcome.FOLLOW_UP if intake.case_opened else Outcome.APPENDED
@@ -223,10 +300,11 @@ def _ingest(raw: bytes, parsed: ParsedMessage, base: dict) -> IntakeResult:
         how = ""
         intake = open_case(
             identities=[IdentityInput(kind=IdentityKind.EMAIL, value=parsed.from_.address)],
-            hints=name_hints(parsed.from_.name), channel=Channel.EMAIL, subject=parsed.subject, **fields,
+            hints=name_hints(parsed.from_.name), channel=Channel.EMAIL, subject=parsed.subject,
+            team=Team.objects.get(pk=team_id) if team_id is not None else None, **fields,
         )
         outcome = Outcome.CREATED
     if not intake.created:
         return IntakeResult(outcome=Outcome.DUPLICATE, case=intake.case, message=intake.message, **base)
-    _keep_raw(intake.message, raw)
+    _store_files(intake.message, raw, attachments)
     return IntakeResult(outcome=outcome, case=intake.case, message=intake.message, threaded_by=how, **base)

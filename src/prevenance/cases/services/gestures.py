@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from prevenance.cases import events as case_events
 from prevenance.cases.choices import GestureAuditKind, GestureStatus, GestureType
 from prevenance.cases.models import CURRENCY_PATTERN, Case, DelegationLimit, Gesture
 from prevenance.cases.selectors import ADD_GESTURE, APPROVE_GESTURE, delegation_limit
@@ -142,6 +143,7 @@ def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str
         record_audit(kind=GestureAuditKind.REQUESTED, actor=actor, subject=gesture, payload=_payload(gesture, limit=str(limit)))
         if granted:
             record_audit(kind=GestureAuditKind.GRANTED, actor=actor, subject=gesture, payload=_payload(gesture, limit=str(limit)))
+        case_events.gesture_requested(gesture)
     return gesture
 
 

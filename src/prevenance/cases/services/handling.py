@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
 from prevenance.cases.models import Case, Message, Team
 from prevenance.cases.services.common import (
@@ -15,9 +16,13 @@ from prevenance.cases.services.common import (
     lock_case,
     refuse_closed,
 )
-from prevenance.cases.services.sla import pause_clock, resume_clock
+from prevenance.cases.services.outbound import queue_delivery
+from prevenance.cases.services.sla import pause_clock, restart_resolution_clock, resume_clock
+from prevenance.cases.services.surveys import send_survey
+from prevenance.cases.services.templates import sign_reply
 from prevenance.cases.workflow import check_transition
 from prevenance.core.audit import record_audit
+from prevenance.core.choices import Channel
 
 
 def _clean_text_body(body) -> str:
@@ -27,10 +32,11 @@ def _clean_text_body(body) -> str:
     return text
 
 
-def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: str | None = None) -> Message:
+def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: str | None = None, sign: bool = True) -> Message:
     """An answer to the customer: on their timeline too; the first one stamps first_response_at.
 
-    Answering a new case opens it. Sending it (email, SMS...) is the channel's job, after commit.
+    Answering a new case opens it. An email reply is sent after commit (outbound.queue_delivery),
+    with the team's (else the brand's) signature added unless `sign` is False (templates.sign_reply).
     """
     text = _clean_text_body(body)
     html = clean_html(body_html)
@@ -40,8 +46,11 @@ def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: st
         if locked.customer_id is None:
             raise ValidationError({"case": [_("This case's customer was erased: there is no one to answer.")]}, code="customer_erased")
         now = timezone.now()
+        reply_channel = clean_channel(channel or locked.channel)
+        if sign and reply_channel == Channel.EMAIL:
+            text, html = sign_reply(text, html, case=locked, agent=author)
         message = add_thread_entry(
-            locked, kind=MessageKind.OUTBOUND, channel=clean_channel(channel or locked.channel), body_text=text,
+            locked, kind=MessageKind.OUTBOUND, channel=reply_channel, body_text=text,
             body_html=html, author=author, created_at=now,
         )
         changed = ["updated_at"]
@@ -53,6 +62,8 @@ def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: st
             changed.append("status")
         locked.save(update_fields=changed)
         record_audit(kind=CaseAuditKind.REPLIED, actor=author, subject=locked, payload={"message": message.pk})
+        queue_delivery(message)  # sent after commit; a channel we cannot send on gets send_error
+        case_events.message_added(locked, message)
     return message
 
 
@@ -82,7 +93,7 @@ def change_status(*, case: Case, status: str, actor) -> Case:
             changed.append("closed_at")
         elif previous == CaseStatus.RESOLVED:
             locked.resolved_at, locked.reopen_count = None, locked.reopen_count + 1
-            changed += ["resolved_at", "reopen_count"]
+            changed += ["resolved_at", "reopen_count", *restart_resolution_clock(locked, now)]
         if status == CaseStatus.PENDING_CUSTOMER:
             changed += pause_clock(locked, now)
         elif previous == CaseStatus.PENDING_CUSTOMER:
@@ -90,6 +101,9 @@ def change_status(*, case: Case, status: str, actor) -> Case:
         locked.status = status
         locked.save(update_fields=changed)
         record_audit(kind=CaseAuditKind.STATUS_CHANGED, actor=actor, subject=locked, payload={"from": previous, "to": status})
+        case_events.case_updated(locked, {"status": case_events.change(previous, status)})
+        if status == CaseStatus.RESOLVED:
+            send_survey(case=locked, now=now)  # at most one per case in 30 days (surveys.py)
     return locked
 
 
@@ -117,4 +131,5 @@ def assign_case(*, case: Case, assignee=None, team: Team | None = None, actor=No
         after = {"assignee": locked.assignee_id, "team": locked.team_id}
         if before != after:
             record_audit(kind=CaseAuditKind.ASSIGNED, actor=actor, subject=locked, payload={"from": before, "to": after})
+            case_events.case_updated(locked, {k: case_events.change(before[k], after[k]) for k in before if before[k] != after[k]})
     return locked

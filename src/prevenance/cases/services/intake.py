@@ -1,6 +1,6 @@
 """Intake: a customer's message opens a case or joins one. Every channel comes through here."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,26 +10,36 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, MessageKind, Priority
 from prevenance.cases.models import Case, Team
+from prevenance.cases.services.acknowledgements import acknowledge_case
 from prevenance.cases.services.common import (
+    MAX_ADDRESSES,
     Intake,
     add_thread_entry,
+    clean_addresses,
+    clean_automatic,
     clean_body,
     clean_channel,
     clean_choice,
     clean_header,
     clean_html,
     clean_message_id,
+    clean_problems,
+    clean_references,
     clean_subject,
     create_case,
     live_case_id,
     lock_case,
     stored_message,
 )
-from prevenance.cases.services.sla import resume_clock, start_clock
+from prevenance.cases.services.outbound import our_mailboxes
+from prevenance.cases.services.routing import triage_new_case
+from prevenance.cases.services.sla import restart_resolution_clock, resume_clock, start_clock
 from prevenance.core.audit import record_audit
-from prevenance.customers.models import Order
+from prevenance.customers.choices import IdentityKind
+from prevenance.customers.models import Identity, Order
 from prevenance.customers.services import IdentityInput, lock_live_customer, resolve_customer
 
 DEFAULT_REOPEN_DAYS = 7
@@ -43,13 +53,21 @@ def reopen_window() -> timedelta:
     return timedelta(days=days)
 
 
-def _clean_message(*, channel, body, body_html, sender_address, sender_name, message_id, in_reply_to) -> dict[str, Any]:
+def _clean_message(
+    *, channel, body, body_html, sender_address, sender_name, message_id, in_reply_to,
+    references=(), mailbox="", to=(), cc=(), bcc=(), automatic="", problems=(),
+) -> dict[str, Any]:
     errors: dict[str, list] = {}
     cleaned: dict[str, Any] = {}
     for name, clean in (
         ("channel", lambda: clean_channel(channel)),
         ("body_text", lambda: clean_body(body)),
         ("body_html", lambda: clean_html(body_html)),
+        ("to_addresses", lambda: clean_addresses(to, field="to")),
+        ("cc_addresses", lambda: clean_addresses(cc, field="cc")),
+        ("bcc_addresses", lambda: clean_addresses(bcc, field="bcc")),
+        ("mailbox", lambda: (clean_addresses([mailbox], field="mailbox") or [""])[0]),
+        ("automatic", lambda: clean_automatic(automatic)),
     ):
         try:
             cleaned[name] = clean()
@@ -62,9 +80,29 @@ def _clean_message(*, channel, body, body_html, sender_address, sender_name, mes
         sender_address=clean_header(sender_address),
         sender_name=clean_header(sender_name),
         message_id=clean_message_id(message_id),
-        in_reply_to=clean_header(in_reply_to),
+        in_reply_to=clean_header(in_reply_to).strip("<>"),
+        references=clean_references(references),
+        problems=clean_problems(problems),
     )
     return cleaned
+
+
+def _case_cc(current: Sequence[str], message: Mapping[str, Any], *, customer_addresses: Callable[[], Sequence[str]]) -> list[str]:
+    """The case's people in copy plus this message's Cc, without our own mailboxes and without
+    the customer (replies go to them anyway): replies copy them (outbound.queue_delivery)."""
+    new = [address for address in message["cc_addresses"] if address not in current]
+    if not new:
+        return list(current)
+    excluded = {message["sender_address"].lower(), message["mailbox"], *customer_addresses(), *our_mailboxes()}
+    return [*current, *(address for address in new if address not in excluded)][:MAX_ADDRESSES]
+
+
+def _email_identities(identities: Sequence[IdentityInput]) -> list[str]:
+    return [item.value.strip().lower() for item in identities if item.kind == IdentityKind.EMAIL]
+
+
+def _customer_emails(case: Case) -> list[str]:
+    return list(Identity.objects.filter(customer_id=case.customer_id, kind=IdentityKind.EMAIL).values_list("normalized", flat=True))
 
 
 def _deduplicated(message_id: str | None) -> Intake | None:
@@ -81,7 +119,7 @@ def open_case(
     body: str = "",
     body_html: str = "",
     type: str = CaseType.QUESTION,  # noqa: A002 - the business word
-    priority: str = Priority.NORMAL,
+    priority: str | None = None,
     team: Team | None = None,
     order: Order | None = None,
     actor=None,
@@ -90,8 +128,24 @@ def open_case(
     message_id: str | None = None,
     in_reply_to: str = "",
     received_at: datetime | None = None,
+    references: Sequence[str] | str = (),
+    mailbox: str = "",
+    to: Sequence[str] = (),
+    cc: Sequence[str] = (),
+    bcc: Sequence[str] = (),
+    automatic: str = "",
+    problems: Sequence[Mapping[str, str]] = (),
 ) -> Intake:
     """Open a case with the customer's first message (status new) and put it on their timeline.
+
+    Triage (services/routing.py) sets the language, the priority score and level, the team (by
+    routing rule, unless `team` is given) and an agent. A `priority` given is a floor the score
+    may raise, never lower; None lets the score decide.
+
+    Email fields (all optional): `mailbox` the address the customer wrote to (the case's
+    replies are sent from it), `to`/`cc`/`bcc` the message's recipients (the Cc are kept on the
+    case, without our mailboxes and the customer), `references`, `automatic` ("auto_reply" or
+    "bounce"), and the `problems` met while reading it ({"code", "detail"}: stored and flagged).
 
     The customer is found or created by resolve_customer. When the identities belong to two
     customers, the case opens on the older record (lowest id) and the IdentityConflict stays
@@ -100,10 +154,12 @@ def open_case(
     """
     fields = _clean_message(
         channel=channel, body=body, body_html=body_html, sender_address=sender_address,
-        sender_name=sender_name, message_id=message_id, in_reply_to=in_reply_to,
+        sender_name=sender_name, message_id=message_id, in_reply_to=in_reply_to, references=references,
+        mailbox=mailbox, to=to, cc=cc, bcc=bcc, automatic=automatic, problems=problems,
     )
     clean_choice("type", type, CaseType)
-    clean_choice("priority", priority, Priority)
+    if priority is not None:  # None: the priority score decides (cases/priority.py)
+        clean_choice("priority", priority, Priority)
     subject = clean_subject(subject)
     if not subject and not fields["body_text"].strip():
         raise ValidationError({"body": [_("A case needs a subject or a message.")]})
@@ -118,14 +174,19 @@ def open_case(
                 raise ValidationError({"order": [_("This order belongs to another customer.")]})
             case = create_case(
                 customer=customer, channel=fields["channel"], subject=subject, created_at=now, type=type,
-                priority=priority, team=team, order=order, last_customer_message_at=now,
+                priority=priority or Priority.LOW, team=team, order=order, last_customer_message_at=now,
+                mailbox=fields["mailbox"], cc_addresses=_case_cc([], fields, customer_addresses=lambda: _email_identities(identities)),
             )
+            # Before the clock: the SLA policy and calendar follow the final priority and team.
+            triage_new_case(case, text=f"{subject}\n{fields['body_text']}")
             start_clock(case, now)
             message = add_thread_entry(
                 case, kind=MessageKind.INBOUND, author=actor, created_at=now, **fields,
             )
             if getattr(actor, "is_authenticated", False):
                 record_audit(kind=CaseAuditKind.OPENED, actor=actor, subject=case, payload={"channel": case.channel, "message": message.pk})
+            acknowledge_case(case=case, message=message)  # last: the team and due times are known now
+            case_events.case_created(case)
     except IntegrityError:
         # Two deliveries of the same message raced; the first one's commit is the stored copy.
         if (again := _deduplicated(fields["message_id"])) is not None:
@@ -149,6 +210,9 @@ def _follow_up(case: Case, *, channel: str, now: datetime) -> Case:
     follow_up = create_case(
         customer=case.customer, channel=channel, subject=case.subject, created_at=now, type=case.type,
         priority=case.priority, team=case.team, order=case.order, reopened_from=case, last_customer_message_at=now,
+        # The same matter: it keeps the case's language and priority, with its reasons (routing-and-priority.md).
+        language=case.language, priority_score=case.priority_score, priority_reasons=case.priority_reasons,
+        mailbox=case.mailbox, cc_addresses=case.cc_addresses,
     )
     start_clock(follow_up, now)
     return follow_up
@@ -165,8 +229,15 @@ def add_inbound_message(
     message_id: str | None = None,
     in_reply_to: str = "",
     received_at: datetime | None = None,
+    references: Sequence[str] | str = (),
+    mailbox: str = "",
+    to: Sequence[str] = (),
+    cc: Sequence[str] = (),
+    bcc: Sequence[str] = (),
+    automatic: str = "",
+    problems: Sequence[Mapping[str, str]] = (),
 ) -> Intake:
-    """A customer's reply on a case.
+    """A customer's reply on a case (email fields as in open_case; new Cc join the case's).
 
     A reply to a merged case goes to the case it was merged into. A reply to a resolved case
     reopens it within the reopen window (PREVENANCE_REOPEN_DAYS); after the window, or on a
@@ -175,7 +246,8 @@ def add_inbound_message(
     """
     fields = _clean_message(
         channel=channel or case.channel, body=body, body_html=body_html, sender_address=sender_address,
-        sender_name=sender_name, message_id=message_id, in_reply_to=in_reply_to,
+        sender_name=sender_name, message_id=message_id, in_reply_to=in_reply_to, references=references,
+        mailbox=mailbox, to=to, cc=cc, bcc=bcc, automatic=automatic, problems=problems,
     )
     if not fields["body_text"].strip() and not fields["body_html"].strip():
         raise ValidationError({"body": [_("The message is empty.")]})
@@ -191,8 +263,11 @@ def add_inbound_message(
             if opened:
                 target = _follow_up(target, channel=fields["channel"], now=now)
             else:
-                _note_customer_reply(target, now)
+                _note_customer_reply(target, now, fields)
             message = add_thread_entry(target, kind=MessageKind.INBOUND, created_at=now, **fields)
+            if opened:
+                acknowledge_case(case=target, message=message)  # a follow-up case is a new case: acknowledged too
+            case_events.inbound_message(target, message, opened=opened)
     except IntegrityError:
         if (again := _deduplicated(fields["message_id"])) is not None:
             return again
@@ -200,12 +275,16 @@ def add_inbound_message(
     return Intake(case=target, message=message, created=True, case_opened=opened)
 
 
-def _note_customer_reply(case: Case, now: datetime) -> None:
+def _note_customer_reply(case: Case, now: datetime, fields: Mapping[str, Any]) -> None:
     changed = ["last_customer_message_at", "updated_at"]
     case.last_customer_message_at = max(filter(None, (case.last_customer_message_at, now)))
+    cc = _case_cc(case.cc_addresses, fields, customer_addresses=lambda: _customer_emails(case))
+    if cc != case.cc_addresses:
+        case.cc_addresses = cc
+        changed.append("cc_addresses")
     if case.status == CaseStatus.RESOLVED:
         case.status, case.resolved_at, case.reopen_count = CaseStatus.OPEN, None, case.reopen_count + 1
-        changed += ["status", "resolved_at", "reopen_count"]
+        changed += ["status", "resolved_at", "reopen_count", *restart_resolution_clock(case, now)]
     elif case.status == CaseStatus.PENDING_CUSTOMER:
         case.status = CaseStatus.OPEN
         changed += ["status", *resume_clock(case, now)]

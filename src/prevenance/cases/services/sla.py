@@ -1,5 +1,6 @@
-"""SLA writes: due times when a case opens, the clock paused while waiting for the customer,
-and the periodic breach check that escalates once per case and kind (docs/cases.md)."""
+"""SLA writes: due times when a case opens or reopens, the clock paused while waiting for the
+customer, due times recalculated when a policy changes, and the periodic breach check that
+escalates once per case and kind (docs/cases.md)."""
 
 import logging
 from datetime import datetime
@@ -17,7 +18,7 @@ from prevenance.cases.models import Case, SLAEvent, SLAPolicy
 from prevenance.cases.services.common import lock_case
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.audit import record_audit
-from prevenance.core.calendars import CalendarSpec, calendar_spec
+from prevenance.core.calendars import CalendarSpec, add_business_time, business_time_between
 from prevenance.core.queue import run_once
 from prevenance.core.roles import SUPERVISOR
 
@@ -26,15 +27,19 @@ logger = logging.getLogger(__name__)
 BREACHES = frozenset({SLAEventKind.FIRST_RESPONSE_BREACHED, SLAEventKind.RESOLUTION_BREACHED})
 
 
-def spec_for(case: Case, policy: SLAPolicy) -> CalendarSpec:
-    """The policy's calendar, else the team's, else around the clock."""
-    calendar = policy.calendar or (case.team.calendar if case.team_id is not None else None)
-    return calendar_spec(calendar) if calendar is not None else sla.around_the_clock()
+spec_for = sla.spec_for
+RESOLUTION_EVENTS = (SLAEventKind.RESOLUTION_NEAR, SLAEventKind.RESOLUTION_BREACHED)
+
+
+def _policy_for(case: Case) -> SLAPolicy | None:
+    tier = case.customer.tier if case.customer_id is not None else ""
+    return sla.select_policy(SLAPolicy.objects.filter(active=True), case_type=case.type, priority=case.priority, customer_tier=tier)
 
 
 def start_clock(case: Case, opened_at: datetime) -> None:
-    """Choose the policy and store the due times; call inside the transaction that opens the case."""
-    policy = sla.select_policy(SLAPolicy.objects.filter(active=True), case_type=case.type, priority=case.priority)
+    """Choose the policy and store the due times; call inside the transaction that opens the case
+    (new cases, follow-ups of a late reply, split cases: each has its own clock from its creation)."""
+    policy = _policy_for(case)
     if policy is None:
         return
     due = sla.due_times(spec_for(case, policy), policy, opened_at)
@@ -61,6 +66,65 @@ def resume_clock(case: Case, now: datetime) -> list[str]:
         case.sla_paused_total += paused
     case.sla_paused_at = None
     return ["sla_paused_at", "resolution_due_at", "sla_paused_total"]
+
+
+def restart_resolution_clock(case: Case, now: datetime) -> list[str]:
+    """A resolved case reopens: the resolution target runs again from `now`; the first response,
+    already given, is left alone. Returns the fields changed (the caller saves).
+
+    The business time from the case's creation to the reopening goes into `sla_paused_total`
+    (the time the resolution clock did not run), so that due times can always be recomputed
+    from the creation (recalculate_due_times). The previous resolution events are removed so
+    that the new clock warns and escalates again; their audit rows stay."""
+    policy = case.sla_policy
+    if policy is None:
+        return []
+    spec = spec_for(case, policy)
+    case.resolution_due_at = add_business_time(spec, now, policy.resolution_target)
+    case.sla_paused_total = business_time_between(spec, case.created_at, now)
+    case.sla_paused_at = None
+    SLAEvent.objects.filter(case=case, kind__in=RESOLUTION_EVENTS).delete()
+    return ["resolution_due_at", "sla_paused_total", "sla_paused_at"]
+
+
+def _recalculate_one(case_id: int, policy_id: int, include_breached: bool) -> bool:
+    with transaction.atomic():
+        case = lock_case(case_id)
+        if case.sla_policy_id != policy_id or case.status not in ACTIVE or case.merged_into_id is not None:
+            return False  # moved on meanwhile
+        policy = SLAPolicy.objects.select_related("calendar").get(pk=policy_id)
+        breached = set(case.sla_events.filter(kind__in=BREACHES).values_list("kind", flat=True))
+        due = sla.due_times(spec_for(case, policy), policy, case.created_at, not_counted=case.sla_paused_total)
+        changed = []
+        if case.first_response_at is None and (include_breached or SLAEventKind.FIRST_RESPONSE_BREACHED not in breached):
+            if case.first_response_due_at != due.first_response:
+                case.first_response_due_at = due.first_response
+                changed.append("first_response_due_at")
+        if include_breached or SLAEventKind.RESOLUTION_BREACHED not in breached:
+            if case.resolution_due_at != due.resolution:
+                case.resolution_due_at = due.resolution
+                changed.append("resolution_due_at")
+        if changed:
+            case.save(update_fields=changed)
+        return bool(changed)
+
+
+def recalculate_due_times(*, policy: SLAPolicy, include_breached: bool = False) -> int:
+    """Recompute the due times of the open cases on `policy` from its current targets and
+    calendar; returns the cases changed. Idempotent.
+
+    Cases already breached on a clock keep that clock's due time unless `include_breached`
+    (the admin action asks for it): moving a breach into the future would hide it, and the
+    breach was already escalated. A clock already stopped (first response given) is left
+    alone. Each case is its own transaction, so open cases keep taking replies meanwhile."""
+    ids = Case.objects.filter(sla_policy=policy, status__in=ACTIVE, merged_into__isnull=True).values_list("pk", flat=True)
+    changed = 0
+    for case_id in list(ids.order_by("pk")):
+        try:
+            changed += _recalculate_one(case_id, policy.pk, include_breached)
+        except ValidationError:
+            logger.warning("Case %s moved while its due times were recalculated; left as it was", case_id)
+    return changed
 
 
 def _escalate(case_id: int, kind: str, due_at: datetime) -> SLAEvent | None:

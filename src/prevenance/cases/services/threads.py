@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
 from prevenance.cases.models import Case, Message
 from prevenance.cases.services.common import REFERENCE_TYPE, create_case, lock_case, refuse_closed
+from prevenance.cases.services.sla import start_clock
 from prevenance.core.audit import record_audit
 from prevenance.interactions.models import Interaction
 
@@ -89,7 +90,9 @@ def split_message(*, message: Message, actor) -> Case:
         case = create_case(
             customer=source.customer, channel=message.channel, subject=source.subject, created_at=now, type=source.type,
             priority=source.priority, team=source.team, split_from=source, last_customer_message_at=message.created_at,
+            language=source.language, priority_score=source.priority_score, priority_reasons=source.priority_reasons,
         )
+        start_clock(case, now)  # its own SLA clock, from its creation
         message.case = case
         message.save(update_fields=["case"])
         _move_timeline([message.pk], case)

@@ -26,7 +26,7 @@ def test_every_corpus_file_has_its_own_test():
     # Given the corpus folder, when its files are listed, then each one is named in a test below.
     names = sorted(path.name for path in CORPUS.glob("*.eml"))
     source = Path(__file__).read_text()
-    assert len(names) == 23
+    assert len(names) == 24
     assert [name for name in names if f'"{name}"' not in source] == []
 
 
@@ -331,3 +331,15 @@ def test_inline_answers_between_quotes_are_kept():
     assert message.new_text == "Yes, I kept the box.\n\nA replacement, please."
     assert message.in_reply_to == "reply.C-2026-000456.3@lumiere-shop.co.uk"
     assert_clean(message)
+
+
+def test_programs_among_attachments_are_extracted_for_the_intake_to_judge():
+    # The parser keeps every part; refusing programs is the intake's decision (email_attachments.py).
+    message = parse("24_executable_attachments.eml")
+
+    assert [(a.filename, a.content_type) for a in message.attachments] == [
+        ("bon-de-retour.txt", "text/plain"), ("installeur.exe", "application/octet-stream"), ("facture.pdf", "application/pdf"),
+    ]
+    assert message.attachments[2].content.startswith(b"MZ")
+    assert [a.address for a in message.cc] == ["sophie.lefevre@laposte.net", "litiges@boutique-lumiere.fr"]
+    assert message.parse_errors == ()

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from prevenance.cases.services import ensure_default_channel_costs, ensure_default_templates
 from prevenance.customers.models import Customer
 from prevenance.demo.services import create_first_admin, load_demo_company
 
@@ -24,13 +25,20 @@ class Command(BaseCommand):
     def handle(self, *args, demo_customers, **options):
         if demo_customers < 0:
             raise CommandError(_("--demo-customers must be 0 or more, got %(n)d.") % {"n": demo_customers})
+        # Before the demo, whose care team are users too: the first administrator is only made
+        # on an installation without any user.
+        created = create_first_admin()
         if demo_customers and not Customer.objects.exists():
             self.stdout.write(_("Loading the demo company (%(n)d customers)...") % {"n": demo_customers})
             summary = load_demo_company(customers=demo_customers, seed=DEMO_SEED, today=datetime.now(UTC).date(),
                                         progress=options["verbosity"] >= 1)
             self.stdout.write(_("Demo company loaded: %(customers)d customers, %(orders)d orders, "
-                                "%(interactions)d interactions.") % vars(summary))
-        created = create_first_admin()
+                                "%(interactions)d interactions, %(cases)d cases.") % vars(summary))
+        # Unit costs per channel for the dashboard's cost estimate; never overwrites one set by hand.
+        ensure_default_channel_costs()
+        templates = ensure_default_templates()
+        if templates:
+            self.stdout.write(_("Default reply templates and signatures created (French and English): %(n)d.") % {"n": templates})
         if created is not None:
             user, password = created
             self.stdout.write(self.style.WARNING(

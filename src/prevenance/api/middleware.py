@@ -1,0 +1,96 @@
+"""Idempotency-Key on the API's POST requests: a retried request gets the first answer again.
+
+A POST under /api/v1/ with an `Idempotency-Key` header runs in one transaction that also
+stores its answer under (caller, key); a retry with the same key and the same request is
+answered from that row (`Idempotent-Replayed: true`) and runs nothing, so a client whose
+connection dropped can retry a case creation without ever opening a second case. The same
+key with another request is refused (422). Only success answers (2xx) are kept: a refused
+request can be corrected and retried under the same key. Keys expire after 24 hours.
+See docs/api.md, "Idempotent retries".
+"""
+
+import hashlib
+import re
+
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+
+from prevenance.api import services
+from prevenance.api.errors import error_body
+from prevenance.api.selectors import active_key_for
+
+API_PREFIX = "/api/"
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+# Set on the request so ApiKeyAuth does not look the same key up twice.
+RESOLVED_KEY_ATTR = "prevenance_api_key"
+
+
+def _refuse(status: int, msg: str, kind: str) -> JsonResponse:
+    return JsonResponse(error_body((["header", HEADER], msg, kind)), status=status)
+
+
+def _scope(request) -> str | None:
+    """Who is asking: their API key, else their web session; None leaves the 401 to the API."""
+    authorization = request.headers.get("Authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        key = active_key_for(authorization[7:].strip())
+        setattr(request, RESOLVED_KEY_ATTR, key)
+        return f"key:{key.pk}" if key is not None else None
+    user = getattr(request, "user", None)
+    return f"user:{user.pk}" if user is not None and user.is_authenticated else None
+
+
+def _fingerprint(request) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.get_full_path().encode(), request.body):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
+def _replay(stored) -> HttpResponse:
+    response = HttpResponse(stored.response_body, status=stored.response_status, content_type=stored.content_type or None)
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "POST" or HEADER not in request.headers or not request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        key = request.headers[HEADER].strip()
+        if not KEY_PATTERN.fullmatch(key):
+            return _refuse(422, _("The Idempotency-Key is 1 to 255 visible ASCII characters (a UUID is best)."), "idempotency_key_invalid")
+        scope = _scope(request)
+        if scope is None:
+            return self.get_response(request)
+        return self._once(request, scope, key)
+
+    def _once(self, request, scope: str, key: str):
+        fingerprint = _fingerprint(request)
+        with transaction.atomic():
+            stored = services.claim_idempotency_key(scope=scope, key=key, fingerprint=fingerprint)
+            if stored is not None:
+                if stored.fingerprint != fingerprint:
+                    return _refuse(
+                        422, _("This Idempotency-Key was already used with a different request; use a new key for a new request."),
+                        "idempotency_key_reused",
+                    )
+                return _replay(stored)
+            response = self.get_response(request)
+            if response.status_code >= 500:
+                # As ATOMIC_REQUESTS does on an exception: nothing of a failed request is kept.
+                transaction.set_rollback(True)
+            elif 200 <= response.status_code < 300 and not response.streaming:
+                services.store_idempotent_response(
+                    scope=scope, key=key, status=response.status_code, body=response.content.decode("utf-8"),
+                    content_type=response.get("Content-Type", ""),
+                )
+            else:
+                services.release_idempotency_key(scope=scope, key=key)
+        return response

@@ -1,0 +1,365 @@
+"""The cases API: cases, their threads and gestures, approvals, reply templates, SLA policies.
+
+Thin handlers (parse, access, one service or selector, answer); mounted by prevenance.api at
+/api/v1/cases, /gestures, /templates and /sla-policies. Every case is read through
+`visible_cases` (directly or via `access_case`), so the API shows what the web UI shows.
+`request.auth` is the calling user. See docs/api.md, "Cases".
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Status
+
+from prevenance.cases import services
+from prevenance.cases.choices import CaseStatus, CaseType, Priority, TemplatePurpose
+from prevenance.cases.models import Gesture, ReplyTemplate, SLAPolicy, Tag, Team
+from prevenance.cases.schemas import (
+    CaseIn,
+    CaseOut,
+    CasePage,
+    CaseUpdateIn,
+    GestureDecisionIn,
+    GestureIn,
+    GestureOut,
+    GesturePage,
+    MergeIn,
+    MessageCreatedOut,
+    MessageIn,
+    MessagePage,
+    SLAPolicyIn,
+    SLAPolicyOut,
+    SLAPolicyPage,
+    SLAPolicyPatch,
+    TemplateIn,
+    TemplateOut,
+    TemplatePage,
+    TemplatePatch,
+)
+from prevenance.cases.selectors import (
+    access_case,
+    case_by_reference,
+    case_thread,
+    gesture_approval_queue,
+    visible_cases,
+)
+from prevenance.cases.services import sla_policies
+from prevenance.cases.services.updates import update_case
+from prevenance.core.choices import Channel
+from prevenance.core.models import BusinessCalendar
+from prevenance.core.pagination import paginate_by_id
+from prevenance.core.schemas import ERRORS, LIMIT_DEFAULT, LIMIT_MAX
+from prevenance.customers.models import Order
+from prevenance.customers.selectors import require_perm
+from prevenance.customers.services import IdentityInput
+
+router = Router(tags=["cases"])
+gestures_router = Router(tags=["gestures"])
+templates_router = Router(tags=["reply templates"])
+sla_router = Router(tags=["SLA policies"])
+
+Limit = Query(LIMIT_DEFAULT, ge=1, le=LIMIT_MAX)
+Cursor = Query(None, max_length=500)
+MAX_ID = 2**63 - 1
+
+
+def _found(model, pk: int | None, field: str, message: str):
+    """The row named in a body field, or a 422 on that field (None stays None)."""
+    if pk is None:
+        return None
+    row = model.objects.filter(pk=pk).first()
+    if row is None:
+        raise ValidationError({field: [message]})
+    return row
+
+
+def _team(pk):
+    return _found(Team, pk, "team_id", _("Unknown team."))
+
+
+# Cases ---------------------------------------------------------------------------------------
+
+
+def _identities(payload: CaseIn) -> list[IdentityInput]:
+    identities = [IdentityInput(i.kind, i.value, i.network, i.verified) for i in payload.identities]
+    if payload.email:
+        identities.append(IdentityInput("email", payload.email))
+    if payload.phone:
+        identities.append(IdentityInput("phone", payload.phone))
+    if not identities:
+        raise ValidationError({"email": [_("Say who the customer is: an email, a phone or identities.")]})
+    return identities
+
+
+@router.post("", response={200: CaseOut, 201: CaseOut, **ERRORS},
+             summary="Open a case (201), or find the one a message_id already opened (200)")
+def create_case(request, payload: CaseIn):
+    require_perm(request.auth, "cases.add_case")
+    intake = services.open_case(
+        identities=_identities(payload),
+        hints=payload.customer.dict(exclude_none=True) if payload.customer else None,
+        channel=payload.channel, subject=payload.subject, body=payload.body, body_html=payload.body_html,
+        type=payload.type, priority=payload.priority, team=_team(payload.team_id),
+        order=_found(Order, payload.order_id, "order_id", _("Unknown order.")), actor=request.auth,
+        sender_address=payload.email or "", sender_name=payload.sender_name, message_id=payload.message_id,
+    )
+    if not intake.created:
+        return Status(200, access_case(request.auth, intake.case.pk))
+    intake.case.tag_names = []  # just opened: no tags, no query for them
+    return Status(201, intake.case)
+
+
+@router.get("", response={200: CasePage, **ERRORS}, summary="List the cases you can see, newest first")
+def list_cases(
+    request,
+    status: CaseStatus | None = None,
+    priority: Priority | None = None,
+    type: CaseType | None = None,  # noqa: A002 - the field's name
+    channel: Channel | None = None,
+    team_id: int | None = Query(None, ge=1, le=MAX_ID),
+    assignee_id: int | None = Query(None, ge=1, le=MAX_ID),
+    customer_id: int | None = Query(None, ge=1, le=MAX_ID),
+    unassigned: bool | None = Query(None, description="true: no assignee; false: someone has it"),
+    tag: str | None = Query(None, max_length=50),
+    cursor: str | None = Cursor,
+    limit: int = Limit,
+):
+    filters = {
+        name: value for name, value in (
+            ("status", status), ("priority", priority), ("type", type), ("channel", channel), ("team_id", team_id),
+            ("assignee_id", assignee_id), ("customer_id", customer_id), ("tags__name", tag),
+        ) if value is not None
+    }
+    if unassigned is not None:
+        filters["assignee__isnull"] = unassigned
+    cases = visible_cases(request.auth).filter(**filters).prefetch_related("tags")
+    return paginate_by_id(cases, cursor=cursor, limit=limit)
+
+
+@router.get("/by-reference/{reference}", response={200: CaseOut, **ERRORS}, summary="Read a case by its reference (C-2026-000123)")
+def get_case_by_reference(request, reference: str):
+    if len(reference) > 40:
+        raise Http404
+    return case_by_reference(request.auth, reference)
+
+
+@router.get("/{case_id}", response={200: CaseOut, **ERRORS}, summary="Read a case")
+def get_case(request, case_id: int):
+    return access_case(request.auth, case_id)
+
+
+@router.patch("/{case_id}", response={200: CaseOut, **ERRORS}, summary="Change the status, assignee, team, priority or tags")
+def patch_case(request, case_id: int, payload: CaseUpdateIn):
+    case = access_case(request.auth, case_id, perm="cases.change_case")
+    sent = payload.dict(exclude_unset=True)
+    changes = {}
+    for field in ("status", "priority"):
+        if field in sent:
+            if sent[field] is None:
+                raise ValidationError({field: [_("This field cannot be empty.")]})
+            changes[field] = sent[field]
+    if "team_id" in sent:
+        changes["team"] = _team(sent["team_id"])
+    if "assignee_id" in sent:
+        changes["assignee"] = _found(get_user_model(), sent["assignee_id"], "assignee_id", _("Unknown user."))
+    if "tags" in sent:
+        names = sorted(set(sent["tags"] or []))
+        tags = list(Tag.objects.filter(name__in=names))
+        unknown = sorted(set(names) - {tag.name for tag in tags})
+        if unknown:
+            raise ValidationError({"tags": [_("Unknown tags: %(names)s.") % {"names": ", ".join(unknown)[:200]}]})
+        changes["tags"] = tags
+    update_case(case=case, actor=request.auth, **changes)
+    return access_case(request.auth, case_id)
+
+
+@router.post("/{case_id}/merge", response={200: CaseOut, **ERRORS}, summary="Merge another case (loser_id) into this one")
+def merge_case(request, case_id: int, payload: MergeIn):
+    survivor = access_case(request.auth, case_id, perm="cases.merge_case")
+    loser = access_case(request.auth, payload.loser_id, perm="cases.merge_case")
+    return services.merge_cases(survivor=survivor, loser=loser, actor=request.auth)
+
+
+# Messages ------------------------------------------------------------------------------------
+
+
+@router.get("/{case_id}/messages", response={200: MessagePage, **ERRORS}, summary="The case's thread, oldest first (notes included)")
+def list_messages(request, case_id: int, cursor: str | None = Cursor, limit: int = Limit):
+    require_perm(request.auth, "cases.view_message")
+    case = access_case(request.auth, case_id)
+    return paginate_by_id(case_thread(case), cursor=cursor, limit=limit, descending=False)
+
+
+@router.post("/{case_id}/messages", response={201: MessageCreatedOut, **ERRORS},
+             summary="Add a reply, an internal note or a customer message")
+def add_message(request, case_id: int, payload: MessageIn):
+    require_perm(request.auth, "cases.add_message")
+    case = access_case(request.auth, case_id, perm="cases.change_case")
+    opened = False
+    if payload.kind == "reply":
+        message = services.add_reply(
+            case=case, author=request.auth, body=payload.body, body_html=payload.body_html, channel=payload.channel
+        )
+    elif payload.kind == "note":
+        message = services.add_note(case=case, author=request.auth, body=payload.body)
+    else:
+        intake = services.add_inbound_message(
+            case=case, body=payload.body, body_html=payload.body_html, channel=payload.channel,
+            sender_address=payload.sender_address, sender_name=payload.sender_name, message_id=payload.message_id,
+        )
+        message, opened = intake.message, intake.case_opened
+    # The case the message is on now (a merged case leads to its survivor; a late reply opens one).
+    return Status(201, {"message": message, "case": visible_cases(request.auth).get(pk=message.case_id), "case_opened": opened})
+
+
+# Gestures ------------------------------------------------------------------------------------
+
+
+def _gesture(request, gesture_id: int) -> Gesture:
+    require_perm(request.auth, "cases.view_gesture")
+    gesture = Gesture.objects.filter(pk=gesture_id, case__in=visible_cases(request.auth).values("pk")).first()
+    if gesture is None:
+        raise Http404
+    return gesture
+
+
+@router.get("/{case_id}/gestures", response={200: GesturePage, **ERRORS}, summary="The case's commercial gestures, newest first")
+def list_case_gestures(request, case_id: int, cursor: str | None = Cursor, limit: int = Limit):
+    require_perm(request.auth, "cases.view_gesture")
+    case = access_case(request.auth, case_id)
+    return paginate_by_id(case.gestures.all(), cursor=cursor, limit=limit)
+
+
+@router.post("/{case_id}/gestures", response={201: GestureOut, **ERRORS},
+             summary="Request a gesture: granted at once within your limit, else queued")
+def request_gesture(request, case_id: int, payload: GestureIn):
+    case = access_case(request.auth, case_id)
+    gesture = services.request_gesture(
+        case=case, type=payload.type, amount=payload.amount, currency=payload.currency, reason=payload.reason, actor=request.auth
+    )
+    return Status(201, gesture)
+
+
+@gestures_router.get("/approvals", response={200: GesturePage, **ERRORS}, summary="The gestures waiting for your decision, oldest first")
+def approval_queue(request, cursor: str | None = Cursor, limit: int = Limit):
+    require_perm(request.auth, "cases.approve_gesture")
+    return paginate_by_id(gesture_approval_queue(request.auth), cursor=cursor, limit=limit, descending=False)
+
+
+@gestures_router.get("/{gesture_id}", response={200: GestureOut, **ERRORS}, summary="Read a gesture")
+def get_gesture(request, gesture_id: int):
+    return _gesture(request, gesture_id)
+
+
+@gestures_router.post("/{gesture_id}/approve", response={200: GestureOut, **ERRORS}, summary="Grant a waiting gesture")
+def approve_gesture(request, gesture_id: int, payload: GestureDecisionIn):
+    return services.approve_gesture(gesture=_gesture(request, gesture_id), actor=request.auth, reason=payload.reason)
+
+
+@gestures_router.post("/{gesture_id}/refuse", response={200: GestureOut, **ERRORS}, summary="Refuse a waiting gesture (reason required)")
+def refuse_gesture(request, gesture_id: int, payload: GestureDecisionIn):
+    return services.refuse_gesture(gesture=_gesture(request, gesture_id), actor=request.auth, reason=payload.reason)
+
+
+@gestures_router.post("/{gesture_id}/cancel", response={200: GestureOut, **ERRORS}, summary="Withdraw your own waiting gesture")
+def cancel_gesture(request, gesture_id: int, payload: GestureDecisionIn):
+    return services.cancel_gesture(gesture=_gesture(request, gesture_id), actor=request.auth, reason=payload.reason)
+
+
+# Reply templates -----------------------------------------------------------------------------
+
+
+def _template(request, template_id: int) -> ReplyTemplate:
+    require_perm(request.auth, "cases.view_replytemplate")
+    template = ReplyTemplate.objects.filter(pk=template_id).first()
+    if template is None:
+        raise Http404
+    return template
+
+
+@templates_router.get("", response={200: TemplatePage, **ERRORS}, summary="List reply templates")
+def list_templates(
+    request,
+    purpose: TemplatePurpose | None = None,
+    language: str | None = Query(None, max_length=10),
+    active: bool | None = None,
+    cursor: str | None = Cursor,
+    limit: int = Limit,
+):
+    require_perm(request.auth, "cases.view_replytemplate")
+    filters = {name: value for name, value in (("purpose", purpose), ("language", language), ("active", active)) if value is not None}
+    return paginate_by_id(ReplyTemplate.objects.filter(**filters), cursor=cursor, limit=limit)
+
+
+@templates_router.post("", response={201: TemplateOut, **ERRORS}, summary="Create a reply template")
+def create_template(request, payload: TemplateIn):
+    data = payload.dict()
+    data["team"] = _team(data.pop("team_id"))
+    return Status(201, services.create_reply_template(actor=request.auth, **data))
+
+
+@templates_router.get("/{template_id}", response={200: TemplateOut, **ERRORS}, summary="Read a reply template")
+def get_template(request, template_id: int):
+    return _template(request, template_id)
+
+
+@templates_router.patch("/{template_id}", response={200: TemplateOut, **ERRORS}, summary="Change some fields of a reply template")
+def update_template(request, template_id: int, payload: TemplatePatch):
+    template = _template(request, template_id)
+    changes = payload.dict(exclude_unset=True)
+    if "team_id" in changes:
+        changes["team"] = _team(changes.pop("team_id"))
+    return services.update_reply_template(template=template, actor=request.auth, **changes)
+
+
+@templates_router.delete("/{template_id}", response={204: None, **ERRORS}, summary="Delete a reply template")
+def delete_template(request, template_id: int):
+    services.delete_reply_template(template=_template(request, template_id), actor=request.auth)
+    return Status(204, None)
+
+
+# SLA policies --------------------------------------------------------------------------------
+
+
+def _policy(request, policy_id: int) -> SLAPolicy:
+    require_perm(request.auth, "cases.view_slapolicy")
+    policy = SLAPolicy.objects.filter(pk=policy_id).first()
+    if policy is None:
+        raise Http404
+    return policy
+
+
+def _policy_fields(data: dict) -> dict:
+    if "calendar_id" in data:
+        data["calendar"] = _found(BusinessCalendar, data.pop("calendar_id"), "calendar_id", _("Unknown calendar."))
+    return data
+
+
+@sla_router.get("", response={200: SLAPolicyPage, **ERRORS}, summary="List SLA policies")
+def list_policies(request, active: bool | None = None, cursor: str | None = Cursor, limit: int = Limit):
+    require_perm(request.auth, "cases.view_slapolicy")
+    policies = SLAPolicy.objects.all() if active is None else SLAPolicy.objects.filter(active=active)
+    return paginate_by_id(policies, cursor=cursor, limit=limit)
+
+
+@sla_router.post("", response={201: SLAPolicyOut, **ERRORS}, summary="Create an SLA policy")
+def create_policy(request, payload: SLAPolicyIn):
+    return Status(201, sla_policies.create_sla_policy(actor=request.auth, **_policy_fields(payload.dict())))
+
+
+@sla_router.get("/{policy_id}", response={200: SLAPolicyOut, **ERRORS}, summary="Read an SLA policy")
+def get_policy(request, policy_id: int):
+    return _policy(request, policy_id)
+
+
+@sla_router.patch("/{policy_id}", response={200: SLAPolicyOut, **ERRORS}, summary="Change some fields of an SLA policy")
+def update_policy(request, policy_id: int, payload: SLAPolicyPatch):
+    policy = _policy(request, policy_id)
+    return sla_policies.update_sla_policy(policy=policy, actor=request.auth, **_policy_fields(payload.dict(exclude_unset=True)))
+
+
+@sla_router.delete("/{policy_id}", response={204: None, **ERRORS}, summary="Delete an SLA policy")
+def delete_policy(request, policy_id: int):
+    sla_policies.delete_sla_policy(policy=_policy(request, policy_id), actor=request.auth)
+    return Status(204, None)

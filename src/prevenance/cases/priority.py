@@ -1,0 +1,384 @@
+"""The priority score: explainable rules, each giving points and a reason; the level follows.
+
+Pure: no database. `services/priority.py` gathers the signals (the customer's orders, the SLA
+clock) and stores the result on the case. Every rule is described in
+docs/routing-and-priority.md; the figures come from `config()` (Django setting
+`PREVENANCE_PRIORITY`, a dict overriding any of the defaults below).
+"""
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from prevenance.cases.choices import CaseType, Priority
+from prevenance.core.choices import Channel
+
+# Reason codes whose points change with time alone (the periodic refresh recomputes these).
+AGE = "age"
+SLA_NEAR = "sla_near"
+SLA_BREACHED = "sla_breached"
+TIME_CODES = frozenset({AGE, SLA_NEAR, SLA_BREACHED})
+
+LABELS = {
+    "customer_value": _("Customer value: %(total)s %(currency)s of orders over 12 months"),
+    "vip": _("VIP customer"),
+    "case_type": _("Case type: %(type)s"),
+    "sentiment_negative": _("Negative tone: %(words)s"),
+    "sentiment_positive": _("Positive tone: %(words)s"),
+    "exclamations": _("Repeated exclamation marks"),
+    "capitals": _("Written in capitals"),
+    "churn_threat": _("Threatens to leave: %(words)s"),
+    "legal_threat": _("Threatens legal action: %(words)s"),
+    "public_channel": _("Public channel: %(channel)s"),
+    AGE: _("Waiting for %(days)s days"),
+    SLA_NEAR: _("SLA due soon"),
+    SLA_BREACHED: _("SLA overdue"),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    points: int
+    params: Mapping = field(default_factory=dict)
+
+    def label(self) -> str:
+        return str(LABELS[self.code]) % dict(self.params) if self.params else str(LABELS[self.code])
+
+    def as_dict(self) -> dict:
+        """The stored form (Case.priority_reasons): the label in the language active now, and
+        the code and parameters so that `reason_label` can show it in another language."""
+        return {"code": self.code, "points": self.points, "label": self.label(), "params": dict(self.params)}
+
+
+def reason_label(stored: Mapping) -> str:
+    """A stored reason's label in the language active now (falls back to the stored text)."""
+    if stored.get("code") not in LABELS:
+        return str(stored.get("label", ""))
+    try:
+        return Reason(stored["code"], int(stored.get("points", 0)), stored.get("params") or {}).label()
+    except (KeyError, TypeError, ValueError):
+        return str(stored.get("label", ""))
+
+
+@dataclass(frozen=True)
+class PriorityConfig:
+    # (threshold, points), highest first: orders of the last 12 months in `currency`.
+    value_thresholds: tuple = ((5000, 30), (1500, 20), (500, 10))
+    currency: str = "EUR"
+    vip_points: int = 25
+    type_points: Mapping = field(default_factory=lambda: {
+        CaseType.COMPLAINT: 20, CaseType.INCIDENT: 20, CaseType.REQUEST: 10, CaseType.QUESTION: 0,
+    })
+    # Where a customer speaks in front of everyone (social networks, forums): answering fast limits the damage.
+    public_channels: tuple = (Channel.SOCIAL, Channel.FORUM)
+    public_points: int = 20
+    negative_points_per_unit: int = 3
+    negative_max: int = 30
+    positive_points_per_unit: int = 2
+    positive_max: int = 10
+    exclamation_points: int = 5
+    capitals_points: int = 5
+    churn_points: int = 20
+    legal_points: int = 25
+    # (days waiting, points), highest first.
+    age_steps: tuple = ((7, 20), (3, 10), (1, 5))
+    sla_near_points: int = 15
+    sla_breached_points: int = 30
+    # The lowest score of each level; below `normal` is low.
+    levels: Mapping = field(default_factory=lambda: {Priority.URGENT: 60, Priority.HIGH: 30, Priority.NORMAL: 0})
+
+
+def _check_steps(name: str, steps) -> tuple:
+    try:
+        cleaned = tuple((Decimal(str(limit)), int(points)) for limit, points in steps)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise ImproperlyConfigured(f"PREVENANCE_PRIORITY[{name!r}] must be a list of (threshold, points) pairs") from exc
+    return tuple(sorted(cleaned, reverse=True))
+
+
+def config() -> PriorityConfig:
+    """The defaults, with the keys of the PREVENANCE_PRIORITY setting replacing theirs."""
+    overrides = getattr(settings, "PREVENANCE_PRIORITY", None) or {}
+    if not isinstance(overrides, Mapping):
+        raise ImproperlyConfigured("PREVENANCE_PRIORITY must be a dict")
+    known = {f.name for f in fields(PriorityConfig)}
+    if unknown := set(overrides) - known:
+        raise ImproperlyConfigured(f"PREVENANCE_PRIORITY has unknown keys: {sorted(unknown)}")
+    conf = replace(PriorityConfig(), **overrides)
+    levels = dict(conf.levels)
+    if set(levels) != {Priority.URGENT, Priority.HIGH, Priority.NORMAL} or not (
+        levels[Priority.URGENT] > levels[Priority.HIGH] > levels[Priority.NORMAL]
+    ):
+        raise ImproperlyConfigured("PREVENANCE_PRIORITY['levels'] needs urgent > high > normal thresholds")
+    return replace(
+        conf, value_thresholds=_check_steps("value_thresholds", conf.value_thresholds),
+        age_steps=_check_steps("age_steps", conf.age_steps),
+    )
+
+
+# Sentiment --------------------------------------------------------------------------------
+
+# Folded (lower case, no accents). Exact words, then stems that match a word's beginning
+# (French inflects: scandaleux, scandaleuse; décu, déçue).
+NEGATIVE_WORDS = {
+    "bad": 1, "poor": 1, "late": 1, "delay": 1, "delayed": 1, "problem": 1, "issue": 1, "broken": 2, "damaged": 1,
+    "angry": 3, "upset": 2, "annoyed": 2, "terrible": 3, "awful": 3, "horrible": 3, "worst": 4, "useless": 3,
+    "unacceptable": 4, "ridiculous": 3, "disgusting": 3, "scam": 4, "fraud": 4, "nul": 3, "nulle": 3, "honte": 3,
+    "retard": 1, "probleme": 1, "panne": 1, "marre": 3, "colere": 3, "inadmissible": 4, "inacceptable": 4,
+    "lamentable": 3, "deplorable": 3, "catastrophe": 3, "catastrophique": 3, "arnaque": 4, "escroc": 4,
+    "escroquerie": 4, "incompetent": 3, "incompetents": 3, "inutile": 2, "pire": 3, "plainte": 2,
+}
+NEGATIVE_STEMS = {
+    "furi": 4, "outrag": 4, "disgust": 3, "disappoint": 2, "frustrat": 2, "scandal": 4, "incompeten": 3,
+    "decu": 2, "decev": 2, "decept": 2, "mecontent": 3, "insatisf": 2, "enerv": 2, "abim": 1, "honteu": 3,
+    "inadmiss": 4, "degout": 3, "cass": 1,
+}
+POSITIVE_WORDS = {
+    "thanks": 1, "thank": 1, "merci": 1, "great": 2, "excellent": 2, "perfect": 2, "parfait": 2, "parfaite": 2,
+    "happy": 2, "pleased": 2, "bravo": 2, "super": 1, "genial": 2, "love": 2, "adore": 2, "content": 2, "contente": 2,
+    "ravi": 2, "ravie": 2, "satisfied": 2, "satisfait": 2, "satisfaite": 2,
+}
+NEGATORS = frozenset({
+    "not", "no", "never", "nothing", "without", "ne", "n", "pas", "jamais", "aucun", "aucune", "sans", "rien",
+})
+INTENSIFIERS = {
+    "very": 1.5, "really": 1.5, "so": 1.5, "extremely": 2, "totally": 1.5, "absolutely": 1.5, "completely": 1.5,
+    "tres": 1.5, "vraiment": 1.5, "trop": 1.5, "tellement": 1.5, "extremement": 2, "totalement": 1.5,
+    "absolument": 1.5, "completement": 1.5, "si": 1.5,
+}
+NEGATION_WINDOW = 3
+
+# Threats, as word sequences (folded); a word ending in "*" is a stem.
+CHURN_PHRASES = (
+    ("resili*",), ("cancel", "my"), ("close", "my", "account"), ("switch", "to", "another"), ("go", "elsewhere"),
+    ("leave", "you"), ("leaving", "you"), ("never", "buy*"), ("never", "order*"), ("aller", "voir", "ailleurs"),
+    ("changer", "de", "fournisseur"), ("changer", "d", "operateur"), ("changer", "de", "banque"), ("concurren*",),
+    ("competitor*",), ("vous", "quitter"), ("plus", "jamais"),
+)
+LEGAL_PHRASES = (
+    ("avocat*",), ("lawyer*",), ("attorney*",), ("solicitor*",), ("tribunal*",), ("sue",), ("porter", "plainte"),
+    ("poursuit*",), ("mise", "en", "demeure"), ("que", "choisir"), ("dgccrf",), ("mediateur",), ("ombudsman",),
+    ("small", "claims"), ("trading", "standards"), ("legal", "action"), ("justice",),
+)
+# Threat phrases that are negations themselves: not cancelled by a preceding negator.
+_SELF_NEGATING = frozenset({("plus", "jamais"), ("never", "buy*"), ("never", "order*")})
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_CAPITAL_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]{3,}\b")
+_WORD = re.compile(r"\b[^\W\d_]{3,}\b")
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("n't", " not")
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(fold(text))
+
+
+def _negated(words: list[str], index: int) -> bool:
+    return any(word in NEGATORS for word in words[max(0, index - NEGATION_WINDOW):index])
+
+
+def _word_weight(word: str) -> int:
+    if word in NEGATIVE_WORDS:
+        return -NEGATIVE_WORDS[word]
+    if word in POSITIVE_WORDS:
+        return POSITIVE_WORDS[word]
+    for stem, weight in NEGATIVE_STEMS.items():
+        if word.startswith(stem):
+            return -weight
+    return 0
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    polarity: float  # < 0 negative
+    negative_words: tuple[str, ...] = ()
+    positive_words: tuple[str, ...] = ()
+
+
+def sentiment(text: str) -> Sentiment:
+    """Lexicon polarity with negation ("pas content", "not bad") and intensifiers ("très déçu").
+
+    A negated word counts half, the other way: "not bad" is mildly positive, "pas content"
+    plainly negative once the positive weight flips. An intensifier right before a word
+    multiplies it."""
+    words = tokens(text)
+    polarity, negative, positive = 0.0, [], []
+    for index, word in enumerate(words):
+        weight = _word_weight(word)
+        if not weight:
+            continue
+        if index and words[index - 1] in INTENSIFIERS:
+            weight *= INTENSIFIERS[words[index - 1]]
+        if _negated(words, index):
+            weight = -weight if weight > 0 else -weight / 2
+        polarity += weight
+        (negative if weight < 0 else positive).append(word)
+    return Sentiment(polarity, tuple(dict.fromkeys(negative)), tuple(dict.fromkeys(positive)))
+
+
+def _matches_at(words: list[str], index: int, phrase: tuple[str, ...]) -> bool:
+    if index + len(phrase) > len(words):
+        return False
+    for word, pattern in zip(words[index:], phrase, strict=False):
+        if not (word.startswith(pattern[:-1]) if pattern.endswith("*") else word == pattern):
+            return False
+    return True
+
+
+def find_phrases(text: str, phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """The phrases said, and not negated ("je ne veux pas résilier" is no threat)."""
+    words = tokens(text)
+    found = []
+    for index in range(len(words)):
+        for phrase in phrases:
+            if _matches_at(words, index, phrase) and (phrase in _SELF_NEGATING or not _negated(words, index)):
+                found.append(" ".join(words[index:index + len(phrase)]))
+    return tuple(dict.fromkeys(found))
+
+
+def shouting(text: str) -> tuple[bool, bool]:
+    """(repeated exclamation marks, written in capitals): "!!" anywhere; three or more words of
+    three letters or more in capitals, making at least half of the words."""
+    exclaims = "!!" in text.replace(" ", "")
+    capitals = _CAPITAL_WORD.findall(text)
+    words = _WORD.findall(text)
+    return exclaims, len(capitals) >= 3 and len(capitals) * 2 >= len(words)
+
+
+# The score --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the rules read about a case."""
+
+    case_type: str
+    channel: str
+    text: str = ""
+    is_vip: bool = False
+    order_total: Decimal = Decimal(0)
+    opened_at: datetime | None = None
+    now: datetime | None = None
+    sla_state: str = ""  # "", "near" or "breached": the earliest running SLA clock
+
+
+@dataclass(frozen=True)
+class Score:
+    points: int
+    level: str
+    reasons: tuple[Reason, ...]
+
+    def stored_reasons(self) -> list[dict]:
+        return [reason.as_dict() for reason in self.reasons]
+
+
+def _step(steps: tuple, value) -> int:
+    for limit, points in steps:
+        if value >= limit:
+            return points
+    return 0
+
+
+def value_rules(signals: Signals, conf: PriorityConfig) -> list[Reason]:
+    reasons = []
+    if points := _step(conf.value_thresholds, signals.order_total):
+        reasons.append(Reason("customer_value", points, {"total": f"{signals.order_total:.0f}", "currency": conf.currency}))
+    if signals.is_vip and conf.vip_points:
+        reasons.append(Reason("vip", conf.vip_points))
+    return reasons
+
+
+def type_rule(signals: Signals, conf: PriorityConfig) -> list[Reason]:
+    points = conf.type_points.get(signals.case_type, 0)
+    label = CaseType(signals.case_type).label if signals.case_type in CaseType.values else signals.case_type
+    return [Reason("case_type", points, {"type": str(label)})] if points else []
+
+
+def text_rules(signals: Signals, conf: PriorityConfig) -> list[Reason]:
+    reasons = []
+    mood = sentiment(signals.text)
+    if mood.polarity < 0 and (points := min(conf.negative_max, round(-mood.polarity * conf.negative_points_per_unit))):
+        reasons.append(Reason("sentiment_negative", points, {"words": ", ".join(mood.negative_words[:3])}))
+    # A single "merci" / "thanks" is politeness, not satisfaction: it takes more than one unit.
+    elif mood.polarity > 1 and (points := min(conf.positive_max, round(mood.polarity * conf.positive_points_per_unit))):
+        reasons.append(Reason("sentiment_positive", -points, {"words": ", ".join(mood.positive_words[:3])}))
+    exclaims, capitals = shouting(signals.text)
+    if exclaims:
+        reasons.append(Reason("exclamations", conf.exclamation_points))
+    if capitals:
+        reasons.append(Reason("capitals", conf.capitals_points))
+    if churn := find_phrases(signals.text, CHURN_PHRASES):
+        reasons.append(Reason("churn_threat", conf.churn_points, {"words": ", ".join(churn[:3])}))
+    if legal := find_phrases(signals.text, LEGAL_PHRASES):
+        reasons.append(Reason("legal_threat", conf.legal_points, {"words": ", ".join(legal[:3])}))
+    return reasons
+
+
+def channel_rule(signals: Signals, conf: PriorityConfig) -> list[Reason]:
+    if signals.channel in conf.public_channels and conf.public_points:
+        label = Channel(signals.channel).label if signals.channel in Channel.values else signals.channel
+        return [Reason("public_channel", conf.public_points, {"channel": str(label)})]
+    return []
+
+
+def time_rules(signals: Signals, conf: PriorityConfig) -> list[Reason]:
+    """Age and SLA time left: the rules that change while nothing happens on the case."""
+    reasons = []
+    if signals.opened_at is not None and signals.now is not None:
+        days = max(timedelta(0), signals.now - signals.opened_at).days
+        if points := _step(conf.age_steps, days):
+            reasons.append(Reason(AGE, points, {"days": days}))
+    if signals.sla_state == "breached":
+        reasons.append(Reason(SLA_BREACHED, conf.sla_breached_points))
+    elif signals.sla_state == "near":
+        reasons.append(Reason(SLA_NEAR, conf.sla_near_points))
+    return [reason for reason in reasons if reason.points]
+
+
+RULES = (value_rules, type_rule, text_rules, channel_rule, time_rules)
+
+
+def level_for(points: int, conf: PriorityConfig | None = None) -> str:
+    conf = conf or config()
+    for level in (Priority.URGENT, Priority.HIGH, Priority.NORMAL):
+        if points >= conf.levels[level]:
+            return level
+    return Priority.LOW
+
+
+def score(signals: Signals, conf: PriorityConfig | None = None) -> Score:
+    conf = conf or config()
+    reasons = tuple(reason for rule in RULES for reason in rule(signals, conf))
+    points = sum(reason.points for reason in reasons)
+    return Score(points=points, level=level_for(points, conf), reasons=reasons)
+
+
+LEVEL_ORDER = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+def higher_level(first: str, second: str) -> str:
+    return first if LEVEL_ORDER.get(first, 0) >= LEVEL_ORDER.get(second, 0) else second
+
+
+def with_time_reasons(stored: list, signals: Signals, conf: PriorityConfig | None = None) -> tuple[int, list[dict]] | None:
+    """The score and stored reasons once the time rules are evaluated again at `signals.now`,
+    the other reasons kept as they are; None when the time rules give what is stored."""
+    conf = conf or config()
+    fresh = time_rules(signals, conf)
+    before = [(r.get("code"), r.get("points"), r.get("params") or {}) for r in stored if r.get("code") in TIME_CODES]
+    if before == [(r.code, r.points, dict(r.params)) for r in fresh]:
+        return None  # the usual case: compared without rendering labels
+    reasons = [reason for reason in stored if reason.get("code") not in TIME_CODES] + [reason.as_dict() for reason in fresh]
+    return sum(int(reason.get("points", 0)) for reason in reasons), reasons

@@ -1,0 +1,290 @@
+"""What the cases API reads and answers (Ninja schemas).
+
+The schemas check types and enumerations; lengths, workflow moves, limits and permissions are
+checked by the services, which answer with the field and the reason.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from ninja import Field, Schema
+
+from prevenance.cases.choices import CaseStatus, CaseType, GestureType, Priority, TemplatePurpose
+from prevenance.core.choices import Channel
+from prevenance.customers.choices import IdentityKind, Language
+
+MAX_ID = 2**63 - 1
+OptionalId = Field(None, ge=1, le=MAX_ID)
+
+
+# Cases ---------------------------------------------------------------------------------------
+
+
+class CaseIdentityIn(Schema):
+    kind: IdentityKind
+    value: str = Field(..., max_length=1000)
+    network: str = Field("", max_length=100)
+    verified: bool = False
+
+
+class CaseCustomerIn(Schema):
+    """Hints for a customer the intake creates (ignored when the identities find one)."""
+
+    first_name: str | None = Field(None, max_length=1000)
+    last_name: str | None = Field(None, max_length=1000)
+    language: Language | None = None
+
+
+class CaseIn(Schema):
+    """A case opened from another system: who (an email, a phone or identities), what, and how."""
+
+    email: str | None = Field(None, max_length=1000, description="The customer's email address (an identity).")
+    phone: str | None = Field(None, max_length=100, description="The customer's phone number (an identity).")
+    identities: list[CaseIdentityIn] = Field(default_factory=list, max_length=20)
+    customer: CaseCustomerIn | None = None
+    subject: str = Field("", max_length=10_000)
+    body: str = Field("", max_length=1_000_000)
+    body_html: str = Field("", max_length=1_000_000)
+    type: CaseType = CaseType.QUESTION
+    priority: Priority = Priority.NORMAL
+    channel: Channel = Channel.API
+    team_id: int | None = OptionalId
+    order_id: int | None = OptionalId
+    sender_name: str = Field("", max_length=1000)
+    message_id: str | None = Field(
+        None, max_length=1000, description="Your id for this message: the same id again returns the stored case (200) instead of a new one."
+    )
+
+
+class CaseUpdateIn(Schema):
+    """Only the fields sent change; `null` clears the assignee or the team."""
+
+    status: CaseStatus | None = None
+    assignee_id: int | None = OptionalId
+    team_id: int | None = OptionalId
+    priority: Priority | None = None
+    tags: list[str] | None = Field(None, max_length=50, description="The case's tags, replacing the current ones (existing tag names).")
+
+
+class CaseOut(Schema):
+    id: int
+    reference: str
+    customer_id: int | None
+    type: str
+    channel: str
+    subject: str
+    status: str
+    priority: str
+    priority_score: int
+    priority_reasons: list[dict[str, Any]]
+    assignee_id: int | None
+    team_id: int | None
+    tags: list[str]
+    language: str
+    order_id: int | None
+    merged_into_id: int | None
+    reopened_from_id: int | None
+    split_from_id: int | None
+    reopen_count: int
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+
+    @staticmethod
+    def resolve_tags(case) -> list[str]:
+        # A case just opened has none: no query for it (the create path is the hot one).
+        if getattr(case, "tag_names", None) is not None:
+            return case.tag_names
+        return sorted(tag.name for tag in case.tags.all())
+
+
+class CasePage(Schema):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+class MergeIn(Schema):
+    loser_id: int = Field(..., ge=1, le=MAX_ID)
+
+
+# Messages ------------------------------------------------------------------------------------
+
+
+class MessageIn(Schema):
+    """`reply`: an answer to the customer; `note`: internal; `inbound`: what the customer wrote
+    (from a chat or social integration), with the reopen rules of any customer reply."""
+
+    kind: Literal["reply", "note", "inbound"]
+    body: str = Field(..., max_length=1_000_000)
+    body_html: str = Field("", max_length=1_000_000)
+    channel: Channel | None = None
+    sender_address: str = Field("", max_length=1000)
+    sender_name: str = Field("", max_length=1000)
+    message_id: str | None = Field(None, max_length=1000)
+
+
+class MessageOut(Schema):
+    id: int
+    case_id: int
+    kind: str
+    channel: str
+    author_id: int | None
+    sender_address: str
+    sender_name: str
+    body_text: str
+    body_html: str
+    message_id: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class MessagePage(Schema):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class MessageCreatedOut(Schema):
+    """The message, and the case it landed on (a late customer reply opens a follow-up case)."""
+
+    message: MessageOut
+    case: CaseOut
+    case_opened: bool
+
+
+# Gestures ------------------------------------------------------------------------------------
+
+
+class GestureIn(Schema):
+    type: GestureType
+    amount: str | int | float = Field(..., description="A decimal as a string (“12.50”) or a whole number; a float is refused.")
+    currency: str = Field("EUR", max_length=10)
+    reason: str = Field(..., max_length=10_000)
+
+
+class GestureDecisionIn(Schema):
+    reason: str = Field("", max_length=10_000)
+
+
+class GestureOut(Schema):
+    id: int
+    case_id: int
+    customer_id: int | None
+    type: str
+    amount: str
+    currency: str
+    reason: str
+    status: str
+    without_proof: bool
+    requested_by_id: int | None
+    decided_by_id: int | None
+    decided_at: datetime | None
+    decision_reason: str
+    voucher_code: str | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_amount(gesture) -> str:
+        return str(gesture.amount)
+
+
+class GesturePage(Schema):
+    items: list[GestureOut]
+    next_cursor: str | None
+
+
+# Reply templates -----------------------------------------------------------------------------
+
+
+class TemplateIn(Schema):
+    name: str = Field(..., max_length=1000)
+    purpose: TemplatePurpose = TemplatePurpose.REPLY
+    language: str = Field(..., max_length=10)
+    channel: Channel | Literal[""] = ""
+    team_id: int | None = OptionalId
+    subject: str = Field("", max_length=10_000)
+    body: str = Field(..., max_length=1_000_000)
+    active: bool = True
+
+
+class TemplatePatch(Schema):
+    name: str | None = Field(None, max_length=1000)
+    purpose: TemplatePurpose | None = None
+    language: str | None = Field(None, max_length=10)
+    channel: Channel | Literal[""] | None = None
+    team_id: int | None = OptionalId
+    subject: str | None = Field(None, max_length=10_000)
+    body: str | None = Field(None, max_length=1_000_000)
+    active: bool | None = None
+
+
+class TemplateOut(Schema):
+    id: int
+    name: str
+    purpose: str
+    language: str
+    channel: str
+    team_id: int | None
+    subject: str
+    body: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplatePage(Schema):
+    items: list[TemplateOut]
+    next_cursor: str | None
+
+
+# SLA policies --------------------------------------------------------------------------------
+
+
+class SLAPolicyIn(Schema):
+    """Targets in business time: an ISO 8601 duration (“PT4H”, “P2D”) or a number of seconds."""
+
+    name: str = Field(..., max_length=1000)
+    active: bool = True
+    case_type: CaseType | Literal[""] = ""
+    priority: Priority | Literal[""] = ""
+    customer_tier: str = Field("", max_length=1000)
+    first_response_target: timedelta
+    resolution_target: timedelta
+    calendar_id: int | None = OptionalId
+    near_breach_percent: int = Field(80, ge=-(2**31), le=2**31)
+
+
+class SLAPolicyPatch(Schema):
+    name: str | None = Field(None, max_length=1000)
+    active: bool | None = None
+    case_type: CaseType | Literal[""] | None = None
+    priority: Priority | Literal[""] | None = None
+    customer_tier: str | None = Field(None, max_length=1000)
+    first_response_target: timedelta | None = None
+    resolution_target: timedelta | None = None
+    calendar_id: int | None = OptionalId
+    near_breach_percent: int | None = Field(None, ge=-(2**31), le=2**31)
+
+
+class SLAPolicyOut(Schema):
+    id: int
+    name: str
+    active: bool
+    case_type: str
+    priority: str
+    customer_tier: str
+    first_response_target: timedelta
+    resolution_target: timedelta
+    calendar_id: int | None
+    near_breach_percent: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SLAPolicyPage(Schema):
+    items: list[SLAPolicyOut]
+    next_cursor: str | None

@@ -1,0 +1,45 @@
+"""Reads for the case page: the templates an agent may pick, the customer's other cases, gestures."""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from prevenance.cases.choices import TemplatePurpose
+from prevenance.cases.models import Attachment, Case, Gesture, ReplyTemplate
+from prevenance.cases.selectors.visibility import access_case, visible_cases
+from prevenance.cases.workflow import ACTIVE
+
+OTHER_CASES_SHOWN = 10
+
+
+def reply_templates_for(case: Case) -> QuerySet[ReplyTemplate]:
+    """Active reply macros usable on this case: for its channel or any, its team or every team."""
+    templates = ReplyTemplate.objects.filter(purpose=TemplatePurpose.REPLY, active=True, channel__in=[case.channel, ""])
+    if case.team_id is None:
+        templates = templates.filter(team__isnull=True)
+    else:
+        # Not team_id__in=[id, None]: SQL's IN never matches NULL.
+        templates = templates.filter(Q(team_id=case.team_id) | Q(team__isnull=True))
+    return templates.order_by("name", "language", "id")
+
+
+def customer_open_cases(user, case: Case) -> list[Case]:
+    """The customer's other active cases this user may see, newest first."""
+    if case.customer_id is None:
+        return []
+    others = visible_cases(user).filter(customer_id=case.customer_id, status__in=ACTIVE).exclude(pk=case.pk)
+    return list(others.order_by("-created_at", "-id")[:OTHER_CASES_SHOWN])
+
+
+def case_gestures(case: Case) -> list[Gesture]:
+    return list(case.gestures.select_related("requested_by", "decided_by").order_by("-created_at", "-id"))
+
+
+def access_attachment(user, case_id, attachment_id) -> Attachment:
+    """An attachment of a case the user may see, with cases.view_attachment; 404 for anything else."""
+    case = access_case(user, case_id, perm="cases.view_attachment")
+    if not 0 < int(attachment_id) < 2**63:
+        raise Http404
+    attachment = Attachment.objects.filter(pk=attachment_id, message__case=case).first()
+    if attachment is None:
+        raise Http404
+    return attachment

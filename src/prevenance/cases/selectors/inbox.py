@@ -1,0 +1,371 @@
+"""The agent's inbox: built-in and saved views, filters, keyset pages, capped tab counts.
+
+Every query starts from `visible_cases(user)`. Pages are built so that each query walks an
+index in order and stops after a page (docs/inbox.md, "Staying fast at 1,000,000 cases"):
+
+- a view lists a few statuses; a B-tree on (status, -priority_score, id) gives the order
+  within ONE status only, so each status is read on its own, in index order, `limit + 1`
+  rows at most, and the few lists are merged here (at most 4 small index scans instead of
+  sorting every open case);
+- "breaching soon" is ordered by the time the case is due: the resolution clock walks
+  `case_status_due_idx` the same way, the first-response clock `case_awaiting_response_idx`
+  (see `_due_clocks` and docs/inbox.md).
+"""
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from prevenance.cases import sla
+from prevenance.cases.choices import CaseStatus, CaseType, Priority
+from prevenance.cases.models import Case, SavedView, Team
+from prevenance.cases.selectors.visibility import visible_cases
+from prevenance.cases.sla import TimeLeft
+from prevenance.cases.workflow import ACTIVE
+from prevenance.core.calendars import calendar_specs
+from prevenance.core.choices import Channel
+from prevenance.core.pagination import InvalidCursor, decode_cursor, encode_cursor
+
+PAGE_SIZE = 25
+# Tab counts stop here: counting every open case of a million is not worth a slow page.
+COUNT_CAP = 99
+# "Breaching soon": a clock due within this many hours, or already overdue.
+BREACHING_HOURS = 4
+
+MINE, TEAMS, UNASSIGNED, BREACHING, OPEN = "mine", "team", "unassigned", "breaching", "open"
+BUILTIN_LABELS = {
+    MINE: gettext_lazy("Assigned to me"),
+    TEAMS: gettext_lazy("My teams"),
+    UNASSIGNED: gettext_lazy("Unassigned"),
+    BREACHING: gettext_lazy("Breaching soon"),
+    OPEN: gettext_lazy("All open"),
+}
+SAVED_PREFIX = "saved-"
+# "Breaching soon" looks at these statuses: a case waiting for the customer has its clock paused.
+RUNNING = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING_INTERNAL)
+
+FILTER_CHOICES = {
+    "channel": Channel.values,
+    "status": CaseStatus.values,
+    "priority": Priority.values,
+    "type": CaseType.values,
+}
+FILTER_KEYS = (*FILTER_CHOICES, "team", "q")
+
+
+@dataclass(frozen=True)
+class InboxView:
+    """A tab of the inbox: a built-in view or a saved one (its filters applied on top of its base)."""
+
+    key: str
+    label: str
+    base: str
+    filters: dict = field(default_factory=dict)
+    saved: SavedView | None = None
+
+
+@dataclass
+class InboxPage:
+    view: InboxView
+    items: list[Case]
+    next_cursor: str | None
+    filters: dict
+
+
+def clean_filters(raw) -> dict:
+    """Filters from a query string or a saved view's JSON, checked: lists of known values.
+
+    Accepts {"channel": "email"} or {"channel": ["email", "phone"]}; "team" holds team ids;
+    "q" a reference or words of the subject. Raises ValidationError naming the bad field.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValidationError({"filters": [_("Filters must be an object of field → values.")]}, code="invalid_filters")
+    cleaned: dict = {}
+    for key, value in raw.items():
+        if key == "base":
+            continue
+        if key not in FILTER_KEYS:
+            raise ValidationError({key: [_("Unknown filter “%(key)s”.") % {"key": str(key)[:40]}]}, code="unknown_filter")
+        if key == "q":
+            text = str(value or "").strip()[:200]
+            if text:
+                cleaned["q"] = text
+            continue
+        values = [str(v) for v in (value if isinstance(value, list | tuple) else [value]) if str(v).strip()]
+        if key == "team":
+            try:
+                ids = sorted({int(v) for v in values})
+            except ValueError:
+                raise ValidationError({"team": [_("A team is given by its number.")]}, code="invalid_team") from None
+            if ids:
+                cleaned["team"] = ids
+            continue
+        bad = [v for v in values if v not in FILTER_CHOICES[key]]
+        if bad:
+            raise ValidationError(
+                {key: [_("“%(value)s” is not one of: %(choices)s.") % {"value": bad[0][:40], "choices": ", ".join(FILTER_CHOICES[key])}]},
+                code="invalid_choice",
+            )
+        if values:
+            cleaned[key] = sorted(set(values))
+    return cleaned
+
+
+def saved_views(user) -> QuerySet[SavedView]:
+    """The user's own saved views and the shared ones (no owner)."""
+    if not getattr(user, "is_authenticated", False):
+        return SavedView.objects.none()
+    return SavedView.objects.filter(Q(owner=user) | Q(owner__isnull=True)).order_by("position", "name", "id")
+
+
+def access_saved_view(user, view_id) -> SavedView:
+    """A saved view the user may use (own or shared); the same 404 for missing and someone else's."""
+    try:
+        pk = int(view_id)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+    view = saved_views(user).filter(pk=pk).first() if 0 < pk < 2**63 else None
+    if view is None:
+        raise Http404
+    return view
+
+
+def _saved_inbox_view(saved: SavedView) -> InboxView:
+    filters = saved.filters if isinstance(saved.filters, dict) else {}
+    base = filters.get("base") if filters.get("base") in BUILTIN_LABELS else OPEN
+    return InboxView(key=f"{SAVED_PREFIX}{saved.pk}", label=saved.name, base=base, filters=filters, saved=saved)
+
+
+def inbox_views(user) -> list[InboxView]:
+    """The tabs: the built-in views, then the saved ones (own and shared)."""
+    builtins = [InboxView(key=key, label=str(label), base=key) for key, label in BUILTIN_LABELS.items()]
+    return builtins + [_saved_inbox_view(saved) for saved in saved_views(user)]
+
+
+def resolve_view(user, view: str | None) -> InboxView:
+    """The view named by its key ("mine", "saved-12"...); Http404 for a saved view not the user's."""
+    key = view or OPEN
+    if key in BUILTIN_LABELS:
+        return InboxView(key=key, label=str(BUILTIN_LABELS[key]), base=key)
+    if key.startswith(SAVED_PREFIX):
+        return _saved_inbox_view(access_saved_view(user, key[len(SAVED_PREFIX):]))
+    raise Http404
+
+
+def _view_condition(user, base: str) -> Q:
+    if base == MINE:
+        return Q(assignee=user)
+    if base == TEAMS:
+        return Q(team__in=Team.objects.filter(members=user).values("pk"))
+    if base == UNASSIGNED:
+        return Q(assignee__isnull=True)
+    return Q()
+
+
+def _filtered(user, view: InboxView, filters: dict) -> tuple[QuerySet[Case], list[str]]:
+    """The view's cases before ordering, and the statuses to read one by one."""
+    queryset = visible_cases(user).filter(_view_condition(user, view.base))
+    for key, column in (("channel", "channel"), ("priority", "priority"), ("type", "type"), ("team", "team_id")):
+        if filters.get(key):
+            queryset = queryset.filter(**{f"{column}__in": filters[key]})
+    text = filters.get("q")
+    if text:
+        # A reference finds its case through the unique index; other words search the subject.
+        queryset = queryset.filter(Q(reference=text.upper()) | Q(subject__icontains=text))
+    statuses = filters.get("status") or list(RUNNING if view.base == BREACHING else ACTIVE)
+    return queryset, statuses
+
+
+def _combined_filters(view: InboxView, filters: dict | None) -> dict:
+    """A saved view's own filters, narrowed by what the user picked on top (the user's choice wins per field)."""
+    combined = clean_filters(view.filters) if view.saved is not None else {}
+    combined.update(clean_filters(filters))
+    return combined
+
+
+# --- ordering: most urgent first -----------------------------------------------------------
+
+
+def _urgency_sources(queryset: QuerySet[Case], statuses: Iterable[str], after: tuple | None, limit: int) -> list[tuple]:
+    """(-score, id) keys of the first `limit` cases of each status after the cursor, merged."""
+    keys: list[tuple] = []
+    for status in statuses:
+        rows = queryset.filter(status=status)
+        if after is not None:
+            score, pk = after
+            rows = rows.filter(Q(priority_score__lt=score) | Q(priority_score=score, pk__gt=pk))
+        keys += [(-s, pk) for s, pk in rows.order_by("-priority_score", "id").values_list("priority_score", "id")[:limit]]
+    return heapq.nsmallest(limit, keys)
+
+
+def _due_clocks(status: str) -> list[tuple[str, Q]]:
+    """The clocks "breaching soon" reads for one status: (due column, rows it applies to).
+
+    A case is read from exactly one clock, the one due first, so it never shows twice. The
+    first-response clock walks `case_awaiting_response_idx` (cases still waiting for a first
+    answer), the resolution clock `case_status_due_idx`. A case waiting for the customer has
+    its clocks paused and is not breaching.
+    """
+    resolution_running = Q(sla_paused_at__isnull=True, resolution_due_at__isnull=False)
+    first_running = Q(first_response_at__isnull=True, first_response_due_at__isnull=False, sla_paused_at__isnull=True)
+    first_is_sooner = Q(first_response_due_at__lt=F("resolution_due_at"))
+    return [
+        ("resolution_due_at", resolution_running & ~(first_running & first_is_sooner)),
+        ("first_response_due_at", first_running & (~resolution_running | first_is_sooner)),
+    ]
+
+
+def _due_sources(queryset: QuerySet[Case], statuses: Iterable[str], after: tuple | None, limit: int, horizon: datetime) -> list[tuple]:
+    """(due, id) keys of the cases whose clock is due before `horizon`, soonest first, merged.
+
+    Each list walks its due column in order (`case_status_due_idx` for the resolution clock)
+    and stops after `limit` rows.
+    """
+    keys: list[tuple] = []
+    for status in statuses:
+        for column, running in _due_clocks(status):
+            rows = queryset.filter(running, status=status, **{f"{column}__lte": horizon})
+            if after is not None:
+                due, pk = after
+                rows = rows.filter(Q(**{f"{column}__gt": due}) | Q(**{column: due, "pk__gt": pk}))
+            keys += list(rows.order_by(column, "id").values_list(column, "id")[:limit])
+    return heapq.nsmallest(limit, keys)
+
+
+def _parse_after(cursor: str | None, *, by_due: bool) -> tuple | None:
+    values = decode_cursor(cursor, 2)
+    if values is None:
+        return None
+    first, pk = values
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        raise InvalidCursor("cursor is not one this server issued")
+    if by_due:
+        due = parse_datetime(first) if isinstance(first, str) else None
+        if due is None or due.tzinfo is None:
+            raise InvalidCursor("cursor is not one this server issued")
+        return due, pk
+    if not isinstance(first, int) or isinstance(first, bool):
+        raise InvalidCursor("cursor is not one this server issued")
+    return first, pk
+
+
+def inbox(user, *, view: str | None = OPEN, filters: dict | None = None, cursor: str | None = None,
+          limit: int = PAGE_SIZE, now: datetime | None = None) -> InboxPage:
+    """One page of an inbox view, most urgent first ("breaching soon": the soonest due first).
+
+    `view`: "mine", "team", "unassigned", "breaching", "open" or "saved-<id>"; `filters`:
+    see `clean_filters` (ValidationError on a bad one); `cursor`: the previous page's
+    `next_cursor` (InvalidCursor if tampered with). Http404 for a saved view not the user's.
+    """
+    inbox_view = resolve_view(user, view)
+    combined = _combined_filters(inbox_view, filters)
+    limit = max(1, min(int(limit), 100))
+    queryset, statuses = _filtered(user, inbox_view, combined)
+    by_due = inbox_view.base == BREACHING
+    after = _parse_after(cursor, by_due=by_due)
+    if by_due:
+        horizon = (now or timezone.now()) + timedelta(hours=BREACHING_HOURS)
+        keys = _due_sources(queryset, statuses, after, limit + 1, horizon)
+    else:
+        keys = _urgency_sources(queryset, statuses, after, limit + 1)
+    page_keys = keys[:limit]
+    rows = Case.objects.select_related("customer", "team", "assignee", "sla_policy").in_bulk([pk for _key, pk in page_keys])
+    items = [rows[pk] for _key, pk in page_keys if pk in rows]
+    next_cursor = None
+    if len(keys) > limit:
+        key, pk = page_keys[-1]
+        next_cursor = encode_cursor([key.isoformat() if by_due else -key, pk])
+    return InboxPage(view=inbox_view, items=items, next_cursor=next_cursor, filters=combined)
+
+
+def inbox_count(user, *, view: InboxView, filters: dict | None = None, now: datetime | None = None, cap: int = COUNT_CAP) -> int:
+    """How many cases a view holds, counted up to `cap` (cap + 1 means "more than cap")."""
+    combined = _combined_filters(view, filters)
+    queryset, statuses = _filtered(user, view, combined)
+    # order_by(): without it the model's default ordering makes the database sort every row
+    # first. One count per status, like the pages: "status IN (...)" led SQLite to scan the table.
+    queryset = queryset.order_by()
+    horizon = (now or timezone.now()) + timedelta(hours=BREACHING_HOURS)
+    total = 0
+    for status in statuses:
+        if view.base == BREACHING:  # the clocks are disjoint: their counts add up
+            parts = [queryset.filter(running, status=status, **{f"{column}__lte": horizon}) for column, running in _due_clocks(status)]
+        else:
+            parts = [queryset.filter(status=status)]
+        for rows in parts:
+            total += rows.values("id")[: cap + 1 - total].count()
+            if total > cap:
+                return total
+    return total
+
+
+def inbox_counts(user, views: list[InboxView], *, filters: dict | None = None, now: datetime | None = None) -> dict[str, int]:
+    """The tabs' counts (each capped); a saved view whose stored filters are broken counts 0."""
+    counts = {}
+    for view in views:
+        try:
+            counts[view.key] = inbox_count(user, view=view, filters=filters, now=now)
+        except ValidationError:
+            counts[view.key] = 0
+    return counts
+
+
+# --- SLA time left, for display --------------------------------------------------------------
+
+
+# Business time is counted day by day: beyond this distance from the due time, the wall-clock
+# distance is shown instead (a case months overdue cost 6 ms a row to count exactly).
+EXACT_WINDOW = timedelta(days=3)
+
+
+def _far_clock(case: Case, now: datetime) -> TimeLeft | None:
+    """The running clock in wall-clock time when its due time is beyond EXACT_WINDOW, else None.
+
+    Same clock as sla.sla_time_left; "near" is left false: that far from the due time only a
+    target over 15 days could be near its threshold (20 % of the target by default)."""
+    policy = case.sla_policy
+    if case.first_response_at is None and case.first_response_due_at is not None:
+        clock, due, target, paused_at = "first_response", case.first_response_due_at, policy.first_response_target, None
+    elif case.resolution_due_at is not None:
+        clock, due, target, paused_at = "resolution", case.resolution_due_at, policy.resolution_target, case.sla_paused_at
+    else:
+        return None
+    moment = paused_at or now
+    if abs(due - moment) <= EXACT_WINDOW:
+        return None
+    return TimeLeft(clock=clock, due_at=due, left=due - moment, target=target, paused=paused_at is not None, near=False)
+
+
+def sla_times(cases: Iterable[Case], now: datetime | None = None) -> dict[int, TimeLeft]:
+    """Time left on each case's running SLA clock, by case id: business time
+    (cases.sla.sla_time_left) within EXACT_WINDOW of the due time, wall-clock time beyond.
+
+    The calendars of the whole page are loaded at once (three queries, whatever the number of
+    cases); pass cases fetched with their `sla_policy` and `team` to avoid a query per row.
+    """
+    now = now or timezone.now()
+    cases = [case for case in cases if case.sla_policy_id is not None and case.resolved_at is None and case.closed_at is None]
+    if not cases:
+        return {}
+
+    def calendar_id(case: Case) -> int | None:
+        return case.sla_policy.calendar_id or (case.team.calendar_id if case.team_id is not None else None)
+
+    specs = calendar_specs({cid for cid in map(calendar_id, cases) if cid is not None})
+    times = {}
+    for case in cases:
+        left = _far_clock(case, now) or sla.sla_time_left(case, now, specs.get(calendar_id(case)) or sla.around_the_clock())
+        if left is not None:
+            times[case.pk] = left
+    return times

@@ -1,0 +1,114 @@
+"""Agent entry: a request an agent took by phone, in a store or on a field visit becomes a case.
+
+See docs/contact-form.md ("Agent entry"). One transaction: the case, the agent's note and, when
+the agent settled it there and then, the resolution (first-contact resolution).
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import CaseStatus, CaseType
+from prevenance.cases.models import Case, Team
+from prevenance.cases.services.common import Intake
+from prevenance.cases.services.handling import add_note, assign_case, change_status
+from prevenance.cases.services.intake import open_case
+from prevenance.cases.services.web_form import typed_identities
+from prevenance.core.choices import Channel
+from prevenance.customers.choices import IdentityKind
+from prevenance.customers.models import Customer, Order
+from prevenance.customers.services import IdentityInput
+
+# The channels where an agent, not the customer, types the request: the seeds' costliest.
+AGENT_CHANNELS = (Channel.PHONE, Channel.STORE, Channel.FIELD_VISIT, Channel.VIDEO, Channel.POSTAL)
+# Which known identity stands for a customer the agent picked: the most stable first.
+_IDENTITY_PREFERENCE = [IdentityKind.EMAIL, IdentityKind.PHONE, IdentityKind.LOYALTY_CARD, IdentityKind.EXTERNAL_ID]
+
+
+def _known_identity(customer: Customer) -> IdentityInput | None:
+    identities = list(customer.identities.order_by("-verified", "first_seen_at", "pk"))
+    identities.sort(key=lambda i: _IDENTITY_PREFERENCE.index(i.kind) if i.kind in _IDENTITY_PREFERENCE else len(_IDENTITY_PREFERENCE))
+    first = identities[0] if identities else None
+    return IdentityInput(first.kind, first.value, first.network) if first else None
+
+
+def _identities(customer: Customer | None, email: str, phone: str) -> list[IdentityInput]:
+    typed = typed_identities(email, phone)
+    if customer is None:
+        if not typed:
+            raise ValidationError({"customer": [_("Pick the customer, or type their email address or phone number.")]})
+        return typed
+    known = _known_identity(customer)
+    if known is None and not typed:
+        raise ValidationError({"customer": [_("This customer has no email, phone or card on file: type their email or phone.")]})
+    return ([known] if known else []) + typed
+
+
+def _order(reference: str) -> Order | None:
+    reference = " ".join(reference.split())
+    if not reference:
+        return None
+    order = Order.objects.filter(reference=reference).first() or Order.objects.filter(reference__iexact=reference).order_by("pk").first()
+    if order is None:
+        raise ValidationError({"order": [_("No order has the reference “%(reference)s”.") % {"reference": reference[:64]}]})
+    return order
+
+
+def _resolve_now(case: Case, actor) -> None:
+    """First-contact resolution: the agent who settled it is the assignee, then it is resolved."""
+    if not actor.has_perm("cases.change_case"):
+        raise ValidationError({"resolved": [_("You may not resolve cases.")]})
+    team_id = Case.objects.filter(pk=case.pk).values_list("team_id", flat=True).get()
+    # The team routing chose when the agent belongs to it, else the agent's own team (first by
+    # name): the case is counted for the team of the person who settled it.
+    team = (Team.objects.filter(pk=team_id, members=actor).first() if team_id else None) or actor.case_teams.order_by("name").first()
+    assign_case(case=case, assignee=actor, team=team, actor=actor)
+    change_status(case=case, status=CaseStatus.RESOLVED, actor=actor)
+
+
+def record_agent_contact(
+    *,
+    actor,
+    channel: str,
+    subject: str,
+    body: str,
+    type: str = CaseType.QUESTION,  # noqa: A002 - the business word
+    customer: Customer | None = None,
+    email: str = "",
+    phone: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    order_reference: str = "",
+    resolved: bool = False,
+    note: str = "",
+) -> Intake:
+    """Open a case for what a customer told an agent (the agent is the message's author).
+
+    The customer is the one picked, else the one the typed email/phone resolve to (created when
+    unknown). A typed identity that belongs to someone other than the picked customer is refused
+    rather than guessed at. `note` is kept as an internal note; `resolved` resolves the case at
+    once, assigned to the agent.
+    """
+    if not actor.has_perm("cases.add_case"):
+        raise PermissionDenied
+    if channel not in AGENT_CHANNELS:
+        labels = ", ".join(str(Channel(value).label) for value in AGENT_CHANNELS)
+        raise ValidationError({"channel": [_("Agent entry is for contacts by %(channels)s.") % {"channels": labels}]})
+    identities = _identities(customer, email, phone)
+    order = _order(order_reference)
+    hints = {key: value.strip() for key, value in (("first_name", first_name), ("last_name", last_name)) if value.strip()}
+    with transaction.atomic():
+        intake = open_case(
+            identities=identities, hints=hints, channel=channel, subject=subject, body=body, type=type, order=order, actor=actor,
+            sender_name=" ".join(f"{first_name} {last_name}".split()), sender_address=email.strip(),
+        )
+        if customer is not None and (intake.conflict is not None or intake.case.customer_id != customer.pk):
+            raise ValidationError(
+                {"customer": [_("The email or phone you typed belongs to another customer: pick that customer, or leave it blank.")]}
+            )
+        if note.strip():
+            add_note(case=intake.case, author=actor, body=note)
+        if resolved:
+            _resolve_now(intake.case, actor)
+    intake.case.refresh_from_db()
+    return intake

@@ -1,0 +1,140 @@
+"""Reading an IMAP mailbox into the email intake (`prevenance poll-imap`, docs/email-intake.md).
+
+Each unseen message is fetched without marking it (BODY.PEEK[]), ingested (one committed
+transaction), and only then flagged \\Seen. A crash in between leaves it unseen: the next
+poll reads it again and its Message-ID makes that a no-op ("duplicate"), then flags it.
+A message the intake refuses for good (e.g. a text over the size the case services take)
+is flagged $PrevenanceRefused and stays unread for a person to look at; polls skip it.
+"""
+
+import imaplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+
+from prevenance.cases.services.email_intake import IntakeResult, ingest_email
+
+REFUSED_FLAG = "$PrevenanceRefused"
+
+
+class ImapError(Exception):
+    """The IMAP server could not be reached, refused the login, or answered an error."""
+
+
+@dataclass
+class PollReport:
+    results: list[tuple[str, IntakeResult]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (uid, reason)
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    host: str
+    user: str
+    password: str
+    folder: str = "INBOX"
+    port: int = 0  # 0: 993 with TLS, 143 without
+    tls: bool = True
+    timeout: float = 60.0
+
+
+def connect(config: ImapSettings) -> imaplib.IMAP4:
+    """A logged-in connection (IMAPS by default, with the system's certificate checks)."""
+    port = config.port or (993 if config.tls else 143)
+    try:
+        if config.tls:
+            client = imaplib.IMAP4_SSL(config.host, port, ssl_context=ssl.create_default_context(), timeout=config.timeout)
+        else:
+            client = imaplib.IMAP4(config.host, port, timeout=config.timeout)
+    except (OSError, imaplib.IMAP4.error) as exc:  # socket.gaierror, ConnectionRefusedError, ssl.SSLError are OSErrors
+        raise ImapError(f"cannot connect to {config.host}:{port}: {exc}") from exc
+    try:
+        client.login(config.user, config.password)
+    except (imaplib.IMAP4.error, OSError) as exc:
+        _close(client)
+        raise ImapError(f"login refused for {config.user} on {config.host}: {_text(exc)}") from exc
+    return client
+
+
+def _text(exc: Exception) -> str:
+    return str(exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc)
+
+
+def _close(client: imaplib.IMAP4) -> None:
+    try:
+        client.logout()
+    except (imaplib.IMAP4.error, OSError):
+        pass
+
+
+def _check(answer: tuple[str, list], what: str) -> list:
+    status, data = answer
+    if status != "OK":
+        detail = b" ".join(item for item in data if isinstance(item, bytes)).decode(errors="replace")
+        raise ImapError(f"{what} failed: {status} {detail}".strip())
+    return data
+
+
+def _raw_message(data: list) -> bytes | None:
+    # imaplib answers a FETCH with (b'1 (UID 7 BODY[] {123}', b'<bytes>') tuples among bytes.
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2:
+            return item[1]
+    return None
+
+
+def poll_once(
+    client: imaplib.IMAP4, *, folder: str = "INBOX", mailbox: str = "", limit: int = 100,
+    on_result: Callable[[str, IntakeResult | None, str], None] | None = None,
+) -> PollReport:
+    """Ingest up to `limit` unseen messages of `folder`; `on_result(uid, result, refusal)` is
+    called after each. Raises ImapError on an IMAP failure; an error of the intake itself (the
+    database is down) propagates and leaves the message unseen."""
+    report = PollReport()
+    try:
+        _check(client.select(_quoted(folder)), f"selecting the folder {folder!r}")
+        data = _check(client.uid("SEARCH", None, "UNSEEN", "UNKEYWORD", REFUSED_FLAG), "searching unseen messages")
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise ImapError(_text(exc)) from exc
+    uids = [uid.decode() for uid in (data[0] or b"").split()][:limit]
+    for uid in uids:
+        try:
+            raw = _raw_message(_check(client.uid("FETCH", uid, "(BODY.PEEK[])"), f"fetching message {uid}"))
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise ImapError(_text(exc)) from exc
+        if raw is None:
+            continue  # deleted meanwhile by another client
+        try:
+            result = ingest_email(raw=raw, mailbox=mailbox)
+        except ValidationError as exc:
+            reason = "; ".join(exc.messages)
+            report.refused.append((uid, reason))
+            _flag(client, uid, REFUSED_FLAG)
+            if on_result:
+                on_result(uid, None, reason)
+            continue
+        # Committed: only now is it marked read on the server.
+        _flag(client, uid, "\\Seen")
+        report.results.append((uid, result))
+        if on_result:
+            on_result(uid, result, "")
+    return report
+
+
+def _flag(client: imaplib.IMAP4, uid: str, flag: str) -> None:
+    try:
+        _check(client.uid("STORE", uid, "+FLAGS", f"({flag})"), f"flagging message {uid}")
+    except (OSError, imaplib.IMAP4.error) as exc:
+        # Stored already; the next poll reads it again and finds it a duplicate.
+        raise ImapError(_text(exc)) from exc
+
+
+def _quoted(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def disconnect(client: imaplib.IMAP4) -> None:
+    _close(client)
+

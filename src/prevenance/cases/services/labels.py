@@ -1,0 +1,30 @@
+"""What a case is filed under: its tags and its root cause (for continuous improvement)."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import CaseAuditKind
+from prevenance.cases.models import Case, RootCause, Tag
+from prevenance.cases.services.common import lock_case
+from prevenance.core.audit import record_audit
+
+
+def set_case_labels(*, case: Case, tags: list[Tag], root_cause: RootCause | None, actor) -> Case:
+    """Replace the case's tags and root cause (None: not known yet); an audit row when anything changed.
+
+    Allowed on a closed case too: root causes are often only known after the fact.
+    """
+    if root_cause is not None and not root_cause.active:
+        raise ValidationError({"root_cause": [_("This root cause is no longer in use.")]}, code="inactive_root_cause")
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        before = {"tags": sorted(locked.tags.values_list("pk", flat=True)), "root_cause": locked.root_cause_id}
+        after = {"tags": sorted({tag.pk for tag in tags}), "root_cause": root_cause.pk if root_cause else None}
+        if before == after:
+            return locked
+        locked.tags.set(after["tags"])
+        locked.root_cause = root_cause
+        locked.save(update_fields=["root_cause", "updated_at"])
+        record_audit(kind=CaseAuditKind.LABELS_CHANGED, actor=actor, subject=locked, payload={"from": before, "to": after})
+    return locked

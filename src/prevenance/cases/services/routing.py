@@ -1,0 +1,255 @@
+"""Triage of a new case (language, priority, team, agent) and the agents' routing settings.
+
+`triage_new_case` runs inside open_case's transaction, right after the case row is created
+and before the SLA clock starts, so the due times follow the final priority and team
+(docs/routing-and-priority.md).
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import CaseAuditKind, RoutingMethod
+from prevenance.cases.models import AgentProfile, Case, RoutingRule, Team
+from prevenance.cases.services.priority import score_case
+from prevenance.cases.workflow import ACTIVE
+from prevenance.core.audit import record_audit
+from prevenance.core.choices import Channel
+from prevenance.core.text import search_key
+
+# Why a case stayed in the team queue (stored in the routing audit row, shown to supervisors).
+NO_TEAM = "no_team"
+MANUAL = "manual"
+NO_AGENT = "no_eligible_agent"
+
+
+# Rules -------------------------------------------------------------------------------------
+
+
+def keywords_of(rule: RoutingRule) -> list[str]:
+    return [search_key(word) for word in re.split(r"[,\n]", rule.keywords or "") if search_key(word)]
+
+
+def _language_matches(wanted: str, language: str) -> bool:
+    # "fr" matches "fr" and "fr-be"; "fr-be" only "fr-be".
+    wanted, language = wanted.strip().lower(), (language or "").lower()
+    return not wanted or language == wanted or language.split("-")[0] == wanted
+
+
+def rule_matches(rule: RoutingRule, *, channel: str, case_type: str, language: str, folded_text: str) -> bool:
+    """Every criterion set must match; a keyword matches as whole words, accents and case ignored."""
+    if not rule.active or rule.channel not in ("", channel) or rule.case_type not in ("", case_type):
+        return False
+    if not _language_matches(rule.language, language):
+        return False
+    words = keywords_of(rule)
+    return not words or any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded_text) for word in words)
+
+
+def matching_rule(*, channel: str, case_type: str, language: str, text: str) -> RoutingRule | None:
+    """The first active rule, in position order, that matches."""
+    folded = search_key(text)
+    rules = RoutingRule.objects.filter(active=True).order_by("position", "pk")
+    return next(
+        (rule for rule in rules if rule_matches(rule, channel=channel, case_type=case_type, language=language, folded_text=folded)),
+        None,
+    )
+
+
+# Agents ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user_id: int
+    username: str
+    open_cases: int
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _eligible_sql(*, with_skill: bool) -> str:
+    # One statement rather than an ORM query with annotations: intake runs it for every case,
+    # and building the ORM query cost more than running it. Open cases are counted through
+    # the (assignee, status) index. Caps are compared in Python (NULL means no cap).
+    user = get_user_model()
+    members = Team.members.through
+    groups = user.groups.through
+    user_perms = user.user_permissions.through
+    active = ", ".join(["%s"] * len(ACTIVE))
+    permission = (
+        f"(SELECT ap.id FROM {_table(Permission)} ap JOIN {_table(ContentType)} ct ON ct.id = ap.content_type_id"
+        f" WHERE ap.codename = %s AND ct.app_label = %s)"
+    )
+    skill = (
+        f" AND EXISTS (SELECT 1 FROM {_table(AgentProfile.skills.through)} s WHERE s.agentprofile_id = p.id AND s.skill_id = %s)"
+        if with_skill else ""
+    )
+    return (
+        f"SELECT u.id, u.username, p.max_open_cases, p.max_chats,"
+        f" (SELECT COUNT(*) FROM {_table(Case)} c WHERE c.assignee_id = u.id AND c.status IN ({active})),"
+        f" (SELECT COUNT(*) FROM {_table(Case)} c WHERE c.assignee_id = u.id AND c.status IN ({active}) AND c.channel = %s)"
+        f" FROM {_table(user)} u"
+        f" JOIN {_table(members)} tm ON tm.user_id = u.id AND tm.team_id = %s"
+        f" LEFT JOIN {_table(AgentProfile)} p ON p.user_id = u.id"
+        f" WHERE u.is_active = %s AND (p.id IS NULL OR p.available = %s)"
+        f" AND (u.is_superuser = %s"
+        f" OR EXISTS (SELECT 1 FROM {_table(groups)} ug JOIN {_table(Group.permissions.through)} gp ON gp.group_id = ug.group_id"
+        f" WHERE ug.user_id = u.id AND gp.permission_id = {permission})"
+        f" OR EXISTS (SELECT 1 FROM {_table(user_perms)} up WHERE up.user_id = u.id AND up.permission_id = {permission}))"
+        f"{skill} ORDER BY u.username"
+    )
+
+
+def eligible_agents(team: Team, *, required_skill_id: int | None = None, chat: bool = False) -> list[Candidate]:
+    """Members who can take a new case now: active, allowed to handle cases, available (no
+    profile means available), below their caps, with the required skill. Username order."""
+    change_case = ("change_case", "cases")
+    params = [*ACTIVE, *ACTIVE, Channel.CHAT, team.pk, True, True, True, *change_case, *change_case]
+    if required_skill_id is not None:
+        params.append(required_skill_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_eligible_sql(with_skill=required_skill_id is not None), params)
+        rows = cursor.fetchall()
+    return [
+        Candidate(user_id, username, open_cases)
+        for user_id, username, max_cases, max_chats, open_cases, open_chats in rows
+        if (max_cases is None or open_cases < max_cases) and (not chat or max_chats is None or open_chats < max_chats)
+    ]
+
+
+def pick_round_robin(candidates: list[Candidate], last_username: str | None) -> Candidate:
+    """The next candidate after the last one assigned, in username order, wrapping around."""
+    if last_username is not None:
+        for candidate in candidates:
+            if candidate.username > last_username:
+                return candidate
+    return candidates[0]
+
+
+def pick_least_load(candidates: list[Candidate]) -> Candidate:
+    """Fewest open cases; between equals, username order."""
+    return min(candidates, key=lambda c: (c.open_cases, c.username))
+
+
+def _assign_in_team(case: Case, team_id: int, rule: RoutingRule | None) -> tuple[int | None, str]:
+    """Choose the agent under the team row's lock: two intakes at once see each other's
+    assignments (the lock is held to commit), so neither passes a cap nor breaks the turn."""
+    locked = Team.objects.select_for_update().only("pk", "routing_method", "last_assigned").get(pk=team_id)
+    if locked.routing_method == RoutingMethod.MANUAL:
+        return None, MANUAL
+    candidates = eligible_agents(
+        locked, required_skill_id=rule.required_skill_id if rule is not None else None, chat=case.channel == Channel.CHAT
+    )
+    if not candidates:
+        return None, NO_AGENT
+    if locked.routing_method == RoutingMethod.LEAST_LOAD:
+        chosen = pick_least_load(candidates)
+    else:
+        chosen = pick_round_robin(candidates, _username(locked.last_assigned_id, candidates))
+    Team.objects.filter(pk=locked.pk).update(last_assigned=chosen.user_id)
+    return chosen.user_id, ""
+
+
+def _username(user_id: int | None, candidates: list[Candidate]) -> str | None:
+    if user_id is None:
+        return None
+    known = next((c.username for c in candidates if c.user_id == user_id), None)
+    return known or get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()
+
+
+def triage_new_case(case: Case, *, text: str) -> Case:
+    """Language, priority, team and agent of a case just created (inside its transaction).
+
+    The team given by the caller (a mailbox's team, an agent's choice) is kept; otherwise the
+    first matching routing rule names it. Then an agent of that team by its routing method;
+    nobody eligible leaves the case in the team queue, with the reason in the audit row."""
+    customer = case.customer if case.customer_id is not None else None
+    case.language = (customer.language if customer is not None else "") or ""
+    changed = ["language", *score_case(case, text=text, now=case.created_at)]
+    rule = None
+    if case.team_id is None:
+        rule = matching_rule(channel=case.channel, case_type=case.type, language=case.language, text=text)
+        if rule is not None:
+            case.team_id, case.routing_rule = rule.team_id, rule
+            changed += ["team", "routing_rule"]
+    reason = NO_TEAM
+    if case.team_id is not None and case.assignee_id is None:
+        assignee_id, reason = _assign_in_team(case, case.team_id, rule)
+        if assignee_id is not None:
+            case.assignee_id = assignee_id
+            changed.append("assignee")
+    case.save(update_fields=changed)
+    record_audit(
+        kind=CaseAuditKind.ROUTED, actor=None, subject=case,
+        payload={
+            "rule": rule.pk if rule else None, "team": case.team_id, "assignee": case.assignee_id,
+            "unassigned_reason": "" if case.assignee_id else reason, "priority": case.priority, "score": case.priority_score,
+        },
+    )
+    return case
+
+
+# Agents' settings --------------------------------------------------------------------------
+
+
+def _clean_cap(field: str, value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError({field: [_("A whole number of 0 or more, or empty for no cap.")]}, code="invalid_cap")
+    return value
+
+
+def _profile(user) -> AgentProfile:
+    if user is None or not user.pk:
+        raise ValidationError({"user": [_("Choose an agent.")]}, code="no_user")
+    profile, _created = AgentProfile.objects.select_for_update().get_or_create(user=user)
+    return profile
+
+
+def set_availability(*, user, available: bool, actor=None) -> AgentProfile:
+    """Whether routing gives the agent new cases now (their open cases stay theirs)."""
+    if not isinstance(available, bool):
+        raise ValidationError({"available": [_("Yes or no.")]}, code="invalid_availability")
+    with transaction.atomic():
+        profile = _profile(user)
+        if profile.available != available:
+            profile.available = available
+            profile.save(update_fields=["available"])
+            record_audit(kind=CaseAuditKind.AGENT_SETTINGS_CHANGED, actor=actor or user, subject=profile, payload={"available": available})
+    return profile
+
+
+def set_capacity(*, user, max_open_cases: int | None, max_chats: int | None, actor=None) -> AgentProfile:
+    """The most open cases (not resolved or closed) and live chats routing gives the agent at once;
+    None: no cap. Lowering a cap below the current load takes nothing away, it only stops new cases."""
+    caps = {}
+    errors = {}
+    for field, value in (("max_open_cases", max_open_cases), ("max_chats", max_chats)):
+        try:
+            caps[field] = _clean_cap(field, value)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        profile = _profile(user)
+        before = {field: getattr(profile, field) for field in caps}
+        if before != caps:
+            for field, value in caps.items():
+                setattr(profile, field, value)
+            profile.save(update_fields=list(caps))
+            record_audit(
+                kind=CaseAuditKind.AGENT_SETTINGS_CHANGED, actor=actor or user, subject=profile, payload={"from": before, "to": caps},
+            )
+    return profile
+

@@ -1,0 +1,100 @@
+"""Writing SLA policies (the API's CRUD; the admin edits them too). Due times already stored on
+cases are not moved by a change (docs/cases.md); `sla.recalculate_due_times` does that on demand."""
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import CaseAuditKind, CaseType, Priority
+from prevenance.cases.models import SLAPolicy
+from prevenance.core.audit import record_audit
+from prevenance.core.models import BusinessCalendar
+
+FIELDS = ("name", "active", "case_type", "priority", "customer_tier", "first_response_target", "resolution_target", "calendar",
+          "near_breach_percent")
+MAX_TARGET = timedelta(days=365)
+
+
+def _require(actor, perm: str) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.has_perm(perm):
+        raise PermissionDenied
+
+
+def _clean(values: dict) -> dict:
+    errors: dict[str, list] = {}
+    name = " ".join(str(values.get("name") or "").split())
+    if not name:
+        errors["name"] = [_("This field is required.")]
+    elif len(name) > 100:
+        errors["name"] = [_("At most %(limit)d characters.") % {"limit": 100}]
+    for field, choices in (("case_type", CaseType), ("priority", Priority)):
+        if values.get(field) and values[field] not in choices.values:
+            errors[field] = [
+                _("“%(value)s” is not one of: %(choices)s.") % {"value": str(values[field])[:40], "choices": ", ".join(choices.values)}
+            ]
+    if len(str(values.get("customer_tier") or "")) > 50:
+        errors["customer_tier"] = [_("At most %(limit)d characters.") % {"limit": 50}]
+    for field in ("first_response_target", "resolution_target"):
+        target = values.get(field)
+        if not isinstance(target, timedelta) or target <= timedelta(0) or target > MAX_TARGET:
+            errors[field] = [_("A duration longer than zero and at most 365 days.")]
+    percent = values.get("near_breach_percent")
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 99:
+        errors["near_breach_percent"] = [_("The near-breach threshold is between 1 and 99 %.")]
+    if values.get("calendar") is not None and not isinstance(values["calendar"], BusinessCalendar):
+        errors["calendar"] = [_("Unknown calendar.")]
+    if errors:
+        raise ValidationError(errors)
+    return {**values, "name": name, "case_type": values.get("case_type") or "", "priority": values.get("priority") or "",
+            "customer_tier": str(values.get("customer_tier") or "").strip(), "active": bool(values.get("active", True))}
+
+
+def _save(policy: SLAPolicy) -> None:
+    try:
+        with transaction.atomic():
+            policy.save()
+    except IntegrityError:
+        raise ValidationError({"name": [_("An SLA policy with this name already exists.")]}, code="duplicate") from None
+
+
+def create_sla_policy(*, actor, **values) -> SLAPolicy:
+    _require(actor, "cases.add_slapolicy")
+    unknown = set(values) - set(FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: [_("Unknown field.")]})
+    cleaned = _clean({"near_breach_percent": 80, "active": True, **values})
+    with transaction.atomic():
+        policy = SLAPolicy(**cleaned)
+        _save(policy)
+        record_audit(kind=CaseAuditKind.SLA_POLICY_CHANGED, actor=actor, subject=policy, payload={"created": policy.name})
+    return policy
+
+
+def update_sla_policy(*, policy: SLAPolicy, actor, **changes) -> SLAPolicy:
+    """Change some fields; the others keep their value."""
+    _require(actor, "cases.change_slapolicy")
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: [_("Unknown field.")]})
+    with transaction.atomic():
+        locked = SLAPolicy.objects.select_for_update().get(pk=policy.pk)
+        cleaned = _clean({field: changes.get(field, getattr(locked, field)) for field in FIELDS})
+        for field, value in cleaned.items():
+            setattr(locked, field, value)
+        _save(locked)
+        record_audit(kind=CaseAuditKind.SLA_POLICY_CHANGED, actor=actor, subject=locked, payload={"fields": sorted(changes)})
+    return locked
+
+
+def delete_sla_policy(*, policy: SLAPolicy, actor) -> None:
+    """Cases keep their due times (their `sla_policy` becomes empty); deactivate instead to keep the link."""
+    _require(actor, "cases.delete_slapolicy")
+    with transaction.atomic():
+        record_audit(kind=CaseAuditKind.SLA_POLICY_CHANGED, actor=actor, subject=policy, payload={"deleted": policy.name})
+        try:
+            SLAPolicy.objects.filter(pk=policy.pk).delete()
+        except ProtectedError:
+            raise ValidationError(_("This policy is still in use; deactivate it instead."), code="in_use") from None

@@ -1,0 +1,386 @@
+"""Reply templates (macros), the relational signature, and their placeholders (docs/templates-and-surveys.md).
+
+Templates are written by people in the admin or through the API, so their text is never run
+through a template engine: placeholders are `{name}` fields from a fixed list, filled by a
+formatter that only looks names up in a dict of strings. `{{` and `}}` write literal braces.
+"""
+
+import string
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import formats, timezone, translation
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import TemplateAuditKind, TemplatePurpose
+from prevenance.cases.models import Case, ReplyTemplate, Signature, Team
+from prevenance.core.audit import record_audit
+from prevenance.core.choices import CHANNELS
+
+# The placeholders every template may use; survey invitations also get the links to answer.
+PLACEHOLDERS = frozenset({
+    "customer_first_name", "customer_last_name", "case_reference", "case_subject", "order_reference",
+    "agent_first_name", "agent_name", "team_name", "due_date",
+})
+SURVEY_PLACEHOLDERS = frozenset({"survey_url", "survey_links"})
+MAX_BODY = 20_000
+MAX_SIGN_OFF = 2_000
+_FORMATTER = string.Formatter()
+
+
+def allowed_placeholders(purpose: str) -> frozenset[str]:
+    return PLACEHOLDERS | SURVEY_PLACEHOLDERS if purpose == TemplatePurpose.SURVEY else PLACEHOLDERS
+
+
+def check_placeholders(text: str, *, field: str, allowed: Iterable[str] = PLACEHOLDERS) -> None:
+    """Refuse a text whose placeholders are not all known, naming the first bad one.
+
+    Only plain `{name}` is accepted: no attribute or index access (`{case.customer}`), no
+    conversion or format spec, so nothing but a lookup in a dict of strings ever happens.
+    """
+    allowed = frozenset(allowed)
+    try:
+        parts = list(_FORMATTER.parse(text))
+    except ValueError:
+        raise ValidationError(
+            {field: [_("Unbalanced brace: write {{ or }} for a literal brace, {name} for a placeholder.")]}, code="bad_brace"
+        ) from None
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in allowed or spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise ValidationError(
+                {field: [_("Unknown placeholder %(placeholder)s. Allowed: %(allowed)s.")
+                         % {"placeholder": shown, "allowed": ", ".join("{" + p + "}" for p in sorted(allowed))}]},
+                code="unknown_placeholder",
+            )
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Replace the placeholders; a missing or unknown one becomes empty text. Never raises."""
+    try:
+        parts = list(_FORMATTER.parse(text))
+    except ValueError:
+        return text  # unbalanced braces slipped past validation (raw SQL, old rows): show it as written
+    return "".join(literal + (values.get(name, "") if name is not None else "") for literal, name, _spec, _conv in parts)
+
+
+# --- values ------------------------------------------------------------------------------------
+
+def case_language(case: Case) -> str:
+    """The language to write to the customer in: the case's, else the customer's, else the site's."""
+    return case.language or (case.customer.language if case.customer_id is not None else "") or settings.LANGUAGE_CODE
+
+
+def case_time_zone(case: Case) -> ZoneInfo:
+    """The team calendar's time zone (where the promise is kept), else the site's."""
+    team = case.team if case.team_id is not None else None
+    calendar = team.calendar if team is not None and team.calendar_id is not None else None
+    return ZoneInfo(calendar.time_zone if calendar is not None else settings.TIME_ZONE)
+
+
+def business_due(when: datetime | None, *, language: str, tz: ZoneInfo, now: datetime | None = None) -> str:
+    """A due time as people say it: "today before 14:00", "tomorrow before 10:00",
+    "Tuesday 3 December before 14:00" (in `language`, local time of `tz`); "" when unknown."""
+    if when is None:
+        return ""
+    local = timezone.localtime(when, tz)
+    today = timezone.localtime(now or timezone.now(), tz).date()
+    with translation.override(language):
+        hour = formats.time_format(local, "H:i")
+        if local.date() == today:
+            return _("today before %(time)s") % {"time": hour}
+        if local.date() == today + timedelta(days=1):
+            return _("tomorrow before %(time)s") % {"time": hour}
+        day = formats.date_format(local, "l j F" if local.year == today.year else "l j F Y")
+        return _("%(day)s before %(time)s") % {"day": day, "time": hour}
+
+
+def placeholder_values(case: Case, agent=None, *, language: str | None = None) -> dict[str, str]:
+    """What each placeholder stands for on this case; anything unknown is empty text."""
+    customer = case.customer if case.customer_id is not None else None
+    team = case.team if case.team_id is not None else None
+    order = case.order if case.order_id is not None else None
+    return {
+        "customer_first_name": customer.first_name if customer else "",
+        "customer_last_name": customer.last_name if customer else "",
+        "case_reference": case.reference or "",
+        "case_subject": case.subject or "",
+        "order_reference": order.reference if order else "",
+        "agent_first_name": (getattr(agent, "first_name", "") or "") if agent is not None else "",
+        "agent_name": (agent.get_full_name() or "") if agent is not None and hasattr(agent, "get_full_name") else "",
+        "team_name": team.name if team else "",
+        "due_date": business_due(case.first_response_due_at, language=language or case_language(case), tz=case_time_zone(case)),
+    }
+
+
+def render_template(*, template: ReplyTemplate, case: Case, agent=None, extra: dict[str, str] | None = None) -> tuple[str, str]:
+    """(subject, body) of `template` filled for `case` and the answering `agent` (may be None).
+
+    `extra` adds purpose-specific values (the survey links). Missing values render as "".
+    """
+    values = {**placeholder_values(case, agent, language=template.language), **(extra or {})}
+    return fill(template.subject, values), fill(template.body, values)
+
+
+# --- choosing a template and a signature --------------------------------------------------------
+
+def _language_rank(language: str, wanted: str) -> int:
+    if language == wanted:
+        return 0
+    return 1 if language == settings.LANGUAGE_CODE else 2
+
+
+def select_template(*, purpose: str, case: Case, name: str | None = None) -> ReplyTemplate | None:
+    """The best active template of `purpose` for this case: in the case's language (else the
+    site's, else any), for its channel rather than any channel, for its team rather than every team."""
+    wanted = case_language(case)
+    candidates = ReplyTemplate.objects.filter(purpose=purpose, active=True, channel__in=[case.channel, ""])
+    candidates = candidates.filter(Q(team__isnull=True) | Q(team_id=case.team_id))
+    if name is not None:
+        candidates = candidates.filter(name=name)
+    ranked = sorted(
+        candidates, key=lambda t: (_language_rank(t.language, wanted), t.channel != case.channel, t.team_id is None, t.pk)
+    )
+    return ranked[0] if ranked else None
+
+
+def signature_for(case: Case, agent=None, *, language: str | None = None) -> Signature | None:
+    """The team's active signature in the language, else the brand-wide one; None when neither
+    exists (a sign-off in another language than the message would read worse than none)."""
+    language = language or case_language(case)
+    rows = Signature.objects.filter(active=True, language=language)
+    rows = rows.filter(Q(team__isnull=True) | Q(team_id=case.team_id))
+    return min(rows, key=lambda s: (s.team_id is None, s.pk), default=None)
+
+
+def sign_off_for(case: Case, agent=None, *, signature: Signature | None = None) -> str:
+    """The signature's sign-off filled for this case and agent; "" when there is no signature."""
+    signature = signature or signature_for(case, agent)
+    if signature is None:
+        return ""
+    values = placeholder_values(case, agent, language=signature.language)
+    # A line made only of placeholders with no value (the agent's name on an automatic
+    # message) is left out rather than kept as a blank line.
+    lines = [(line, fill(line, values)) for line in signature.sign_off.splitlines()]
+    return "\n".join(filled for line, filled in lines if filled.strip() or not line.strip()).strip()
+
+
+def apply_signature(body: str, *, case: Case, agent=None, signature: Signature | None = None) -> str:
+    """The body with the sign-off under it; unchanged when there is no signature or the body
+    already ends with it (an agent who pasted it by hand)."""
+    sign_off = sign_off_for(case, agent, signature=signature)
+    if not sign_off or body.rstrip().endswith(sign_off):
+        return body
+    return f"{body.rstrip()}\n\n{sign_off}"
+
+
+def sign_reply(text: str, html: str, *, case: Case, agent=None) -> tuple[str, str]:
+    """(text, html) of a reply with the sign-off added to both (the HTML one escaped)."""
+    sign_off = sign_off_for(case, agent)
+    if not sign_off or text.rstrip().endswith(sign_off):
+        return text, html
+    if html:
+        html = f"{html}<p>{escape(sign_off).replace(chr(10), '<br>')}</p>"
+    return f"{text.rstrip()}\n\n{sign_off}", html
+
+
+# --- writing templates and signatures -----------------------------------------------------------
+
+def _require(actor, perm: str) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.has_perm(perm):
+        raise PermissionDenied
+
+
+def _language(value) -> str:
+    codes = {code for code, _name in settings.LANGUAGES}
+    if value not in codes:
+        raise ValidationError({"language": [_("Unknown language “%(value)s”; one of: %(codes)s.")
+                                            % {"value": str(value)[:10], "codes": ", ".join(sorted(codes))}]})
+    return value
+
+
+def _text(field: str, value, *, limit: int, required: bool) -> str:
+    text = ("" if value is None else str(value)).replace("\x00", "")
+    if required and not text.strip():
+        raise ValidationError({field: [_("This field is required.")]})
+    if len(text) > limit:
+        raise ValidationError({field: [_("At most %(limit)d characters (got %(length)d).") % {"limit": limit, "length": len(text)}]})
+    return text
+
+
+def _collect(checks) -> None:
+    """Run every check and raise one ValidationError with all the fields that failed."""
+    errors: dict[str, list] = {}
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                errors.setdefault(key, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def clean_template_fields(*, name, purpose, language, channel, team, subject, body) -> dict:
+    """Validated fields of a reply template (also used by the admin form)."""
+    cleaned: dict = {"team": team}
+
+    def put(field, value):
+        cleaned[field] = value
+
+    def check_purpose():
+        if purpose not in TemplatePurpose.values:
+            raise ValidationError({"purpose": [_("“%(value)s” is not one of: %(choices)s.")
+                                               % {"value": str(purpose)[:40], "choices": ", ".join(TemplatePurpose.values)}]})
+        put("purpose", purpose)
+
+    def check_channel():
+        if channel and channel not in CHANNELS:
+            raise ValidationError({"channel": [_("Unknown channel “%(value)s”.") % {"value": str(channel)[:40]}]})
+        put("channel", channel or "")
+
+    def check_team():
+        if team is not None and not isinstance(team, Team):
+            raise ValidationError({"team": [_("Unknown team.")]})
+
+    _collect([
+        lambda: put("name", " ".join(_text("name", name, limit=100, required=True).split())),
+        check_purpose,
+        lambda: put("language", _language(language)),
+        check_channel,
+        check_team,
+        lambda: put("subject", " ".join(_text("subject", subject, limit=255, required=False).split())),
+        lambda: put("body", _text("body", body, limit=MAX_BODY, required=True)),
+    ])
+    allowed = allowed_placeholders(cleaned["purpose"])
+    _collect([
+        lambda: check_placeholders(cleaned["subject"], field="subject", allowed=allowed),
+        lambda: check_placeholders(cleaned["body"], field="body", allowed=allowed),
+    ])
+    return cleaned
+
+
+def _save_unique(row, *, field: str, message: str) -> None:
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        raise ValidationError({field: [message]}, code="duplicate") from None
+
+
+def create_reply_template(
+    *, actor, name: str, body: str, language: str, purpose: str = TemplatePurpose.REPLY, channel: str = "",
+    team: Team | None = None, subject: str = "", active: bool = True,
+) -> ReplyTemplate:
+    """A new template; unknown placeholders, languages or channels are refused with the field."""
+    _require(actor, "cases.add_replytemplate")
+    fields = clean_template_fields(name=name, purpose=purpose, language=language, channel=channel, team=team, subject=subject, body=body)
+    with transaction.atomic():
+        template = ReplyTemplate(active=bool(active), **fields)
+        _save_unique(template, field="name", message=_("A template with this name already exists for this language and channel."))
+        record_audit(kind=TemplateAuditKind.TEMPLATE_CREATED, actor=actor, subject=template, payload={"name": template.name})
+    return template
+
+
+TEMPLATE_FIELDS = ("name", "purpose", "language", "channel", "team", "subject", "body")
+
+
+def update_reply_template(*, template: ReplyTemplate, actor, **changes) -> ReplyTemplate:
+    """Change some fields (any of name, purpose, language, channel, team, subject, body, active)."""
+    _require(actor, "cases.change_replytemplate")
+    unknown = set(changes) - {*TEMPLATE_FIELDS, "active"}
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: [_("This field cannot be changed.")]})
+    with transaction.atomic():
+        # Merged with the locked row, not the caller's copy: a field nobody asked to change
+        # keeps what a concurrent edit saved.
+        locked = ReplyTemplate.objects.select_for_update().filter(pk=template.pk).first()
+        if locked is None:
+            raise ValidationError({"template": [_("This template was deleted meanwhile.")]}, code="deleted")
+        fields = clean_template_fields(**{field: changes.get(field, getattr(locked, field)) for field in TEMPLATE_FIELDS})
+        for field, value in fields.items():
+            setattr(locked, field, value)
+        if "active" in changes:
+            locked.active = bool(changes["active"])
+        _save_unique(locked, field="name", message=_("A template with this name already exists for this language and channel."))
+        record_audit(kind=TemplateAuditKind.TEMPLATE_CHANGED, actor=actor, subject=locked, payload={"fields": sorted(changes)})
+    return locked
+
+
+def delete_reply_template(*, template: ReplyTemplate, actor) -> None:
+    _require(actor, "cases.delete_replytemplate")
+    with transaction.atomic():
+        record_audit(kind=TemplateAuditKind.TEMPLATE_DELETED, actor=actor, subject=template, payload={"name": template.name})
+        ReplyTemplate.objects.filter(pk=template.pk).delete()
+
+
+def clean_signature_fields(*, name, team, language, tone_guidance, sign_off) -> dict:
+    cleaned: dict = {"team": team}
+
+    def put(field, value):
+        cleaned[field] = value
+
+    _collect([
+        lambda: put("name", " ".join(_text("name", name, limit=100, required=True).split())),
+        lambda: put("language", _language(language)),
+        lambda: put("tone_guidance", _text("tone_guidance", tone_guidance, limit=MAX_SIGN_OFF, required=False)),
+        lambda: put("sign_off", _text("sign_off", sign_off, limit=MAX_SIGN_OFF, required=True)),
+    ])
+    check_placeholders(cleaned["sign_off"], field="sign_off")
+    return cleaned
+
+
+def _signature_clash(team) -> str:
+    if team is None:
+        return _("There is already an active brand-wide signature in this language.")
+    return _("This team already has an active signature in this language.")
+
+
+def create_signature(
+    *, actor, name: str, language: str, sign_off: str, team: Team | None = None, tone_guidance: str = "", active: bool = True,
+) -> Signature:
+    """A team's (or, without team, the brand-wide) signature; one active per team and language."""
+    _require(actor, "cases.add_signature")
+    fields = clean_signature_fields(name=name, team=team, language=language, tone_guidance=tone_guidance, sign_off=sign_off)
+    with transaction.atomic():
+        signature = Signature(active=bool(active), **fields)
+        _save_unique(signature, field="language", message=_signature_clash(team))
+        record_audit(kind=TemplateAuditKind.SIGNATURE_CREATED, actor=actor, subject=signature, payload={"name": signature.name})
+    return signature
+
+
+SIGNATURE_FIELDS = ("name", "team", "language", "tone_guidance", "sign_off")
+
+
+def update_signature(*, signature: Signature, actor, **changes) -> Signature:
+    _require(actor, "cases.change_signature")
+    unknown = set(changes) - {*SIGNATURE_FIELDS, "active"}
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: [_("This field cannot be changed.")]})
+    with transaction.atomic():
+        locked = Signature.objects.select_for_update().filter(pk=signature.pk).first()
+        if locked is None:
+            raise ValidationError({"signature": [_("This signature was deleted meanwhile.")]}, code="deleted")
+        fields = clean_signature_fields(**{field: changes.get(field, getattr(locked, field)) for field in SIGNATURE_FIELDS})
+        for field, value in fields.items():
+            setattr(locked, field, value)
+        if "active" in changes:
+            locked.active = bool(changes["active"])
+        _save_unique(locked, field="language", message=_signature_clash(locked.team))
+        record_audit(kind=TemplateAuditKind.SIGNATURE_CHANGED, actor=actor, subject=locked, payload={"fields": sorted(changes)})
+    return locked
+
+
+def delete_signature(*, signature: Signature, actor) -> None:
+    _require(actor, "cases.delete_signature")
+    with transaction.atomic():
+        record_audit(kind=TemplateAuditKind.SIGNATURE_DELETED, actor=actor, subject=signature, payload={"name": signature.name})
+        Signature.objects.filter(pk=signature.pk).delete()

@@ -1,0 +1,67 @@
+"""Display helpers for the case pages: sanitised message HTML, SLA time left, priority reasons."""
+
+from datetime import timedelta
+
+from django import template
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from prevenance.cases.mail.sanitize import sanitize_html
+from prevenance.cases.priority import reason_label
+
+register = template.Library()
+
+
+@register.filter
+def safe_message_html(html: str) -> str:
+    """A message's HTML, sanitised again at display: the stored copy was cleaned by whoever
+    wrote it (parser, API, form), and cleaning twice changes nothing, so a row written by a
+    path that forgot never reaches the page as live markup."""
+    return mark_safe(sanitize_html(html or ""))  # noqa: S308 - sanitised by nh3 on the line itself
+
+
+@register.filter
+def duration_short(value: timedelta | None) -> str:
+    """"2 d 4 h", "3 h 05 min", "12 min": how long, for a table cell (the sign is shown apart)."""
+    if value is None:
+        return ""
+    minutes = int(abs(value.total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)d min") % {"minutes": minutes}
+
+
+@register.filter
+def sla_state(left) -> str:
+    """The colour of an SLA clock (cases.sla.TimeLeft): breached, near, paused or ok."""
+    if left.breached:
+        return "breached"
+    return "paused" if left.paused else "near" if left.near else "ok"
+
+
+@register.filter
+def sla_label(left) -> str:
+    return _("First response") if left.clock == "first_response" else _("Resolution")
+
+
+@register.filter
+def reason_lines(reasons) -> list[str]:
+    """The priority reasons as lines "label (+points)", in the language shown (cases.priority)."""
+    lines = []
+    for reason in reasons if isinstance(reasons, list) else []:
+        if isinstance(reason, dict):
+            label, points = reason_label(reason) or reason.get("code") or "", reason.get("points")
+            lines.append(f"{label} ({int(points):+d})" if isinstance(points, int | float) else str(label))
+        else:
+            lines.append(str(reason))
+    return lines
+
+
+@register.filter
+def get_item(mapping, key):
+    """mapping[key] in a template (the tab counts by view key); 0 when absent."""
+    return (mapping or {}).get(key, 0)

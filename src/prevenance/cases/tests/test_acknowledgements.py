@@ -1,0 +1,175 @@
+"""Acknowledgement of receipt on every new case (issue 3, item 4; docs/templates-and-surveys.md)."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from prevenance.cases.choices import CaseStatus, MessageKind, TemplatePurpose
+from prevenance.cases.models import Case, Message, ReplyTemplate, SLAPolicy
+from prevenance.cases.services import (
+    acknowledge_case,
+    add_inbound_message,
+    add_reply,
+    change_status,
+    ensure_default_templates,
+    open_case,
+)
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.choices import Channel
+from prevenance.core.models import AuditEvent
+from prevenance.core.testing import run_concurrently
+from prevenance.customers.choices import IdentityKind
+from prevenance.customers.services import IdentityInput
+from prevenance.customers.tests.factories import CustomerFactory, IdentityFactory
+from prevenance.interactions.models import Interaction
+
+
+@pytest.fixture(autouse=True)
+def defaults(db, settings):
+    settings.DEFAULT_FROM_EMAIL = "care@prevenance.test"
+    ensure_default_templates()
+
+
+def skipped_reasons(case) -> list[str]:
+    rows = AuditEvent.objects.filter(kind="case.acknowledgement_skipped", subject_id=str(case.pk)).order_by("id")
+    return [row.payload["reason"] for row in rows]
+
+
+def outbound(case) -> list[Message]:
+    return list(Message.objects.filter(case=case, kind=MessageKind.OUTBOUND).order_by("id"))
+
+
+@pytest.mark.django_db
+def test_a_new_email_case_is_acknowledged_with_reference_team_and_due_time(django_capture_on_commit_callbacks):
+    # Given a 4-hour first-response target (around the clock) and a team
+    SLAPolicy.objects.create(name="Standard", first_response_target=dt.timedelta(hours=4), resolution_target=dt.timedelta(days=2))
+    team = TeamFactory(name="Service client")
+    # When Claire (French) writes in
+    with django_capture_on_commit_callbacks(execute=True):
+        intake = open_email_case("claire@example.com", hints={"first_name": "Claire"}, team=team, message_id="c1@example.com")
+    case = Case.objects.get(pk=intake.case.pk)
+    # Then she gets one acknowledgement, in French, on the thread and her timeline
+    [ack] = outbound(case)
+    assert ack.author is None and ack.channel == Channel.EMAIL
+    assert ack.body_text.startswith("Bonjour Claire,")
+    assert case.reference in ack.body_text
+    assert "Équipe en charge : Service client" in ack.body_text
+    due = timezone.localtime(case.first_response_due_at)
+    assert "Réponse prévue : " in ack.body_text and due.strftime("%H:%M") in ack.body_text
+    assert ack.body_text.endswith("Le service client")  # the brand's French sign-off, without an agent line
+    assert Interaction.objects.filter(external_id=f"cases.message:{ack.pk}").exists()
+    # and the email left, threaded on her message, marked automatic so her auto-responder stays quiet
+    [sent] = mail.outbox
+    assert sent.to == ["claire@example.com"]
+    assert sent.subject == f"[{case.reference}] Nous avons bien reçu votre message"
+    assert sent.extra_headers["In-Reply-To"] == "<c1@example.com>"
+    assert sent.extra_headers["Auto-Submitted"] == "auto-replied"
+    # It is not an answer: the first response is still due, the case still new
+    assert case.acknowledged_at is not None
+    assert (case.first_response_at, case.status) == (None, CaseStatus.NEW)
+
+
+@pytest.mark.django_db
+def test_the_agents_first_reply_is_still_the_first_response(agent):
+    case = open_email_case().case
+    reply = add_reply(case=case, author=agent, body="Nous regardons.")
+    case.refresh_from_db()
+    assert case.first_response_at == reply.created_at
+    assert len(outbound(case)) == 2
+
+
+@pytest.mark.django_db
+def test_an_english_customer_gets_the_english_template():
+    john = CustomerFactory(first_name="John", language="en")
+    IdentityFactory(customer=john, value="john@example.com")
+    case = open_email_case("john@example.com", subject="Where is my parcel?").case
+    [ack] = outbound(case)
+    assert ack.body_text.startswith("Hello John,")
+    assert ack.body_text.endswith("Customer care")
+
+
+@pytest.mark.django_db
+def test_the_case_language_chooses_the_template():
+    # Given a case whose language is English (set by routing) for a customer on file as French
+    case = open_email_case("eve@example.com", hints={"first_name": "Eve"}).case
+    Case.objects.filter(pk=case.pk).update(language="en", acknowledged_at=None)
+    Message.objects.filter(case=case, kind=MessageKind.OUTBOUND).delete()
+    case = Case.objects.select_related("customer").get(pk=case.pk)
+    ack = acknowledge_case(case=case)
+    assert ack.body_text.startswith("Hello Eve,")
+    assert "Handled by:" in ack.body_text and ack.body_text.endswith("Customer care")
+
+
+@pytest.mark.django_db
+def test_an_auto_reply_is_never_acknowledged_and_the_reason_is_recorded():
+    intake = open_email_case("robot@example.com", subject="Absence du bureau", automatic="auto_reply")
+    case = Case.objects.get(pk=intake.case.pk)
+    assert outbound(case) == []
+    assert case.acknowledged_at is None
+    assert skipped_reasons(case) == ["automatic"]
+
+
+@pytest.mark.django_db
+def test_a_customer_without_an_email_address_is_not_acknowledged_and_the_reason_is_recorded():
+    intake = open_case(identities=[IdentityInput(IdentityKind.PHONE, "+33612345678")], channel=Channel.PHONE,
+                       subject="Appel", body="Le client appelle pour son colis.")
+    case = Case.objects.get(pk=intake.case.pk)
+    assert outbound(case) == []
+    assert case.acknowledged_at is None
+    assert skipped_reasons(case) == ["no_address"]
+
+
+@pytest.mark.django_db
+def test_a_phone_call_from_a_known_email_customer_is_acknowledged_by_email_with_the_phone_template():
+    ReplyTemplate.objects.create(name="Phone", purpose=TemplatePurpose.ACKNOWLEDGEMENT, language="fr", channel=Channel.PHONE,
+                                 body="Suite à votre appel, votre demande porte la référence {case_reference}.")
+    identities = [IdentityInput(IdentityKind.EMAIL, "paul@example.com"), IdentityInput(IdentityKind.PHONE, "+33611111111")]
+    intake = open_case(identities=identities,
+                       channel=Channel.PHONE, subject="Appel", body="Le client appelle.")
+    [ack] = outbound(intake.case)
+    assert ack.channel == Channel.EMAIL
+    assert ack.body_text.startswith(f"Suite à votre appel, votre demande porte la référence {intake.case.reference}.")
+
+
+@pytest.mark.django_db
+def test_without_an_active_template_nothing_is_sent_and_nothing_is_recorded():
+    ReplyTemplate.objects.filter(purpose=TemplatePurpose.ACKNOWLEDGEMENT).update(active=False)
+    case = open_email_case().case
+    case.refresh_from_db()
+    assert (outbound(case), case.acknowledged_at, skipped_reasons(case)) == ([], None, [])
+
+
+@pytest.mark.django_db
+def test_exactly_once_per_case_even_when_called_again_or_the_message_is_delivered_twice():
+    first = open_email_case(message_id="dup@example.com")
+    assert acknowledge_case(case=first.case) is None
+    again = open_email_case(message_id="dup@example.com")
+    assert not again.created
+    assert len(outbound(first.case)) == 1
+
+
+@pytest.mark.django_db
+def test_a_reply_to_a_closed_case_opens_a_follow_up_case_which_is_acknowledged(agent):
+    case = open_email_case().case
+    change_status(case=case, status=CaseStatus.CLOSED, actor=agent)
+    follow = add_inbound_message(case=case, body="Toujours rien reçu.", channel=Channel.EMAIL, sender_address="claire@example.com")
+    assert follow.case_opened
+    [ack] = outbound(follow.case)
+    assert follow.case.reference in ack.body_text
+    # while a plain reply on an open case is not acknowledged again
+    other = open_email_case("zoe@example.com").case
+    add_inbound_message(case=other, body="Une précision.", sender_address="zoe@example.com")
+    assert len(outbound(other)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_acknowledgements_of_one_case_send_one_message():
+    ReplyTemplate.objects.filter(purpose=TemplatePurpose.ACKNOWLEDGEMENT).update(active=False)
+    case = open_email_case().case
+    ReplyTemplate.objects.filter(purpose=TemplatePurpose.ACKNOWLEDGEMENT).update(active=True)
+    results, errors = run_concurrently(*[lambda: acknowledge_case(case=Case.objects.select_related("customer").get(pk=case.pk))] * 2)
+    assert errors == []
+    assert sorted(result is None for result in results) == [False, True]
+    assert len(outbound(case)) == 1

@@ -1,0 +1,258 @@
+"""Agent entry: a request taken by phone, in a store or on a visit becomes a case, typed by the agent."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+
+from prevenance.cases.choices import CaseStatus, CaseType, MessageKind
+from prevenance.cases.models import Case, Message, RoutingRule
+from prevenance.cases.services.agent_entry import AGENT_CHANNELS, record_agent_contact
+from prevenance.cases.tests.factories import TeamFactory
+from prevenance.core.choices import Channel
+from prevenance.customers.choices import IdentityKind
+from prevenance.customers.models import Customer, Identity, IdentityConflict
+from prevenance.customers.services import merge_customers
+from prevenance.customers.tests.factories import CustomerFactory, IdentityFactory, OrderFactory
+from prevenance.interactions.models import Interaction
+
+pytestmark = pytest.mark.django_db
+
+URL = "/cases/new/"
+
+
+def entry(**overrides) -> dict:
+    data = {
+        "channel": Channel.PHONE, "customer": "", "q": "", "email": "", "phone": "", "first_name": "", "last_name": "",
+        "type": CaseType.REQUEST, "subject": "Changer le créneau de livraison",
+        "body": "Souhaite être livrée samedi matin plutôt que vendredi.", "order": "", "note": "",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not False}
+
+
+@pytest.fixture
+def camille(db):
+    customer = CustomerFactory(first_name="Camille", last_name="Durand", city="Lyon", postal_code="69003")
+    IdentityFactory(customer=customer, kind=IdentityKind.EMAIL, value="camille.durand@example.com")
+    return customer
+
+
+class TestAccess:
+    def test_a_visitor_is_sent_to_the_login_page(self, client):
+        response = client.get(URL)
+
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("web:login"))
+
+    @pytest.mark.parametrize("user", ["marketer", "nobody"])
+    def test_a_user_without_the_permission_to_add_cases_is_refused(self, client, request, user):
+        client.force_login(request.getfixturevalue(user))
+
+        assert client.get(URL).status_code == 403
+        assert client.post(URL, entry(email="x@example.com")).status_code == 403
+        assert client.get(reverse("cases:new_customers"), {"q": "Durand"}).status_code == 403
+        assert not Case.objects.exists()
+
+    def test_the_service_checks_the_permission_too(self, marketer):
+        with pytest.raises(PermissionDenied):
+            record_agent_contact(actor=marketer, channel=Channel.PHONE, subject="S", body="B", email="x@example.com")
+        assert not Case.objects.exists()
+
+    def test_an_agent_gets_the_form_with_the_channels_agents_type_for(self, client, agent):
+        client.force_login(agent)
+
+        response = client.get(URL)
+
+        assert response.status_code == 200
+        offered = [value for value, _label in response.context["form"].fields["channel"].choices]
+        assert offered == [Channel.PHONE, Channel.STORE, Channel.FIELD_VISIT, Channel.VIDEO, Channel.POSTAL]
+
+
+    def test_the_menu_offers_the_entry_to_those_who_may_use_it(self, client, agent, marketer):
+        link = f'href="{URL}"'
+        client.force_login(agent)
+        assert link in client.get(reverse("web:home")).content.decode()
+        client.force_login(marketer)
+        assert link not in client.get(reverse("web:home")).content.decode()
+
+
+class TestRecording:
+    @pytest.mark.parametrize("channel", AGENT_CHANNELS)
+    def test_each_channel_opens_a_case_written_by_the_agent_for_the_customer_they_name(self, client, agent, channel):
+        client.force_login(agent)
+
+        response = client.post(URL, entry(channel=channel, email="lea.petit@example.fr", first_name="Léa", last_name="Petit"))
+
+        case = Case.objects.get()
+        assert response.status_code == 302
+        assert response["Location"] == reverse("cases:case", args=[case.pk])
+        assert (case.channel, case.type, case.status) == (channel, CaseType.REQUEST, CaseStatus.NEW)
+        message = case.messages.get(kind=MessageKind.INBOUND)
+        assert (message.channel, message.author) == (channel, agent)
+        assert message.body_text == "Souhaite être livrée samedi matin plutôt que vendredi."
+        customer = case.customer
+        assert (customer.first_name, customer.last_name) == ("Léa", "Petit")
+        assert customer.identities.get().normalized == "lea.petit@example.fr"
+        assert Interaction.objects.filter(customer=customer, channel=channel, agent=agent).count() == 1
+
+    def test_the_customer_picked_in_the_search_gets_the_case(self, client, agent, camille):
+        client.force_login(agent)
+
+        client.post(URL, entry(customer=camille.pk))
+
+        case = Case.objects.get()
+        assert case.customer == camille
+        assert Customer.objects.count() == 1
+
+    def test_a_phone_typed_for_the_picked_customer_is_added_to_their_record(self, client, agent, camille):
+        client.force_login(agent)
+
+        client.post(URL, entry(customer=camille.pk, phone="06 98 76 54 32"))
+
+        assert Case.objects.get().customer == camille
+        assert sorted(camille.identities.values_list("kind", flat=True)) == [IdentityKind.EMAIL, IdentityKind.PHONE]
+
+    def test_a_merged_record_picked_from_an_old_page_leads_to_the_survivor(self, client, agent, camille):
+        old = CustomerFactory()
+        IdentityFactory(customer=old, kind=IdentityKind.PHONE, value="+33698765432", normalized="+33698765432")
+        merge_customers(survivor=camille, loser=old)
+        client.force_login(agent)
+
+        client.post(URL, entry(customer=old.pk))
+
+        assert Case.objects.get().customer == camille
+
+    def test_resolved_on_first_contact_resolves_at_once_assigned_to_the_agent_with_the_note(self, client, agent, camille):
+        client.force_login(agent)
+
+        client.post(URL, entry(customer=camille.pk, resolved="on", note="Créneau déplacé à samedi 9-12 h."))
+
+        case = Case.objects.get()
+        assert (case.status, case.assignee) == (CaseStatus.RESOLVED, agent)
+        assert case.resolved_at is not None
+        assert list(case.messages.exclude(kind=MessageKind.OUTBOUND).values_list("kind", "body_text")) == [
+            (MessageKind.INBOUND, "Souhaite être livrée samedi matin plutôt que vendredi."),
+            (MessageKind.NOTE, "Créneau déplacé à samedi 9-12 h."),
+        ]
+
+    def test_resolving_keeps_the_team_routing_chose_when_the_agent_is_in_it(self, agent, camille):
+        team = TeamFactory(members=[agent])
+        RoutingRule.objects.create(name="Stores", channel=Channel.STORE, team=team)
+
+        case = record_agent_contact(actor=agent, channel=Channel.STORE, subject="S", body="B", customer=camille, resolved=True).case
+
+        assert (case.team, case.assignee, case.status) == (team, agent, CaseStatus.RESOLVED)
+
+    def test_an_agent_outside_the_routed_team_resolves_it_for_their_own_team(self, agent, camille):
+        RoutingRule.objects.create(name="Stores", channel=Channel.STORE, team=TeamFactory(name="Back office"))
+        own = TeamFactory(name="Store Lyon", members=[agent])
+
+        case = record_agent_contact(actor=agent, channel=Channel.STORE, subject="S", body="B", customer=camille, resolved=True).case
+
+        assert (case.team, case.assignee, case.status) == (own, agent, CaseStatus.RESOLVED)
+
+    def test_the_customers_own_order_is_linked(self, client, agent, camille):
+        order = OrderFactory(customer=camille, reference="CMD-2026-00042")
+        client.force_login(agent)
+
+        client.post(URL, entry(customer=camille.pk, order="CMD-2026-00042"))
+
+        assert Case.objects.get().order == order
+
+
+class TestRefusals:
+    def test_no_customer_and_no_identity_is_refused(self, client, agent):
+        client.force_login(agent)
+
+        response = client.post(URL, entry())
+
+        assert response.status_code == 400
+        assert response.context["form"].errors["customer"] == ["Pick the customer, or type their email address or phone number."]
+        assert not Case.objects.exists()
+
+    def test_an_identity_of_another_customer_typed_for_the_picked_one_is_refused_and_nothing_is_written(self, client, agent, camille):
+        other = CustomerFactory()
+        IdentityFactory(customer=other, kind=IdentityKind.PHONE, value="+33698765432", normalized="+33698765432")
+        client.force_login(agent)
+        identities_before = Identity.objects.count()
+
+        response = client.post(URL, entry(customer=camille.pk, phone="06 98 76 54 32"))
+
+        assert response.status_code == 400
+        assert response.context["form"].errors["customer"] == [
+            "The email or phone you typed belongs to another customer: pick that customer, or leave it blank."]
+        assert not Case.objects.exists()
+        assert not Message.objects.exists()
+        assert not IdentityConflict.objects.exists()
+        assert Identity.objects.count() == identities_before
+
+    def test_an_unknown_order_reference_is_refused_with_the_reason(self, client, agent, camille):
+        client.force_login(agent)
+
+        response = client.post(URL, entry(customer=camille.pk, order="CMD-0000"))
+
+        assert response.status_code == 400
+        assert response.context["form"].errors["order"] == ["No order has the reference “CMD-0000”."]
+        assert not Case.objects.exists()
+
+    def test_another_customers_order_is_refused(self, client, agent, camille):
+        OrderFactory(reference="CMD-2026-00099")
+        client.force_login(agent)
+
+        response = client.post(URL, entry(customer=camille.pk, order="CMD-2026-00099"))
+
+        assert response.status_code == 400
+        assert response.context["form"].errors["order"] == ["This order belongs to another customer."]
+        assert not Case.objects.exists()
+
+    @pytest.mark.parametrize("channel", [Channel.EMAIL, Channel.WEB, "pigeon"])
+    def test_a_channel_customers_use_themselves_is_not_agent_entry(self, client, agent, channel):
+        client.force_login(agent)
+
+        response = client.post(URL, entry(channel=channel, email="x@example.com"))
+
+        assert response.status_code == 400
+        assert "channel" in response.context["form"].errors
+        assert not Case.objects.exists()
+
+    def test_the_service_refuses_such_a_channel_with_the_reason(self, agent):
+        with pytest.raises(Exception, match="Agent entry is for contacts by Phone, Store, Field visit, Video call, Postal mail."):
+            record_agent_contact(actor=agent, channel=Channel.EMAIL, subject="S", body="B", email="x@example.com")
+
+    def test_a_bad_phone_number_is_shown_on_the_field(self, client, agent):
+        client.force_login(agent)
+
+        response = client.post(URL, entry(phone="12"))
+
+        assert response.context["form"].errors["phone"] == ["“12” is not a valid phone number."]
+        assert not Case.objects.exists()
+
+
+class TestCustomerSearch:
+    def test_typing_a_name_lists_matching_customers_to_pick(self, client, agent, camille):
+        client.force_login(agent)
+
+        response = client.get(reverse("cases:new_customers"), {"q": "Durand"})
+
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert f'<input type="radio" name="customer" value="{camille.pk}">' in html
+        assert "Camille Durand" in html
+
+    def test_without_javascript_the_search_button_shows_matches_and_keeps_what_was_typed(self, client, agent, camille):
+        client.force_login(agent)
+
+        response = client.post(URL, entry(q="camille.durand@example.com", search="1"))
+
+        assert response.status_code == 200
+        assert [c.pk for c in response.context["results"]] == [camille.pk]
+        assert "Souhaite être livrée samedi matin" in response.content.decode()
+        assert not Case.objects.exists()
+
+    def test_the_picked_customer_stays_checked_when_the_form_comes_back(self, client, agent, camille):
+        client.force_login(agent)
+
+        response = client.post(URL, entry(customer=camille.pk, subject=""))
+
+        assert response.status_code == 400
+        assert f'<input type="radio" name="customer" value="{camille.pk}" checked>' in response.content.decode()

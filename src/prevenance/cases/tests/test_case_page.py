@@ -1,0 +1,278 @@
+"""The case page and its actions, through the Django test client on a real database."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.urls import reverse
+
+from prevenance.cases.choices import CaseStatus, GestureStatus, MessageKind, TemplatePurpose
+from prevenance.cases.models import (
+    Attachment,
+    Case,
+    Gesture,
+    Message,
+    ReplyTemplate,
+    RootCause,
+    Tag,
+)
+from prevenance.cases.services import (
+    add_note,
+    add_reply,
+    assign_case,
+    change_status,
+    set_case_labels,
+)
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.models import AuditEvent
+from prevenance.core.testing import run_concurrently
+from prevenance.customers.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def setup(agent, supervisor):
+    """A case of the agent's team (with a reply and a note) and one of another team."""
+    ours_team, other_team = TeamFactory(members=[agent]), TeamFactory(members=[supervisor])
+    ours = open_email_case("camille@example.com", subject="Colis abîmé", body="Mon colis est arrivé abîmé.").case
+    ours.customer.first_name = "Camille"
+    ours.customer.save(update_fields=["first_name"])
+    ours = assign_case(case=ours, team=ours_team, actor=supervisor)
+    add_reply(case=ours, author=supervisor, body="Nous sommes désolés, un nouveau colis part demain.")
+    add_note(case=ours, author=supervisor, body="Transporteur prévenu.")
+    theirs = assign_case(case=open_email_case("other@example.com", subject="Secret").case, team=other_team, actor=supervisor)
+    return {"case": ours, "other": theirs, "team": ours_team}
+
+
+def url(name, case, **kwargs):
+    return reverse(f"cases:{name}", kwargs={"case_id": case.pk, **kwargs})
+
+
+def test_the_case_page_shows_the_thread_and_the_customer(client, agent, setup):
+    client.force_login(agent)
+    response = client.get(url("case", setup["case"]))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert setup["case"].reference in text
+    for words in ("Mon colis est arrivé abîmé.", "un nouveau colis part demain", "Transporteur prévenu."):
+        assert words in text
+    assert "msg-inbound" in text and "msg-outbound" in text and "msg-note" in text
+    assert "Camille" in text  # the customer sidebar
+    # Only the moves the workflow allows from "open" are offered.
+    assert 'value="resolved"' in text and 'value="new"' not in text
+
+
+def test_another_teams_case_and_a_missing_case_are_both_404(client, agent, setup):
+    client.force_login(agent)
+    assert client.get(url("case", setup["other"])).status_code == 404
+    assert client.get(reverse("cases:case", kwargs={"case_id": 10**9})).status_code == 404
+    response = client.post(url("case_reply", setup["other"]), {"body": "hello"})
+    assert response.status_code == 404
+    assert not Message.objects.filter(case=setup["other"], kind=MessageKind.OUTBOUND).exists()
+
+
+def test_a_user_without_the_case_permission_is_refused_and_a_visitor_is_sent_to_log_in(client, marketer, setup):
+    client.force_login(marketer)
+    assert client.get(url("case", setup["case"])).status_code == 403
+    client.logout()
+    response = client.get(url("case", setup["case"]))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_message_html_is_shown_sanitised(client, agent, setup):
+    Message.objects.create(
+        case=setup["case"], customer=setup["case"].customer, kind=MessageKind.INBOUND, channel="email",
+        body_text="x", body_html='<p>Bonjour <b>vous</b></p><script>alert("x")</script><img src=x onerror="alert(1)">',
+    )
+    client.force_login(agent)
+    text = client.get(url("case", setup["case"])).content.decode()
+    assert "<b>vous</b>" in text
+    assert 'alert("x")' not in text and "onerror" not in text
+
+
+def test_replying_adds_the_message_and_redirects(client, agent, setup):
+    client.force_login(agent)
+    response = client.post(url("case_reply", setup["case"]), {"body": "Voici votre numéro de suivi."})
+    assert response.status_code == 302
+    reply = Message.objects.filter(case=setup["case"], kind=MessageKind.OUTBOUND).order_by("-id").first()
+    assert reply.body_text.startswith("Voici votre numéro de suivi.") and reply.author == agent
+
+
+def test_an_htmx_reply_answers_with_the_refreshed_thread(client, agent, setup):
+    client.force_login(agent)
+    response = client.post(url("case_reply", setup["case"]), {"body": "Réponse par HTMX."}, **HX)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert 'id="case-main"' in text and "Réponse par HTMX." in text and "<html" not in text
+
+
+def test_an_empty_reply_is_refused_next_to_the_field_and_nothing_is_written(client, agent, setup):
+    client.force_login(agent)
+    before = Message.objects.count()
+    response = client.post(url("case_reply", setup["case"]), {"body": "   "}, **HX)
+    assert response.status_code == 400
+    assert 'id="id_body-error"' in response.content.decode()
+    assert Message.objects.count() == before
+
+
+def test_a_note_is_added(client, agent, setup):
+    client.force_login(agent)
+    response = client.post(url("case_note", setup["case"]), {"note-body": "Rappeler jeudi."})
+    assert response.status_code == 302
+    assert Message.objects.filter(case=setup["case"], kind=MessageKind.NOTE, body_text="Rappeler jeudi.").exists()
+
+
+def test_status_buttons_move_the_case_and_a_refused_move_says_why(client, agent, setup):
+    client.force_login(agent)
+    assert client.post(url("case_status", setup["case"]), {"status": "resolved"}).status_code == 302
+    setup["case"].refresh_from_db()
+    assert setup["case"].status == CaseStatus.RESOLVED
+    response = client.post(url("case_status", setup["case"]), {"status": "pending_customer"}, **HX)
+    assert response.status_code == 400
+    assert "cannot go from" in response.content.decode()
+    setup["case"].refresh_from_db()
+    assert setup["case"].status == CaseStatus.RESOLVED
+
+
+def test_assign_to_me_keeps_the_team(client, agent, setup):
+    client.force_login(agent)
+    assert client.post(url("case_take", setup["case"])).status_code == 302
+    setup["case"].refresh_from_db()
+    assert setup["case"].assignee == agent and setup["case"].team == setup["team"]
+
+
+def test_assigning_someone_outside_the_team_is_refused_on_the_field(client, agent, supervisor, setup):
+    client.force_login(agent)
+    response = client.post(url("case_assign", setup["case"]), {"team": setup["team"].pk, "assignee": supervisor.pk}, **HX)
+    assert response.status_code == 400
+    assert "is not a member of the team" in response.content.decode()
+    setup["case"].refresh_from_db()
+    assert setup["case"].assignee is None
+
+
+def test_tags_and_root_cause_are_saved_with_an_audit_row(client, agent, setup):
+    tag = Tag.objects.create(name="livraison")
+    cause = RootCause.objects.create(name="Transporteur")
+    client.force_login(agent)
+    response = client.post(url("case_labels", setup["case"]), {"tags": [tag.pk], "root_cause": cause.pk})
+    assert response.status_code == 302
+    case = Case.objects.get(pk=setup["case"].pk)
+    assert list(case.tags.all()) == [tag] and case.root_cause == cause
+    assert AuditEvent.objects.filter(kind="case.labels_changed", subject_id=str(case.pk)).count() == 1
+
+
+def test_an_inactive_root_cause_is_refused(agent, setup):
+    retired = RootCause.objects.create(name="Ancien", active=False)
+    with pytest.raises(ValidationError) as caught:
+        set_case_labels(case=setup["case"], tags=[], root_cause=retired, actor=agent)
+    assert "root_cause" in caught.value.message_dict
+    assert Case.objects.get(pk=setup["case"].pk).root_cause is None
+
+
+def test_merge_needs_the_merge_permission_and_a_supervisor_merges(client, agent, supervisor, setup):
+    survivor = setup["case"]
+    loser = open_email_case("camille@example.com", subject="Toujours rien").case
+    client.force_login(agent)
+    assert client.post(url("case_merge", survivor), {"loser": loser.reference}).status_code == 403
+    client.force_login(supervisor)
+    bad = client.post(url("case_merge", survivor), {"loser": "C-1999-000001"}, **HX)
+    assert bad.status_code == 400 and "No case you can see has this reference." in bad.content.decode()
+    assert client.post(url("case_merge", survivor), {"loser": loser.reference.lower()}).status_code == 302
+    loser.refresh_from_db()
+    assert loser.merged_into == survivor and loser.status == CaseStatus.CLOSED
+
+
+def test_split_moves_a_customer_message_to_a_new_case(client, agent, setup):
+    case = setup["case"]
+    second = Message.objects.create(case=case, customer=case.customer, kind=MessageKind.INBOUND, channel="email", body_text="Autre sujet")
+    client.force_login(agent)
+    response = client.post(url("case_split", case, message_id=second.pk))
+    second.refresh_from_db()
+    assert second.case_id != case.pk
+    assert response.status_code == 302 and response["Location"] == url("case", second.case)
+    # A message of another case cannot be split through this one.
+    other = Message.objects.filter(case=setup["other"]).first()
+    assert client.post(url("case_split", case, message_id=other.pk)).status_code == 404
+
+
+def test_the_gesture_form_shows_the_delegation_and_grants_within_it(client, agent, setup):
+    client.force_login(agent)
+    page = client.get(url("case", setup["case"])).content.decode()
+    assert "50.00 EUR" in page or "50,00 EUR" in page
+    ok = client.post(url("case_gesture", setup["case"]), {"type": "voucher", "amount": "20,00", "currency": "EUR", "reason": "Colis abîmé"})
+    assert ok.status_code == 302
+    big = client.post(url("case_gesture", setup["case"]), {"type": "refund", "amount": "120", "currency": "EUR", "reason": "Canapé"})
+    assert big.status_code == 302
+    statuses = dict(Gesture.objects.filter(case=setup["case"]).values_list("amount", "status"))
+    assert statuses == {Decimal("20.00"): GestureStatus.GRANTED, Decimal("120.00"): GestureStatus.REQUESTED}
+
+
+def test_a_bad_gesture_amount_is_refused_on_the_field_and_nothing_is_written(client, agent, setup):
+    client.force_login(agent)
+    response = client.post(url("case_gesture", setup["case"]), {"type": "refund", "amount": "-5", "currency": "EUR", "reason": "x"}, **HX)
+    assert response.status_code == 400
+    assert 'id="id_amount-error"' in response.content.decode()
+    assert not Gesture.objects.exists()
+
+
+def test_picking_a_template_fills_the_reply_box(client, agent, setup):
+    template = ReplyTemplate.objects.create(
+        name="Excuses", purpose=TemplatePurpose.REPLY, language="fr", body="Bonjour {customer_first_name}, votre dossier {case_reference}.",
+    )
+    ReplyTemplate.objects.create(name="Accusé", purpose=TemplatePurpose.ACKNOWLEDGEMENT, language="fr", body="Reçu")
+    client.force_login(agent)
+    page = client.get(url("case", setup["case"])).content.decode()
+    assert "Excuses" in page and "Accusé" not in page
+    response = client.get(url("case_template", setup["case"]), {"template": template.pk}, **HX)
+    assert response.status_code == 200
+    assert f"Bonjour Camille, votre dossier {setup['case'].reference}." in response.content.decode()
+
+
+def test_attachments_download_only_for_those_who_may_see_the_case(client, agent, setup, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    message = setup["case"].messages.first()
+    attachment = Attachment(message=message, filename="photo colis.jpg", content_type="image/jpeg", size=4)
+    attachment.file.save("photo.jpg", ContentFile(b"JPEG"), save=True)
+    other_message = setup["other"].messages.first()
+    hidden = Attachment(message=other_message, filename="secret.pdf", content_type="application/pdf", size=3)
+    hidden.file.save("secret.pdf", ContentFile(b"PDF"), save=True)
+    client.force_login(agent)
+    response = client.get(url("case_attachment", setup["case"], attachment_id=attachment.pk))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"JPEG"
+    assert response["Content-Disposition"].startswith("attachment;")
+    # Another team's file, even through a case the agent can see, is a 404.
+    assert client.get(url("case_attachment", setup["other"], attachment_id=hidden.pk)).status_code == 404
+    assert client.get(url("case_attachment", setup["case"], attachment_id=hidden.pk)).status_code == 404
+
+
+def test_a_closed_case_offers_no_reply_box(client, agent, setup):
+    change_status(case=setup["case"], status=CaseStatus.CLOSED, actor=agent)
+    client.force_login(agent)
+    text = client.get(url("case", setup["case"])).content.decode()
+    assert 'id="reply-form"' not in text and "This case takes no more replies." in text
+
+
+def test_an_agent_without_a_team_sees_a_triage_case(client, setup):
+    newcomer = UserFactory(role="agent")
+    triage = open_email_case("triage@example.com").case
+    client.force_login(newcomer)
+    assert client.get(url("case", triage)).status_code == 200
+    assert client.get(url("case", setup["case"])).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_saving_labels_at_once_leave_one_of_the_two_choices(agent, supervisor):
+    case = open_email_case("race@example.com").case
+    first, second = Tag.objects.create(name="colis"), Tag.objects.create(name="facture")
+    results, errors = run_concurrently(
+        lambda: set_case_labels(case=case, tags=[first], root_cause=None, actor=agent),
+        lambda: set_case_labels(case=case, tags=[second], root_cause=None, actor=supervisor),
+    )
+    assert errors == [] and len(results) == 2
+    assert list(Case.objects.get(pk=case.pk).tags.all()) in ([first], [second])
+    assert AuditEvent.objects.filter(kind="case.labels_changed", subject_id=str(case.pk)).count() == 2

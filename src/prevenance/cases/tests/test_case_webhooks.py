@@ -1,0 +1,105 @@
+"""The case services emit their webhook events on commit (core/webhooks; a real HTTP receiver)."""
+
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from prevenance.cases.services import (
+    add_inbound_message,
+    add_note,
+    add_reply,
+    assign_case,
+    change_status,
+    request_gesture,
+)
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.models import WebhookEndpoint
+from prevenance.core.tests.receiver import Receiver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    WebhookEndpoint.objects.create(name="CRM", url=server.url)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def bodies(receiver) -> list[dict]:
+    return [json.loads(call["body"]) for call in receiver.calls]
+
+
+def test_a_new_case_is_sent_as_case_created(receiver, committed):
+    with committed():
+        intake = open_email_case()
+
+    [event] = bodies(receiver)
+    assert event["type"] == "case.created"
+    assert event["data"]["object"]["reference"] == intake.case.reference
+    assert event["data"]["object"]["customer_id"] == intake.case.customer_id
+
+
+def test_changes_replies_resolution_and_gestures_are_events(receiver, committed, agent):
+    team = TeamFactory(members=[agent])
+    with committed():
+        case = open_email_case().case
+    with committed():
+        assign_case(case=case, team=team, assignee=agent, actor=agent)
+    with committed():
+        add_reply(case=case, author=agent, body="Nous renvoyons un colis.", channel="chat")
+    with committed():
+        add_note(case=case, author=agent, body="Interne.")
+    with committed():
+        change_status(case=case, status="resolved", actor=agent)
+    with committed():
+        request_gesture(case=case, type="voucher", amount="10", currency="EUR", reason="Retard", actor=agent)
+
+    events = bodies(receiver)
+    assert [e["type"] for e in events] == [
+        "case.created", "case.updated", "case.updated", "case.updated", "case.resolved", "gesture.requested",
+    ]
+    assert events[1]["data"]["changes"] == {"assignee": {"from": None, "to": agent.pk}, "team": {"from": None, "to": team.pk}}
+    assert events[2]["data"]["changes"]["message"]["kind"] == "outbound"
+    assert events[3]["data"]["changes"] == {"status": {"from": "open", "to": "resolved"}}
+    assert events[4]["data"] == events[3]["data"]
+    assert events[4]["id"] != events[3]["id"]
+    gesture = events[5]["data"]["object"]
+    assert (gesture["case_id"], gesture["amount"], gesture["status"]) == (case.pk, "10.00", "granted")
+
+
+def test_a_customer_reply_is_an_update_and_a_late_one_a_new_case(receiver, committed, agent):
+    with committed():
+        case = open_email_case().case
+        add_inbound_message(case=case, body="Des nouvelles ?")
+        change_status(case=case, status="closed", actor=agent)
+        follow_up = add_inbound_message(case=case, body="Toujours rien.").case
+
+    assert [e["type"] for e in bodies(receiver)] == ["case.created", "case.updated", "case.updated", "case.created"]
+    assert bodies(receiver)[-1]["data"]["object"]["reopened_from_id"] == case.pk
+    assert follow_up.pk != case.pk
+
+
+def test_nothing_is_sent_when_the_change_is_rolled_back(receiver, committed, agent):
+    case = open_email_case().case
+    with committed(), pytest.raises(RuntimeError), transaction.atomic():
+        change_status(case=case, status="resolved", actor=agent)
+        raise RuntimeError("later in the same transaction")
+
+    assert receiver.calls == []
+
+
+def test_a_refused_change_sends_nothing(receiver, committed, agent):
+    case = open_email_case().case
+    with committed(), pytest.raises(ValidationError):
+        change_status(case=case, status="new", actor=agent)
+
+    assert receiver.calls == []

@@ -1,0 +1,359 @@
+"""The cases API over HTTP: cases, messages, gestures, approvals, templates, SLA policies."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from prevenance.cases.models import Case, Gesture, Message, ReplyTemplate, SLAPolicy, Tag
+from prevenance.cases.services import change_status
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.customers.models import Identity
+from prevenance.customers.tests.factories import UserFactory
+from prevenance.interactions.models import Interaction
+
+pytestmark = pytest.mark.django_db
+
+NEW_CASE = {"email": "Claire.Martin@Example.com", "subject": "Colis abîmé", "body": "Mon colis est arrivé abîmé.", "type": "complaint"}
+
+
+class ApiClient:
+    """JSON to /api/v1 as a logged-in user (the web session; `cases` sits below the `api` app,
+    whose keys the tests in api/tests use)."""
+
+    def __init__(self, user):
+        self.client = Client()
+        self.client.force_login(user)
+
+    def get(self, path, params=None):
+        return self.client.get("/api/v1" + path, params or {})
+
+    def _send(self, method, path, body):
+        return getattr(self.client, method)("/api/v1" + path, data=json.dumps(body or {}), content_type="application/json")
+
+    def post(self, path, body=None):
+        return self._send("post", path, body)
+
+    def patch(self, path, body=None):
+        return self._send("patch", path, body)
+
+    def delete(self, path):
+        return self.client.delete("/api/v1" + path)
+
+
+def field_errors(response) -> dict:
+    return {tuple(item["loc"])[-1] if item["loc"] else "": item["msg"] for item in response.json()["detail"]}
+
+
+@pytest.fixture
+def api_as():
+    return ApiClient
+
+
+@pytest.fixture
+def as_agent(api_as, agent):
+    return api_as(agent)
+
+
+@pytest.fixture
+def as_supervisor(api_as, supervisor):
+    return api_as(supervisor)
+
+
+# Cases ---------------------------------------------------------------------------------------
+
+
+def test_opening_a_case_resolves_the_customer_and_writes_the_timeline(as_agent):
+    response = as_agent.post("/cases", {**NEW_CASE, "customer": {"first_name": "Claire", "language": "fr"}})
+
+    assert response.status_code == 201
+    body = response.json()
+    case = Case.objects.get()
+    assert body["reference"] == case.reference
+    assert (body["type"], body["channel"], body["status"], body["tags"]) == ("complaint", "api", "new", [])
+    identity = Identity.objects.get(kind="email")
+    assert body["customer_id"] == identity.customer_id
+    assert identity.customer.first_name == "Claire"
+    assert Message.objects.get().body_text == NEW_CASE["body"]
+    assert Interaction.objects.filter(customer_id=identity.customer_id, ref_type="cases.case", ref_id=str(case.pk)).count() == 1
+
+
+def test_the_same_message_id_returns_the_stored_case(as_agent):
+    first = as_agent.post("/cases", {**NEW_CASE, "message_id": "shop-ticket-77"})
+    again = as_agent.post("/cases", {**NEW_CASE, "message_id": "shop-ticket-77"})
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"subject": "Sans client"}, "email"),
+        ({**NEW_CASE, "type": "rant"}, "type"),
+        ({**NEW_CASE, "channel": "pigeon"}, "channel"),
+        ({**NEW_CASE, "team_id": 999999}, "team_id"),
+        ({**NEW_CASE, "order_id": 999999}, "order_id"),
+        ({**NEW_CASE, "subject": "", "body": ""}, "body"),
+        ({**NEW_CASE, "email": "not an address"}, "identities"),
+        ({**NEW_CASE, "body": 12}, "body"),
+    ],
+)
+def test_bad_input_is_refused_with_the_field_and_nothing_is_written(as_agent, body, field):
+    response = as_agent.post("/cases", body)
+
+    assert response.status_code == 422, response.content
+    assert field in field_errors(response) or field in str(response.json()), response.json()
+    assert not Case.objects.exists()
+
+
+def test_a_role_without_cases_cannot_open_or_list(api_as, marketer):
+    client = api_as(marketer)
+
+    assert client.post("/cases", NEW_CASE).status_code == 403
+    assert client.get("/cases").json()["items"] == []
+
+
+def test_an_agent_sees_only_their_teams_cases(api_as, agent):
+    mine, theirs = TeamFactory(members=[agent]), TeamFactory()
+    visible = open_email_case("a@example.com", team=mine).case
+    hidden = open_email_case("b@example.com", team=theirs).case
+    client = api_as(agent)
+
+    assert [c["id"] for c in client.get("/cases").json()["items"]] == [visible.pk]
+    assert client.get(f"/cases/{hidden.pk}").status_code == 404
+    assert client.get(f"/cases/by-reference/{hidden.reference}").status_code == 404
+    assert client.patch(f"/cases/{hidden.pk}", {"status": "open"}).status_code == 404
+    assert client.get(f"/cases/{hidden.pk}/messages").status_code == 404
+    assert client.get(f"/cases/by-reference/{visible.reference.lower()}").json()["id"] == visible.pk
+
+
+def test_list_filters_and_cursor_pages(as_supervisor, supervisor):
+    cases = [open_email_case(f"c{n}@example.com", type="complaint" if n % 2 else "question").case for n in range(5)]
+
+    complaints = as_supervisor.get("/cases", {"type": "complaint"}).json()["items"]
+    first = as_supervisor.get("/cases", {"limit": 2}).json()
+    second = as_supervisor.get("/cases", {"limit": 2, "cursor": first["next_cursor"]}).json()
+
+    assert [c["id"] for c in complaints] == [cases[3].pk, cases[1].pk]
+    assert [c["id"] for c in first["items"] + second["items"]] == [c.pk for c in reversed(cases)][:4]
+    assert as_supervisor.get("/cases", {"cursor": "forged"}).status_code == 422
+    assert as_supervisor.get("/cases", {"unassigned": "true"}).json()["items"][0]["assignee_id"] is None
+
+
+def test_patch_changes_status_assignment_priority_and_tags_at_once(as_supervisor, agent):
+    team = TeamFactory(members=[agent])
+    Tag.objects.create(name="livraison")
+    case = open_email_case().case
+
+    response = as_supervisor.patch(
+        f"/cases/{case.pk}", {"status": "open", "team_id": team.pk, "assignee_id": agent.pk, "priority": "high", "tags": ["livraison"]}
+    )
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    got = (body["status"], body["team_id"], body["assignee_id"], body["priority"], body["tags"])
+    assert got == ("open", team.pk, agent.pk, "high", ["livraison"])
+
+
+def test_a_refused_change_in_a_patch_keeps_none_of_them(as_supervisor, agent):
+    team = TeamFactory(members=[agent])
+    case = change_status(case=open_email_case().case, status="resolved", actor=agent)
+
+    response = as_supervisor.patch(f"/cases/{case.pk}", {"team_id": team.pk, "priority": "urgent", "status": "pending_customer"})
+
+    assert response.status_code == 422
+    assert "status" in field_errors(response)
+    case.refresh_from_db()
+    assert (case.team_id, case.priority, case.status) == (None, "normal", "resolved")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"tags": ["nope"]}, "tags"), ({"assignee_id": 999999}, "assignee_id"), ({"status": None}, "status"),
+        ({"priority": "asap"}, "priority"),
+    ],
+)
+def test_patch_bad_input(as_supervisor, body, field):
+    case = open_email_case().case
+
+    response = as_supervisor.patch(f"/cases/{case.pk}", body)
+
+    assert response.status_code == 422
+    assert field in field_errors(response)
+
+
+def test_merge_needs_the_permission_and_folds_the_thread(api_as, agent, supervisor):
+    survivor = open_email_case(subject="Colis").case
+    loser = open_email_case(subject="Colis encore").case
+
+    assert api_as(agent).post(f"/cases/{survivor.pk}/merge", {"loser_id": loser.pk}).status_code == 403
+    response = api_as(supervisor).post(f"/cases/{survivor.pk}/merge", {"loser_id": loser.pk})
+
+    assert response.status_code == 200
+    loser.refresh_from_db()
+    assert (loser.merged_into_id, loser.status) == (survivor.pk, "closed")
+    assert survivor.messages.count() == 2
+
+
+# Messages ------------------------------------------------------------------------------------
+
+
+def test_reply_note_and_customer_message_make_the_thread(as_agent):
+    case = open_email_case().case
+
+    reply = as_agent.post(f"/cases/{case.pk}/messages", {"kind": "reply", "body": "Nous renvoyons un colis.", "channel": "chat"})
+    note = as_agent.post(f"/cases/{case.pk}/messages", {"kind": "note", "body": "Transporteur prévenu."})
+    inbound = as_agent.post(f"/cases/{case.pk}/messages", {"kind": "inbound", "body": "Merci !", "message_id": "chat-9"})
+
+    assert [r.status_code for r in (reply, note, inbound)] == [201, 201, 201]
+    assert reply.json()["case"]["status"] == "open"
+    assert reply.json()["case"]["first_response_at"] is not None
+    thread = as_agent.get(f"/cases/{case.pk}/messages").json()["items"]
+    assert [m["kind"] for m in thread] == ["inbound", "outbound", "note", "inbound"]
+    assert thread[-1]["message_id"] == "chat-9"
+
+
+def test_a_customer_message_on_a_closed_case_opens_a_follow_up(as_agent, agent):
+    case = open_email_case().case
+    as_agent.patch(f"/cases/{case.pk}", {"status": "closed"})
+
+    response = as_agent.post(f"/cases/{case.pk}/messages", {"kind": "inbound", "body": "Toujours rien reçu."})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["case_opened"] is True
+    assert body["case"]["reopened_from_id"] == case.pk
+
+
+@pytest.mark.parametrize("body", [{"kind": "reply", "body": "   "}, {"kind": "shout", "body": "x"}, {"kind": "note"}])
+def test_bad_messages_are_refused(as_agent, body):
+    case = open_email_case().case
+
+    assert as_agent.post(f"/cases/{case.pk}/messages", body).status_code == 422
+    assert case.messages.count() == 1
+
+
+def test_a_reply_on_a_closed_case_is_refused(as_agent):
+    case = open_email_case().case
+    as_agent.patch(f"/cases/{case.pk}", {"status": "closed"})
+
+    response = as_agent.post(f"/cases/{case.pk}/messages", {"kind": "reply", "body": "Bonjour"})
+
+    assert response.status_code == 422
+    assert "case" in field_errors(response)
+
+
+# Gestures and approvals ----------------------------------------------------------------------
+
+
+def test_a_gesture_within_the_limit_is_granted_at_once(as_agent):
+    case = open_email_case().case
+
+    response = as_agent.post(f"/cases/{case.pk}/gestures", {"type": "voucher", "amount": "20.00", "currency": "EUR", "reason": "Retard"})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["status"], body["amount"], body["without_proof"]) == ("granted", "20.00", True)
+    assert body["voucher_code"].startswith("PRV-")
+    assert [g["id"] for g in as_agent.get(f"/cases/{case.pk}/gestures").json()["items"]] == [body["id"]]
+
+
+def test_a_big_gesture_goes_to_the_queue_and_a_supervisor_decides(as_agent, as_supervisor):
+    case = open_email_case().case
+    gesture_id = as_agent.post(f"/cases/{case.pk}/gestures", {"type": "refund", "amount": 120, "reason": "Produit cassé"}).json()["id"]
+
+    assert as_agent.get("/gestures/approvals").status_code == 403
+    queue = as_supervisor.get("/gestures/approvals").json()["items"]
+    assert [g["id"] for g in queue] == [gesture_id]
+    assert as_supervisor.post(f"/gestures/{gesture_id}/refuse", {"reason": ""}).status_code == 422
+    approved = as_supervisor.post(f"/gestures/{gesture_id}/approve", {"reason": "OK"})
+
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "granted"
+    again = as_supervisor.post(f"/gestures/{gesture_id}/refuse", {"reason": "Trop tard"})
+    assert again.status_code == 422
+    assert Gesture.objects.get().status == "granted"
+
+
+@pytest.mark.parametrize(("amount", "field"), [(12.5, "amount"), ("-3", "amount"), ("abc", "amount"), ("1.234", "amount")])
+def test_bad_gesture_amounts_are_refused(as_agent, amount, field):
+    case = open_email_case().case
+
+    response = as_agent.post(f"/cases/{case.pk}/gestures", {"type": "refund", "amount": amount, "reason": "x"})
+
+    assert response.status_code == 422
+    assert field in field_errors(response)
+    assert not Gesture.objects.exists()
+
+
+def test_the_requester_can_cancel_but_not_approve_their_own(as_supervisor):
+    case = open_email_case().case
+    gesture_id = as_supervisor.post(f"/cases/{case.pk}/gestures", {"type": "gift", "amount": "5000", "reason": "Geste"}).json()["id"]
+
+    assert as_supervisor.post(f"/gestures/{gesture_id}/approve", {}).status_code == 422
+    assert as_supervisor.post(f"/gestures/{gesture_id}/cancel", {}).json()["status"] == "cancelled"
+
+
+# Templates and SLA policies ------------------------------------------------------------------
+
+
+def test_templates_crud_for_supervisors_read_only_for_agents(as_agent, as_supervisor):
+    created = as_supervisor.post("/templates", {"name": "Retard", "language": "fr", "body": "Bonjour {customer_first_name},"})
+    assert created.status_code == 201, created.json()
+    template_id = created.json()["id"]
+
+    assert as_agent.get(f"/templates/{template_id}").json()["name"] == "Retard"
+    assert as_agent.post("/templates", {"name": "X", "language": "fr", "body": "x"}).status_code == 403
+    changed = as_supervisor.patch(f"/templates/{template_id}", {"subject": "Votre commande {order_reference}"})
+    assert changed.json()["subject"] == "Votre commande {order_reference}"
+    bad = as_supervisor.patch(f"/templates/{template_id}", {"body": "Bonjour {password}"})
+    assert bad.status_code == 422
+    assert "body" in field_errors(bad)
+    assert as_supervisor.delete(f"/templates/{template_id}").status_code == 204
+    assert not ReplyTemplate.objects.exists()
+
+
+def test_sla_policies_crud(as_agent, as_supervisor):
+    created = as_supervisor.post(
+        "/sla-policies", {"name": "Réclamations", "case_type": "complaint", "first_response_target": "PT4H", "resolution_target": 172800}
+    )
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert (body["first_response_target"], body["resolution_target"]) == ("P0DT04H00M00S", "P2DT00H00M00S")
+
+    assert as_agent.get("/sla-policies").json()["items"][0]["name"] == "Réclamations"
+    assert as_agent.patch(f"/sla-policies/{body['id']}", {"active": False}).status_code == 403
+    assert as_supervisor.patch(f"/sla-policies/{body['id']}", {"near_breach_percent": 100}).status_code == 422
+    assert as_supervisor.patch(f"/sla-policies/{body['id']}", {"first_response_target": "PT0S"}).status_code == 422
+    duplicate = {"name": "Réclamations", "first_response_target": 60, "resolution_target": 60}
+    assert as_supervisor.post("/sla-policies", duplicate).status_code == 422
+    assert as_supervisor.patch(f"/sla-policies/{body['id']}", {"active": False}).json()["active"] is False
+    assert as_supervisor.delete(f"/sla-policies/{body['id']}").status_code == 204
+    assert not SLAPolicy.objects.exists()
+
+
+def test_the_openapi_schema_documents_the_cases_endpoints(api_as, agent):
+    paths = api_as(agent).get("/openapi.json").json()["paths"]
+
+    for path in ("/api/v1/cases", "/api/v1/cases/{case_id}/messages", "/api/v1/gestures/approvals", "/api/v1/templates",
+                 "/api/v1/sla-policies"):
+        assert path in paths
+
+
+def test_an_unknown_user_cannot_be_told_apart_from_a_missing_case(as_agent):
+    assert as_agent.get("/cases/999999").status_code == 404
+    assert as_agent.get(f"/cases/{2**63}").status_code in (404, 422)
+
+
+def test_assigning_to_someone_outside_the_team_is_refused(as_supervisor):
+    team = TeamFactory()
+    outsider = UserFactory(username="outsider", role="agent")
+    case = open_email_case().case
+
+    response = as_supervisor.patch(f"/cases/{case.pk}", {"team_id": team.pk, "assignee_id": outsider.pk})
+
+    assert response.status_code == 422
+    assert "assignee" in field_errors(response)

@@ -1,0 +1,217 @@
+"""`prevenance poll-imap` against a small IMAP4rev1 server run in the test, over real sockets.
+
+The server speaks the subset imaplib uses here (CAPABILITY, LOGIN, SELECT, UID SEARCH / FETCH /
+STORE, LOGOUT), keeps its messages in memory, and can be told to fail a STORE, as a server
+dropping the connection between our commit and our flag would.
+"""
+
+import io
+import re
+import socketserver
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from prevenance.cases.models import Message
+from prevenance.cases.services.imap_poll import REFUSED_FLAG
+
+USER, PASSWORD = "service.client", "s3cret"
+
+
+def ref(n: int) -> str:
+    return f"C-{timezone.localdate().year}-{n:06d}"
+
+
+class Mailbox:
+    def __init__(self):
+        self.messages: list[dict] = []  # {"uid", "raw", "flags"}
+        self.fail_store = 0
+        self.lock = threading.Lock()
+
+    def add(self, raw: bytes, *flags: str) -> int:
+        uid = len(self.messages) + 101
+        self.messages.append({"uid": uid, "raw": raw, "flags": set(flags)})
+        return uid
+
+    def flags(self, uid: int) -> set[str]:
+        return next(m["flags"] for m in self.messages if m["uid"] == uid)
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def send(self, line: str | bytes) -> None:
+        self.wfile.write((line.encode() if isinstance(line, str) else line) + b"\r\n")
+
+    def handle(self):
+        box: Mailbox = self.server.mailbox
+        self.send("* OK IMAP4rev1 test server ready")
+        while line := self.rfile.readline():
+            tag, _sp, rest = line.decode().rstrip("\r\n").partition(" ")
+            command, _sp, args = rest.partition(" ")
+            command = command.upper()
+            if command == "CAPABILITY":
+                self.send("* CAPABILITY IMAP4rev1")
+                self.send(f"{tag} OK done")
+            elif command == "LOGIN":
+                user, password = [part.strip('"') for part in args.split(" ", 1)]
+                self.send(f"{tag} OK logged in" if (user, password) == (USER, PASSWORD) else f"{tag} NO [AUTHENTICATIONFAILED] bad login")
+            elif command == "SELECT":
+                if args.strip('"') != "INBOX":
+                    self.send(f"{tag} NO no such folder")
+                    continue
+                self.send(f"* {len(box.messages)} EXISTS")
+                self.send(f"{tag} OK [READ-WRITE] selected")
+            elif command == "UID":
+                self.uid(tag, args, box)
+            elif command == "LOGOUT":
+                self.send("* BYE")
+                self.send(f"{tag} OK bye")
+                return
+            else:
+                self.send(f"{tag} BAD unknown command")
+
+    def uid(self, tag: str, args: str, box: Mailbox) -> None:
+        verb, _sp, rest = args.partition(" ")
+        with box.lock:
+            if verb.upper() == "SEARCH":
+                keyword = re.search(r"UNKEYWORD (\S+)", rest)
+                found = [str(m["uid"]) for m in box.messages
+                         if "\\Seen" not in m["flags"] and (keyword is None or keyword.group(1) not in m["flags"])]
+                self.send("* SEARCH " + " ".join(found))
+            elif verb.upper() == "FETCH":
+                uid = int(rest.split(" ")[0])
+                seq, message = next((n, m) for n, m in enumerate(box.messages, 1) if m["uid"] == uid)
+                assert "BODY.PEEK[]" in rest  # fetching must not mark it read
+                self.wfile.write(f"* {seq} FETCH (UID {uid} BODY[] {{{len(message['raw'])}}}\r\n".encode() + message["raw"] + b")\r\n")
+            elif verb.upper() == "STORE":
+                if box.fail_store:
+                    box.fail_store -= 1
+                    self.send(f"{tag} NO [UNAVAILABLE] try later")
+                    return
+                uid = int(rest.split(" ")[0])
+                flag = re.search(r"\((.+)\)", rest).group(1)
+                box.flags(uid).add(flag)
+            self.send(f"{tag} OK done")
+
+
+class Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@pytest.fixture
+def imap(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    server = Server(("127.0.0.1", 0), Handler)
+    server.mailbox = Mailbox()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.PREVENANCE_IMAP_HOST = "127.0.0.1"
+    settings.PREVENANCE_IMAP_PORT = server.server_address[1]
+    settings.PREVENANCE_IMAP_USER, settings.PREVENANCE_IMAP_PASSWORD = USER, PASSWORD
+    yield server.mailbox
+    server.shutdown()
+    server.server_close()
+
+
+def eml(message_id: str, sender: str = "claire@example.com", body: str = "Mon colis est arrivé abîmé.") -> bytes:
+    return (f"From: {sender}\r\nTo: service.client@boutique-lumiere.fr\r\nSubject: Colis\r\nMessage-ID: <{message_id}>\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
+
+
+def poll(*args: str) -> str:
+    out = io.StringIO()
+    call_command("poll-imap", "--no-tls", "--once", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_unseen_messages_are_ingested_then_marked_read(imap):
+    first = imap.add(eml("c1@example.com"))
+    read_before = imap.add(eml("old@example.com"), "\\Seen")
+    second = imap.add(eml("p1@example.com", sender="paul@example.com"))
+    output = poll("--mailbox", "service.client@boutique-lumiere.fr")
+    assert output.splitlines() == [f"uid {first}: created {ref(1)}", f"uid {second}: created {ref(2)}", "2 message(s) read, 0 refused"]
+    assert "\\Seen" in imap.flags(first) and "\\Seen" in imap.flags(second)
+    assert sorted(Message.objects.values_list("message_id", flat=True)) == ["c1@example.com", "p1@example.com"]
+    assert set(Message.objects.values_list("mailbox", flat=True)) == {"service.client@boutique-lumiere.fr"}
+    assert imap.flags(read_before) == {"\\Seen"}
+    # A second pass finds nothing new
+    assert poll() == ""
+
+
+@pytest.mark.django_db
+def test_a_failure_after_the_commit_leaves_it_unread_and_the_next_pass_finds_it_stored(imap):
+    uid = imap.add(eml("c1@example.com"))
+    imap.fail_store = 1  # the server refuses the \Seen flag once, as if the connection dropped
+    with pytest.raises(CommandError, match=r"IMAP: flagging message \d+ failed: NO \[UNAVAILABLE\] try later"):
+        poll()
+    assert "\\Seen" not in imap.flags(uid)
+    assert Message.objects.count() == 1  # stored: the commit came first
+    # The next pass reads it again: a duplicate, stored once, now marked read
+    assert poll().splitlines()[0] == f"uid {uid}: duplicate of a stored message ({ref(1)})"
+    assert "\\Seen" in imap.flags(uid)
+    assert Message.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_message_the_intake_refuses_stays_unread_flagged_and_is_not_retried(imap):
+    huge = imap.add(eml("big@example.com", body="x" * 1_000_001))
+    fine = imap.add(eml("c1@example.com"))
+    output = poll()
+    assert output.splitlines()[0].startswith(f"uid {huge}: refused: At most 1000000 characters")
+    assert imap.flags(huge) == {REFUSED_FLAG}
+    assert "\\Seen" in imap.flags(fine)
+    assert poll() == ""  # not read again
+
+
+@pytest.mark.django_db
+def test_a_wrong_password_is_a_clear_error(imap):
+    imap.add(eml("c1@example.com"))
+    with pytest.raises(CommandError, match="IMAP: login refused for service.client on 127.0.0.1: .*bad login"):
+        poll("--password", "wrong")
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_unknown_folder_is_a_clear_error(imap):
+    with pytest.raises(CommandError, match="IMAP: selecting the folder 'Archives' failed: NO no such folder"):
+        poll("--folder", "Archives")
+
+
+@pytest.mark.django_db
+def test_a_server_that_does_not_answer_is_a_clear_error(imap, settings):
+    settings.PREVENANCE_IMAP_PORT = 1  # nothing listens there
+    with pytest.raises(CommandError, match="IMAP: cannot connect to 127.0.0.1:1"):
+        poll()
+
+
+@pytest.mark.django_db
+def test_missing_settings_are_named(settings):
+    settings.PREVENANCE_IMAP_HOST = settings.PREVENANCE_IMAP_PASSWORD = ""
+    with pytest.raises(CommandError, match="Missing IMAP settings: host, password"):
+        call_command("poll-imap", "--once", "--user", "x")
+
+
+@pytest.mark.django_db
+def test_the_loop_reports_an_imap_error_and_goes_on(imap, settings):
+    # Given a password the server refuses at first, the loop says so and tries again
+    settings.PREVENANCE_IMAP_PASSWORD = "wrong"
+    imap.add(eml("c1@example.com"))
+    out, err = io.StringIO(), io.StringIO()
+    call_command("poll-imap", "--no-tls", "--interval", "0.01", max_passes=2, stdout=out, stderr=err)
+    assert err.getvalue().count("IMAP: login refused for service.client on 127.0.0.1") == 2
+    assert "trying again in 0.01 s" in err.getvalue()
+    assert Message.objects.count() == 0
+    # and once the password is right, the next pass stores the message
+    settings.PREVENANCE_IMAP_PASSWORD = PASSWORD
+    call_command("poll-imap", "--no-tls", "--interval", "0.01", max_passes=1, stdout=out, stderr=err)
+    assert Message.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_interval_and_limit_must_be_positive(imap):
+    with pytest.raises(CommandError, match="--interval and --limit must be greater than zero"):
+        poll("--limit", "0")

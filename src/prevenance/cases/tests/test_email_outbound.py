@@ -1,0 +1,229 @@
+"""Outbound delivery: replies sent through Django's email backend, threaded, from the right mailbox."""
+
+import pytest
+from celery.exceptions import Retry
+from django.core import mail
+
+from prevenance.cases.choices import MessageKind
+from prevenance.cases.models import Case, Message
+from prevenance.cases.services import add_reply, ingest_email, open_case, queue_delivery
+from prevenance.cases.services.common import add_thread_entry
+from prevenance.cases.services.email_intake import Outcome
+from prevenance.cases.services.outbound import base_subject, deliver, retry_delay
+from prevenance.cases.tasks import deliver_message
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.choices import Channel
+from prevenance.core.models import TaskEffect
+from prevenance.customers.services import IdentityInput
+
+# A real SMTP backend aimed at a port nothing listens on: the send fails as it would in production.
+UNREACHABLE_SMTP = {
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": "127.0.0.1",
+    "EMAIL_PORT": 1,
+    "EMAIL_TIMEOUT": 5,
+}
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.DEFAULT_FROM_EMAIL = "care@prevenance.test"
+
+
+def eml(*, sender: str, subject: str, message_id: str, to: str = "service.client@boutique-lumiere.fr", headers: str = "",
+        body: str = "Toujours rien reçu.") -> bytes:
+    return (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n"
+        f"Date: Mon, 23 Nov 2026 10:00:00 +0100\r\n{headers}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+def reply(case, agent, body="Nous regardons votre commande.", **kwargs) -> Message:
+    return add_reply(case=case, author=agent, body=body, **kwargs)
+
+
+@pytest.mark.django_db
+def test_a_reply_to_an_email_is_sent_threaded_from_the_default_address(agent, django_capture_on_commit_callbacks):
+    # Given Claire's email, with no team and no mailbox
+    first = ingest_email(raw=eml(sender="Claire Martin <claire@example.com>", subject="Colis abîmé", message_id="c1@example.com",
+                                 to="care@prevenance.test"))
+    # when an agent answers it
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(first.case, agent, body_html="<p>Nous regardons <b>votre commande</b>.</p>")
+    # then one email leaves, to Claire, from the default address, threaded on her message
+    [sent] = mail.outbox
+    case = first.case
+    assert sent.from_email == "care@prevenance.test"
+    assert (sent.to, sent.cc, sent.subject) == (["claire@example.com"], [], f"Re: [{case.reference}] Colis abîmé")
+    message.refresh_from_db()
+    assert sent.extra_headers["Message-ID"] == f"<{message.message_id}>"
+    assert message.message_id.endswith("@prevenance.test")
+    assert (sent.extra_headers["In-Reply-To"], sent.extra_headers["References"]) == ("<c1@example.com>", "<c1@example.com>")
+    assert "Auto-Submitted" not in sent.extra_headers  # a person wrote it
+    assert sent.body == "Nous regardons votre commande."
+    assert sent.alternatives[0][1] == "text/html" and "<b>votre commande</b>" in sent.alternatives[0][0]
+    assert message.sent_at is not None and message.send_error == ""
+    assert (message.to_addresses, message.mailbox, message.in_reply_to) == (
+        ["claire@example.com"], "care@prevenance.test", "c1@example.com")
+
+
+@pytest.mark.django_db
+def test_the_customers_answer_to_our_reply_threads_back_to_the_case(agent, django_capture_on_commit_callbacks):
+    first = ingest_email(raw=eml(sender="claire@example.com", subject="Colis abîmé", message_id="c1@example.com"))
+    with django_capture_on_commit_callbacks(execute=True):
+        ours = reply(first.case, agent)
+    ours.refresh_from_db()
+    [sent] = mail.outbox
+    # When Claire answers our reply (her client quotes our Message-ID) with a new subject
+    answer = ingest_email(raw=eml(sender="claire@example.com", subject="Merci", message_id="c2@example.com",
+                                  headers=f"In-Reply-To: {sent.extra_headers['Message-ID']}\r\n"
+                                          f"References: {sent.extra_headers['References']} {sent.extra_headers['Message-ID']}\r\n"))
+    # then it joins the case, found by our own Message-ID
+    assert (answer.outcome, answer.threaded_by, answer.case.pk) == (Outcome.APPENDED, "in_reply_to", first.case.pk)
+    # and our next reply answers that message, with the whole chain in References
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(first.case, agent, body="Un bon d'achat suit.")
+    second = mail.outbox[1]
+    assert second.extra_headers["In-Reply-To"] == "<c2@example.com>"
+    assert second.extra_headers["References"] == f"<c1@example.com> <{ours.message_id}> <c2@example.com>"
+
+
+@pytest.mark.django_db
+def test_replies_leave_from_the_mailbox_the_customer_wrote_to_and_copy_the_cc(agent, django_capture_on_commit_callbacks):
+    # Given a team mailbox, and Claire writing to it with her husband and another of our mailboxes in copy
+    team = TeamFactory(name="Service client", email="service.client@boutique-lumiere.fr")
+    TeamFactory(name="Litiges", email="litiges@boutique-lumiere.fr")
+    first = ingest_email(raw=eml(
+        sender="claire@example.com", subject="Colis abîmé", message_id="c1@example.com",
+        headers="Cc: Paul Martin <paul@example.com>, litiges@boutique-lumiere.fr, Claire <CLAIRE@example.com>\r\n"))
+    case = Case.objects.get(pk=first.case.pk)
+    assert (case.mailbox, case.team_id, case.cc_addresses) == ("service.client@boutique-lumiere.fr", team.pk, ["paul@example.com"])
+    # When the agent answers
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(case, agent)
+    # then the reply comes from the team's mailbox, to Claire, with Paul in copy (never ourselves)
+    [sent] = mail.outbox
+    assert sent.from_email == "Service client <service.client@boutique-lumiere.fr>"
+    assert (sent.to, sent.cc) == (["claire@example.com"], ["paul@example.com"])
+    assert sent.extra_headers["Message-ID"].endswith("@boutique-lumiere.fr>")
+
+
+@pytest.mark.django_db
+def test_without_a_mailbox_the_teams_address_is_used(agent, django_capture_on_commit_callbacks):
+    team = TeamFactory(name="Boutique", email="boutique@boutique-lumiere.fr")
+    case = open_email_case("lea@example.com", team=team).case
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(case, agent)
+    assert mail.outbox[0].from_email == "Boutique <boutique@boutique-lumiere.fr>"
+    assert mail.outbox[0].subject == f"Re: [{case.reference}] Colis abîmé"
+    assert mail.outbox[0].to == ["lea@example.com"]
+
+
+@pytest.mark.django_db
+def test_an_auto_reply_is_never_the_message_answered(agent, django_capture_on_commit_callbacks):
+    # Given Claire's case, then an out-of-office from her company's robot threaded on it
+    first = ingest_email(raw=eml(sender="claire@example.com", subject="Colis", message_id="c1@example.com"))
+    robot = ingest_email(raw=eml(sender="noreply@example.com", subject="Absent du bureau", message_id="ooo@example.com",
+                                 headers="Auto-Submitted: auto-replied\r\nIn-Reply-To: <c1@example.com>\r\n"))
+    assert robot.outcome == Outcome.AUTOMATIC_ON_CASE
+    assert Message.objects.get(message_id="ooo@example.com").automatic == "auto_reply"
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(first.case, agent)
+    # then the reply goes to Claire, answering her message, not the robot's
+    [sent] = mail.outbox
+    assert sent.to == ["claire@example.com"]
+    assert sent.extra_headers["In-Reply-To"] == "<c1@example.com>"
+
+
+@pytest.mark.django_db
+def test_a_reply_on_a_channel_we_cannot_send_on_says_so_and_sends_nothing(agent, django_capture_on_commit_callbacks):
+    case = open_email_case("lea@example.com", channel=Channel.PHONE).case
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent)
+    message.refresh_from_db()
+    assert mail.outbox == []
+    assert message.sent_at is None
+    assert message.send_error == "No sender for channel Phone: send this reply by that channel yourself."
+
+
+@pytest.mark.django_db
+def test_a_customer_without_an_email_address_gets_a_clear_error(agent, django_capture_on_commit_callbacks):
+    case = open_case(identities=[IdentityInput("phone", "+33612345678")], channel=Channel.PHONE, subject="Appel", body="…").case
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent, channel=Channel.EMAIL)
+    message.refresh_from_db()
+    assert (mail.outbox, message.sent_at, message.send_error) == ([], None, "The customer has no email address to send this to.")
+
+
+@pytest.mark.django_db
+def test_a_message_is_sent_once_however_often_the_task_runs(agent, django_capture_on_commit_callbacks):
+    case = open_email_case("lea@example.com").case
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent)
+    assert deliver_message(message.pk) is False
+    assert deliver(message_id=message.pk) is False
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_system_message_is_marked_automatic_and_can_carry_its_own_subject(django_capture_on_commit_callbacks):
+    # Given an acknowledgement-like message written by Prévenance itself (no author)
+    case = open_email_case("lea@example.com").case
+    with django_capture_on_commit_callbacks(execute=True):
+        message = add_thread_entry(case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text="Bien reçu.")
+        queue_delivery(message, subject="Nous avons bien reçu votre demande")
+    [sent] = mail.outbox
+    assert sent.subject == f"[{case.reference}] Nous avons bien reçu votre demande"
+    assert (sent.extra_headers["Auto-Submitted"], sent.extra_headers["X-Auto-Response-Suppress"]) == ("auto-replied", "All")
+
+
+@pytest.mark.django_db
+def test_queue_delivery_refuses_inbound_messages():
+    intake = open_email_case("lea@example.com")
+    with pytest.raises(ValueError, match="outbound"):
+        queue_delivery(intake.message)
+
+
+@pytest.mark.django_db
+def test_an_unreachable_mail_server_keeps_the_error_and_the_task_retries(agent, settings, django_capture_on_commit_callbacks):
+    case = open_email_case("lea@example.com").case
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        message = reply(case, agent)
+    assert len(callbacks) == 1  # the send waits for the commit
+    for name, value in UNREACHABLE_SMTP.items():
+        setattr(settings, name, value)
+    # When the task runs and the server refuses the connection
+    with pytest.raises(Retry) as info:
+        deliver_message.apply(args=[message.pk])
+    assert info.value.when == retry_delay(0) == 60
+    message.refresh_from_db()
+    # then nothing is marked sent, the error is kept for the agent, and the retry may send it
+    assert message.sent_at is None
+    assert message.send_error.startswith("Sending failed:")
+    assert TaskEffect.objects.count() == 0
+    # and the last attempt gives up, keeping the error
+    assert deliver(message_id=message.pk, final=True) is False
+    message.refresh_from_db()
+    assert message.send_error.endswith("(given up: no more attempts)")
+    assert message.sent_at is None
+    # When the server is back, a later run sends it and clears the error
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert deliver(message_id=message.pk) is True
+    message.refresh_from_db()
+    assert message.sent_at is not None and message.send_error == ""
+
+
+def test_retry_delays_double_from_a_minute_up_to_an_hour():
+    assert [retry_delay(n) for n in range(8)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+
+
+@pytest.mark.parametrize(("subject", "base"), [
+    ("Re: Colis abîmé", "Colis abîmé"),
+    ("RE: TR: Fwd: Colis", "Colis"),
+    ("Re: [C-2026-000123] Colis", "Colis"),
+    ("Réf : commande", "commande"),
+    ("Absence de remboursement", "Absence de remboursement"),
+])
+def test_base_subject_drops_prefixes_and_our_tag(subject, base):
+    assert base_subject(subject) == base

@@ -1,0 +1,365 @@
+"""The inbox: each view, filters, ordering, keyset pages, saved views, and who sees what."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from prevenance.cases import sla
+from prevenance.cases.choices import CaseStatus, CaseType, Priority
+from prevenance.cases.models import Case, SavedView, SLAPolicy
+from prevenance.cases.selectors.inbox import (
+    inbox,
+    inbox_count,
+    inbox_views,
+    resolve_view,
+    sla_times,
+)
+from prevenance.cases.services import assign_case, change_status, delete_view, save_view
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.calendars import (
+    calendar_spec,
+    create_business_calendar,
+    default_calendar_periods,
+)
+from prevenance.core.choices import Channel
+from prevenance.core.pagination import InvalidCursor
+from prevenance.customers.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_case(email, *, team=None, assignee=None, actor=None, score=0, **fields) -> Case:
+    case = open_email_case(email).case
+    if team is not None or assignee is not None:
+        case = assign_case(case=case, team=team, assignee=assignee, actor=actor)
+    Case.objects.filter(pk=case.pk).update(priority_score=score, **fields)
+    return Case.objects.get(pk=case.pk)
+
+
+@pytest.fixture
+def world(agent, supervisor):
+    """The agent's team and another team, with cases in each and one in the triage queue."""
+    ours, theirs = TeamFactory(members=[agent]), TeamFactory(members=[supervisor])
+    return {
+        "ours": ours,
+        "theirs": theirs,
+        "mine": make_case("a@example.com", team=ours, assignee=agent, actor=supervisor, score=30),
+        "team": make_case("b@example.com", team=ours, actor=supervisor, score=50),
+        "triage": make_case("c@example.com", score=10),
+        "other": make_case("d@example.com", team=theirs, actor=supervisor, score=90),
+        "done": make_case("e@example.com", team=ours, assignee=agent, actor=supervisor, score=99, status=CaseStatus.RESOLVED),
+    }
+
+
+def refs(page) -> list[str]:
+    return [case.reference for case in page.items]
+
+
+def test_all_open_is_most_urgent_first_and_hides_other_teams_and_finished_cases(agent, world):
+    page = inbox(agent, view="open")
+    assert refs(page) == [world[k].reference for k in ("team", "mine", "triage")]
+    assert page.next_cursor is None
+
+
+def test_a_supervisor_sees_every_team_in_all_open(supervisor, world):
+    assert refs(inbox(supervisor, view="open")) == [world[k].reference for k in ("other", "team", "mine", "triage")]
+
+
+def test_mine_my_teams_and_unassigned(agent, world):
+    assert refs(inbox(agent, view="mine")) == [world["mine"].reference]
+    assert refs(inbox(agent, view="team")) == [world["team"].reference, world["mine"].reference]
+    assert refs(inbox(agent, view="unassigned")) == [world["team"].reference, world["triage"].reference]
+
+
+def test_equal_scores_put_the_oldest_first(agent):
+    first, second = make_case("x@example.com", score=5), make_case("y@example.com", score=5)
+    assert refs(inbox(agent, view="open")) == [first.reference, second.reference]
+
+
+def test_breaching_soon_lists_running_clocks_due_within_the_horizon_soonest_first(agent, supervisor, world):
+    now = timezone.now()
+    late = make_case("late@example.com", resolution_due_at=now - timedelta(hours=1), first_response_at=now)
+    soon = make_case("soon@example.com", resolution_due_at=now + timedelta(hours=2), first_response_at=now)
+    # Unanswered: the first-response clock is the one due first.
+    unanswered = make_case("fr@example.com", first_response_due_at=now + timedelta(minutes=30), resolution_due_at=now + timedelta(days=3))
+    make_case("far@example.com", resolution_due_at=now + timedelta(days=2), first_response_at=now)
+    make_case("paused@example.com", resolution_due_at=now + timedelta(hours=1), first_response_at=now,
+              status=CaseStatus.PENDING_CUSTOMER, sla_paused_at=now)
+    make_case("resolved@example.com", resolution_due_at=now - timedelta(hours=5), status=CaseStatus.RESOLVED)
+    make_case("theirs@example.com", team=world["theirs"], actor=supervisor, resolution_due_at=now)
+    page = inbox(agent, view="breaching", now=now)
+    assert refs(page) == [late.reference, unanswered.reference, soon.reference]
+
+
+def test_breaching_soon_pages_never_repeat_a_case_seen_through_either_clock(agent):
+    now = timezone.now()
+    made = [
+        make_case(f"c{i}@example.com", first_response_due_at=now + timedelta(minutes=10 * i),
+                  resolution_due_at=now + timedelta(minutes=15 * i))
+        for i in range(6)
+    ]
+    seen, cursor = [], None
+    while True:
+        page = inbox(agent, view="breaching", cursor=cursor, limit=2, now=now)
+        seen += refs(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(case.reference for case in made)
+    assert len(seen) == len(set(seen))
+
+
+def test_pages_follow_each_other_without_gaps_or_repeats(agent):
+    made = [make_case(f"p{i}@example.com", score=i % 3) for i in range(7)]
+    expected = [c.reference for c in sorted(made, key=lambda c: (-c.priority_score, c.pk))]
+    seen, cursor = [], None
+    for _round in range(5):
+        page = inbox(agent, view="open", cursor=cursor, limit=3)
+        seen += refs(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == expected
+
+
+def test_a_case_arriving_between_two_pages_neither_repeats_nor_hides_the_others(agent):
+    made = [make_case(f"s{i}@example.com", score=10 - i) for i in range(4)]
+    first = inbox(agent, view="open", limit=2)
+    make_case("urgent@example.com", score=100)  # lands above the cursor: seen on the next reload
+    second = inbox(agent, view="open", cursor=first.next_cursor, limit=2)
+    assert refs(first) + refs(second) == [case.reference for case in made]
+
+
+def test_a_tampered_cursor_is_refused(agent, world):
+    for bad in ("nonsense", "WyJ4IiwxXQ", "WzEsMiwzXQ"):
+        with pytest.raises(InvalidCursor):
+            inbox(agent, view="open", cursor=bad)
+    with pytest.raises(InvalidCursor):  # a priority cursor handed to the due-time view
+        inbox(agent, view="breaching", cursor=inbox(agent, view="open", limit=1).next_cursor)
+
+
+def test_filters_by_channel_status_priority_type_and_team(agent, supervisor, world):
+    phone = make_case("phone@example.com", channel=Channel.PHONE, type=CaseType.COMPLAINT, priority=Priority.URGENT)
+    assert refs(inbox(agent, view="open", filters={"channel": "phone"})) == [phone.reference]
+    assert refs(inbox(agent, view="open", filters={"type": ["complaint"], "priority": ["urgent"]})) == [phone.reference]
+    assert refs(inbox(agent, view="open", filters={"status": ["resolved"]})) == [world["done"].reference]
+    assert refs(inbox(agent, view="open", filters={"team": [str(world["ours"].pk)]})) == [world["team"].reference, world["mine"].reference]
+    # Filtering on another team shows nothing more than visibility allows.
+    assert refs(inbox(agent, view="open", filters={"team": [world["theirs"].pk]})) == []
+    assert refs(inbox(agent, view="open", filters={"q": world["mine"].reference.lower()})) == [world["mine"].reference]
+
+
+def test_bad_filters_name_the_field(agent):
+    for filters, field in (({"channel": "pigeon"}, "channel"), ({"colour": "red"}, "colour"), ({"team": "x"}, "team")):
+        with pytest.raises(ValidationError) as caught:
+            inbox(agent, view="open", filters=filters)
+        assert field in caught.value.message_dict
+
+
+def test_an_unknown_view_is_a_404(agent):
+    with pytest.raises(Http404):
+        inbox(agent, view="everything")
+
+
+def test_counts_are_capped(agent, world):
+    for i in range(4):
+        make_case(f"n{i}@example.com")
+    view = resolve_view(agent, "open")
+    assert inbox_count(agent, view=view) == 7
+    assert inbox_count(agent, view=view, cap=2) == 3  # "more than 2"
+
+
+def test_saved_views_own_and_shared(agent, supervisor, world):
+    own = save_view(user=agent, name=" Téléphone  urgent ", filters={"channel": ["phone"]}, base="team")
+    assert own.name == "Téléphone urgent" and own.filters == {"channel": ["phone"], "base": "team"}
+    shared = save_view(user=supervisor, name="Réclamations", filters={"type": "complaint"}, shared=True)
+    theirs = save_view(user=supervisor, name="Mes cas", filters={})
+    keys = [view.key for view in inbox_views(agent)]
+    assert f"saved-{own.pk}" in keys and f"saved-{shared.pk}" in keys and f"saved-{theirs.pk}" not in keys
+    with pytest.raises(Http404):
+        inbox(agent, view=f"saved-{theirs.pk}")
+    phone = make_case("tel@example.com", team=world["ours"], actor=supervisor, channel=Channel.PHONE)
+    assert refs(inbox(agent, view=f"saved-{own.pk}")) == [phone.reference]
+
+
+def test_saving_a_view_refuses_bad_input_and_sharing_by_an_agent(agent):
+    with pytest.raises(ValidationError) as caught:
+        save_view(user=agent, name="Tout", filters={}, shared=True)
+    assert "shared" in caught.value.message_dict
+    with pytest.raises(ValidationError) as caught:
+        save_view(user=agent, name="  ", filters={})
+    assert "name" in caught.value.message_dict
+    with pytest.raises(ValidationError) as caught:
+        save_view(user=agent, name="x", filters={"status": ["lost"]})
+    assert "status" in caught.value.message_dict
+    save_view(user=agent, name="Mine", filters={})
+    with pytest.raises(ValidationError) as caught:
+        save_view(user=agent, name="Mine", filters={})
+    assert "name" in caught.value.message_dict
+    assert SavedView.objects.count() == 1
+
+
+def test_deleting_views_owner_only_and_shared_by_supervisors(agent, supervisor):
+    shared = save_view(user=supervisor, name="Partagée", filters={}, shared=True)
+    theirs = save_view(user=supervisor, name="À moi", filters={})
+    own = save_view(user=agent, name="La mienne", filters={})
+    with pytest.raises(PermissionDenied):
+        delete_view(user=agent, view=shared)
+    with pytest.raises(PermissionDenied):
+        delete_view(user=agent, view=theirs)
+    delete_view(user=agent, view=own)
+    delete_view(user=supervisor, view=shared)
+    assert list(SavedView.objects.all()) == [theirs]
+
+
+def test_sla_times_follow_the_running_clock_in_business_time(agent, world):
+    now = timezone.now()
+    policy = SLAPolicy.objects.create(name="Standard", first_response_target=timedelta(hours=8),
+                                      resolution_target=timedelta(days=3), near_breach_percent=80)
+    fields = {"sla_policy": policy, "resolution_due_at": now + timedelta(days=1)}
+    unanswered = make_case("u@example.com", first_response_due_at=now + timedelta(hours=1), **fields)
+    answered = make_case("a2@example.com", first_response_at=now, first_response_due_at=now, **fields)
+    late = make_case("l@example.com", first_response_at=now, **{**fields, "resolution_due_at": now - timedelta(minutes=5)})
+    paused = make_case("p@example.com", first_response_at=now, sla_paused_at=now - timedelta(hours=2),
+                       status=CaseStatus.PENDING_CUSTOMER, **fields)
+    times = sla_times(Case.objects.select_related("sla_policy", "team").filter(sla_policy=policy), now)
+    assert (times[unanswered.pk].clock, times[unanswered.pk].near) == ("first_response", True)
+    assert (times[answered.pk].clock, times[answered.pk].near, times[answered.pk].breached) == ("resolution", False, False)
+    assert times[late.pk].breached and times[late.pk].left == timedelta(minutes=-5)
+    assert times[paused.pk].paused
+    assert world["mine"].pk not in times  # no policy, no clock
+
+
+def test_a_clock_far_from_its_due_time_is_shown_in_wall_clock_time(agent):
+    now = timezone.now()
+    office = create_business_calendar(name="Bureau", periods=default_calendar_periods())
+    policy = SLAPolicy.objects.create(name="Bureau", first_response_target=timedelta(hours=8),
+                                      resolution_target=timedelta(days=3), calendar=office)
+    forgotten = make_case("old@example.com", sla_policy=policy, first_response_at=now, resolution_due_at=now - timedelta(days=40))
+    soon = make_case("soon2@example.com", sla_policy=policy, first_response_at=now, resolution_due_at=now + timedelta(days=1))
+    times = sla_times(Case.objects.select_related("sla_policy", "team").filter(sla_policy=policy), now)
+    assert times[forgotten.pk].breached and times[forgotten.pk].left == timedelta(days=-40)
+    # Within the window the business calendar counts: a day ahead is at most a day of opening hours.
+    assert times[soon.pk].left == sla.sla_time_left(soon, now, calendar_spec(office)).left < timedelta(days=1)
+
+
+def test_the_inbox_row_shows_the_time_left_in_colour(client, agent, world):
+    now = timezone.now()
+    policy = SLAPolicy.objects.create(name="Rapide", first_response_target=timedelta(hours=1), resolution_target=timedelta(hours=4))
+    Case.objects.filter(pk=world["team"].pk).update(sla_policy=policy, first_response_due_at=now - timedelta(hours=2),
+                                                    resolution_due_at=now + timedelta(hours=2))
+    client.force_login(agent)
+    text = client.get(reverse("cases:inbox")).content.decode()
+    assert 'class="sla sla-breached"' in text and " late" in text
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+def test_the_inbox_page_lists_the_view_with_tabs_and_counts(client, agent, world):
+    client.force_login(agent)
+    response = client.get(reverse("cases:inbox"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    for key in ("mine", "team", "triage"):
+        assert world[key].reference in text
+    assert world["other"].reference not in text
+    assert 'data-view="breaching"' in text and 'class="tab-count"' in text
+
+
+def test_no_view_or_filter_shows_another_teams_case(client, agent, world):
+    client.force_login(agent)
+    for query in ("view=mine", "view=team", "view=unassigned", "view=breaching", "view=open",
+                  f"team={world['theirs'].pk}", "status=new", "q=C-"):
+        assert world["other"].reference not in client.get(reverse("cases:inbox") + "?" + query).content.decode()
+
+
+def test_htmx_paging_returns_the_next_rows_only(client, agent):
+    for i in range(27):
+        make_case(f"r{i}@example.com", score=i)
+    client.force_login(agent)
+    first = client.get(reverse("cases:inbox"))
+    assert first.content.decode().count('class="inbox-row"') == 25
+    cursor = inbox(agent, view="open").next_cursor
+    more = client.get(reverse("cases:inbox"), {"view": "open", "cursor": cursor}, HTTP_HX_REQUEST="true")
+    assert more.status_code == 200
+    text = more.content.decode()
+    assert text.count('class="inbox-row"') == 2 and "<html" not in text and "Load more" not in text
+
+
+def test_bad_input_on_the_page_is_a_400_with_the_reason(client, agent, world):
+    client.force_login(agent)
+    response = client.get(reverse("cases:inbox"), {"channel": "pigeon"})
+    assert response.status_code == 400 and "pigeon" in response.content.decode()
+    assert client.get(reverse("cases:inbox"), {"cursor": "garbage"}).status_code == 400
+
+
+def test_a_saved_view_with_broken_filters_says_why_and_counts_nothing(client, agent, world):
+    broken = SavedView.objects.create(name="Cassée", owner=agent, filters={"channel": ["pigeon"]})
+    client.force_login(agent)
+    page = client.get(reverse("cases:inbox"))
+    assert page.status_code == 200
+    response = client.get(reverse("cases:inbox"), {"view": f"saved-{broken.pk}"})
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "pigeon" in text and world["mine"].reference not in text
+
+
+def test_typing_a_reference_opens_the_case(client, agent, world):
+    client.force_login(agent)
+    response = client.get(reverse("cases:inbox"), {"q": world["triage"].reference})
+    assert response.status_code == 302 and response["Location"] == reverse("cases:case", kwargs={"case_id": world["triage"].pk})
+    # Another team's reference is not found: the words search the subjects instead.
+    assert client.get(reverse("cases:inbox"), {"q": world["other"].reference}).status_code == 200
+
+
+def test_the_inbox_is_for_agents_only(client, marketer):
+    client.force_login(marketer)
+    assert client.get(reverse("cases:inbox")).status_code == 403
+    client.logout()
+    assert client.get(reverse("cases:inbox")).status_code == 302
+
+
+def test_saving_and_deleting_a_view_from_the_page(client, agent, supervisor):
+    client.force_login(agent)
+    response = client.post(reverse("cases:saved_view_create"), {"name": "Téléphone", "channel": "phone", "base": "mine"})
+    saved = SavedView.objects.get()
+    assert response.status_code == 302 and f"view=saved-{saved.pk}" in response["Location"]
+    assert saved.owner == agent and saved.filters == {"channel": ["phone"], "base": "mine"}
+    refused = client.post(reverse("cases:saved_view_create"), {"name": "Tous", "shared": "on"})
+    assert refused.status_code == 302 and SavedView.objects.count() == 1
+    other = save_view(user=supervisor, name="Sup", filters={})
+    assert client.post(reverse("cases:saved_view_delete", kwargs={"view_id": other.pk})).status_code == 404
+    assert client.post(reverse("cases:saved_view_delete", kwargs={"view_id": saved.pk})).status_code == 302
+    assert list(SavedView.objects.all()) == [other]
+
+
+def test_the_number_of_queries_does_not_grow_with_the_cases_shown(client, agent, world):
+    client.force_login(agent)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("cases:inbox")).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for i in range(30):
+        make_case(f"q{i}@example.com", score=i)
+    assert queries() == few
+
+
+def test_a_resolved_case_leaves_mine(agent, supervisor, world):
+    change_status(case=world["mine"], status=CaseStatus.RESOLVED, actor=agent)
+    assert refs(inbox(agent, view="mine")) == []
+
+
+def test_an_agent_in_no_team_sees_the_triage_queue_only(world):
+    newcomer = UserFactory(role="agent")
+    assert refs(inbox(newcomer, view="open")) == [world["triage"].reference]
+    assert refs(inbox(newcomer, view="team")) == []

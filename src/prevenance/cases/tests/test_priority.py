@@ -1,0 +1,285 @@
+"""The priority score: each rule on its own, the level it gives, what the intake stores, and the
+periodic refresh of the time rules (age, SLA time left)."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from prevenance.cases import priority
+from prevenance.cases import tasks as case_tasks
+from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, Priority
+from prevenance.cases.models import Case, SLAPolicy
+from prevenance.cases.services import change_status
+from prevenance.cases.services import priority as priority_services
+from prevenance.cases.tests.factories import open_email_case
+from prevenance.core.choices import Channel
+from prevenance.core.models import AuditEvent
+from prevenance.customers.choices import OrderStatus
+from prevenance.customers.models import Customer
+from prevenance.customers.tests.factories import OrderFactory
+
+H = timedelta(hours=1)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def signals(text: str = "", **fields) -> priority.Signals:
+    case_type, channel = fields.pop("case_type", CaseType.QUESTION), fields.pop("channel", Channel.EMAIL)
+    return priority.Signals(case_type=case_type, channel=channel, text=text, **fields)
+
+
+def codes(text: str = "", **fields) -> dict[str, int]:
+    return {reason.code: reason.points for reason in priority.score(signals(text, **fields)).reasons}
+
+
+# Rules, one by one (pure) -----------------------------------------------------------------
+
+
+def test_a_plain_question_scores_zero_and_is_normal():
+    result = priority.score(signals("Bonjour, quand arrive ma commande ?"))
+    assert (result.points, result.level, result.reasons) == (0, Priority.NORMAL, ())
+
+
+@pytest.mark.parametrize(("total", "points"), [("0", 0), ("499.99", 0), ("500", 10), ("1500", 20), ("4999", 20), ("5000", 30)])
+def test_customer_value_thresholds(total, points):
+    assert codes(order_total=Decimal(total)).get("customer_value", 0) == points
+
+
+def test_vip_adds_its_points():
+    assert codes(is_vip=True) == {"vip": 25}
+
+
+def test_complaints_and_incidents_come_before_requests_before_questions():
+    points = {kind: codes(case_type=kind).get("case_type", 0) for kind in CaseType.values}
+    assert points == {"complaint": 20, "incident": 20, "request": 10, "question": 0}
+
+
+@pytest.mark.parametrize("channel", [Channel.SOCIAL, Channel.FORUM])
+def test_public_channels_add_points(channel):
+    assert codes(channel=channel) == {"public_channel": 20}
+
+
+def test_private_channels_add_nothing():
+    assert codes(channel=Channel.PHONE) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Je suis furieux", {"sentiment_negative": 12}),
+        ("I am furious", {"sentiment_negative": 12}),
+        ("Je suis très déçu", {"sentiment_negative": 9}),  # intensifier: 2 × 1.5 × 3
+        ("Je suis déçu", {"sentiment_negative": 6}),
+        ("je ne suis pas content", {"sentiment_negative": 6}),  # a negated positive word
+        ("I am not happy", {"sentiment_negative": 6}),
+        ("Merci", {}),  # politeness alone changes nothing
+        ("Merci beaucoup, c'est parfait", {"sentiment_positive": -6}),
+        ("C'est INADMISSIBLE, SCANDALEUX et HONTEUX", {"sentiment_negative": 30, "capitals": 5}),  # capped at 30
+    ],
+)
+def test_sentiment_in_french_and_english_with_negation_and_intensifiers(text, expected):
+    assert codes(text) == expected
+
+
+def test_a_negated_negative_word_is_not_counted_as_anger():
+    assert priority.sentiment("not bad at all").polarity > 0
+
+
+def test_exclamations_and_capitals():
+    assert codes("Where is my parcel!!!") == {"exclamations": 5}
+    assert codes("WHERE IS THE PARCEL I ORDERED") == {"capitals": 5}
+    assert codes("My SNCF TGV ticket, order ABC123") == {}  # a few acronyms are not shouting
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Je vais résilier mon abonnement", "churn_threat"),
+        ("I will cancel my subscription", "churn_threat"),
+        ("Je vais aller voir ailleurs", "churn_threat"),
+        ("Je ne commanderai plus jamais chez vous", "churn_threat"),
+        ("Mon avocat vous contactera", "legal_threat"),
+        ("I will call my lawyer", "legal_threat"),
+        ("Je vais saisir UFC Que Choisir", "legal_threat"),
+    ],
+)
+def test_threats_to_leave_or_go_to_court(text, code):
+    assert code in codes(text)
+
+
+def test_a_negated_threat_is_no_threat():
+    assert "churn_threat" not in codes("Je ne veux pas résilier, juste changer d'adresse")
+    assert "legal_threat" not in codes("I don't want a lawyer involved, just fix it")
+
+
+def test_age_steps():
+    opened = utc(2026, 12, 1, 9)
+    assert codes(opened_at=opened, now=opened + 23 * H) == {}
+    assert codes(opened_at=opened, now=opened + 25 * H) == {"age": 5}
+    assert codes(opened_at=opened, now=opened + timedelta(days=3)) == {"age": 10}
+    assert codes(opened_at=opened, now=opened + timedelta(days=9)) == {"age": 20}
+
+
+def test_sla_time_left():
+    assert codes(sla_state="near") == {"sla_near": 15}
+    assert codes(sla_state="breached") == {"sla_breached": 30}
+
+
+def test_levels_follow_the_score():
+    assert [priority.level_for(p) for p in (-1, 0, 29, 30, 59, 60)] == ["low", "normal", "normal", "high", "high", "urgent"]
+
+
+def test_an_angry_vip_complaint_on_twitter_is_urgent_and_every_reason_is_shown():
+    result = priority.score(signals(
+        "Colis jamais arrivé, c'est inadmissible !! Je vais résilier.", case_type=CaseType.COMPLAINT, channel=Channel.SOCIAL,
+        is_vip=True,
+    ))
+    assert result.level == Priority.URGENT
+    assert {r.code for r in result.reasons} == {"vip", "case_type", "sentiment_negative", "exclamations", "churn_threat", "public_channel"}
+    assert result.points == sum(r.points for r in result.reasons)
+    stored = result.stored_reasons()
+    assert all(set(item) == {"code", "points", "label", "params"} for item in stored)
+    assert "Threatens to leave: resilier" in [item["label"] for item in stored]
+    assert [priority.reason_label(item) for item in stored] == [item["label"] for item in stored]
+
+
+def test_the_figures_are_configurable(settings):
+    settings.PREVENANCE_PRIORITY = {"vip_points": 70, "public_channels": (Channel.SOCIAL, Channel.CHAT)}
+    assert priority.score(signals(is_vip=True)).level == Priority.URGENT
+    assert codes(channel=Channel.CHAT) == {"public_channel": 20}
+
+
+@pytest.mark.parametrize(
+    "bad", [{"nonsense": 1}, {"levels": {"urgent": 10, "high": 20, "normal": 0}}, {"age_steps": [("x", 1)]}, ["vip_points"]]
+)
+def test_a_bad_configuration_fails_loudly(settings, bad):
+    settings.PREVENANCE_PRIORITY = bad
+    with pytest.raises(ImproperlyConfigured):
+        priority.config()
+
+
+# What the intake stores -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_intake_stores_score_reasons_and_level():
+    case = open_email_case(
+        "angry@example.com", subject="Réclamation", body="Je suis furieux, je vais résilier !!", type=CaseType.COMPLAINT
+    ).case
+    case = Case.objects.get(pk=case.pk)
+    assert case.priority_score == 20 + 12 + 5 + 20
+    assert [r["code"] for r in case.priority_reasons] == ["case_type", "sentiment_negative", "exclamations", "churn_threat"]
+    assert case.priority == Priority.HIGH
+    assert case.language == "fr"
+
+
+@pytest.mark.django_db
+def test_customer_value_counts_twelve_months_of_sold_orders_in_the_currency():
+    now = timezone.now()
+    customer = open_email_case("buyer@example.com", subject="Question", body="Bonjour").case.customer
+    OrderFactory(customer=customer, amount=Decimal("400"), ordered_at=now - timedelta(days=30))
+    OrderFactory(customer=customer, amount=Decimal("300"), ordered_at=now - timedelta(days=200))
+    OrderFactory(customer=customer, amount=Decimal("5000"), ordered_at=now - timedelta(days=400))  # too old
+    OrderFactory(customer=customer, amount=Decimal("5000"), ordered_at=now - timedelta(days=3), status=OrderStatus.CANCELLED)
+    OrderFactory(customer=customer, amount=Decimal("5000"), ordered_at=now - timedelta(days=3), currency="USD")
+    assert priority_services.order_total(customer, now=now, currency="EUR") == Decimal("700")
+    case = open_email_case("buyer@example.com", subject="Question", body="Bonjour").case
+    assert {r["code"]: r["points"] for r in Case.objects.get(pk=case.pk).priority_reasons} == {"customer_value": 10}
+
+
+@pytest.mark.django_db
+def test_a_vip_customer_raises_the_priority():
+    customer = open_email_case("vip@example.com", subject="Question", body="Bonjour").case.customer
+    Customer.objects.filter(pk=customer.pk).update(is_vip=True)
+    case = Case.objects.get(pk=open_email_case("vip@example.com", subject="Question", body="Bonjour").case.pk)
+    assert case.priority_reasons[0]["code"] == "vip"
+
+
+@pytest.mark.django_db
+def test_a_priority_given_at_intake_is_a_floor():
+    urgent = open_email_case("a@example.com", subject="Question", body="Bonjour", priority=Priority.URGENT).case
+    low = open_email_case("b@example.com", body="C'est inadmissible, je vais résilier !!", priority=Priority.LOW).case
+    polite = open_email_case("c@example.com", body="Merci beaucoup, parfait").case
+    assert Case.objects.get(pk=urgent.pk).priority == Priority.URGENT
+    assert Case.objects.get(pk=low.pk).priority == Priority.HIGH
+    assert Case.objects.get(pk=polite.pk).priority == Priority.LOW
+
+
+@pytest.mark.django_db
+def test_a_bad_priority_at_intake_is_refused_and_nothing_is_written():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as raised:
+        open_email_case(priority="asap")
+    assert "priority" in raised.value.message_dict
+    assert not Case.objects.exists()
+
+
+# The periodic refresh ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_refresh_adds_age_points_once_and_is_idempotent():
+    opened = utc(2026, 12, 1, 9)
+    case = open_email_case(subject="Question", body="Bonjour", received_at=opened).case
+    assert priority_services.refresh_priority_scores(now=opened + 2 * H) == 0
+    assert priority_services.refresh_priority_scores(now=opened + timedelta(days=3, hours=1)) == 1
+    assert priority_services.refresh_priority_scores(now=opened + timedelta(days=3, hours=2)) == 0
+    case = Case.objects.get(pk=case.pk)
+    assert (case.priority_score, [r["code"] for r in case.priority_reasons]) == (10, ["age"])
+    assert priority_services.refresh_priority_scores(now=opened + timedelta(days=8)) == 1
+    assert Case.objects.get(pk=case.pk).priority_reasons == [
+        {"code": "age", "points": 20, "label": "Waiting for 8 days", "params": {"days": 8}}
+    ]
+
+
+@pytest.mark.django_db
+def test_the_refresh_follows_the_sla_clock_and_raises_the_level_with_an_audit_row():
+    SLAPolicy.objects.create(name="Standard", first_response_target=2 * H, resolution_target=8 * H)
+    opened = utc(2026, 12, 21, 8)
+    case = open_email_case(subject="Réclamation", body="Je suis déçu", received_at=opened, type=CaseType.COMPLAINT).case  # 20 + 6
+    assert Case.objects.get(pk=case.pk).priority == Priority.NORMAL
+    # Around the clock: first response due at 10:00, "due soon" from 09:36
+    assert priority_services.refresh_priority_scores(now=opened + 100 * timedelta(minutes=1)) == 1
+    near = Case.objects.get(pk=case.pk)
+    assert (near.priority_score, near.priority) == (26 + 15, Priority.HIGH)
+    assert priority_services.refresh_priority_scores(now=opened + 3 * H) == 1
+    late = Case.objects.get(pk=case.pk)
+    assert (late.priority_score, late.priority) == (26 + 30, Priority.HIGH)
+    assert [r["code"] for r in late.priority_reasons][-1] == "sla_breached"
+    audits = AuditEvent.objects.filter(kind=CaseAuditKind.PRIORITY_RAISED, subject_id=str(case.pk))
+    assert [(a.payload["priority_from"], a.payload["priority_to"]) for a in audits] == [("normal", "high")]
+
+
+@pytest.mark.django_db
+def test_the_refresh_never_lowers_a_level_and_leaves_closed_cases_alone(agent, monkeypatch):
+    opened = utc(2026, 12, 1, 9)
+    kept = open_email_case("a@example.com", subject="Question", body="Bonjour", received_at=opened, priority=Priority.URGENT).case
+    done = open_email_case("b@example.com", subject="Question", body="Bonjour", received_at=opened).case
+    change_status(case=done, status=CaseStatus.RESOLVED, actor=agent)
+    assert priority_services.refresh_priority_scores(now=opened + timedelta(days=2)) == 1
+    assert Case.objects.get(pk=kept.pk).priority == Priority.URGENT
+    assert Case.objects.get(pk=done.pk).priority_reasons == []
+
+
+@pytest.mark.django_db
+def test_the_refresh_reads_in_batches(monkeypatch):
+    opened = utc(2026, 12, 1, 9)
+    for n in range(5):
+        open_email_case(f"c{n}@example.com", subject="Question", body="Bonjour", received_at=opened)
+    assert priority_services.refresh_priority_scores(now=opened + timedelta(days=1, hours=1), batch_size=2) == 5
+    assert set(Case.objects.values_list("priority_score", flat=True)) == {5}
+
+
+@pytest.mark.django_db
+def test_the_beat_task_runs_the_refresh(monkeypatch):
+    opened = utc(2026, 12, 1, 9)
+    open_email_case(subject="Question", body="Bonjour", received_at=opened)
+    monkeypatch.setattr(timezone, "now", lambda: opened + timedelta(days=1, hours=1))
+    assert case_tasks.refresh_priority_scores() == 1
+    assert case_tasks.refresh_priority_scores() == 0

@@ -1,0 +1,290 @@
+"""Satisfaction surveys at resolution, the one-click answer page, and the CSAT/CES report."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.utils import timezone
+
+from prevenance.cases.choices import CaseStatus, MessageKind, TemplatePurpose
+from prevenance.cases.models import Case, Message, ReplyTemplate, SatisfactionSurvey
+from prevenance.cases.selectors.satisfaction import satisfaction_summary
+from prevenance.cases.services import (
+    add_inbound_message,
+    answer_survey,
+    assign_case,
+    change_status,
+    ensure_default_templates,
+    open_case,
+    send_survey,
+)
+from prevenance.cases.services.surveys import ANSWER_WINDOW, QUIET_PERIOD
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.choices import Channel
+from prevenance.core.models import AuditEvent
+from prevenance.core.testing import run_concurrently
+from prevenance.customers.choices import ConsentMethod, ConsentPurpose, IdentityKind
+from prevenance.customers.services import IdentityInput, grant_consent, withdraw_consent
+from prevenance.customers.tests.factories import CustomerFactory, IdentityFactory, UserFactory
+
+LINK = re.compile(r"(https?://\S+/cases/survey/([\w-]+)/)\?csat=(\d)")
+
+
+@pytest.fixture(autouse=True)
+def defaults(db, settings):
+    settings.DEFAULT_FROM_EMAIL = "care@prevenance.test"
+    settings.PREVENANCE_BASE_URL = "https://care.example.com"
+    ensure_default_templates()
+
+
+def resolved_case(agent, email="claire@example.com", *, team=None, channel=Channel.EMAIL, **kwargs) -> Case:
+    team = team or TeamFactory(members=[agent])
+    case = open_email_case(email, channel=channel, hints={"first_name": "Claire"}, **kwargs).case
+    assign_case(case=case, assignee=agent, team=team, actor=agent)
+    return change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+
+
+def survey_of(case) -> SatisfactionSurvey:
+    return SatisfactionSurvey.objects.get(case=case)
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_resolving_a_case_sends_one_survey_with_five_one_click_links(agent, django_capture_on_commit_callbacks):
+    agent.first_name = "Hugo"
+    agent.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = resolved_case(agent)
+    survey = survey_of(case)
+    assert (survey.agent, survey.team, survey.channel, survey.language, survey.customer) == (
+        agent, case.team, Channel.EMAIL, "fr", case.customer)
+    assert len(survey.token) >= 40 and survey.answered_at is None
+    invitation = Message.objects.filter(case=case, kind=MessageKind.OUTBOUND).order_by("-id").first()
+    links = LINK.findall(invitation.body_text)
+    assert [score for _url, _token, score in links] == ["5", "4", "3", "2", "1"]
+    assert {token for _url, token, _score in links} == {survey.token}
+    assert links[0][0] == f"https://care.example.com/cases/survey/{survey.token}/"
+    assert invitation.body_text.endswith("Bien cordialement,\nHugo\nLe service client")
+    sent = mail.outbox[-1]
+    assert sent.subject == f"[{case.reference}] Votre avis sur le traitement de votre demande"
+    assert f"/cases/survey/{survey.token}/?csat=5" in sent.body
+
+
+@pytest.mark.django_db
+def test_a_reopened_case_resolved_again_gets_no_second_survey_within_30_days(agent):
+    case = resolved_case(agent)
+    add_inbound_message(case=case, body="En fait non, toujours cassé.", sender_address="claire@example.com")
+    change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    assert SatisfactionSurvey.objects.filter(case=case).count() == 1
+    # 30 days later, a case resolved again is asked again
+    SatisfactionSurvey.objects.filter(case=case).update(sent_at=timezone.now() - QUIET_PERIOD - dt.timedelta(minutes=1))
+    change_status(case=case, status=CaseStatus.OPEN, actor=agent)
+    change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    assert SatisfactionSurvey.objects.filter(case=case).count() == 2
+
+
+@pytest.mark.django_db
+def test_no_survey_without_an_email_address_and_the_reason_is_recorded(agent):
+    intake = open_case(identities=[IdentityInput(IdentityKind.PHONE, "+33612345678")], channel=Channel.PHONE, subject="Appel", body="x")
+    change_status(case=intake.case, status=CaseStatus.RESOLVED, actor=agent)
+    assert not SatisfactionSurvey.objects.exists()
+    reasons = AuditEvent.objects.filter(kind="case.survey_skipped").values_list("payload", flat=True)
+    assert list(reasons) == [{"reason": "no_address"}]
+
+
+@pytest.mark.django_db
+def test_a_customer_who_withdrew_consent_to_surveys_is_not_asked_and_why_is_recorded(agent):
+    case = open_email_case("claire@example.com").case
+    grant_consent(customer=case.customer, purpose=ConsentPurpose.SURVEYS, channel=Channel.WEB,
+                  occurred_at=timezone.now() - dt.timedelta(days=30))
+    withdraw_consent(customer=case.customer, purpose=ConsentPurpose.SURVEYS, channel=Channel.EMAIL,
+                     method=ConsentMethod.UNSUBSCRIBE_LINK, occurred_at=timezone.now() - dt.timedelta(days=1))
+    change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    assert not SatisfactionSurvey.objects.exists()
+    assert list(AuditEvent.objects.filter(kind="case.survey_skipped").values_list("payload", flat=True)) == [{"reason": "declined"}]
+    # consent given again: asked at the next resolution
+    grant_consent(customer=case.customer, purpose=ConsentPurpose.SURVEYS, channel=Channel.WEB)
+    change_status(case=case, status=CaseStatus.OPEN, actor=agent)
+    change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    assert SatisfactionSurvey.objects.filter(case=case).count() == 1
+
+
+@pytest.mark.django_db
+def test_no_survey_without_an_active_survey_template(agent):
+    ReplyTemplate.objects.filter(purpose=TemplatePurpose.SURVEY).delete()
+    case = resolved_case(agent)
+    assert not SatisfactionSurvey.objects.exists()
+    assert case.messages.filter(kind=MessageKind.OUTBOUND).count() == 1  # the acknowledgement only
+
+
+@pytest.mark.django_db
+def test_an_english_customer_gets_the_survey_in_english(agent):
+    john = CustomerFactory(first_name="John", language="en")
+    IdentityFactory(customer=john, value="john@example.com")
+    case = resolved_case(agent, "john@example.com")
+    assert survey_of(case).language == "en"
+    invitation = case.messages.filter(kind=MessageKind.OUTBOUND).order_by("-id").first()
+    assert "5 – Very satisfied: https://care.example.com/cases/survey/" in invitation.body_text
+
+
+# --- answering -----------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_link_only_shows_the_answer_preselected_and_a_click_on_the_page_records_it(agent):
+    survey = survey_of(resolved_case(agent))
+    client = Client()
+    url = f"/cases/survey/{survey.token}/"
+    # A link scanner (or the customer) opens the "4" link: the page shows 4 checked, nothing is recorded
+    page = client.get(f"{url}?csat=4")
+    assert page.status_code == 200
+    assert page["Content-Language"] == "fr" and page["Cache-Control"] == "no-store"
+    assert re.search(r'value="4"\s+checked', page.content.decode())
+    survey.refresh_from_db()
+    assert (survey.csat, survey.answered_at) == (None, None)
+    # The customer confirms: recorded, then the effort question
+    confirmed = client.post(url, {"step": "csat", "csat": "4"})
+    assert confirmed.status_code == 302 and confirmed["Location"] == url
+    survey.refresh_from_db()
+    assert survey.csat == 4 and survey.answered_at is not None
+    effort = client.get(url)
+    assert 'data-step="effort"' in effort.content.decode()
+    done = client.post(url, {"step": "effort", "ces": "6", "comment": "  Rapide et aimable.  "})
+    assert done.status_code == 302 and done["Location"] == f"{url}?thanks=1"
+    survey.refresh_from_db()
+    assert (survey.csat, survey.ces, survey.comment) == (4, 6, "Rapide et aimable.")
+    assert 'data-step="thanks"' in client.get(done["Location"]).content.decode()
+
+
+@pytest.mark.django_db
+def test_answers_can_be_changed_for_seven_days_then_the_survey_is_closed(agent):
+    survey = survey_of(resolved_case(agent))
+    answer_survey(token=survey.token, csat=2)
+    first_answer = SatisfactionSurvey.objects.get(pk=survey.pk).answered_at
+    answer_survey(token=survey.token, csat=5, ces=7)
+    survey.refresh_from_db()
+    assert (survey.csat, survey.ces, survey.answered_at) == (5, 7, first_answer)  # the first answer's time stays
+    late = survey.sent_at + ANSWER_WINDOW + dt.timedelta(seconds=1)
+    with pytest.raises(ValidationError) as closed:
+        answer_survey(token=survey.token, csat=1, now=late)
+    assert closed.value.message_dict == {"survey": ["This survey is closed."]}
+    SatisfactionSurvey.objects.filter(pk=survey.pk).update(sent_at=timezone.now() - ANSWER_WINDOW - dt.timedelta(minutes=1))
+    client = Client()
+    page = client.get(f"/cases/survey/{survey.token}/?csat=1")
+    assert page.status_code == 410 and 'data-step="closed"' in page.content.decode()
+    posted = client.post(f"/cases/survey/{survey.token}/", {"step": "csat", "csat": "1"})
+    assert posted.status_code == 410
+    survey.refresh_from_db()
+    assert survey.csat == 5
+
+
+@pytest.mark.django_db
+def test_an_unknown_token_gets_a_404_page():
+    page = Client().get("/cases/survey/not-a-real-token/?csat=5")
+    assert page.status_code == 404
+    assert "This survey link is not valid." in page.content.decode()
+    with pytest.raises(ValidationError) as refused:
+        answer_survey(token="not-a-real-token", csat=5)
+    assert "token" in refused.value.message_dict
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"step": "csat", "csat": "9"}, "csat"),
+    ({"step": "csat", "csat": "abc"}, "csat"),
+    ({"step": "csat"}, "csat"),
+    ({"step": "effort", "ces": "0"}, "ces"),
+    ({"step": "effort", "ces": "8"}, "ces"),
+    ({"step": "effort", "comment": "x" * 2001}, "comment"),
+])
+def test_bad_answers_are_refused_with_the_reason_and_nothing_changes(agent, fields, field):
+    survey = survey_of(resolved_case(agent))
+    answer_survey(token=survey.token, csat=3)
+    page = Client().post(f"/cases/survey/{survey.token}/", fields)
+    assert page.status_code == 400
+    assert 'class="errorlist"' in page.content.decode()
+    survey.refresh_from_db()
+    assert (survey.csat, survey.ces, survey.comment) == (3, None, "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_answers_at_the_same_moment_both_land_whole():
+    agent = UserFactory(username="agent", role="agent")
+    survey = survey_of(resolved_case(agent))
+    _results, errors = run_concurrently(
+        lambda: answer_survey(token=survey.token, csat=5), lambda: answer_survey(token=survey.token, ces=2, comment="ok"),
+    )
+    assert errors == []
+    survey.refresh_from_db()
+    assert (survey.csat, survey.ces, survey.comment) == (5, 2, "ok")
+    assert survey.answered_at is not None
+
+
+# --- reporting -----------------------------------------------------------------------------------
+
+def answered(agent, email, *, csat=None, ces=None, team=None, channel=Channel.EMAIL):
+    survey = survey_of(resolved_case(agent, email, team=team, channel=channel))
+    if csat is not None or ces is not None:
+        answer_survey(token=survey.token, csat=csat, ces=ces)
+    return survey
+
+
+@pytest.mark.django_db
+def test_csat_is_the_share_of_4_and_5_and_ces_the_mean_non_answers_never_count(supervisor):
+    hugo, lea = UserFactory(username="hugo", first_name="Hugo", role="agent"), UserFactory(username="lea", role="agent")
+    team_a, team_b = TeamFactory(name="A", members=[hugo]), TeamFactory(name="B", members=[lea])
+    answered(hugo, "c1@example.com", csat=5, ces=7, team=team_a)
+    answered(hugo, "c2@example.com", csat=4, team=team_a)
+    answered(hugo, "c3@example.com", csat=2, ces=3, team=team_a, channel=Channel.WEB)
+    answered(lea, "c4@example.com", ces=6, team=team_b)  # effort only
+    answered(lea, "c5@example.com", team=team_b)  # never answered: in no denominator
+    now = timezone.now()
+    summary = satisfaction_summary(supervisor, start=now - dt.timedelta(days=1), end=now + dt.timedelta(minutes=1), group_by="team")
+    assert (summary.total.csat_responses, summary.total.csat_satisfied, str(summary.total.csat)) == (3, 2, "66.7")
+    assert (summary.total.ces_responses, str(summary.total.ces)) == (3, "5.33")
+    assert [(line.label, line.csat_responses, line.csat, line.ces_responses, line.ces) for line in summary.lines] == [
+        ("A", 3, summary.total.csat, 2, 5), ("B", 0, None, 1, 6),
+    ]
+    by_channel = satisfaction_summary(supervisor, start=now - dt.timedelta(days=1), end=now + dt.timedelta(minutes=1), group_by="channel")
+    assert [(line.key, line.csat_responses, str(line.csat)) for line in by_channel.lines] == [("email", 2, "100.0"), ("web", 1, "0.0")]
+    by_agent = satisfaction_summary(supervisor, start=now - dt.timedelta(days=1), end=now + dt.timedelta(minutes=1), group_by="agent")
+    assert [(line.label, line.csat_responses, line.ces_responses) for line in by_agent.lines] == [("Hugo", 3, 2), ("lea", 0, 1)]
+    # outside the period: nothing
+    empty = satisfaction_summary(supervisor, start=now - dt.timedelta(days=3), end=now - dt.timedelta(days=2))
+    assert (empty.total.csat_responses, empty.total.csat, empty.total.ces, empty.lines) == (0, None, None, [])
+
+
+@pytest.mark.django_db
+def test_the_report_only_counts_the_cases_the_user_may_see(supervisor):
+    hugo, lea = UserFactory(username="hugo", role="agent"), UserFactory(username="lea", role="agent")
+    team_a, team_b = TeamFactory(name="A", members=[hugo]), TeamFactory(name="B", members=[lea])
+    answered(hugo, "c1@example.com", csat=5, team=team_a)
+    answered(lea, "c2@example.com", csat=1, team=team_b)
+    now = timezone.now()
+    window = {"start": now - dt.timedelta(days=1), "end": now + dt.timedelta(minutes=1)}
+    assert satisfaction_summary(supervisor, **window).total.csat_responses == 2
+    assert (satisfaction_summary(hugo, **window).total.csat_responses, str(satisfaction_summary(hugo, **window).total.csat)) == (1, "100.0")
+    assert satisfaction_summary(UserFactory(username="nobody"), **window).total.csat_responses == 0
+
+
+@pytest.mark.django_db
+def test_the_report_refuses_a_bad_grouping_or_period(supervisor):
+    now = timezone.now()
+    with pytest.raises(ValidationError) as bad_group:
+        satisfaction_summary(supervisor, start=now - dt.timedelta(days=1), end=now, group_by="weather")
+    assert "group_by" in bad_group.value.message_dict
+    with pytest.raises(ValidationError) as bad_period:
+        satisfaction_summary(supervisor, start=now, end=now)
+    assert "end" in bad_period.value.message_dict
+
+
+@pytest.mark.django_db
+def test_send_survey_on_an_erased_customers_case_records_why(agent):
+    case = open_email_case().case
+    Case.objects.filter(pk=case.pk).update(customer=None)
+    case.refresh_from_db()
+    assert send_survey(case=case) is None
+    assert list(AuditEvent.objects.filter(kind="case.survey_skipped").values_list("payload", flat=True)) == [{"reason": "erased"}]

@@ -1,0 +1,162 @@
+"""What an agent does on the case page: each POST parses a form, calls one service, and
+answers with the re-rendered main column (HTMX) or a redirect; errors go next to the field."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from prevenance.cases.models import Message
+from prevenance.cases.selectors import case_by_reference
+from prevenance.cases.selectors.case_page import reply_templates_for
+from prevenance.cases.selectors.visibility import access_case
+from prevenance.cases.services import (
+    add_note,
+    add_reply,
+    assign_case,
+    change_status,
+    merge_cases,
+    request_gesture,
+    split_message,
+)
+from prevenance.cases.services.labels import set_case_labels
+from prevenance.cases.views.case_forms import (
+    AssignForm,
+    GestureForm,
+    LabelsForm,
+    MergeForm,
+    NoteForm,
+    ReplyForm,
+)
+from prevenance.cases.views.case_page import render_case
+from prevenance.core.htmx import htmx_partial
+
+
+def _done(request, case, anchor: str = ""):
+    """Success: the fresh main column for HTMX, else back to the page (POST-redirect-GET)."""
+    if htmx_partial(request):
+        return render_case(request, case)
+    return redirect(reverse("cases:case", kwargs={"case_id": case.pk}) + (f"#{anchor}" if anchor else ""))
+
+
+def _failed(request, case, **forms):
+    # 400 either way; the page's htmx config swaps 400 answers so the errors show in place.
+    return render_case(request, case, status=400, **forms)
+
+
+def _run(request, case, form, form_name: str, call, anchor: str = ""):
+    """Validate `form`, run the service `call(cleaned_data)`, answer; service errors land on the form."""
+    if form.is_valid():
+        try:
+            call(form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return _done(request, case, anchor)
+    return _failed(request, case, **{form_name: form})
+
+
+@login_required
+@require_POST
+def case_reply(request, case_id: int):
+    case = access_case(request.user, case_id, perm="cases.add_message")
+    form = ReplyForm(request.POST, templates=reply_templates_for(case))
+    return _run(request, case, form, "reply_form",
+                lambda data: add_reply(case=case, author=request.user, body=data["body"]), "thread-end")
+
+
+@login_required
+@require_POST
+def case_note(request, case_id: int):
+    case = access_case(request.user, case_id, perm="cases.add_message")
+    form = NoteForm(request.POST)
+    return _run(request, case, form, "note_form",
+                lambda data: add_note(case=case, author=request.user, body=data["body"]), "thread-end")
+
+
+@login_required
+@require_POST
+def case_status(request, case_id: int):
+    case = access_case(request.user, case_id, perm="cases.change_case")
+    try:
+        change_status(case=case, status=request.POST.get("status", ""), actor=request.user)
+    except ValidationError as exc:
+        return render_case(request, case, status=400, status_errors=exc.messages)
+    return _done(request, case)
+
+
+@login_required
+@require_POST
+def case_assign(request, case_id: int):
+    case = access_case(request.user, case_id, perm="cases.change_case")
+    form = AssignForm(request.POST)
+    return _run(request, case, form, "assign_form", lambda data: assign_case(
+        case=case, assignee=data["assignee"], team=data["team"], actor=request.user), "assign")
+
+
+@login_required
+@require_POST
+def case_take(request, case_id: int):
+    """Assign to me (shortcut a): the case keeps its team; the service checks I belong to it."""
+    case = access_case(request.user, case_id, perm="cases.change_case")
+    form = AssignForm({"team": case.team_id or "", "assignee": request.user.pk})
+    return _run(request, case, form, "assign_form", lambda data: assign_case(
+        case=case, assignee=request.user, team=case.team, actor=request.user), "assign")
+
+
+@login_required
+@require_POST
+def case_labels(request, case_id: int):
+    case = access_case(request.user, case_id, perm="cases.change_case")
+    form = LabelsForm(request.POST)
+    return _run(request, case, form, "labels_form", lambda data: set_case_labels(
+        case=case, tags=list(data["tags"]), root_cause=data["root_cause"], actor=request.user), "labels")
+
+
+@login_required
+@require_POST
+def case_merge(request, case_id: int):
+    """Merge another case (by its reference) into this one; both must be visible to the user."""
+    case = access_case(request.user, case_id, perm="cases.merge_case")
+    form = MergeForm(request.POST)
+
+    def merge(data):
+        try:
+            loser = case_by_reference(request.user, data["loser"])
+        except Http404:
+            raise ValidationError({"loser": [_("No case you can see has this reference.")]}) from None
+        merge_cases(survivor=case, loser=loser, actor=request.user)
+
+    return _run(request, case, form, "merge_form", merge, "merge")
+
+
+@login_required
+@require_POST
+def case_split(request, case_id: int, message_id: int):
+    """A customer message becomes its own case; the agent lands on the new case."""
+    case = access_case(request.user, case_id, perm="cases.change_case")
+    message = get_object_or_404(Message, pk=message_id, case=case) if 0 < message_id < 2**63 else None
+    if message is None:
+        raise Http404
+    try:
+        new_case = split_message(message=message, actor=request.user)
+    except ValidationError as exc:
+        return render_case(request, case, status=400, split_errors=exc.messages)
+    response = redirect("cases:case", case_id=new_case.pk)
+    if htmx_partial(request):
+        response = _done(request, case)
+        response["HX-Redirect"] = reverse("cases:case", kwargs={"case_id": new_case.pk})
+    return response
+
+
+@login_required
+@require_POST
+def case_gesture(request, case_id: int):
+    case = access_case(request.user, case_id, perm="cases.add_gesture")
+    form = GestureForm(request.POST)
+    return _run(request, case, form, "gesture_form", lambda data: request_gesture(
+        case=case, type=data["type"], amount=data["amount"], currency=data["currency"], reason=data["reason"],
+        actor=request.user), "gestures")

@@ -1,0 +1,73 @@
+"""The forms of the case page: they parse what the agent typed; the services decide."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from prevenance.cases.choices import GestureType
+from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
+
+
+class ServiceErrorsMixin:
+    """Put a service's ValidationError on the form: on the field it names, else above the form."""
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc.messages)
+            return
+        for field, errors in exc.message_dict.items():
+            self.add_error(field if field in self.fields else None, errors)
+
+
+class ReplyForm(ServiceErrorsMixin, forms.Form):
+    template = forms.ModelChoiceField(label=_("Template"), queryset=ReplyTemplate.objects.none(), required=False)
+    body = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 6}), required=False)
+
+    def __init__(self, *args, templates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = templates if templates is not None else ReplyTemplate.objects.none()
+
+
+class NoteForm(ServiceErrorsMixin, forms.Form):
+    prefix = "note"  # the reply box beside it has a "body" too
+    body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3, "data-shortcut-note": ""}), required=False)
+
+
+def agents():
+    """Active users who may handle cases (the assign_case service checks it again)."""
+    User = get_user_model()  # noqa: N806 - the usual Django spelling
+    can = Q(groups__permissions__codename="change_case", groups__permissions__content_type__app_label="cases")
+    can |= Q(user_permissions__codename="change_case", user_permissions__content_type__app_label="cases")
+    return User.objects.filter(can | Q(is_superuser=True), is_active=True).distinct().order_by("username")
+
+
+class AssignForm(ServiceErrorsMixin, forms.Form):
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("No team"))
+    assignee = forms.ModelChoiceField(label=_("Assignee"), queryset=get_user_model().objects.none(), required=False,
+                                      empty_label=_("Nobody"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = agents()
+
+
+class LabelsForm(ServiceErrorsMixin, forms.Form):
+    tags = forms.ModelMultipleChoiceField(label=_("Tags"), queryset=Tag.objects.all(), required=False,
+                                          widget=forms.SelectMultiple(attrs={"size": 4}))
+    root_cause = forms.ModelChoiceField(label=_("Root cause"), queryset=RootCause.objects.filter(active=True), required=False,
+                                        empty_label=_("Not known yet"))
+
+
+class MergeForm(ServiceErrorsMixin, forms.Form):
+    loser = forms.CharField(label=_("Reference of the case to merge into this one"), max_length=20,
+                            widget=forms.TextInput(attrs={"placeholder": "C-2026-000123"}))
+
+
+class GestureForm(ServiceErrorsMixin, forms.Form):
+    type = forms.ChoiceField(label=_("Gesture"), choices=GestureType.choices)
+    # Text, not a number field: the service reads "12,50" as French people type it.
+    amount = forms.CharField(label=_("Amount"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    currency = forms.CharField(label=_("Currency"), max_length=3, initial="EUR")
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)

@@ -1,0 +1,134 @@
+"""The case page: thread, reply and note boxes, workflow, assignment, gestures, customer 360.
+
+The actions (POSTs) are in case_actions.py; each re-renders the main column through
+`render_case` here, as an HTMX fragment or the whole page.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from prevenance.cases.choices import CaseStatus
+from prevenance.cases.selectors import case_thread, delegation_limits
+from prevenance.cases.selectors.case_page import (
+    access_attachment,
+    case_gestures,
+    customer_open_cases,
+    reply_templates_for,
+)
+from prevenance.cases.selectors.inbox import sla_times
+from prevenance.cases.selectors.visibility import access_case
+from prevenance.cases.services.templates import render_template
+from prevenance.cases.views.case_forms import (
+    AssignForm,
+    GestureForm,
+    LabelsForm,
+    MergeForm,
+    NoteForm,
+    ReplyForm,
+)
+from prevenance.cases.workflow import TRANSITIONS
+from prevenance.core.htmx import htmx_partial
+from prevenance.customers.selectors import consent_states, customer_orders
+from prevenance.interactions.selectors import customer_timeline
+
+TIMELINE_SHOWN = 8
+ORDERS_SHOWN = 5
+
+
+def _status_choices(case) -> list[tuple[str, str]]:
+    """The moves the workflow allows from the case's status, in the workflow's order."""
+    allowed = TRANSITIONS.get(case.status, frozenset())
+    return [(value, label) for value, label in CaseStatus.choices if value in allowed]
+
+
+def _forms(case, user, given: dict) -> dict:
+    templates = reply_templates_for(case)
+    initial_labels = {"tags": list(case.tags.all()), "root_cause": case.root_cause}
+    forms = {
+        "reply_form": ReplyForm(templates=templates),
+        "note_form": NoteForm(),
+        "assign_form": AssignForm(initial={"team": case.team, "assignee": case.assignee}),
+        "labels_form": LabelsForm(initial=initial_labels),
+        "merge_form": MergeForm(),
+        "gesture_form": GestureForm(),
+    }
+    forms.update(given)
+    return forms
+
+
+def _sidebar(user, case) -> dict:
+    """The customer 360 beside the case: what the user's permissions let them see."""
+    customer = case.customer
+    if customer is None or not user.has_perm("customers.view_customer"):
+        return {}
+    side = {"other_cases": customer_open_cases(user, case)}
+    if user.has_perm("customers.view_order"):
+        side["orders"] = customer_orders(customer, limit=ORDERS_SHOWN)
+    if user.has_perm("customers.view_consentevent"):
+        side["consents"] = list(consent_states(customer).values())
+    if user.has_perm("interactions.view_interaction"):
+        side["timeline"] = customer_timeline(customer, limit=TIMELINE_SHOWN)
+    return side
+
+
+def case_context(request, case, **given) -> dict:
+    user = request.user
+    return {
+        "case": case,
+        "clock": sla_times([case]).get(case.pk),
+        "thread": list(case_thread(case)),
+        "status_choices": _status_choices(case),
+        "gestures": case_gestures(case) if user.has_perm("cases.view_gesture") else [],
+        "limits": delegation_limits(user),
+        "side": _sidebar(user, case),
+        "merged_into": case.merged_into,
+        **_forms(case, user, given),
+    }
+
+
+def render_case(request, case, *, status: int = 200, **given):
+    """The main column as an HTMX fragment, else the whole page; `given` replaces bound forms."""
+    case.refresh_from_db()
+    context = case_context(request, case, **given)
+    template = "cases/partials/case_main.html" if htmx_partial(request) else "cases/case.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@login_required
+@require_GET
+def case_page(request, case_id: int):
+    case = access_case(request.user, case_id)
+    return render_case(request, case)
+
+
+@login_required
+@require_GET
+def reply_template(request, case_id: int):
+    """The reply box filled from the picked template (HTMX swaps it in; the agent edits before sending)."""
+    case = access_case(request.user, case_id, perm="cases.add_message")
+    templates = reply_templates_for(case)
+    form = ReplyForm(request.GET, templates=templates)
+    body = ""
+    if form.is_valid() and form.cleaned_data["template"] is not None:
+        _subject, body = render_template(template=form.cleaned_data["template"], case=case, agent=request.user)
+    form = ReplyForm(initial={"template": form.cleaned_data.get("template") if form.is_valid() else None, "body": body},
+                     templates=templates)
+    return render(request, "cases/partials/reply_body.html", {"case": case, "reply_form": form})
+
+
+@login_required
+@require_GET
+def attachment_download(request, case_id: int, attachment_id: int):
+    """A file of the thread, always as a download (never rendered in our origin)."""
+    attachment = access_attachment(request.user, case_id, attachment_id)
+    try:
+        handle = attachment.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404 from exc
+    return FileResponse(handle, as_attachment=True, filename=attachment.filename or "attachment",
+                        content_type="application/octet-stream")

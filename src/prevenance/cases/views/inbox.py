@@ -1,0 +1,141 @@
+"""The agent's inbox: views as tabs with capped counts, filters, keyset pages loaded by HTMX."""
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from prevenance.cases.choices import CaseStatus, CaseType, Priority
+from prevenance.cases.models import Team
+from prevenance.cases.selectors import VIEW_CASE, case_by_reference
+from prevenance.cases.selectors.inbox import (
+    BUILTIN_LABELS,
+    COUNT_CAP,
+    FILTER_KEYS,
+    OPEN,
+    SAVED_PREFIX,
+    InboxPage,
+    access_saved_view,
+    inbox,
+    inbox_counts,
+    inbox_views,
+    resolve_view,
+    sla_times,
+)
+from prevenance.cases.services.saved_views import SHARE_VIEW, delete_view, save_view
+from prevenance.core.choices import Channel
+from prevenance.core.htmx import render_page_or_fragment
+from prevenance.core.pagination import InvalidCursor
+
+REFERENCE_RE = re.compile(r"[Cc]-\d{4}-\d{6,}")
+
+
+def _require_agent(user) -> None:
+    if not user.has_perm(VIEW_CASE):
+        raise PermissionDenied
+
+
+def _raw_filters(params) -> dict:
+    """The filters in a query string: repeated keys become lists; empty values are dropped."""
+    raw = {}
+    for key in FILTER_KEYS:
+        values = [v for v in params.getlist(key) if v.strip()]
+        if values:
+            raw[key] = values if key != "q" else values[0]
+    return raw
+
+
+def _filter_query(filters: dict, view_key: str) -> str:
+    pairs = [("view", view_key)]
+    for key, value in filters.items():
+        pairs += [(key, v) for v in value] if isinstance(value, list) else [(key, value)]
+    return urlencode(pairs)
+
+
+def _case_by_typed_reference(user, text: str):
+    """The case when the search box holds exactly a visible case's reference (C-2026-000123)."""
+    if not REFERENCE_RE.fullmatch(text.strip()):
+        return None
+    try:
+        return case_by_reference(user, text)
+    except Http404:
+        return None
+
+
+def _choices() -> dict:
+    return {
+        "channel": Channel.choices,
+        "status": CaseStatus.choices,
+        "priority": Priority.choices,
+        "type": CaseType.choices,
+        "team": [(str(t.pk), t.name) for t in Team.objects.order_by("name")],
+    }
+
+
+@login_required
+@require_GET
+def inbox_page(request):
+    """The inbox; an HTMX request with a cursor gets the next rows only."""
+    user = request.user
+    _require_agent(user)
+    view_key = request.GET.get("view") or OPEN
+    raw = _raw_filters(request.GET)
+    found = _case_by_typed_reference(user, raw.get("q", ""))
+    if found is not None:
+        return redirect("cases:case", case_id=found.pk)
+    context = {"view_key": view_key, "raw_filters": raw, "choices": _choices(), "errors": {}}
+    try:
+        page = inbox(user, view=view_key, filters=raw, cursor=request.GET.get("cursor"))
+    except InvalidCursor:
+        return HttpResponseBadRequest(_("This page link is not valid; reload the page."))
+    except ValidationError as exc:
+        # Bad filters (typed, or stored in a saved view): say why, list nothing.
+        context["errors"] = exc.message_dict
+        page = InboxPage(view=resolve_view(user, view_key), items=[], next_cursor=None, filters={})
+    context.update(page=page, sla=sla_times(page.items), query=_filter_query(raw, view_key), view_filters=page.filters)
+    if not request.GET.get("cursor") or not getattr(request, "htmx", False):
+        views = inbox_views(user)
+        context.update(views=views, counts=inbox_counts(user, views), count_cap=COUNT_CAP, can_share=user.has_perm(SHARE_VIEW),
+                       builtin=BUILTIN_LABELS, saved_prefix=SAVED_PREFIX)
+    status = 400 if context["errors"] else 200
+    response = render_page_or_fragment(request, "cases/inbox.html", "cases/partials/inbox_rows.html", context)
+    response.status_code = status
+    return response
+
+
+@login_required
+@require_POST
+def saved_view_create(request):
+    """Save the filters shown under a name (own view; shared with everyone if asked and allowed)."""
+    user = request.user
+    _require_agent(user)
+    raw = _raw_filters(request.POST)
+    base = request.POST.get("base") or OPEN
+    try:
+        saved = save_view(user=user, name=request.POST.get("name", ""), filters=raw, base=base,
+                          shared=request.POST.get("shared") == "on")
+    except ValidationError as exc:
+        for field_errors in exc.message_dict.values():
+            for error in field_errors:
+                messages.error(request, error)
+        return redirect(reverse("cases:inbox") + "?" + _filter_query(raw, base))
+    messages.success(request, _("View “%(name)s” saved.") % {"name": saved.name})
+    return redirect(reverse("cases:inbox") + "?" + urlencode({"view": f"{SAVED_PREFIX}{saved.pk}"}))
+
+
+@login_required
+@require_POST
+def saved_view_delete(request, view_id: int):
+    user = request.user
+    _require_agent(user)
+    saved = access_saved_view(user, view_id)
+    delete_view(user=user, view=saved)
+    messages.success(request, _("View “%(name)s” deleted.") % {"name": saved.name})
+    return redirect("cases:inbox")

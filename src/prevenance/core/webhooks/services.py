@@ -1,0 +1,226 @@
+"""Every write about webhooks: emit an event, attempt a delivery, retry what is due, test an endpoint.
+
+The path of an event: a service calls `emit_event` inside its transaction, which stores one
+`WebhookDelivery` per subscribed endpoint (the rows first) and sends the delivery task once
+the transaction commits. The task makes one signed attempt; a failed attempt is retried
+after RETRY_DELAYS by the periodic sweep, then given up. See docs/webhooks.md.
+"""
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from prevenance.core import tasks as core_tasks
+from prevenance.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from prevenance.core.queue import enqueue_on_commit
+from prevenance.core.webhooks.events import TEST_EVENT
+from prevenance.core.webhooks.signing import SIGNATURE_HEADER, signature_header
+
+logger = logging.getLogger(__name__)
+
+# After the n-th failed attempt the next one comes RETRY_DELAYS[n-1] later; after the last
+# delay's attempt fails too, the delivery is given up (6 attempts over about 14 h 36 min).
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=12),
+)
+TIMEOUT_SECONDS = 10
+# A claimed attempt pushes next_attempt_at this far ahead, so the sweep leaves it to the
+# worker making it; longer than TIMEOUT_SECONDS. A worker that dies leaves it due again after.
+ATTEMPT_LEASE = timedelta(minutes=2)
+SWEEP_BATCH = 500
+MAX_ERROR = 1000
+USER_AGENT = "Prevenance-Webhooks/1"
+
+
+def _json_safe(data: Any) -> Any:
+    # Stored as sent: datetimes, decimals and UUIDs become the strings the receiver reads.
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _envelope(event: str, data: dict, now: datetime) -> dict:
+    event_id = "evt_" + uuid.uuid4().hex
+    return {"id": event_id, "type": event, "created_at": now.isoformat(), "data": _json_safe(data)}
+
+
+# The active endpoints, read at most every ENDPOINTS_TTL seconds per process: emit_event runs
+# on every case write, and endpoints change a few times a year. A change made in this process
+# (admin, tests) clears it at once; other processes see it within ENDPOINTS_TTL. A delivery
+# to an endpoint deactivated meanwhile is not sent (attempt_delivery checks it).
+ENDPOINTS_TTL = 5.0
+_endpoints: tuple[float, list[WebhookEndpoint]] = (0.0, [])
+
+
+@receiver([post_save, post_delete], sender=WebhookEndpoint, dispatch_uid="webhook-endpoints-cache")
+def forget_endpoints(**kwargs) -> None:
+    global _endpoints  # noqa: PLW0603 - the per-process cache above
+    _endpoints = (0.0, [])
+
+
+def _active_endpoints() -> list[WebhookEndpoint]:
+    global _endpoints  # noqa: PLW0603
+    read_at, endpoints = _endpoints
+    if time.monotonic() - read_at > ENDPOINTS_TTL:
+        endpoints = list(WebhookEndpoint.objects.filter(active=True).only("id", "events"))
+        _endpoints = (time.monotonic(), endpoints)
+    return endpoints
+
+
+def _subscribed(event: str) -> list[WebhookEndpoint]:
+    return [endpoint for endpoint in _active_endpoints() if endpoint.wants(event)]
+
+
+def _store(endpoint_ids: list[int], envelope: dict, now: datetime) -> list[int]:
+    """One delivery per endpoint that still exists and is active (the list may be a few seconds
+    old), in one INSERT ... SELECT; their ids, each sent to the delivery task after commit."""
+    table, endpoints = WebhookDelivery._meta.db_table, WebhookEndpoint._meta.db_table
+    payload = WebhookDelivery._meta.get_field("payload").get_db_prep_save(envelope, connection)
+    when = WebhookDelivery._meta.get_field("created_at").get_db_prep_save(now, connection)
+    marks = ", ".join(["%s"] * len(endpoint_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} "  # noqa: S608 - table names from the models, values bound
+            "(endpoint_id, event, event_id, payload, status, attempts, next_attempt_at, error, created_at) "
+            f"SELECT id, %s, %s, %s, %s, 0, %s, '', %s FROM {endpoints} WHERE active AND id IN ({marks}) RETURNING id",
+            [envelope["type"], envelope["id"], payload, WebhookDeliveryStatus.PENDING, when, when, *endpoint_ids],
+        )
+        delivery_ids = [row[0] for row in cursor.fetchall()]
+    for delivery_id in delivery_ids:
+        enqueue_on_commit(core_tasks.deliver_webhook, delivery_id)
+    return delivery_ids
+
+
+def emit_event(event: str, data: dict) -> list[int]:
+    """Queue `event` with `data` for every active endpoint that wants it; call it inside the
+    service's transaction, so nothing is sent for a write that is rolled back. Returns the
+    ids of the deliveries (none, and no query, when no endpoint wants it)."""
+    endpoint_ids = [endpoint.pk for endpoint in _subscribed(event)]
+    if not endpoint_ids:
+        return []
+    now = timezone.now()
+    return _store(endpoint_ids, _envelope(event, data, now), now)
+
+
+def send_test_event(*, endpoint: WebhookEndpoint, actor=None) -> WebhookDelivery:
+    """A `webhook.test` event to this endpoint alone (active or not), to check the receiver."""
+    now = timezone.now()
+    data = {"message": "This is a test event from Prévenance.", "endpoint": endpoint.pk, "sent_by": getattr(actor, "username", None)}
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, event=TEST_EVENT, payload=(envelope := _envelope(TEST_EVENT, data, now)), event_id=envelope["id"],
+            next_attempt_at=now,
+        )
+        enqueue_on_commit(core_tasks.deliver_webhook, delivery.pk)
+    return delivery
+
+
+def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
+    """Take the delivery for one attempt if it is pending and due; None if not (or taken)."""
+    due = WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now)
+    if not due.update(next_attempt_at=now + ATTEMPT_LEASE):
+        return None
+    return WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # A redirect is an answer, not a delivery: following it would send the signed body elsewhere.
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
+    """(status code, error text); a status of 2xx with an empty error is a success."""
+    body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
+    request = urllib.request.Request(
+        delivery.endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            SIGNATURE_HEADER: signature_header(delivery.endpoint.secret, body),
+            "Prevenance-Event": delivery.event,
+            "Prevenance-Event-Id": delivery.event_id,
+            "Prevenance-Delivery": str(delivery.pk),
+        },
+    )
+    try:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        text = exc.read(MAX_ERROR).decode("utf-8", "replace")
+        return exc.code, f"HTTP {exc.code}: {text}".strip()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, str(getattr(exc, "reason", exc))
+
+
+def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool | None:
+    """One signed POST of a due delivery. True delivered, False failed (retried later or given
+    up), None when there was nothing to do (already delivered, given up, not due, or taken)."""
+    now = now or timezone.now()
+    delivery = _claim(delivery_id, now)
+    if delivery is None:
+        return None
+    if not delivery.endpoint.active and delivery.event != TEST_EVENT:
+        code, error = None, "The endpoint was deactivated."
+        give_up = True
+    else:
+        code, error = _post(delivery)
+        give_up = False
+    finished = timezone.now()
+    fields = {"attempts": delivery.attempts + 1, "last_attempt_at": finished, "response_code": code, "error": error[:MAX_ERROR]}
+    succeeded = code is not None and 200 <= code < 300
+    if succeeded:
+        fields.update(status=WebhookDeliveryStatus.SUCCEEDED, delivered_at=finished, next_attempt_at=None, error="")
+    elif give_up or fields["attempts"] > len(RETRY_DELAYS):
+        fields.update(status=WebhookDeliveryStatus.FAILED, next_attempt_at=None)
+    else:
+        fields.update(next_attempt_at=finished + RETRY_DELAYS[fields["attempts"] - 1])
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    if not succeeded:
+        logger.warning("Webhook delivery %s to %s failed (attempt %s): %s", delivery.pk, delivery.endpoint.url, fields["attempts"], error)
+    return succeeded
+
+
+def retry_due_deliveries(*, now: datetime | None = None) -> int:
+    """Send the task for every pending delivery whose next attempt is due (the periodic sweep;
+    it also re-sends a first attempt whose message was lost). Returns how many."""
+    now = now or timezone.now()
+    due = list(
+        WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id").values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for delivery_id in due:
+        enqueue_on_commit(core_tasks.deliver_webhook, delivery_id)
+    return len(due)
+
+
+def retry_now(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """An administrator's "retry now": a failed or waiting delivery gets one more attempt at once."""
+    if delivery.status == WebhookDeliveryStatus.SUCCEEDED:
+        return delivery
+    now = timezone.now()
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=delivery.pk).exclude(status=WebhookDeliveryStatus.SUCCEEDED).update(
+            status=WebhookDeliveryStatus.PENDING, next_attempt_at=now
+        )
+        enqueue_on_commit(core_tasks.deliver_webhook, delivery.pk)
+    delivery.refresh_from_db()
+    return delivery

@@ -1,0 +1,242 @@
+"""The demo company's customer care: teams, agents, routing, SLAs, and a few hundred cases.
+
+Everything goes through the case services, so the demo shows what a real installation
+does: routing, priority, acknowledgements, replies, gestures within and above delegation
+limits, surveys. The services stamp "now"; a demo spread over two months then moves each
+case's timestamps back to when it happened (`_backdate`), which only a demo may do.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.test.utils import override_settings
+from tqdm import tqdm
+
+from prevenance.cases.choices import CaseStatus, CaseType, GestureType, MessageKind
+from prevenance.cases.models import (
+    Case,
+    Gesture,
+    Message,
+    RoutingRule,
+    SatisfactionSurvey,
+    SLAPolicy,
+    Team,
+)
+from prevenance.cases.services import (
+    add_reply,
+    answer_survey,
+    change_status,
+    ensure_default_limits,
+    ensure_default_templates,
+    open_case,
+    request_gesture,
+)
+from prevenance.cases.services.routing import set_availability
+from prevenance.cases.services.sla_policies import create_sla_policy
+from prevenance.celery import app as celery_app
+from prevenance.core.roles import AGENT, SUPERVISOR
+from prevenance.customers.choices import IdentityKind
+from prevenance.customers.models import Customer, Identity
+from prevenance.customers.services import IdentityInput
+from prevenance.demo.case_texts import CASE_TEXTS, GESTURE_REASONS, REPLIES, SURVEY_COMMENTS
+from prevenance.interactions.models import Interaction
+
+CARE_MAILBOX = "service-client@maison-prevenance.example"
+COMPLAINTS_MAILBOX = "reclamations@maison-prevenance.example"
+# (username, first name, last name, role, team key)
+STAFF = [
+    ("nadia.supervision", "Nadia", "Benali", SUPERVISOR, "care"),
+    ("camille.agent", "Camille", "Martin", AGENT, "care"),
+    ("lucas.agent", "Lucas", "Bernard", AGENT, "care"),
+    ("sarah.agent", "Sarah", "Petit", AGENT, "complaints"),
+    ("hugo.agent", "Hugo", "Moreau", AGENT, "complaints"),
+]
+SPREAD_DAYS = 60
+
+
+@dataclass
+class CaseDemoSummary:
+    cases: int = 0
+    replied: int = 0
+    resolved: int = 0
+    gestures: int = 0
+    surveys_answered: int = 0
+
+
+def _staff() -> dict[str, object]:
+    """The demo team's people, without a password: an administrator sets one to log in as them."""
+    User = get_user_model()
+    users = {}
+    for username, first, last, role, _team in STAFF:
+        user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get(name=role))
+        users[username] = user
+    return users
+
+
+def _teams(users: dict) -> dict[str, Team]:
+    care, _created = Team.objects.get_or_create(name="Service client", defaults={"email": CARE_MAILBOX})
+    complaints, _created = Team.objects.get_or_create(name="Réclamations", defaults={"email": COMPLAINTS_MAILBOX})
+    teams = {"care": care, "complaints": complaints}
+    for username, _first, _last, _role, team_key in STAFF:
+        teams[team_key].members.add(users[username])
+    # The supervisor watches both teams.
+    supervisor = users[STAFF[0][0]]
+    complaints.members.add(supervisor)
+    # A member of both teams to see their cases, but routing gives her none: she supervises.
+    set_availability(user=supervisor, available=False, actor=supervisor)
+    return teams
+
+
+def _routing(teams: dict[str, Team]) -> None:
+    RoutingRule.objects.get_or_create(
+        name="Réclamations et incidents", defaults={"position": 10, "case_type": CaseType.COMPLAINT, "team": teams["complaints"]}
+    )
+    RoutingRule.objects.get_or_create(
+        name="Réseaux sociaux", defaults={"position": 20, "channel": "social", "team": teams["complaints"]}
+    )
+    RoutingRule.objects.get_or_create(name="Tout le reste", defaults={"position": 1000, "team": teams["care"]})
+
+
+def _sla_policies(supervisor) -> None:
+    wanted = [
+        ("Standard", {"first_response_target": timedelta(hours=8), "resolution_target": timedelta(days=3)}),
+        ("Réclamations", {"case_type": CaseType.COMPLAINT, "first_response_target": timedelta(hours=4),
+                          "resolution_target": timedelta(days=2)}),
+    ]
+    for name, values in wanted:
+        if not SLAPolicy.objects.filter(name=name).exists():
+            create_sla_policy(actor=supervisor, name=name, **values)
+
+
+def _customers_to_write(count: int, rng: random.Random) -> list[tuple[Customer, str]]:
+    """Customers with an email address and at least one order, with that address."""
+    rows = list(
+        Identity.objects.filter(kind=IdentityKind.EMAIL, customer__orders__isnull=False, customer__erased_at__isnull=True,
+                                customer__merged_into__isnull=True)
+        .values_list("customer_id", "value").distinct().order_by("customer_id")[: count * 3]
+    )
+    rng.shuffle(rows)
+    chosen = {}
+    for customer_id, email in rows:
+        chosen.setdefault(customer_id, email)
+        if len(chosen) == count:
+            break
+    customers = Customer.objects.in_bulk(list(chosen))
+    return [(customers[pk], email) for pk, email in chosen.items()]
+
+
+def _moment(rng: random.Random, now: datetime) -> datetime:
+    # Office hours, more recent days more likely (the backlog of a live service).
+    days_ago = min(int(rng.expovariate(1 / 18)), SPREAD_DAYS) + 1
+    return (now - timedelta(days=days_ago)).replace(hour=rng.randint(8, 19), minute=rng.randint(0, 59), second=0, microsecond=0)
+
+
+def _backdate(case: Case, *, replied_at: datetime | None, resolved_at: datetime | None) -> None:
+    """Move what the services stamped "now" back to when it happened in the demo story: the
+    acknowledgement a minute after the message, the first reply at `replied_at`, the closing
+    reply at `resolved_at`."""
+    case.refresh_from_db()
+    acknowledged_at = case.created_at + timedelta(minutes=1)
+    times = [acknowledged_at] if case.acknowledged_at else []
+    times += [when for when in (replied_at, resolved_at) if when]
+    outbound = list(case.messages.filter(kind=MessageKind.OUTBOUND).order_by("created_at", "id"))
+    # Anything after the closing reply (the survey invitation) follows it by a minute.
+    times += [times[-1] + timedelta(minutes=1)] * (len(outbound) - len(times))
+    for message, when in zip(outbound, times, strict=False):
+        Message.objects.filter(pk=message.pk).update(created_at=when, sent_at=when if message.sent_at else None)
+        if message.interaction_id:
+            Interaction.objects.filter(pk=message.interaction_id).update(occurred_at=when)
+    fields = {"acknowledged_at": acknowledged_at} if case.acknowledged_at else {}
+    if case.first_response_at and replied_at:
+        fields["first_response_at"] = replied_at
+    if resolved_at:
+        fields["resolved_at"] = resolved_at
+        SatisfactionSurvey.objects.filter(case=case).update(sent_at=resolved_at)
+    Gesture.objects.filter(case=case).update(created_at=replied_at or case.created_at)
+    Gesture.objects.filter(case=case, decided_at__isnull=False).update(decided_at=replied_at)
+    if fields:
+        Case.objects.filter(pk=case.pk).update(**fields)
+
+
+def _write_case(
+    customer: Customer, email: str, *, rng: random.Random, now: datetime, users: dict, summary: CaseDemoSummary
+) -> tuple[Case, datetime | None, datetime | None]:
+    """One case's story; returns (case, first reply time, resolution time) for _backdate."""
+    language = "en" if customer.language == "en" else "fr"
+    case_type, channel, subject, body = rng.choice(CASE_TEXTS[language])
+    order = customer.orders.order_by("-ordered_at").first()
+    opened_at = _moment(rng, now)
+    intake = open_case(
+        identities=[IdentityInput(kind=IdentityKind.EMAIL, value=email)], channel=channel, subject=subject,
+        body=body.format(order=order.reference if order else ""), type=case_type, order=order, received_at=opened_at,
+        sender_address=email if channel == "email" else "",
+        mailbox=COMPLAINTS_MAILBOX if case_type == CaseType.COMPLAINT and channel == "email" else CARE_MAILBOX if channel == "email" else "",
+    )
+    case = intake.case
+    summary.cases += 1
+    age = now - opened_at
+    if age < timedelta(days=1) or rng.random() < 0.12:
+        return case, None, None  # still waiting for its first answer: the inbox's work
+    agent = case.assignee or users[rng.choice([s[0] for s in STAFF[1:]])]
+    replied_at = opened_at + timedelta(minutes=rng.randint(20, 60 * 30))
+    # Agents answer by email whatever the channel the customer came through (they gave it).
+    add_reply(case=case, author=agent, body=REPLIES[language][0].format(first_name=customer.first_name or ""), channel="email")
+    summary.replied += 1
+    if case_type == CaseType.COMPLAINT and rng.random() < 0.6:
+        amount = Decimal(rng.choice([15, 20, 30, 45, 80, 150]))
+        request_gesture(case=case, type=rng.choice([GestureType.VOUCHER, GestureType.REFUND]), amount=amount, currency="EUR",
+                        reason=GESTURE_REASONS[language], actor=agent)
+        summary.gestures += 1
+    resolved_at = None
+    if age > timedelta(days=2) and rng.random() < 0.85:
+        resolved_at = min(replied_at + timedelta(hours=rng.randint(1, 72)), now)
+        if rng.random() < 0.5:  # the other half was settled by the first answer ("once and done")
+            add_reply(case=case, author=agent, body=REPLIES[language][1].format(first_name=customer.first_name or ""), channel="email")
+        change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+        summary.resolved += 1
+        survey = SatisfactionSurvey.objects.filter(case=case).first()
+        if survey is not None and rng.random() < 0.4:
+            csat = rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 5, 6])[0]
+            answer_survey(token=survey.token, csat=csat, ces=max(1, min(7, csat + rng.randint(0, 2))),
+                          comment=rng.choice(SURVEY_COMMENTS[language]) if rng.random() < 0.5 else None)
+            summary.surveys_answered += 1
+    return case, replied_at, resolved_at
+
+
+def build_demo_cases(*, count: int, seed: int, now: datetime, progress: bool = False) -> CaseDemoSummary:
+    """`count` cases over the last two months on existing demo customers, with the care set-up they need."""
+    rng = random.Random(seed)
+    summary = CaseDemoSummary()
+    if Case.objects.exists():
+        return summary  # built once: a re-run (demo --force) or a live service adds none
+    ensure_default_limits()
+    ensure_default_templates()
+    users = _staff()
+    teams = _teams(users)
+    _routing(teams)
+    _sla_policies(users[STAFF[0][0]])
+    customers = _customers_to_write(count, rng)
+    # Fictional people: acknowledgements, replies and surveys go nowhere, and are marked sent
+    # at once (eager tasks) instead of queueing hundreds of emails for the first worker start.
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            for customer, email in tqdm(customers, disable=not progress, unit="case", desc="demo cases"):
+                with transaction.atomic():
+                    case, replied_at, resolved_at = _write_case(customer, email, rng=rng, now=now, users=users, summary=summary)
+                # After the commit: the (eager) sending tasks run on commit and stamp sent_at.
+                with transaction.atomic():
+                    _backdate(case, replied_at=replied_at, resolved_at=resolved_at)
+    finally:
+        celery_app.conf.task_always_eager = eager
+    return summary

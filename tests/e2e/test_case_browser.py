@@ -1,0 +1,156 @@
+"""End to end in a real Chromium: an agent answers a case from the inbox with the keyboard.
+
+Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e/test_case_browser.py
+Save the screenshots: add PREVENANCE_SCREENSHOT_DIR=docs (writes inbox.png and case.png there).
+"""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from prevenance.cases.choices import CaseType, TemplatePurpose
+from prevenance.cases.models import Case, ReplyTemplate, SLAPolicy
+from prevenance.cases.services import add_note, assign_case
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.choices import Channel
+from prevenance.customers.tests.factories import OrderFactory, UserFactory
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason=f"{CHROMIUM} is missing: install Debian's Chromium (`sudo apt-get install chromium`) to run browser tests",
+    ),
+]
+
+# (email, first name, subject, message, channel, type, score, hours until the SLA clock is due)
+CASES = [
+    ("helene.marchand@example.fr", "Hélène", "Canapé livré avec un pied cassé",
+     "Bonjour, le canapé commandé est arrivé avec un pied cassé. C'est inadmissible !", Channel.EMAIL, CaseType.COMPLAINT, 85, -1),
+    ("paul.girard@example.fr", "Paul", "Remboursement toujours pas reçu",
+     "J'attends mon remboursement depuis trois semaines.", Channel.PHONE, CaseType.REQUEST, 60, 1),
+    ("ines.roux@example.fr", "Inès", "Changer le créneau de livraison",
+     "Est-il possible de livrer samedi matin ?", Channel.CHAT, CaseType.REQUEST, 35, 20),
+    ("marc.lefevre@example.fr", "Marc", "Facture en double",
+     "J'ai reçu deux factures pour la même commande.", Channel.WEB, CaseType.QUESTION, 20, 30),
+    ("lea.bernard@example.fr", "Léa", "Avis public sur la livraison",
+     "Livraison en retard, personne ne répond…", Channel.SOCIAL, CaseType.COMPLAINT, 70, 5),
+]
+
+
+def inbox_world():
+    """An agent in the Livraisons team, five cases of varying urgency, one reply template."""
+    now = timezone.now()
+    agent = UserFactory(username="samir", first_name="Samir", last_name="Benali", role="agent")
+    supervisor = UserFactory(username="claire", role="supervisor")
+    team = TeamFactory(name="Livraisons", members=[agent])
+    policy = SLAPolicy.objects.create(name="Standard", first_response_target=dt.timedelta(hours=8),
+                                      resolution_target=dt.timedelta(days=2))
+    made = []
+    for email, first_name, subject, body, channel, case_type, score, hours in CASES:
+        case = open_email_case(email, subject=subject, body=body, channel=Channel.EMAIL, type=case_type).case
+        case.customer.first_name, case.customer.last_name = first_name, "Client"
+        case.customer.save(update_fields=["first_name", "last_name"])
+        assign_case(case=case, team=team, assignee=agent if score < 60 else None, actor=supervisor)
+        due = now + dt.timedelta(hours=hours)
+        Case.objects.filter(pk=case.pk).update(
+            channel=channel, priority_score=score, sla_policy=policy,
+            first_response_due_at=due, resolution_due_at=due + dt.timedelta(days=1),
+            priority_reasons=[{"code": "case_type", "points": 20, "label": "Case type: complaint", "params": {"type": "complaint"}}]
+            if case_type == CaseType.COMPLAINT else [],
+        )
+        made.append(case)
+    first = made[0]
+    OrderFactory(customer=first.customer, reference="CMD-2026-10412", channel=Channel.WEB)
+    add_note(case=first, author=supervisor, body="Client fidèle depuis 2019 : proposer un geste.")
+    ReplyTemplate.objects.create(
+        name="Excuses et solution", purpose=TemplatePurpose.REPLY, language="fr",
+        body="Bonjour {customer_first_name},\n\nNous sommes désolés pour ce désagrément (dossier {case_reference}). "
+             "Un nouveau pied part aujourd'hui.\n\n{agent_first_name}",
+    )
+    return first
+
+
+def test_an_agent_answers_the_most_urgent_case_from_the_inbox_with_the_keyboard(live_server, monkeypatch):
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+
+    first = inbox_world()
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_browser.py
+    shots = os.environ.get("PREVENANCE_SCREENSHOT_DIR")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
+            page.goto(f"{live_server.url}/cases/")
+            page.fill("#id_username", "samir")
+            page.fill("#id_password", "correct horse battery")
+            page.click("button[type=submit].btn-primary")
+            expect(page).to_have_url(f"{live_server.url}/cases/")
+
+            rows = page.locator("#inbox-rows .inbox-row")
+            expect(rows).to_have_count(5)
+            expect(rows.first).to_contain_text("Canapé livré avec un pied cassé")  # the highest score first
+            expect(rows.first.locator(".sla")).to_have_class("sla sla-breached")
+            if shots:
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(shots) / "inbox.png"), full_page=True)
+
+            # j j k selects the first row again; Enter (or o) opens it.
+            page.keyboard.press("j")
+            page.keyboard.press("j")
+            expect(rows.nth(1)).to_have_class("inbox-row is-selected")
+            page.keyboard.press("k")
+            expect(rows.first).to_have_class("inbox-row is-selected")
+            page.keyboard.press("Enter")
+            expect(page).to_have_url(f"{live_server.url}/cases/{first.pk}/")
+            expect(page.locator("h1")).to_contain_text(first.reference)
+            expect(page.locator(".case-side")).to_contain_text("CMD-2026-10412")
+
+            # ? shows the shortcuts; Escape closes them.
+            page.keyboard.press("?")
+            expect(page.locator("#shortcuts-help")).to_be_visible()
+            page.keyboard.press("Escape")
+            expect(page.locator("#shortcuts-help")).to_be_hidden()
+
+            # r goes to the reply box; picking the template fills it for this customer.
+            page.keyboard.press("r")
+            expect(page.locator("#id_body")).to_be_focused()
+            page.select_option("#id_template", label="Excuses et solution (fr)")
+            expect(page.locator("#id_body")).to_have_value(
+                f"Bonjour Hélène,\n\nNous sommes désolés pour ce désagrément (dossier {first.reference}). "
+                "Un nouveau pied part aujourd'hui.\n\nSamir"
+            )
+            page.click("#reply-form button[type=submit]")
+            reply = page.locator("#thread .msg-outbound")
+            expect(reply).to_have_count(1)
+            expect(reply).to_contain_text("Un nouveau pied part aujourd'hui.")
+            expect(page.locator("#case-status")).to_have_text("Open")  # the first reply opens a new case
+
+            # a assigns the case to me, through the same HTMX swap.
+            page.keyboard.press("a")
+            expect(page.locator(".case-facts")).to_contain_text("samir")
+            if shots:
+                page.screenshot(path=str(Path(shots) / "case.png"), full_page=True)
+
+            # The page in French once: the language switch reloads it, still on the case.
+            page.select_option("#language-select", "fr")
+            expect(page.locator("html")).to_have_attribute("lang", "fr")
+            expect(page).to_have_url(f"{live_server.url}/cases/{first.pk}/")
+            expect(page.locator("#thread .msg-outbound")).to_have_count(1)
+
+            # g i goes back to the inbox.
+            page.keyboard.press("g")
+            page.keyboard.press("i")
+            expect(page).to_have_url(f"{live_server.url}/cases/")
+        finally:
+            browser.close()
