@@ -1,6 +1,6 @@
 """Latency of the inbox's first page with 1,000,000 cases, for each view, agent and supervisor.
 
-    .venv/bin/python bench/bench_inbox.py --samples 200 --explain \
+    .venv/bin/python bench/bench_inbox.py --samples 200 [--layers "first page"] --explain \
         --database-url sqlite:///var/bench/large.sqlite3 \
         --database-url postgres://postgres@127.0.0.1:5432/prevenance_bench
 
@@ -98,7 +98,7 @@ def page_url(view: str, filters: dict) -> str:
     return "/cases/?" + urlencode(pairs)
 
 
-def run_child(url: str, samples: int, users_per_role: int, seed: int, explain: bool) -> dict:
+def run_child(url: str, samples: int, users_per_role: int, seed: int, explain: bool, only: list[str]) -> dict:
     setup_django(url)
     from django.db import connection
     from django.test import Client
@@ -133,6 +133,7 @@ def run_child(url: str, samples: int, users_per_role: int, seed: int, explain: b
         return response
 
     layers = {"first page": first_page, "tab counts": tab_counts, "whole page": whole_page}
+    layers = {name: call for name, call in layers.items() if name in only}
     timings: dict[str, list[float]] = {}
     rows: dict[str, list[int]] = {}
     slowest: dict[str, tuple[float, object, str, dict]] = {}
@@ -199,10 +200,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10, help="agents and supervisors taking turns (each)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--layers", default=",".join(LAYERS), help=f"comma-separated, among: {', '.join(LAYERS)} (default: all)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    only = [name.strip() for name in args.layers.split(",") if name.strip()]
+    if not only or set(only) - set(LAYERS):
+        parser.error(f"--layers: choose among {', '.join(LAYERS)}")
     if args.child:
-        result = run_child(args.database_url[0], args.samples, args.users, args.seed, args.explain)
+        result = run_child(args.database_url[0], args.samples, args.users, args.seed, args.explain, only)
         print("RESULT " + json.dumps(result))
         return
 
@@ -211,7 +216,8 @@ def main() -> None:
         name = urlparse(url).scheme.replace("postgres", "postgresql")
         print(f"{name}: {url} ...", flush=True)
         command = [sys.executable, __file__, "--child", "--database-url", url, "--samples", str(args.samples),
-                   "--users", str(args.users), "--seed", str(args.seed)] + (["--explain"] if args.explain else [])
+                   "--users", str(args.users), "--seed", str(args.seed), "--layers", ",".join(only)]
+        command += ["--explain"] if args.explain else []
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
         if done.returncode or not lines:

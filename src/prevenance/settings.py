@@ -293,6 +293,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(celery_dir / "queue"),
         "control_folder": str(celery_dir / "control"),
         "polling_interval": celery_polling_interval,
+        # When a message reaches the disk: always, everysec or never (core/broker.py).
+        "fsync": os.environ.get("CELERY_BROKER_FSYNC", "everysec"),
     }
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -266,7 +266,7 @@ class Case(TimeStampedModel):
     sla_paused_total = models.DurationField(_("business time paused"), default=timedelta(0))
 
     gdpr_on_erase = "unlink"
-    gdpr_personal_fields = ("subject",)
+    gdpr_personal_fields = ("subject", "cc_addresses")
 
     class Meta:
         verbose_name = _("case")
@@ -288,21 +288,37 @@ class Case(TimeStampedModel):
         ]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="case_customer_idx"),
-            models.Index(fields=["team", "status"], name="case_team_status_idx"),
-            models.Index(fields=["assignee", "status"], name="case_assignee_status_idx"),
-            # The inbox: open work, most urgent first (cases/selectors/inbox.py).
+            # The inbox: open work, most urgent first (cases/selectors/inbox.py). An agent's inbox
+            # reads each of their teams, the triage queue (team NULL) and their own cases on its
+            # own, so each source has its index in urgency order; the (team, status) and
+            # (assignee, status) prefixes still serve the counts and routing's load per agent.
+            # `channel` last, after the unique id: it does not change the order, but a team's cases
+            # can be checked against the channel filter in the index, without reading the table.
+            models.Index(fields=["team", "status", "-priority_score", "id", "channel"], name="case_team_status_prio_idx"),
+            models.Index(fields=["assignee", "status", "-priority_score", "id"], name="case_assignee_status_prio_idx"),
             models.Index(fields=["status", "-priority_score", "id"], name="case_status_priority_idx"),
-            models.Index(fields=["status", "resolution_due_at"], name="case_status_due_idx"),
+            # The triage queue (no team yet): small, and SQLite's statistics cannot tell that
+            # "team IS NULL" is rare, so without its own index it walked a whole channel's cases.
+            models.Index(fields=["status", "-priority_score", "id"], condition=Q(team__isnull=True), name="case_triage_prio_idx"),
+            models.Index(fields=["status", "resolution_due_at", "id"], name="case_status_due_id_idx"),
+            models.Index(fields=["team", "status", "resolution_due_at", "id"], name="case_team_status_due_idx"),
             # The inbox filtered by channel (a rare channel would walk each status's rows).
             models.Index(fields=["status", "channel", "-priority_score", "id"], name="case_status_channel_prio_idx"),
             # "Breaching soon" on the first-response clock: only cases still waiting for it.
             models.Index(
-                fields=["status", "first_response_due_at"], condition=Q(first_response_at__isnull=True),
-                name="case_awaiting_response_idx",
+                fields=["status", "first_response_due_at", "id"], condition=Q(first_response_at__isnull=True),
+                name="case_awaiting_first_idx",
+            ),
+            models.Index(
+                fields=["team", "status", "first_response_due_at", "id"], condition=Q(first_response_at__isnull=True),
+                name="case_team_awaiting_first_idx",
             ),
             # The dashboard's periods.
             models.Index(fields=["created_at"], name="case_created_idx"),
-            models.Index(fields=["first_response_at"], name="case_first_response_idx"),
+            # Partial: the periods' range conditions imply NOT NULL, so it still serves them; left
+            # whole, SQLite took it for the inbox's "first_response_at IS NULL" (about one row a
+            # value, it guessed) and read every unanswered case instead of the partial indexes above.
+            models.Index(fields=["first_response_at"], condition=Q(first_response_at__isnull=False), name="case_first_response_idx"),
             models.Index(fields=["resolved_at"], name="case_resolved_idx"),
         ]
 
@@ -366,6 +382,20 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+    @classmethod
+    def gdpr_before_erase(cls, messages) -> None:
+        """An erased customer's files go with their words (customers/services/gdpr.py calls this
+        before unlinking the messages): the attachment rows now, the stored files once committed."""
+        attachments = Attachment.objects.filter(message__in=messages.values("pk"))
+        stored = [(attachment.file.storage, attachment.file.name) for attachment in attachments if attachment.file.name]
+        attachments.delete()
+
+        def delete_files() -> None:
+            for storage, name in stored:
+                storage.delete(name)
+
+        transaction.on_commit(delete_files)
 
 
 class Attachment(models.Model):

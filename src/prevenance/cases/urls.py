@@ -5,8 +5,10 @@ from django.urls import path  # noqa: F401 - each screen's module adds its paths
 from prevenance.cases.views import (
     agent_entry,
     case_actions,
+    case_export,
     case_page,
     dashboard,
+    gesture_approvals,
     gesture_report,
     inbox,
     web_form,
@@ -22,11 +24,14 @@ urlpatterns: list = []
 urlpatterns += [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("gestures/report/", gesture_report.gesture_report, name="gesture_report"),
+    path("gestures/approvals/", gesture_approvals.approval_queue, name="gesture_approvals"),
+    path("gestures/<int:gesture_id>/decide/", gesture_approvals.decide, name="gesture_decide"),
 ]
 
 # The agent's inbox and the case page (docs/inbox.md).
 urlpatterns += [
     path("", inbox.inbox_page, name="inbox"),
+    path("export.csv", case_export.export_csv, name="export"),
     path("views/", inbox.saved_view_create, name="saved_view_create"),
     path("views/<int:view_id>/delete/", inbox.saved_view_delete, name="saved_view_delete"),
     path("<int:case_id>/", case_page.case_page, name="case"),

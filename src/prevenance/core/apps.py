@@ -18,3 +18,5 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_create_cache_tables, sender=self, dispatch_uid="prevenance-cache-tables")
+        # Connects the signals that keep per-process calendar specs in step with their rows.
+        from prevenance.core.calendars import selectors  # noqa: F401

@@ -22,7 +22,8 @@ from prevenance.customers.choices import (
 # How each model that points at a customer is treated on a GDPR erasure
 # (read by customers.gdpr, which walks every relation generically):
 #   gdpr_on_erase = "delete"  the rows go;
-#   gdpr_on_erase = "unlink"  the rows stay, customer set to NULL and gdpr_personal_fields blanked.
+#   gdpr_on_erase = "unlink"  the rows stay, customer set to NULL and gdpr_personal_fields blanked;
+#   a classmethod gdpr_before_erase(rows), when defined, runs first (e.g. to delete stored files).
 
 
 class Customer(TimeStampedModel):

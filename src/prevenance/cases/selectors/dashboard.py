@@ -406,6 +406,9 @@ def case_dashboard(user, period: Period, *, now: datetime | None = None, satisfa
         resolution=resolution_quality(cases, period),
         gestures=granted_gestures(cases, period),
         contacts=contacts_by_channel(user, cases, period),
-        satisfaction=satisfaction_summary(user, start=period.start, end=period.end, group_by=satisfaction_by),
+        satisfaction=satisfaction_summary(
+            user, start=period.start, end=period.end, group_by=satisfaction_by,
+            team_id=period.team.pk if period.team else None, channel=period.channel,
+        ),
         satisfaction_by=satisfaction_by,
     )

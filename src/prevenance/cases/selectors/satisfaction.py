@@ -101,12 +101,19 @@ def _grouped(surveys: QuerySet, group_by: str) -> list[SatisfactionLine]:
     return sorted(lines, key=lambda line: line.label.casefold())
 
 
-def satisfaction_summary(user, *, start: datetime, end: datetime, group_by: str | None = None) -> SatisfactionSummary:
+def satisfaction_summary(
+    user, *, start: datetime, end: datetime, group_by: str | None = None, team_id: int | None = None, channel: str = "",
+) -> SatisfactionSummary:
     """CSAT (share of 4-5, with its response count) and CES (mean, with its count) of the
     surveys answered in [start, end), overall and, with `group_by` ("channel", "team" or
-    "agent": as copied on the survey when it was sent), per group. Only cases the user may see."""
+    "agent": as copied on the survey when it was sent), per group; restricted to one team
+    and/or channel (as on the survey) when given. Only cases the user may see."""
     if group_by is not None and group_by not in GROUPS:
         raise ValidationError({"group_by": [_("Group by one of: %(groups)s.") % {"groups": ", ".join(GROUPS)}]})
     surveys = answered_surveys(user, start=start, end=end)
+    if team_id is not None:
+        surveys = surveys.filter(team_id=team_id)
+    if channel:
+        surveys = surveys.filter(channel=channel)
     total = _line(None, _("All"), surveys.aggregate(**_AGGREGATES))
     return SatisfactionSummary(total=total, lines=_grouped(surveys, group_by) if group_by else [])

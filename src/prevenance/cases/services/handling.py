@@ -23,6 +23,8 @@ from prevenance.cases.services.templates import sign_reply
 from prevenance.cases.workflow import check_transition
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
+from prevenance.customers.choices import IdentityKind
+from prevenance.customers.models import Identity
 
 
 def _clean_text_body(body) -> str:
@@ -30,6 +32,16 @@ def _clean_text_body(body) -> str:
     if not text.strip():
         raise ValidationError({"body": [_("Write something first.")]})
     return text
+
+
+def default_reply_channel(case: Case) -> str:
+    """Where an answer goes when the agent does not say: the case's channel when Prévenance can
+    send on it (email), else email when the customer has an address (a phone, store or web-form
+    case is answered in writing), else the case's channel (then the reply says it was not sent)."""
+    if case.channel == Channel.EMAIL:
+        return case.channel
+    has_email = Identity.objects.filter(customer_id=case.customer_id, kind=IdentityKind.EMAIL).exists()
+    return Channel.EMAIL if has_email else case.channel
 
 
 def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: str | None = None, sign: bool = True) -> Message:
@@ -46,7 +58,7 @@ def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: st
         if locked.customer_id is None:
             raise ValidationError({"case": [_("This case's customer was erased: there is no one to answer.")]}, code="customer_erased")
         now = timezone.now()
-        reply_channel = clean_channel(channel or locked.channel)
+        reply_channel = clean_channel(channel or default_reply_channel(locked))
         if sign and reply_channel == Channel.EMAIL:
             text, html = sign_reply(text, html, case=locked, agent=author)
         message = add_thread_entry(

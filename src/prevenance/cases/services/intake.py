@@ -135,8 +135,12 @@ def open_case(
     bcc: Sequence[str] = (),
     automatic: str = "",
     problems: Sequence[Mapping[str, str]] = (),
+    acknowledge: bool = True,
 ) -> Intake:
     """Open a case with the customer's first message (status new) and put it on their timeline.
+
+    `acknowledge=False` sends no acknowledgement: for a request an agent settles while the
+    customer is still on the phone or in the store, where "we received it" would be noise.
 
     Triage (services/routing.py) sets the language, the priority score and level, the team (by
     routing rule, unless `team` is given) and an agent. A `priority` given is a floor the score
@@ -185,7 +189,8 @@ def open_case(
             )
             if getattr(actor, "is_authenticated", False):
                 record_audit(kind=CaseAuditKind.OPENED, actor=actor, subject=case, payload={"channel": case.channel, "message": message.pk})
-            acknowledge_case(case=case, message=message)  # last: the team and due times are known now
+            if acknowledge:
+                acknowledge_case(case=case, message=message)  # last: the team and due times are known now
             case_events.case_created(case)
     except IntegrityError:
         # Two deliveries of the same message raced; the first one's commit is the stored copy.

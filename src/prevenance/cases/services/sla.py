@@ -33,7 +33,9 @@ RESOLUTION_EVENTS = (SLAEventKind.RESOLUTION_NEAR, SLAEventKind.RESOLUTION_BREAC
 
 def _policy_for(case: Case) -> SLAPolicy | None:
     tier = case.customer.tier if case.customer_id is not None else ""
-    return sla.select_policy(SLAPolicy.objects.filter(active=True), case_type=case.type, priority=case.priority, customer_tier=tier)
+    # The calendar comes with the policy (one query); its spec is then kept per process (calendar_spec).
+    policies = SLAPolicy.objects.filter(active=True).select_related("calendar")
+    return sla.select_policy(policies, case_type=case.type, priority=case.priority, customer_tier=tier)
 
 
 def start_clock(case: Case, opened_at: datetime) -> None:

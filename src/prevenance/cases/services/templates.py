@@ -5,6 +5,7 @@ through a template engine: placeholders are `{name}` fields from a fixed list, f
 formatter that only looks names up in a dict of strings. `{{` and `}}` write literal braces.
 """
 
+import copy
 import string
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -12,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import formats, timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -138,27 +139,72 @@ def _language_rank(language: str, wanted: str) -> int:
     return 1 if language == settings.LANGUAGE_CODE else 2
 
 
+# The active templates and signatures are few and read for every new case (the acknowledgement
+# and its signature): each process keeps them, under a version that one raw query reads — the
+# row count, latest `updated_at` and number of active rows of both tables. Any save or delete
+# through the ORM, in any process, changes it, and so does switching rows on or off with a
+# queryset update; this process also forgets them on the save and delete signals. Only another
+# column changed by a queryset update or raw SQL without touching `updated_at` goes unseen
+# by the other processes (docs/benchmarks.md, django-helpdesk section).
+_snapshot: tuple[tuple, list[ReplyTemplate], list[Signature]] | None = None
+
+
+def _version() -> tuple:
+    """Row count, latest `updated_at` and active rows of both tables, in one raw statement."""
+    quote = connection.ops.quote_name
+    part = "(SELECT COUNT(*) AS n, MAX({updated}) AS latest, SUM(CASE WHEN {active} THEN 1 ELSE 0 END) AS live FROM {table})"
+    templates, signatures = (
+        part.format(updated=quote("updated_at"), active=quote("active"), table=quote(model._meta.db_table))
+        for model in (ReplyTemplate, Signature)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT t.n, t.latest, t.live, s.n, s.latest, s.live FROM {templates} t, {signatures} s")
+        return tuple(cursor.fetchone())
+
+
+def _active_rows() -> tuple[list[ReplyTemplate], list[Signature]]:
+    global _snapshot
+    version = _version()
+    snapshot = _snapshot
+    if snapshot is None or snapshot[0] != version:
+        snapshot = (version, list(ReplyTemplate.objects.filter(active=True)), list(Signature.objects.filter(active=True)))
+        _snapshot = snapshot
+    return snapshot[1], snapshot[2]
+
+
+def forget_templates(**kwargs) -> None:
+    """Drop this process's templates and signatures (connected to their save and delete signals)."""
+    global _snapshot
+    _snapshot = None
+
+
+for _model in (ReplyTemplate, Signature):
+    for _signal in (post_save, post_delete):
+        _signal.connect(forget_templates, sender=_model, dispatch_uid=f"prevenance-templates-{_model.__name__}-{_signal is post_save}")
+
+
 def select_template(*, purpose: str, case: Case, name: str | None = None) -> ReplyTemplate | None:
     """The best active template of `purpose` for this case: in the case's language (else the
     site's, else any), for its channel rather than any channel, for its team rather than every team."""
     wanted = case_language(case)
-    candidates = ReplyTemplate.objects.filter(purpose=purpose, active=True, channel__in=[case.channel, ""])
-    candidates = candidates.filter(Q(team__isnull=True) | Q(team_id=case.team_id))
-    if name is not None:
-        candidates = candidates.filter(name=name)
+    candidates = [
+        t for t in _active_rows()[0]
+        if t.purpose == purpose and t.channel in (case.channel, "") and t.team_id in (None, case.team_id)
+        and (name is None or t.name == name)
+    ]
     ranked = sorted(
         candidates, key=lambda t: (_language_rank(t.language, wanted), t.channel != case.channel, t.team_id is None, t.pk)
     )
-    return ranked[0] if ranked else None
+    return copy.copy(ranked[0]) if ranked else None  # a copy: the kept rows are shared by every caller
 
 
 def signature_for(case: Case, agent=None, *, language: str | None = None) -> Signature | None:
     """The team's active signature in the language, else the brand-wide one; None when neither
     exists (a sign-off in another language than the message would read worse than none)."""
     language = language or case_language(case)
-    rows = Signature.objects.filter(active=True, language=language)
-    rows = rows.filter(Q(team__isnull=True) | Q(team_id=case.team_id))
-    return min(rows, key=lambda s: (s.team_id is None, s.pk), default=None)
+    rows = [s for s in _active_rows()[1] if s.language == language and s.team_id in (None, case.team_id)]
+    chosen = min(rows, key=lambda s: (s.team_id is None, s.pk), default=None)
+    return copy.copy(chosen) if chosen is not None else None
 
 
 def sign_off_for(case: Case, agent=None, *, signature: Signature | None = None) -> str:

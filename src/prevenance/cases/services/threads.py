@@ -6,6 +6,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
 from prevenance.cases.models import Case, Message
 from prevenance.cases.services.common import REFERENCE_TYPE, create_case, lock_case, refuse_closed
@@ -63,12 +64,18 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
         survivor.tags.add(*loser.tags.all())
         survivor.save(update_fields=[*_retimestamp(survivor), "updated_at"])
         now = timezone.now()
+        previous_status = loser.status
         loser.merged_into, loser.status, loser.closed_at = survivor, CaseStatus.CLOSED, now
         loser.save(update_fields=["merged_into", "status", "closed_at", "updated_at"])
         record_audit(
             kind=CaseAuditKind.MERGED, actor=actor, subject=survivor,
             payload={"survivor": survivor.pk, "loser": loser.pk, "messages": moved},
         )
+        case_events.case_updated(loser, {
+            "status": case_events.change(previous_status, CaseStatus.CLOSED),
+            "merged_into": case_events.change(None, survivor.pk),
+        })
+        case_events.case_updated(survivor, {"merged_from": case_events.change(None, loser.pk)})
     return survivor
 
 
@@ -98,4 +105,6 @@ def split_message(*, message: Message, actor) -> Case:
         _move_timeline([message.pk], case)
         source.save(update_fields=[*_retimestamp(source), "updated_at"])
         record_audit(kind=CaseAuditKind.SPLIT, actor=actor, subject=case, payload={"from": source.pk, "message": message.pk})
+        case_events.case_created(case)
+        case_events.case_updated(source, {"split_into": case_events.change(None, case.pk)})
     return case

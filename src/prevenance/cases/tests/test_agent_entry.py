@@ -7,6 +7,7 @@ from django.urls import reverse
 from prevenance.cases.choices import CaseStatus, CaseType, MessageKind
 from prevenance.cases.models import Case, Message, RoutingRule
 from prevenance.cases.services.agent_entry import AGENT_CHANNELS, record_agent_contact
+from prevenance.cases.services.default_templates import ensure_default_templates
 from prevenance.cases.tests.factories import TeamFactory
 from prevenance.core.choices import Channel
 from prevenance.customers.choices import IdentityKind
@@ -134,6 +135,17 @@ class TestRecording:
             (MessageKind.INBOUND, "Souhaite être livrée samedi matin plutôt que vendredi."),
             (MessageKind.NOTE, "Créneau déplacé à samedi 9-12 h."),
         ]
+
+    def test_a_request_settled_on_the_spot_is_not_acknowledged_but_one_left_open_is(self, agent, camille):
+        ensure_default_templates()
+
+        settled = record_agent_contact(actor=agent, channel=Channel.PHONE, subject="S", body="B", customer=camille, resolved=True).case
+        waiting = record_agent_contact(actor=agent, channel=Channel.PHONE, subject="S", body="B", customer=camille).case
+
+        settled.refresh_from_db()
+        waiting.refresh_from_db()
+        assert settled.acknowledged_at is None
+        assert waiting.acknowledged_at is not None
 
     def test_resolving_keeps_the_team_routing_chose_when_the_agent_is_in_it(self, agent, camille):
         team = TeamFactory(members=[agent])

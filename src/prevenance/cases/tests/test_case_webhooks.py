@@ -12,7 +12,9 @@ from prevenance.cases.services import (
     add_reply,
     assign_case,
     change_status,
+    merge_cases,
     request_gesture,
+    split_message,
 )
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.models import WebhookEndpoint
@@ -103,3 +105,23 @@ def test_a_refused_change_sends_nothing(receiver, committed, agent):
         change_status(case=case, status="new", actor=agent)
 
     assert receiver.calls == []
+
+
+def test_merging_and_splitting_are_sent_as_updates_and_a_new_case(receiver, committed, supervisor):
+    with committed():
+        survivor = open_email_case("same@example.com", subject="Colis", body="Le colis est abîmé.").case
+        loser = open_email_case("same@example.com", subject="Re: colis", body="Photo jointe.").case
+    receiver.calls.clear()
+    with committed():
+        merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    merged = {event["data"]["object"]["reference"]: event["data"]["changes"] for event in bodies(receiver)}
+    assert merged[loser.reference]["status"] == {"from": "new", "to": "closed"}
+    assert merged[loser.reference]["merged_into"] == {"from": None, "to": survivor.pk}
+    assert merged[survivor.reference] == {"merged_from": {"from": None, "to": loser.pk}}
+
+    receiver.calls.clear()
+    message = survivor.messages.order_by("created_at", "id").last()
+    with committed():
+        new_case = split_message(message=message, actor=supervisor)
+    events = {(event["type"], event["data"]["object"]["reference"]) for event in bodies(receiver)}
+    assert events == {("case.created", new_case.reference), ("case.updated", survivor.reference)}

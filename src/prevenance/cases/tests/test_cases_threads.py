@@ -4,10 +4,11 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus, MessageKind
-from prevenance.cases.models import Case, Message, Tag
+from prevenance.cases.models import Attachment, Case, Message, Tag
 from prevenance.cases.services import add_inbound_message, add_reply, merge_cases, split_message
 from prevenance.cases.tests.factories import open_email_case
 from prevenance.core.models import AuditEvent
@@ -159,3 +160,26 @@ def test_replies_during_a_customer_merge_are_all_kept_on_the_survivor():
     assert Message.objects.filter(case=case).count() == 16
     assert set(Message.objects.values_list("customer_id", flat=True)) == {survivor.pk}
     assert set(Interaction.objects.values_list("customer_id", flat=True)) == {survivor.pk}
+
+
+def test_erasure_deletes_the_customers_attachments_and_their_files(admin_user, settings, tmp_path, django_capture_on_commit_callbacks):
+    # given a customer's message with a file, and another customer's message with one
+    settings.MEDIA_ROOT = tmp_path
+
+    def attach(intake, content: bytes) -> Attachment:
+        return Attachment.objects.create(
+            message=intake.message, file=ContentFile(content, name="photo.jpg"), filename="photo.jpg",
+            content_type="image/jpeg", size=len(content),
+        )
+
+    erased = attach(open_email_case("erase@example.com", subject="Photo", body="Voici la photo."), b"erased person's photo")
+    kept = attach(open_email_case("other@example.com", subject="Photo", body="La mienne."), b"other person's photo")
+    erased_path, kept_path = tmp_path / erased.file.name, tmp_path / kept.file.name
+    assert erased_path.exists() and kept_path.exists()
+    # when the first customer is erased
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_customer(customer=erased.message.customer, actor=admin_user)
+    # then their attachment row and file are gone; the other customer's stay
+    assert list(Attachment.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not erased_path.exists()
+    assert kept_path.exists()

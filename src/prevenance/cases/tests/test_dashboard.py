@@ -536,3 +536,25 @@ def test_satisfaction_by_channel_counts_answers_only(supervisor):
     assert [line.label for line in by_team.satisfaction.lines] == ["No team"]
     with pytest.raises(ValidationError):
         case_dashboard(supervisor, PERIOD, now=NOW, satisfaction_by="weather")
+
+
+def test_satisfaction_follows_the_team_and_channel_filters(supervisor):
+    ensure_default_templates()
+    answered_at = NOW - D
+    team = TeamFactory(name="Livraison")
+    for channel, csat, in_team in ((Channel.EMAIL, 5, True), (Channel.EMAIL, 1, False), (Channel.PHONE, 2, True)):
+        case = make_case(created=NOW - 3 * D, channel=channel)
+        if in_team:
+            Case.objects.filter(pk=case.pk).update(team=team)
+            case.refresh_from_db()
+        survey = send_survey(case=case, now=answered_at - H)
+        answer_survey(token=survey.token, csat=csat, now=answered_at)
+
+    def total(**filters):
+        summary = case_dashboard(supervisor, Period(start=PERIOD.start, end=PERIOD.end, **filters), now=NOW).satisfaction.total
+        return summary.csat, summary.csat_responses
+
+    assert total() == (Decimal("33.3"), 3)
+    assert total(team=team) == (Decimal("50.0"), 2)
+    assert total(channel=Channel.EMAIL) == (Decimal("50.0"), 2)
+    assert total(team=team, channel=Channel.EMAIL) == (Decimal("100.0"), 1)

@@ -140,11 +140,31 @@ def test_an_auto_reply_is_never_the_message_answered(agent, django_capture_on_co
 def test_a_reply_on_a_channel_we_cannot_send_on_says_so_and_sends_nothing(agent, django_capture_on_commit_callbacks):
     case = open_email_case("lea@example.com", channel=Channel.PHONE).case
     with django_capture_on_commit_callbacks(execute=True):
-        message = reply(case, agent)
+        message = reply(case, agent, channel=Channel.PHONE)
     message.refresh_from_db()
     assert mail.outbox == []
     assert message.sent_at is None
     assert message.send_error == "No sender for channel Phone: send this reply by that channel yourself."
+
+
+@pytest.mark.django_db
+def test_a_phone_case_is_answered_by_email_when_the_customer_has_an_address(agent, django_capture_on_commit_callbacks):
+    case = open_email_case("lea@example.com", channel=Channel.PHONE).case
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent)
+    message.refresh_from_db()
+    assert message.channel == Channel.EMAIL
+    assert [sent.to for sent in mail.outbox] == [["lea@example.com"]]
+
+
+@pytest.mark.django_db
+def test_a_phone_case_of_a_customer_without_email_stays_on_the_phone(agent, django_capture_on_commit_callbacks):
+    case = open_case(identities=[IdentityInput("phone", "+33612345678")], channel=Channel.PHONE, subject="Appel", body="…").case
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent)
+    message.refresh_from_db()
+    assert (message.channel, mail.outbox, message.sent_at) == (Channel.PHONE, [], None)
+    assert message.send_error.startswith("No sender for channel Phone")
 
 
 @pytest.mark.django_db

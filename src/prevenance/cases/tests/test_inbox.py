@@ -14,12 +14,15 @@ from prevenance.cases import sla
 from prevenance.cases.choices import CaseStatus, CaseType, Priority
 from prevenance.cases.models import Case, SavedView, SLAPolicy
 from prevenance.cases.selectors.inbox import (
+    BUILTIN_LABELS,
+    _view_condition,
     inbox,
     inbox_count,
     inbox_views,
     resolve_view,
     sla_times,
 )
+from prevenance.cases.selectors.visibility import visible_cases
 from prevenance.cases.services import assign_case, change_status, delete_view, save_view
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.calendars import (
@@ -363,3 +366,146 @@ def test_an_agent_in_no_team_sees_the_triage_queue_only(world):
     newcomer = UserFactory(role="agent")
     assert refs(inbox(newcomer, view="open")) == [world["triage"].reference]
     assert refs(inbox(newcomer, view="team")) == []
+
+
+# --- an agent's inbox read source by source (each team, the triage queue, their own cases) ---
+
+
+@pytest.fixture
+def spread(agent, supervisor):
+    """An agent in two teams, with cases in both, in the triage queue, assigned to them in a
+    third team they are not in, and in that third team for someone else (hidden); scores tie
+    across sources and statuses so the merge's order on (score, id) is exercised."""
+    first, second, third = TeamFactory(members=[agent]), TeamFactory(members=[agent]), TeamFactory(members=[supervisor])
+    plan = [  # (team, assigned to the agent, score, status)
+        (first, False, 40, CaseStatus.NEW), (second, False, 40, CaseStatus.OPEN), (None, False, 40, CaseStatus.NEW),
+        (third, True, 40, CaseStatus.OPEN), (first, True, 70, CaseStatus.PENDING_INTERNAL), (second, True, 10, CaseStatus.NEW),
+        (None, False, 90, CaseStatus.NEW), (third, True, 5, CaseStatus.PENDING_CUSTOMER), (first, False, 55, CaseStatus.OPEN),
+        (second, False, 55, CaseStatus.NEW), (None, False, 0, CaseStatus.NEW), (first, False, 40, CaseStatus.OPEN),
+    ]
+    visible = [
+        in_team(f"spread{i}@example.com", team, agent if assigned else None, supervisor, score=score, status=status)
+        for i, (team, assigned, score, status) in enumerate(plan)
+    ]
+    hidden = [
+        make_case("hidden1@example.com", team=third, actor=supervisor, score=60),
+        make_case("hidden2@example.com", team=third, assignee=supervisor, actor=supervisor, score=45),
+    ]
+    return {"teams": (first, second, third), "visible": visible, "hidden": hidden}
+
+
+def in_team(email, team, assignee, actor, **fields) -> Case:
+    """A case of `team` assigned to `assignee`, even when the assignee is no longer in the team
+    (they moved: their cases stay theirs and stay in their inbox)."""
+    if assignee is None or team is None or team.members.filter(pk=assignee.pk).exists():
+        return make_case(email, team=team, assignee=assignee, actor=actor, **fields)
+    return make_case(email, assignee=assignee, actor=actor, team_id=team.pk, **fields)
+
+
+def urgency_order(cases) -> list[str]:
+    return [case.reference for case in sorted(cases, key=lambda case: (-case.priority_score, case.pk))]
+
+
+def all_pages(user, *, limit, **kwargs) -> list[str]:
+    seen, cursor = [], None
+    for _round in range(50):
+        page = inbox(user, cursor=cursor, limit=limit, **kwargs)
+        assert len(page.items) <= limit
+        seen += refs(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+    raise AssertionError("the pages never end")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 25])
+def test_an_agent_in_two_teams_gets_teams_triage_and_own_cases_merged_in_order_page_after_page(agent, spread, limit):
+    expected = urgency_order(spread["visible"])
+    assert all_pages(agent, view="open", limit=limit) == expected  # in order, nothing missing, nothing twice
+
+
+def test_each_view_of_an_agent_in_two_teams_merges_its_sources(agent, spread):
+    first, second, third = spread["teams"]
+    visible = spread["visible"]
+    in_teams = [case for case in visible if case.team_id in (first.pk, second.pk)]
+    assert all_pages(agent, view="team", limit=2) == urgency_order(in_teams)
+    assert all_pages(agent, view="unassigned", limit=2) == urgency_order([case for case in visible if case.assignee_id is None])
+    assert all_pages(agent, view="mine", limit=2) == urgency_order([case for case in visible if case.assignee_id == agent.pk])
+    # A team filter: that team's cases, and the agent's own cases in a team they are not in.
+    assert all_pages(agent, view="open", filters={"team": [second.pk]}, limit=2) == urgency_order(
+        [case for case in visible if case.team_id == second.pk])
+    assert all_pages(agent, view="open", filters={"team": [third.pk]}, limit=2) == urgency_order(
+        [case for case in visible if case.team_id == third.pk])
+    assert all_pages(agent, view="open", filters={"team": [first.pk, third.pk]}, limit=3) == urgency_order(
+        [case for case in visible if case.team_id in (first.pk, third.pk)])
+    # Filters on top of the sources.
+    assert all_pages(agent, view="open", filters={"status": ["new"]}, limit=2) == urgency_order(
+        [case for case in visible if case.status == CaseStatus.NEW])
+
+
+def test_a_supervisor_reads_my_teams_and_a_team_filter_team_by_team(supervisor, agent, spread):
+    first, second, third = spread["teams"]
+    first.members.add(supervisor)
+    everything = spread["visible"] + spread["hidden"]
+    assert all_pages(supervisor, view="team", limit=2) == urgency_order(
+        [case for case in everything if case.team_id in (first.pk, third.pk)])
+    assert all_pages(supervisor, view="open", filters={"team": [second.pk, third.pk]}, limit=2) == urgency_order(
+        [case for case in everything if case.team_id in (second.pk, third.pk)])
+    assert all_pages(supervisor, view="open", limit=4) == urgency_order(everything)
+
+
+def test_breaching_soon_merges_an_agents_sources_soonest_first_without_repeats(agent, supervisor):
+    now = timezone.now()
+    first, second, third = TeamFactory(members=[agent]), TeamFactory(members=[agent]), TeamFactory(members=[supervisor])
+    places = [(first, None), (second, agent), (None, None), (third, agent), (first, agent), (second, None)]
+    made = []
+    for i in range(12):
+        team, assignee = places[i % len(places)]
+        # Alternately the first-response clock and the resolution clock is the one due first;
+        # two cases share each due time so the id breaks the tie across sources.
+        due = now + timedelta(minutes=20 * (i // 2))
+        fields = {"first_response_due_at": due, "resolution_due_at": due + timedelta(days=1)} if i % 3 else {
+            "resolution_due_at": due, "first_response_at": now}
+        made.append(in_team(f"due{i}@example.com", team, assignee, supervisor, **fields))
+    make_case("theirs@example.com", team=third, actor=supervisor, resolution_due_at=now)  # not the agent's
+    make_case("later@example.com", team=first, actor=supervisor, resolution_due_at=now + timedelta(hours=5), first_response_at=now)
+
+    def due(case):
+        return case.first_response_due_at if case.first_response_at is None else case.resolution_due_at
+
+    expected = [case.reference for case in sorted(made, key=lambda case: (due(case), case.pk))]
+    for limit in (1, 2, 5, 25):
+        assert all_pages(agent, view="breaching", limit=limit, now=now) == expected
+
+
+def test_an_agents_page_reads_each_source_and_status_once(agent, spread):
+    """Two teams + triage, four active statuses: 12 short reads, and one for the agent's own
+    cases (plus the team list and the page's rows), whatever the number of cases."""
+    with CaptureQueriesContext(connection) as captured:
+        inbox(agent, view="open")
+    status_reads = [q["sql"] for q in captured if "ORDER BY" in q["sql"] and "LIMIT 26" in q["sql"]]
+    assert len(status_reads) == 3 * 4 + 1
+    assert len(captured) == 1 + len(status_reads) + 1
+
+
+def test_each_source_split_holds_exactly_the_visible_cases(agent, supervisor, spread):
+    """An agent's pages are read from all cases, split by team, triage queue and own cases:
+    the split must keep to the visibility rule (visible_cases), view by view, filter by filter."""
+    first, second, third = spread["teams"]
+    hidden_case = spread["hidden"][0]
+    newcomer = UserFactory(role="agent")
+    now = timezone.now()
+    Case.objects.update(resolution_due_at=now + timedelta(hours=1))  # everything "breaching soon"
+    for user in (agent, supervisor, newcomer):
+        for view in BUILTIN_LABELS:
+            for filters in ({}, {"team": [second.pk, third.pk]}, {"team": [third.pk]}, {"status": ["new", "pending_customer"]}):
+                statuses = filters.get("status") or (["new", "open", "pending_internal"] if view == "breaching" else None)
+                expected = visible_cases(user).filter(_view_condition(user, view))
+                expected = expected.filter(status__in=statuses or ["new", "open", "pending_customer", "pending_internal"])
+                if filters.get("team"):
+                    expected = expected.filter(team_id__in=filters["team"])
+                seen = all_pages(user, view=view, filters=filters, limit=4, now=now)
+                assert sorted(seen) == sorted(expected.values_list("reference", flat=True)), (user, view, filters)
+                assert len(seen) == len(set(seen))
+                if user == agent:
+                    assert hidden_case.reference not in seen

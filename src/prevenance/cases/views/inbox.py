@@ -42,7 +42,7 @@ def _require_agent(user) -> None:
         raise PermissionDenied
 
 
-def _raw_filters(params) -> dict:
+def filters_from_query(params) -> dict:
     """The filters in a query string: repeated keys become lists; empty values are dropped."""
     raw = {}
     for key in FILTER_KEYS:
@@ -86,7 +86,7 @@ def inbox_page(request):
     user = request.user
     _require_agent(user)
     view_key = request.GET.get("view") or OPEN
-    raw = _raw_filters(request.GET)
+    raw = filters_from_query(request.GET)
     found = _case_by_typed_reference(user, raw.get("q", ""))
     if found is not None:
         return redirect("cases:case", case_id=found.pk)
@@ -116,7 +116,7 @@ def saved_view_create(request):
     """Save the filters shown under a name (own view; shared with everyone if asked and allowed)."""
     user = request.user
     _require_agent(user)
-    raw = _raw_filters(request.POST)
+    raw = filters_from_query(request.POST)
     base = request.POST.get("base") or OPEN
     try:
         saved = save_view(user=user, name=request.POST.get("name", ""), filters=raw, base=base,

@@ -1,7 +1,19 @@
-"""Loading calendars into CalendarSpec objects, in a fixed number of queries."""
+"""Loading calendars into CalendarSpec objects, in a fixed number of queries, and keeping them.
 
-from collections import defaultdict
+A spec is kept per process, under the calendar's id and `updated_at`: every change to a
+calendar, its opening periods or its holidays moves `updated_at` (the signals below, and the
+services), so a process that reads the calendar row sees the change at once, whichever
+process made it, and builds the spec again. The same process also forgets its specs on those
+signals. A change made in raw SQL, bypassing the ORM, is seen once `updated_at` moves.
+"""
+
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
 
 from prevenance.core.calendars.spec import CalendarSpec, PeriodInput, build_spec
 from prevenance.core.models import BusinessCalendar, Holiday, OpeningPeriod
@@ -27,9 +39,61 @@ def _specs(calendars: Iterable[BusinessCalendar]) -> dict[int, CalendarSpec]:
     }
 
 
+_CACHE_SIZE = 256
+_cache: OrderedDict[tuple, CalendarSpec] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _key(calendar: BusinessCalendar) -> tuple:
+    return calendar.pk, calendar.updated_at, calendar.time_zone, calendar.name
+
+
 def calendar_spec(calendar: BusinessCalendar) -> CalendarSpec:
-    """The calendar as an immutable spec: two queries (its periods, its holidays)."""
-    return _specs([calendar])[calendar.pk]
+    """The calendar as an immutable spec: kept from an earlier call while the calendar row's
+    `updated_at` is the same, else two queries (its periods, its holidays)."""
+    key = _key(calendar)
+    with _cache_lock:
+        if (spec := _cache.get(key)) is not None:
+            _cache.move_to_end(key)
+            return spec
+    spec = _specs([calendar])[calendar.pk]
+    if calendar.updated_at is not None:  # an unsaved or hand-built row has no version to key on
+        with _cache_lock:
+            _cache[key] = spec
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return spec
+
+
+def forget_calendar_specs() -> None:
+    """Drop this process's specs (the signals do it; tests may too)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def touch_calendar(calendar_id: int):
+    """Move the calendar's `updated_at` (returned): its periods or holidays changed, so every
+    process builds its spec again."""
+    now = timezone.now()
+    current = BusinessCalendar.objects.filter(pk=calendar_id).values_list("updated_at", flat=True).first()
+    if current is not None and now <= current:
+        now = current + timedelta(microseconds=1)  # a clock that did not move (or moved back) must still change the version
+    BusinessCalendar.objects.filter(pk=calendar_id).update(updated_at=now)
+    forget_calendar_specs()
+    return now
+
+
+def _part_changed(sender, instance, **kwargs) -> None:
+    touch_calendar(instance.calendar_id)
+
+
+def _calendar_changed(sender, instance, **kwargs) -> None:
+    forget_calendar_specs()
+
+
+for _model, _handler in ((OpeningPeriod, _part_changed), (Holiday, _part_changed), (BusinessCalendar, _calendar_changed)):
+    for _signal in (post_save, post_delete):
+        _signal.connect(_handler, sender=_model, dispatch_uid=f"prevenance-calendar-spec-{_model.__name__}-{_signal is post_save}")
 
 
 def calendar_specs(calendar_ids: Iterable[int]) -> dict[int, CalendarSpec]:

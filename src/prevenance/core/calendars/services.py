@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from prevenance.core.calendars.selectors import touch_calendar
 from prevenance.core.calendars.spec import clean_periods, clean_time_zone
 from prevenance.core.models import BusinessCalendar, Holiday, OpeningPeriod
 
@@ -69,6 +70,8 @@ def _replace_periods(calendar: BusinessCalendar, periods) -> None:
         OpeningPeriod(calendar=calendar, weekday=p.weekday, start_time=p.start, end_time=p.end)
         for p in periods
     )
+    # bulk_create sends no signal: move the version the cached specs are kept under ourselves.
+    calendar.updated_at = touch_calendar(calendar.pk)
 
 
 @transaction.atomic

@@ -77,6 +77,9 @@ def erase_customer(*, customer: Customer, actor=None) -> Customer:
             if model is IdentityConflict or policy == "delete":
                 counts[model._meta.label_lower] = rows.delete()[0]
             else:
+                # A model with more than columns to blank (files...) does that part itself first.
+                if (before_erase := getattr(model, "gdpr_before_erase", None)) is not None:
+                    before_erase(rows)
                 blanks = {name: _blank_value(model, name) for name in getattr(model, "gdpr_personal_fields", ())}
                 counts[model._meta.label_lower] = rows.update(**{relation.field.name: None}, **blanks)
         now = timezone.now()

@@ -1,0 +1,68 @@
+"""The approval queue page: a supervisor grants or refuses gestures above an agent's limit."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from prevenance.cases.choices import GestureStatus
+from prevenance.cases.models import Gesture
+from prevenance.cases.services import ensure_default_limits, request_gesture
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = reverse("cases:gesture_approvals")
+
+
+@pytest.fixture
+def waiting(agent, supervisor):
+    """A 120 EUR refund asked by an agent (limit 50 EUR): it waits for a supervisor."""
+    ensure_default_limits()
+    TeamFactory(members=[agent, supervisor])
+    case = open_email_case("camille@example.com", subject="Canapé taché").case
+    return request_gesture(case=case, type="refund", amount="120", currency="EUR", reason="Canapé livré taché", actor=agent)
+
+
+def decide(gesture) -> str:
+    return reverse("cases:gesture_decide", kwargs={"gesture_id": gesture.pk})
+
+
+def test_the_supervisor_sees_the_gesture_and_grants_it(client, supervisor, waiting):
+    assert waiting.status == GestureStatus.REQUESTED
+    client.force_login(supervisor)
+    page = client.get(QUEUE).content.decode()
+    assert waiting.case.reference in page and "Canapé livré taché" in page
+    response = client.post(decide(waiting), {"decision": "approve", "reason": ""})
+    assert response.status_code == 302
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.decided_by) == (GestureStatus.GRANTED, supervisor)
+    assert "No gesture is waiting for your decision." in client.get(QUEUE).content.decode()
+
+
+def test_refusing_needs_a_reason_and_changes_nothing_without_one(client, supervisor, waiting):
+    client.force_login(supervisor)
+    response = client.post(decide(waiting), {"decision": "refuse", "reason": ""})
+    assert response.status_code == 400
+    waiting.refresh_from_db()
+    assert waiting.status == GestureStatus.REQUESTED
+    client.post(decide(waiting), {"decision": "refuse", "reason": "Pas de preuve de la tache"})
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.decision_reason) == (GestureStatus.REFUSED, "Pas de preuve de la tache")
+
+
+def test_an_agent_cannot_open_the_queue_nor_decide(client, agent, waiting):
+    client.force_login(agent)
+    assert client.get(QUEUE).status_code == 403
+    assert client.post(decide(waiting), {"decision": "approve"}).status_code == 403
+    assert Gesture.objects.get().status == GestureStatus.REQUESTED
+
+
+def test_a_gesture_above_the_supervisors_own_limit_is_not_theirs_to_decide(client, agent, supervisor, waiting):
+    case = waiting.case
+    big = request_gesture(case=case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)
+    client.force_login(supervisor)
+    assert "Cuisine entière" not in client.get(QUEUE).content.decode()
+    assert client.post(decide(big), {"decision": "approve"}).status_code == 404
+    big.refresh_from_db()
+    assert big.status == GestureStatus.REQUESTED

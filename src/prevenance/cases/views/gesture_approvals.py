@@ -1,0 +1,61 @@
+"""The approval queue of commercial gestures, /cases/gestures/approvals/: the gestures above
+their requester's delegation limit that this supervisor may grant or refuse."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from prevenance.cases.selectors import APPROVE_GESTURE, delegation_limits, gesture_approval_queue
+from prevenance.cases.services import approve_gesture, refuse_gesture
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", gettext_lazy("Grant")), ("refuse", gettext_lazy("Refuse"))])
+    reason = forms.CharField(label=gettext_lazy("Reason (required to refuse)"), required=False, max_length=2000)
+
+
+def _require_approver(user) -> None:
+    if not user.has_perm(APPROVE_GESTURE):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def approval_queue(request):
+    _require_approver(request.user)
+    return render(request, "cases/gesture_approvals.html", {
+        "gestures": gesture_approval_queue(request.user)[:200], "limits": delegation_limits(request.user), "form": DecisionForm(),
+    })
+
+
+@login_required
+@require_POST
+def decide(request, gesture_id: int):
+    _require_approver(request.user)
+    # Only a gesture in this user's queue (their limit, not their own, a case they can see).
+    gesture = gesture_approval_queue(request.user).filter(pk=gesture_id).first()
+    if gesture is None:
+        raise Http404
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            if form.cleaned_data["decision"] == "approve":
+                approve_gesture(gesture=gesture, actor=request.user, reason=form.cleaned_data["reason"])
+                messages.success(request, _("Gesture on case %(reference)s granted.") % {"reference": gesture.case.reference})
+            else:
+                refuse_gesture(gesture=gesture, actor=request.user, reason=form.cleaned_data["reason"])
+                messages.success(request, _("Gesture on case %(reference)s refused.") % {"reference": gesture.case.reference})
+            return redirect("cases:gesture_approvals")
+        except ValidationError as exc:
+            for error in exc.messages:
+                form.add_error(None, error)
+    return render(request, "cases/gesture_approvals.html", {
+        "gestures": gesture_approval_queue(request.user)[:200], "limits": delegation_limits(request.user),
+        "form": DecisionForm(), "failed": gesture.pk, "failed_form": form,
+    }, status=400)
