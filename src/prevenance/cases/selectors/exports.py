@@ -9,15 +9,10 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases.models import Case
 from prevenance.cases.selectors.inbox import view_queryset
+from prevenance.core.csvio import spreadsheet_safe
 
 EXPORT_LIMIT = 100_000
 BATCH = 2_000
-
-
-def _cell(value) -> str:
-    # A text starting with = + - @ would run as a formula in a spreadsheet: make it plain text.
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _when(value) -> str:
@@ -36,7 +31,7 @@ def _row(case: Case) -> list[str]:
     customer = case.customer
     name = (f"{customer.first_name} {customer.last_name}".strip() or customer.company_name) if customer else ""
     assignee = case.assignee.get_full_name() or case.assignee.get_username() if case.assignee else ""
-    return [_cell(value) for value in (
+    return [spreadsheet_safe(value) for value in (
         case.reference, _when(case.created_at), case.get_status_display(), case.get_type_display(), case.get_channel_display(),
         case.get_priority_display(), case.priority_score, case.subject, case.customer_id or "", name,
         case.team.name if case.team else "", assignee, _when(case.first_response_due_at), _when(case.first_response_at),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from prevenance.cases.choices import GestureStatus
 from prevenance.cases.models import DelegationLimit, Gesture
 from prevenance.cases.selectors.visibility import visible_cases
+from prevenance.core.csvio import spreadsheet_safe
 from prevenance.customers.selectors import require_perm
 
 ADD_GESTURE = "cases.add_gesture"
@@ -126,12 +127,6 @@ def gesture_control_report(user, *, start: datetime, end: datetime) -> GestureRe
     return GestureReport(start=start, end=end, lines=lines, thresholds=thresholds, medians=medians, outlier_gestures=outliers)
 
 
-def _cell(value) -> str:
-    # A name starting with = + - @ would run as a formula in a spreadsheet: make it plain text.
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def gesture_report_csv(report: GestureReport) -> str:
     """The report as CSV (UTF-8, comma, amounts with a dot), one line per agent and currency."""
     out = io.StringIO()
@@ -141,7 +136,7 @@ def gesture_report_csv(report: GestureReport) -> str:
     ])
     for line in report.lines:
         writer.writerow([
-            _cell(line.agent), line.currency, line.count, line.total, line.average, line.outliers,
+            spreadsheet_safe(line.agent), line.currency, line.count, line.total, line.average, line.outliers,
             _("yes") if line.above_team_median else _("no"),
         ])
     return out.getvalue()

@@ -223,3 +223,14 @@ def run_export(*, kind: str, stream: io.TextIOBase) -> int:
         stream.write(line)
         lines += 1
     return lines - 1  # the header is not a row
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell for a CSV people open in a spreadsheet: text starting like a formula (= + - @)
+    gets a leading ' so the spreadsheet shows it instead of running it. Not for files meant to
+    be imported back (a phone +33... would change)."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
