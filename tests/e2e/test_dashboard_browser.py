@@ -100,6 +100,7 @@ def test_a_supervisor_filters_the_dashboard_by_team(live_server, monkeypatch):
     teams = realistic_month(random.Random(7))
     UserFactory(username="claire", first_name="Claire", role="supervisor")
     team_open = Case.objects.filter(team=teams[0], status__in=["new", "open", "pending_customer", "pending_internal"]).count()
+    assert team_open > 0  # else the sum below would prove nothing
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     with sync_playwright() as playwright:

@@ -4,19 +4,15 @@ import csv
 import io
 from collections.abc import Iterator
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prevenance.cases.models import Case
 from prevenance.cases.selectors.inbox import view_queryset
 from prevenance.core.csvio import spreadsheet_safe
+from prevenance.core.csvio.reading import format_datetime
 
 EXPORT_LIMIT = 100_000
 BATCH = 2_000
-
-
-def _when(value) -> str:
-    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
 
 
 def export_header() -> list[str]:
@@ -32,10 +28,10 @@ def _row(case: Case) -> list[str]:
     name = (f"{customer.first_name} {customer.last_name}".strip() or customer.company_name) if customer else ""
     assignee = case.assignee.get_full_name() or case.assignee.get_username() if case.assignee else ""
     return [spreadsheet_safe(value) for value in (
-        case.reference, _when(case.created_at), case.get_status_display(), case.get_type_display(), case.get_channel_display(),
+        case.reference, format_datetime(case.created_at), case.get_status_display(), case.get_type_display(), case.get_channel_display(),
         case.get_priority_display(), case.priority_score, case.subject, case.customer_id or "", name,
-        case.team.name if case.team else "", assignee, _when(case.first_response_due_at), _when(case.first_response_at),
-        _when(case.resolution_due_at), _when(case.resolved_at), case.reopen_count,
+        case.team.name if case.team else "", assignee, format_datetime(case.first_response_due_at), format_datetime(case.first_response_at),
+        format_datetime(case.resolution_due_at), format_datetime(case.resolved_at), case.reopen_count,
     )]
 
 

@@ -97,7 +97,9 @@ def gesture_control_report(user, *, start: datetime, end: datetime) -> GestureRe
     if start is None or end is None or start >= end:
         raise ValidationError({"end": [_("The end of the period must come after its start.")]})
     gestures = list(
-        Gesture.objects.filter(status=GestureStatus.GRANTED, decided_at__gte=start, decided_at__lt=end)
+        Gesture.objects.filter(
+            status=GestureStatus.GRANTED, decided_at__gte=start, decided_at__lt=end, case__in=visible_cases(user).values("pk"),
+        )
         .select_related("requested_by", "case").order_by("currency", "requested_by_id", "id")
     )
     by_currency: dict[str, list[Gesture]] = {}

@@ -61,7 +61,12 @@ def _resolve_now(case: Case, actor) -> None:
     team_id = Case.objects.filter(pk=case.pk).values_list("team_id", flat=True).get()
     # The team routing chose when the agent belongs to it, else the agent's own team (first by
     # name): the case is counted for the team of the person who settled it.
-    team = (Team.objects.filter(pk=team_id, members=actor).first() if team_id else None) or actor.case_teams.order_by("name").first()
+    # An agent in no team leaves the routed team in place rather than emptying it.
+    team = (
+        (Team.objects.filter(pk=team_id, members=actor).first() if team_id else None)
+        or actor.case_teams.order_by("name").first()
+        or (Team.objects.filter(pk=team_id).first() if team_id else None)
+    )
     assign_case(case=case, assignee=actor, team=team, actor=actor)
     change_status(case=case, status=CaseStatus.RESOLVED, actor=actor)
 

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import CaseAuditKind, CaseType, Priority
@@ -94,7 +93,4 @@ def delete_sla_policy(*, policy: SLAPolicy, actor) -> None:
     _require(actor, "cases.delete_slapolicy")
     with transaction.atomic():
         record_audit(kind=CaseAuditKind.SLA_POLICY_CHANGED, actor=actor, subject=policy, payload={"deleted": policy.name})
-        try:
-            SLAPolicy.objects.filter(pk=policy.pk).delete()
-        except ProtectedError:
-            raise ValidationError(_("This policy is still in use; deactivate it instead."), code="in_use") from None
+        SLAPolicy.objects.filter(pk=policy.pk).delete()

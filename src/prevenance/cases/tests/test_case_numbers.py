@@ -55,8 +55,3 @@ def test_concurrent_intakes_get_distinct_numbers(sequence_numbers):
     assert errors == []
     assert len(set(results)) == 6
     assert set(Case.objects.values_list("reference", flat=True)) == set(results)
-
-
-def test_the_counter_stays_the_default(settings):
-    assert settings.PREVENANCE_CASE_NUMBERS == "counter"
-    assert not numbering.uses_sequence()

@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus, MessageKind
 from prevenance.cases.models import Case, ChannelCost, DelegationLimit, Gesture
@@ -498,7 +499,7 @@ def test_agents_and_anonymous_visitors_do_not_get_the_dashboard(client, agent):
 def test_the_control_report_page_and_its_csv(client, supervisor, agent):
     case = make_case(created=NOW - D)
     gesture = request_gesture(case=case, type="refund", amount="20", currency="EUR", reason="Colis abîmé", actor=agent)
-    today = datetime.now(UTC)
+    today = timezone.localtime()  # the report reads its dates as days of the service's time zone
     client.force_login(supervisor)
 
     page = client.get("/cases/gestures/report/", {"start": _day(today - D), "end": _day(today)})

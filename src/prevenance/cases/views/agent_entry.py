@@ -5,7 +5,6 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -28,14 +27,6 @@ def _chosen_customer(user, raw):
 
 def _results(user, query: str) -> list:
     return search_customers(user, query, limit=SEARCH_LIMIT) if query.strip() else []
-
-
-def _case_url(case) -> str:
-    # The case page is its own screen (cases:case); until it exists the customer page shows the case.
-    try:
-        return reverse("cases:case", args=[case.pk])
-    except NoReverseMatch:
-        return reverse("web:customer", args=[case.customer_id])
 
 
 def _choices(results: list, chosen) -> list:
@@ -78,7 +69,7 @@ def agent_entry(request):
         form.add_service_errors(exc)
         return _page(request, form, query=query, chosen=chosen, status=400)
     messages.success(request, _("Case %(reference)s recorded.") % {"reference": intake.case.reference})
-    return redirect(_case_url(intake.case))
+    return redirect("cases:case", case_id=intake.case.pk)
 
 
 @login_required

@@ -3,7 +3,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.cases.choices import GestureType
@@ -37,10 +36,7 @@ class NoteForm(ServiceErrorsMixin, forms.Form):
 
 def agents():
     """Active users who may handle cases (the assign_case service checks it again)."""
-    User = get_user_model()  # noqa: N806 - the usual Django spelling
-    can = Q(groups__permissions__codename="change_case", groups__permissions__content_type__app_label="cases")
-    can |= Q(user_permissions__codename="change_case", user_permissions__content_type__app_label="cases")
-    return User.objects.filter(can | Q(is_superuser=True), is_active=True).distinct().order_by("username")
+    return get_user_model().objects.with_perm("cases.change_case").order_by("username")
 
 
 class AssignForm(ServiceErrorsMixin, forms.Form):

@@ -18,6 +18,7 @@ from prevenance.cases.selectors import (
     gesture_control_report,
     gesture_report_csv,
 )
+from prevenance.cases.views.dashboard import LONGEST_PERIOD
 
 DEFAULT_DAYS = 30
 
@@ -30,6 +31,8 @@ class ReportPeriodForm(forms.Form):
         data = super().clean()
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             self.add_error("end", _("The end of the period must come after its start."))
+        elif data.get("start") and data.get("end") and data["end"] - data["start"] > LONGEST_PERIOD:
+            self.add_error("start", _("Choose a period of at most three years."))
         return data
 
     def bounds(self) -> tuple[datetime, datetime]:

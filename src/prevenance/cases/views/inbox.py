@@ -31,7 +31,7 @@ from prevenance.cases.selectors.inbox import (
 )
 from prevenance.cases.services.saved_views import SHARE_VIEW, delete_view, save_view
 from prevenance.core.choices import Channel
-from prevenance.core.htmx import render_page_or_fragment
+from prevenance.core.htmx import htmx_partial, render_page_or_fragment
 from prevenance.core.pagination import InvalidCursor
 
 REFERENCE_RE = re.compile(r"[Cc]-\d{4}-\d{6,}")
@@ -100,7 +100,7 @@ def inbox_page(request):
         context["errors"] = exc.message_dict
         page = InboxPage(view=resolve_view(user, view_key), items=[], next_cursor=None, filters={})
     context.update(page=page, sla=sla_times(page.items), query=_filter_query(raw, view_key), view_filters=page.filters)
-    if not request.GET.get("cursor") or not getattr(request, "htmx", False):
+    if not request.GET.get("cursor") or not htmx_partial(request):
         views = inbox_views(user)
         context.update(views=views, counts=inbox_counts(user, views), count_cap=COUNT_CAP, can_share=user.has_perm(SHARE_VIEW),
                        builtin=BUILTIN_LABELS, saved_prefix=SAVED_PREFIX)
