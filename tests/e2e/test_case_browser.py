@@ -105,7 +105,9 @@ def test_an_agent_answers_the_most_urgent_case_from_the_inbox_with_the_keyboard(
                 Path(shots).mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(Path(shots) / "inbox.png"), full_page=True)
 
-            # j j k selects the first row again; Enter (or o) opens it.
+            # j j k selects the first row again; Enter (or o) opens it. The shortcuts script is
+            # deferred: wait for it, or a busy machine gets the keys before the handler exists.
+            page.wait_for_load_state("load")
             page.keyboard.press("j")
             page.keyboard.press("j")
             expect(rows.nth(1)).to_have_class("inbox-row is-selected")
@@ -113,6 +115,7 @@ def test_an_agent_answers_the_most_urgent_case_from_the_inbox_with_the_keyboard(
             expect(rows.first).to_have_class("inbox-row is-selected")
             page.keyboard.press("Enter")
             expect(page).to_have_url(f"{live_server.url}/cases/{first.pk}/")
+            page.wait_for_load_state("load")
             expect(page.locator("h1")).to_contain_text(first.reference)
             expect(page.locator(".case-side")).to_contain_text("CMD-2026-10412")
 
@@ -146,6 +149,7 @@ def test_an_agent_answers_the_most_urgent_case_from_the_inbox_with_the_keyboard(
             page.select_option("#language-select", "fr")
             expect(page.locator("html")).to_have_attribute("lang", "fr")
             expect(page).to_have_url(f"{live_server.url}/cases/{first.pk}/")
+            page.wait_for_load_state("load")
             expect(page.locator("#thread .msg-outbound")).to_have_count(1)
 
             # g i goes back to the inbox.
