@@ -105,7 +105,7 @@ class AgentProfile(models.Model):
         return str(self.user)
 
 
-class RoutingRule(models.Model):
+class RoutingRule(TimeStampedModel):
     """Sends matching new cases to a team: the first active rule in position order that matches wins."""
 
     name = models.CharField(_("name"), max_length=100)

@@ -1,14 +1,20 @@
 from typing import Any
 
 from prevenance.core.models import AuditEvent
+from prevenance.core.sql import insert_instance
 
 
 def record_audit(*, kind: str, actor, subject, payload: dict[str, Any] | None = None) -> AuditEvent:
-    """Write an audit row; call it inside the service's transaction so both land or neither."""
-    return AuditEvent.objects.create(
+    """Write an audit row; call it inside the service's transaction so both land or neither.
+
+    Written with core.sql's cached INSERT: intake writes one for every case, and the ORM's
+    compilation of this INSERT cost more than the statement itself (docs/benchmarks.md)."""
+    event = AuditEvent(
         kind=kind,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         subject_type=subject._meta.label_lower,
         subject_id=str(subject.pk),
         payload=payload or {},
     )
+    insert_instance(event)
+    return event

@@ -8,10 +8,13 @@ follow the model as it changes. They skip `save()`: callers set derived fields t
 relies on too (SQLite >= 3.35 and PostgreSQL).
 """
 
+import functools
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from operator import attrgetter
 
 from django.db import connection, models
+from django.utils.functional import Promise
 
 # Under SQLite's default limit on query parameters, with room to spare.
 IN_CHUNK = 900
@@ -112,3 +115,122 @@ def _copy(model, columns: Sequence[str], rows: Sequence[Sequence], *, returning:
             for row in rows:
                 copy.write_row(row)
     return ids
+
+
+# One row at a time, for the intake's hot path ------------------------------------------------
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+# Fields whose Python value is already what the database driver takes; dates go through the
+# backend's adapter (as the ORM's get_db_prep_save ends up doing for an aware datetime), and
+# every other field through its own pre_save and get_db_prep_save, as in the ORM's INSERT.
+_PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
+_PREPARED_FIELDS = (models.DateField, models.DecimalField, models.JSONField, models.DurationField, models.FileField,
+                    models.UUIDField, models.BinaryField, models.GenericIPAddressField)
+
+
+def _value_getter(field: models.Field, ops):
+    """obj -> the value to bind for `field` on an INSERT."""
+    attname = field.attname
+    stamped = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    if isinstance(field, models.DateTimeField) and not stamped:
+        adapt = ops.adapt_datetimefield_value
+
+        def aware_datetime(obj):
+            value = getattr(obj, attname)
+            if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+                return adapt(value)
+            return field.get_db_prep_save(value, ops.connection)  # naive or text: the ORM's own conversion
+
+        return aware_datetime
+    if isinstance(field, _PREPARED_FIELDS) or not isinstance(field, _PLAIN_FIELDS):
+        return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), ops.connection)
+    return lambda obj: _plain(getattr(obj, attname))
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_plan(model, ops) -> tuple[str, list]:
+    """The INSERT ... RETURNING statement of a model and, per field, the function reading its
+    value off an instance; built once per model and connection (quoting ~30 names and choosing
+    each field's preparation showed in the profile)."""
+    fields = insert_fields(model)
+    sql = (
+        f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {_quote(model._meta.pk.column)}"
+    )
+    return sql, [_value_getter(field, ops) for field in fields]
+
+
+def _plain(value):
+    # A lazy translation (gettext_lazy) is text the driver cannot take as it is; the ORM's
+    # get_prep_value would turn it into str too. No signals are sent: none are connected to
+    # the models written here (STYLE.md: no domain logic in signals).
+    return str(value) if isinstance(value, Promise) else value
+
+
+def insert_instance(obj) -> None:
+    """INSERT one new instance with SQL derived from its model's fields (as insert_objects does): dates,
+    JSON, files and auto_now stamps are prepared as the ORM's own INSERT prepares them (pre_save,
+    get_db_prep_save), plain text, numbers and ids are passed as they are; no query compiled."""
+    sql, getters = _insert_plan(type(obj), connection.ops)
+    row = [value_of(obj) for value_of in getters]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, row)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+def update_instance(obj, names: Sequence[str]) -> None:
+    """UPDATE these fields of a stored instance, values prepared as the ORM prepares them; an
+    auto_now field among them is stamped now, as save(update_fields=...) would."""
+    fields = [obj._meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{_quote(field.column)} = %s" for field in fields)
+    values = [
+        field.get_db_prep_save(field.pre_save(obj, False) if getattr(field, "auto_now", False) else getattr(obj, field.attname), connection)
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_quote(obj._meta.db_table)} SET {assignments} WHERE {_quote(obj._meta.pk.column)} = %s", [*values, obj.pk])
+
+
+def select_for_update(model, pk):
+    """The row as an instance, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite's
+    writer lock is already held), or None. Plain SQL with the ORM's own converters: on the
+    intake's hot path the ORM's compilation cost more than the indexed read."""
+    sql, names = _select_plan(model, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    converters = _converters(model, connection.ops)
+    return model.from_db(connection.alias, names, [convert(value) for convert, value in zip(converters, row, strict=True)])
+
+
+@functools.lru_cache(maxsize=64)
+def _select_plan(model, vendor: str) -> tuple[str, list[str]]:
+    fields = model._meta.concrete_fields
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    columns = ", ".join(_quote(field.column) for field in fields)
+    sql = f"SELECT {columns} FROM {_quote(model._meta.db_table)} WHERE {_quote(model._meta.pk.column)} = %s{lock}"
+    return sql, [field.attname for field in fields]
+
+
+@functools.lru_cache(maxsize=64)
+def _converters(model, ops) -> list:
+    """Per column, the function turning a database value into the Python one (dates, JSON,
+    durations), as the ORM's compiler applies them; once per model and connection."""
+    expressions = [field.get_col(model._meta.db_table) for field in model._meta.concrete_fields]
+    return [_chain(ops.get_db_converters(expression) + expression.get_db_converters(ops.connection), expression, ops.connection)
+            for expression in expressions]
+
+
+def _chain(steps, expression, database):
+    def convert(value):
+        for step in steps:
+            value = step(value, expression, database)
+        return value
+    return convert

@@ -1,5 +1,6 @@
 """Raw RFC 822 bytes to a ParsedMessage: never raises on bad input, keeps everything the customer sent."""
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -25,7 +26,28 @@ from prevenance.cases.mail.sanitize import html_to_text, sanitize_html
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 SYNTHETIC_ID_DOMAIN = "synthetic.prevenance.invalid"
 _UNIQUE_HEADERS = ("message-id", "from", "subject", "date", "in-reply-to", "references", "to", "cc")
-_PARSER = BytesParser(policy=policy.default)
+# Headers shorter than this are parsed once per process and shared (see _ReadingPolicy).
+_KEPT_HEADER_LENGTH = 1000
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_header(name: str, value: str):
+    return policy.default.header_fetch_parse(name, value)
+
+
+class _ReadingPolicy(policy.EmailPolicy):
+    """policy.default, with parsed headers kept: the registry parses a header anew on every
+    access, and reading one message read its Content-Type seven times (the standard library's
+    own get_content_type, get_payload, is_multipart...), a third of the parse. The parsed
+    header objects are immutable, so equal headers of different messages share one."""
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name") or len(value) > _KEPT_HEADER_LENGTH:
+            return super().header_fetch_parse(name, value)
+        return _parsed_header(name, value)
+
+
+_PARSER = BytesParser(policy=_ReadingPolicy())
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from prevenance.cases.choices import MessageKind, TemplateAuditKind, TemplatePurpose
 from prevenance.cases.models import Case, Message
-from prevenance.cases.services.common import add_thread_entry
+from prevenance.cases.services.common import add_thread_entry, set_if_unset
 from prevenance.cases.services.outbound import queue_delivery
 from prevenance.cases.services.templates import apply_signature, render_template, select_template
 from prevenance.core.audit import record_audit
@@ -72,9 +72,8 @@ def acknowledge_case(*, case: Case, message: Message | None = None) -> Message |
             return None
         now = timezone.now()
         # Exactly once per case, whoever calls: the first to set acknowledged_at sends it.
-        if not Case.objects.filter(pk=case.pk, acknowledged_at__isnull=True).update(acknowledged_at=now):
+        if not set_if_unset(case, "acknowledged_at", now):
             return None
-        case.acknowledged_at = now
         subject, body = render_template(template=template, case=case)
         ack = add_thread_entry(
             case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case), created_at=now,

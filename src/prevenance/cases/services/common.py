@@ -1,22 +1,21 @@
 """What every case service shares: input cleaning, the case lock, references, thread entries."""
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import CaseStatus, MessageKind
 from prevenance.cases.mail.sanitize import sanitize_html
-from prevenance.cases.models import Case, CaseCounter, Message, Team
+from prevenance.cases.models import Case, CaseCounter, Message
+from prevenance.cases.selectors.kept_settings import kept_settings
 from prevenance.cases.services import numbering
 from prevenance.core.choices import CHANNELS
-from prevenance.core.sql import insert_fields
+from prevenance.core.sql import insert_instance, select_for_update
 from prevenance.customers.models import Customer, IdentityConflict
 from prevenance.customers.services import lock_live_customer
 from prevenance.interactions.choices import Direction, JourneyPhase, Nature
@@ -190,95 +189,32 @@ def live_case_id(case_id: int) -> int:
     return case_id
 
 
-# Fields whose Python value is already what the database driver takes; every other field
-# goes through its own pre_save and get_db_prep_save, as in the ORM's INSERT.
-_PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
-_PREPARED_FIELDS = (models.DateField, models.DecimalField, models.JSONField, models.DurationField, models.FileField,
-                    models.UUIDField, models.BinaryField, models.GenericIPAddressField)
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_plan(model, vendor: str) -> tuple[str, list[tuple[models.Field, bool]]]:
-    """The INSERT ... RETURNING statement of a model (built once: quoting ~30 names per row
-    showed in the profile) and, per field, whether its value needs preparing."""
-    fields = insert_fields(model)
-    plan = [(field, isinstance(field, _PREPARED_FIELDS) or not isinstance(field, _PLAIN_FIELDS)) for field in fields]
-    sql = (
-        f"INSERT INTO {_Q(model._meta.db_table)} ({', '.join(_Q(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {_Q(model._meta.pk.column)}"
-    )
-    return sql, plan
-
-
-def update_instance(obj, names: Sequence[str]) -> None:
-    """UPDATE these fields of a stored instance, values prepared as the ORM prepares them."""
-    fields = [obj._meta.get_field(name) for name in names]
-    assignments = ", ".join(f"{_Q(field.column)} = %s" for field in fields)
-    values = [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
+def set_if_unset(obj, name: str, value) -> bool:
+    """UPDATE one field of a stored instance where it is still NULL; True when this call set it
+    (the exactly-once marks, such as acknowledged_at). Plain SQL: it runs for every new case."""
+    field = obj._meta.get_field(name)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_Q(obj._meta.db_table)} SET {assignments} WHERE {_Q(obj._meta.pk.column)} = %s", [*values, obj.pk])
+        cursor.execute(
+            f"UPDATE {_Q(obj._meta.db_table)} SET {_Q(field.column)} = %s WHERE {_Q(obj._meta.pk.column)} = %s AND {_Q(field.column)} IS NULL",
+            [field.get_db_prep_save(value, connection), obj.pk],
+        )
+        done = cursor.rowcount == 1
+    if done:
+        setattr(obj, field.attname, value)
+    return done
 
 
 def team_mailbox_addresses() -> dict[str, int]:
     """Team mailbox address (lower case) -> team id (the lowest id when two teams share one)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {_Q('id')}, {_Q('email')} FROM {_Q(Team._meta.db_table)} WHERE {_Q('email')} <> '' ORDER BY {_Q('id')} DESC"
-        )
-        return {email.lower(): pk for pk, email in cursor.fetchall()}
-
-
-def _plain(value):
-    # A lazy translation (gettext_lazy) is text the driver cannot take as it is; the ORM's
-    # get_prep_value would turn it into str too. No signals are sent: none are connected to
-    # the models written here (STYLE.md: no domain logic in signals).
-    return str(value) if isinstance(value, Promise) else value
-
-
-def insert_instance(obj) -> None:
-    """INSERT one new instance with SQL derived from its model's fields (as core/sql.py does): dates,
-    JSON, files and auto_now stamps are prepared as the ORM's own INSERT prepares them (pre_save,
-    get_db_prep_save), plain text, numbers and ids are passed as they are; no query compiled."""
-    sql, plan = _insert_plan(type(obj), connection.vendor)
-    row = [
-        field.get_db_prep_save(field.pre_save(obj, True), connection) if prepared else _plain(getattr(obj, field.attname))
-        for field, prepared in plan
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, row)
-        obj.pk = cursor.fetchone()[0]
-    obj._state.adding, obj._state.db = False, connection.alias
+    return kept_settings().mailboxes
 
 
 def _select_case_for_update(case_id: int) -> Case:
     """The case row, locked (FOR UPDATE on PostgreSQL; SQLite's writer lock is already held)."""
-    names = [field.attname for field in Case._meta.concrete_fields]
-    columns = ", ".join(_Q(field.column) for field in Case._meta.concrete_fields)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {_Q(Case._meta.db_table)} WHERE {_Q('id')} = %s{lock}", [case_id])
-        row = cursor.fetchone()
-    if row is None:
+    case = select_for_update(Case, case_id)
+    if case is None:
         raise Case.DoesNotExist(f"No case {case_id}")
-    converters = _converters(connection.ops)
-    return Case.from_db(connection.alias, names, [convert(value) for convert, value in zip(converters, row, strict=True)])
-
-
-@functools.lru_cache(maxsize=16)
-def _converters(ops) -> list:
-    """Per column of Case, the function turning a database value into the Python one (dates,
-    JSON, durations), as the ORM's compiler applies them; once per connection."""
-    expressions = [field.get_col(Case._meta.db_table) for field in Case._meta.concrete_fields]
-    return [_chain(ops.get_db_converters(expression) + expression.get_db_converters(ops.connection), expression, ops.connection)
-            for expression in expressions]
-
-
-def _chain(steps, expression, database):
-    def convert(value):
-        for step in steps:
-            value = step(value, expression, database)
-        return value
-    return convert
+    return case
 
 
 def lock_case(case_id: int) -> Case:
@@ -336,10 +272,17 @@ def next_reference(when: datetime) -> str:
     return f"C-{year}-{row[0]:06d}"
 
 
-def create_case(*, customer: Customer, channel: str, subject: str, created_at: datetime, **fields) -> Case:
-    case = Case(reference=next_reference(created_at), customer=customer, channel=channel, subject=subject, created_at=created_at, **fields)
+def insert_case(case: Case) -> Case:
+    """Give a new case its reference and INSERT it, in one statement: callers set everything
+    (triage, due times) on the unsaved case first. The reference comes last, as late as it can
+    (next_reference holds the year's counter lock to commit)."""
+    case.reference = next_reference(case.created_at)
     insert_instance(case)
     return case
+
+
+def create_case(*, customer: Customer, channel: str, subject: str, created_at: datetime, **fields) -> Case:
+    return insert_case(Case(customer=customer, channel=channel, subject=subject, created_at=created_at, **fields))
 
 
 def _summary(case: Case, kind: str) -> str:

@@ -16,7 +16,8 @@ from prevenance.cases.mail import parse_message
 from prevenance.cases.mail.parse import Attachment as ParsedAttachment
 from prevenance.cases.mail.parse import ParsedMessage
 from prevenance.cases.mail.problems import ParseProblem
-from prevenance.cases.models import Attachment, Case, Message, Team
+from prevenance.cases.models import Attachment, Case, Message
+from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
 from prevenance.cases.services.common import (
     add_thread_entry,
     case_ids_by_message_id,
@@ -273,7 +274,7 @@ def ingest_email(*, raw: bytes, mailbox: str = "") -> IntakeResult:
     if (again := _stored_result(parsed, base)) is not None:
         return again
     try:
-        with transaction.atomic():
+        with pinned_settings(), transaction.atomic():
             return _ingest(raw, parsed, base, mailbox)
     except IntegrityError:
         # A concurrent delivery of the same message committed first: its copy is the stored one.
@@ -301,7 +302,7 @@ def _ingest(raw: bytes, parsed: ParsedMessage, base: dict, envelope: str) -> Int
         intake = open_case(
             identities=[IdentityInput(kind=IdentityKind.EMAIL, value=parsed.from_.address)],
             hints=name_hints(parsed.from_.name), channel=Channel.EMAIL, subject=parsed.subject,
-            team=Team.objects.get(pk=team_id) if team_id is not None else None, **fields,
+            team=kept_settings().team(team_id), **fields,
         )
         outcome = Outcome.CREATED
     if not intake.created:

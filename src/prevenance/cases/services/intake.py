@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, MessageKind, Priority
 from prevenance.cases.models import Case, Team
+from prevenance.cases.selectors.kept_settings import pinned_settings
 from prevenance.cases.services.acknowledgements import acknowledge_case
 from prevenance.cases.services.common import (
     MAX_ADDRESSES,
@@ -30,17 +32,29 @@ from prevenance.cases.services.common import (
     clean_references,
     clean_subject,
     create_case,
+    insert_case,
     live_case_id,
     lock_case,
     stored_message,
 )
 from prevenance.cases.services.outbound import our_mailboxes
-from prevenance.cases.services.routing import triage_new_case
-from prevenance.cases.services.sla import restart_resolution_clock, resume_clock, start_clock
+from prevenance.cases.services.routing import record_routing, triage
+from prevenance.cases.services.sla import (
+    restart_resolution_clock,
+    resume_clock,
+    set_due_times,
+    start_clock,
+)
 from prevenance.core.audit import record_audit
+from prevenance.core.sql import update_instance
 from prevenance.customers.choices import IdentityKind
-from prevenance.customers.models import Identity, Order
-from prevenance.customers.services import IdentityInput, lock_live_customer, resolve_customer
+from prevenance.customers.models import Customer, Identity, Order
+from prevenance.customers.services import (
+    IdentityInput,
+    Resolution,
+    lock_live_customer,
+    resolve_customer,
+)
 
 DEFAULT_REOPEN_DAYS = 7
 
@@ -103,6 +117,16 @@ def _email_identities(identities: Sequence[IdentityInput]) -> list[str]:
 
 def _customer_emails(case: Case) -> list[str]:
     return list(Identity.objects.filter(customer_id=case.customer_id, kind=IdentityKind.EMAIL).values_list("normalized", flat=True))
+
+
+def _locked_customer(resolution: Resolution) -> Customer:
+    """The customer to open the case on, locked for this transaction. resolve_customer already
+    holds the lock of the customer it found (and refused a merged one) or created (a row no
+    other transaction can see yet); only the older record of a conflict still needs locking."""
+    customer = resolution.customer
+    if customer is None or customer.erased_at:
+        return lock_live_customer(customer or resolution.conflict.customer_a)  # refuses an erased one
+    return customer
 
 
 def _deduplicated(message_id: str | None) -> Intake | None:
@@ -171,19 +195,24 @@ def open_case(
         return again
     now = received_at or timezone.now()
     try:
-        with transaction.atomic():
+        with pinned_settings(), transaction.atomic():
             resolution = resolve_customer(identities=identities, hints=hints, channel=fields["channel"], seen_at=now)
-            customer = lock_live_customer(resolution.customer or resolution.conflict.customer_a)
+            customer = _locked_customer(resolution)
             if order is not None and order.customer_id != customer.pk:
                 raise ValidationError({"order": [_("This order belongs to another customer.")]})
-            case = create_case(
+            case = Case(
                 customer=customer, channel=fields["channel"], subject=subject, created_at=now, type=type,
                 priority=priority or Priority.LOW, team=team, order=order, last_customer_message_at=now,
                 mailbox=fields["mailbox"], cc_addresses=_case_cc([], fields, customer_addresses=lambda: _email_identities(identities)),
             )
-            # Before the clock: the SLA policy and calendar follow the final priority and team.
-            triage_new_case(case, text=f"{subject}\n{fields['body_text']}")
-            start_clock(case, now)
+            # Triage, then the clock (the SLA policy and calendar follow the final priority and
+            # team), then one INSERT with all of it. A customer this intake created has no orders.
+            _changed, routing = triage(
+                case, text=f"{subject}\n{fields['body_text']}", known_order_total=Decimal(0) if resolution.created else None,
+            )
+            set_due_times(case, now)
+            insert_case(case)
+            record_routing(case, routing)
             message = add_thread_entry(
                 case, kind=MessageKind.INBOUND, author=actor, created_at=now, **fields,
             )
@@ -293,4 +322,4 @@ def _note_customer_reply(case: Case, now: datetime, fields: Mapping[str, Any]) -
     elif case.status == CaseStatus.PENDING_CUSTOMER:
         case.status = CaseStatus.OPEN
         changed += ["status", *resume_clock(case, now)]
-    case.save(update_fields=changed)
+    update_instance(case, changed)  # plain SQL: every reply runs this (common.py, "hot path")

@@ -25,9 +25,10 @@ from django.utils.translation import gettext as _
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.models import Case, Message
-from prevenance.cases.services.common import clean_header, team_mailbox_addresses, update_instance
+from prevenance.cases.services.common import clean_header, team_mailbox_addresses
 from prevenance.core.choices import Channel
 from prevenance.core.queue import enqueue_on_commit, run_once
+from prevenance.core.sql import update_instance
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Identity
 

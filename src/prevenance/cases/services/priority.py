@@ -40,24 +40,28 @@ def order_total(customer: Customer | None, *, now: datetime, currency: str) -> D
     return sum(amounts, Decimal(0))
 
 
-def signals_for(case: Case, *, text: str, now: datetime, conf: priority.PriorityConfig) -> priority.Signals:
+def signals_for(
+    case: Case, *, text: str, now: datetime, conf: priority.PriorityConfig, known_order_total: Decimal | None = None,
+) -> priority.Signals:
     customer = case.customer if case.customer_id is not None else None
     left = sla.sla_time_left(case, now)
+    total = known_order_total if known_order_total is not None else order_total(customer, now=now, currency=conf.currency)
     return priority.Signals(
         case_type=case.type, channel=case.channel, text=text, is_vip=bool(customer and customer.is_vip),
-        order_total=order_total(customer, now=now, currency=conf.currency), opened_at=case.created_at, now=now,
+        order_total=total, opened_at=case.created_at, now=now,
         sla_state=left.state if left is not None else "",
     )
 
 
-def score_case(case: Case, *, text: str, now: datetime | None = None) -> list[str]:
+def score_case(case: Case, *, text: str, now: datetime | None = None, known_order_total: Decimal | None = None) -> list[str]:
     """Score the case from its message `text` and set score, reasons and level; returns the
     fields changed (the caller saves, inside its transaction).
 
     The level is the higher of the score's and the one the case already has: a priority a
     person chose at intake (an agent logging an urgent call) is a floor, never lowered."""
     conf = priority.config()
-    result = priority.score(signals_for(case, text=text, now=now or timezone.now(), conf=conf), conf)
+    signals = signals_for(case, text=text, now=now or timezone.now(), conf=conf, known_order_total=known_order_total)
+    result = priority.score(signals, conf)
     case.priority_score = result.points
     case.priority_reasons = result.stored_reasons()
     case.priority = priority.higher_level(case.priority, result.level)

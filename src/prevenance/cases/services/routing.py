@@ -5,8 +5,9 @@ and before the SLA clock starts, so the due times follow the final priority and 
 (docs/routing-and-priority.md).
 """
 
-import re
+import copy
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import CaseAuditKind, RoutingMethod
 from prevenance.cases.models import AgentProfile, Case, RoutingRule, Team
+from prevenance.cases.selectors.kept_settings import kept_settings, keyword_pattern
 from prevenance.cases.services.priority import score_case
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.audit import record_audit
@@ -32,34 +34,38 @@ NO_AGENT = "no_eligible_agent"
 # Rules -------------------------------------------------------------------------------------
 
 
-def keywords_of(rule: RoutingRule) -> list[str]:
-    return [search_key(word) for word in re.split(r"[,\n]", rule.keywords or "") if search_key(word)]
-
-
 def _language_matches(wanted: str, language: str) -> bool:
     # "fr" matches "fr" and "fr-be"; "fr-be" only "fr-be".
     wanted, language = wanted.strip().lower(), (language or "").lower()
     return not wanted or language == wanted or language.split("-")[0] == wanted
 
 
+def _criteria_match(rule: RoutingRule, *, channel: str, case_type: str, language: str) -> bool:
+    return (
+        rule.active and rule.channel in ("", channel) and rule.case_type in ("", case_type)
+        and _language_matches(rule.language, language)
+    )
+
+
 def rule_matches(rule: RoutingRule, *, channel: str, case_type: str, language: str, folded_text: str) -> bool:
     """Every criterion set must match; a keyword matches as whole words, accents and case ignored."""
-    if not rule.active or rule.channel not in ("", channel) or rule.case_type not in ("", case_type):
+    if not _criteria_match(rule, channel=channel, case_type=case_type, language=language):
         return False
-    if not _language_matches(rule.language, language):
-        return False
-    words = keywords_of(rule)
-    return not words or any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded_text) for word in words)
+    pattern = keyword_pattern(rule.keywords)
+    return pattern is None or pattern.search(folded_text) is not None
 
 
 def matching_rule(*, channel: str, case_type: str, language: str, text: str) -> RoutingRule | None:
-    """The first active rule, in position order, that matches."""
+    """The first active rule, in position order, that matches (a copy of the kept row)."""
+    kept = kept_settings()
     folded = search_key(text)
-    rules = RoutingRule.objects.filter(active=True).order_by("position", "pk")
-    return next(
-        (rule for rule in rules if rule_matches(rule, channel=channel, case_type=case_type, language=language, folded_text=folded)),
-        None,
-    )
+    for rule in kept.rules:
+        if not _criteria_match(rule, channel=channel, case_type=case_type, language=language):
+            continue
+        pattern = kept.keyword_patterns.get(rule.pk)
+        if pattern is None or pattern.search(folded) is not None:
+            return copy.copy(rule)
+    return None
 
 
 # Agents ------------------------------------------------------------------------------------
@@ -166,20 +172,24 @@ def _username(user_id: int | None, candidates: list[Candidate]) -> str | None:
     return known or get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()
 
 
-def triage_new_case(case: Case, *, text: str) -> Case:
-    """Language, priority, team and agent of a case just created (inside its transaction).
+def triage(case: Case, *, text: str, known_order_total: Decimal | None = None) -> tuple[list[str], dict]:
+    """Set the language, priority, team and agent of a new case, without saving it; returns
+    the fields set and the routing audit payload (record_routing, once the case has its id).
 
     The team given by the caller (a mailbox's team, an agent's choice) is kept; otherwise the
     first matching routing rule names it. Then an agent of that team by its routing method;
-    nobody eligible leaves the case in the team queue, with the reason in the audit row."""
+    nobody eligible leaves the case in the team queue, with the reason in the audit row.
+    `known_order_total`: the customer's 12-month order total when the caller knows it (zero
+    for a customer the same intake created), saving the query."""
     customer = case.customer if case.customer_id is not None else None
     case.language = (customer.language if customer is not None else "") or ""
-    changed = ["language", *score_case(case, text=text, now=case.created_at)]
+    changed = ["language", *score_case(case, text=text, now=case.created_at, known_order_total=known_order_total)]
     rule = None
     if case.team_id is None:
         rule = matching_rule(channel=case.channel, case_type=case.type, language=case.language, text=text)
         if rule is not None:
-            case.team_id, case.routing_rule = rule.team_id, rule
+            case.team, case.routing_rule = kept_settings().team(rule.team_id), rule
+            case.team_id = rule.team_id  # even if the team was deleted since the rules were read
             changed += ["team", "routing_rule"]
     reason = NO_TEAM
     if case.team_id is not None and case.assignee_id is None:
@@ -187,14 +197,24 @@ def triage_new_case(case: Case, *, text: str) -> Case:
         if assignee_id is not None:
             case.assignee_id = assignee_id
             changed.append("assignee")
+    payload = {
+        "rule": rule.pk if rule else None, "team": case.team_id, "assignee": case.assignee_id,
+        "unassigned_reason": "" if case.assignee_id else reason, "priority": case.priority, "score": case.priority_score,
+    }
+    return changed, payload
+
+
+def record_routing(case: Case, payload: dict) -> None:
+    """The routing audit row of a triaged case (stored now)."""
+    record_audit(kind=CaseAuditKind.ROUTED, actor=None, subject=case, payload=payload)
+
+
+def triage_new_case(case: Case, *, text: str) -> Case:
+    """triage() for a case already stored: saves the fields and writes the audit row (inside
+    the transaction that created it)."""
+    changed, payload = triage(case, text=text)
     case.save(update_fields=changed)
-    record_audit(
-        kind=CaseAuditKind.ROUTED, actor=None, subject=case,
-        payload={
-            "rule": rule.pk if rule else None, "team": case.team_id, "assignee": case.assignee_id,
-            "unassigned_reason": "" if case.assignee_id else reason, "priority": case.priority, "score": case.priority_score,
-        },
-    )
+    record_routing(case, payload)
     return case
 
 

@@ -2,6 +2,7 @@
 customer, due times recalculated when a policy changes, and the periodic breach check that
 escalates once per case and kind (docs/cases.md)."""
 
+import copy
 import logging
 from datetime import datetime
 
@@ -15,10 +16,16 @@ from django.utils.translation import gettext as _
 from prevenance.cases import sla
 from prevenance.cases.choices import CaseAuditKind, SLAEventKind
 from prevenance.cases.models import Case, SLAEvent, SLAPolicy
+from prevenance.cases.selectors.kept_settings import kept_settings
 from prevenance.cases.services.common import lock_case
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.audit import record_audit
-from prevenance.core.calendars import CalendarSpec, add_business_time, business_time_between
+from prevenance.core.calendars import (
+    CalendarSpec,
+    add_business_time,
+    business_time_between,
+    calendar_spec,
+)
 from prevenance.core.queue import run_once
 from prevenance.core.roles import SUPERVISOR
 
@@ -33,20 +40,34 @@ RESOLUTION_EVENTS = (SLAEventKind.RESOLUTION_NEAR, SLAEventKind.RESOLUTION_BREAC
 
 def _policy_for(case: Case) -> SLAPolicy | None:
     tier = case.customer.tier if case.customer_id is not None else ""
-    # The calendar comes with the policy (one query); its spec is then kept per process (calendar_spec).
-    policies = SLAPolicy.objects.filter(active=True).select_related("calendar")
-    return sla.select_policy(policies, case_type=case.type, priority=case.priority, customer_tier=tier)
+    # The active policies and their calendars are kept per process (selectors/kept_settings.py).
+    policy = sla.select_policy(kept_settings().policies, case_type=case.type, priority=case.priority, customer_tier=tier)
+    return copy.copy(policy) if policy is not None else None
+
+
+def _opening_spec(case: Case, policy: SLAPolicy) -> CalendarSpec:
+    """spec_for without reading the case's team: the kept team's calendar."""
+    team = kept_settings().teams.get(case.team_id) if case.team_id is not None else None
+    calendar = policy.calendar or (team.calendar if team is not None else None)
+    return calendar_spec(calendar) if calendar is not None else sla.around_the_clock()
+
+
+def set_due_times(case: Case, opened_at: datetime) -> list[str]:
+    """Choose the policy and set the due times of a clock started at `opened_at`, without
+    saving; returns the fields changed. open_case calls it before the case's single INSERT."""
+    policy = _policy_for(case)
+    if policy is None:
+        return []
+    due = sla.due_times(_opening_spec(case, policy), policy, opened_at)
+    case.sla_policy, case.first_response_due_at, case.resolution_due_at = policy, due.first_response, due.resolution
+    return ["sla_policy", "first_response_due_at", "resolution_due_at"]
 
 
 def start_clock(case: Case, opened_at: datetime) -> None:
-    """Choose the policy and store the due times; call inside the transaction that opens the case
-    (new cases, follow-ups of a late reply, split cases: each has its own clock from its creation)."""
-    policy = _policy_for(case)
-    if policy is None:
-        return
-    due = sla.due_times(spec_for(case, policy), policy, opened_at)
-    case.sla_policy, case.first_response_due_at, case.resolution_due_at = policy, due.first_response, due.resolution
-    case.save(update_fields=["sla_policy", "first_response_due_at", "resolution_due_at"])
+    """set_due_times and save: for a case already stored (follow-ups of a late reply, split
+    cases: each has its own clock from its creation). Call inside its transaction."""
+    if changed := set_due_times(case, opened_at):
+        case.save(update_fields=changed)
 
 
 def pause_clock(case: Case, now: datetime) -> list[str]:

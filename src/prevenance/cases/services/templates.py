@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models.signals import post_delete, post_save
+from django.db import IntegrityError, transaction
 from django.utils import formats, timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import TemplateAuditKind, TemplatePurpose
 from prevenance.cases.models import Case, ReplyTemplate, Signature, Team
+from prevenance.cases.selectors.kept_settings import forget_kept_settings, kept_settings
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import CHANNELS
 
@@ -139,48 +139,14 @@ def _language_rank(language: str, wanted: str) -> int:
     return 1 if language == settings.LANGUAGE_CODE else 2
 
 
-# The active templates and signatures are few and read for every new case (the acknowledgement
-# and its signature): each process keeps them, under a version that one raw query reads — the
-# row count, latest `updated_at` and number of active rows of both tables. Any save or delete
-# through the ORM, in any process, changes it, and so does switching rows on or off with a
-# queryset update; this process also forgets them on the save and delete signals. Only another
-# column changed by a queryset update or raw SQL without touching `updated_at` goes unseen
-# by the other processes (docs/benchmarks.md, django-helpdesk section).
-_snapshot: tuple[tuple, list[ReplyTemplate], list[Signature]] | None = None
+# The active templates and signatures are kept per process (selectors/kept_settings.py):
+# every change is seen at once, in this process or another.
+def _active_rows() -> tuple[tuple[ReplyTemplate, ...], tuple[Signature, ...]]:
+    kept = kept_settings()
+    return kept.templates, kept.signatures
 
 
-def _version() -> tuple:
-    """Row count, latest `updated_at` and active rows of both tables, in one raw statement."""
-    quote = connection.ops.quote_name
-    part = "(SELECT COUNT(*) AS n, MAX({updated}) AS latest, SUM(CASE WHEN {active} THEN 1 ELSE 0 END) AS live FROM {table})"
-    templates, signatures = (
-        part.format(updated=quote("updated_at"), active=quote("active"), table=quote(model._meta.db_table))
-        for model in (ReplyTemplate, Signature)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT t.n, t.latest, t.live, s.n, s.latest, s.live FROM {templates} t, {signatures} s")
-        return tuple(cursor.fetchone())
-
-
-def _active_rows() -> tuple[list[ReplyTemplate], list[Signature]]:
-    global _snapshot
-    version = _version()
-    snapshot = _snapshot
-    if snapshot is None or snapshot[0] != version:
-        snapshot = (version, list(ReplyTemplate.objects.filter(active=True)), list(Signature.objects.filter(active=True)))
-        _snapshot = snapshot
-    return snapshot[1], snapshot[2]
-
-
-def forget_templates(**kwargs) -> None:
-    """Drop this process's templates and signatures (connected to their save and delete signals)."""
-    global _snapshot
-    _snapshot = None
-
-
-for _model in (ReplyTemplate, Signature):
-    for _signal in (post_save, post_delete):
-        _signal.connect(forget_templates, sender=_model, dispatch_uid=f"prevenance-templates-{_model.__name__}-{_signal is post_save}")
+forget_templates = forget_kept_settings
 
 
 def select_template(*, purpose: str, case: Case, name: str | None = None) -> ReplyTemplate | None:

@@ -1,6 +1,7 @@
-"""What open_case no longer reads on every case — the active templates and signatures, the SLA
-calendars — is kept per process, and every change to it is seen at once: made here (signals)
-or by another process (a version read from the database)."""
+"""What open_case no longer reads on every case — the active templates and signatures, SLA
+policies and their calendars, routing rules, teams and their mailboxes — is kept per process,
+and every change to it is seen at once: made here (signals) or by another process (a version
+read from the database, once per intake)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from prevenance.cases.choices import TemplatePurpose
-from prevenance.cases.models import Case, ReplyTemplate, Signature, SLAPolicy
+from prevenance.cases.models import Case, ReplyTemplate, RoutingRule, Signature, SLAPolicy
 from prevenance.cases.services import templates
 from prevenance.cases.services.templates import select_template, signature_for
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
@@ -122,12 +123,44 @@ def test_a_holiday_added_after_cases_were_opened_moves_the_next_cases_due_time()
     assert Case.objects.get(pk=again.pk).first_response_due_at == utc(2026, 12, 25, 9)
 
 
-def test_the_policy_and_its_calendar_are_one_query_and_the_calendar_none_once_kept():
+def test_once_kept_an_intake_reads_one_version_and_no_settings_row():
     calendar = create_business_calendar(name="Service client", time_zone="Europe/Paris", periods=default_calendar_periods())
     SLAPolicy.objects.create(name="Standard", first_response_target=2 * H, resolution_target=8 * H, calendar=calendar)
+    team = TeamFactory(email="sav@boutique.fr")
+    RoutingRule.objects.create(name="Colis", team=team, keywords="colis")
     open_email_case("a@example.com", received_at=utc(2026, 12, 24, 16))
     with CaptureQueriesContext(connection) as queries:
-        open_email_case("b@example.com", received_at=utc(2026, 12, 24, 16))
-    tables = " ".join(query["sql"] for query in queries)
-    assert "core_openingperiod" not in tables and "core_holiday" not in tables
-    assert sum('FROM "cases_slapolicy"' in query["sql"] for query in queries) == 1
+        case = open_email_case("b@example.com", received_at=utc(2026, 12, 24, 16)).case
+    assert case.team_id == team.pk and case.first_response_due_at == utc(2026, 12, 25, 9)  # Friday 10:00 in Paris
+    statements = [query["sql"] for query in queries]
+    assert sum("COUNT(*)" in sql and "cases_slapolicy" in sql for sql in statements) == 1  # the version, once
+    kept_tables = ("cases_slapolicy", "cases_routingrule", "cases_replytemplate", "cases_signature", "core_openingperiod", "core_holiday")
+    assert not [sql for sql in statements if "COUNT(*)" not in sql and any(table in sql for table in kept_tables)]
+    # The team row is read only where routing locks it to take its turn (last_assigned).
+    assert not [sql for sql in statements if sql.startswith('SELECT "cases_team"') and '"last_assigned_id"' not in sql]
+
+
+def test_a_routing_rule_changed_by_another_process_routes_the_next_case():
+    first, second = TeamFactory(name="Livraison"), TeamFactory(name="Facturation")
+    rule = RoutingRule.objects.create(name="Colis", team=first, keywords="colis")
+    assert open_email_case("a@example.com").case.team_id == first.pk
+    # A queryset update sends no signal here, as an edit in another process would not: the
+    # rule's updated_at moves (the admin's save does that), so the version changes.
+    RoutingRule.objects.filter(pk=rule.pk).update(team=second, updated_at=rule.updated_at + H)
+    assert open_email_case("b@example.com").case.team_id == second.pk
+    RoutingRule.objects.filter(pk=rule.pk).update(active=False)
+    assert open_email_case("c@example.com").case.team_id is None
+
+
+def test_a_team_mailbox_added_elsewhere_routes_the_next_email():
+    from prevenance.cases.services import ingest_email
+
+    team = TeamFactory(name="SAV")
+    raw = (
+        "From: Claire <claire@example.com>\r\nTo: sav@boutique.fr\r\nSubject: Colis\r\nMessage-ID: <{n}@example.com>\r\n\r\nBonjour\r\n"
+    )
+    assert ingest_email(raw=raw.format(n=1).encode()).case.team_id is None
+    from prevenance.cases.models import Team
+
+    Team.objects.filter(pk=team.pk).update(email="sav@boutique.fr", updated_at=team.updated_at + H)
+    assert ingest_email(raw=raw.format(n=2).encode()).case.team_id == team.pk

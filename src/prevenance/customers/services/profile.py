@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from prevenance.core.sql import select_for_update
 from prevenance.customers.choices import CustomerKind, Language, LifecycleState
 from prevenance.customers.models import Customer
 
@@ -104,7 +105,7 @@ def lock_live_customer(customer: Customer) -> Customer:
     Call it inside the service's transaction before writing anything that points at the
     customer: a merge or an erasure running at the same time then waits, or we see its result.
     """
-    locked = Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    locked = select_for_update(Customer, customer.pk)  # plain SQL: every reply an intake stores locks its customer
     if locked is None or locked.erased_at or locked.merged_into_id:
         raise ValidationError(_("This customer was erased or merged and can no longer be edited."), code="customer_gone")
     return locked
