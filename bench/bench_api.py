@@ -251,7 +251,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread) when above 1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--numbers", choices=["counter", "sequence"], default="counter",
+    parser.add_argument("--numbers", choices=["auto", "counter", "sequence"], default="auto",
                         help="PREVENANCE_CASE_NUMBERS for the server (cases/services/numbering.py)")
     parser.add_argument("--keep", action="store_true", help="reuse the database as it is (needs --api-key)")
     parser.add_argument("--api-key", default="")

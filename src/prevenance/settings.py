@@ -199,12 +199,12 @@ PREVENANCE_REOPEN_DAYS = env_int("PREVENANCE_REOPEN_DAYS", 7)
 # (0: off); a revocation made elsewhere takes up to this long to reach it (docs/api.md).
 PREVENANCE_API_KEY_CACHE_SECONDS = env_int("PREVENANCE_API_KEY_CACHE_SECONDS", 10)
 
-# Case numbers: "counter" (default: no gaps, but one intake commits after the other) or
-# "sequence" (PostgreSQL only: intakes side by side, a failed one leaves a gap). One-way switch:
-# see cases/services/references.py and docs/api.md.
-PREVENANCE_CASE_NUMBERS = os.environ.get("PREVENANCE_CASE_NUMBERS", "counter").strip().lower()
-if PREVENANCE_CASE_NUMBERS not in ("counter", "sequence"):
-    raise ImproperlyConfigured(f"PREVENANCE_CASE_NUMBERS must be 'counter' or 'sequence', got {PREVENANCE_CASE_NUMBERS!r}")
+# Case numbers: "auto" (default: a sequence on PostgreSQL, the counter on SQLite), "counter"
+# (no gaps, but one intake commits after the other) or "sequence" (PostgreSQL only: intakes
+# side by side, a failed one leaves a gap). See cases/services/numbering.py and docs/api.md.
+PREVENANCE_CASE_NUMBERS = os.environ.get("PREVENANCE_CASE_NUMBERS", "auto").strip().lower()
+if PREVENANCE_CASE_NUMBERS not in ("auto", "counter", "sequence"):
+    raise ImproperlyConfigured(f"PREVENANCE_CASE_NUMBERS must be 'auto', 'counter' or 'sequence', got {PREVENANCE_CASE_NUMBERS!r}")
 
 def env_amounts(name: str, default: str) -> dict[str, Decimal]:
     """"EUR=30,GBP=25" as {"EUR": Decimal("30"), "GBP": Decimal("25")}."""

@@ -86,6 +86,9 @@ def insert_objects(objects: Sequence[models.Model]) -> None:
     """Insert unsaved instances of one model and set their primary keys."""
     if not objects:
         return
+    if len(objects) == 1:  # the usual intake case: the statement is built once per model
+        insert_instance(objects[0])
+        return
     model = type(objects[0])
     fields = insert_fields(model)
     stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]

@@ -16,16 +16,17 @@ from prevenance.interactions.models import Interaction
 MAX_BODY = 100_000
 
 
+# The allowed values, read once (Choices.values builds a new list on every access, and every
+# message an intake stores writes an interaction).
+_CHOICES = {"channel": Channel.values, "direction": Direction.values, "nature": Nature.values, "phase": JourneyPhase.values}
+_ALLOWED = {name: frozenset(values) for name, values in _CHOICES.items()}
+
+
 def clean_interaction_fields(*, channel, direction, nature, phase, summary, body) -> dict:
     errors: dict[str, list] = {}
-    for name, value, enum in (
-        ("channel", channel, Channel),
-        ("direction", direction, Direction),
-        ("nature", nature, Nature),
-        ("phase", phase, JourneyPhase),
-    ):
-        if value not in enum.values:
-            errors[name] = [_("“%(value)s” is not one of: %(choices)s.") % {"value": str(value)[:40], "choices": ", ".join(enum.values)}]
+    for name, value in (("channel", channel), ("direction", direction), ("nature", nature), ("phase", phase)):
+        if value not in _ALLOWED[name]:
+            errors[name] = [_("“%(value)s” is not one of: %(choices)s.") % {"value": str(value)[:40], "choices": ", ".join(_CHOICES[name])}]
     summary = " ".join(str(summary or "").split())
     if not summary:
         errors["summary"] = [_("A summary is required.")]

@@ -164,19 +164,6 @@ def stored_message(message_id: str | None) -> Message | None:
     return Message.objects.select_related("case").filter(pk=row[0]).first()
 
 
-def case_ids_by_message_id(message_ids: Sequence[str]) -> dict[str, int]:
-    """{message id: case id} of the stored messages among these ids."""
-    if not message_ids:
-        return {}
-    marks = ", ".join(["%s"] * len(message_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {_Q('message_id')}, {_Q('case_id')} FROM {_Q(Message._meta.db_table)} WHERE {_Q('message_id')} IN ({marks})",
-            list(message_ids),
-        )
-        return dict(cursor.fetchall())
-
-
 def live_case_id(case_id: int) -> int:
     """Where messages for this case go now: a merged case leads to its survivor."""
     sql = f"SELECT {_Q('merged_into_id')} FROM {_Q(Case._meta.db_table)} WHERE {_Q('id')} = %s"

@@ -20,7 +20,6 @@ from prevenance.cases.models import Attachment, Case, Message
 from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
 from prevenance.cases.services.common import (
     add_thread_entry,
-    case_ids_by_message_id,
     clean_addresses,
     fetch_one,
     insert_instance,
@@ -79,16 +78,33 @@ def _thread_by_ids(parsed: ParsedMessage) -> tuple[Case | None, str]:
     candidates += [(ref, "references") for ref in reversed(parsed.references)]
     if not candidates:
         return None, ""
-    found = case_ids_by_message_id(list(dict.fromkeys(ref for ref, _how in candidates)))
+    found = _cases_by_message_id(list(dict.fromkeys(ref for ref, _how in candidates)))
     for ref, how in candidates:
         if ref in found:
-            return _case_stub(live_case_id(found[ref])), how
+            case_id, merged_into_id, customer_id, channel = found[ref]
+            if merged_into_id is not None:
+                return _case_stub(live_case_id(merged_into_id)), how
+            return Case(pk=case_id, customer_id=customer_id, channel=channel), how
     return None, ""
 
 
+def _cases_by_message_id(message_ids: list[str]) -> dict[str, tuple]:
+    """{message id: (case id, merged into, customer id, channel)} of the stored messages among
+    these ids, with the few case columns threading needs, in one statement: this runs for every
+    reply (common.py, "hot path"); the service then locks and reads the whole case."""
+    marks = ", ".join(["%s"] * len(message_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.{_q('message_id')}, c.{_q('id')}, c.{_q('merged_into_id')}, c.{_q('customer_id')}, c.{_q('channel')} "
+            f"FROM {_q(Message._meta.db_table)} m JOIN {_q(Case._meta.db_table)} c ON c.{_q('id')} = m.{_q('case_id')} "
+            f"WHERE m.{_q('message_id')} IN ({marks})",
+            message_ids,
+        )
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
 def _case_stub(case_id: int) -> Case:
-    """The few columns threading needs (id, customer, channel); the service then locks and reads
-    the whole row. Plain SQL: this runs for every reply (common.py, "hot path")."""
+    """The few columns threading needs (id, customer, channel) of a case found through a merge."""
     customer_id, channel = fetch_one(
         f"SELECT {_q('customer_id')}, {_q('channel')} FROM {_q(Case._meta.db_table)} WHERE {_q('id')} = %s", [case_id]
     )

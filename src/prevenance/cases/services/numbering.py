@@ -1,12 +1,15 @@
-"""Case numbers from a PostgreSQL sequence per year: no lock held until commit (opt-in).
+"""Case numbers from a PostgreSQL sequence per year: no lock held until commit (the default
+on PostgreSQL).
 
-The default numbering (common.next_reference) increments the year's CaseCounter row, whose
+The counter numbering (common.next_reference) increments the year's CaseCounter row, whose
 lock is held until the intake commits: intakes are serialised, one commit (one WAL flush,
 about 4 ms on the benchmark machine) after the other, which caps the intake rate at a few
 hundred cases per second however many processes serve it (docs/benchmarks.md, "API case
-creation"). With PREVENANCE_CASE_NUMBERS=sequence, PostgreSQL hands the numbers out with
-`nextval`, which never waits and is never rolled back: intakes run side by side, and an
-intake that fails leaves a gap in the numbers (C-2026-000041, then C-2026-000043).
+creation"). With a sequence (PREVENANCE_CASE_NUMBERS=auto, the default, or =sequence on
+PostgreSQL), PostgreSQL hands the numbers out with `nextval`, which never waits and is never
+rolled back: intakes run side by side, and an intake that fails leaves a gap in the numbers
+(C-2026-000041, then C-2026-000043). PREVENANCE_CASE_NUMBERS=counter keeps the gap-free
+counter on PostgreSQL too.
 
 The sequence of a year is created by the first intake of that year in each process that
 does not know it yet, starting after the year's CaseCounter value, so turning the setting on
@@ -21,14 +24,17 @@ from django.db import DatabaseError, connection, transaction
 
 from prevenance.cases.models import CaseCounter
 
-COUNTER, SEQUENCE = "counter", "sequence"
+AUTO, COUNTER, SEQUENCE = "auto", "counter", "sequence"
 _known_years: set[tuple[str, int]] = set()
 
 
 def numbering() -> str:
-    mode = getattr(settings, "PREVENANCE_CASE_NUMBERS", COUNTER)
-    if mode not in (COUNTER, SEQUENCE):
-        raise ImproperlyConfigured(f"PREVENANCE_CASE_NUMBERS must be {COUNTER!r} or {SEQUENCE!r}, not {mode!r}")
+    """COUNTER or SEQUENCE for the database in use ("auto": a sequence on PostgreSQL)."""
+    mode = getattr(settings, "PREVENANCE_CASE_NUMBERS", AUTO)
+    if mode not in (AUTO, COUNTER, SEQUENCE):
+        raise ImproperlyConfigured(f"PREVENANCE_CASE_NUMBERS must be {AUTO!r}, {COUNTER!r} or {SEQUENCE!r}, not {mode!r}")
+    if mode == AUTO:
+        return SEQUENCE if connection.vendor == "postgresql" else COUNTER
     return mode
 
 

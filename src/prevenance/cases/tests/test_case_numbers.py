@@ -1,4 +1,5 @@
-"""PREVENANCE_CASE_NUMBERS=sequence: case numbers from a PostgreSQL sequence, no lock held."""
+"""Case numbers from a PostgreSQL sequence, no lock held (PREVENANCE_CASE_NUMBERS=auto, the
+default, or =sequence on PostgreSQL)."""
 
 import pytest
 from django.db import connection, transaction
@@ -15,14 +16,20 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def sequence_numbers(settings):
-    settings.PREVENANCE_CASE_NUMBERS = "sequence"
-    year = timezone.localtime().year
-    yield year
+def _forget_sequence(year: int) -> None:
+    # Earlier tests that committed cases (the default numbering on PostgreSQL) left the sequence.
     numbering._known_years.clear()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP SEQUENCE IF EXISTS {numbering.sequence_name(year)}")
+
+
+@pytest.fixture(params=["sequence", "auto"])
+def sequence_numbers(settings, request):
+    settings.PREVENANCE_CASE_NUMBERS = request.param
+    year = timezone.localtime().year
+    _forget_sequence(year)
+    yield year
+    _forget_sequence(year)
 
 
 def number(case: Case) -> int:
@@ -55,3 +62,11 @@ def test_concurrent_intakes_get_distinct_numbers(sequence_numbers):
     assert errors == []
     assert len(set(results)) == 6
     assert set(Case.objects.values_list("reference", flat=True)) == set(results)
+
+
+def test_counter_numbering_on_postgresql_when_asked(settings):
+    settings.PREVENANCE_CASE_NUMBERS = "counter"
+    assert numbering.numbering() == numbering.COUNTER
+    first, second = open_email_case("a@example.com").case, open_email_case("b@example.com").case
+    assert number(second) == number(first) + 1
+    assert CaseCounter.objects.get(year=timezone.localtime(first.created_at).year).last == number(second)

@@ -72,7 +72,18 @@ def test_identities_of_two_customers_open_the_case_on_the_older_one_and_leave_th
     assert intake.message.body_text == "Bonjour"
 
 
-def test_reference_is_year_and_six_digits_numbered_per_year():
+def test_default_numbering_is_the_counter_on_sqlite_and_a_sequence_on_postgresql(settings):
+    from django.db import connection
+
+    from prevenance.cases.services import numbering
+
+    settings.PREVENANCE_CASE_NUMBERS = "auto"
+    expected = numbering.SEQUENCE if connection.vendor == "postgresql" else numbering.COUNTER
+    assert numbering.numbering() == expected
+
+
+def test_reference_is_year_and_six_digits_numbered_per_year(settings):
+    settings.PREVENANCE_CASE_NUMBERS = "counter"  # gap-free on every database (a sequence never rolls back)
     first = open_email_case("one@example.com", received_at=dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)).case
     second = open_email_case("two@example.com", received_at=dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)).case
     next_year = open_email_case("three@example.com", received_at=dt.datetime(2027, 1, 5, 12, tzinfo=dt.UTC)).case
