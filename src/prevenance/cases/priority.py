@@ -38,7 +38,7 @@ LABELS = {
     "churn_threat": _("Threatens to leave: %(words)s"),
     "legal_threat": _("Threatens legal action: %(words)s"),
     "public_channel": _("Public channel: %(channel)s"),
-    AGE: _("Waiting for %(days)s days"),
+    AGE: _("Waiting for %(days)s days or more"),
     SLA_NEAR: _("SLA due soon"),
     SLA_BREACHED: _("SLA overdue"),
 }
@@ -387,8 +387,11 @@ def time_rules(signals: Signals, conf: PriorityConfig) -> list[Reason]:
     reasons = []
     if signals.opened_at is not None and signals.now is not None:
         days = max(timedelta(0), signals.now - signals.opened_at).days
-        if points := _step(conf.age_steps, days):
-            reasons.append(Reason(AGE, points, {"days": days}))
+        # The step reached, not the exact age: the stored reason changes when the points do,
+        # so the daily refresh does not rewrite every waiting case (priority services).
+        step = next(((limit, points) for limit, points in conf.age_steps if days >= limit), None)
+        if step is not None and step[1]:
+            reasons.append(Reason(AGE, step[1], {"days": int(step[0])}))
     if signals.sla_state == "breached":
         reasons.append(Reason(SLA_BREACHED, conf.sla_breached_points))
     elif signals.sla_state == "near":

@@ -232,10 +232,13 @@ def test_the_refresh_adds_age_points_once_and_is_idempotent():
     assert priority_services.refresh_priority_scores(now=opened + timedelta(days=3, hours=2)) == 0
     case = Case.objects.get(pk=case.pk)
     assert (case.priority_score, [r["code"] for r in case.priority_reasons]) == (10, ["age"])
+    # A day older, same step: nothing to rewrite (the reason names the step, not the age).
+    assert priority_services.refresh_priority_scores(now=opened + timedelta(days=4, hours=1)) == 0
     assert priority_services.refresh_priority_scores(now=opened + timedelta(days=8)) == 1
     assert Case.objects.get(pk=case.pk).priority_reasons == [
-        {"code": "age", "points": 20, "label": "Waiting for 8 days", "params": {"days": 8}}
+        {"code": "age", "points": 20, "label": "Waiting for 7 days or more", "params": {"days": 7}}
     ]
+    assert priority_services.refresh_priority_scores(now=opened + timedelta(days=30)) == 0
 
 
 @pytest.mark.django_db
