@@ -13,25 +13,16 @@ from prevenance.cases.services.agent_entry import AGENT_CHANNELS
 from prevenance.cases.services.attachments import accepted_extensions
 from prevenance.cases.services.web_form import FORM_TYPES
 from prevenance.core.choices import Channel
+from prevenance.core.forms import ServiceErrorsMixin
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.normalize import normalize_identity
 
 MAX_MESSAGE = 20_000
 
 
-class AccessibleFormMixin:
+class AccessibleFormMixin(ServiceErrorsMixin):
     """Service errors on the fields they name; each field in error points to its message
-    (aria-describedby), so a screen reader reads the reason with the field.
-
-    (web/forms.py has the same service-error helper; cases cannot import web.)
-    """
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, exc.messages)
+    (aria-describedby), so a screen reader reads the reason with the field."""
 
     def full_clean(self) -> None:
         super().full_clean()

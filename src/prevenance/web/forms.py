@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.core.choices import Channel
+from prevenance.core.forms import ServiceErrorsMixin
 from prevenance.customers.choices import (
     ConsentMethod,
     ConsentPurpose,
@@ -12,16 +13,6 @@ from prevenance.customers.choices import (
     Language,
     LifecycleState,
 )
-
-
-class ServiceErrorsMixin:
-    def add_service_errors(self, exc: ValidationError) -> None:
-        """Put a service's ValidationError on the fields it names (or on the form)."""
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, exc.messages)
 
 
 class CustomerForm(ServiceErrorsMixin, forms.Form):

@@ -10,12 +10,10 @@ from django.utils import timezone
 from prevenance.cases.choices import MessageKind, TemplateAuditKind, TemplatePurpose
 from prevenance.cases.models import Case, Message
 from prevenance.cases.services.common import add_thread_entry, set_if_unset
-from prevenance.cases.services.outbound import queue_delivery
+from prevenance.cases.services.outbound import queue_delivery, reaches_customer
 from prevenance.cases.services.templates import apply_signature, render_template, select_template
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
-from prevenance.customers.choices import IdentityKind
-from prevenance.customers.models import Identity
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +28,6 @@ class SkipReason:
 
 def _first_inbound(case: Case) -> Message | None:
     return Message.objects.filter(case=case, kind=MessageKind.INBOUND).order_by("created_at", "id").first()
-
-
-def _reachable(case: Case, message: Message | None) -> bool:
-    # Acknowledgements go by email, the one channel Prévenance sends on (outbound.queue_delivery):
-    # the address the customer wrote from, else any email identity of theirs.
-    if message is not None and message.channel == Channel.EMAIL and message.sender_address:
-        return True
-    return Identity.objects.filter(customer_id=case.customer_id, kind=IdentityKind.EMAIL).exists()
 
 
 def _skip(case: Case, reason: str) -> None:
@@ -67,7 +57,7 @@ def acknowledge_case(*, case: Case, message: Message | None = None) -> Message |
         if template is None:
             logger.info("No active acknowledgement template: case %s not acknowledged", case.reference)
             return None
-        if not _reachable(case, message):
+        if not reaches_customer(case, message):
             _skip(case, SkipReason.NO_ADDRESS)
             return None
         now = timezone.now()

@@ -145,7 +145,8 @@ def clean_channel(value) -> str:
 
 # The intake's hot path reads with plain SQL: there the ORM's query compilation costs several
 # times the indexed lookup itself (docs/benchmarks.md, "Email intake").
-def _Q(name: str) -> str:  # noqa: N802 - reads like the SQL it quotes
+def quoted(name: str) -> str:
+    """A table or column name quoted for the database in use."""
     return connection.ops.quote_name(name)
 
 
@@ -155,10 +156,16 @@ def fetch_one(sql: str, params: Sequence) -> tuple | None:
         return cursor.fetchone()
 
 
+def fetch_all(sql: str, params: Sequence) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def stored_message(message_id: str | None) -> Message | None:
     if not message_id:
         return None
-    row = fetch_one(f"SELECT {_Q('id')} FROM {_Q(Message._meta.db_table)} WHERE {_Q('message_id')} = %s", [message_id])
+    row = fetch_one(f"SELECT {quoted('id')} FROM {quoted(Message._meta.db_table)} WHERE {quoted('message_id')} = %s", [message_id])
     if row is None:
         return None  # the usual case: probed by an index, nothing compiled
     return Message.objects.select_related("case").filter(pk=row[0]).first()
@@ -166,7 +173,7 @@ def stored_message(message_id: str | None) -> Message | None:
 
 def live_case_id(case_id: int) -> int:
     """Where messages for this case go now: a merged case leads to its survivor."""
-    sql = f"SELECT {_Q('merged_into_id')} FROM {_Q(Case._meta.db_table)} WHERE {_Q('id')} = %s"
+    sql = f"SELECT {quoted('merged_into_id')} FROM {quoted(Case._meta.db_table)} WHERE {quoted('id')} = %s"
     hops = 0
     while hops < 20:
         row = fetch_one(sql, [case_id])
@@ -182,7 +189,7 @@ def set_if_unset(obj, name: str, value) -> bool:
     field = obj._meta.get_field(name)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_Q(obj._meta.db_table)} SET {_Q(field.column)} = %s WHERE {_Q(obj._meta.pk.column)} = %s AND {_Q(field.column)} IS NULL",
+            f"UPDATE {quoted(obj._meta.db_table)} SET {quoted(field.column)} = %s WHERE {quoted(obj._meta.pk.column)} = %s AND {quoted(field.column)} IS NULL",
             [field.get_db_prep_save(value, connection), obj.pk],
         )
         done = cursor.rowcount == 1
@@ -211,7 +218,7 @@ def lock_case(case_id: int) -> Case:
     the locks in the same order here means the two never deadlock. Call inside a transaction.
     """
     for _attempt in range(LOCK_ATTEMPTS):
-        row = fetch_one(f"SELECT {_Q('customer_id')} FROM {_Q(Case._meta.db_table)} WHERE {_Q('id')} = %s", [case_id])
+        row = fetch_one(f"SELECT {quoted('customer_id')} FROM {quoted(Case._meta.db_table)} WHERE {quoted('id')} = %s", [case_id])
         if row is None:
             raise Case.DoesNotExist(f"No case {case_id}")
         customer_id, customer = row[0], None
@@ -245,8 +252,8 @@ def next_reference(when: datetime) -> str:
         return f"C-{year}-{numbering.next_number(year):06d}"
     # One statement that increments and reads (RETURNING: SQLite >= 3.35 and PostgreSQL).
     increment = (
-        f"UPDATE {_Q(CaseCounter._meta.db_table)} SET {_Q('last')} = {_Q('last')} + 1 "
-        f"WHERE {_Q('year')} = %s RETURNING {_Q('last')}"
+        f"UPDATE {quoted(CaseCounter._meta.db_table)} SET {quoted('last')} = {quoted('last')} + 1 "
+        f"WHERE {quoted('year')} = %s RETURNING {quoted('last')}"
     )
     row = fetch_one(increment, [year])
     if row is None:
@@ -329,7 +336,7 @@ def add_thread_entry(
         message.interaction = _timeline_entry(case, message, kind=kind, channel=channel, author=author)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {_Q(Message._meta.db_table)} SET {_Q('interaction_id')} = %s WHERE {_Q('id')} = %s",
+                f"UPDATE {quoted(Message._meta.db_table)} SET {quoted('interaction_id')} = %s WHERE {quoted('id')} = %s",
                 [message.interaction.pk, message.pk],
             )
     return message

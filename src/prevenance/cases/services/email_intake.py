@@ -25,6 +25,7 @@ from prevenance.cases.services.common import (
     insert_instance,
     live_case_id,
     lock_case,
+    quoted,
     stored_message,
     team_mailbox_addresses,
 )
@@ -95,9 +96,9 @@ def _cases_by_message_id(message_ids: list[str]) -> dict[str, tuple]:
     marks = ", ".join(["%s"] * len(message_ids))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT m.{_q('message_id')}, c.{_q('id')}, c.{_q('merged_into_id')}, c.{_q('customer_id')}, c.{_q('channel')} "
-            f"FROM {_q(Message._meta.db_table)} m JOIN {_q(Case._meta.db_table)} c ON c.{_q('id')} = m.{_q('case_id')} "
-            f"WHERE m.{_q('message_id')} IN ({marks})",
+            f"SELECT m.{quoted('message_id')}, c.{quoted('id')}, c.{quoted('merged_into_id')}, c.{quoted('customer_id')}, c.{quoted('channel')} "
+            f"FROM {quoted(Message._meta.db_table)} m JOIN {quoted(Case._meta.db_table)} c ON c.{quoted('id')} = m.{quoted('case_id')} "
+            f"WHERE m.{quoted('message_id')} IN ({marks})",
             message_ids,
         )
         return {row[0]: row[1:] for row in cursor.fetchall()}
@@ -106,13 +107,10 @@ def _cases_by_message_id(message_ids: list[str]) -> dict[str, tuple]:
 def _case_stub(case_id: int) -> Case:
     """The few columns threading needs (id, customer, channel) of a case found through a merge."""
     customer_id, channel = fetch_one(
-        f"SELECT {_q('customer_id')}, {_q('channel')} FROM {_q(Case._meta.db_table)} WHERE {_q('id')} = %s", [case_id]
+        f"SELECT {quoted('customer_id')}, {quoted('channel')} FROM {quoted(Case._meta.db_table)} WHERE {quoted('id')} = %s", [case_id]
     )
     return Case(pk=case_id, customer_id=customer_id, channel=channel)
 
-
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
 
 
 def _sender_owns(case: Case, address: str) -> bool:

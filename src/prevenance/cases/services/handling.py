@@ -16,15 +16,13 @@ from prevenance.cases.services.common import (
     lock_case,
     refuse_closed,
 )
-from prevenance.cases.services.outbound import queue_delivery
+from prevenance.cases.services.outbound import queue_delivery, reaches_customer
 from prevenance.cases.services.sla import pause_clock, restart_resolution_clock, resume_clock
 from prevenance.cases.services.surveys import send_survey
 from prevenance.cases.services.templates import sign_reply
 from prevenance.cases.workflow import check_transition
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
-from prevenance.customers.choices import IdentityKind
-from prevenance.customers.models import Identity
 
 
 def _clean_text_body(body) -> str:
@@ -40,8 +38,7 @@ def default_reply_channel(case: Case) -> str:
     case is answered in writing), else the case's channel (then the reply says it was not sent)."""
     if case.channel == Channel.EMAIL:
         return case.channel
-    has_email = Identity.objects.filter(customer_id=case.customer_id, kind=IdentityKind.EMAIL).exists()
-    return Channel.EMAIL if has_email else case.channel
+    return Channel.EMAIL if reaches_customer(case) else case.channel
 
 
 def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: str | None = None, sign: bool = True) -> Message:

@@ -37,7 +37,7 @@ from prevenance.cases.services.common import (
     lock_case,
     stored_message,
 )
-from prevenance.cases.services.outbound import our_mailboxes
+from prevenance.cases.services.outbound import customer_email_addresses, our_mailboxes
 from prevenance.cases.services.routing import record_routing, triage
 from prevenance.cases.services.sla import (
     restart_resolution_clock,
@@ -48,7 +48,7 @@ from prevenance.cases.services.sla import (
 from prevenance.core.audit import record_audit
 from prevenance.core.sql import update_instance
 from prevenance.customers.choices import IdentityKind
-from prevenance.customers.models import Customer, Identity, Order
+from prevenance.customers.models import Customer, Order
 from prevenance.customers.services import (
     IdentityInput,
     Resolution,
@@ -113,10 +113,6 @@ def _case_cc(current: Sequence[str], message: Mapping[str, Any], *, customer_add
 
 def _email_identities(identities: Sequence[IdentityInput]) -> list[str]:
     return [item.value.strip().lower() for item in identities if item.kind == IdentityKind.EMAIL]
-
-
-def _customer_emails(case: Case) -> list[str]:
-    return list(Identity.objects.filter(customer_id=case.customer_id, kind=IdentityKind.EMAIL).values_list("normalized", flat=True))
 
 
 def _locked_customer(resolution: Resolution) -> Customer:
@@ -312,7 +308,7 @@ def add_inbound_message(
 def _note_customer_reply(case: Case, now: datetime, fields: Mapping[str, Any]) -> None:
     changed = ["last_customer_message_at", "updated_at"]
     case.last_customer_message_at = max(filter(None, (case.last_customer_message_at, now)))
-    cc = _case_cc(case.cc_addresses, fields, customer_addresses=lambda: _customer_emails(case))
+    cc = _case_cc(case.cc_addresses, fields, customer_addresses=lambda: customer_email_addresses(case.customer_id))
     if cc != case.cc_addresses:
         case.cc_addresses = cc
         changed.append("cc_addresses")

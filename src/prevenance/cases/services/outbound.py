@@ -17,7 +17,6 @@ from email.headerregistry import Address
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +24,7 @@ from django.utils.translation import gettext as _
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.models import Case, Message
-from prevenance.cases.services.common import clean_header, team_mailbox_addresses
+from prevenance.cases.services.common import clean_header, fetch_all, quoted, team_mailbox_addresses
 from prevenance.core.choices import Channel
 from prevenance.core.queue import enqueue_on_commit, run_once
 from prevenance.core.sql import update_instance
@@ -78,33 +77,36 @@ class _Answered:
 def _last_customer_message(case: Case, customer_addresses: set[str]) -> _Answered | None:
     """The customer's last email we answer: never an auto-reply or a bounce (no mail loops);
     theirs rather than a person in copy's, when one of the last 20 is theirs."""
-    rows = _rows(
-        f"SELECT {_q('sender_address')}, {_q('message_id')}, {_q('references')} FROM {_q(Message._meta.db_table)} "
-        f"WHERE {_q('case_id')} = %s AND {_q('kind')} = %s AND {_q('channel')} = %s AND {_q('automatic')} = '' "
-        f"AND {_q('sender_address')} <> '' ORDER BY {_q('created_at')} DESC, {_q('id')} DESC LIMIT 20",
+    rows = fetch_all(
+        f"SELECT {quoted('sender_address')}, {quoted('message_id')}, {quoted('references')} FROM {quoted(Message._meta.db_table)} "
+        f"WHERE {quoted('case_id')} = %s AND {quoted('kind')} = %s AND {quoted('channel')} = %s AND {quoted('automatic')} = '' "
+        f"AND {quoted('sender_address')} <> '' ORDER BY {quoted('created_at')} DESC, {quoted('id')} DESC LIMIT 20",
         [case.pk, MessageKind.INBOUND, Channel.EMAIL],
     )
     answered = [_Answered(address, message_id or "", references or "") for address, message_id, references in rows]
     return next((item for item in answered if item.sender_address.lower() in customer_addresses), answered[0] if answered else None)
 
 
-def _customer_addresses(case: Case) -> list[str]:
-    return [row[0] for row in _rows(
-        f"SELECT {_q('normalized')} FROM {_q(Identity._meta.db_table)} WHERE {_q('customer_id')} = %s AND {_q('kind')} = %s "
-        f"ORDER BY {_q('first_seen_at')}, {_q('id')}",
-        [case.customer_id, IdentityKind.EMAIL],
+def customer_email_addresses(customer_id: int | None) -> list[str]:
+    """The customer's email addresses, oldest first (the first is where replies go by default)."""
+    if customer_id is None:
+        return []
+    return [row[0] for row in fetch_all(
+        f"SELECT {quoted('normalized')} FROM {quoted(Identity._meta.db_table)} WHERE {quoted('customer_id')} = %s AND {quoted('kind')} = %s "
+        f"ORDER BY {quoted('first_seen_at')}, {quoted('id')}",
+        [customer_id, IdentityKind.EMAIL],
     )]
 
 
-# Plain SQL: this runs for every acknowledgement, on the intake's hot path (common.py).
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+def reaches_customer(case: Case, message: Message | None = None) -> bool:
+    """Whether an email on this case would have someone to go to (queue_delivery's choice of
+    recipient): the customer's email address, else the sender of a customer's email on the case.
+    `message`, an inbound email the caller holds, answers without a query."""
+    if case.customer_id is None:
+        return False
+    if message is not None and message.channel == Channel.EMAIL and message.sender_address and not message.automatic:
+        return True
+    return bool(customer_email_addresses(case.customer_id)) or _last_customer_message(case, set()) is not None
 
 
 def queue_delivery(message: Message, *, subject: str = "") -> None:
@@ -124,7 +126,7 @@ def queue_delivery(message: Message, *, subject: str = "") -> None:
     if case.customer_id is None:
         _record_error(message, _("The customer was erased: there is no one to send this to."))
         return
-    customer_addresses = _customer_addresses(case)
+    customer_addresses = customer_email_addresses(case.customer_id)
     answered = _last_customer_message(case, set(customer_addresses))
     if answered is not None and answered.sender_address.lower() in customer_addresses:
         recipient = answered.sender_address

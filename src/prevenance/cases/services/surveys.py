@@ -15,14 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from prevenance.cases.choices import MessageKind, TemplateAuditKind, TemplatePurpose
-from prevenance.cases.models import Case, Message, SatisfactionSurvey
+from prevenance.cases.models import Case, SatisfactionSurvey
 from prevenance.cases.services.common import add_thread_entry
-from prevenance.cases.services.outbound import queue_delivery
+from prevenance.cases.services.outbound import queue_delivery, reaches_customer
 from prevenance.cases.services.templates import apply_signature, render_template, select_template
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
-from prevenance.customers.choices import ConsentPurpose, ConsentState, IdentityKind
-from prevenance.customers.models import Identity
+from prevenance.customers.choices import ConsentPurpose, ConsentState
 from prevenance.customers.selectors import consent_states
 
 logger = logging.getLogger(__name__)
@@ -80,14 +79,6 @@ def is_open(survey: SatisfactionSurvey, now: datetime | None = None) -> bool:
     return survey.customer_id is not None and (now or timezone.now()) < closes_at(survey)
 
 
-def _reachable(case: Case) -> bool:
-    # Sent by email (outbound.queue_delivery): the customer needs an address we can write to.
-    if Identity.objects.filter(customer_id=case.customer_id, kind=IdentityKind.EMAIL).exists():
-        return True
-    inbound = Message.objects.filter(case=case, kind=MessageKind.INBOUND, channel=Channel.EMAIL, automatic="")
-    return inbound.exclude(sender_address="").exists()
-
-
 def send_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurvey | None:
     """Create the survey of a case just resolved and email the invitation; None when none is sent.
 
@@ -111,7 +102,7 @@ def send_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurve
         if template is None:
             logger.info("No active survey template: no satisfaction survey for case %s", case.reference)
             return None
-        if not _reachable(case):
+        if not reaches_customer(case):
             record_audit(kind=TemplateAuditKind.SURVEY_SKIPPED, actor=None, subject=case, payload={"reason": SkipReason.NO_ADDRESS})
             return None
         survey = SatisfactionSurvey.objects.create(

@@ -2,22 +2,11 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.cases.choices import GestureType
 from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
-
-
-class ServiceErrorsMixin:
-    """Put a service's ValidationError on the form: on the field it names, else above the form."""
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc.messages)
-            return
-        for field, errors in exc.message_dict.items():
-            self.add_error(field if field in self.fields else None, errors)
+from prevenance.core.forms import ServiceErrorsMixin
 
 
 class ReplyForm(ServiceErrorsMixin, forms.Form):
