@@ -264,6 +264,9 @@ class Case(TimeStampedModel):
     resolution_due_at = models.DateTimeField(_("resolution due at"), null=True, blank=True)
     sla_paused_at = models.DateTimeField(_("SLA clock paused at"), null=True, blank=True)
     sla_paused_total = models.DurationField(_("business time paused"), default=timedelta(0))
+    # Set when a reopening restarts the first-response clock of a case never answered; empty,
+    # that clock runs from `created_at` (recalculate_due_times reads it).
+    first_response_clock_started_at = models.DateTimeField(_("first-response clock started at"), null=True, blank=True)
 
     gdpr_on_erase = "unlink"
     gdpr_personal_fields = ("subject", "cc_addresses")

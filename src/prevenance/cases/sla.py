@@ -62,11 +62,15 @@ class DueTimes:
     resolution: datetime
 
 
-def due_times(spec: CalendarSpec, policy, opened_at: datetime, *, not_counted: timedelta = timedelta(0)) -> DueTimes:
+def due_times(
+    spec: CalendarSpec, policy, opened_at: datetime, *, not_counted: timedelta = timedelta(0),
+    first_response_from: datetime | None = None,
+) -> DueTimes:
     """Both due times of a clock started at `opened_at`; `not_counted` is the business time the
-    resolution clock did not run since (waiting for the customer, the time before a reopening)."""
+    resolution clock did not run since (waiting for the customer, the time before a reopening);
+    `first_response_from`, when the first-response clock started later (a reopening)."""
     return DueTimes(
-        first_response=add_business_time(spec, opened_at, policy.first_response_target),
+        first_response=add_business_time(spec, first_response_from or opened_at, policy.first_response_target),
         resolution=add_business_time(spec, opened_at, policy.resolution_target + not_counted),
     )
 

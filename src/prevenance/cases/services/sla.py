@@ -36,6 +36,7 @@ BREACHES = frozenset({SLAEventKind.FIRST_RESPONSE_BREACHED, SLAEventKind.RESOLUT
 
 spec_for = sla.spec_for
 RESOLUTION_EVENTS = (SLAEventKind.RESOLUTION_NEAR, SLAEventKind.RESOLUTION_BREACHED)
+FIRST_RESPONSE_EVENTS = (SLAEventKind.FIRST_RESPONSE_NEAR, SLAEventKind.FIRST_RESPONSE_BREACHED)
 
 
 def _policy_for(case: Case) -> SLAPolicy | None:
@@ -92,13 +93,15 @@ def resume_clock(case: Case, now: datetime) -> list[str]:
 
 
 def restart_resolution_clock(case: Case, now: datetime) -> list[str]:
-    """A resolved case reopens: the resolution target runs again from `now`; the first response,
-    already given, is left alone. Returns the fields changed (the caller saves).
+    """A resolved case reopens: the resolution target runs again from `now`. A case never
+    answered is received anew, so its first-response target runs again from `now` too; a first
+    response already given is left alone. Returns the fields changed (the caller saves).
 
     The business time from the case's creation to the reopening goes into `sla_paused_total`
-    (the time the resolution clock did not run), so that due times can always be recomputed
-    from the creation (recalculate_due_times). The previous resolution events are removed so
-    that the new clock warns and escalates again; their audit rows stay."""
+    (the time the resolution clock did not run) and the start of a restarted first-response
+    clock into `first_response_clock_started_at`, so that due times can always be recomputed
+    (recalculate_due_times). The previous events of the restarted clocks are removed so that
+    they warn and escalate again; their audit rows stay."""
     policy = case.sla_policy
     if policy is None:
         return []
@@ -106,8 +109,14 @@ def restart_resolution_clock(case: Case, now: datetime) -> list[str]:
     case.resolution_due_at = add_business_time(spec, now, policy.resolution_target)
     case.sla_paused_total = business_time_between(spec, case.created_at, now)
     case.sla_paused_at = None
-    SLAEvent.objects.filter(case=case, kind__in=RESOLUTION_EVENTS).delete()
-    return ["resolution_due_at", "sla_paused_total", "sla_paused_at"]
+    changed, restarted = ["resolution_due_at", "sla_paused_total", "sla_paused_at"], [*RESOLUTION_EVENTS]
+    if case.first_response_at is None:
+        case.first_response_clock_started_at = now
+        case.first_response_due_at = add_business_time(spec, now, policy.first_response_target)
+        changed += ["first_response_clock_started_at", "first_response_due_at"]
+        restarted += FIRST_RESPONSE_EVENTS
+    SLAEvent.objects.filter(case=case, kind__in=restarted).delete()
+    return changed
 
 
 def _recalculate_one(case_id: int, policy_id: int, include_breached: bool) -> bool:
@@ -117,7 +126,10 @@ def _recalculate_one(case_id: int, policy_id: int, include_breached: bool) -> bo
             return False  # moved on meanwhile
         policy = SLAPolicy.objects.select_related("calendar").get(pk=policy_id)
         breached = set(case.sla_events.filter(kind__in=BREACHES).values_list("kind", flat=True))
-        due = sla.due_times(spec_for(case, policy), policy, case.created_at, not_counted=case.sla_paused_total)
+        due = sla.due_times(
+            spec_for(case, policy), policy, case.created_at, not_counted=case.sla_paused_total,
+            first_response_from=case.first_response_clock_started_at,
+        )
         changed = []
         if case.first_response_at is None and (include_breached or SLAEventKind.FIRST_RESPONSE_BREACHED not in breached):
             if case.first_response_due_at != due.first_response:
