@@ -225,6 +225,9 @@ class WebhookDelivery(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    # Set when its task is sent to the queue: until then the retry sweep does not send it again
+    # (a task waiting behind a backlog); cleared when an attempt starts. See webhooks/services.py.
+    queued_until = models.DateTimeField(_("queued until"), null=True, blank=True)
     last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
     response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)

@@ -26,5 +26,6 @@ def deliver_webhook(delivery_id: int) -> bool | None:
 
 @shared_task(name="prevenance.core.tasks.retry_webhooks")
 def retry_webhooks() -> int:
-    """Run every minute by beat (CELERY_BEAT_SCHEDULE): sends the deliveries whose next attempt is due."""
+    """Run every minute by beat (CELERY_BEAT_SCHEDULE): sends the deliveries whose next attempt
+    is due, except those whose task is already waiting in the queue (QUEUE_LEASE)."""
     return webhook_services.retry_due_deliveries()

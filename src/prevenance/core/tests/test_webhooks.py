@@ -14,7 +14,9 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from prevenance.core import tasks
 from prevenance.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from prevenance.core.testing import run_concurrently
 from prevenance.core.tests.receiver import Receiver
 from prevenance.core.webhooks import services
 from prevenance.core.webhooks.signing import SIGNATURE_HEADER, signature_header, verify_signature
@@ -33,6 +35,15 @@ def receiver():
 def committed(django_capture_on_commit_callbacks):
     """Run what was scheduled on commit, as a real commit would (the test's transaction never commits)."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """A queue whose workers are all busy: each deliver_webhook task sent lands here (its
+    delivery id) and waits; a test plays the worker with tasks.deliver_webhook(delivery_id)."""
+    waiting: list[int] = []
+    monkeypatch.setattr(tasks.deliver_webhook, "apply_async", lambda args=(), **options: waiting.extend(args))
+    return waiting
 
 
 @pytest.fixture
@@ -134,7 +145,6 @@ def test_a_failure_is_retried_with_backoff_then_delivered(receiver, endpoint, co
     assert len(receiver.calls) == 1
 
     # The sweep finds it once due; its task attempts at the real time, so make it due now.
-    assert services.retry_due_deliveries(now=delivery.next_attempt_at + timedelta(seconds=1)) == 1
     WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     with committed():
         assert services.retry_due_deliveries() == 1
@@ -202,6 +212,117 @@ def test_an_attempt_is_made_once_even_if_the_task_runs_twice(receiver, endpoint,
 
     assert services.attempt_delivery(delivery_id=delivery.pk) is None  # not due: the retry waits its turn
     assert len(receiver.calls) == 1
+
+
+def test_the_sweep_does_not_queue_again_a_delivery_whose_task_waits(receiver, endpoint, broker, committed):
+    with committed():
+        [delivery_id] = emit()
+    assert broker == [delivery_id]
+    sent_at = timezone.now()
+
+    for minute in range(1, int(services.QUEUE_LEASE / timedelta(minutes=1))):  # beat, every minute
+        with committed():
+            assert services.retry_due_deliveries(now=sent_at + timedelta(minutes=minute)) == 0
+    assert broker == [delivery_id]  # one message however long the backlog lasts
+    assert receiver.calls == []
+
+    # Its message was lost (a broker restart): once the lease has run out, the sweep sends it
+    # again, once.
+    with committed():
+        assert services.retry_due_deliveries(now=sent_at + services.QUEUE_LEASE) == 1
+        assert services.retry_due_deliveries(now=sent_at + services.QUEUE_LEASE + timedelta(minutes=1)) == 0
+    assert broker == [delivery_id, delivery_id]
+
+
+def test_a_queued_task_delivers_and_another_message_for_it_sends_nothing(receiver, endpoint, broker, committed):
+    with committed():
+        [delivery_id] = emit()
+        services.retry_due_deliveries(now=timezone.now() + services.QUEUE_LEASE)  # the backlog outlasted the lease
+    assert broker == [delivery_id, delivery_id]
+
+    assert [tasks.deliver_webhook(message) for message in broker] == [True, None]
+    assert receiver.events() == ["case.created"]
+    assert WebhookDelivery.objects.get().status == WebhookDeliveryStatus.SUCCEEDED
+    with committed():
+        assert services.retry_due_deliveries(now=timezone.now() + 2 * services.QUEUE_LEASE) == 0
+
+
+def test_a_retry_is_queued_when_its_backoff_ends_not_before(receiver, endpoint, broker, committed):
+    receiver.statuses = [500]
+    with committed():
+        [delivery_id] = emit()
+    assert tasks.deliver_webhook(delivery_id) is False
+    due = WebhookDelivery.objects.get().next_attempt_at
+
+    # A second message for it (sent before the attempt) does not make the retry early.
+    assert tasks.deliver_webhook(delivery_id) is None
+    assert len(receiver.calls) == 1
+    with committed():
+        assert services.retry_due_deliveries(now=due - timedelta(seconds=1)) == 0
+        # Due after RETRY_DELAYS[0], though the first message was sent less than QUEUE_LEASE ago.
+        assert services.retry_due_deliveries(now=due) == 1
+    assert broker == [delivery_id, delivery_id]
+
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now())  # its worker attempts at the real time
+    assert tasks.deliver_webhook(delivery_id) is True
+    assert len(receiver.calls) == 2
+
+
+def test_a_worker_taking_a_delivery_during_its_attempt_sends_nothing(receiver, endpoint, broker, committed, monkeypatch):
+    with committed():
+        [delivery_id] = emit()
+        services.retry_due_deliveries(now=timezone.now() + services.QUEUE_LEASE)  # a second message for it
+    post, meanwhile = services._post, []
+
+    def post_while_another_worker_and_the_sweep_run(delivery):
+        meanwhile.append(tasks.deliver_webhook(delivery.pk))
+        meanwhile.append(services.retry_due_deliveries())  # within ATTEMPT_LEASE
+        return post(delivery)
+
+    monkeypatch.setattr(services, "_post", post_while_another_worker_and_the_sweep_run)
+    assert tasks.deliver_webhook(delivery_id) is True
+
+    assert meanwhile == [None, 0]
+    assert len(receiver.calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_on_one_delivery_make_one_attempt(receiver, endpoint, broker):
+    [delivery_id] = emit()  # committed for real: each thread has its own connection
+    services.retry_due_deliveries(now=timezone.now() + services.QUEUE_LEASE)
+    assert broker == [delivery_id, delivery_id]
+
+    results, errors = run_concurrently(*(lambda: tasks.deliver_webhook(delivery_id) for _ in broker))
+
+    assert errors == []
+    assert sorted(results, key=str) == [None, True]
+    assert len(receiver.calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_queue_each_delivery_once(receiver, endpoint, broker):
+    delivery_ids = [emit()[0] for _ in range(5)]
+    broker.clear()  # their messages were lost
+    later = timezone.now() + services.QUEUE_LEASE
+
+    results, errors = run_concurrently(*(lambda: services.retry_due_deliveries(now=later) for _ in range(2)))
+
+    assert errors == []
+    assert sum(results) == len(delivery_ids)
+    assert sorted(broker) == sorted(delivery_ids)
+
+
+def test_retry_now_queues_the_delivery_once(receiver, endpoint, broker, committed):
+    with committed():
+        [delivery_id] = emit()
+    WebhookDelivery.objects.update(status=WebhookDeliveryStatus.FAILED, next_attempt_at=None, queued_until=None)
+    broker.clear()
+
+    with committed():
+        services.retry_now(delivery=WebhookDelivery.objects.get())
+        assert services.retry_due_deliveries() == 0
+    assert broker == [delivery_id]
+    assert tasks.deliver_webhook(delivery_id) is True
 
 
 def staff_client(role: str) -> Client:

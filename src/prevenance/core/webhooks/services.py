@@ -4,6 +4,11 @@ The path of an event: a service calls `emit_event` inside its transaction, which
 `WebhookDelivery` per subscribed endpoint (the rows first) and sends the delivery task once
 the transaction commits. The task makes one signed attempt; a failed attempt is retried
 after RETRY_DELAYS by the periodic sweep, then given up. See docs/webhooks.md.
+
+Two leases, two columns. `queued_until`: a task for the delivery was sent to the queue at
+most QUEUE_LEASE ago, so the sweep does not send another while it waits behind a backlog.
+`next_attempt_at`: when the next attempt may start, the backoff of a retry or, while a worker
+makes an attempt, ATTEMPT_LEASE ahead, so no second worker starts one meanwhile.
 """
 
 import json
@@ -42,6 +47,10 @@ TIMEOUT_SECONDS = 10
 # A claimed attempt pushes next_attempt_at this far ahead, so the sweep leaves it to the
 # worker making it; longer than TIMEOUT_SECONDS. A worker that dies leaves it due again after.
 ATTEMPT_LEASE = timedelta(minutes=2)
+# A task sent to the queue keeps the sweep from sending the delivery again this long: the
+# queue grows by one message per lease, not per sweep, during a backlog; a message lost with
+# the broker is sent again by the first sweep after it.
+QUEUE_LEASE = timedelta(minutes=5)
 SWEEP_BATCH = 500
 MAX_ERROR = 1000
 USER_AGENT = "Prevenance-Webhooks/1"
@@ -84,19 +93,25 @@ def _subscribed(event: str) -> list[WebhookEndpoint]:
     return [endpoint for endpoint in _active_endpoints() if endpoint.wants(event)]
 
 
+def _db_datetime(value: datetime) -> Any:
+    """A datetime as a raw query binds it (SQLite stores text)."""
+    return WebhookDelivery._meta.get_field("next_attempt_at").get_db_prep_save(value, connection)
+
+
 def _store(endpoint_ids: list[int], envelope: dict, now: datetime) -> list[int]:
     """One delivery per endpoint that still exists and is active (the list may be a few seconds
-    old), in one INSERT ... SELECT; their ids, each sent to the delivery task after commit."""
+    old), in one INSERT ... SELECT; their ids, each sent to the delivery task after commit
+    (so each is stored leased to the queue)."""
     table, endpoints = WebhookDelivery._meta.db_table, WebhookEndpoint._meta.db_table
     payload = WebhookDelivery._meta.get_field("payload").get_db_prep_save(envelope, connection)
-    when = WebhookDelivery._meta.get_field("created_at").get_db_prep_save(now, connection)
+    when, queued_until = (_db_datetime(value) for value in (now, now + QUEUE_LEASE))
     marks = ", ".join(["%s"] * len(endpoint_ids))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} "  # noqa: S608 - table names from the models, values bound
-            "(endpoint_id, event, event_id, payload, status, attempts, next_attempt_at, error, created_at) "
-            f"SELECT id, %s, %s, %s, %s, 0, %s, '', %s FROM {endpoints} WHERE active AND id IN ({marks}) RETURNING id",
-            [envelope["type"], envelope["id"], payload, WebhookDeliveryStatus.PENDING, when, when, *endpoint_ids],
+            "(endpoint_id, event, event_id, payload, status, attempts, next_attempt_at, queued_until, error, created_at) "
+            f"SELECT id, %s, %s, %s, %s, 0, %s, %s, '', %s FROM {endpoints} WHERE active AND id IN ({marks}) RETURNING id",
+            [envelope["type"], envelope["id"], payload, WebhookDeliveryStatus.PENDING, when, queued_until, when, *endpoint_ids],
         )
         delivery_ids = [row[0] for row in cursor.fetchall()]
     for delivery_id in delivery_ids:
@@ -122,16 +137,20 @@ def send_test_event(*, endpoint: WebhookEndpoint, actor=None) -> WebhookDelivery
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
             endpoint=endpoint, event=TEST_EVENT, payload=(envelope := _envelope(TEST_EVENT, data, now)), event_id=envelope["id"],
-            next_attempt_at=now,
+            next_attempt_at=now, queued_until=now + QUEUE_LEASE,
         )
         enqueue_on_commit(core_tasks.deliver_webhook, delivery.pk)
     return delivery
 
 
 def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
-    """Take the delivery for one attempt if it is pending and due; None if not (or taken)."""
+    """Take the delivery for one attempt if it is pending and due; None if not (given up,
+    delivered, its retry not due yet, or taken by another worker, whose ATTEMPT_LEASE is in
+    next_attempt_at). Being leased to the queue (queued_until) does not stop it: that is this
+    task's own message, or another one for the same attempt; the lease ends here, so the
+    sweep sends the retry of a failed attempt as soon as it is due."""
     due = WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now)
-    if not due.update(next_attempt_at=now + ATTEMPT_LEASE):
+    if not due.update(next_attempt_at=now + ATTEMPT_LEASE, queued_until=None):
         return None
     return WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
 
@@ -200,16 +219,30 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool |
 
 
 def retry_due_deliveries(*, now: datetime | None = None) -> int:
-    """Send the task for every pending delivery whose next attempt is due (the periodic sweep;
-    it also re-sends a first attempt whose message was lost). Returns how many."""
+    """Send the task for every pending delivery whose next attempt is due and whose task is not
+    already waiting in the queue (the periodic sweep). A task sent more than QUEUE_LEASE ago
+    counts as lost and is sent again. Returns how many were sent.
+
+    One UPDATE both picks the deliveries and leases them to the queue, with the conditions
+    checked again on each row it writes: two sweeps at once send each delivery once."""
     now = now or timezone.now()
-    due = list(
-        WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id").values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    for delivery_id in due:
+    table = WebhookDelivery._meta.db_table
+    due = "status = %s AND next_attempt_at <= %s AND (queued_until IS NULL OR queued_until <= %s)"
+    at, queued_until = _db_datetime(now), _db_datetime(now + QUEUE_LEASE)
+    due_params = [WebhookDeliveryStatus.PENDING, at, at]
+    # PostgreSQL: a second sweep skips the rows the first is leasing instead of waiting on them.
+    # SQLite has one writer at a time and no such clause.
+    skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET queued_until = %s WHERE {due} AND id IN "  # noqa: S608 - as in _store
+            f"(SELECT id FROM {table} WHERE {due} ORDER BY next_attempt_at, id LIMIT %s{skip}) RETURNING id",
+            [queued_until, *due_params, *due_params, SWEEP_BATCH],
+        )
+        leased = sorted(row[0] for row in cursor.fetchall())
+    for delivery_id in leased:
         enqueue_on_commit(core_tasks.deliver_webhook, delivery_id)
-    return len(due)
+    return len(leased)
 
 
 def retry_now(*, delivery: WebhookDelivery) -> WebhookDelivery:
@@ -219,7 +252,7 @@ def retry_now(*, delivery: WebhookDelivery) -> WebhookDelivery:
     now = timezone.now()
     with transaction.atomic():
         WebhookDelivery.objects.filter(pk=delivery.pk).exclude(status=WebhookDeliveryStatus.SUCCEEDED).update(
-            status=WebhookDeliveryStatus.PENDING, next_attempt_at=now
+            status=WebhookDeliveryStatus.PENDING, next_attempt_at=now, queued_until=now + QUEUE_LEASE
         )
         enqueue_on_commit(core_tasks.deliver_webhook, delivery.pk)
     delivery.refresh_from_db()
