@@ -64,7 +64,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_filter = ("status", "event", "endpoint")
     search_fields = ("event_id",)
     readonly_fields = (
-        "endpoint", "event", "event_id", "payload", "status", "attempts", "next_attempt_at", "last_attempt_at",
+        "endpoint", "event", "event_id", "payload", "status", "attempts", "next_attempt_at", "queued_until", "last_attempt_at",
         "response_code", "error", "created_at", "delivered_at",
     )
     actions = ["retry_now"]
