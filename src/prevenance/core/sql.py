@@ -154,7 +154,9 @@ def _value_getter(field: models.Field, ops):
     return lambda obj: _plain(getattr(obj, attname))
 
 
-@functools.lru_cache(maxsize=64)
+# Per model and connection (each thread has its own): room for every model of an intake in
+# each thread of a threaded server.
+@functools.lru_cache(maxsize=1024)
 def _insert_plan(model, ops) -> tuple[str, list]:
     """The INSERT ... RETURNING statement of a model and, per field, the function reading its
     value off an instance; built once per model and connection (quoting ~30 names and choosing
@@ -222,7 +224,7 @@ def _select_plan(model, vendor: str) -> tuple[str, list[str]]:
     return sql, [field.attname for field in fields]
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)
 def _converters(model, ops) -> list:
     """Per column, the function turning a database value into the Python one (dates, JSON,
     durations), as the ORM's compiler applies them; once per model and connection."""

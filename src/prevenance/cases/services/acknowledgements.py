@@ -10,7 +10,7 @@ from django.utils import timezone
 from prevenance.cases.choices import MessageKind, TemplateAuditKind, TemplatePurpose
 from prevenance.cases.models import Case, Message
 from prevenance.cases.services.common import add_thread_entry, set_if_unset
-from prevenance.cases.services.outbound import queue_delivery, reaches_customer
+from prevenance.cases.services.outbound import email_addressing, send_on_commit
 from prevenance.cases.services.templates import apply_signature, render_template, select_template
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
@@ -57,7 +57,8 @@ def acknowledge_case(*, case: Case, message: Message | None = None) -> Message |
         if template is None:
             logger.info("No active acknowledgement template: case %s not acknowledged", case.reference)
             return None
-        if not reaches_customer(case, message):
+        addressing = email_addressing(case)  # also whether anyone can be written to
+        if isinstance(addressing, str):
             _skip(case, SkipReason.NO_ADDRESS)
             return None
         now = timezone.now()
@@ -67,6 +68,7 @@ def acknowledge_case(*, case: Case, message: Message | None = None) -> Message |
         subject, body = render_template(template=template, case=case)
         ack = add_thread_entry(
             case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case), created_at=now,
+            **addressing,
         )
-        queue_delivery(ack, subject=subject)
+        send_on_commit(ack, subject=subject)
     return ack

@@ -14,6 +14,7 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from email.headerregistry import Address
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -123,9 +124,24 @@ def queue_delivery(message: Message, *, subject: str = "") -> None:
                       % {"channel": message.get_channel_display()})
         return
     case = message.case  # the caller's (locked) case
-    if case.customer_id is None:
-        _record_error(message, _("The customer was erased: there is no one to send this to."))
+    addressing = email_addressing(case, message_id=message.message_id)
+    if isinstance(addressing, str):
+        _record_error(message, addressing)
         return
+    for name, value in addressing.items():
+        setattr(message, name, value)
+    message.send_error = ""
+    update_instance(message, [*addressing, "send_error"])
+    send_on_commit(message, subject=subject)
+
+
+def email_addressing(case: Case, *, message_id: str | None = None) -> dict[str, Any] | str:
+    """Who an email on `case` goes to, from which mailbox, threaded on what: the fields of the
+    OUTBOUND message (mailbox, to_addresses, cc_addresses, message_id, in_reply_to, references),
+    or the reason it cannot be sent. The recipient is the customer's last (non-automatic)
+    email address on the case, else their first email address, else the last sender."""
+    if case.customer_id is None:
+        return _("The customer was erased: there is no one to send this to.")
     customer_addresses = customer_email_addresses(case.customer_id)
     answered = _last_customer_message(case, set(customer_addresses))
     if answered is not None and answered.sender_address.lower() in customer_addresses:
@@ -133,21 +149,28 @@ def queue_delivery(message: Message, *, subject: str = "") -> None:
     else:
         recipient = customer_addresses[0] if customer_addresses else (answered.sender_address if answered else "")
     if not recipient:
-        _record_error(message, _("The customer has no email address to send this to."))
-        return
+        return _("The customer has no email address to send this to.")
     teams = team_mailbox_addresses()
     mailbox = sender_mailbox(case, teams)
     excluded = {*teams, settings.DEFAULT_FROM_EMAIL.lower(), recipient.lower(), mailbox.lower()}
-    message.mailbox = mailbox
-    message.to_addresses = [recipient]
-    message.cc_addresses = [address for address in case.cc_addresses if address.lower() not in excluded]
-    message.message_id = message.message_id or new_message_id(mailbox)
+    fields = {
+        "mailbox": mailbox,
+        "to_addresses": [recipient],
+        "cc_addresses": [address for address in case.cc_addresses if address.lower() not in excluded],
+        "message_id": message_id or new_message_id(mailbox),
+        "in_reply_to": "",
+        "references": "",
+    }
     if answered is not None and answered.message_id:
         earlier = answered.references.split() if answered.references else []
-        message.in_reply_to = answered.message_id
-        message.references = " ".join([*earlier[-20:], answered.message_id])
-    message.send_error = ""
-    update_instance(message, ["mailbox", "to_addresses", "cc_addresses", "message_id", "in_reply_to", "references", "send_error"])
+        fields["in_reply_to"] = answered.message_id
+        fields["references"] = " ".join([*earlier[-20:], answered.message_id])
+    return fields
+
+
+def send_on_commit(message: Message, *, subject: str = "") -> None:
+    """Send an OUTBOUND email message, addressed already (email_addressing), once the current
+    transaction commits."""
     enqueue_on_commit(case_tasks.deliver_message, message.pk, clean_header(subject))
 
 

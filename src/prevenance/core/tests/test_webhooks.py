@@ -14,7 +14,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from prevenance.core import tasks
+from prevenance.core import queue, tasks
 from prevenance.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from prevenance.core.testing import run_concurrently
 from prevenance.core.tests.receiver import Receiver
@@ -42,7 +42,17 @@ def broker(monkeypatch):
     """A queue whose workers are all busy: each deliver_webhook task sent lands here (its
     delivery id) and waits; a test plays the worker with tasks.deliver_webhook(delivery_id)."""
     waiting: list[int] = []
-    monkeypatch.setattr(tasks.deliver_webhook, "apply_async", lambda args=(), **options: waiting.extend(args))
+    send = queue._send
+
+    def publish(task, args):
+        # By name: `tasks.deliver_webhook` is a proxy to the current Celery app's task, and the
+        # worker tests run other apps, so patching the proxy's apply_async may miss the task sent.
+        if task.name == tasks.deliver_webhook.name:
+            waiting.extend(args)
+        else:
+            send(task, args)
+
+    monkeypatch.setattr(queue, "_send", publish)
     return waiting
 
 

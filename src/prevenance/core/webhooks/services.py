@@ -233,15 +233,18 @@ def retry_due_deliveries(*, now: datetime | None = None) -> int:
     # PostgreSQL: a second sweep skips the rows the first is leasing instead of waiting on them.
     # SQLite has one writer at a time and no such clause.
     skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    with connection.cursor() as cursor:
+    # In a transaction: on SQLite it starts with the write lock (BEGIN IMMEDIATE), so a second
+    # sweep waits for the first and then sees its leases (a bare statement could start from a
+    # snapshot older than the first sweep's commit, and SQLite would refuse its write).
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET queued_until = %s WHERE {due} AND id IN "  # noqa: S608 - as in _store
             f"(SELECT id FROM {table} WHERE {due} ORDER BY next_attempt_at, id LIMIT %s{skip}) RETURNING id",
             [queued_until, *due_params, *due_params, SWEEP_BATCH],
         )
         leased = sorted(row[0] for row in cursor.fetchall())
-    for delivery_id in leased:
-        enqueue_on_commit(core_tasks.deliver_webhook, delivery_id)
+        for delivery_id in leased:
+            enqueue_on_commit(core_tasks.deliver_webhook, delivery_id)
     return len(leased)
 
 
