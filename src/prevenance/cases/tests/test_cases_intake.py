@@ -216,7 +216,10 @@ def test_replies_write_outbound_interactions_and_stamp_the_first_response_once(a
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_intake_hands_out_unique_references():
+def test_concurrent_intake_hands_out_unique_references(settings):
+    # The counter's promise: unique and without gaps (test_case_numbers.py covers the sequence).
+    settings.PREVENANCE_CASE_NUMBERS = "counter"
+
     def intake(n: int):
         return lambda: [open_email_case(f"c{n}-{i}@example.com") for i in range(5)]
 
