@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from prevenance.cases import sla
 from prevenance.cases.choices import CaseAuditKind, SLAEventKind
 from prevenance.cases.models import Case, SLAEvent, SLAPolicy
-from prevenance.cases.selectors.kept_settings import kept_settings
+from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
 from prevenance.cases.services.common import lock_case
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.audit import record_audit
@@ -119,15 +119,14 @@ def restart_resolution_clock(case: Case, now: datetime) -> list[str]:
     return changed
 
 
-def _recalculate_one(case_id: int, policy_id: int, include_breached: bool) -> bool:
+def _recalculate_one(case_id: int, policy: SLAPolicy, include_breached: bool) -> bool:
     with transaction.atomic():
         case = lock_case(case_id)
-        if case.sla_policy_id != policy_id or case.status not in ACTIVE or case.merged_into_id is not None:
+        if case.sla_policy_id != policy.pk or case.status not in ACTIVE or case.merged_into_id is not None:
             return False  # moved on meanwhile
-        policy = SLAPolicy.objects.select_related("calendar").get(pk=policy_id)
         breached = set(case.sla_events.filter(kind__in=BREACHES).values_list("kind", flat=True))
         due = sla.due_times(
-            spec_for(case, policy), policy, case.created_at, not_counted=case.sla_paused_total,
+            _opening_spec(case, policy), policy, case.created_at, not_counted=case.sla_paused_total,
             first_response_from=case.first_response_clock_started_at,
         )
         changed = []
@@ -153,12 +152,15 @@ def recalculate_due_times(*, policy: SLAPolicy, include_breached: bool = False) 
     breach was already escalated. A clock already stopped (first response given) is left
     alone. Each case is its own transaction, so open cases keep taking replies meanwhile."""
     ids = Case.objects.filter(sla_policy=policy, status__in=ACTIVE, merged_into__isnull=True).values_list("pk", flat=True)
+    # The policy and the teams' calendars are read once for the run, not once per case.
+    policy = SLAPolicy.objects.select_related("calendar").get(pk=policy.pk)
     changed = 0
-    for case_id in list(ids.order_by("pk")):
-        try:
-            changed += _recalculate_one(case_id, policy.pk, include_breached)
-        except ValidationError:
-            logger.warning("Case %s moved while its due times were recalculated; left as it was", case_id)
+    with pinned_settings():
+        for case_id in list(ids.order_by("pk")):
+            try:
+                changed += _recalculate_one(case_id, policy, include_breached)
+            except ValidationError:
+                logger.warning("Case %s moved while its due times were recalculated; left as it was", case_id)
     return changed
 
 

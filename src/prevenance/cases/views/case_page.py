@@ -90,8 +90,13 @@ def case_context(request, case, **given) -> dict:
 
 
 def render_case(request, case, *, status: int = 200, **given):
-    """The main column as an HTMX fragment, else the whole page; `given` replaces bound forms."""
+    """After an action: the case as the services left it, as the main column for HTMX, else
+    the whole page; `given` replaces bound forms."""
     case.refresh_from_db()
+    return _render(request, case, status=status, **given)
+
+
+def _render(request, case, *, status: int = 200, **given):
     context = case_context(request, case, **given)
     template = "cases/partials/case_main.html" if htmx_partial(request) else "cases/case.html"
     response = render(request, template, context, status=status)
@@ -103,7 +108,7 @@ def render_case(request, case, *, status: int = 200, **given):
 @require_GET
 def case_page(request, case_id: int):
     case = access_case(request.user, case_id)
-    return render_case(request, case)
+    return _render(request, case)  # as access_case read it, related rows included
 
 
 @login_required
