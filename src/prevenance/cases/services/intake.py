@@ -203,7 +203,7 @@ def open_case(
             )
             # Triage, then the clock (the SLA policy and calendar follow the final priority and
             # team), then one INSERT with all of it. A customer this intake created has no orders.
-            _changed, routing = triage(
+            routing = triage(
                 case, text=f"{subject}\n{fields['body_text']}", known_order_total=Decimal(0) if resolution.created else None,
             )
             set_due_times(case, now)

@@ -103,11 +103,10 @@ def reaches_customer(case: Case, message: Message | None = None) -> bool:
     """Whether an email on this case would have someone to go to (queue_delivery's choice of
     recipient): the customer's email address, else the sender of a customer's email on the case.
     `message`, an inbound email the caller holds, answers without a query."""
-    if case.customer_id is None:
-        return False
-    if message is not None and message.channel == Channel.EMAIL and message.sender_address and not message.automatic:
+    if message is not None and case.customer_id is not None and message.channel == Channel.EMAIL \
+            and message.sender_address and not message.automatic:
         return True
-    return bool(customer_email_addresses(case.customer_id)) or _last_customer_message(case, set()) is not None
+    return not isinstance(email_addressing(case), str)
 
 
 def queue_delivery(message: Message, *, subject: str = "") -> None:

@@ -53,9 +53,9 @@ def signals_for(
     )
 
 
-def score_case(case: Case, *, text: str, now: datetime | None = None, known_order_total: Decimal | None = None) -> list[str]:
-    """Score the case from its message `text` and set score, reasons and level; returns the
-    fields changed (the caller saves, inside its transaction).
+def score_case(case: Case, *, text: str, now: datetime | None = None, known_order_total: Decimal | None = None) -> None:
+    """Score the case from its message `text` and set score, reasons and level (the caller
+    saves, inside its transaction).
 
     The level is the higher of the score's and the one the case already has: a priority a
     person chose at intake (an agent logging an urgent call) is a floor, never lowered."""
@@ -65,7 +65,6 @@ def score_case(case: Case, *, text: str, now: datetime | None = None, known_orde
     case.priority_score = result.points
     case.priority_reasons = result.stored_reasons()
     case.priority = priority.higher_level(case.priority, result.level)
-    return ["priority_score", "priority_reasons", "priority"]
 
 
 def _refreshed(case: Case, spec: CalendarSpec | None, now: datetime, conf: priority.PriorityConfig) -> tuple[int, list, str] | None:

@@ -1,8 +1,7 @@
 """Triage of a new case (language, priority, team, agent) and the agents' routing settings.
 
-`triage_new_case` runs inside open_case's transaction, right after the case row is created
-and before the SLA clock starts, so the due times follow the final priority and team
-(docs/routing-and-priority.md).
+`triage` runs inside open_case's transaction on the new, not yet stored case, before its due
+times are set, so they follow the final priority and team (docs/routing-and-priority.md).
 """
 
 import copy
@@ -18,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import CaseAuditKind, RoutingMethod
 from prevenance.cases.models import AgentProfile, Case, RoutingRule, Team
-from prevenance.cases.selectors.kept_settings import kept_settings, keyword_pattern
+from prevenance.cases.selectors.kept_settings import kept_settings
 from prevenance.cases.services.priority import score_case
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.audit import record_audit
@@ -45,14 +44,6 @@ def _criteria_match(rule: RoutingRule, *, channel: str, case_type: str, language
         rule.active and rule.channel in ("", channel) and rule.case_type in ("", case_type)
         and _language_matches(rule.language, language)
     )
-
-
-def rule_matches(rule: RoutingRule, *, channel: str, case_type: str, language: str, folded_text: str) -> bool:
-    """Every criterion set must match; a keyword matches as whole words, accents and case ignored."""
-    if not _criteria_match(rule, channel=channel, case_type=case_type, language=language):
-        return False
-    pattern = keyword_pattern(rule.keywords)
-    return pattern is None or pattern.search(folded_text) is not None
 
 
 def matching_rule(*, channel: str, case_type: str, language: str, text: str) -> RoutingRule | None:
@@ -172,9 +163,9 @@ def _username(user_id: int | None, candidates: list[Candidate]) -> str | None:
     return known or get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()
 
 
-def triage(case: Case, *, text: str, known_order_total: Decimal | None = None) -> tuple[list[str], dict]:
+def triage(case: Case, *, text: str, known_order_total: Decimal | None = None) -> dict:
     """Set the language, priority, team and agent of a new case, without saving it; returns
-    the fields set and the routing audit payload (record_routing, once the case has its id).
+    the routing audit payload (record_routing, once the case has its id).
 
     The team given by the caller (a mailbox's team, an agent's choice) is kept; otherwise the
     first matching routing rule names it. Then an agent of that team by its routing method;
@@ -183,39 +174,28 @@ def triage(case: Case, *, text: str, known_order_total: Decimal | None = None) -
     for a customer the same intake created), saving the query."""
     customer = case.customer if case.customer_id is not None else None
     case.language = (customer.language if customer is not None else "") or ""
-    changed = ["language", *score_case(case, text=text, now=case.created_at, known_order_total=known_order_total)]
+    score_case(case, text=text, now=case.created_at, known_order_total=known_order_total)
     rule = None
     if case.team_id is None:
         rule = matching_rule(channel=case.channel, case_type=case.type, language=case.language, text=text)
         if rule is not None:
             case.team, case.routing_rule = kept_settings().team(rule.team_id), rule
             case.team_id = rule.team_id  # even if the team was deleted since the rules were read
-            changed += ["team", "routing_rule"]
     reason = NO_TEAM
     if case.team_id is not None and case.assignee_id is None:
         assignee_id, reason = _assign_in_team(case, case.team_id, rule)
         if assignee_id is not None:
             case.assignee_id = assignee_id
-            changed.append("assignee")
     payload = {
         "rule": rule.pk if rule else None, "team": case.team_id, "assignee": case.assignee_id,
         "unassigned_reason": "" if case.assignee_id else reason, "priority": case.priority, "score": case.priority_score,
     }
-    return changed, payload
+    return payload
 
 
 def record_routing(case: Case, payload: dict) -> None:
     """The routing audit row of a triaged case (stored now)."""
     record_audit(kind=CaseAuditKind.ROUTED, actor=None, subject=case, payload=payload)
-
-
-def triage_new_case(case: Case, *, text: str) -> Case:
-    """triage() for a case already stored: saves the fields and writes the audit row (inside
-    the transaction that created it)."""
-    changed, payload = triage(case, text=text)
-    case.save(update_fields=changed)
-    record_routing(case, payload)
-    return case
 
 
 # Agents' settings --------------------------------------------------------------------------

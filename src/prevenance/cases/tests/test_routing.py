@@ -242,23 +242,25 @@ def test_the_team_lock_alone_keeps_concurrent_triages_fair():
     # only the team row lock stands between these eight transactions.
     from django.db import transaction
 
-    from prevenance.cases.services.routing import triage_new_case
+    from prevenance.cases.services.routing import triage
 
     team = TeamFactory(members=agents("anna", "bruno", "chloe", "david"), routing_method=RoutingMethod.ROUND_ROBIN)
     for user in team.members.all():
         set_capacity(user=user, max_open_cases=2, max_chats=None)
     ids = [open_email_case(f"lock{n}@example.com", subject="Q", body="x").case.pk for n in range(10)]
 
-    def triage(case_id: int):
+    def triage_one(case_id: int):
         def run():
             with transaction.atomic():
                 case = Case.objects.select_related("customer").get(pk=case_id)
                 case.team_id = team.pk
-                return triage_new_case(case, text="x").assignee_id
+                triage(case, text="x")
+                case.save(update_fields=["assignee", "priority", "priority_score", "priority_reasons", "language"])
+                return case.assignee_id
 
         return run
 
-    _results, errors = run_concurrently(*(triage(pk) for pk in ids))
+    _results, errors = run_concurrently(*(triage_one(pk) for pk in ids))
     assert errors == []
     loads = sorted(Case.objects.filter(assignee__isnull=False).values_list("assignee__username", flat=True))
     assert loads == ["anna", "anna", "bruno", "bruno", "chloe", "chloe", "david", "david"]
