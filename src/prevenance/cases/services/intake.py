@@ -15,7 +15,7 @@ from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, MessageKind, Priority
 from prevenance.cases.models import Case, Team
 from prevenance.cases.selectors.kept_settings import pinned_settings
-from prevenance.cases.services.acknowledgements import acknowledge_case
+from prevenance.cases.services.acknowledgements import acknowledge_case, plan_acknowledgement, send_acknowledgement
 from prevenance.cases.services.common import (
     MAX_ADDRESSES,
     Intake,
@@ -125,6 +125,14 @@ def _locked_customer(resolution: Resolution) -> Customer:
     return customer
 
 
+def _created_addresses(resolution: Resolution) -> list[str] | None:
+    """The email addresses of a customer this intake created (all of them, oldest first, as
+    customer_email_addresses reads them); None for a customer found, whose others are unknown."""
+    if not resolution.created:
+        return None
+    return [identity.normalized for identity in resolution.attached if identity.kind == IdentityKind.EMAIL]
+
+
 def _deduplicated(message_id: str | None) -> Intake | None:
     stored = stored_message(message_id)
     return Intake(case=stored.case, message=stored, created=False) if stored is not None else None
@@ -207,6 +215,10 @@ def open_case(
                 case, text=f"{subject}\n{fields['body_text']}", known_order_total=Decimal(0) if resolution.created else None,
             )
             set_due_times(case, now)
+            # Decided before the INSERT (it sets acknowledged_at), once the team and due times are known.
+            acknowledgement = plan_acknowledgement(
+                case, first_message=fields, customer_addresses=_created_addresses(resolution),
+            ) if acknowledge else None
             insert_case(case)
             record_routing(case, routing)
             message = add_thread_entry(
@@ -214,8 +226,8 @@ def open_case(
             )
             if getattr(actor, "is_authenticated", False):
                 record_audit(kind=CaseAuditKind.OPENED, actor=actor, subject=case, payload={"channel": case.channel, "message": message.pk})
-            if acknowledge:
-                acknowledge_case(case=case, message=message)  # last: the team and due times are known now
+            if acknowledgement is not None:
+                send_acknowledgement(case, acknowledgement)
             case_events.case_created(case)
     except IntegrityError:
         # Two deliveries of the same message raced; the first one's commit is the stored copy.

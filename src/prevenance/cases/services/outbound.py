@@ -14,6 +14,7 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from email.headerregistry import Address
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -134,15 +135,34 @@ def queue_delivery(message: Message, *, subject: str = "") -> None:
     send_on_commit(message, subject=subject)
 
 
-def email_addressing(case: Case, *, message_id: str | None = None) -> dict[str, Any] | str:
+def first_message_answered(message: Mapping[str, Any]) -> _Answered | None:
+    """What _last_customer_message finds on a case whose only message is `message` (the fields
+    of an inbound message not stored yet): the message itself, unless it is not an email we answer."""
+    if message["channel"] != Channel.EMAIL or message["automatic"] or not message["sender_address"]:
+        return None
+    return _Answered(message["sender_address"], message["message_id"] or "", message["references"] or "")
+
+
+def email_addressing(
+    case: Case, *, message_id: str | None = None,
+    customer_addresses: Sequence[str] | None = None, first_message: Mapping[str, Any] | None = None,
+) -> dict[str, Any] | str:
     """Who an email on `case` goes to, from which mailbox, threaded on what: the fields of the
     OUTBOUND message (mailbox, to_addresses, cc_addresses, message_id, in_reply_to, references),
     or the reason it cannot be sent. The recipient is the customer's last (non-automatic)
-    email address on the case, else their first email address, else the last sender."""
+    email address on the case, else their first email address, else the last sender.
+
+    An intake opening a case already knows what the two reads would find: the customer's email
+    addresses (`customer_addresses`, oldest first, normalised) and the case's only message
+    (`first_message`, its fields); given, they are used instead of reading the database."""
     if case.customer_id is None:
         return _("The customer was erased: there is no one to send this to.")
-    customer_addresses = customer_email_addresses(case.customer_id)
-    answered = _last_customer_message(case, set(customer_addresses))
+    if customer_addresses is None:
+        customer_addresses = customer_email_addresses(case.customer_id)
+    if first_message is not None:
+        answered = first_message_answered(first_message)
+    else:
+        answered = _last_customer_message(case, set(customer_addresses))
     if answered is not None and answered.sender_address.lower() in customer_addresses:
         recipient = answered.sender_address
     else:

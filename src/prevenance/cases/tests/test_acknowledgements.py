@@ -173,3 +173,28 @@ def test_two_concurrent_acknowledgements_of_one_case_send_one_message():
     assert errors == []
     assert sorted(result is None for result in results) == [False, True]
     assert len(outbound(case)) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("known_before", [False, True], ids=["new customer", "known customer"])
+def test_the_acknowledgement_answers_the_address_the_customer_wrote_from(known_before):
+    # open_case decides the acknowledgement from what the intake knows (a customer it created
+    # has only the addresses it was given); a known customer's addresses are read.
+    if known_before:
+        IdentityFactory(customer=CustomerFactory(), kind=IdentityKind.EMAIL, value="ana@example.com", normalized="ana@example.com")
+    identities = [IdentityInput(IdentityKind.EMAIL, "ana@example.com"), IdentityInput(IdentityKind.EMAIL, "Ana.Pro@Example.com")]
+    intake = open_case(identities=identities, channel=Channel.EMAIL, subject="Facture", body="Ma facture est fausse.",
+                       sender_address="Ana.Pro@Example.com", message_id="ana-1@example.com", references="older@example.com")
+    [ack] = outbound(intake.case)
+    assert ack.to_addresses == ["Ana.Pro@Example.com"]
+    assert (ack.in_reply_to, ack.references) == ("ana-1@example.com", "older@example.com ana-1@example.com")
+
+
+@pytest.mark.django_db
+def test_an_api_case_without_a_sender_is_acknowledged_to_the_customers_first_address():
+    identities = [IdentityInput(IdentityKind.EMAIL, "Leo@Example.com"), IdentityInput(IdentityKind.EMAIL, "leo.bis@example.com")]
+    intake = open_case(identities=identities, channel=Channel.API, subject="Question", body="Quels horaires ?")
+    [ack] = outbound(intake.case)
+    assert ack.to_addresses == ["leo@example.com"]
+    assert (ack.in_reply_to, ack.references) == ("", "")
+    assert Case.objects.get(pk=intake.case.pk).acknowledged_at == ack.created_at
