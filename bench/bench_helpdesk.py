@@ -9,12 +9,17 @@ django-helpdesk is installed from PyPI into its own virtual environment
 it needs (bench/helpdesk/settings.py, the same SQLite options as Prévenance). Each system
 gets a fresh SQLite file and a worker process of its own; the rounds alternate between them
 (who goes first alternates too), so both see the same machine load. Every item is a first
-message from a new person. Two comparisons:
+message from a new person. Three comparisons:
 
 - "create": helpdesk's Ticket.objects.create + its first FollowUp (the least any of its
   intakes writes) against Prévenance's open_case service (find or create the customer from the
   email identity, the case with its reference, the SLA due times from a policy on a business
   calendar, the first message, the interaction on the customer's timeline, one transaction);
+- "form": each system's public web form without the HTTP, as its view runs it: the form's
+  validation then its service. helpdesk's PublicTicketForm.save (the ticket, its follow-up,
+  the acknowledgement email to the submitter rendered and sent to memory, backlinks, the
+  signal) against Prévenance's ContactForm and submit_contact_form (everything open_case
+  does, the acknowledgement stored and queued for the worker to send);
 - "email": the raw RFC 822 message through each system's own email intake: helpdesk's
   extract_email_metadata (what its mail poller calls; it also sends its acknowledgement email,
   to memory here) against Prévenance's ingest_email (which also keeps the raw message through
@@ -41,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 PEER = HERE / "helpdesk"
 VENV = ROOT / "var" / "bench" / "helpdesk-venv"
 PEER_VERSION = "2.6.1"
-PAIRS = [("create", "models", "service"), ("email", "email", "email")]
+PAIRS = [("create", "models", "service"), ("form", "form", "form"), ("email", "email", "email")]
 
 
 # -- Prévenance's worker (this file run with --worker) -----------------------------------------
@@ -78,8 +83,10 @@ def sla_setup() -> None:
 def serve_prevenance(run: str, profile: int) -> None:
     from protocol import BODY, SUBJECT, raw_message, sender, serve
 
+    from prevenance.cases.forms import ContactForm
     from prevenance.cases.models import Case, Message
     from prevenance.cases.services import ensure_default_templates, ingest_email, open_case
+    from prevenance.cases.services.web_form import submit_contact_form
     from prevenance.cases.services.email_intake import Outcome
     from prevenance.customers.models import Customer
     from prevenance.customers.services import IdentityInput
@@ -97,6 +104,22 @@ def serve_prevenance(run: str, profile: int) -> None:
                 message_id=f"first-{n}.{run}@exemple.fr",
             )
 
+    def from_form(start: int, count: int) -> None:
+        for n in range(start, start + count):
+            address, _name = sender(n, run)
+            form = ContactForm(data={
+                "first_name": "Claire", "last_name": "Martin", "email": address, "type": "question",
+                "subject": SUBJECT.format(n=n), "body": BODY.format(n=n), "submission_id": uuid.uuid4().hex,
+            })
+            if not form.is_valid():
+                raise SystemExit(f"Prévenance refused form {n}: {form.errors.as_json()}")
+            data = form.cleaned_data
+            submit_contact_form(
+                submission_id=data["submission_id"], first_name=data["first_name"], last_name=data["last_name"],
+                email=data["email"], phone=data["phone"], type=data["type"], subject=data["subject"], body=data["body"],
+                order_reference=data["order"], files=data["attachments"] or (), language="fr",
+            )
+
     def from_email(start: int, count: int) -> None:
         for n in range(start, start + count):
             if ingest_email(raw=raw_message(n, run)).outcome != Outcome.CREATED:
@@ -111,7 +134,7 @@ def serve_prevenance(run: str, profile: int) -> None:
 
     if profile:
         profile_open_case(create, profile)
-    serve({"service": create, "email": from_email}, finish)
+    serve({"service": create, "form": from_form, "email": from_email}, finish)
 
 
 # Where open_case's time goes, stage by stage: (module, name) wrapped with a timer. Indented

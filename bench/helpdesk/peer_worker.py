@@ -2,7 +2,7 @@
 
     HELPDESK_BENCH_DB=/path/file.sqlite3 var/bench/helpdesk-venv/bin/python bench/helpdesk/peer_worker.py RUN_ID
 
-Two ways of creating a ticket, both helpdesk's own code:
+Three ways of creating a ticket, all helpdesk's own code:
 - "models": what every intake of helpdesk writes at the least: Ticket.objects.create and
   its first FollowUp (the comment and the Message-ID), autocommit as helpdesk runs.
 - "email": helpdesk.email.extract_email_metadata(raw, queue, logger), the function its mail
@@ -28,6 +28,7 @@ from django.core import mail  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from helpdesk.email import extract_email_metadata  # noqa: E402
+from helpdesk.forms import PublicTicketForm  # noqa: E402
 from helpdesk.models import FollowUp, Queue, Ticket  # noqa: E402
 from protocol import BODY, MAILBOX, SUBJECT, raw_message, sender, serve  # noqa: E402
 
@@ -37,7 +38,8 @@ LOGGER = logging.getLogger("helpdesk.bench")
 
 call_command("migrate", verbosity=0, interactive=False)
 QUEUE, _ = Queue.objects.get_or_create(
-    slug="sav", defaults={"title": "Service client", "email_address": MAILBOX, "allow_email_submission": True}
+    slug="sav", defaults={"title": "Service client", "email_address": MAILBOX, "allow_email_submission": True,
+                          "allow_public_submission": True}
 )
 
 
@@ -65,8 +67,23 @@ def create_from_email(start: int, count: int) -> None:
     outbox.clear()
 
 
+def create_from_form(start: int, count: int) -> None:
+    for n in range(start, start + count):
+        address, _name = sender(n, RUN)
+        form = PublicTicketForm(data={
+            "queue": str(QUEUE.pk), "title": SUBJECT.format(n=n), "body": BODY.format(n=n), "priority": "3",
+            "submitter_email": address,
+        })
+        if not form.is_valid():
+            raise SystemExit(f"helpdesk refused form {n}: {form.errors.as_json()}")
+        form.save(user=None)
+    outbox = getattr(mail, "outbox", [])
+    SENT["acknowledgements"] += len(outbox)
+    outbox.clear()
+
+
 def finish() -> dict:
     return {"items": Ticket.objects.count(), "followups": FollowUp.objects.count(), **SENT, "django": django.get_version()}
 
 
-serve({"models": create_models, "email": create_from_email}, finish)
+serve({"models": create_models, "email": create_from_email, "form": create_from_form}, finish)
