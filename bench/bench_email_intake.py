@@ -7,8 +7,8 @@ One process, one message after the other, each through the whole service: parse,
 the thread, resolve the customer (new ones), open the case (triage: priority and routing,
 SLA due times, webhook event) or add the reply, write the timeline interaction, keep the raw
 message through Django's storage (a temporary MEDIA_ROOT), and for a new case store the
-acknowledgement and queue its sending (the default templates are installed first; the
-queued tasks go to an embedded broker in a temporary folder, which no worker reads). Half
+acknowledgement in the email outbox, for the worker's sweep to send (the default templates
+are installed first; a temporary var folder, which no worker reads). Half
 the messages are first messages from new senders (a new customer and a new case each), half
 are replies threaded by In-Reply-To.
 
@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-email-var-") as var:
-        # The embedded broker's folder (var/celery/): queued acknowledgements must not wait
+        # The embedded broker's folder (var/celery/): tasks the intake queues must not wait
         # for the next worker of this checkout.
         os.environ["PREVENANCE_VAR_DIR"] = var
         with django_on(args.database_url, "email-intake"):
@@ -100,7 +100,7 @@ def ingest_all(args) -> None:
         raise SystemExit("unexpected outcomes: " + ", ".join(sorted(set(outcomes) - {Outcome.CREATED, Outcome.APPENDED})))
     reply_elapsed = elapsed - first_elapsed
     acknowledged = Case.objects.filter(acknowledged_at__isnull=False).count()
-    print(f"acknowledgements stored and queued: {acknowledged} of {Case.objects.count()} cases")
+    print(f"acknowledgements stored, in the outbox: {acknowledged} of {Case.objects.count()} cases")
     print(f"{vendor}: {2 * half} messages in {elapsed:.2f} s = {2 * half / elapsed:,.0f} messages/s "
           f"(new cases {half / first_elapsed:,.0f}/s, threaded replies {half / reply_elapsed:,.0f}/s); "
           f"this process used {cpu:.2f} s of CPU = {2 * half / cpu:,.0f} messages per CPU-second")

@@ -19,7 +19,7 @@ message from a new person. Three comparisons:
   validation then its service. helpdesk's PublicTicketForm.save (the ticket, its follow-up,
   the acknowledgement email to the submitter rendered and sent to memory, backlinks, the
   signal) against Prévenance's ContactForm and submit_contact_form (everything open_case
-  does, the acknowledgement stored and queued for the worker to send);
+  does, the acknowledgement stored in the outbox for the worker to send);
 - "email": the raw RFC 822 message through each system's own email intake: helpdesk's
   extract_email_metadata (what its mail poller calls; it also sends its acknowledgement email,
   to memory here) against Prévenance's ingest_email (which also keeps the raw message through
@@ -151,10 +151,10 @@ STAGES = [
     ("prevenance.cases.services.intake", "record_routing", "routing audit row"),
     ("prevenance.cases.services.intake", "add_thread_entry", "first message + timeline (add_thread_entry)"),
     ("prevenance.cases.services.common", "_timeline_entry", "  timeline interactions (both messages)"),
-    ("prevenance.cases.services.intake", "acknowledge_case", "acknowledgement (acknowledge_case)"),
-    ("prevenance.cases.services.acknowledgements", "queue_delivery", "  address it, queue it (queue_delivery)"),
+    ("prevenance.cases.services.intake", "plan_acknowledgement", "acknowledgement: template, addressing (plan)"),
+    ("prevenance.cases.services.intake", "send_acknowledgement", "acknowledgement: rendered, stored, in the outbox"),
     ("prevenance.cases.events", "case_created", "webhook event (case_created)"),
-    ("prevenance.core.queue", "_send", "after commit: publish to the broker"),
+    ("prevenance.core.queue", "_send", "after commit: publish to the broker (webhooks only)"),
 ]
 
 

@@ -308,10 +308,15 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(celery_dir / "beat-schedule")
+# How often the worker sends the emails waiting in the outbox (acknowledgements of new cases
+# wait at most this long; cases/services/outbound.py).
+PREVENANCE_OUTBOX_SECONDS = env_int("PREVENANCE_OUTBOX_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "prune-task-effects": {"task": "prevenance.core.tasks.prune_task_effects", "schedule": 24 * 3600},
     "check-sla-breaches": {"task": "prevenance.cases.tasks.check_sla_breaches", "schedule": 5 * 60},
     "refresh-priority-scores": {"task": "prevenance.cases.tasks.refresh_priority_scores", "schedule": 5 * 60},
     "retry-webhooks": {"task": "prevenance.core.tasks.retry_webhooks", "schedule": 60},
+    # The email outbox: acknowledgements, retries, lost tasks (cases/services/outbound.py).
+    "send-due-emails": {"task": "prevenance.cases.tasks.send_due_emails", "schedule": PREVENANCE_OUTBOX_SECONDS},
     "prune-idempotency-keys": {"task": "prevenance.api.tasks.prune_idempotency_keys", "schedule": 3600},
 }

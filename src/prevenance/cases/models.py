@@ -359,16 +359,25 @@ class Message(models.Model):
     automatic = models.CharField(_("automatic message"), max_length=12, blank=True)
     # What was wrong with it (malformed MIME, unknown charset, attachment refused...): stored and flagged.
     problems = models.JSONField(_("problems"), default=list, blank=True)
-    # Outbound messages: sent after commit by a background task (cases/services/outbound.py).
+    # Outbound messages: sent by a background task (cases/services/outbound.py).
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     send_error = models.TextField(_("sending error"), blank=True)
+    # The outbox: when the next attempt to send this email is due (NULL: nothing to send, it
+    # was sent or given up), how many were made, and the subject it goes with when it is not
+    # "Re: [reference] case subject" (an acknowledgement's, a survey's). The periodic sweep
+    # sends what is due, so an email whose task was lost is still sent.
+    delivery_due_at = models.DateTimeField(_("next sending attempt"), null=True, blank=True)
+    delivery_attempts = models.PositiveSmallIntegerField(_("sending attempts"), default=0)
+    email_subject = models.CharField(_("email subject"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     interaction = models.ForeignKey(
         Interaction, verbose_name=_("interaction"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     gdpr_on_erase = "unlink"
-    gdpr_personal_fields = ("sender_address", "sender_name", "body_text", "body_html", "to_addresses", "cc_addresses", "bcc_addresses")
+    gdpr_personal_fields = (
+        "sender_address", "sender_name", "body_text", "body_html", "to_addresses", "cc_addresses", "bcc_addresses", "email_subject",
+    )
 
     class Meta:
         verbose_name = _("message")
@@ -381,7 +390,11 @@ class Message(models.Model):
                 violation_error_message=_("A message with this id is already stored."),
             ),
         ]
-        indexes = [models.Index(fields=["case", "created_at"], name="case_message_thread_idx")]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="case_message_thread_idx"),
+            # Only the few emails waiting to be sent: the sweep's look-up stays small.
+            models.Index(fields=["delivery_due_at"], name="case_message_outbox_idx", condition=Q(delivery_due_at__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"

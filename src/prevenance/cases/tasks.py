@@ -30,13 +30,16 @@ def recalculate_due_times(policy_id: int, include_breached: bool = False) -> int
     return sla_services.recalculate_due_times(policy=policy, include_breached=include_breached) if policy else 0
 
 
-# 8 retries, a minute apart then doubling up to an hour (outbound.retry_delay): about 6 hours.
-@shared_task(bind=True, name="prevenance.cases.tasks.deliver_message", max_retries=8)
-def deliver_message(self, message_id: int, subject: str = "") -> bool:
-    """Send an outbound case message by email once; a failed send is retried with backoff,
-    then given up with its error kept on the message (cases/services/outbound.py)."""
-    final = self.request.retries >= self.max_retries
-    try:
-        return outbound_services.deliver(message_id=message_id, subject=subject, final=final)
-    except outbound_services.TransientSendError as exc:
-        raise self.retry(exc=exc, countdown=outbound_services.retry_delay(self.request.retries)) from exc
+@shared_task(name="prevenance.cases.tasks.deliver_message")
+def deliver_message(message_id: int, subject: str = "") -> bool:
+    """Send an outbound case message by email once. A failed send is due again after a backoff
+    and the sweep below sends it then; given up after the last attempt, its error kept on the
+    message (cases/services/outbound.py). `subject`: tasks queued by older versions."""
+    return outbound_services.deliver(message_id=message_id, subject=subject)
+
+
+@shared_task(name="prevenance.cases.tasks.send_due_emails")
+def send_due_emails() -> int:
+    """Send the tasks of the outbox emails that are due: acknowledgements, retries, and any
+    whose task was lost (run every few seconds by beat; PREVENANCE_OUTBOX_SECONDS)."""
+    return outbound_services.send_due_emails()

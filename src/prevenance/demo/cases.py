@@ -36,6 +36,7 @@ from prevenance.cases.services import (
     open_case,
     request_gesture,
 )
+from prevenance.cases.services.outbound import send_due_emails
 from prevenance.cases.services.routing import set_availability
 from prevenance.cases.services.sla_policies import create_sla_policy
 from prevenance.celery import app as celery_app
@@ -234,7 +235,9 @@ def build_demo_cases(*, count: int, seed: int, now: datetime, progress: bool = F
             for customer, email in tqdm(customers, disable=not progress, unit="case", desc="demo cases"):
                 with transaction.atomic():
                     case, replied_at, resolved_at = _write_case(customer, email, rng=rng, now=now, users=users, summary=summary)
-                # After the commit: the (eager) sending tasks run on commit and stamp sent_at.
+                # After the commit: the (eager) sending tasks run on commit and stamp sent_at;
+                # the acknowledgement waits in the outbox for a sweep, run here at once.
+                send_due_emails()
                 with transaction.atomic():
                     _backdate(case, replied_at=replied_at, resolved_at=resolved_at)
     finally:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from prevenance.cases.choices import MessageKind, TemplateAuditKind, TemplatePurpose
 from prevenance.cases.models import Case, Message, ReplyTemplate
 from prevenance.cases.services.common import add_thread_entry, set_if_unset
-from prevenance.cases.services.outbound import email_addressing, send_on_commit
+from prevenance.cases.services.outbound import email_addressing, outbox_fields
 from prevenance.cases.services.templates import apply_signature, render_template, select_template
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
@@ -69,12 +69,12 @@ def _store(case: Case, decision: Acknowledgement, *, now) -> Message | None:
         logger.info("No active acknowledgement template: case %s not acknowledged", case.reference)
         return None
     subject, body = render_template(template=decision.template, case=case)
-    ack = add_thread_entry(
+    # Into the outbox with its INSERT: the sweep sends it within seconds (no broker message
+    # per new case; outbound.py).
+    return add_thread_entry(
         case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case), created_at=now,
-        **decision.addressing,
+        **decision.addressing, **outbox_fields(subject, due=now),
     )
-    send_on_commit(ack, subject=subject)
-    return ack
 
 
 def plan_acknowledgement(case: Case, *, first_message: Mapping[str, Any], customer_addresses: Sequence[str] | None) -> Acknowledgement:

@@ -305,10 +305,14 @@ def add_thread_entry(
     bcc_addresses: Sequence[str] = (),
     automatic: str = "",
     problems: Sequence[Mapping[str, str]] = (),
+    email_subject: str = "",
+    delivery_due_at: datetime | None = None,
+    delivery_attempts: int = 0,
 ) -> Message:
     """Store one message on a locked case; a message to or from the customer also goes on their timeline.
 
     The caller holds the case lock, hence its customer's (lock_case, or open_case's own).
+    The last three fields put an outbound email in the outbox at once (outbound.outbox_fields).
     """
     message = Message(
         case=case,
@@ -330,6 +334,9 @@ def add_thread_entry(
         bcc_addresses=list(bcc_addresses),
         automatic=automatic,
         problems=[dict(problem) for problem in problems],
+        email_subject=email_subject,
+        delivery_due_at=delivery_due_at,
+        delivery_attempts=delivery_attempts,
     )
     insert_instance(message)
     if kind != MessageKind.NOTE and case.customer_id is not None:

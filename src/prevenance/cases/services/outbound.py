@@ -1,24 +1,31 @@
-"""Outbound delivery: an OUTBOUND thread message sent to the customer after commit (docs/email-intake.md).
+"""Outbound delivery: an OUTBOUND thread message sent to the customer by email (docs/email-intake.md).
 
 `queue_delivery(message)` is called inside the transaction that created the message. It
 decides there who the message goes to and stores it on the message (mailbox it is sent from,
 To, Cc, our Message-ID, In-Reply-To, References), so the thread shows what was sent and the
-customer's reply threads back even before the send. On commit a task sends it once
-(`deliver`, through `run_once`) with Django's email backend and stamps `sent_at`; a failed
-send keeps the error in `send_error` and is retried with backoff, then given up with the
-error kept.
-"""
+customer's reply threads back even before the send.
 
+The message row is its own outbox entry: `delivery_due_at` says when the next attempt is due
+(NULL: nothing to send). A reply's task is sent when the transaction commits and the row is
+leased to it for QUEUE_LEASE; an acknowledgement (one per new case, the hot path of every
+intake) is only marked due and the periodic sweep (`send_due_emails`, every few seconds)
+sends its task. The task sends it once (`deliver`, through `run_once`) with Django's email
+backend and stamps `sent_at`; a failed send keeps the error in `send_error` and is due again
+after a backoff (`retry_delay`), then given up after MAX_ATTEMPTS with the error kept. A task
+lost with its broker is made up for by the sweep once its lease has passed.
+"""
 import re
 import smtplib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,16 +40,18 @@ from prevenance.core.sql import update_instance
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Identity
 
-# Retries of a failed send (the task's max_retries): 1 min, 2, 4, ... capped at an hour.
+# Retries of a failed send: 1 min, 2, 4, ... capped at an hour; given up after the 9th attempt
+# (about 6 hours).
 FIRST_RETRY_SECONDS = 60
 LAST_RETRY_SECONDS = 3600
+MAX_ATTEMPTS = 9
+# An email whose task waits in the queue (or runs) is left to it this long before the sweep
+# counts the task as lost and sends another; the email itself is sent once (run_once).
+QUEUE_LEASE = timedelta(minutes=10)
+SWEEP_BATCH = 500
 MAX_SUBJECT = 200
 _PREFIX_RE = re.compile(r"^\s*((re|fwd?|tr|aw|sv|wg|réf|ref)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _REFERENCE_TAG_RE = re.compile(r"\s*\[\s*C-\d{4}-\d{6,}\s*\]\s*", re.IGNORECASE)
-
-
-class TransientSendError(Exception):
-    """The mail server could not be reached or refused for now: the task retries later."""
 
 
 def our_mailboxes() -> set[str]:
@@ -128,11 +137,11 @@ def queue_delivery(message: Message, *, subject: str = "") -> None:
     if isinstance(addressing, str):
         _record_error(message, addressing)
         return
-    for name, value in addressing.items():
+    fields = {**addressing, "send_error": "", **outbox_fields(subject, due=timezone.now() + QUEUE_LEASE)}
+    for name, value in fields.items():
         setattr(message, name, value)
-    message.send_error = ""
-    update_instance(message, [*addressing, "send_error"])
-    send_on_commit(message, subject=subject)
+    update_instance(message, list(fields))
+    enqueue_on_commit(case_tasks.deliver_message, message.pk)  # at once; the row is leased to this task
 
 
 def first_message_answered(message: Mapping[str, Any]) -> _Answered | None:
@@ -187,15 +196,39 @@ def email_addressing(
     return fields
 
 
-def send_on_commit(message: Message, *, subject: str = "") -> None:
-    """Send an OUTBOUND email message, addressed already (email_addressing), once the current
-    transaction commits."""
-    enqueue_on_commit(case_tasks.deliver_message, message.pk, clean_header(subject))
+def outbox_fields(subject: str, *, due: datetime) -> dict[str, Any]:
+    """The fields that put an addressed OUTBOUND email in the outbox, due at `due`: written with
+    the message (an acknowledgement's INSERT) or with its addressing (queue_delivery)."""
+    return {"email_subject": clean_header(subject)[:255], "delivery_due_at": due, "delivery_attempts": 0}
 
 
 def _record_error(message: Message, error: str) -> None:
     message.send_error = error
     Message.objects.filter(pk=message.pk).update(send_error=error)
+
+
+def send_due_emails(*, now: datetime | None = None) -> int:
+    """Send the task of every outbox email whose attempt is due (the periodic sweep) and lease
+    it to that task for QUEUE_LEASE, so that the next sweeps leave it alone. Returns how many.
+
+    One UPDATE both picks the emails and leases them, the condition checked again on each row
+    it writes: two sweeps at once send each task once (as webhooks' retry_due_deliveries)."""
+    now = now or timezone.now()
+    table = quoted(Message._meta.db_table)
+    column = quoted("delivery_due_at")
+    at, leased_until = (Message._meta.get_field("delivery_due_at").get_db_prep_save(value, connection) for value in (now, now + QUEUE_LEASE))
+    skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {column} = %s WHERE {column} <= %s AND {quoted('id')} IN "  # noqa: S608 - names from the model
+            f"(SELECT {quoted('id')} FROM {table} WHERE {column} <= %s ORDER BY {column}, {quoted('id')} LIMIT %s{skip}) "
+            f"RETURNING {quoted('id')}",
+            [leased_until, at, at, SWEEP_BATCH],
+        )
+        leased = sorted(row[0] for row in cursor.fetchall())
+        for message_id in leased:
+            enqueue_on_commit(case_tasks.deliver_message, message_id)
+    return len(leased)
 
 
 def base_subject(subject: str) -> str:
@@ -250,35 +283,47 @@ def _from_header(case: Case, mailbox: str) -> str:
         return mailbox
 
 
-def deliver(*, message_id: int, subject: str = "", final: bool = True) -> bool:
-    """Send one queued OUTBOUND email once; True when it was sent now.
+def deliver(*, message_id: int, subject: str = "") -> bool:
+    """Send one OUTBOUND email of the outbox once; True when it was sent now.
 
-    A failed send records its error on the message and raises TransientSendError for the task
-    to retry, unless `final`: then the error stays and nothing more is tried.
+    A failed send records its error on the message and when the next attempt is due
+    (retry_delay), for the sweep; after MAX_ATTEMPTS it is given up, the error kept. `subject`
+    is for tasks queued before the subject was stored on the message.
     """
     message = (
         Message.objects.select_related("case", "case__team")
         .filter(Q(pk=message_id) & Q(kind=MessageKind.OUTBOUND) & Q(channel=Channel.EMAIL) & Q(sent_at__isnull=True))
         .first()
     )
-    if message is None or message.customer_id is None or not message.to_addresses:
-        return False  # sent already, erased meanwhile, or never addressed (send_error says why)
-    email = build_email(message, subject=subject)
+    if message is None:
+        return False  # sent already
+    if message.customer_id is None or not message.to_addresses:
+        # Erased meanwhile, or never addressed (send_error says why): out of the outbox.
+        Message.objects.filter(pk=message.pk).update(delivery_due_at=None)
+        return False
+    email = build_email(message, subject=message.email_subject or subject)
 
     def send() -> None:
         email.send()
-        Message.objects.filter(pk=message.pk).update(sent_at=timezone.now(), send_error="")
+        Message.objects.filter(pk=message.pk).update(sent_at=timezone.now(), send_error="", delivery_due_at=None)
 
     try:
         return run_once(key=f"case-message-send:{message.pk}", effect=send)
     except (smtplib.SMTPException, OSError) as exc:
-        error = _("Sending failed: %(error)s") % {"error": str(exc) or type(exc).__name__}
-        if final:
-            error = _("%(error)s (given up: no more attempts)") % {"error": error}
-        _record_error(message, error[:2000])
-        if final:
-            return False
-        raise TransientSendError(error) from exc
+        _attempt_failed(message, str(exc) or type(exc).__name__)
+        return False
+
+
+def _attempt_failed(message: Message, reason: str) -> None:
+    attempts = message.delivery_attempts + 1
+    error = _("Sending failed: %(error)s") % {"error": reason}
+    if attempts >= MAX_ATTEMPTS:
+        error, due = _("%(error)s (given up: no more attempts)") % {"error": error}, None
+    else:
+        due = timezone.now() + timedelta(seconds=retry_delay(attempts - 1))
+    Message.objects.filter(pk=message.pk, sent_at__isnull=True).update(
+        send_error=error[:2000], delivery_attempts=attempts, delivery_due_at=due,
+    )
 
 
 def retry_delay(retries: int) -> int:

@@ -16,6 +16,7 @@ from prevenance.cases.services import (
     ensure_default_templates,
     open_case,
 )
+from prevenance.cases.services.outbound import send_due_emails
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent
@@ -60,7 +61,11 @@ def test_a_new_email_case_is_acknowledged_with_reference_team_and_due_time(djang
     assert "Réponse prévue : " in ack.body_text and due.strftime("%H:%M") in ack.body_text
     assert ack.body_text.endswith("Le service client")  # the brand's French sign-off, without an agent line
     assert Interaction.objects.filter(external_id=f"cases.message:{ack.pk}").exists()
-    # and the email left, threaded on her message, marked automatic so her auto-responder stays quiet
+    # and the email leaves with the outbox's next sweep, threaded on her message, marked
+    # automatic so her auto-responder stays quiet
+    assert mail.outbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        send_due_emails()
     [sent] = mail.outbox
     assert sent.to == ["claire@example.com"]
     assert sent.subject == f"[{case.reference}] Nous avons bien reçu votre message"

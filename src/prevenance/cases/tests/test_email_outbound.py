@@ -1,19 +1,22 @@
 """Outbound delivery: replies sent through Django's email backend, threaded, from the right mailbox."""
 
+from datetime import timedelta
+
 import pytest
-from celery.exceptions import Retry
 from django.core import mail
+from django.utils import timezone
 
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.models import Case, Message
-from prevenance.cases.services import add_reply, ingest_email, open_case, queue_delivery
+from prevenance.cases.services import add_reply, ensure_default_templates, ingest_email, open_case, queue_delivery
 from prevenance.cases.services.common import add_thread_entry
 from prevenance.cases.services.email_intake import Outcome
-from prevenance.cases.services.outbound import base_subject, deliver, retry_delay
+from prevenance.cases.services.outbound import MAX_ATTEMPTS, QUEUE_LEASE, base_subject, deliver, retry_delay, send_due_emails
 from prevenance.cases.tasks import deliver_message
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.choices import Channel
 from prevenance.core.models import TaskEffect
+from prevenance.core.testing import run_concurrently
 from prevenance.customers.services import IdentityInput
 
 # A real SMTP backend aimed at a port nothing listens on: the send fails as it would in production.
@@ -206,7 +209,7 @@ def test_queue_delivery_refuses_inbound_messages():
 
 
 @pytest.mark.django_db
-def test_an_unreachable_mail_server_keeps_the_error_and_the_task_retries(agent, settings, django_capture_on_commit_callbacks):
+def test_an_unreachable_mail_server_keeps_the_error_and_the_sweep_tries_again_later(agent, settings, django_capture_on_commit_callbacks):
     case = open_email_case("lea@example.com").case
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         message = reply(case, agent)
@@ -214,24 +217,92 @@ def test_an_unreachable_mail_server_keeps_the_error_and_the_task_retries(agent, 
     for name, value in UNREACHABLE_SMTP.items():
         setattr(settings, name, value)
     # When the task runs and the server refuses the connection
-    with pytest.raises(Retry) as info:
-        deliver_message.apply(args=[message.pk])
-    assert info.value.when == retry_delay(0) == 60
+    before = timezone.now()
+    assert deliver_message(message.pk) is False
     message.refresh_from_db()
-    # then nothing is marked sent, the error is kept for the agent, and the retry may send it
+    # then nothing is marked sent, the error is kept for the agent, the next attempt is due in a minute
     assert message.sent_at is None
     assert message.send_error.startswith("Sending failed:")
+    assert message.delivery_attempts == 1
+    assert before + timedelta(seconds=retry_delay(0)) <= message.delivery_due_at <= timezone.now() + timedelta(seconds=60)
     assert TaskEffect.objects.count() == 0
-    # and the last attempt gives up, keeping the error
-    assert deliver(message_id=message.pk, final=True) is False
+    # The sweep leaves it alone until then, and sends it when the server is back
+    assert send_due_emails(now=timezone.now()) == 0
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_due_emails(now=timezone.now() + timedelta(seconds=61)) == 1
+    [sent] = mail.outbox
+    assert sent.to == ["lea@example.com"]
+    message.refresh_from_db()
+    assert message.sent_at is not None and (message.send_error, message.delivery_due_at) == ("", None)
+
+
+@pytest.mark.django_db
+def test_after_the_last_attempt_the_email_is_given_up_with_its_error(agent, settings, django_capture_on_commit_callbacks):
+    case = open_email_case("lea@example.com").case
+    with django_capture_on_commit_callbacks(execute=False):
+        message = reply(case, agent)
+    Message.objects.filter(pk=message.pk).update(delivery_attempts=MAX_ATTEMPTS - 1)
+    for name, value in UNREACHABLE_SMTP.items():
+        setattr(settings, name, value)
+    assert deliver(message_id=message.pk) is False
     message.refresh_from_db()
     assert message.send_error.endswith("(given up: no more attempts)")
-    assert message.sent_at is None
-    # When the server is back, a later run sends it and clears the error
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert deliver(message_id=message.pk) is True
+    assert (message.sent_at, message.delivery_due_at, message.delivery_attempts) == (None, None, MAX_ATTEMPTS)
+    assert send_due_emails(now=timezone.now() + timedelta(days=1)) == 0
+
+
+@pytest.mark.django_db
+def test_an_acknowledgement_waits_in_the_outbox_until_the_sweep_sends_it(django_capture_on_commit_callbacks):
+    ensure_default_templates()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = open_email_case("lea@example.com", message_id="lea-1@example.com").case
+    [ack] = Message.objects.filter(case=case, kind=MessageKind.OUTBOUND)
+    assert mail.outbox == [] and ack.delivery_due_at is not None and ack.email_subject
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_due_emails() == 1
+    [sent] = mail.outbox
+    assert sent.subject == f"[{case.reference}] {ack.email_subject}"
+    assert sent.extra_headers["In-Reply-To"] == "<lea-1@example.com>"
+    ack.refresh_from_db()
+    assert ack.sent_at is not None and ack.delivery_due_at is None
+    assert send_due_emails(now=timezone.now() + timedelta(days=1)) == 0
+
+
+@pytest.mark.django_db
+def test_a_task_lost_with_the_broker_is_made_up_for_by_the_sweep_after_its_lease(agent, django_capture_on_commit_callbacks):
+    case = open_email_case("lea@example.com").case
+    with django_capture_on_commit_callbacks(execute=False):
+        message = reply(case, agent)  # its task is never run: lost
+    assert send_due_emails() == 0  # leased to that task for now
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_due_emails(now=timezone.now() + QUEUE_LEASE + timedelta(seconds=1)) == 1
+    assert [sent.to for sent in mail.outbox] == [["lea@example.com"]]
     message.refresh_from_db()
-    assert message.sent_at is not None and message.send_error == ""
+    assert message.sent_at is not None
+
+
+@pytest.mark.django_db
+def test_an_erased_customers_email_leaves_the_outbox_unsent(agent, django_capture_on_commit_callbacks):
+    case = open_email_case("lea@example.com").case
+    with django_capture_on_commit_callbacks(execute=False):
+        message = reply(case, agent)
+    Message.objects.filter(pk=message.pk).update(customer=None, to_addresses=[])
+    assert deliver(message_id=message.pk) is False
+    message.refresh_from_db()
+    assert (message.sent_at, message.delivery_due_at, mail.outbox) == (None, None, [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_send_each_email_once():
+    ensure_default_templates()
+    for n in range(6):
+        open_email_case(f"client{n}@example.com")
+    counts, errors = run_concurrently(send_due_emails, send_due_emails)
+    assert errors == []
+    assert sorted(counts) in ([0, 6], [1, 5], [2, 4], [3, 3])  # however the two split them
+    assert sorted(address for sent in mail.outbox for address in sent.to) == [f"client{n}@example.com" for n in range(6)]
+    assert not Message.objects.filter(kind=MessageKind.OUTBOUND, sent_at=None).exists()
 
 
 def test_retry_delays_double_from_a_minute_up_to_an_hour():
