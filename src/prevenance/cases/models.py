@@ -3,6 +3,7 @@
 See docs/cases.md for the model, the workflow and what issue 3 still adds.
 """
 
+import io
 import re
 from datetime import timedelta
 
@@ -414,22 +415,47 @@ class Message(models.Model):
         transaction.on_commit(delete_files)
 
 
+class AttachmentManager(models.Manager):
+    def get_queryset(self):
+        # The bytes kept in the row are read only to be downloaded (Attachment.open), never
+        # with a list of attachments.
+        return super().get_queryset().defer("content")
+
+
 class Attachment(models.Model):
     message = models.ForeignKey(Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="attachments")
     # The storage cleans the stored name (no paths) and adds a suffix on clashes; the name the
     # customer gave is kept as they wrote it in `filename`, for display only.
-    file = models.FileField(_("file"), upload_to="cases/%Y/%m/", max_length=255)
+    file = models.FileField(_("file"), upload_to="cases/%Y/%m/", max_length=255, blank=True)
+    # Instead of `file`: the bytes in the row itself. Only the raw original of an inbound email
+    # up to a size (email_intake.RAW_IN_DATABASE_MAX_BYTES): creating a file costs more than
+    # the rest of a reply's intake on a journaled disk, and the row commits or rolls back
+    # with its message, leaving no file behind.
+    content = models.BinaryField(_("content kept in the database"), null=True, editable=False)
     filename = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("content type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size in bytes"))
+
+    objects = AttachmentManager()
 
     class Meta:
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
         ordering = ["id"]
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return self.filename
+
+    def open(self):
+        """The bytes as a binary file object: from the storage, or from the row. Raises
+        FileNotFoundError when the stored file is gone."""
+        if self.file.name:
+            return self.file.open("rb")
+        content = Attachment._base_manager.filter(pk=self.pk).values_list("content", flat=True).first()
+        if content is None:
+            raise FileNotFoundError(f"attachment {self.pk} has neither a file nor content")
+        return io.BytesIO(bytes(content))
 
 
 class Gesture(TimeStampedModel):

@@ -45,6 +45,8 @@ from prevenance.interactions.models import Interaction
 from prevenance.interactions.services import record_interaction
 
 RAW_FILENAME = "message.eml"
+# The raw original up to this size is kept in its Attachment row, larger ones as a file.
+RAW_IN_DATABASE_MAX_BYTES = 1024 * 1024
 
 
 class Outcome:
@@ -163,10 +165,13 @@ def _body(parsed: ParsedMessage) -> str:
 
 def _keep_raw(message: Message, raw: bytes) -> None:
     # The original holds what the thread cannot: CC, the recipient mailbox, every attachment.
-    insert_instance(Attachment(
-        message=message, file=ContentFile(raw, name=RAW_FILENAME), filename=RAW_FILENAME,
-        content_type="message/rfc822", size=len(raw),
-    ))
+    # Most are small and go in the row (Attachment.content: no file to create); a big one,
+    # which carries files, goes through the storage like its attachments.
+    if len(raw) <= RAW_IN_DATABASE_MAX_BYTES:
+        kept = {"content": raw}
+    else:
+        kept = {"file": ContentFile(raw, name=RAW_FILENAME)}
+    insert_instance(Attachment(message=message, filename=RAW_FILENAME, content_type="message/rfc822", size=len(raw), **kept))
 
 
 def _message_fields(parsed: ParsedMessage, *, mailbox: str, problems: list[dict]) -> dict:

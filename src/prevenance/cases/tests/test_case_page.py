@@ -22,6 +22,7 @@ from prevenance.cases.services import (
     add_reply,
     assign_case,
     change_status,
+    ingest_email,
     set_case_labels,
 )
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
@@ -248,6 +249,21 @@ def test_attachments_download_only_for_those_who_may_see_the_case(client, agent,
     # Another team's file, even through a case the agent can see, is a 404.
     assert client.get(url("case_attachment", setup["other"], attachment_id=hidden.pk)).status_code == 404
     assert client.get(url("case_attachment", setup["case"], attachment_id=hidden.pk)).status_code == 404
+
+
+def test_the_original_of_an_email_downloads_from_the_database(client, agent, setup, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    raw = (f"From: camille@example.com\r\nSubject: Re: [{setup['case'].reference}] Colis\r\n"
+           "Message-ID: <orig-1@example.com>\r\n\r\nMon colis.\r\n").encode()
+    result = ingest_email(raw=raw)  # threaded on the case by the reference in its subject
+    assert result.case.pk == setup["case"].pk
+    original = result.message.attachments.get(filename="message.eml")
+    assert original.file.name == "" and list(tmp_path.iterdir()) == []  # no file: the bytes are in the row
+    client.force_login(agent)
+    response = client.get(url("case_attachment", setup["case"], attachment_id=original.pk))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == raw
+    assert response["Content-Disposition"] == 'attachment; filename="message.eml"'
 
 
 def test_a_closed_case_offers_no_reply_box(client, agent, setup):

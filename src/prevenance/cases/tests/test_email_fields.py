@@ -149,7 +149,7 @@ def test_an_attachment_over_the_limit_is_listed_and_kept_only_in_the_original(se
     assert "facture-été-2026.pdf" not in names and "message.eml" in names
     assert {"code": "attachment_too_large", "detail": "facture-été-2026.pdf"} in result.message.problems
     original = result.message.attachments.get(filename="message.eml")
-    with original.file.open("rb") as handle:
+    with original.open() as handle:
         assert handle.read() == raw
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from prevenance.cases.choices import CaseStatus
 from prevenance.cases.models import Attachment, Case, Message
 from prevenance.cases.services import change_status, ingest_email
+from prevenance.cases.services import email_intake
 from prevenance.cases.services.email_intake import Outcome, name_hints
 from prevenance.core.testing import run_concurrently
 from prevenance.customers.models import Customer, Identity
@@ -64,7 +65,7 @@ def test_a_first_message_opens_an_email_case_for_the_sender():
     assert "48213" in message.body_text
     original = message.attachments.get()
     assert (original.filename, original.content_type, original.size) == ("message.eml", "message/rfc822", len(raw))
-    with original.file.open("rb") as handle:
+    with original.open() as handle:
         assert handle.read() == raw
     assert counts() == (1, 1, 1, 1, 1)
 
@@ -307,3 +308,20 @@ def test_a_message_the_case_services_refuse_writes_nothing_and_the_command_says_
     assert out == f"{path}: refused: At most 1000000 characters (got 1000001).\n"
     assert err == ""
     assert counts() == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_big_original_is_kept_through_the_storage_and_a_list_of_attachments_leaves_the_bytes_out(monkeypatch):
+    raw = corpus("01_plain_fr_utf8.eml")
+    monkeypatch.setattr(email_intake, "RAW_IN_DATABASE_MAX_BYTES", len(raw) - 1)
+    big = ingest_email(raw=raw).message.attachments.get()
+    assert big.file.name.endswith(".eml") and big.content is None
+    with big.open() as handle:
+        assert handle.read() == raw
+    # A small one is kept in its row, which a plain listing does not read
+    small_raw = raw.replace(b"Message-ID: <", b"Message-ID: <small-")
+    monkeypatch.setattr(email_intake, "RAW_IN_DATABASE_MAX_BYTES", len(small_raw))
+    small = ingest_email(raw=small_raw).message.attachments.get()
+    assert small.file.name == "" and "content" in small.get_deferred_fields()
+    with small.open() as handle:
+        assert handle.read() == small_raw

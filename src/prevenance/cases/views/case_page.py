@@ -132,7 +132,7 @@ def attachment_download(request, case_id: int, attachment_id: int):
     """A file of the thread, always as a download (never rendered in our origin)."""
     attachment = access_attachment(request.user, case_id, attachment_id)
     try:
-        handle = attachment.file.open("rb")
+        handle = attachment.open()
     except (FileNotFoundError, ValueError) as exc:
         raise Http404 from exc
     return FileResponse(handle, as_attachment=True, filename=attachment.filename or "attachment",
