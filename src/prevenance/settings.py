@@ -112,6 +112,13 @@ def database_config() -> dict:
         config = dj_database_url.parse(url, conn_max_age=60)
     except Exception as exc:  # dj_database_url raises plain ValueError/KeyError on bad URLs
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+    if config["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        # Parameters bound by the server, and each statement prepared on its (persistent)
+        # connection at its second use: PostgreSQL then parses and plans an intake's twenty
+        # statements once per connection, not on every case (+20 % API case creations,
+        # docs/benchmarks.md). Set it to 0 behind a PgBouncer in transaction mode, which
+        # cannot keep a connection's prepared statements.
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), "server_side_binding": True, "prepare_threshold": 2}
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["CONN_MAX_AGE"] = 0
         # WAL lets readers go on while one writer commits; IMMEDIATE takes the write lock
