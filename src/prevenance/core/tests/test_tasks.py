@@ -130,3 +130,23 @@ class TestConfiguration:
             "prevenance.core.tasks.prune_task_effects",
             "prevenance.customers.tasks.send_consent_confirmation",
         } <= set(celery_app.tasks)
+
+    def test_the_worker_log_leaves_out_the_outbox_sweeps_that_did_nothing(self, caplog):
+        import logging
+
+        from celery.app import trace
+
+        sweep, other = "prevenance.cases.tasks.send_due_emails", "prevenance.cases.tasks.deliver_message"
+        caplog.set_level(logging.INFO)
+        logging.getLogger("celery.beat").info("Scheduler: Sending due task %s (%s)", "send-due-emails", sweep)
+        logging.getLogger("celery.beat").info("Scheduler: Sending due task %s (%s)", "retry-webhooks", "x.retry")
+        for name, result in ((sweep, "0"), (sweep, "3"), (other, "True")):
+            trace.info(trace.LOG_RECEIVED, {"id": "1", "name": name, "args": "()", "kwargs": "{}"})
+            trace.info(trace.LOG_SUCCESS, {"id": "1", "name": name, "return_value": result, "runtime": 0.01, "args": "()", "kwargs": "{}"})
+        lines = [record.getMessage() for record in caplog.records]
+        assert lines == [
+            "Scheduler: Sending due task retry-webhooks (x.retry)",
+            f"Task {sweep}[1] succeeded in 0.01s: 3",
+            f"Task {other}[1] received",
+            f"Task {other}[1] succeeded in 0.01s: True",
+        ]
