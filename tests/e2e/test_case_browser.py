@@ -158,3 +158,39 @@ def test_an_agent_answers_the_most_urgent_case_from_the_inbox_with_the_keyboard(
             expect(page).to_have_url(f"{live_server.url}/cases/")
         finally:
             browser.close()
+
+
+def test_an_agent_downloads_the_original_of_an_email_from_the_case_page(live_server, monkeypatch, settings, tmp_path):
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+
+    from prevenance.cases.services import ingest_email  # noqa: PLC0415
+
+    settings.MEDIA_ROOT = tmp_path
+    agent = UserFactory(username="samir", first_name="Samir", role="agent")
+    raw = ("From: Hélène Marchand <helene.marchand@example.fr>\r\nTo: service.client@example.fr\r\n"
+           "Subject: =?UTF-8?Q?Canap=C3=A9_ab=C3=AEm=C3=A9?=\r\nMessage-ID: <orig-canape@example.fr>\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n\r\nLe pied du canapé est cassé.\r\n").encode()
+    case = ingest_email(raw=raw).case
+    assign_case(case=case, team=TeamFactory(name="Livraisons", members=[agent]), actor=None)
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_browser.py
+    shots = os.environ.get("PREVENANCE_SCREENSHOT_DIR")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="fr-FR", accept_downloads=True)
+            page.goto(f"{live_server.url}/cases/{case.pk}/")
+            page.fill("#id_username", "samir")
+            page.fill("#id_password", "correct horse battery")
+            page.click("button[type=submit].btn-primary")
+            link = page.get_by_role("link", name="message.eml")
+            expect(link).to_be_visible()
+            if shots:
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(shots) / "case-original.png"), full_page=True)
+            with page.expect_download() as download:
+                link.click()
+            assert download.value.suggested_filename == "message.eml"
+            assert Path(download.value.path()).read_bytes() == raw  # the bytes kept in the database
+        finally:
+            browser.close()
