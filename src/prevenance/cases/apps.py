@@ -23,3 +23,7 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_default_delegation_limits, sender=self, dispatch_uid="prevenance-delegation-limits")
+        from prevenance.cases.services.common import localized_case_summary  # noqa: PLC0415 - needs ready apps
+        from prevenance.interactions.display import register_summary_localizer  # noqa: PLC0415
+
+        register_summary_localizer(localized_case_summary)

@@ -1,13 +1,17 @@
 """What every case service shares: input cleaning, the case lock, references, thread entries."""
 
+import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from prevenance.cases.choices import CaseStatus, MessageKind
 from prevenance.cases.mail.sanitize import sanitize_html
@@ -279,10 +283,37 @@ def create_case(*, customer: Customer, channel: str, subject: str, created_at: d
     return insert_case(Case(customer=customer, channel=channel, subject=subject, created_at=created_at, **fields))
 
 
+SUMMARY_LABELS = {MessageKind.OUTBOUND: gettext_noop("Reply on case %(reference)s"),
+                  MessageKind.INBOUND: gettext_noop("Message on case %(reference)s")}
+
+
 def _summary(case: Case, kind: str) -> str:
-    label = _("Reply on case %(reference)s") if kind == MessageKind.OUTBOUND else _("Message on case %(reference)s")
+    label = _(SUMMARY_LABELS[MessageKind.OUTBOUND if kind == MessageKind.OUTBOUND else MessageKind.INBOUND])
     text = label % {"reference": case.reference}
     return f"{text}: {case.subject}"[:255] if case.subject else text
+
+
+@functools.cache
+def _summary_patterns() -> tuple[tuple[re.Pattern, str], ...]:
+    """Each summary label in each of the site's languages, as a pattern, with its msgid."""
+    patterns = []
+    for msgid in SUMMARY_LABELS.values():
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                label = re.escape(_(msgid))
+            label = label.replace(re.escape("%(reference)s"), r"(?P<reference>C-\d{4}-\d+)")
+            patterns.append((re.compile(f"{label}(?P<rest>: .*)?", re.DOTALL), msgid))
+    return tuple(patterns)
+
+
+def localized_case_summary(summary: str) -> str | None:
+    """A case message's timeline summary ("Message on case C-2026-000123: subject") in the
+    active language, whichever language wrote it; None for any other summary
+    (interactions.display)."""
+    for pattern, msgid in _summary_patterns():
+        if match := pattern.fullmatch(summary):
+            return _(msgid) % {"reference": match["reference"]} + (match["rest"] or "")
+    return None
 
 
 def add_thread_entry(

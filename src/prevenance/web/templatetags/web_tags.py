@@ -4,6 +4,7 @@ from django import template
 from django.utils.html import format_html
 
 from prevenance.customers.choices import ConsentState
+from prevenance.interactions.display import localized_summary
 
 register = template.Library()
 
@@ -35,6 +36,12 @@ def channel_icon(channel: str, label: str = "") -> str:
         '<span class="channel channel-{}" title="{}" aria-label="{}" role="img">{}</span>',
         channel, label or channel, label or channel, symbol,
     )
+
+
+@register.filter
+def summary_text(summary: str) -> str:
+    """A timeline entry's summary in the reader's language (interactions/display.py)."""
+    return localized_summary(summary or "")
 
 
 @register.filter
