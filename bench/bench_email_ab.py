@@ -36,7 +36,6 @@ def worker(run: str) -> None:
     sys.path.insert(0, str(HERE / "helpdesk"))  # protocol.py: the workers' JSON lines
     sys.path.insert(1, str(HERE))
     import django
-
     from protocol import serve
 
     subprocess.run([sys.executable, "-m", "prevenance", "migrate", "--noinput", "-v", "0"], check=True)

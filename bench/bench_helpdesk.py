@@ -86,8 +86,8 @@ def serve_prevenance(run: str, profile: int) -> None:
     from prevenance.cases.forms import ContactForm
     from prevenance.cases.models import Case, Message
     from prevenance.cases.services import ensure_default_templates, ingest_email, open_case
-    from prevenance.cases.services.web_form import submit_contact_form
     from prevenance.cases.services.email_intake import Outcome
+    from prevenance.cases.services.web_form import submit_contact_form
     from prevenance.customers.models import Customer
     from prevenance.customers.services import IdentityInput
     from prevenance.interactions.models import Interaction

@@ -15,7 +15,11 @@ from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, MessageKind, Priority
 from prevenance.cases.models import Case, Team
 from prevenance.cases.selectors.kept_settings import pinned_settings
-from prevenance.cases.services.acknowledgements import acknowledge_case, plan_acknowledgement, send_acknowledgement
+from prevenance.cases.services.acknowledgements import (
+    acknowledge_case,
+    plan_acknowledgement,
+    send_acknowledgement,
+)
 from prevenance.cases.services.common import (
     MAX_ADDRESSES,
     Intake,

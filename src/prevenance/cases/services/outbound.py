@@ -17,10 +17,10 @@ lost with its broker is made up for by the sweep once its lease has passed.
 import re
 import smtplib
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus
 from prevenance.cases.models import Attachment, Case, Message
-from prevenance.cases.services import change_status, ingest_email
-from prevenance.cases.services import email_intake
+from prevenance.cases.services import change_status, email_intake, ingest_email
 from prevenance.cases.services.email_intake import Outcome, name_hints
 from prevenance.core.testing import run_concurrently
 from prevenance.customers.models import Customer, Identity

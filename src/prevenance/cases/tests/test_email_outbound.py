@@ -8,10 +8,23 @@ from django.utils import timezone
 
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.models import Case, Message
-from prevenance.cases.services import add_reply, ensure_default_templates, ingest_email, open_case, queue_delivery
+from prevenance.cases.services import (
+    add_reply,
+    ensure_default_templates,
+    ingest_email,
+    open_case,
+    queue_delivery,
+)
 from prevenance.cases.services.common import add_thread_entry
 from prevenance.cases.services.email_intake import Outcome
-from prevenance.cases.services.outbound import MAX_ATTEMPTS, QUEUE_LEASE, base_subject, deliver, retry_delay, send_due_emails
+from prevenance.cases.services.outbound import (
+    MAX_ATTEMPTS,
+    QUEUE_LEASE,
+    base_subject,
+    deliver,
+    retry_delay,
+    send_due_emails,
+)
 from prevenance.cases.tasks import deliver_message
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.choices import Channel
