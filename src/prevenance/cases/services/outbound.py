@@ -14,6 +14,7 @@ backend and stamps `sent_at`; a failed send keeps the error in `send_error` and 
 after a backoff (`retry_delay`), then given up after MAX_ATTEMPTS with the error kept. A task
 lost with its broker is made up for by the sweep once its lease has passed.
 """
+
 import re
 import smtplib
 import uuid
