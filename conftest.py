@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests."""
 
 import pytest
+from django.utils import translation
 
 from prevenance import celery_app
 from prevenance.customers.tests.factories import UserFactory
@@ -23,6 +24,14 @@ def _case_number_sequences_checked_again():
     numbering._known_years.clear()
     yield
     numbering._known_years.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request through LocaleMiddleware leaves its language active in the thread (the test
+    client runs in the test's thread): the next test starts from the default again."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

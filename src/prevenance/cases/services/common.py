@@ -293,11 +293,16 @@ def _summary(case: Case, kind: str) -> str:
     return f"{text}: {case.subject}"[:255] if case.subject else text
 
 
+# What the email intake writes on a customer's timeline for an auto-reply or a bounce that
+# belongs to no case ("Delivery failure: <subject>").
+AUTOMATIC_LABELS = {"bounce": gettext_noop("Delivery failure"), "auto_reply": gettext_noop("Automatic reply")}
+
+
 @functools.cache
 def _summary_patterns() -> tuple[tuple[re.Pattern, str], ...]:
     """Each summary label in each of the site's languages, as a pattern, with its msgid."""
     patterns = []
-    for msgid in SUMMARY_LABELS.values():
+    for msgid in (*SUMMARY_LABELS.values(), *AUTOMATIC_LABELS.values()):
         for code, _name in settings.LANGUAGES:
             with translation.override(code):
                 label = re.escape(_(msgid))
@@ -307,12 +312,15 @@ def _summary_patterns() -> tuple[tuple[re.Pattern, str], ...]:
 
 
 def localized_case_summary(summary: str) -> str | None:
-    """A case message's timeline summary ("Message on case C-2026-000123: subject") in the
-    active language, whichever language wrote it; None for any other summary
-    (interactions.display)."""
+    """A timeline summary this app wrote ("Message on case C-2026-000123: subject", "Delivery
+    failure: subject") in the active language, whichever language wrote it; None for any
+    other summary (interactions.display)."""
     for pattern, msgid in _summary_patterns():
         if match := pattern.fullmatch(summary):
-            return _(msgid) % {"reference": match["reference"]} + (match["rest"] or "")
+            label = _(msgid)
+            if "reference" in pattern.groupindex:
+                label %= {"reference": match["reference"]}
+            return label + (match["rest"] or "")
     return None
 
 

@@ -19,6 +19,7 @@ from prevenance.cases.mail.problems import ParseProblem
 from prevenance.cases.models import Attachment, Case, Message
 from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
 from prevenance.cases.services.common import (
+    AUTOMATIC_LABELS,
     add_thread_entry,
     clean_addresses,
     fetch_one,
@@ -254,7 +255,7 @@ def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict, r
     )
     if customer is None:
         return IntakeResult(outcome=Outcome.AUTOMATIC_IGNORED, **base)
-    label = _("Delivery failure") if parsed.is_bounce else _("Automatic reply")
+    label = _(AUTOMATIC_LABELS["bounce" if parsed.is_bounce else "auto_reply"])
     interaction, _created = record_interaction(
         customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND,
         summary=f"{label}: {parsed.subject}"[:255] if parsed.subject else label,

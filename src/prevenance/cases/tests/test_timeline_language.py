@@ -15,6 +15,8 @@ from prevenance.interactions.models import Interaction
     ("Réponse au dossier C-2026-000123: Re: remboursement", "en", "Reply on case C-2026-000123: Re: remboursement"),
     ("Message sur le dossier C-2026-000123", "fr", "Message sur le dossier C-2026-000123"),
     ("Message on case C-2026-1234567: Sujet\nsur deux lignes", "fr", "Message sur le dossier C-2026-1234567: Sujet\nsur deux lignes"),
+    ("Delivery failure: Undelivered Mail Returned to Sender", "fr", "Échec de remise: Undelivered Mail Returned to Sender"),
+    ("Réponse automatique", "en", "Automatic reply"),
 ])
 def test_a_case_summary_is_written_again_in_the_readers_language(stored, language, shown):
     with translation.override(language):
