@@ -4,10 +4,10 @@ See docs/background-jobs.md for how a task is written with these two.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -40,6 +40,35 @@ def _send(task, args: tuple) -> None:
         task.apply_async(args=args)
     except OperationalError:
         logger.exception("Could not enqueue %s%r: the broker cannot be reached", task.name, args)
+
+
+def lease_due_rows(
+    task, *, table: str, due: str, due_params: Sequence, lease: str, lease_params: Sequence, order_by: str, batch: int,
+) -> int:
+    """The periodic sweep of an outbox table: pick at most `batch` rows matching `due` (a SQL
+    condition on `table`), lease them (`lease`, a SQL SET clause that makes them no longer due
+    for a while), and send `task(row id)` for each once this commits. Returns how many.
+
+    One UPDATE both picks the rows and leases them, the condition checked again on each row it
+    writes: two sweeps at once send each row's task once. On PostgreSQL a second sweep skips
+    the rows the first is leasing instead of waiting on them; SQLite has no such clause, and
+    the transaction starts with its write lock (BEGIN IMMEDIATE), so a second sweep waits for
+    the first and then sees its leases (a bare statement could start from a snapshot older
+    than the first sweep's commit, and SQLite would refuse its write).
+    Callers: webhook deliveries and outbound emails (their services say which columns).
+    """
+    quote = connection.ops.quote_name
+    skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(table)} SET {lease} WHERE {due} AND {quote('id')} IN "  # noqa: S608 - fragments from our services
+            f"(SELECT {quote('id')} FROM {quote(table)} WHERE {due} ORDER BY {order_by} LIMIT %s{skip}) RETURNING {quote('id')}",
+            [*lease_params, *due_params, *due_params, batch],
+        )
+        leased = sorted(row[0] for row in cursor.fetchall())
+        for row_id in leased:
+            enqueue_on_commit(task, row_id)
+    return len(leased)
 
 
 def run_once(*, key: str, effect: Callable[[], None], lease: timedelta = EFFECT_LEASE) -> bool:

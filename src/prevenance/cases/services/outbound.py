@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from prevenance.cases.choices import MessageKind
 from prevenance.cases.models import Case, Message
 from prevenance.cases.services.common import clean_header, fetch_all, quoted, team_mailbox_addresses
 from prevenance.core.choices import Channel
-from prevenance.core.queue import enqueue_on_commit, run_once
+from prevenance.core.queue import enqueue_on_commit, lease_due_rows, run_once
 from prevenance.core.sql import update_instance
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Identity
@@ -210,26 +210,15 @@ def _record_error(message: Message, error: str) -> None:
 
 def send_due_emails(*, now: datetime | None = None) -> int:
     """Send the task of every outbox email whose attempt is due (the periodic sweep) and lease
-    it to that task for QUEUE_LEASE, so that the next sweeps leave it alone. Returns how many.
-
-    One UPDATE both picks the emails and leases them, the condition checked again on each row
-    it writes: two sweeps at once send each task once (as webhooks' retry_due_deliveries)."""
+    it to that task for QUEUE_LEASE, so that the next sweeps leave it alone. Returns how many
+    (core.queue.lease_due_rows: two sweeps at once send each task once)."""
     now = now or timezone.now()
-    table = quoted(Message._meta.db_table)
     column = quoted("delivery_due_at")
     at, leased_until = (Message._meta.get_field("delivery_due_at").get_db_prep_save(value, connection) for value in (now, now + QUEUE_LEASE))
-    skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {column} = %s WHERE {column} <= %s AND {quoted('id')} IN "  # noqa: S608 - names from the model
-            f"(SELECT {quoted('id')} FROM {table} WHERE {column} <= %s ORDER BY {column}, {quoted('id')} LIMIT %s{skip}) "
-            f"RETURNING {quoted('id')}",
-            [leased_until, at, at, SWEEP_BATCH],
-        )
-        leased = sorted(row[0] for row in cursor.fetchall())
-        for message_id in leased:
-            enqueue_on_commit(case_tasks.deliver_message, message_id)
-    return len(leased)
+    return lease_due_rows(
+        case_tasks.deliver_message, table=Message._meta.db_table, due=f"{column} <= %s", due_params=[at],
+        lease=f"{column} = %s", lease_params=[leased_until], order_by=f"{column}, {quoted('id')}", batch=SWEEP_BATCH,
+    )
 
 
 def base_subject(subject: str) -> str:

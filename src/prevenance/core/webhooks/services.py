@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from prevenance.core import tasks as core_tasks
 from prevenance.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
-from prevenance.core.queue import enqueue_on_commit
+from prevenance.core.queue import enqueue_on_commit, lease_due_rows
 from prevenance.core.webhooks.events import TEST_EVENT
 from prevenance.core.webhooks.signing import SIGNATURE_HEADER, signature_header
 
@@ -221,31 +221,16 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool |
 def retry_due_deliveries(*, now: datetime | None = None) -> int:
     """Send the task for every pending delivery whose next attempt is due and whose task is not
     already waiting in the queue (the periodic sweep). A task sent more than QUEUE_LEASE ago
-    counts as lost and is sent again. Returns how many were sent.
-
-    One UPDATE both picks the deliveries and leases them to the queue, with the conditions
-    checked again on each row it writes: two sweeps at once send each delivery once."""
+    counts as lost and is sent again. Returns how many were sent (core.queue.lease_due_rows:
+    two sweeps at once send each delivery once)."""
     now = now or timezone.now()
-    table = WebhookDelivery._meta.db_table
-    due = "status = %s AND next_attempt_at <= %s AND (queued_until IS NULL OR queued_until <= %s)"
     at, queued_until = _db_datetime(now), _db_datetime(now + QUEUE_LEASE)
-    due_params = [WebhookDeliveryStatus.PENDING, at, at]
-    # PostgreSQL: a second sweep skips the rows the first is leasing instead of waiting on them.
-    # SQLite has one writer at a time and no such clause.
-    skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    # In a transaction: on SQLite it starts with the write lock (BEGIN IMMEDIATE), so a second
-    # sweep waits for the first and then sees its leases (a bare statement could start from a
-    # snapshot older than the first sweep's commit, and SQLite would refuse its write).
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET queued_until = %s WHERE {due} AND id IN "  # noqa: S608 - as in _store
-            f"(SELECT id FROM {table} WHERE {due} ORDER BY next_attempt_at, id LIMIT %s{skip}) RETURNING id",
-            [queued_until, *due_params, *due_params, SWEEP_BATCH],
-        )
-        leased = sorted(row[0] for row in cursor.fetchall())
-        for delivery_id in leased:
-            enqueue_on_commit(core_tasks.deliver_webhook, delivery_id)
-    return len(leased)
+    return lease_due_rows(
+        core_tasks.deliver_webhook, table=WebhookDelivery._meta.db_table,
+        due="status = %s AND next_attempt_at <= %s AND (queued_until IS NULL OR queued_until <= %s)",
+        due_params=[WebhookDeliveryStatus.PENDING, at, at],
+        lease="queued_until = %s", lease_params=[queued_until], order_by="next_attempt_at, id", batch=SWEEP_BATCH,
+    )
 
 
 def retry_now(*, delivery: WebhookDelivery) -> WebhookDelivery:
