@@ -1,11 +1,13 @@
 """The case page and its actions, through the Django test client on a real database."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus, GestureStatus, MessageKind, TemplatePurpose
 from prevenance.cases.models import (
@@ -264,6 +266,26 @@ def test_the_original_of_an_email_downloads_from_the_database(client, agent, set
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == raw
     assert response["Content-Disposition"] == 'attachment; filename="message.eml"'
+
+
+def test_the_thread_says_where_each_email_stands_and_why_one_was_not_sent(client, agent, setup):
+    reply = setup["case"].messages.get(kind=MessageKind.OUTBOUND)
+    client.force_login(agent)
+
+    def shown(**state) -> str:
+        Message.objects.filter(pk=reply.pk).update(**state)
+        page = client.get(url("case", setup["case"])).content.decode()
+        start = page.index(f'id="message-{reply.pk}"')
+        return page[start:page.index("</li>", start)]
+
+    later = timezone.now() + timedelta(minutes=2)
+    assert "sending" in shown(sent_at=None, send_error="", delivery_due_at=later)  # in the outbox
+    retrying = shown(send_error="Sending failed: [Errno 111] Connection refused", delivery_due_at=later)
+    assert "not sent yet, next attempt" in retrying and "Connection refused" in retrying
+    given_up = shown(send_error="Sending failed: refused (given up: no more attempts)", delivery_due_at=None)
+    assert "not sent" in given_up and "not sent yet" not in given_up and "given up" in given_up
+    sent = shown(sent_at=timezone.now(), send_error="", delivery_due_at=None)
+    assert "sent" in sent and "not sent" not in sent and "sending" not in sent
 
 
 def test_a_closed_case_offers_no_reply_box(client, agent, setup):
