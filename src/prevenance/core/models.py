@@ -229,6 +229,9 @@ class WebhookDelivery(models.Model):
     # (a task waiting behind a backlog); cleared when an attempt starts. See webhooks/services.py.
     queued_until = models.DateTimeField(_("queued until"), null=True, blank=True)
     last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    # Set while a worker makes an attempt (core/webhooks/services.py, _claim): "retry now"
+    # leaves such a delivery to that worker rather than start a second POST beside it.
+    attempt_started_at = models.DateTimeField(_("attempt started at"), null=True, blank=True)
     response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)

@@ -365,3 +365,38 @@ def test_the_delivery_log_is_for_administrators_only():
     assert client.get("/admin/core/webhookdelivery/").status_code == 403
     assert client.get("/admin/core/webhookendpoint/").status_code == 403
     assert site.is_registered(WebhookEndpoint)
+
+
+def test_retry_now_leaves_a_running_attempt_to_its_worker(receiver, endpoint, broker, committed):
+    with committed():
+        [delivery_id] = emit()
+    broker.clear()
+    # A worker has taken the delivery and is posting it (its attempt has started)
+    started = timezone.now()
+    assert services._claim(delivery_id, started) is not None
+    # "Retry now" changes nothing and queues nothing: a second POST would go beside the first
+    with committed():
+        assert services.retry_now(delivery=WebhookDelivery.objects.get()) is False
+    assert broker == []
+    assert services.attempt_delivery(delivery_id=delivery_id) is None  # still the first worker's
+    # Once the attempt's lease has passed (its worker died), it may be retried
+    WebhookDelivery.objects.update(attempt_started_at=started - services.ATTEMPT_LEASE - timedelta(seconds=1))
+    with committed():
+        assert services.retry_now(delivery=WebhookDelivery.objects.get()) is True
+    assert broker == [delivery_id]
+
+
+
+def test_a_worker_that_outlived_its_lease_does_not_overwrite_the_newer_attempt(receiver, endpoint, broker, committed):
+    with committed():
+        [delivery_id] = emit()
+    hung = timezone.now() - services.ATTEMPT_LEASE - timedelta(minutes=1)
+    WebhookDelivery.objects.update(next_attempt_at=hung)
+    assert services._claim(delivery_id, hung) is not None  # a worker that then hung for too long
+    assert services.attempt_delivery(delivery_id=delivery_id) is True  # another one took it over and delivered
+    # The hung worker comes back with its failure: it is not written over the delivery
+    assert services._record_attempt(delivery_id, started=hung, fields={
+        "status": WebhookDeliveryStatus.FAILED, "attempts": 1, "error": "timed out", "attempt_started_at": None,
+    }) is False
+    delivered = WebhookDelivery.objects.get()
+    assert (delivered.status, delivered.attempts, delivered.error) == (WebhookDeliveryStatus.SUCCEEDED, 1, "")

@@ -65,7 +65,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     search_fields = ("event_id",)
     readonly_fields = (
         "endpoint", "event", "event_id", "payload", "status", "attempts", "next_attempt_at", "queued_until", "last_attempt_at",
-        "response_code", "error", "created_at", "delivered_at",
+        "attempt_started_at", "response_code", "error", "created_at", "delivered_at",
     )
     actions = ["retry_now"]
     list_select_related = ("endpoint",)
@@ -81,12 +81,22 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Retry now"), permissions=["retry"])
     def retry_now(self, request, queryset):
-        retried = 0
+        retried = running = 0
         for delivery in queryset.exclude(status=WebhookDeliveryStatus.SUCCEEDED):
-            services.retry_now(delivery=delivery)
-            retried += 1
+            if services.retry_now(delivery=delivery):
+                retried += 1
+            else:
+                running += 1
         self.message_user(
             request,
             ngettext("%(count)d delivery retried.", "%(count)d deliveries retried.", retried) % {"count": retried},
             messages.SUCCESS,
         )
+        if running:
+            self.message_user(
+                request,
+                ngettext("%(count)d delivery is being attempted right now: retry it once the attempt ends.",
+                         "%(count)d deliveries are being attempted right now: retry them once the attempts end.", running)
+                % {"count": running},
+                messages.WARNING,
+            )

@@ -150,7 +150,7 @@ def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
     task's own message, or another one for the same attempt; the lease ends here, so the
     sweep sends the retry of a failed attempt as soon as it is due."""
     due = WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now)
-    if not due.update(next_attempt_at=now + ATTEMPT_LEASE, queued_until=None):
+    if not due.update(next_attempt_at=now + ATTEMPT_LEASE, queued_until=None, attempt_started_at=now):
         return None
     return WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
 
@@ -204,7 +204,8 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool |
         code, error = _post(delivery)
         give_up = False
     finished = timezone.now()
-    fields = {"attempts": delivery.attempts + 1, "last_attempt_at": finished, "response_code": code, "error": error[:MAX_ERROR]}
+    fields = {"attempts": delivery.attempts + 1, "last_attempt_at": finished, "response_code": code, "error": error[:MAX_ERROR],
+              "attempt_started_at": None}
     succeeded = code is not None and 200 <= code < 300
     if succeeded:
         fields.update(status=WebhookDeliveryStatus.SUCCEEDED, delivered_at=finished, next_attempt_at=None, error="")
@@ -212,10 +213,19 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool |
         fields.update(status=WebhookDeliveryStatus.FAILED, next_attempt_at=None)
     else:
         fields.update(next_attempt_at=finished + RETRY_DELAYS[fields["attempts"] - 1])
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    _record_attempt(delivery.pk, started=now, fields=fields)
     if not succeeded:
         logger.warning("Webhook delivery %s to %s failed (attempt %s): %s", delivery.pk, delivery.endpoint.url, fields["attempts"], error)
     return succeeded
+
+
+def _record_attempt(delivery_id: int, *, started: datetime, fields: dict) -> bool:
+    """Write an attempt's outcome, unless the attempt outlived its lease and another worker
+    took the delivery over meanwhile: the newer attempt's outcome stays. True when written."""
+    if WebhookDelivery.objects.filter(pk=delivery_id, attempt_started_at=started).update(**fields):
+        return True
+    logger.warning("Webhook delivery %s: the attempt started at %s outlived its lease; its outcome is dropped", delivery_id, started)
+    return False
 
 
 def retry_due_deliveries(*, now: datetime | None = None) -> int:
@@ -233,15 +243,17 @@ def retry_due_deliveries(*, now: datetime | None = None) -> int:
     )
 
 
-def retry_now(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """An administrator's "retry now": a failed or waiting delivery gets one more attempt at once."""
-    if delivery.status == WebhookDeliveryStatus.SUCCEEDED:
-        return delivery
+def retry_now(*, delivery: WebhookDelivery) -> bool:
+    """An administrator's "retry now": a failed or waiting delivery gets one more attempt at once.
+    False, and nothing changes, for a delivered one or one whose attempt is running now (its
+    worker holds it for ATTEMPT_LEASE; retrying beside it would POST twice)."""
     now = timezone.now()
     with transaction.atomic():
-        WebhookDelivery.objects.filter(pk=delivery.pk).exclude(status=WebhookDeliveryStatus.SUCCEEDED).update(
-            status=WebhookDeliveryStatus.PENDING, next_attempt_at=now, queued_until=now + QUEUE_LEASE
+        retried = (
+            WebhookDelivery.objects.filter(pk=delivery.pk).exclude(status=WebhookDeliveryStatus.SUCCEEDED)
+            .exclude(attempt_started_at__gt=now - ATTEMPT_LEASE)
+            .update(status=WebhookDeliveryStatus.PENDING, next_attempt_at=now, queued_until=now + QUEUE_LEASE)
         )
-        enqueue_on_commit(core_tasks.deliver_webhook, delivery.pk)
-    delivery.refresh_from_db()
-    return delivery
+        if retried:
+            enqueue_on_commit(core_tasks.deliver_webhook, delivery.pk)
+    return bool(retried)
