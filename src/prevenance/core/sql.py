@@ -32,6 +32,11 @@ def insert_fields(model) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 
 
+def db_datetime(value: datetime):
+    """An aware datetime as the database takes it in a raw statement (SQLite stores text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 def _adapter(field: models.Field):
     if isinstance(field, models.DateTimeField):
         return connection.ops.adapt_datetimefield_value

@@ -26,7 +26,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,7 +36,7 @@ from prevenance.cases.models import Case, Message
 from prevenance.cases.services.common import clean_header, fetch_all, quoted, team_mailbox_addresses
 from prevenance.core.choices import Channel
 from prevenance.core.queue import enqueue_on_commit, lease_due_rows, run_once
-from prevenance.core.sql import update_instance
+from prevenance.core.sql import db_datetime, update_instance
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Identity
 
@@ -214,7 +213,7 @@ def send_due_emails(*, now: datetime | None = None) -> int:
     (core.queue.lease_due_rows: two sweeps at once send each task once)."""
     now = now or timezone.now()
     column = quoted("delivery_due_at")
-    at, leased_until = (Message._meta.get_field("delivery_due_at").get_db_prep_save(value, connection) for value in (now, now + QUEUE_LEASE))
+    at, leased_until = db_datetime(now), db_datetime(now + QUEUE_LEASE)
     return lease_due_rows(
         case_tasks.deliver_message, table=Message._meta.db_table, due=f"{column} <= %s", due_params=[at],
         lease=f"{column} = %s", lease_params=[leased_until], order_by=f"{column}, {quoted('id')}", batch=SWEEP_BATCH,

@@ -29,6 +29,7 @@ from django.utils import timezone
 from prevenance.core import tasks as core_tasks
 from prevenance.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from prevenance.core.queue import enqueue_on_commit, lease_due_rows
+from prevenance.core.sql import db_datetime
 from prevenance.core.webhooks.events import TEST_EVENT
 from prevenance.core.webhooks.signing import SIGNATURE_HEADER, signature_header
 
@@ -93,18 +94,13 @@ def _subscribed(event: str) -> list[WebhookEndpoint]:
     return [endpoint for endpoint in _active_endpoints() if endpoint.wants(event)]
 
 
-def _db_datetime(value: datetime) -> Any:
-    """A datetime as a raw query binds it (SQLite stores text)."""
-    return WebhookDelivery._meta.get_field("next_attempt_at").get_db_prep_save(value, connection)
-
-
 def _store(endpoint_ids: list[int], envelope: dict, now: datetime) -> list[int]:
     """One delivery per endpoint that still exists and is active (the list may be a few seconds
     old), in one INSERT ... SELECT; their ids, each sent to the delivery task after commit
     (so each is stored leased to the queue)."""
     table, endpoints = WebhookDelivery._meta.db_table, WebhookEndpoint._meta.db_table
     payload = WebhookDelivery._meta.get_field("payload").get_db_prep_save(envelope, connection)
-    when, queued_until = (_db_datetime(value) for value in (now, now + QUEUE_LEASE))
+    when, queued_until = (db_datetime(value) for value in (now, now + QUEUE_LEASE))
     marks = ", ".join(["%s"] * len(endpoint_ids))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -234,7 +230,7 @@ def retry_due_deliveries(*, now: datetime | None = None) -> int:
     counts as lost and is sent again. Returns how many were sent (core.queue.lease_due_rows:
     two sweeps at once send each delivery once)."""
     now = now or timezone.now()
-    at, queued_until = _db_datetime(now), _db_datetime(now + QUEUE_LEASE)
+    at, queued_until = db_datetime(now), db_datetime(now + QUEUE_LEASE)
     return lease_due_rows(
         core_tasks.deliver_webhook, table=WebhookDelivery._meta.db_table,
         due="status = %s AND next_attempt_at <= %s AND (queued_until IS NULL OR queued_until <= %s)",
