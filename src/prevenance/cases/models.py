@@ -29,6 +29,7 @@ from prevenance.cases.choices import (
 from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar, TimeStampedModel
 from prevenance.customers.models import Customer, Order
+from prevenance.customers.relations import ExportedFile
 from prevenance.interactions.models import Interaction
 
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
@@ -413,6 +414,19 @@ class Message(models.Model):
                 storage.delete(name)
 
         transaction.on_commit(delete_files)
+
+    @classmethod
+    def gdpr_export_files(cls, messages) -> list[ExportedFile]:
+        """The files of these messages, for a GDPR access request (customers/services/gdpr.py):
+        what the person sent (the raw original of their emails included) and what they were sent."""
+        attachments = Attachment.objects.filter(message__in=messages.values("pk")).order_by("pk")
+        return [
+            ExportedFile(
+                model="cases.attachment", pk=a.pk, filename=a.filename, content_type=a.content_type, size=a.size,
+                open=a.open, links={"message": a.message_id},
+            )
+            for a in attachments
+        ]
 
 
 class AttachmentManager(models.Manager):

@@ -11,6 +11,7 @@ from prevenance.core.pagination import paginate_by_id
 from prevenance.core.schemas import ERRORS, LIMIT_DEFAULT, LIMIT_MAX
 from prevenance.customers import services
 from prevenance.customers.choices import CustomerKind, Language, LifecycleState
+from prevenance.customers.downloads import customer_archive_response
 from prevenance.customers.models import ConsentEvent, Customer
 from prevenance.customers.schemas import (
     ConflictErrorOut,
@@ -129,6 +130,15 @@ def merge_customer(request, customer_id: int, payload: MergeIn):
 def gdpr_export(request, customer_id: int):
     customer = _access(request, customer_id, "customers.export_customer_data", "customers.view_customer")
     return services.export_customer_data(customer=customer, actor=request.auth)
+
+
+@router.get(
+    "/{customer_id}/gdpr-export/archive", response={200: None, **ERRORS}, summary="Everything held about the person, files included (GDPR, ZIP)",
+    description="A ZIP: the JSON of `gdpr-export` as customer.json, and every file it lists under its `path`.",
+)
+def gdpr_export_archive(request, customer_id: int):
+    customer = _access(request, customer_id, "customers.export_customer_data", "customers.view_customer")
+    return customer_archive_response(customer=customer, actor=request.auth)
 
 
 @router.post("/{customer_id}/gdpr-erase", response={200: CustomerOut, **ERRORS}, summary="Erase the person (GDPR)")

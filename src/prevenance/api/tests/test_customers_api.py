@@ -1,6 +1,9 @@
 """Customers over the API: create, read, update, list/search, resolve, merge, GDPR."""
 
 import datetime as dt
+import io
+import json
+import zipfile
 
 import pytest
 
@@ -180,6 +183,26 @@ def test_gdpr_export_returns_everything_held_as_json(supervisor, api_as):
     assert body["customer"]["first_name"] == "Inès"
     assert [row["normalized"] for row in body["customers.identity"]] == ["ines@example.com"]
     assert AuditEvent.objects.filter(kind=AuditKind.CUSTOMER_EXPORTED, actor=supervisor, subject_id=str(customer.pk)).count() == 1
+
+
+def test_gdpr_export_archive_is_a_zip_with_the_json(supervisor, api_as):
+    customer = CustomerFactory(first_name="Inès")
+    IdentityFactory(customer=customer, value="ines@example.com")
+    response = api_as(supervisor).get(f"/customers/{customer.pk}/gdpr-export/archive")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+        document = json.loads(archive.read("customer.json"))
+    assert document["customer"]["first_name"] == "Inès"
+    assert document["files"] == []
+    assert AuditEvent.objects.filter(kind=AuditKind.CUSTOMER_EXPORTED, actor=supervisor).count() == 1
+
+
+def test_gdpr_export_archive_needs_the_export_permission(agent, api_as):
+    customer = CustomerFactory()
+    response = api_as(agent).get(f"/customers/{customer.pk}/gdpr-export/archive")
+    assert response.status_code == 403
+    assert AuditEvent.objects.filter(kind=AuditKind.CUSTOMER_EXPORTED).count() == 0
 
 
 def test_gdpr_erase_leaves_no_personal_field(admin_user, api_as):

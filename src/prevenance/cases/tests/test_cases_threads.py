@@ -1,6 +1,10 @@
 """Merging and splitting cases; cases under customer merge and GDPR erasure/export."""
 
 import datetime as dt
+import io
+import json
+import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -9,11 +13,22 @@ from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus, MessageKind
 from prevenance.cases.models import Attachment, Case, Message, Tag
-from prevenance.cases.services import add_inbound_message, add_reply, merge_cases, split_message
+from prevenance.cases.services import (
+    add_inbound_message,
+    add_reply,
+    ingest_email,
+    merge_cases,
+    split_message,
+)
 from prevenance.cases.tests.factories import open_email_case
 from prevenance.core.models import AuditEvent
 from prevenance.core.testing import run_concurrently
-from prevenance.customers.services import erase_customer, export_customer_data, merge_customers
+from prevenance.customers.services import (
+    erase_customer,
+    export_customer_data,
+    merge_customers,
+    write_customer_archive,
+)
 from prevenance.interactions.models import Interaction
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +198,73 @@ def test_erasure_deletes_the_customers_attachments_and_their_files(admin_user, s
     assert list(Attachment.objects.values_list("pk", flat=True)) == [kept.pk]
     assert not erased_path.exists()
     assert kept_path.exists()
+
+
+def read_archive(document_and_bytes) -> tuple[dict, dict[str, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(document_and_bytes)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    return json.loads(files.pop("customer.json")), files
+
+
+def test_gdpr_archive_holds_the_json_and_every_file_of_the_person(settings, tmp_path, supervisor):
+    # given an email with a PDF from the person (its raw original is kept too), a file on
+    # another of their cases, and someone else's file
+    settings.MEDIA_ROOT = tmp_path
+    raw = (Path(__file__).parent / "mail_corpus" / "12_mixed_attachments.eml").read_bytes()
+    emailed = ingest_email(raw=raw)
+    person = emailed.case.customer
+    other_case = open_email_case("camille.roux@icloud.com", subject="Autre commande", body="Une autre question.").case
+    assert other_case.customer == person
+    photo = Attachment.objects.create(
+        message=other_case.messages.filter(kind=MessageKind.INBOUND).get(), file=ContentFile(b"photo bytes", name="photo.jpg"), filename="../../photo.jpg",
+        content_type="image/jpeg", size=11,
+    )
+    stranger = open_email_case("stranger@example.com").message
+    Attachment.objects.create(message=stranger, file=ContentFile(b"not theirs", name="x.txt"), filename="x.txt", content_type="text/plain", size=10)
+    # when their data is exported as an archive
+    target = io.BytesIO()
+    write_customer_archive(customer=person, target=target, actor=supervisor)
+    document, files = read_archive(target.getvalue())
+    # then every file of theirs is in it, byte for byte, where the JSON says, and nothing else
+    theirs = Attachment.objects.filter(message__customer=person).order_by("pk")
+    assert [entry["id"] for entry in document["files"]] == [a.pk for a in theirs]
+    assert len(document["files"]) >= 3  # the raw .eml, its attachments, the photo
+    for entry, attachment in zip(document["files"], theirs, strict=True):
+        with attachment.open() as stored:
+            assert files[entry["path"]] == stored.read()
+        assert (entry["filename"], entry["size"], entry["message"]) == (attachment.filename, attachment.size, attachment.message_id)
+    assert set(files) == {entry["path"] for entry in document["files"]}
+    assert any(entry["filename"] == "message.eml" and files[entry["path"]] == raw for entry in document["files"])
+    photo_entry = next(entry for entry in document["files"] if entry["id"] == photo.pk)
+    assert photo_entry["path"] == f"files/attachment-{photo.pk}-photo.jpg"  # no directory from the name
+    assert document["customer"]["id"] == person.pk
+    assert AuditEvent.objects.get(kind="customer.exported").payload == {"records": [person.pk], "files": len(document["files"])}
+
+
+def test_gdpr_archive_says_which_file_is_missing_and_keeps_the_rest(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    intake = open_email_case("missing@example.com", subject="Photos", body="Deux photos.")
+    gone, kept = (
+        Attachment.objects.create(message=intake.message, file=ContentFile(content, name=name), filename=name, content_type="image/jpeg", size=len(content))
+        for name, content in (("gone.jpg", b"gone"), ("kept.jpg", b"kept"))
+    )
+    (tmp_path / gone.file.name).unlink()
+    target = io.BytesIO()
+    write_customer_archive(customer=intake.case.customer, target=target)
+    document, files = read_archive(target.getvalue())
+    entries = {entry["id"]: entry for entry in document["files"]}
+    assert entries[gone.pk]["missing"] is True and entries[gone.pk]["path"] is None
+    assert files == {entries[kept.pk]["path"]: b"kept"}
+
+
+def test_gdpr_json_export_lists_the_files_without_their_bytes(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    intake = open_email_case("list@example.com", subject="Photo", body="Photo.")
+    attachment = Attachment.objects.create(
+        message=intake.message, file=ContentFile(b"abc", name="p.jpg"), filename="p.jpg", content_type="image/jpeg", size=3,
+    )
+    document = export_customer_data(customer=intake.case.customer)
+    assert document["files"] == [{
+        "model": "cases.attachment", "id": attachment.pk, "message": intake.message.pk, "filename": "p.jpg",
+        "content_type": "image/jpeg", "size": 3, "path": f"files/attachment-{attachment.pk}-p.jpg",
+    }]

@@ -9,7 +9,11 @@ from prevenance.customers.services.consents import (
     grant_consent,
     withdraw_consent,
 )
-from prevenance.customers.services.gdpr import erase_customer, export_customer_data
+from prevenance.customers.services.gdpr import (
+    erase_customer,
+    export_customer_data,
+    write_customer_archive,
+)
 from prevenance.customers.services.identities import (
     IdentityInput,
     Resolution,
@@ -45,4 +49,5 @@ __all__ = [
     "resolve_customer",
     "update_customer",
     "withdraw_consent",
+    "write_customer_archive",
 ]

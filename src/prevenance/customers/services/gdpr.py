@@ -1,19 +1,23 @@
 """GDPR rights: access (export everything held) and erasure, each with an audit record."""
 
 import json
-from typing import Any
+import shutil
+import zipfile
+from pathlib import PurePosixPath
+from typing import IO, Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import AuditKind
 from prevenance.customers.models import Customer, IdentityConflict
-from prevenance.customers.relations import customer_foreign_keys
+from prevenance.customers.relations import ExportedFile, customer_foreign_keys
 
 _HIDDEN = {"sort_key", "alt_key", "confirmation_token"}
 
@@ -37,8 +41,27 @@ def _records(customer_ids: list[int]) -> list[Customer]:
     return found
 
 
-def export_customer_data(*, customer: Customer, actor=None) -> dict[str, Any]:
-    """Everything held about the person, in one JSON-ready document (right of access)."""
+ARCHIVE_DOCUMENT = "customer.json"
+
+
+def _archive_path(exported: ExportedFile) -> str:
+    # The name the person gave without any folder, made safe for any unzip tool; the row's id
+    # keeps paths unique.
+    try:
+        name = get_valid_filename(PurePosixPath(exported.filename.replace("\\", "/")).name)[-120:]
+    except SuspiciousFileOperation:  # "", "." or ".."
+        name = "file"
+    return f"files/{exported.model.rsplit('.', 1)[-1]}-{exported.pk}-{name}"
+
+
+def _file_entry(exported: ExportedFile) -> dict[str, Any]:
+    return {
+        "model": exported.model, "id": exported.pk, **exported.links, "filename": exported.filename,
+        "content_type": exported.content_type, "size": exported.size, "path": _archive_path(exported),
+    }
+
+
+def _collect(customer: Customer) -> tuple[dict[str, Any], list[ExportedFile], list[int]]:
     records = _records([customer.pk])
     ids = [c.pk for c in records]
     document: dict[str, Any] = {
@@ -46,13 +69,48 @@ def export_customer_data(*, customer: Customer, actor=None) -> dict[str, Any]:
         "customer": _row(records[0]),
         "merged_records": [_row(c) for c in records[1:]],
     }
+    files: list[ExportedFile] = []
     for relation in customer_foreign_keys():
         model = relation.related_model
         key = model._meta.label_lower
         rows = model._base_manager.filter(**{f"{relation.field.name}__in": ids}).order_by("pk")
         document.setdefault(key, []).extend(_row(row) for row in rows)
+        if (list_files := getattr(model, "gdpr_export_files", None)) is not None:
+            files.extend(list_files(rows))
+    document["files"] = [_file_entry(exported) for exported in files]
+    return document, files, ids
+
+
+def _record_export(customer: Customer, actor, ids: list[int], files: int) -> None:
     with transaction.atomic():
-        record_audit(kind=AuditKind.CUSTOMER_EXPORTED, actor=actor, subject=customer, payload={"records": ids})
+        record_audit(kind=AuditKind.CUSTOMER_EXPORTED, actor=actor, subject=customer, payload={"records": ids, "files": files})
+
+
+def export_customer_data(*, customer: Customer, actor=None) -> dict[str, Any]:
+    """Everything held about the person, in one JSON-ready document (right of access).
+
+    Files (attachments) are described under "files"; `write_customer_archive` adds their bytes."""
+    document, files, ids = _collect(customer)
+    _record_export(customer, actor, ids, len(files))
+    return document
+
+
+def write_customer_archive(*, customer: Customer, target: IO[bytes], actor=None) -> dict[str, Any]:
+    """The right of access in one ZIP written to `target`: the export's JSON as customer.json and
+    every file under its "path". A file gone from the storage is marked "missing" (path null)
+    instead of failing the whole request. Returns the document written."""
+    document, files, ids = _collect(customer)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for entry, exported in zip(document["files"], files, strict=True):
+            try:
+                source = exported.open()
+            except FileNotFoundError:
+                entry.update(path=None, missing=True)
+                continue
+            with source, archive.open(entry["path"], "w", force_zip64=True) as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
+        archive.writestr(ARCHIVE_DOCUMENT, json.dumps(document, ensure_ascii=False, indent=2))
+    _record_export(customer, actor, ids, len(files))
     return document
 
 

@@ -1,6 +1,8 @@
 """Forms: good input calls the service; bad input re-renders with the field error and writes nothing."""
 
+import io
 import json
+import zipfile
 
 import pytest
 from django.core import mail
@@ -112,14 +114,17 @@ class TestConsentForm:
 
 
 class TestGdpr:
-    def test_export_downloads_everything_as_json(self, login, supervisor, known_customer):
+    def test_export_downloads_everything_as_a_zip(self, login, supervisor, known_customer):
         client = login(supervisor)
 
         response = client.post(reverse("web:customer_export", args=[known_customer.pk]))
 
         assert response.status_code == 200
-        assert response["Content-Disposition"] == f'attachment; filename="customer-{known_customer.pk}.json"'
-        document = json.loads(response.content)
+        assert response["Content-Type"] == "application/zip"
+        assert response["Content-Disposition"] == f'attachment; filename="customer-{known_customer.pk}.zip"'
+        with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+            assert archive.namelist() == ["customer.json"]  # no file held about this customer
+            document = json.loads(archive.read("customer.json"))
         assert document["customer"]["last_name"] == "Durand"
         assert sorted(i["normalized"] for i in document["customers.identity"]) == ["CARD0042", "camille.durand@example.com"]
         assert AuditEvent.objects.filter(kind="customer.exported", actor=supervisor).count() == 1

@@ -1,11 +1,9 @@
 """The customer pages: search, 360 view with its timeline, profile, consents, GDPR."""
 
-import json
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,6 +13,7 @@ from prevenance.core.choices import Channel
 from prevenance.core.htmx import render_page_or_fragment
 from prevenance.core.pagination import InvalidCursor
 from prevenance.customers.choices import ConsentPurpose
+from prevenance.customers.downloads import customer_archive_response
 from prevenance.customers.selectors import (
     access_customer,
     consent_history,
@@ -26,7 +25,6 @@ from prevenance.customers.selectors import (
 )
 from prevenance.customers.services import (
     erase_customer,
-    export_customer_data,
     grant_consent,
     update_customer,
     withdraw_consent,
@@ -146,13 +144,7 @@ def _consents_anchor(customer) -> str:
 def customer_export(request, customer_id: int):
     # POST, not GET: the export writes an audit row, and a prefetching browser must not.
     customer = access_customer(request.user, customer_id, perm="customers.export_customer_data")
-    document = export_customer_data(customer=customer, actor=request.user)
-    response = HttpResponse(
-        json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
-        content_type="application/json; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
-    return response
+    return customer_archive_response(customer=customer, actor=request.user)
 
 
 @login_required
