@@ -6,6 +6,7 @@ formatter that only looks names up in a dict of strings. `{{` and `}}` write lit
 """
 
 import copy
+import re
 import string
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -64,13 +65,40 @@ def check_placeholders(text: str, *, field: str, allowed: Iterable[str] = PLACEH
             )
 
 
+_LABEL_END = re.compile(r"[:：]\s*$")
+_PUNCTUATION = re.compile(r"^[,.;:!?)]")
+
+
+def _fill_line(parts: list[tuple], values: dict[str, str]) -> str | None:
+    """One line filled; None for a "Label: {placeholder}" line with nothing to say (no team
+    chosen yet, no due time): the customer reads no label followed by nothing. An empty value
+    before punctuation takes its space with it ("Bonjour {customer_first_name}," → "Bonjour,")."""
+    names = [name for _literal, name, _spec, _conv in parts if name is not None]
+    if names and not any(values.get(name, "") for name in names) and _LABEL_END.search(parts[0][0]) \
+            and not any(literal.strip() for literal, *_rest in parts[1:]):
+        return None
+    line, after_empty = "", False
+    for literal, name, _spec, _conv in parts:
+        if after_empty and _PUNCTUATION.match(literal):
+            line = line.rstrip(" ")
+        line += literal
+        value = values.get(name, "") if name is not None else None
+        line += value or ""
+        after_empty = value == ""
+    return line
+
+
 def fill(text: str, values: dict[str, str]) -> str:
-    """Replace the placeholders; a missing or unknown one becomes empty text. Never raises."""
+    """Replace the placeholders; a missing or unknown one becomes empty text, and a line that
+    only labels an empty value is left out (_fill_line). Never raises."""
     try:
-        parts = list(_FORMATTER.parse(text))
+        lines = [list(_FORMATTER.parse(line)) for line in text.split("\n")]
     except ValueError:
         return text  # unbalanced braces slipped past validation (raw SQL, old rows): show it as written
-    return "".join(literal + (values.get(name, "") if name is not None else "") for literal, name, _spec, _conv in parts)
+    filled = [_fill_line(parts, values) for parts in lines]
+    kept = "\n".join(line for line in filled if line is not None)
+    # A left-out line between two paragraphs must not leave two blank lines behind.
+    return re.sub(r"\n{3,}", "\n\n", kept) if None in filled else kept
 
 
 # --- values ------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from prevenance.cases.services.templates import (
     check_placeholders,
     clean_signature_fields,
     clean_template_fields,
+    fill,
 )
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.choices import Channel
@@ -325,3 +326,21 @@ def test_the_admin_refuses_an_unknown_placeholder_and_saves_through_the_service(
 
 def test_check_placeholders_accepts_plain_text():
     check_placeholders("No placeholder at all, {{ braces }} included.", field="body")
+
+
+@pytest.mark.parametrize(("text", "values", "expected"), [
+    # a label with nothing after it is left out, and leaves no double blank line
+    ("Merci.\n\nÉquipe en charge : {team_name}\nRéponse prévue : {due_date}\n\nÀ bientôt.", {},
+     "Merci.\n\nÀ bientôt."),
+    ("Merci.\n\nÉquipe en charge : {team_name}\nRéponse prévue : {due_date}\n\nÀ bientôt.", {"team_name": "Livraisons"},
+     "Merci.\n\nÉquipe en charge : Livraisons\n\nÀ bientôt."),
+    ("Handled by: {team_name}\nExpected answer: {due_date}", {"due_date": "tomorrow before 10:00"},
+     "Expected answer: tomorrow before 10:00"),
+    # an empty name before punctuation takes its space with it; other text is kept as written
+    ("Bonjour {customer_first_name},", {}, "Bonjour,"),
+    ("Bonjour {customer_first_name},", {"customer_first_name": "Léa"}, "Bonjour Léa,"),
+    ("Votre commande {order_reference} est partie.", {}, "Votre commande  est partie."),
+    ("Dossier : {case_reference} (suivi)", {}, "Dossier :  (suivi)"),  # more than a label: kept
+])
+def test_fill_leaves_out_what_would_read_as_a_blank(text, values, expected):
+    assert fill(text, values) == expected
