@@ -194,3 +194,55 @@ def test_an_agent_downloads_the_original_of_an_email_from_the_case_page(live_ser
             assert Path(download.value.path()).read_bytes() == raw  # the bytes kept in the database
         finally:
             browser.close()
+
+
+def test_an_agent_sees_that_the_customers_address_bounced_and_why_the_reply_did_not_go(live_server, monkeypatch, settings, tmp_path):
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+
+    from prevenance.cases.choices import MessageKind  # noqa: PLC0415
+    from prevenance.cases.models import Message  # noqa: PLC0415
+    from prevenance.cases.services import ensure_default_templates, ingest_email  # noqa: PLC0415
+
+    settings.MEDIA_ROOT = tmp_path
+    ensure_default_templates()
+    agent = UserFactory(username="samir", first_name="Samir", role="agent")
+    case = open_email_case("helene.marchand@example.fr", subject="Canapé abîmé", body="Le pied est cassé.").case
+    assign_case(case=case, team=TeamFactory(name="Livraisons", members=[agent]), actor=None)
+    ack = Message.objects.get(case=case, kind=MessageKind.OUTBOUND)
+    ingest_email(raw=(
+        "Return-Path: <>\r\nFrom: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\nTo: care@example.fr\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-e2e@mx.example.net>\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+        "Final-Recipient: rfc822; helene.marchand@example.fr\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
+        f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ack.message_id}>\r\n--b--\r\n"
+    ).encode())
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_browser.py
+    shots = os.environ.get("PREVENANCE_SCREENSHOT_DIR")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
+            page.goto(f"{live_server.url}/cases/{case.pk}/")
+            page.fill("#id_username", "samir")
+            page.fill("#id_password", "correct horse battery")
+            page.click("button[type=submit].btn-primary")
+            warning = page.locator(".case-side .bounced-address")
+            expect(warning).to_contain_text("helene.marchand@example.fr bounced on")
+            expect(warning).to_have_attribute("title", "550 5.1.1 User unknown")
+            expect(page.locator("#thread")).to_contain_text("Your message could not be delivered.")  # the bounce, on its case
+
+            page.fill("#id_body", "Nous vous envoyons un nouveau pied.")
+            page.click("#reply-form button[type=submit]")
+            reply = page.locator("#thread .msg-outbound").last
+            expect(reply).to_contain_text("Nous vous envoyons un nouveau pied.")
+            expect(reply.locator(".send-error")).to_contain_text("bounced on")
+            expect(reply.locator(".send-error")).to_contain_text("add another address")
+            if shots:
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(shots) / "case-bounced.png"), full_page=True)
+        finally:
+            browser.close()

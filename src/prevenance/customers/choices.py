@@ -92,3 +92,9 @@ MARKETING_PURPOSES = frozenset(
         ConsentPurpose.POSTAL,
     }
 )
+
+
+class IdentityAuditKind(models.TextChoices):
+    """Audit kinds written about identities (customers/services/deliverability.py)."""
+
+    BOUNCED = "identity.bounced", _("Email address bounced")

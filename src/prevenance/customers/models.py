@@ -116,6 +116,11 @@ class Identity(models.Model):
     source_channel = models.CharField(_("source channel"), max_length=20, choices=Channel.choices, default=Channel.WEB)
     first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
     last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+    # An email address a mail server refused for good (a bounce of one of our emails): no
+    # automatic email goes there until the person writes from it again (docs/email-intake.md).
+    bounced_at = models.DateTimeField(_("bounced at"), null=True, blank=True)
+    # db_default: the CSV import and the bench builders write identities with their own column lists.
+    bounce_reason = models.CharField(_("bounce reason"), max_length=255, blank=True, default="", db_default="")
 
     gdpr_on_erase = "delete"
 

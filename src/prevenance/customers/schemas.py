@@ -84,6 +84,9 @@ class IdentityOut(Schema):
     source_channel: str
     first_seen_at: datetime
     last_seen_at: datetime
+    # An email address that bounced for good: no automatic email goes there until the person writes from it.
+    bounced_at: datetime | None
+    bounce_reason: str
 
 
 class IdentityPage(Schema):

@@ -114,6 +114,11 @@ def customer_identities(customer: Customer) -> list[Identity]:
     return list(customer.identities.order_by("kind", "-verified", "first_seen_at", "pk"))
 
 
+def bounced_addresses(customer: Customer) -> list[Identity]:
+    """The customer's email addresses that bounced for good (no automatic email goes there)."""
+    return list(customer.identities.filter(kind=IdentityKind.EMAIL, bounced_at__isnull=False).order_by("first_seen_at", "pk"))
+
+
 @dataclass(frozen=True)
 class ConsentStatus:
     purpose: str

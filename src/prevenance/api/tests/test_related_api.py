@@ -44,6 +44,16 @@ def test_identities_list_add_and_delete(agent, admin_user, api_as):
     assert list(customer.identities.values_list("normalized", flat=True)) == ["first@example.com"]
 
 
+def test_an_identity_says_whether_its_address_bounced(agent, api_as):
+    customer = CustomerFactory()
+    IdentityFactory(customer=customer, value="gone@example.com", bounced_at=timezone.now(), bounce_reason="5.1.1 User unknown")
+    IdentityFactory(customer=customer, value="fine@example.com")
+    items = api_as(agent).get(f"/customers/{customer.pk}/identities").json()["items"]
+    assert [(i["normalized"], i["bounced_at"] is not None, i["bounce_reason"]) for i in items] == [
+        ("gone@example.com", True, "5.1.1 User unknown"), ("fine@example.com", False, ""),
+    ]
+
+
 def test_adding_an_identity_of_another_customer_is_refused(agent, api_as):
     owner, other = CustomerFactory(), CustomerFactory()
     IdentityFactory(customer=owner, value="taken@example.com")

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 
-from prevenance.cases.mail import autoreply, problems
+from prevenance.cases.mail import autoreply, dsn, problems
 from prevenance.cases.mail.headers import (
     case_reference,
     decode_bytes,
@@ -89,6 +89,9 @@ class ParsedMessage:
     auto_reply_reasons: tuple[str, ...]
     is_bounce: bool
     bounce_reasons: tuple[str, ...]
+    # Of a bounce: the addresses it says failed for good, and the id of the message it returns.
+    failed_recipients: tuple[dsn.FailedRecipient, ...]
+    returned_message_id: str | None
     charset_problems: bool
     parse_errors: tuple[ParseProblem, ...]
     raw_size: int
@@ -335,6 +338,7 @@ def _read(reader: _Reader, message: EmailMessage) -> ParsedMessage:
     report_type = str(params.get("report-type", "")).lower() if content_type == "multipart/report" else None
     auto = autoreply.auto_reply_reasons(message, subject, report_type)
     bounce = autoreply.bounce_reasons(message, from_.address if from_ else None, report_type)
+    failed, returned_id = _delivery_failure(reader, message) if bounce else ((), None)
     return ParsedMessage(
         message_id=message_id,
         synthetic_id=synthetic,
@@ -356,10 +360,18 @@ def _read(reader: _Reader, message: EmailMessage) -> ParsedMessage:
         auto_reply_reasons=auto,
         is_bounce=bool(bounce),
         bounce_reasons=bounce,
+        failed_recipients=failed,
+        returned_message_id=returned_id,
         charset_problems=reader.charset_problems,
         parse_errors=tuple(reader.problems),
         raw_size=len(reader.raw),
     )
+
+
+def _delivery_failure(reader: _Reader, message: EmailMessage) -> tuple[tuple[dsn.FailedRecipient, ...], str | None]:
+    parts = {item.content_type: item.content for item in reversed(reader.attachments) if not item.too_large}
+    failed = dsn.permanent_failures(parts.get("message/delivery-status"), reader.raw_header(message, "x-failed-recipients"), _normalize_address)
+    return failed, dsn.returned_message_id(parts.get("text/rfc822-headers") or parts.get("message/rfc822"))
 
 
 def _fallback(reader: _Reader) -> ParsedMessage:
@@ -386,6 +398,8 @@ def _fallback(reader: _Reader) -> ParsedMessage:
         auto_reply_reasons=(),
         is_bounce=False,
         bounce_reasons=(),
+        failed_recipients=(),
+        returned_message_id=None,
         charset_problems=reader.charset_problems or bad,
         parse_errors=tuple(reader.problems),
         raw_size=len(reader.raw),

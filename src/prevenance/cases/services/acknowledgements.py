@@ -26,6 +26,7 @@ class SkipReason:
 
     AUTOMATIC = "automatic"  # the customer's message is an auto-reply or a bounce: answering it loops
     NO_ADDRESS = "no_address"  # nowhere to write to (a phone call from an unknown number...)
+    BOUNCED = "bounced"  # the customer's email addresses all bounced for good
     ERASED = "erased"  # the customer was erased
 
 
@@ -57,7 +58,7 @@ def _decide(case: Case, *, automatic: str, addressing: Callable[[], dict[str, An
         return Acknowledgement()
     where = addressing()  # also whether anyone can be written to
     if isinstance(where, str):
-        return Acknowledgement(skip=SkipReason.NO_ADDRESS)
+        return Acknowledgement(skip=SkipReason.BOUNCED if getattr(where, "code", "") == "bounced" else SkipReason.NO_ADDRESS)
     return Acknowledgement(template=template, addressing=where)
 
 

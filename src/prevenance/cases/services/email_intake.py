@@ -18,6 +18,7 @@ from prevenance.cases.mail.parse import ParsedMessage
 from prevenance.cases.mail.problems import ParseProblem
 from prevenance.cases.models import Attachment, Case, Message
 from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
+from prevenance.cases.services.bounces import flag_failed_recipients, returned_email
 from prevenance.cases.services.common import (
     AUTOMATIC_LABELS,
     add_thread_entry,
@@ -40,7 +41,7 @@ from prevenance.cases.services.intake import add_inbound_message, open_case
 from prevenance.core.choices import Channel
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Identity
-from prevenance.customers.services import IdentityInput
+from prevenance.customers.services import IdentityInput, clear_bounce
 from prevenance.interactions.choices import Direction
 from prevenance.interactions.models import Interaction
 from prevenance.interactions.services import record_interaction
@@ -68,12 +69,15 @@ class IntakeResult:
     case: Case | None = None
     message: Message | None = None
     interaction: Interaction | None = None
-    # How the case was found: "in_reply_to", "references", "subject", or "" (new case or none).
+    # How the case was found: "in_reply_to", "references", "subject", "returned_message" (a
+    # bounce, by the headers of our email it returns), or "" (new case or none).
     threaded_by: str = ""
     # A case reference in the subject that was not honoured (unknown case, or not the sender's).
     refused_reference: str = ""
     automatic: str = ""  # "auto_reply", "bounce" or ""
     problems: tuple[ParseProblem, ...] = ()
+    # Of a bounce of one of our emails: the customers' addresses it flagged as undeliverable.
+    bounced: tuple[str, ...] = ()
 
 
 def _thread_by_ids(parsed: ParsedMessage) -> tuple[Case | None, str]:
@@ -233,8 +237,13 @@ def _timeline_id(parsed: ParsedMessage) -> str:
 
 
 def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict, raw: bytes, mailbox: str) -> IntakeResult:
-    """An auto-reply or a bounce: kept where it says something, never answered, never a new case."""
+    """An auto-reply or a bounce: kept where it says something, never answered, never a new case.
+    A bounce of one of our emails goes on that email's case and flags the addresses that failed."""
     now = timezone.now()
+    if parsed.is_bounce and (email := returned_email(parsed)) is not None:
+        base = {**base, "bounced": flag_failed_recipients(parsed, email, at=now)}
+        if case is None:
+            case, how = Case(pk=email.case_id), "returned_message"
     if case is not None:
         target = lock_case(live_case_id(case.pk))
         if target.customer_id is not None:
@@ -315,6 +324,8 @@ def _ingest(raw: bytes, parsed: ParsedMessage, base: dict, envelope: str) -> Int
     if case is not None and case.customer_id is not None:
         intake = add_inbound_message(case=case, channel=Channel.EMAIL, **fields)
         outcome = Outcome.FOLLOW_UP if intake.case_opened else Outcome.APPENDED
+        if parsed.from_ is not None:
+            clear_bounce(parsed.from_.address)  # a new case's sender is cleared by resolve_customer
     elif parsed.from_ is None:
         return IntakeResult(outcome=Outcome.NO_SENDER, **base)
     else:

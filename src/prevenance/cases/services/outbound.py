@@ -20,7 +20,7 @@ import smtplib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from typing import Any
 
@@ -28,6 +28,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from prevenance.cases import tasks as case_tasks
@@ -98,15 +100,49 @@ def _last_customer_message(case: Case, customer_addresses: set[str]) -> _Answere
     return next((item for item in answered if item.sender_address.lower() in customer_addresses), answered[0] if answered else None)
 
 
-def customer_email_addresses(customer_id: int | None) -> list[str]:
-    """The customer's email addresses, oldest first (the first is where replies go by default)."""
+def _email_identities(customer_id: int | None) -> list[tuple[str, datetime | None, str]]:
+    """(address, bounced at, bounce reason) of the customer's email identities, oldest first."""
     if customer_id is None:
         return []
-    return [row[0] for row in fetch_all(
-        f"SELECT {quoted('normalized')} FROM {quoted(Identity._meta.db_table)} WHERE {quoted('customer_id')} = %s AND {quoted('kind')} = %s "
-        f"ORDER BY {quoted('first_seen_at')}, {quoted('id')}",
+    return fetch_all(
+        f"SELECT {quoted('normalized')}, {quoted('bounced_at')}, {quoted('bounce_reason')} FROM {quoted(Identity._meta.db_table)} "
+        f"WHERE {quoted('customer_id')} = %s AND {quoted('kind')} = %s ORDER BY {quoted('first_seen_at')}, {quoted('id')}",
         [customer_id, IdentityKind.EMAIL],
-    )]
+    )
+
+
+def customer_email_addresses(customer_id: int | None) -> list[str]:
+    """The customer's email addresses, oldest first (the first is where replies go by default)."""
+    return [address for address, _bounced_at, _reason in _email_identities(customer_id)]
+
+
+class Unreachable(str):
+    """Why an email cannot be sent (shown as is, stored as a message's send_error), with a `code`
+    callers can test: "erased", "no_address" or "bounced"."""
+
+    code: str
+
+    def __new__(cls, text: str, code: str):
+        reason = super().__new__(cls, text)
+        reason.code = code
+        return reason
+
+
+def _read_datetime(value) -> datetime:
+    # A raw SELECT gives SQLite's naive UTC value (or its text), PostgreSQL's aware one.
+    value = parse_datetime(value) if isinstance(value, str) else value
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+def _bounced(address: str, bounced_at, reason: str) -> Unreachable:
+    when = date_format(timezone.localtime(_read_datetime(bounced_at)), "SHORT_DATE_FORMAT")
+    if reason:
+        text = _("The customer's email address %(address)s bounced on %(date)s (%(reason)s): add another address, "
+                 "or wait for them to write from one that works.") % {"address": address, "date": when, "reason": reason}
+    else:
+        text = _("The customer's email address %(address)s bounced on %(date)s: add another address, "
+                 "or wait for them to write from one that works.") % {"address": address, "date": when}
+    return Unreachable(text, "bounced")
 
 
 def reaches_customer(case: Case, message: Message | None = None) -> bool:
@@ -116,7 +152,13 @@ def reaches_customer(case: Case, message: Message | None = None) -> bool:
     if message is not None and case.customer_id is not None and message.channel == Channel.EMAIL \
             and message.sender_address and not message.automatic:
         return True
-    return not isinstance(email_addressing(case), str)
+    return unreachable(case) is None
+
+
+def unreachable(case: Case) -> Unreachable | None:
+    """Why no email on this case can reach anyone ("erased", "no_address", "bounced"), or None."""
+    addressing = email_addressing(case)
+    return addressing if isinstance(addressing, Unreachable) else None
 
 
 def queue_delivery(message: Message, *, subject: str = "") -> None:
@@ -159,25 +201,36 @@ def email_addressing(
     """Who an email on `case` goes to, from which mailbox, threaded on what: the fields of the
     OUTBOUND message (mailbox, to_addresses, cc_addresses, message_id, in_reply_to, references),
     or the reason it cannot be sent. The recipient is the customer's last (non-automatic)
-    email address on the case, else their first email address, else the last sender.
+    email address on the case, else their first email address, else the last sender; never one
+    of their addresses that bounced for good (Unreachable "bounced" when none is left).
 
     An intake opening a case already knows what the two reads would find: the customer's email
     addresses (`customer_addresses`, oldest first, normalised) and the case's only message
     (`first_message`, its fields); given, they are used instead of reading the database."""
     if case.customer_id is None:
-        return _("The customer was erased: there is no one to send this to.")
+        return Unreachable(_("The customer was erased: there is no one to send this to."), "erased")
+    bounced: dict[str, tuple] = {}
     if customer_addresses is None:
-        customer_addresses = customer_email_addresses(case.customer_id)
+        identities = _email_identities(case.customer_id)
+        customer_addresses = [address for address, _at, _reason in identities]
+        bounced = {address: (at, reason) for address, at, reason in identities if at is not None}
+    deliverable = [address for address in customer_addresses if address not in bounced]
     if first_message is not None:
         answered = first_message_answered(first_message)
     else:
         answered = _last_customer_message(case, set(customer_addresses))
-    if answered is not None and answered.sender_address.lower() in customer_addresses:
+    if answered is not None and answered.sender_address.lower() in deliverable:
         recipient = answered.sender_address
+    elif customer_addresses:
+        # Never an address that bounced for good: it would bounce again.
+        recipient = deliverable[0] if deliverable else ""
     else:
-        recipient = customer_addresses[0] if customer_addresses else (answered.sender_address if answered else "")
+        recipient = answered.sender_address if answered else ""
     if not recipient:
-        return _("The customer has no email address to send this to.")
+        if bounced:
+            address, (at, reason) = next(iter(bounced.items()))
+            return _bounced(address, at, reason)
+        return Unreachable(_("The customer has no email address to send this to."), "no_address")
     teams = team_mailbox_addresses()
     mailbox = sender_mailbox(case, teams)
     excluded = {*teams, settings.DEFAULT_FROM_EMAIL.lower(), recipient.lower(), mailbox.lower()}

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from prevenance.cases.choices import MessageKind, TemplateAuditKind, TemplatePurpose
 from prevenance.cases.models import Case, SatisfactionSurvey
 from prevenance.cases.services.common import add_thread_entry
-from prevenance.cases.services.outbound import queue_delivery, reaches_customer
+from prevenance.cases.services.outbound import queue_delivery, unreachable
 from prevenance.cases.services.templates import apply_signature, render_template, select_template
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
@@ -53,6 +53,7 @@ CES_LABELS = {
 
 class SkipReason:
     NO_ADDRESS = "no_address"
+    BOUNCED = "bounced"  # the customer's email addresses all bounced for good
     ERASED = "erased"
     DECLINED = "declined"  # the customer withdrew their consent to surveys (consent ledger)
 
@@ -86,7 +87,8 @@ def send_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurve
     None, and nothing written, when the case had a survey in the last 30 days (one survey per
     case, a reopening does not ask again) or when no survey template is active; None with an
     audit row saying why when the customer was erased, withdrew their consent to surveys
-    (the consent ledger's "surveys" purpose; never asked is not a refusal), or has no email address.
+    (the consent ledger's "surveys" purpose; never asked is not a refusal), or has no email
+    address that works (none, or all bounced).
     """
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):  # joins change_status's transaction
@@ -102,8 +104,9 @@ def send_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurve
         if template is None:
             logger.info("No active survey template: no satisfaction survey for case %s", case.reference)
             return None
-        if not reaches_customer(case):
-            record_audit(kind=TemplateAuditKind.SURVEY_SKIPPED, actor=None, subject=case, payload={"reason": SkipReason.NO_ADDRESS})
+        if (why := unreachable(case)) is not None:
+            reason = SkipReason.BOUNCED if why.code == "bounced" else SkipReason.NO_ADDRESS
+            record_audit(kind=TemplateAuditKind.SURVEY_SKIPPED, actor=None, subject=case, payload={"reason": reason})
             return None
         survey = SatisfactionSurvey.objects.create(
             case=case, customer_id=case.customer_id, token=secrets.token_urlsafe(32), agent_id=case.assignee_id,

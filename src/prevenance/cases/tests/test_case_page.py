@@ -30,6 +30,7 @@ from prevenance.cases.services import (
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.models import AuditEvent
 from prevenance.core.testing import run_concurrently
+from prevenance.customers.models import Identity
 from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -314,3 +315,11 @@ def test_two_agents_saving_labels_at_once_leave_one_of_the_two_choices(agent, su
     assert errors == [] and len(results) == 2
     assert list(Case.objects.get(pk=case.pk).tags.all()) in ([first], [second])
     assert AuditEvent.objects.filter(kind="case.labels_changed", subject_id=str(case.pk)).count() == 2
+
+
+def test_the_sidebar_warns_when_the_customers_address_bounces(client, agent, setup):
+    Identity.objects.filter(normalized="camille@example.com").update(bounced_at=timezone.now(), bounce_reason="5.1.1 User unknown")
+    client.force_login(agent)
+    text = client.get(url("case", setup["case"])).content.decode()
+    assert "camille@example.com bounced on" in text
+    assert 'title="5.1.1 User unknown"' in text

@@ -31,7 +31,7 @@ from prevenance.cases.views.case_forms import (
 )
 from prevenance.cases.workflow import TRANSITIONS
 from prevenance.core.htmx import htmx_partial
-from prevenance.customers.selectors import consent_states, customer_orders
+from prevenance.customers.selectors import bounced_addresses, consent_states, customer_orders
 from prevenance.interactions.selectors import customer_timeline
 
 TIMELINE_SHOWN = 8
@@ -64,7 +64,7 @@ def _sidebar(user, case) -> dict:
     customer = case.customer
     if customer is None or not user.has_perm("customers.view_customer"):
         return {}
-    side = {"other_cases": customer_open_cases(user, case)}
+    side = {"other_cases": customer_open_cases(user, case), "bounced": bounced_addresses(customer)}
     if user.has_perm("customers.view_order"):
         side["orders"] = customer_orders(customer, limit=ORDERS_SHOWN)
     if user.has_perm("customers.view_consentevent"):

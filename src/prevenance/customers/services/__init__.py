@@ -9,6 +9,7 @@ from prevenance.customers.services.consents import (
     grant_consent,
     withdraw_consent,
 )
+from prevenance.customers.services.deliverability import clear_bounce, mark_bounced
 from prevenance.customers.services.gdpr import (
     erase_customer,
     export_customer_data,
@@ -35,6 +36,7 @@ __all__ = [
     "Resolution",
     "add_identity",
     "clean_customer_fields",
+    "clear_bounce",
     "confirm_consent",
     "create_customer",
     "dismiss_conflict",
@@ -42,6 +44,7 @@ __all__ = [
     "erase_customer",
     "export_customer_data",
     "grant_consent",
+    "mark_bounced",
     "lock_live_customer",
     "merge_customers",
     "record_order",

@@ -49,6 +49,15 @@ class TestSearch:
 
 
 class Test360:
+    def test_a_bounced_address_is_marked_with_its_reason(self, login, agent, known_customer):
+        known_customer.identities.filter(kind="email").update(bounced_at=timezone.now(), bounce_reason="5.1.1 User unknown")
+        client = login(agent)
+
+        body = client.get(reverse("web:customer", args=[known_customer.pk])).content.decode()
+
+        assert "bounced on" in body and "no email goes there" in body
+        assert 'title="5.1.1 User unknown"' in body
+
     def test_shows_profile_identities_orders_timeline_and_consents(self, login, agent, known_customer):
         client = login(agent)
 

@@ -26,6 +26,8 @@ def describe(result: IntakeResult) -> str:
     line = LABELS[result.outcome] % {"reference": reference, "automatic": AUTOMATIC[result.automatic]}
     if result.refused_reference:
         line += " " + _("(subject reference %(reference)s refused: not this sender's case)") % {"reference": result.refused_reference}
+    if result.bounced:
+        line += " " + _("(undeliverable from now on: %(addresses)s)") % {"addresses": ", ".join(result.bounced)}
     return line
 
 

@@ -1,0 +1,73 @@
+"""Delivery status notifications (RFC 3464): which recipients a bounce says failed for good,
+and which of our messages it returns.
+
+Only permanent failures count (Action "failed" with a 5.x.x status, or Exim's
+X-Failed-Recipients header): a delay or a 4.x.x temporary failure says nothing about the
+address itself.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from email import policy
+from email.parser import BytesHeaderParser
+
+from prevenance.cases.mail.headers import message_ids
+
+_HEADERS = BytesHeaderParser(policy=policy.compat32)
+DIAGNOSTIC_MAX = 200
+
+
+@dataclass(frozen=True)
+class FailedRecipient:
+    address: str  # normalised (lower case, no brackets)
+    status: str  # "5.1.1"; "" when only X-Failed-Recipients names the address
+    diagnostic: str  # the refusing server's words, shortened ("550 5.1.1 User unknown")
+
+
+def _blocks(report: bytes):
+    # A report is a block of per-message fields, then one block per recipient, separated by
+    # blank lines; each block has the syntax of a message's headers (folded lines included).
+    text = report.replace(b"\r\n", b"\n")
+    for block in text.split(b"\n\n"):
+        if block.strip():
+            yield _HEADERS.parsebytes(block.strip(b"\n") + b"\n")
+
+
+def _field(block, name: str) -> str:
+    return " ".join(str(block.get(name) or "").split())
+
+
+def _after_type(value: str) -> str:
+    # "rfc822; someone@example.com", "smtp; 550 5.1.1 User unknown": the part after the type.
+    kind, semicolon, rest = value.partition(";")
+    return (rest if semicolon else kind).strip()
+
+
+def permanent_failures(
+    report: bytes | None, failed_header: str | None, normalize: Callable[[str], str | None],
+) -> tuple[FailedRecipient, ...]:
+    """The recipients a delivery report (the message/delivery-status part's bytes) or an
+    X-Failed-Recipients header says could never be delivered; `normalize` cleans an address
+    (None when it is not one)."""
+    found: dict[str, FailedRecipient] = {}
+    for block in _blocks(report) if report else ():
+        recipient = _field(block, "Final-Recipient") or _field(block, "Original-Recipient")
+        status = (_field(block, "Status").split() or [""])[0]
+        if not recipient or _field(block, "Action").lower() != "failed" or not status.startswith("5"):
+            continue
+        if address := normalize(_after_type(recipient)):
+            diagnostic = _after_type(_field(block, "Diagnostic-Code"))
+            found.setdefault(address, FailedRecipient(address, status[:20], diagnostic[:DIAGNOSTIC_MAX]))
+    for item in (failed_header or "").split(","):
+        if address := normalize(item):
+            found.setdefault(address, FailedRecipient(address, "", ""))
+    return tuple(found.values())
+
+
+def returned_message_id(returned: bytes | None) -> str | None:
+    """The Message-ID of the message a bounce returns (its text/rfc822-headers or message/rfc822
+    part): how the bounce is tied to the email of ours that failed."""
+    if not returned:
+        return None
+    ids = message_ids(_HEADERS.parsebytes(returned).get("Message-ID"))
+    return ids[0] if ids else None
