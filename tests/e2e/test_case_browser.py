@@ -5,7 +5,9 @@ Save the screenshots: add PREVENANCE_SCREENSHOT_DIR=docs (writes inbox.png and c
 """
 
 import datetime as dt
+import json
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -196,7 +198,9 @@ def test_an_agent_downloads_the_original_of_an_email_from_the_case_page(live_ser
             browser.close()
 
 
-def test_an_agent_sees_that_the_customers_address_bounced_and_why_the_reply_did_not_go(live_server, monkeypatch, settings, tmp_path):
+def test_a_supervisor_sees_the_bounced_address_why_the_reply_did_not_go_and_exports_the_customer(
+    live_server, monkeypatch, settings, tmp_path,
+):
     from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
 
     from prevenance.cases.choices import MessageKind  # noqa: PLC0415
@@ -205,7 +209,7 @@ def test_an_agent_sees_that_the_customers_address_bounced_and_why_the_reply_did_
 
     settings.MEDIA_ROOT = tmp_path
     ensure_default_templates()
-    agent = UserFactory(username="samir", first_name="Samir", role="agent")
+    agent = UserFactory(username="samir", first_name="Samir", role="supervisor")
     case = open_email_case("helene.marchand@example.fr", subject="Canapé abîmé", body="Le pied est cassé.").case
     assign_case(case=case, team=TeamFactory(name="Livraisons", members=[agent]), actor=None)
     ack = Message.objects.get(case=case, kind=MessageKind.OUTBOUND)
@@ -244,5 +248,20 @@ def test_an_agent_sees_that_the_customers_address_bounced_and_why_the_reply_did_
             if shots:
                 Path(shots).mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(Path(shots) / "case-bounced.png"), full_page=True)
+
+            # The customer page marks the address; the GDPR export downloads everything, files included.
+            page.click(".side-profile h2 a")
+            expect(page.locator(".identities .pill-bounced")).to_contain_text("bounced on")
+            with page.expect_download() as download:
+                page.click("text=Export data (ZIP)")
+            assert download.value.suggested_filename == f"customer-{case.customer_id}.zip"
+            with zipfile.ZipFile(download.value.path()) as archive:
+                document = json.loads(archive.read("customer.json"))
+                names = set(archive.namelist())
+            assert document["customers.identity"][0]["bounce_reason"] == "550 5.1.1 User unknown"
+            assert {entry["path"] for entry in document["files"]} <= names
+            assert any(entry["filename"] == "message.eml" for entry in document["files"])  # the bounce's original
+            if shots:
+                page.screenshot(path=str(Path(shots) / "customer-bounced.png"), full_page=True)
         finally:
             browser.close()

@@ -364,6 +364,8 @@ class Message(models.Model):
     # Outbound messages: sent by a background task (cases/services/outbound.py).
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     send_error = models.TextField(_("sending error"), blank=True)
+    # The same, as a code and its values, said in the reader's language (cases/delivery_problems.py).
+    send_problem = models.JSONField(_("sending problem"), default=dict, blank=True)
     # The outbox: when the next attempt to send this email is due (NULL: nothing to send, it
     # was sent or given up), how many were made, and the subject it goes with when it is not
     # "Re: [reference] case subject" (an acknowledgement's, a survey's). The periodic sweep

@@ -193,6 +193,57 @@ def insert_instance(obj) -> None:
     obj._state.adding, obj._state.db = False, connection.alias
 
 
+@functools.lru_cache(maxsize=256)
+def _linked_pair_plan(model, linked_model, link: str, label: str, ops) -> tuple[str, list, list, int, int]:
+    """The one PostgreSQL statement of insert_linked_pair, the value getters of both rows, and
+    the positions of the link and the label among them (their values are written by SQL)."""
+    fields, linked_fields = insert_fields(model), insert_fields(linked_model)
+    link_at = [field.name for field in fields].index(link)
+    label_at = [field.name for field in linked_fields].index(label)
+    linked_table, linked_pk = _quote(linked_model._meta.db_table), linked_model._meta.pk.column
+    values = ["(SELECT linked_id FROM new_id)" if i == link_at else "%s" for i in range(len(fields))]
+    linked_values = [
+        f"CAST(%s AS text) || CAST((SELECT {_quote(model._meta.pk.column)} FROM first_row) AS text)" if i == label_at else "%s"
+        for i in range(len(linked_fields))
+    ]
+    sql = (
+        f"WITH new_id AS (SELECT nextval(pg_get_serial_sequence('{linked_table}', '{linked_pk}')) AS linked_id), "
+        f"first_row AS (INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(values)}) RETURNING {_quote(model._meta.pk.column)}), "
+        f"linked_row AS (INSERT INTO {linked_table} ({_quote(linked_pk)}, {', '.join(_quote(f.column) for f in linked_fields)}) "
+        f"VALUES ((SELECT linked_id FROM new_id), {', '.join(linked_values)}) RETURNING {_quote(linked_pk)}) "
+        f"SELECT (SELECT {_quote(model._meta.pk.column)} FROM first_row), (SELECT {_quote(linked_pk)} FROM linked_row)"
+    )
+    getters = [_value_getter(field, ops) for field in fields]
+    linked_getters = [_value_getter(field, ops) for field in linked_fields]
+    return sql, getters, linked_getters, link_at, label_at
+
+
+def insert_linked_pair(obj, linked, *, link: str, label: str, prefix: str) -> None:
+    """INSERT two new instances that name each other: `obj`'s foreign key `link` points at
+    `linked`, and `linked`'s text field `label` is `prefix` followed by `obj`'s new id (a
+    message and its timeline entry). On PostgreSQL one statement (the linked row's id drawn
+    from its sequence first; foreign keys are checked at commit); elsewhere two INSERTs and
+    an UPDATE. Sets both primary keys, the label and the link on the instances."""
+    if connection.vendor != "postgresql":
+        insert_instance(obj)
+        setattr(linked, label, f"{prefix}{obj.pk}")
+        insert_instance(linked)
+        setattr(obj, link, linked)
+        update_instance(obj, [link])
+        return
+    sql, getters, linked_getters, link_at, label_at = _linked_pair_plan(type(obj), type(linked), link, label, connection.ops)
+    row = [value_of(obj) for i, value_of in enumerate(getters) if i != link_at]
+    linked_row = [prefix if i == label_at else value_of(linked) for i, value_of in enumerate(linked_getters)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*row, *linked_row])
+        obj.pk, linked.pk = cursor.fetchone()
+    setattr(linked, label, f"{prefix}{obj.pk}")
+    setattr(obj, link, linked)
+    for instance in (obj, linked):
+        instance._state.adding, instance._state.db = False, connection.alias
+
+
 def update_instance(obj, names: Sequence[str]) -> None:
     """UPDATE these fields of a stored instance, values prepared as the ORM prepares them; an
     auto_now field among them is stamped now, as save(update_fields=...) would."""

@@ -19,7 +19,7 @@ from prevenance.cases.models import Case, CaseCounter, Message
 from prevenance.cases.selectors.kept_settings import kept_settings
 from prevenance.cases.services import numbering
 from prevenance.core.choices import CHANNELS
-from prevenance.core.sql import insert_instance, select_for_update
+from prevenance.core.sql import insert_instance, insert_linked_pair, select_for_update
 from prevenance.customers.models import Customer, IdentityConflict
 from prevenance.customers.services import lock_live_customer
 from prevenance.interactions.choices import Direction, JourneyPhase, Nature
@@ -287,8 +287,16 @@ SUMMARY_LABELS = {MessageKind.OUTBOUND: gettext_noop("Reply on case %(reference)
                   MessageKind.INBOUND: gettext_noop("Message on case %(reference)s")}
 
 
-def _summary(case: Case, kind: str) -> str:
-    label = _(SUMMARY_LABELS[MessageKind.OUTBOUND if kind == MessageKind.OUTBOUND else MessageKind.INBOUND])
+# An auto-reply or a bounce stored on its case: said as what it is, not as the customer's message.
+AUTOMATIC_ON_CASE_LABELS = {"bounce": gettext_noop("Delivery failure on case %(reference)s"),
+                            "auto_reply": gettext_noop("Automatic reply on case %(reference)s")}
+
+
+def _summary(case: Case, kind: str, automatic: str = "") -> str:
+    if automatic in AUTOMATIC_ON_CASE_LABELS:
+        label = _(AUTOMATIC_ON_CASE_LABELS[automatic])
+    else:
+        label = _(SUMMARY_LABELS[MessageKind.OUTBOUND if kind == MessageKind.OUTBOUND else MessageKind.INBOUND])
     text = label % {"reference": case.reference}
     return f"{text}: {case.subject}"[:255] if case.subject else text
 
@@ -302,7 +310,7 @@ AUTOMATIC_LABELS = {"bounce": gettext_noop("Delivery failure"), "auto_reply": ge
 def _summary_patterns() -> tuple[tuple[re.Pattern, str], ...]:
     """Each summary label in each of the site's languages, as a pattern, with its msgid."""
     patterns = []
-    for msgid in (*SUMMARY_LABELS.values(), *AUTOMATIC_LABELS.values()):
+    for msgid in (*SUMMARY_LABELS.values(), *AUTOMATIC_ON_CASE_LABELS.values(), *AUTOMATIC_LABELS.values()):
         for code, _name in settings.LANGUAGES:
             with translation.override(code):
                 label = re.escape(_(msgid))
@@ -322,6 +330,10 @@ def localized_case_summary(summary: str) -> str | None:
                 label %= {"reference": match["reference"]}
             return label + (match["rest"] or "")
     return None
+
+
+# A thread message's timeline entry is found by this prefix and the message's id (external_id).
+TIMELINE_ID_PREFIX = "cases.message:"
 
 
 def add_thread_entry(
@@ -377,29 +389,26 @@ def add_thread_entry(
         delivery_due_at=delivery_due_at,
         delivery_attempts=delivery_attempts,
     )
-    insert_instance(message)
-    if kind != MessageKind.NOTE and case.customer_id is not None:
-        message.interaction = _timeline_entry(case, message, kind=kind, channel=channel, author=author)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {quoted(Message._meta.db_table)} SET {quoted('interaction_id')} = %s WHERE {quoted('id')} = %s",
-                [message.interaction.pk, message.pk],
-            )
+    if kind == MessageKind.NOTE or case.customer_id is None:
+        insert_instance(message)
+    else:
+        # The message and its timeline entry name each other: one statement on PostgreSQL.
+        interaction = _timeline_entry(case, message, kind=kind, channel=channel)
+        insert_linked_pair(message, interaction, link="interaction", label="external_id", prefix=TIMELINE_ID_PREFIX)
     return message
 
 
-def _timeline_entry(case: Case, message: Message, *, kind: str, channel: str, author) -> Interaction:
-    """The message's interaction on the customer's timeline, as record_interaction writes it (same
-    cleaning, ref and external id). Written directly: the customer is locked already and the
-    message is new, so that service's own lock and external-id lookup would only repeat work
-    on every inbound message."""
+def _timeline_entry(case: Case, message: Message, *, kind: str, channel: str) -> Interaction:
+    """The message's interaction on the customer's timeline (not stored yet), as
+    record_interaction writes it (same cleaning, ref, and external id once the message has its
+    id). Written directly: the customer is locked already and the message is new, so that
+    service's own lock and external-id lookup would only repeat work on every inbound message."""
     fields = clean_interaction_fields(
         channel=channel, direction=Direction.INBOUND if kind == MessageKind.INBOUND else Direction.OUTBOUND,
-        nature=Nature.INFORMATIVE, phase=JourneyPhase.AFTER, summary=_summary(case, kind), body=message.body_text[:MAX_INTERACTION_BODY],
+        nature=Nature.INFORMATIVE, phase=JourneyPhase.AFTER, summary=_summary(case, kind, message.automatic), body=message.body_text[:MAX_INTERACTION_BODY],
     )
     interaction = Interaction(
         customer_id=case.customer_id, occurred_at=message.created_at, agent_id=message.author_id, order_id=case.order_id,
-        ref_type=REFERENCE_TYPE, ref_id=str(case.pk), external_id=f"cases.message:{message.pk}", **fields,
+        ref_type=REFERENCE_TYPE, ref_id=str(case.pk), **fields,
     )
-    insert_instance(interaction)
     return interaction

@@ -29,9 +29,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from prevenance.cases import delivery_problems
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.models import Case, Message
@@ -117,32 +117,32 @@ def customer_email_addresses(customer_id: int | None) -> list[str]:
 
 
 class Unreachable(str):
-    """Why an email cannot be sent (shown as is, stored as a message's send_error), with a `code`
-    callers can test: "erased", "no_address" or "bounced"."""
+    """Why an email cannot be sent: its text in the active language, with the `code` callers test
+    ("erased", "no_address", "bounced") and the `problem` stored on the message
+    (delivery_problems.py)."""
 
     code: str
+    problem: dict
 
-    def __new__(cls, text: str, code: str):
-        reason = super().__new__(cls, text)
-        reason.code = code
+    def __new__(cls, code: str, **params: str):
+        stored = delivery_problems.problem(code, **params)
+        reason = super().__new__(cls, delivery_problems.describe(stored))
+        reason.code = "bounced" if code.startswith("bounced") else code
+        reason.problem = stored
         return reason
+
+
+def _bounced(address: str, bounced_at, reason: str) -> Unreachable:
+    when = timezone.localtime(_read_datetime(bounced_at)).isoformat()
+    if reason:
+        return Unreachable("bounced", address=address, date=when, reason=reason)
+    return Unreachable("bounced_without_reason", address=address, date=when)
 
 
 def _read_datetime(value) -> datetime:
     # A raw SELECT gives SQLite's naive UTC value (or its text), PostgreSQL's aware one.
     value = parse_datetime(value) if isinstance(value, str) else value
     return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
-
-
-def _bounced(address: str, bounced_at, reason: str) -> Unreachable:
-    when = date_format(timezone.localtime(_read_datetime(bounced_at)), "SHORT_DATE_FORMAT")
-    if reason:
-        text = _("The customer's email address %(address)s bounced on %(date)s (%(reason)s): add another address, "
-                 "or wait for them to write from one that works.") % {"address": address, "date": when, "reason": reason}
-    else:
-        text = _("The customer's email address %(address)s bounced on %(date)s: add another address, "
-                 "or wait for them to write from one that works.") % {"address": address, "date": when}
-    return Unreachable(text, "bounced")
 
 
 def reaches_customer(case: Case, message: Message | None = None) -> bool:
@@ -171,15 +171,14 @@ def queue_delivery(message: Message, *, subject: str = "") -> None:
     if message.kind != MessageKind.OUTBOUND:
         raise ValueError(f"Only outbound messages are delivered, not {message.kind!r}")
     if message.channel != Channel.EMAIL:
-        _record_error(message, _("No sender for channel %(channel)s: send this reply by that channel yourself.")
-                      % {"channel": message.get_channel_display()})
+        _record_error(message, Unreachable("no_channel", channel=message.channel))
         return
     case = message.case  # the caller's (locked) case
     addressing = email_addressing(case, message_id=message.message_id)
-    if isinstance(addressing, str):
+    if isinstance(addressing, Unreachable):
         _record_error(message, addressing)
         return
-    fields = {**addressing, "send_error": "", **outbox_fields(subject, due=timezone.now() + QUEUE_LEASE)}
+    fields = {**addressing, "send_error": "", "send_problem": {}, **outbox_fields(subject, due=timezone.now() + QUEUE_LEASE)}
     for name, value in fields.items():
         setattr(message, name, value)
     update_instance(message, list(fields))
@@ -208,7 +207,7 @@ def email_addressing(
     addresses (`customer_addresses`, oldest first, normalised) and the case's only message
     (`first_message`, its fields); given, they are used instead of reading the database."""
     if case.customer_id is None:
-        return Unreachable(_("The customer was erased: there is no one to send this to."), "erased")
+        return Unreachable("erased")
     bounced: dict[str, tuple] = {}
     if customer_addresses is None:
         identities = _email_identities(case.customer_id)
@@ -230,7 +229,7 @@ def email_addressing(
         if bounced:
             address, (at, reason) = next(iter(bounced.items()))
             return _bounced(address, at, reason)
-        return Unreachable(_("The customer has no email address to send this to."), "no_address")
+        return Unreachable("no_address")
     teams = team_mailbox_addresses()
     mailbox = sender_mailbox(case, teams)
     excluded = {*teams, settings.DEFAULT_FROM_EMAIL.lower(), recipient.lower(), mailbox.lower()}
@@ -255,9 +254,9 @@ def outbox_fields(subject: str, *, due: datetime) -> dict[str, Any]:
     return {"email_subject": clean_header(subject)[:255], "delivery_due_at": due, "delivery_attempts": 0}
 
 
-def _record_error(message: Message, error: str) -> None:
-    message.send_error = error
-    Message.objects.filter(pk=message.pk).update(send_error=error)
+def _record_error(message: Message, error: Unreachable) -> None:
+    message.send_error, message.send_problem = str(error), error.problem
+    Message.objects.filter(pk=message.pk).update(send_error=message.send_error, send_problem=message.send_problem)
 
 
 def send_due_emails(*, now: datetime | None = None) -> int:
@@ -347,7 +346,7 @@ def deliver(*, message_id: int, subject: str = "") -> bool:
 
     def send() -> None:
         email.send()
-        Message.objects.filter(pk=message.pk).update(sent_at=timezone.now(), send_error="", delivery_due_at=None)
+        Message.objects.filter(pk=message.pk).update(sent_at=timezone.now(), send_error="", send_problem={}, delivery_due_at=None)
 
     try:
         return run_once(key=f"case-message-send:{message.pk}", effect=send)
@@ -358,13 +357,13 @@ def deliver(*, message_id: int, subject: str = "") -> bool:
 
 def _attempt_failed(message: Message, reason: str) -> None:
     attempts = message.delivery_attempts + 1
-    error = _("Sending failed: %(error)s") % {"error": reason}
+    stored = delivery_problems.problem("send_failed", error=reason[:2000])
     if attempts >= MAX_ATTEMPTS:
-        error, due = _("%(error)s (given up: no more attempts)") % {"error": error}, None
+        stored, due = {**stored, "given_up": True}, None
     else:
         due = timezone.now() + timedelta(seconds=retry_delay(attempts - 1))
     Message.objects.filter(pk=message.pk, sent_at__isnull=True).update(
-        send_error=error[:2000], delivery_attempts=attempts, delivery_due_at=due,
+        send_error=delivery_problems.describe(stored)[:2000], send_problem=stored, delivery_attempts=attempts, delivery_due_at=due,
     )
 
 

@@ -1,4 +1,5 @@
-"""Display helpers for the case pages: sanitised message HTML, SLA time left, priority reasons."""
+"""Display helpers for the case pages: sanitised message HTML, SLA time left, priority reasons,
+why an email was not sent."""
 
 from datetime import timedelta
 
@@ -6,10 +7,17 @@ from django import template
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from prevenance.cases.delivery_problems import message_send_error
 from prevenance.cases.mail.sanitize import sanitize_html
 from prevenance.cases.priority import reason_label
 
 register = template.Library()
+
+
+@register.filter
+def send_error_text(message) -> str:
+    """Why this outbound email was not sent, in the reader's language (delivery_problems.py)."""
+    return message_send_error(message)
 
 
 @register.filter

@@ -93,6 +93,8 @@ def test_a_bounce_of_an_acknowledgement_flags_the_address_and_lands_on_its_case(
     identity = email_identity("claire@example.com")
     assert identity.bounced_at is not None
     assert identity.bounce_reason == "550 5.1.1 <claire@example.com>: Recipient address rejected: User unknown"
+    bounce = Message.objects.get(case=case, automatic="bounce")
+    assert bounce.interaction.summary == f"Delivery failure on case {case.reference}: {case.subject}"  # not "Message on case"
     audit = AuditEvent.objects.get(kind="identity.bounced")
     assert (audit.subject_id, audit.payload["address"]) == (str(case.customer_id), "claire@example.com")
 

@@ -17,6 +17,8 @@ from prevenance.interactions.models import Interaction
     ("Message on case C-2026-1234567: Sujet\nsur deux lignes", "fr", "Message sur le dossier C-2026-1234567: Sujet\nsur deux lignes"),
     ("Delivery failure: Undelivered Mail Returned to Sender", "fr", "Échec de remise: Undelivered Mail Returned to Sender"),
     ("Réponse automatique", "en", "Automatic reply"),
+    ("Delivery failure on case C-2026-000123: Colis abîmé", "fr", "Échec de remise sur le dossier C-2026-000123: Colis abîmé"),
+    ("Réponse automatique sur le dossier C-2026-000123", "en", "Automatic reply on case C-2026-000123"),
 ])
 def test_a_case_summary_is_written_again_in_the_readers_language(stored, language, shown):
     with translation.override(language):
