@@ -265,3 +265,37 @@ def test_a_supervisor_sees_the_bounced_address_why_the_reply_did_not_go_and_expo
                 page.screenshot(path=str(Path(shots) / "customer-bounced.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_a_supervisor_reclassifies_a_question_as_a_complaint_and_routes_it_by_the_rules(live_server, monkeypatch):
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+
+    from prevenance.cases.models import RoutingRule  # noqa: PLC0415
+
+    supervisor = UserFactory(username="claire", first_name="Claire", role="supervisor")
+    complaints = TeamFactory(name="Réclamations", members=[supervisor])
+    RoutingRule.objects.create(name="Réclamations", position=1, team=complaints, case_type=CaseType.COMPLAINT)
+    case = open_email_case("paul.girard@example.fr", subject="Remboursement", body="Toujours rien reçu, c'est inadmissible.",
+                           type=CaseType.QUESTION).case
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_browser.py
+    shots = os.environ.get("PREVENANCE_SCREENSHOT_DIR")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
+            page.goto(f"{live_server.url}/cases/{case.pk}/")
+            page.fill("#id_username", "claire")
+            page.fill("#id_password", "correct horse battery")
+            page.click("button[type=submit].btn-primary")
+            page.wait_for_load_state("load")
+            page.select_option("#id_type", "complaint")
+            page.click("#labels button[type=submit]")
+            expect(page.locator(".case-head")).to_contain_text("Complaint")
+            page.click("text=Route by the rules")
+            expect(page.locator(".case-facts")).to_contain_text("Réclamations")
+            if shots:
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(shots) / "case-reclassified.png"), full_page=True)
+        finally:
+            browser.close()

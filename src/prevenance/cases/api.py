@@ -154,7 +154,7 @@ def patch_case(request, case_id: int, payload: CaseUpdateIn):
     case = access_case(request.auth, case_id, perm="cases.change_case")
     sent = payload.dict(exclude_unset=True)
     changes = {}
-    for field in ("status", "priority"):
+    for field in ("status", "priority", "type"):
         if field in sent:
             if sent[field] is None:
                 raise ValidationError({field: [_("This field cannot be empty.")]})
@@ -172,6 +172,14 @@ def patch_case(request, case_id: int, payload: CaseUpdateIn):
         changes["tags"] = tags
     update_case(case=case, actor=request.auth, **changes)
     return access_case(request.auth, case_id)
+
+
+@router.post("/{case_id}/route", response={200: CaseOut, **ERRORS}, summary="Apply the routing rules again (team, then agent)",
+             description="As at opening: the first matching rule's team, then an agent by the team's routing method; "
+                         "a case already in that team keeps its assignee. 422 `no_routing_rule` when no rule matches.")
+def route_case(request, case_id: int):
+    case = access_case(request.auth, case_id, perm="cases.change_case")
+    return services.route_again(case=case, actor=request.auth)
 
 
 @router.post("/{case_id}/merge", response={200: CaseOut, **ERRORS}, summary="Merge another case (loser_id) into this one")

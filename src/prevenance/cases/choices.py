@@ -51,6 +51,7 @@ class CaseAuditKind(models.TextChoices):
     AGENT_SETTINGS_CHANGED = "agent.settings_changed", _("Agent availability or caps changed")
     LABELS_CHANGED = "case.labels_changed", _("Case tags or root cause changed")
     PRIORITY_CHANGED = "case.priority_changed", _("Case priority changed")
+    TYPE_CHANGED = "case.type_changed", _("Case type changed")
     SLA_POLICY_CHANGED = "sla_policy.changed", _("SLA policy created, changed or deleted")
 
 

@@ -41,6 +41,7 @@ urlpatterns += [
     path("<int:case_id>/note/", case_actions.case_note, name="case_note"),
     path("<int:case_id>/status/", case_actions.case_status, name="case_status"),
     path("<int:case_id>/assign/", case_actions.case_assign, name="case_assign"),
+    path("<int:case_id>/route/", case_actions.case_route, name="case_route"),
     path("<int:case_id>/take/", case_actions.case_take, name="case_take"),
     path("<int:case_id>/labels/", case_actions.case_labels, name="case_labels"),
     path("<int:case_id>/merge/", case_actions.case_merge, name="case_merge"),

@@ -22,7 +22,7 @@ from prevenance.cases.services.intake import add_inbound_message, open_case, reo
 from prevenance.cases.services.labels import set_case_labels
 from prevenance.cases.services.outbound import queue_delivery
 from prevenance.cases.services.priority import refresh_priority_scores
-from prevenance.cases.services.routing import set_availability, set_capacity
+from prevenance.cases.services.routing import route_again, set_availability, set_capacity
 from prevenance.cases.services.saved_views import delete_view, save_view
 from prevenance.cases.services.sla import recalculate_due_times
 from prevenance.cases.services.surveys import answer_survey, send_survey
@@ -39,6 +39,7 @@ from prevenance.cases.services.templates import (
     update_signature,
 )
 from prevenance.cases.services.threads import merge_cases, split_message
+from prevenance.cases.services.updates import change_case_type, classify_case, update_case
 from prevenance.cases.services.web_form import submit_contact_form
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "render_template",
     "select_template",
     "send_survey",
+    "update_case",
     "signature_for",
     "update_reply_template",
     "update_signature",
@@ -69,7 +71,9 @@ __all__ = [
     "refuse_gesture",
     "request_gesture",
     "assign_case",
+    "change_case_type",
     "change_status",
+    "classify_case",
     "lock_case",
     "merge_cases",
     "open_case",
@@ -83,6 +87,7 @@ __all__ = [
     "submit_contact_form",
     "recalculate_due_times",
     "refresh_priority_scores",
+    "route_again",
     "set_availability",
     "set_capacity",
 ]

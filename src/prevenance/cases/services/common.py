@@ -239,6 +239,12 @@ def lock_case(case_id: int) -> Case:
     raise ValidationError(_("This case's customer was merged or erased meanwhile; try again."), code="case_moved")
 
 
+def case_text(case: Case) -> str:
+    """What triage read at the case's opening: its subject and the customer's first message."""
+    first = Message.objects.filter(case=case, kind=MessageKind.INBOUND).order_by("created_at", "id").values_list("body_text", flat=True).first()
+    return f"{case.subject}\n{first or ''}"
+
+
 def refuse_closed(case: Case) -> None:
     if case.status == CaseStatus.CLOSED:
         raise ValidationError({"case": [_("Case %(reference)s is closed.") % {"reference": case.reference}]}, code="case_closed")

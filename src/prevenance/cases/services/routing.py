@@ -15,9 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, RoutingMethod
 from prevenance.cases.models import AgentProfile, Case, RoutingRule, Team
 from prevenance.cases.selectors.kept_settings import kept_settings
+from prevenance.cases.services.common import case_text, lock_case, refuse_closed
 from prevenance.cases.services.priority import score_case
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.audit import record_audit
@@ -196,6 +198,37 @@ def triage(case: Case, *, text: str, known_order_total: Decimal | None = None) -
 def record_routing(case: Case, payload: dict) -> None:
     """The routing audit row of a triaged case (stored now)."""
     record_audit(kind=CaseAuditKind.ROUTED, actor=None, subject=case, payload=payload)
+
+
+def route_again(*, case: Case, actor) -> Case:
+    """Apply the routing rules to an open case again, as at its opening: after someone corrected
+    its type, channel or language, the first matching rule names its team, then the team's
+    routing method its agent. A case already in that team keeps its assignee. No matching rule
+    is refused (ValidationError): the case keeps its team, for someone to choose by hand.
+    Audited as a routing (`again`, who asked) and sent as case.updated when something moved."""
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        refuse_closed(locked)
+        rule = matching_rule(channel=locked.channel, case_type=locked.type, language=locked.language, text=case_text(locked))
+        if rule is None:
+            raise ValidationError({"case": [ValidationError(
+                _("No routing rule matches this case (its channel, type, language and words): choose its team by hand."),
+                code="no_routing_rule",
+            )]})
+        before = {"assignee": locked.assignee_id, "team": locked.team_id}
+        reason = ""
+        if rule.team_id != locked.team_id or locked.assignee_id is None:
+            locked.assignee_id, reason = _assign_in_team(locked, rule.team_id, rule)
+        locked.team_id, locked.routing_rule = rule.team_id, rule
+        locked.save(update_fields=["assignee", "team", "routing_rule", "updated_at"])
+        record_audit(kind=CaseAuditKind.ROUTED, actor=actor, subject=locked, payload={
+            "rule": rule.pk, "team": locked.team_id, "assignee": locked.assignee_id,
+            "unassigned_reason": "" if locked.assignee_id else reason, "again": True,
+        })
+        after = {"assignee": locked.assignee_id, "team": locked.team_id}
+        if before != after:
+            case_events.case_updated(locked, {k: case_events.change(before[k], after[k]) for k in before if before[k] != after[k]})
+    return locked
 
 
 # Agents' settings --------------------------------------------------------------------------

@@ -119,25 +119,46 @@ def restart_resolution_clock(case: Case, now: datetime) -> list[str]:
     return changed
 
 
+def _recompute_due_times(case: Case, policy: SLAPolicy, include_breached: bool) -> list[str]:
+    """The due times of `policy` for this case from its creation (paused time not counted, a
+    restarted first-response clock from its restart), set without saving; returns the fields
+    changed. A clock already stopped (first response given) is left alone, and so is a breached
+    one unless `include_breached`."""
+    breached = set(case.sla_events.filter(kind__in=BREACHES).values_list("kind", flat=True))
+    due = sla.due_times(
+        _opening_spec(case, policy), policy, case.created_at, not_counted=case.sla_paused_total,
+        first_response_from=case.first_response_clock_started_at,
+    )
+    changed = []
+    if case.first_response_at is None and (include_breached or SLAEventKind.FIRST_RESPONSE_BREACHED not in breached):
+        if case.first_response_due_at != due.first_response:
+            case.first_response_due_at = due.first_response
+            changed.append("first_response_due_at")
+    if include_breached or SLAEventKind.RESOLUTION_BREACHED not in breached:
+        if case.resolution_due_at != due.resolution:
+            case.resolution_due_at = due.resolution
+            changed.append("resolution_due_at")
+    return changed
+
+
+def follow_policy_of_type(case: Case) -> list[str]:
+    """After a case was reclassified: the policy its new type (with its priority and the
+    customer's tier) selects, its due times counted from the case's creation; a breached clock
+    keeps its due time (an escalated breach is not hidden). When no policy matches the new type
+    the case keeps the promise made at opening. Sets without saving; returns the fields changed."""
+    policy = _policy_for(case)
+    if policy is None or policy.pk == case.sla_policy_id:
+        return []
+    case.sla_policy = policy
+    return ["sla_policy", *_recompute_due_times(case, policy, include_breached=False)]
+
+
 def _recalculate_one(case_id: int, policy: SLAPolicy, include_breached: bool) -> bool:
     with transaction.atomic():
         case = lock_case(case_id)
         if case.sla_policy_id != policy.pk or case.status not in ACTIVE or case.merged_into_id is not None:
             return False  # moved on meanwhile
-        breached = set(case.sla_events.filter(kind__in=BREACHES).values_list("kind", flat=True))
-        due = sla.due_times(
-            _opening_spec(case, policy), policy, case.created_at, not_counted=case.sla_paused_total,
-            first_response_from=case.first_response_clock_started_at,
-        )
-        changed = []
-        if case.first_response_at is None and (include_breached or SLAEventKind.FIRST_RESPONSE_BREACHED not in breached):
-            if case.first_response_due_at != due.first_response:
-                case.first_response_due_at = due.first_response
-                changed.append("first_response_due_at")
-        if include_breached or SLAEventKind.RESOLUTION_BREACHED not in breached:
-            if case.resolution_due_at != due.resolution:
-                case.resolution_due_at = due.resolution
-                changed.append("resolution_due_at")
+        changed = _recompute_due_times(case, policy, include_breached)
         if changed:
             case.save(update_fields=changed)
         return bool(changed)

@@ -1,15 +1,17 @@
-"""Several changes to a case at once (the API's PATCH), all or nothing; and the priority by hand."""
+"""Several changes to a case at once (the API's PATCH), all or nothing; the priority by hand; the type."""
 
 from typing import Any
 
 from django.db import transaction
 
 from prevenance.cases import events as case_events
-from prevenance.cases.choices import CaseAuditKind, Priority
+from prevenance.cases.choices import CaseAuditKind, CaseType, Priority
 from prevenance.cases.models import Case, Tag
-from prevenance.cases.services.common import clean_choice, lock_case, refuse_closed
+from prevenance.cases.services.common import case_text, clean_choice, lock_case, refuse_closed
 from prevenance.cases.services.handling import assign_case, change_status
 from prevenance.cases.services.labels import set_case_labels
+from prevenance.cases.services.priority import score_case
+from prevenance.cases.services.sla import follow_policy_of_type
 from prevenance.core.audit import record_audit
 
 UNSET: Any = object()
@@ -31,8 +33,46 @@ def change_priority(*, case: Case, priority: str, actor) -> Case:
     return locked
 
 
+def change_case_type(*, case: Case, type: str, actor) -> Case:  # noqa: A002 - the business word
+    """Reclassify a case (a question that is in fact a complaint): its priority is scored again
+    for the new type (never lowered: a level already reached stays a floor), and the SLA policy
+    the new type selects applies, counted from the case's creation (sla.follow_policy_of_type).
+    The team stays: route_again applies the routing rules when the type should change who
+    handles it. Audited (case.type_changed) and sent as case.updated."""
+    clean_choice("type", type, CaseType)
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        previous = locked.type
+        if previous == type:
+            return locked  # the classification form on a closed case still saves its root cause
+        refuse_closed(locked)
+        before = {"priority": locked.priority, "sla_policy": locked.sla_policy_id}
+        locked.type = type
+        score_case(locked, text=case_text(locked))
+        changed = ["type", "priority", "priority_score", "priority_reasons", "updated_at", *follow_policy_of_type(locked)]
+        locked.save(update_fields=changed)
+        after = {"priority": locked.priority, "sla_policy": locked.sla_policy_id}
+        record_audit(kind=CaseAuditKind.TYPE_CHANGED, actor=actor, subject=locked, payload={
+            "from": previous, "to": type, "score": locked.priority_score,
+            **{name: [before[name], after[name]] for name in before if before[name] != after[name]},
+        })
+        changes = {"type": case_events.change(previous, type)}
+        if before["priority"] != after["priority"]:
+            changes["priority"] = case_events.change(before["priority"], after["priority"])
+        case_events.case_updated(locked, changes)
+    return locked
+
+
+def classify_case(*, case: Case, type: str, tags: list[Tag], root_cause, actor) -> Case:  # noqa: A002 - the business word
+    """The case page's classification form: type, tags and root cause, all or nothing."""
+    with transaction.atomic():
+        change_case_type(case=case, type=type, actor=actor)
+        return set_case_labels(case=case, tags=tags, root_cause=root_cause, actor=actor)
+
+
 def update_case(
-    *, case: Case, actor, status: str = UNSET, assignee=UNSET, team=UNSET, priority: str = UNSET, tags: list[Tag] = UNSET
+    *, case: Case, actor, status: str = UNSET, assignee=UNSET, team=UNSET, priority: str = UNSET, tags: list[Tag] = UNSET,
+    type: str = UNSET,  # noqa: A002 - the business word
 ) -> Case:
     """Apply each given change through its own service, in one transaction: if one is refused,
     none is kept. Assignment is one change (assignee and team together; the one not given stays)."""
@@ -44,6 +84,9 @@ def update_case(
                 assignee=current.assignee if assignee is UNSET else assignee,
                 team=current.team if team is UNSET else team,
             )
+        if type is not UNSET:
+            current = change_case_type(case=current, type=type, actor=actor)
+        # After the type: a level set by hand is not raised again by the new type's score.
         if priority is not UNSET:
             current = change_priority(case=current, priority=priority, actor=actor)
         if tags is not UNSET:

@@ -18,11 +18,12 @@ from prevenance.cases.services import (
     add_reply,
     assign_case,
     change_status,
+    classify_case,
     merge_cases,
     request_gesture,
+    route_again,
     split_message,
 )
-from prevenance.cases.services.labels import set_case_labels
 from prevenance.cases.views.case_forms import (
     AssignForm,
     GestureForm,
@@ -109,11 +110,20 @@ def case_take(request, case_id: int):
 
 @login_required
 @require_POST
+def case_route(request, case_id: int):
+    """Route again by the rules (after the type or channel was corrected); refusals land on the assignment form."""
+    case = access_case(request.user, case_id, perm="cases.change_case")
+    form = AssignForm({"team": case.team_id or "", "assignee": case.assignee_id or ""})
+    return _run(request, case, form, "assign_form", lambda _data: route_again(case=case, actor=request.user), "assign")
+
+
+@login_required
+@require_POST
 def case_labels(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.change_case")
     form = LabelsForm(request.POST)
-    return _run(request, case, form, "labels_form", lambda data: set_case_labels(
-        case=case, tags=list(data["tags"]), root_cause=data["root_cause"], actor=request.user), "labels")
+    return _run(request, case, form, "labels_form", lambda data: classify_case(
+        case=case, type=data["type"], tags=list(data["tags"]), root_cause=data["root_cause"], actor=request.user), "labels")
 
 
 @login_required

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from prevenance.cases.choices import GestureType
+from prevenance.cases.choices import CaseType, GestureType
 from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
 from prevenance.core.forms import ServiceErrorsMixin
 
@@ -39,6 +39,7 @@ class AssignForm(ServiceErrorsMixin, forms.Form):
 
 
 class LabelsForm(ServiceErrorsMixin, forms.Form):
+    type = forms.ChoiceField(label=_("Type"), choices=CaseType.choices)
     tags = forms.ModelMultipleChoiceField(label=_("Tags"), queryset=Tag.objects.all(), required=False,
                                           widget=forms.SelectMultiple(attrs={"size": 4}))
     root_cause = forms.ModelChoiceField(label=_("Root cause"), queryset=RootCause.objects.filter(active=True), required=False,

@@ -1,0 +1,176 @@
+"""Reclassifying a case (its type) and routing it again by the rules: the service, the case page, the API."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from prevenance.cases.choices import (
+    CaseAuditKind,
+    CaseStatus,
+    CaseType,
+    RoutingMethod,
+    SLAEventKind,
+)
+from prevenance.cases.models import Case, RootCause, RoutingRule, SLAEvent, SLAPolicy
+from prevenance.cases.services import assign_case, change_case_type, change_status, route_again
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.test_cases_api import ApiClient
+from prevenance.core.models import AuditEvent, WebhookEndpoint
+from prevenance.core.tests.receiver import Receiver
+from prevenance.customers.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def policies():
+    question = SLAPolicy.objects.create(name="Questions", case_type=CaseType.QUESTION,
+                                        first_response_target=dt.timedelta(hours=24), resolution_target=dt.timedelta(days=5))
+    complaint = SLAPolicy.objects.create(name="Réclamations", case_type=CaseType.COMPLAINT,
+                                         first_response_target=dt.timedelta(hours=4), resolution_target=dt.timedelta(days=2))
+    return question, complaint
+
+
+def fresh(case) -> Case:
+    return Case.objects.select_related("team", "assignee", "sla_policy").get(pk=case.pk)
+
+
+def test_a_question_reclassified_as_a_complaint_is_scored_again_and_gets_the_complaint_promise(agent):
+    question, complaint = policies()
+    case = open_email_case("lea@example.com", subject="Colis", body="Où en est mon colis ?", type=CaseType.QUESTION).case
+    before = fresh(case)
+    assert before.sla_policy == question
+
+    change_case_type(case=case, type=CaseType.COMPLAINT, actor=agent)
+
+    after = fresh(case)
+    assert after.type == CaseType.COMPLAINT
+    assert after.priority_score > before.priority_score  # the type rule counts a complaint
+    assert any(reason["code"] == "case_type" for reason in after.priority_reasons)
+    assert after.sla_policy == complaint
+    assert after.first_response_due_at == after.created_at + dt.timedelta(hours=4)  # counted from the opening
+    assert after.resolution_due_at == after.created_at + dt.timedelta(days=2)
+    audit = AuditEvent.objects.get(kind=CaseAuditKind.TYPE_CHANGED, subject_id=str(case.pk))
+    assert audit.actor == agent
+    assert (audit.payload["from"], audit.payload["to"], audit.payload["sla_policy"]) == ("question", "complaint", [question.pk, complaint.pk])
+
+
+def test_a_breached_clock_keeps_its_due_time_and_no_policy_for_the_new_type_keeps_the_promise(agent):
+    question, complaint = policies()
+    case = open_email_case("lea@example.com", type=CaseType.QUESTION).case
+    SLAEvent.objects.create(case=case, kind=SLAEventKind.FIRST_RESPONSE_BREACHED, due_at=fresh(case).first_response_due_at)
+    breached_due = fresh(case).first_response_due_at
+    change_case_type(case=case, type=CaseType.COMPLAINT, actor=agent)
+    assert fresh(case).first_response_due_at == breached_due  # an escalated breach is not hidden
+    assert fresh(case).resolution_due_at == fresh(case).created_at + dt.timedelta(days=2)
+    change_case_type(case=case, type=CaseType.INCIDENT, actor=agent)  # no policy for incidents
+    assert fresh(case).sla_policy == complaint
+
+
+def test_the_same_type_changes_nothing_and_a_closed_case_or_an_unknown_type_is_refused(agent):
+    case = open_email_case("lea@example.com", type=CaseType.QUESTION).case
+    change_case_type(case=case, type=CaseType.QUESTION, actor=agent)
+    assert not AuditEvent.objects.filter(kind=CaseAuditKind.TYPE_CHANGED).exists()
+    with pytest.raises(ValidationError) as unknown:
+        change_case_type(case=case, type="rant", actor=agent)
+    assert "type" in unknown.value.message_dict
+    change_status(case=case, status=CaseStatus.CLOSED, actor=agent)
+    with pytest.raises(ValidationError):
+        change_case_type(case=case, type=CaseType.COMPLAINT, actor=agent)
+    assert fresh(case).type == CaseType.QUESTION
+
+
+def test_reclassifying_is_sent_as_case_updated(agent, django_capture_on_commit_callbacks):
+    receiver = Receiver()
+    try:
+        WebhookEndpoint.objects.create(name="CRM", url=receiver.url)
+        case = open_email_case("lea@example.com", type=CaseType.QUESTION).case
+        with django_capture_on_commit_callbacks(execute=True):
+            change_case_type(case=case, type=CaseType.COMPLAINT, actor=agent)
+        [event] = [json.loads(call["body"]) for call in receiver.calls if json.loads(call["body"])["type"] == "case.updated"]
+        assert event["data"]["changes"]["type"] == {"from": "question", "to": "complaint"}
+    finally:
+        receiver.close()
+
+
+def test_route_again_applies_the_rules_to_the_new_type():
+    complaints = TeamFactory(name="Réclamations", routing_method=RoutingMethod.ROUND_ROBIN)
+    alice = UserFactory(username="alice", role="agent")
+    complaints.members.add(alice)
+    RoutingRule.objects.create(name="Réclamations", position=1, team=complaints, case_type=CaseType.COMPLAINT)
+    case = open_email_case("lea@example.com", type=CaseType.QUESTION).case
+    assert fresh(case).team is None
+    change_case_type(case=case, type=CaseType.COMPLAINT, actor=alice)
+
+    routed = route_again(case=case, actor=alice)
+
+    assert (routed.team, routed.assignee) == (complaints, alice)
+    audit = AuditEvent.objects.filter(kind=CaseAuditKind.ROUTED, subject_id=str(case.pk)).latest("id")
+    assert audit.payload["again"] is True and audit.actor == alice
+    # Routed again in the same team: the assignee stays
+    bob = UserFactory(username="bob", role="agent")
+    complaints.members.add(bob)
+    assert route_again(case=case, actor=alice).assignee == alice
+
+
+def test_route_again_without_a_matching_rule_is_refused_and_moves_nothing(supervisor):
+    team = TeamFactory(name="Accueil")
+    case = assign_case(case=open_email_case("lea@example.com").case, team=team, actor=supervisor)
+    with pytest.raises(ValidationError) as refused:
+        route_again(case=case, actor=supervisor)
+    assert refused.value.error_dict["case"][0].code == "no_routing_rule"
+    assert fresh(case).team == team
+
+
+def test_the_case_page_reclassifies_and_routes_by_the_rules(client, supervisor):
+    complaints = TeamFactory(name="Réclamations", members=[supervisor])
+    RoutingRule.objects.create(name="Réclamations", position=1, team=complaints, case_type=CaseType.COMPLAINT)
+    case = open_email_case("lea@example.com", type=CaseType.QUESTION).case
+    client.force_login(supervisor)
+
+    response = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": CaseType.COMPLAINT})
+    assert response.status_code == 302
+    assert fresh(case).type == CaseType.COMPLAINT
+    response = client.post(reverse("cases:case_route", kwargs={"case_id": case.pk}))
+    assert response.status_code == 302
+    assert fresh(case).team == complaints
+    bad = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": "rant"})
+    assert bad.status_code == 400
+
+
+def test_the_case_page_says_why_routing_again_was_refused(client, supervisor):
+    case = open_email_case("lea@example.com").case
+    client.force_login(supervisor)
+    response = client.post(reverse("cases:case_route", kwargs={"case_id": case.pk}), HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    assert "No routing rule matches this case" in response.content.decode()
+
+
+def test_the_api_reclassifies_with_patch_and_routes_with_post(supervisor):
+    complaints = TeamFactory(name="Réclamations", members=[supervisor])
+    RoutingRule.objects.create(name="Réclamations", position=1, team=complaints, case_type=CaseType.COMPLAINT)
+    case = open_email_case("lea@example.com", type=CaseType.QUESTION).case
+    api = ApiClient(supervisor)
+    patched = api.patch(f"/cases/{case.pk}", {"type": "complaint"})
+    assert patched.status_code == 200 and patched.json()["type"] == "complaint"
+    routed = api.post(f"/cases/{case.pk}/route", {})
+    assert routed.status_code == 200 and routed.json()["team_id"] == complaints.pk
+    assert api.patch(f"/cases/{case.pk}", {"type": "rant"}).status_code == 422
+    other = open_email_case("paul@example.com", type=CaseType.QUESTION).case
+    refused = api.post(f"/cases/{other.pk}/route", {})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["type"] == "no_routing_rule"
+
+
+def test_a_closed_case_still_takes_its_root_cause_from_the_classification_form(client, supervisor):
+    cause = RootCause.objects.create(name="Transporteur")
+    case = open_email_case("lea@example.com", type=CaseType.QUESTION).case
+    change_status(case=case, status=CaseStatus.CLOSED, actor=supervisor)
+    client.force_login(supervisor)
+    response = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": CaseType.QUESTION, "root_cause": cause.pk})
+    assert response.status_code == 302
+    assert fresh(case).root_cause == cause
+    refused = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": CaseType.COMPLAINT, "root_cause": cause.pk})
+    assert refused.status_code == 400
+    assert fresh(case).type == CaseType.QUESTION
