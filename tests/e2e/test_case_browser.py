@@ -49,6 +49,14 @@ CASES = [
 ]
 
 
+def log_in(page, live_server, path: str, username: str) -> None:
+    """Open `path`, which sends to the login page, and log in as `username` (the factories' password)."""
+    page.goto(f"{live_server.url}{path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit].btn-primary")
+
+
 def inbox_world():
     """An agent in the Livraisons team, five cases of varying urgency, one reply template."""
     now = timezone.now()
@@ -93,10 +101,7 @@ def test_an_agent_answers_the_most_urgent_case_from_the_inbox_with_the_keyboard(
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
-            page.goto(f"{live_server.url}/cases/")
-            page.fill("#id_username", "samir")
-            page.fill("#id_password", "correct horse battery")
-            page.click("button[type=submit].btn-primary")
+            log_in(page, live_server, "/cases/", "samir")
             expect(page).to_have_url(f"{live_server.url}/cases/")
 
             rows = page.locator("#inbox-rows .inbox-row")
@@ -181,10 +186,7 @@ def test_an_agent_downloads_the_original_of_an_email_from_the_case_page(live_ser
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="fr-FR", accept_downloads=True)
-            page.goto(f"{live_server.url}/cases/{case.pk}/")
-            page.fill("#id_username", "samir")
-            page.fill("#id_password", "correct horse battery")
-            page.click("button[type=submit].btn-primary")
+            log_in(page, live_server, f"/cases/{case.pk}/", "samir")
             link = page.get_by_role("link", name="message.eml")
             expect(link).to_be_visible()
             if shots:
@@ -230,10 +232,7 @@ def test_a_supervisor_sees_the_bounced_address_why_the_reply_did_not_go_and_expo
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
-            page.goto(f"{live_server.url}/cases/{case.pk}/")
-            page.fill("#id_username", "samir")
-            page.fill("#id_password", "correct horse battery")
-            page.click("button[type=submit].btn-primary")
+            log_in(page, live_server, f"/cases/{case.pk}/", "samir")
             warning = page.locator(".case-side .bounced-address")
             expect(warning).to_contain_text("helene.marchand@example.fr bounced on")
             expect(warning).to_have_attribute("title", "550 5.1.1 User unknown")
@@ -284,10 +283,7 @@ def test_a_supervisor_reclassifies_a_question_as_a_complaint_and_routes_it_by_th
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
-            page.goto(f"{live_server.url}/cases/{case.pk}/")
-            page.fill("#id_username", "claire")
-            page.fill("#id_password", "correct horse battery")
-            page.click("button[type=submit].btn-primary")
+            log_in(page, live_server, f"/cases/{case.pk}/", "claire")
             page.wait_for_load_state("load")
             page.select_option("#id_type", "complaint")
             page.click("#labels button[type=submit]")
