@@ -240,23 +240,24 @@ def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict, r
     """An auto-reply or a bounce: kept where it says something, never answered, never a new case.
     A bounce of one of our emails goes on that email's case and flags the addresses that failed."""
     now = timezone.now()
-    if parsed.is_bounce and (email := returned_email(parsed)) is not None:
+    email = returned_email(parsed) if parsed.is_bounce else None
+    if case is None and email is not None:
+        case, how = Case(pk=email.case_id), "returned_message"
+    target = lock_case(live_case_id(case.pk)) if case is not None else None
+    if email is not None:
+        # After the case's lock: a reply's intake takes the case, then the identity, too.
         base = {**base, "bounced": flag_failed_recipients(parsed, email, at=now)}
-        if case is None:
-            case, how = Case(pk=email.case_id), "returned_message"
-    if case is not None:
-        target = lock_case(live_case_id(case.pk))
-        if target.customer_id is not None:
-            attachments, problems = _attachment_plan(parsed)
-            fields = _message_fields(parsed, mailbox=mailbox, problems=problems)
-            # No status change: an out-of-office neither reopens a case nor ends a wait for the customer.
-            message = add_thread_entry(
-                target, kind=MessageKind.INBOUND, channel=Channel.EMAIL, body_text=fields.pop("body"), created_at=now,
-                to_addresses=fields.pop("to"), cc_addresses=fields.pop("cc"), bcc_addresses=fields.pop("bcc"),
-                references=" ".join(fields.pop("references")), **fields,
-            )
-            _store_files(message, raw, attachments)
-            return IntakeResult(outcome=Outcome.AUTOMATIC_ON_CASE, case=target, message=message, threaded_by=how, **base)
+    if target is not None and target.customer_id is not None:
+        attachments, problems = _attachment_plan(parsed)
+        fields = _message_fields(parsed, mailbox=mailbox, problems=problems)
+        # No status change: an out-of-office neither reopens a case nor ends a wait for the customer.
+        message = add_thread_entry(
+            target, kind=MessageKind.INBOUND, channel=Channel.EMAIL, body_text=fields.pop("body"), created_at=now,
+            to_addresses=fields.pop("to"), cc_addresses=fields.pop("cc"), bcc_addresses=fields.pop("bcc"),
+            references=" ".join(fields.pop("references")), **fields,
+        )
+        _store_files(message, raw, attachments)
+        return IntakeResult(outcome=Outcome.AUTOMATIC_ON_CASE, case=target, message=message, threaded_by=how, **base)
     address = parsed.from_.address if parsed.from_ else ""
     customer = (
         Customer.objects.filter(identities__kind=IdentityKind.EMAIL, identities__normalized=address).order_by("pk").first()
@@ -324,8 +325,6 @@ def _ingest(raw: bytes, parsed: ParsedMessage, base: dict, envelope: str) -> Int
     if case is not None and case.customer_id is not None:
         intake = add_inbound_message(case=case, channel=Channel.EMAIL, **fields)
         outcome = Outcome.FOLLOW_UP if intake.case_opened else Outcome.APPENDED
-        if parsed.from_ is not None:
-            clear_bounce(parsed.from_.address)  # a new case's sender is cleared by resolve_customer
     elif parsed.from_ is None:
         return IntakeResult(outcome=Outcome.NO_SENDER, **base)
     else:
@@ -338,5 +337,9 @@ def _ingest(raw: bytes, parsed: ParsedMessage, base: dict, envelope: str) -> Int
         outcome = Outcome.CREATED
     if not intake.created:
         return IntakeResult(outcome=Outcome.DUPLICATE, case=intake.case, message=intake.message, **base)
+    # An email received from the address shows it works, whatever bounced before (after the
+    # case's lock, in the order a bounce takes them too).
+    if parsed.from_ is not None:
+        clear_bounce(parsed.from_.address)
     _store_files(intake.message, raw, attachments)
     return IntakeResult(outcome=outcome, case=intake.case, message=intake.message, threaded_by=how, **base)

@@ -213,11 +213,15 @@ def email_addressing(
         identities = _email_identities(case.customer_id)
         customer_addresses = [address for address, _at, _reason in identities]
         bounced = {address: (at, reason) for address, at, reason in identities if at is not None}
-    deliverable = [address for address in customer_addresses if address not in bounced]
     if first_message is not None:
         answered = first_message_answered(first_message)
+        if answered is not None:
+            # The case's only message came from this address just now: it works (the email
+            # intake clears its flag once the case is stored).
+            bounced.pop(answered.sender_address.lower(), None)
     else:
         answered = _last_customer_message(case, set(customer_addresses))
+    deliverable = [address for address in customer_addresses if address not in bounced]
     if answered is not None and answered.sender_address.lower() in deliverable:
         recipient = answered.sender_address
     elif customer_addresses:

@@ -69,12 +69,12 @@ _LABEL_END = re.compile(r"[:：]\s*$")
 _PUNCTUATION = re.compile(r"^[,.;:!?)]")
 
 
-def _fill_line(parts: list[tuple], values: dict[str, str]) -> str | None:
+def _fill_line(parts: list[tuple], values: dict[str, str], *, leave_out: bool = True) -> str | None:
     """One line filled; None for a "Label: {placeholder}" line with nothing to say (no team
     chosen yet, no due time): the customer reads no label followed by nothing. An empty value
     before punctuation takes its space with it ("Bonjour {customer_first_name}," → "Bonjour,")."""
     names = [name for _literal, name, _spec, _conv in parts if name is not None]
-    if names and not any(values.get(name, "") for name in names) and _LABEL_END.search(parts[0][0]) \
+    if leave_out and names and not any(values.get(name, "") for name in names) and _LABEL_END.search(parts[0][0]) \
             and not any(literal.strip() for literal, *_rest in parts[1:]):
         return None
     line, after_empty = "", False
@@ -88,14 +88,15 @@ def _fill_line(parts: list[tuple], values: dict[str, str]) -> str | None:
     return line
 
 
-def fill(text: str, values: dict[str, str]) -> str:
+def fill(text: str, values: dict[str, str], *, leave_out_empty_labels: bool = True) -> str:
     """Replace the placeholders; a missing or unknown one becomes empty text, and a line that
-    only labels an empty value is left out (_fill_line). Never raises."""
+    only labels an empty value is left out (_fill_line; not in a subject, which is one line that
+    must stay). Never raises."""
     try:
         lines = [list(_FORMATTER.parse(line)) for line in text.split("\n")]
     except ValueError:
         return text  # unbalanced braces slipped past validation (raw SQL, old rows): show it as written
-    filled = [_fill_line(parts, values) for parts in lines]
+    filled = [_fill_line(parts, values, leave_out=leave_out_empty_labels) for parts in lines]
     kept = "\n".join(line for line in filled if line is not None)
     # A left-out line between two paragraphs must not leave two blank lines behind.
     return re.sub(r"\n{3,}", "\n\n", kept) if None in filled else kept
@@ -156,7 +157,7 @@ def render_template(*, template: ReplyTemplate, case: Case, agent=None, extra: d
     `extra` adds purpose-specific values (the survey links). Missing values render as "".
     """
     values = {**placeholder_values(case, agent, language=template.language), **(extra or {})}
-    return fill(template.subject, values), fill(template.body, values)
+    return fill(template.subject, values, leave_out_empty_labels=False), fill(template.body, values)
 
 
 # --- choosing a template and a signature --------------------------------------------------------

@@ -96,7 +96,7 @@ def test_a_bounce_of_an_acknowledgement_flags_the_address_and_lands_on_its_case(
     bounce = Message.objects.get(case=case, automatic="bounce")
     assert bounce.interaction.summary == f"Delivery failure on case {case.reference}: {case.subject}"  # not "Message on case"
     audit = AuditEvent.objects.get(kind="identity.bounced")
-    assert (audit.subject_id, audit.payload["address"]) == (str(case.customer_id), "claire@example.com")
+    assert (audit.subject_id, audit.payload) == (str(case.customer_id), {"identity": identity.pk})  # no address: erasable
 
 
 def test_no_email_goes_to_a_bounced_address_until_the_person_writes_from_it(agent, django_capture_on_commit_callbacks):
@@ -126,12 +126,17 @@ def test_no_email_goes_to_a_bounced_address_until_the_person_writes_from_it(agen
     assert (second.send_error, second.to_addresses) == ("", ["claire@example.com"])
 
 
-def test_a_new_case_by_email_from_the_bounced_address_clears_it():
+def test_a_new_case_by_email_from_the_bounced_address_clears_it_and_is_acknowledged():
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
     ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
-    second = open_email_case("claire@example.com", subject="Nouvelle commande", message_id="c9@example.com").case
+    second = ingest_email(raw=(
+        b"From: Claire <claire@example.com>\r\nTo: care@prevenance.test\r\nSubject: Nouvelle commande\r\n"
+        b"Message-ID: <c9@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nUne autre question.\r\n"
+    ))
+    assert second.outcome == Outcome.CREATED and second.case.pk != case.pk
     assert email_identity("claire@example.com").bounced_at is None
-    assert Message.objects.filter(case=second, kind=MessageKind.OUTBOUND).count() == 1  # acknowledged
+    [ack] = Message.objects.filter(case=second.case, kind=MessageKind.OUTBOUND)  # she just wrote from it: acknowledged there
+    assert ack.to_addresses == ["claire@example.com"]
 
 
 def test_replies_go_to_the_customers_other_address_while_one_bounces(agent, django_capture_on_commit_callbacks):
@@ -185,3 +190,22 @@ def test_ingest_email_says_which_addresses_it_flagged(tmp_path):
     out = io.StringIO()
     call_command("ingest_email", str(path), stdout=out)
     assert "(undeliverable from now on: claire@example.com)" in out.getvalue()
+
+
+def test_an_agent_or_an_api_call_naming_the_address_does_not_clear_it():
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    for channel in (Channel.EMAIL, Channel.API, Channel.PHONE):  # an integrator may say "email" without any email received
+        open_case(identities=[IdentityInput(IdentityKind.EMAIL, "claire@example.com")], channel=channel, subject="Relance", body="?")
+    assert email_identity("claire@example.com").bounced_at is not None
+
+
+def test_a_threaded_reply_without_a_sender_is_stored_and_clears_nothing():
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    result = ingest_email(raw=(
+        b"To: care@prevenance.test\r\nSubject: Re: colis\r\nMessage-ID: <nofrom@example.com>\r\nIn-Reply-To: <c1@example.com>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nSans expediteur.\r\n"
+    ))
+    assert result.outcome == Outcome.APPENDED
+    assert email_identity("claire@example.com").bounced_at is not None

@@ -174,3 +174,18 @@ def test_a_closed_case_still_takes_its_root_cause_from_the_classification_form(c
     refused = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": CaseType.COMPLAINT, "root_cause": cause.pk})
     assert refused.status_code == 400
     assert fresh(case).type == CaseType.QUESTION
+
+
+def test_routing_again_works_when_the_assignee_was_deactivated_since(client, supervisor):
+    complaints = TeamFactory(name="Réclamations", members=[supervisor])
+    gone = UserFactory(username="gone", role="agent")
+    complaints.members.add(gone)
+    RoutingRule.objects.create(name="Réclamations", position=1, team=complaints, case_type=CaseType.COMPLAINT)
+    case = assign_case(case=open_email_case("lea@example.com", type=CaseType.COMPLAINT).case, team=TeamFactory(name="Accueil"), actor=supervisor)
+    case = assign_case(case=case, team=complaints, assignee=gone, actor=supervisor)
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    client.force_login(supervisor)
+    response = client.post(reverse("cases:case_route", kwargs={"case_id": case.pk}))
+    assert response.status_code == 302
+    assert fresh(case).team == complaints  # same team: the assignee stays, as the rule for routing again says

@@ -113,7 +113,9 @@ def case_take(request, case_id: int):
 def case_route(request, case_id: int):
     """Route again by the rules (after the type or channel was corrected); refusals land on the assignment form."""
     case = access_case(request.user, case_id, perm="cases.change_case")
-    form = AssignForm({"team": case.team_id or "", "assignee": case.assignee_id or ""})
+    # The team alone: a current assignee the form would refuse (deactivated since) is the very
+    # case routing again is for.
+    form = AssignForm({"team": case.team_id or "", "assignee": ""})
     return _run(request, case, form, "assign_form", lambda _data: route_again(case=case, actor=request.user), "assign")
 
 

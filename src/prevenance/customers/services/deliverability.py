@@ -22,7 +22,8 @@ def mark_bounced(*, reasons: Mapping[str, str], at: datetime) -> list[Identity]:
             identity.save(update_fields=["bounced_at", "bounce_reason"])
             record_audit(
                 kind=IdentityAuditKind.BOUNCED, actor=None, subject=identity.customer,
-                payload={"identity": identity.pk, "address": identity.normalized, "reason": identity.bounce_reason},
+                # The identity's id only: an erasure deletes the identity, and audit rows stay.
+                payload={"identity": identity.pk},
             )
     return identities
 

@@ -125,11 +125,7 @@ def _resolve_once(pairs, cleaned_hints, channel, seen_at) -> Resolution:
         if customer.merged_into_id is not None:
             raise _CustomerMovedMeanwhile
         created = False
-        seen = {"last_seen_at": seen_at}
-        if channel == Channel.EMAIL:
-            # An email from the address: it works, whatever bounced before (deliverability.py).
-            seen.update(bounced_at=None, bounce_reason="")
-        Identity.objects.filter(pk__in=[pk for pk, *_rest in existing]).update(**seen)
+        Identity.objects.filter(pk__in=[pk for pk, *_rest in existing]).update(last_seen_at=seen_at)
         changed = fill_blank_fields(customer, cleaned_hints)
         if changed:
             customer.save(update_fields=changed)
