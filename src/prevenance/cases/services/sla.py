@@ -123,7 +123,8 @@ def _recompute_due_times(case: Case, policy: SLAPolicy, include_breached: bool) 
     """The due times of `policy` for this case from its creation (paused time not counted, a
     restarted first-response clock from its restart), set without saving; returns the fields
     changed. A clock already stopped (first response given) is left alone, and so is a breached
-    one unless `include_breached`."""
+    one unless `include_breached`. A clock whose due time moves warns again before its new due
+    time: its "due soon" event goes (its audit row stays)."""
     breached = set(case.sla_events.filter(kind__in=BREACHES).values_list("kind", flat=True))
     due = sla.due_times(
         _opening_spec(case, policy), policy, case.created_at, not_counted=case.sla_paused_total,
@@ -138,6 +139,9 @@ def _recompute_due_times(case: Case, policy: SLAPolicy, include_breached: bool) 
         if case.resolution_due_at != due.resolution:
             case.resolution_due_at = due.resolution
             changed.append("resolution_due_at")
+    moved = {"first_response_due_at": SLAEventKind.FIRST_RESPONSE_NEAR, "resolution_due_at": SLAEventKind.RESOLUTION_NEAR}
+    if warned_again := [moved[name] for name in changed]:
+        SLAEvent.objects.filter(case=case, kind__in=warned_again).delete()
     return changed
 
 

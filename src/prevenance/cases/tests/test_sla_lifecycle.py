@@ -176,6 +176,18 @@ def test_changing_a_policy_moves_the_due_times_of_open_cases_not_yet_breached(fr
     assert fresh(late).resolution_due_at == utc(2026, 12, 15, 17)
 
 
+def test_a_clock_whose_due_time_moves_warns_again_before_its_new_due_time(french_team, agent, monkeypatch):
+    standard = policy()
+    case = open_email_case("a@example.com", received_at=utc(2026, 12, 21, 8), team=french_team).case
+    SLAEvent.objects.create(case=case, kind=SLAEventKind.FIRST_RESPONSE_NEAR, due_at=fresh(case).first_response_due_at)
+    SLAEvent.objects.create(case=case, kind=SLAEventKind.RESOLUTION_NEAR, due_at=fresh(case).resolution_due_at)
+    # When only the first-response target changes, only that clock's warning goes
+    SLAPolicy.objects.filter(pk=standard.pk).update(first_response_target=4 * H)
+    standard.refresh_from_db()
+    assert sla_services.recalculate_due_times(policy=standard) == 1
+    assert list(SLAEvent.objects.filter(case=case).values_list("kind", flat=True)) == [SLAEventKind.RESOLUTION_NEAR]
+
+
 def test_a_recalculation_keeps_the_time_spent_waiting_for_the_customer(french_team, agent, monkeypatch):
     standard = policy()
     case = open_email_case(received_at=utc(2026, 12, 21, 8), team=french_team).case
