@@ -154,7 +154,7 @@ def patch_case(request, case_id: int, payload: CaseUpdateIn):
     case = access_case(request.auth, case_id, perm="cases.change_case")
     sent = payload.dict(exclude_unset=True)
     changes = {}
-    for field in ("status", "priority", "type"):
+    for field in ("status", "priority", "type", "language"):
         if field in sent:
             if sent[field] is None:
                 raise ValidationError({field: [_("This field cannot be empty.")]})

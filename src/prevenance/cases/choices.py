@@ -52,6 +52,7 @@ class CaseAuditKind(models.TextChoices):
     LABELS_CHANGED = "case.labels_changed", _("Case tags or root cause changed")
     PRIORITY_CHANGED = "case.priority_changed", _("Case priority changed")
     TYPE_CHANGED = "case.type_changed", _("Case type changed")
+    LANGUAGE_CHANGED = "case.language_changed", _("Case language changed")
     SLA_POLICY_CHANGED = "sla_policy.changed", _("SLA policy created, changed or deleted")
 
 

@@ -64,6 +64,7 @@ class CaseUpdateIn(Schema):
     team_id: int | None = OptionalId
     priority: Priority | None = None
     type: CaseType | None = Field(None, description="Reclassify: the priority is scored again and the SLA policy of the new type applies.")
+    language: Language | None = Field(None, description="The language the customer is written to in (templates, routing rules).")
     tags: list[str] | None = Field(None, max_length=50, description="The case's tags, replacing the current ones (existing tag names).")
 
 

@@ -39,7 +39,12 @@ from prevenance.cases.services.templates import (
     update_signature,
 )
 from prevenance.cases.services.threads import merge_cases, split_message
-from prevenance.cases.services.updates import change_case_type, classify_case, update_case
+from prevenance.cases.services.updates import (
+    change_case_language,
+    change_case_type,
+    classify_case,
+    update_case,
+)
 from prevenance.cases.services.web_form import submit_contact_form
 
 __all__ = [
@@ -71,6 +76,7 @@ __all__ = [
     "refuse_gesture",
     "request_gesture",
     "assign_case",
+    "change_case_language",
     "change_case_type",
     "change_status",
     "classify_case",

@@ -12,7 +12,9 @@ from prevenance.cases.services.handling import assign_case, change_status
 from prevenance.cases.services.labels import set_case_labels
 from prevenance.cases.services.priority import score_case
 from prevenance.cases.services.sla import follow_policy_of_type
+from prevenance.cases.services.templates import case_language
 from prevenance.core.audit import record_audit
+from prevenance.customers.choices import Language
 
 UNSET: Any = object()
 
@@ -63,16 +65,35 @@ def change_case_type(*, case: Case, type: str, actor) -> Case:  # noqa: A002 - t
     return locked
 
 
-def classify_case(*, case: Case, type: str, tags: list[Tag], root_cause, actor) -> Case:  # noqa: A002 - the business word
-    """The case page's classification form: type, tags and root cause, all or nothing."""
+def change_case_language(*, case: Case, language: str, actor) -> Case:
+    """Correct the language the customer is written to in (their profile said French, they
+    write in English): replies' templates and the routing rules' language follow it. Audited
+    (case.language_changed) and sent as case.updated; the customer's profile is left as it is."""
+    clean_choice("language", language, Language)
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        previous = locked.language
+        if language == (previous or case_language(locked)):
+            return locked  # what it is written in already (an empty language follows the customer's)
+        refuse_closed(locked)
+        locked.language = language
+        locked.save(update_fields=["language", "updated_at"])
+        record_audit(kind=CaseAuditKind.LANGUAGE_CHANGED, actor=actor, subject=locked, payload={"from": previous, "to": language})
+        case_events.case_updated(locked, {"language": case_events.change(previous, language)})
+    return locked
+
+
+def classify_case(*, case: Case, type: str, language: str, tags: list[Tag], root_cause, actor) -> Case:  # noqa: A002
+    """The case page's classification form: type, language, tags and root cause, all or nothing."""
     with transaction.atomic():
         change_case_type(case=case, type=type, actor=actor)
+        change_case_language(case=case, language=language, actor=actor)
         return set_case_labels(case=case, tags=tags, root_cause=root_cause, actor=actor)
 
 
 def update_case(
     *, case: Case, actor, status: str = UNSET, assignee=UNSET, team=UNSET, priority: str = UNSET, tags: list[Tag] = UNSET,
-    type: str = UNSET,  # noqa: A002 - the business word
+    type: str = UNSET, language: str = UNSET,  # noqa: A002 - the business word
 ) -> Case:
     """Apply each given change through its own service, in one transaction: if one is refused,
     none is kept. Assignment is one change (assignee and team together; the one not given stays)."""
@@ -86,6 +107,8 @@ def update_case(
             )
         if type is not UNSET:
             current = change_case_type(case=current, type=type, actor=actor)
+        if language is not UNSET:
+            current = change_case_language(case=current, language=language, actor=actor)
         # After the type: a level set by hand is not raised again by the new type's score.
         if priority is not UNSET:
             current = change_priority(case=current, priority=priority, actor=actor)

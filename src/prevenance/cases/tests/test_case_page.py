@@ -162,7 +162,7 @@ def test_tags_and_root_cause_are_saved_with_an_audit_row(client, agent, setup):
     tag = Tag.objects.create(name="livraison")
     cause = RootCause.objects.create(name="Transporteur")
     client.force_login(agent)
-    response = client.post(url("case_labels", setup["case"]), {"type": setup["case"].type, "tags": [tag.pk], "root_cause": cause.pk})
+    response = client.post(url("case_labels", setup["case"]), {"type": setup["case"].type, "language": "fr", "tags": [tag.pk], "root_cause": cause.pk})
     assert response.status_code == 302
     case = Case.objects.get(pk=setup["case"].pk)
     assert list(case.tags.all()) == [tag] and case.root_cause == cause

@@ -15,7 +15,13 @@ from prevenance.cases.choices import (
     SLAEventKind,
 )
 from prevenance.cases.models import Case, RootCause, RoutingRule, SLAEvent, SLAPolicy
-from prevenance.cases.services import assign_case, change_case_type, change_status, route_again
+from prevenance.cases.services import (
+    assign_case,
+    change_case_language,
+    change_case_type,
+    change_status,
+    route_again,
+)
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.cases.tests.test_cases_api import ApiClient
 from prevenance.core.models import AuditEvent, WebhookEndpoint
@@ -130,13 +136,13 @@ def test_the_case_page_reclassifies_and_routes_by_the_rules(client, supervisor):
     case = open_email_case("lea@example.com", type=CaseType.QUESTION).case
     client.force_login(supervisor)
 
-    response = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": CaseType.COMPLAINT})
+    response = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": CaseType.COMPLAINT, "language": "fr"})
     assert response.status_code == 302
     assert fresh(case).type == CaseType.COMPLAINT
     response = client.post(reverse("cases:case_route", kwargs={"case_id": case.pk}))
     assert response.status_code == 302
     assert fresh(case).team == complaints
-    bad = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": "rant"})
+    bad = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": "rant", "language": "fr"})
     assert bad.status_code == 400
 
 
@@ -168,10 +174,10 @@ def test_a_closed_case_still_takes_its_root_cause_from_the_classification_form(c
     case = open_email_case("lea@example.com", type=CaseType.QUESTION).case
     change_status(case=case, status=CaseStatus.CLOSED, actor=supervisor)
     client.force_login(supervisor)
-    response = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": CaseType.QUESTION, "root_cause": cause.pk})
+    response = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": CaseType.QUESTION, "language": "fr", "root_cause": cause.pk})
     assert response.status_code == 302
     assert fresh(case).root_cause == cause
-    refused = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": CaseType.COMPLAINT, "root_cause": cause.pk})
+    refused = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": CaseType.COMPLAINT, "language": "fr", "root_cause": cause.pk})
     assert refused.status_code == 400
     assert fresh(case).type == CaseType.QUESTION
 
@@ -189,3 +195,30 @@ def test_routing_again_works_when_the_assignee_was_deactivated_since(client, sup
     response = client.post(reverse("cases:case_route", kwargs={"case_id": case.pk}))
     assert response.status_code == 302
     assert fresh(case).team == complaints  # same team: the assignee stays, as the rule for routing again says
+
+
+def test_the_language_written_in_is_corrected_and_replies_follow_it(agent):
+    case = open_email_case("john@example.com", hints={"language": "fr"}).case
+    assert fresh(case).language == "fr"
+    change_case_language(case=case, language="en", actor=agent)
+    assert fresh(case).language == "en"
+    assert AuditEvent.objects.get(kind=CaseAuditKind.LANGUAGE_CHANGED).payload == {"from": "fr", "to": "en"}
+    with pytest.raises(ValidationError):
+        change_case_language(case=case, language="de", actor=agent)
+
+
+def test_saving_the_form_with_the_language_a_case_follows_changes_nothing(client, supervisor):
+    case = open_email_case("lea@example.com").case
+    Case.objects.filter(pk=case.pk).update(language="")  # follows the customer's (French)
+    client.force_login(supervisor)
+    response = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}), {"type": case.type, "language": "fr"})
+    assert response.status_code == 302
+    assert fresh(case).language == ""
+    assert not AuditEvent.objects.filter(kind=CaseAuditKind.LANGUAGE_CHANGED).exists()
+
+
+def test_the_api_corrects_the_language(supervisor):
+    case = open_email_case("john@example.com", hints={"language": "fr"}).case
+    api = ApiClient(supervisor)
+    assert api.patch(f"/cases/{case.pk}", {"language": "en"}).json()["language"] == "en"
+    assert api.patch(f"/cases/{case.pk}", {"language": "de"}).status_code == 422

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from prevenance.cases.choices import CaseType, GestureType
 from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
 from prevenance.core.forms import ServiceErrorsMixin
+from prevenance.customers.choices import Language
 
 
 class ReplyForm(ServiceErrorsMixin, forms.Form):
@@ -40,6 +41,7 @@ class AssignForm(ServiceErrorsMixin, forms.Form):
 
 class LabelsForm(ServiceErrorsMixin, forms.Form):
     type = forms.ChoiceField(label=_("Type"), choices=CaseType.choices)
+    language = forms.ChoiceField(label=_("Language to write in"), choices=Language.choices)
     tags = forms.ModelMultipleChoiceField(label=_("Tags"), queryset=Tag.objects.all(), required=False,
                                           widget=forms.SelectMultiple(attrs={"size": 4}))
     root_cause = forms.ModelChoiceField(label=_("Root cause"), queryset=RootCause.objects.filter(active=True), required=False,

@@ -20,7 +20,7 @@ from prevenance.cases.selectors.case_page import (
 )
 from prevenance.cases.selectors.inbox import sla_times
 from prevenance.cases.selectors.visibility import access_case
-from prevenance.cases.services.templates import render_template
+from prevenance.cases.services.templates import case_language, render_template
 from prevenance.cases.views.case_forms import (
     AssignForm,
     GestureForm,
@@ -46,7 +46,7 @@ def _status_choices(case) -> list[tuple[str, str]]:
 
 def _forms(case, user, given: dict) -> dict:
     templates = reply_templates_for(case)
-    initial_labels = {"type": case.type, "tags": list(case.tags.all()), "root_cause": case.root_cause}
+    initial_labels = {"type": case.type, "language": case_language(case), "tags": list(case.tags.all()), "root_cause": case.root_cause}
     forms = {
         "reply_form": ReplyForm(templates=templates),
         "note_form": NoteForm(),
