@@ -262,6 +262,9 @@ def test_a_supervisor_sees_the_bounced_address_why_the_reply_did_not_go_and_expo
             assert any(entry["filename"] == "message.eml" for entry in document["files"])  # the bounce's original
             if shots:
                 page.screenshot(path=str(Path(shots) / "customer-bounced.png"), full_page=True)
+            # The customer said on the phone the address works: it is tried again.
+            page.click("text=It works again")
+            expect(page.locator(".identities .pill-bounced")).to_have_count(0)
         finally:
             browser.close()
 

@@ -98,3 +98,4 @@ class IdentityAuditKind(models.TextChoices):
     """Audit kinds written about identities (customers/services/deliverability.py)."""
 
     BOUNCED = "identity.bounced", _("Email address bounced")
+    BOUNCE_CLEARED = "identity.bounce_cleared", _("Bounced email address to be tried again")

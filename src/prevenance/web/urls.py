@@ -17,6 +17,8 @@ urlpatterns = [
     path("customers/<int:customer_id>/edit/", customers.customer_edit, name="customer_edit"),
     path("customers/<int:customer_id>/consents/", customers.customer_consent, name="customer_consent"),
     path("customers/<int:customer_id>/export/", customers.customer_export, name="customer_export"),
+    path("customers/<int:customer_id>/identities/<int:identity_id>/works/", customers.customer_address_works,
+         name="customer_address_works"),
     path("customers/<int:customer_id>/erase/", customers.customer_erase, name="customer_erase"),
     path("customers/merge/<int:first_id>/<int:second_id>/", merge.customer_merge, name="customer_merge"),
     path("conflicts/", merge.conflict_list, name="conflicts"),

@@ -9,7 +9,11 @@ from prevenance.customers.services.consents import (
     grant_consent,
     withdraw_consent,
 )
-from prevenance.customers.services.deliverability import clear_bounce, mark_bounced
+from prevenance.customers.services.deliverability import (
+    clear_bounce,
+    clear_bounce_by_hand,
+    mark_bounced,
+)
 from prevenance.customers.services.gdpr import (
     erase_customer,
     export_customer_data,
@@ -37,6 +41,7 @@ __all__ = [
     "add_identity",
     "clean_customer_fields",
     "clear_bounce",
+    "clear_bounce_by_hand",
     "confirm_consent",
     "create_customer",
     "dismiss_conflict",

@@ -1,5 +1,6 @@
 """Email addresses that bounce: flagged when a mail server refuses one for good, cleared when
-the person writes from it again (docs/email-intake.md, "Bounces")."""
+the person writes from it again, or by someone who knows it works again (docs/email-intake.md,
+"Bounces")."""
 
 from collections.abc import Mapping
 from datetime import datetime
@@ -40,3 +41,16 @@ def clear_bounce(address: str) -> None:
             f"WHERE {quote('normalized')} = %s AND {quote('kind')} = %s AND {quote('bounced_at')} IS NOT NULL",
             [address, IdentityKind.EMAIL],
         )
+
+
+def clear_bounce_by_hand(*, identity: Identity, actor) -> Identity:
+    """Someone knows the address works again (the customer said so on the phone, their mailbox
+    was full): emails go there again. Audited; a no-op on an address not flagged."""
+    with transaction.atomic():
+        locked = Identity.objects.select_for_update().get(pk=identity.pk)
+        if locked.bounced_at is None:
+            return locked
+        locked.bounced_at, locked.bounce_reason = None, ""
+        locked.save(update_fields=["bounced_at", "bounce_reason"])
+        record_audit(kind=IdentityAuditKind.BOUNCE_CLEARED, actor=actor, subject=locked.customer, payload={"identity": locked.pk})
+    return locked

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from prevenance.core.choices import Channel
+from prevenance.core.models import AuditEvent
 from prevenance.customers.choices import ConsentMethod, ConsentPurpose
 from prevenance.customers.services import ensure_consent_wording, grant_consent, withdraw_consent
 from prevenance.customers.tests.factories import CustomerFactory, IdentityFactory
@@ -195,3 +196,38 @@ def test_a_history_restore_gets_the_whole_page(login, agent, known_customer):
 
     assert "<html" in response.content.decode()
     assert "Camille Durand" in response.content.decode()
+
+
+class TestBouncedAddress:
+    def test_it_works_again_clears_the_flag_with_an_audit_row(self, login, agent, known_customer):
+        identity = known_customer.identities.get(kind="email")
+        known_customer.identities.filter(pk=identity.pk).update(bounced_at=timezone.now(), bounce_reason="552 mailbox full")
+        client = login(agent)
+
+        response = client.post(reverse("web:customer_address_works", args=[known_customer.pk, identity.pk]))
+
+        assert response.status_code == 302 and response["Location"].endswith("#identities")
+        identity.refresh_from_db()
+        assert (identity.bounced_at, identity.bounce_reason) == (None, "")
+        assert AuditEvent.objects.get(kind="identity.bounce_cleared", actor=agent).payload == {"identity": identity.pk}
+
+    def test_someone_who_cannot_edit_the_customer_cannot_clear_it(self, login, marketer, known_customer):
+        identity = known_customer.identities.get(kind="email")
+        known_customer.identities.filter(pk=identity.pk).update(bounced_at=timezone.now())
+        client = login(marketer)
+
+        response = client.post(reverse("web:customer_address_works", args=[known_customer.pk, identity.pk]))
+
+        assert response.status_code == 403
+        identity.refresh_from_db()
+        assert identity.bounced_at is not None
+
+    def test_another_customers_identity_is_not_found(self, login, agent, known_customer):
+        other = IdentityFactory(value="someone.else@example.com", bounced_at=timezone.now())
+        client = login(agent)
+
+        response = client.post(reverse("web:customer_address_works", args=[known_customer.pk, other.pk]))
+
+        assert response.status_code == 404
+        other.refresh_from_db()
+        assert other.bounced_at is not None

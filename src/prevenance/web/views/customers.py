@@ -4,7 +4,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,6 +24,7 @@ from prevenance.customers.selectors import (
     search_customers,
 )
 from prevenance.customers.services import (
+    clear_bounce_by_hand,
     erase_customer,
     grant_consent,
     update_customer,
@@ -133,6 +134,16 @@ def customer_consent(request, customer_id: int):
             return redirect(_consents_anchor(customer))
     context = _detail_context(request, customer, consent_form=form)
     return render(request, "web/customer_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def customer_address_works(request, customer_id: int, identity_id: int):
+    """'Try this address again': clear the bounce flag of one of the customer's email addresses."""
+    customer = access_customer(request.user, customer_id, perm="customers.change_customer", follow_merge=False)
+    identity = get_object_or_404(customer.identities, pk=identity_id)
+    clear_bounce_by_hand(identity=identity, actor=request.user)
+    return redirect(reverse("web:customer", kwargs={"customer_id": customer.pk}) + "#identities")
 
 
 def _consents_anchor(customer) -> str:
