@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,27 @@ CASES = [
     ("lea.bernard@example.fr", "Léa", "Avis public sur la livraison",
      "Livraison en retard, personne ne répond…", Channel.SOCIAL, CaseType.COMPLAINT, 70, 5),
 ]
+
+
+@contextmanager
+def chromium_page(monkeypatch, *, locale: str = "en-GB", **options):
+    """A page of a headless Chromium (a laptop's window), closed whatever happens in the test."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only when Chromium is there
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_browser.py
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser.new_page(viewport={"width": 1440, "height": 900}, locale=locale, **options)
+        finally:
+            browser.close()
+
+
+def screenshot(page, name: str) -> None:
+    """Saved under PREVENANCE_SCREENSHOT_DIR when it is set (docs/*.png), else nothing."""
+    if shots := os.environ.get("PREVENANCE_SCREENSHOT_DIR"):
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(shots) / name), full_page=True)
 
 
 def log_in(page, live_server, path: str, username: str) -> None:
@@ -91,84 +113,73 @@ def inbox_world():
 
 
 def test_an_agent_answers_the_most_urgent_case_from_the_inbox_with_the_keyboard(live_server, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
 
     first = inbox_world()
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_browser.py
-    shots = os.environ.get("PREVENANCE_SCREENSHOT_DIR")
+    with chromium_page(monkeypatch) as page:
+        log_in(page, live_server, "/cases/", "samir")
+        expect(page).to_have_url(f"{live_server.url}/cases/")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
-            log_in(page, live_server, "/cases/", "samir")
-            expect(page).to_have_url(f"{live_server.url}/cases/")
+        rows = page.locator("#inbox-rows .inbox-row")
+        expect(rows).to_have_count(5)
+        expect(rows.first).to_contain_text("Canapé livré avec un pied cassé")  # the highest score first
+        expect(rows.first.locator(".sla")).to_have_class("sla sla-breached")
+        screenshot(page, "inbox.png")
 
-            rows = page.locator("#inbox-rows .inbox-row")
-            expect(rows).to_have_count(5)
-            expect(rows.first).to_contain_text("Canapé livré avec un pied cassé")  # the highest score first
-            expect(rows.first.locator(".sla")).to_have_class("sla sla-breached")
-            if shots:
-                Path(shots).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(Path(shots) / "inbox.png"), full_page=True)
+        # j j k selects the first row again; Enter (or o) opens it. The shortcuts script is
+        # deferred: wait for it, or a busy machine gets the keys before the handler exists.
+        page.wait_for_load_state("load")
+        page.keyboard.press("j")
+        page.keyboard.press("j")
+        expect(rows.nth(1)).to_have_class("inbox-row is-selected")
+        page.keyboard.press("k")
+        expect(rows.first).to_have_class("inbox-row is-selected")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{live_server.url}/cases/{first.pk}/")
+        page.wait_for_load_state("load")
+        expect(page.locator("h1")).to_contain_text(first.reference)
+        expect(page.locator(".case-side")).to_contain_text("CMD-2026-10412")
 
-            # j j k selects the first row again; Enter (or o) opens it. The shortcuts script is
-            # deferred: wait for it, or a busy machine gets the keys before the handler exists.
-            page.wait_for_load_state("load")
-            page.keyboard.press("j")
-            page.keyboard.press("j")
-            expect(rows.nth(1)).to_have_class("inbox-row is-selected")
-            page.keyboard.press("k")
-            expect(rows.first).to_have_class("inbox-row is-selected")
-            page.keyboard.press("Enter")
-            expect(page).to_have_url(f"{live_server.url}/cases/{first.pk}/")
-            page.wait_for_load_state("load")
-            expect(page.locator("h1")).to_contain_text(first.reference)
-            expect(page.locator(".case-side")).to_contain_text("CMD-2026-10412")
+        # ? shows the shortcuts; Escape closes them.
+        page.keyboard.press("?")
+        expect(page.locator("#shortcuts-help")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator("#shortcuts-help")).to_be_hidden()
 
-            # ? shows the shortcuts; Escape closes them.
-            page.keyboard.press("?")
-            expect(page.locator("#shortcuts-help")).to_be_visible()
-            page.keyboard.press("Escape")
-            expect(page.locator("#shortcuts-help")).to_be_hidden()
+        # r goes to the reply box; picking the template fills it for this customer.
+        page.keyboard.press("r")
+        expect(page.locator("#id_body")).to_be_focused()
+        page.select_option("#id_template", label="Excuses et solution (fr)")
+        expect(page.locator("#id_body")).to_have_value(
+            f"Bonjour Hélène,\n\nNous sommes désolés pour ce désagrément (dossier {first.reference}). "
+            "Un nouveau pied part aujourd'hui.\n\nSamir"
+        )
+        page.click("#reply-form button[type=submit]")
+        reply = page.locator("#thread .msg-outbound")
+        expect(reply).to_have_count(1)
+        expect(reply).to_contain_text("Un nouveau pied part aujourd'hui.")
+        expect(page.locator("#case-status")).to_have_text("Open")  # the first reply opens a new case
 
-            # r goes to the reply box; picking the template fills it for this customer.
-            page.keyboard.press("r")
-            expect(page.locator("#id_body")).to_be_focused()
-            page.select_option("#id_template", label="Excuses et solution (fr)")
-            expect(page.locator("#id_body")).to_have_value(
-                f"Bonjour Hélène,\n\nNous sommes désolés pour ce désagrément (dossier {first.reference}). "
-                "Un nouveau pied part aujourd'hui.\n\nSamir"
-            )
-            page.click("#reply-form button[type=submit]")
-            reply = page.locator("#thread .msg-outbound")
-            expect(reply).to_have_count(1)
-            expect(reply).to_contain_text("Un nouveau pied part aujourd'hui.")
-            expect(page.locator("#case-status")).to_have_text("Open")  # the first reply opens a new case
+        # a assigns the case to me, through the same HTMX swap.
+        page.keyboard.press("a")
+        expect(page.locator(".case-facts")).to_contain_text("samir")
+        screenshot(page, "case.png")
 
-            # a assigns the case to me, through the same HTMX swap.
-            page.keyboard.press("a")
-            expect(page.locator(".case-facts")).to_contain_text("samir")
-            if shots:
-                page.screenshot(path=str(Path(shots) / "case.png"), full_page=True)
+        # The page in French once: the language switch reloads it, still on the case.
+        page.select_option("#language-select", "fr")
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        expect(page).to_have_url(f"{live_server.url}/cases/{first.pk}/")
+        page.wait_for_load_state("load")
+        expect(page.locator("#thread .msg-outbound")).to_have_count(1)
 
-            # The page in French once: the language switch reloads it, still on the case.
-            page.select_option("#language-select", "fr")
-            expect(page.locator("html")).to_have_attribute("lang", "fr")
-            expect(page).to_have_url(f"{live_server.url}/cases/{first.pk}/")
-            page.wait_for_load_state("load")
-            expect(page.locator("#thread .msg-outbound")).to_have_count(1)
-
-            # g i goes back to the inbox.
-            page.keyboard.press("g")
-            page.keyboard.press("i")
-            expect(page).to_have_url(f"{live_server.url}/cases/")
-        finally:
-            browser.close()
+        # g i goes back to the inbox.
+        page.keyboard.press("g")
+        page.keyboard.press("i")
+        expect(page).to_have_url(f"{live_server.url}/cases/")
 
 
 def test_an_agent_downloads_the_original_of_an_email_from_the_case_page(live_server, monkeypatch, settings, tmp_path):
-    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
 
     from prevenance.cases.services import ingest_email  # noqa: PLC0415
 
@@ -179,31 +190,21 @@ def test_an_agent_downloads_the_original_of_an_email_from_the_case_page(live_ser
            "Content-Type: text/plain; charset=utf-8\r\n\r\nLe pied du canapé est cassé.\r\n").encode()
     case = ingest_email(raw=raw).case
     assign_case(case=case, team=TeamFactory(name="Livraisons", members=[agent]), actor=None)
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_browser.py
-    shots = os.environ.get("PREVENANCE_SCREENSHOT_DIR")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="fr-FR", accept_downloads=True)
-            log_in(page, live_server, f"/cases/{case.pk}/", "samir")
-            link = page.get_by_role("link", name="message.eml")
-            expect(link).to_be_visible()
-            if shots:
-                Path(shots).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(Path(shots) / "case-original.png"), full_page=True)
-            with page.expect_download() as download:
-                link.click()
-            assert download.value.suggested_filename == "message.eml"
-            assert Path(download.value.path()).read_bytes() == raw  # the bytes kept in the database
-        finally:
-            browser.close()
+    with chromium_page(monkeypatch, locale="fr-FR", accept_downloads=True) as page:
+        log_in(page, live_server, f"/cases/{case.pk}/", "samir")
+        link = page.get_by_role("link", name="message.eml")
+        expect(link).to_be_visible()
+        screenshot(page, "case-original.png")
+        with page.expect_download() as download:
+            link.click()
+        assert download.value.suggested_filename == "message.eml"
+        assert Path(download.value.path()).read_bytes() == raw  # the bytes kept in the database
 
 
 def test_a_supervisor_sees_the_bounced_address_why_the_reply_did_not_go_and_exports_the_customer(
     live_server, monkeypatch, settings, tmp_path,
 ):
-    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
 
     from prevenance.cases.choices import MessageKind  # noqa: PLC0415
     from prevenance.cases.models import Message  # noqa: PLC0415
@@ -225,52 +226,41 @@ def test_a_supervisor_sees_the_bounced_address_why_the_reply_did_not_go_and_expo
         "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
         f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ack.message_id}>\r\n--b--\r\n"
     ).encode())
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_browser.py
-    shots = os.environ.get("PREVENANCE_SCREENSHOT_DIR")
+    with chromium_page(monkeypatch) as page:
+        log_in(page, live_server, f"/cases/{case.pk}/", "samir")
+        warning = page.locator(".case-side .bounced-address")
+        expect(warning).to_contain_text("helene.marchand@example.fr bounced on")
+        expect(warning).to_have_attribute("title", "550 5.1.1 User unknown")
+        expect(page.locator("#thread")).to_contain_text("Your message could not be delivered.")  # the bounce, on its case
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
-            log_in(page, live_server, f"/cases/{case.pk}/", "samir")
-            warning = page.locator(".case-side .bounced-address")
-            expect(warning).to_contain_text("helene.marchand@example.fr bounced on")
-            expect(warning).to_have_attribute("title", "550 5.1.1 User unknown")
-            expect(page.locator("#thread")).to_contain_text("Your message could not be delivered.")  # the bounce, on its case
+        page.fill("#id_body", "Nous vous envoyons un nouveau pied.")
+        page.click("#reply-form button[type=submit]")
+        reply = page.locator("#thread .msg-outbound").last
+        expect(reply).to_contain_text("Nous vous envoyons un nouveau pied.")
+        expect(reply.locator(".send-error")).to_contain_text("bounced on")
+        expect(reply.locator(".send-error")).to_contain_text("add another address")
+        screenshot(page, "case-bounced.png")
 
-            page.fill("#id_body", "Nous vous envoyons un nouveau pied.")
-            page.click("#reply-form button[type=submit]")
-            reply = page.locator("#thread .msg-outbound").last
-            expect(reply).to_contain_text("Nous vous envoyons un nouveau pied.")
-            expect(reply.locator(".send-error")).to_contain_text("bounced on")
-            expect(reply.locator(".send-error")).to_contain_text("add another address")
-            if shots:
-                Path(shots).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(Path(shots) / "case-bounced.png"), full_page=True)
-
-            # The customer page marks the address; the GDPR export downloads everything, files included.
-            page.click(".side-profile h2 a")
-            expect(page.locator(".identities .pill-bounced")).to_contain_text("bounced on")
-            with page.expect_download() as download:
-                page.click("text=Export data (ZIP)")
-            assert download.value.suggested_filename == f"customer-{case.customer_id}.zip"
-            with zipfile.ZipFile(download.value.path()) as archive:
-                document = json.loads(archive.read("customer.json"))
-                names = set(archive.namelist())
-            assert document["customers.identity"][0]["bounce_reason"] == "550 5.1.1 User unknown"
-            assert {entry["path"] for entry in document["files"]} <= names
-            assert any(entry["filename"] == "message.eml" for entry in document["files"])  # the bounce's original
-            if shots:
-                page.screenshot(path=str(Path(shots) / "customer-bounced.png"), full_page=True)
-            # The customer said on the phone the address works: it is tried again.
-            page.click("text=It works again")
-            expect(page.locator(".identities .pill-bounced")).to_have_count(0)
-        finally:
-            browser.close()
+        # The customer page marks the address; the GDPR export downloads everything, files included.
+        page.click(".side-profile h2 a")
+        expect(page.locator(".identities .pill-bounced")).to_contain_text("bounced on")
+        with page.expect_download() as download:
+            page.click("text=Export data (ZIP)")
+        assert download.value.suggested_filename == f"customer-{case.customer_id}.zip"
+        with zipfile.ZipFile(download.value.path()) as archive:
+            document = json.loads(archive.read("customer.json"))
+            names = set(archive.namelist())
+        assert document["customers.identity"][0]["bounce_reason"] == "550 5.1.1 User unknown"
+        assert {entry["path"] for entry in document["files"]} <= names
+        assert any(entry["filename"] == "message.eml" for entry in document["files"])  # the bounce's original
+        screenshot(page, "customer-bounced.png")
+        # The customer said on the phone the address works: it is tried again.
+        page.click("text=It works again")
+        expect(page.locator(".identities .pill-bounced")).to_have_count(0)
 
 
 def test_a_supervisor_reclassifies_a_question_as_a_complaint_and_routes_it_by_the_rules(live_server, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
 
     from prevenance.cases.models import RoutingRule  # noqa: PLC0415
 
@@ -279,22 +269,12 @@ def test_a_supervisor_reclassifies_a_question_as_a_complaint_and_routes_it_by_th
     RoutingRule.objects.create(name="Réclamations", position=1, team=complaints, case_type=CaseType.COMPLAINT)
     case = open_email_case("paul.girard@example.fr", subject="Remboursement", body="Toujours rien reçu, c'est inadmissible.",
                            type=CaseType.QUESTION).case
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_browser.py
-    shots = os.environ.get("PREVENANCE_SCREENSHOT_DIR")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
-            log_in(page, live_server, f"/cases/{case.pk}/", "claire")
-            page.wait_for_load_state("load")
-            page.select_option("#id_type", "complaint")
-            page.click("#labels button[type=submit]")
-            expect(page.locator(".case-head")).to_contain_text("Complaint")
-            page.click("text=Route by the rules")
-            expect(page.locator(".case-facts")).to_contain_text("Réclamations")
-            if shots:
-                Path(shots).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(Path(shots) / "case-reclassified.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page(monkeypatch) as page:
+        log_in(page, live_server, f"/cases/{case.pk}/", "claire")
+        page.wait_for_load_state("load")
+        page.select_option("#id_type", "complaint")
+        page.click("#labels button[type=submit]")
+        expect(page.locator(".case-head")).to_contain_text("Complaint")
+        page.click("text=Route by the rules")
+        expect(page.locator(".case-facts")).to_contain_text("Réclamations")
+        screenshot(page, "case-reclassified.png")
