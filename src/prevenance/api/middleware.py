@@ -83,14 +83,13 @@ class IdempotencyMiddleware:
                     )
                 return _replay(stored)
             response = self.get_response(request)
-            if response.status_code >= 500:
-                # As ATOMIC_REQUESTS does on an exception: nothing of a failed request is kept.
-                transaction.set_rollback(True)
-            elif 200 <= response.status_code < 300 and not response.streaming:
+            if 200 <= response.status_code < 300 and not response.streaming:
                 services.store_idempotent_response(
                     scope=scope, key=key, status=response.status_code, body=response.content.decode("utf-8"),
                     content_type=response.get("Content-Type", ""),
                 )
             else:
-                services.release_idempotency_key(scope=scope, key=key)
+                # Nothing of a refused or failed request is kept, its claim on the key included:
+                # the request can be corrected and sent again under the same key.
+                transaction.set_rollback(True)
         return response

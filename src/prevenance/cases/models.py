@@ -223,22 +223,31 @@ class Case(TimeStampedModel):
     priority = models.CharField(_("priority"), max_length=6, choices=Priority.choices, default=Priority.NORMAL)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="assigned_cases",
+        related_name="assigned_cases", db_index=False,  # case_assignee_status_prio_idx starts with the assignee
     )
-    team = models.ForeignKey(Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases",
+        db_index=False,  # the case_team_* indexes start with the team
+    )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="cases")
     root_cause = models.ForeignKey(
-        RootCause, verbose_name=_("root cause"), null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+        RootCause, verbose_name=_("root cause"), null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+        db_index=False,  # case_root_cause_idx (see Meta)
     )
-    order = models.ForeignKey(Order, verbose_name=_("order"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", db_index=False,
+    )
     merged_into = models.ForeignKey(
-        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT, related_name="merged_cases"
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT, related_name="merged_cases",
+        db_index=False,
     )
     reopened_from = models.ForeignKey(
-        "self", verbose_name=_("follows up on"), null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
+        "self", verbose_name=_("follows up on"), null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups",
+        db_index=False,
     )
     split_from = models.ForeignKey(
-        "self", verbose_name=_("split from"), null=True, blank=True, on_delete=models.PROTECT, related_name="split_cases"
+        "self", verbose_name=_("split from"), null=True, blank=True, on_delete=models.PROTECT, related_name="split_cases",
+        db_index=False,
     )
     reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
     language = models.CharField(_("language"), max_length=5, blank=True, help_text=_("The customer's language when the case opened."))
@@ -252,7 +261,8 @@ class Case(TimeStampedModel):
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     # The rule that sent the case to its team (shown with the priority reasons).
     routing_rule = models.ForeignKey(
-        RoutingRule, verbose_name=_("routing rule"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        RoutingRule, verbose_name=_("routing rule"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
     first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
@@ -324,7 +334,12 @@ class Case(TimeStampedModel):
             # whole, SQLite took it for the inbox's "first_response_at IS NULL" (about one row a
             # value, it guessed) and read every unanswered case instead of the partial indexes above.
             models.Index(fields=["first_response_at"], condition=Q(first_response_at__isnull=False), name="case_first_response_idx"),
-            models.Index(fields=["resolved_at"], name="case_resolved_idx"),
+            models.Index(fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="case_resolved_idx"),
+            # Links most cases do not have: indexed only where set, so that opening a case (all
+            # of them empty) writes none of these indexes. A lookup by value (`order=…`, the
+            # foreign keys' ON DELETE checks) implies "not null" and uses them.
+            *(models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=f"case_{name}_idx")
+              for name in ("root_cause", "order", "merged_into", "reopened_from", "split_from", "routing_rule")),
         ]
 
     def __str__(self) -> str:
@@ -334,7 +349,10 @@ class Case(TimeStampedModel):
 class Message(models.Model):
     """One entry in a case's thread: what the customer wrote, what we answered, or a note."""
 
-    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="messages")
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="messages",
+        db_index=False,  # case_message_thread_idx starts with the case
+    )
     # The case's customer, repeated so that a GDPR erasure (which walks the foreign keys to
     # Customer) blanks the words and a customer merge moves the thread with the case.
     customer = models.ForeignKey(
@@ -343,7 +361,8 @@ class Message(models.Model):
     kind = models.CharField(_("kind"), max_length=8, choices=MessageKind.choices)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,  # case_message_author_idx: only the messages an agent wrote
     )
     sender_address = models.CharField(_("sender address"), max_length=255, blank=True)
     sender_name = models.CharField(_("sender name"), max_length=255, blank=True)
@@ -390,12 +409,13 @@ class Message(models.Model):
         constraints = [
             # Each inbound message id is stored once: a re-delivered email finds its copy.
             models.UniqueConstraint(
-                fields=["message_id"], name="case_message_unique_message_id",
+                fields=["message_id"], condition=Q(message_id__isnull=False), name="case_message_unique_message_id",
                 violation_error_message=_("A message with this id is already stored."),
             ),
         ]
         indexes = [
             models.Index(fields=["case", "created_at"], name="case_message_thread_idx"),
+            models.Index(fields=["author"], condition=Q(author__isnull=False), name="case_message_author_idx"),
             # Only the few emails waiting to be sent: the sweep's look-up stays small.
             models.Index(fields=["delivery_due_at"], name="case_message_outbox_idx", condition=Q(delivery_due_at__isnull=False)),
         ]

@@ -193,6 +193,29 @@ def insert_instance(obj) -> None:
     obj._state.adding, obj._state.db = False, connection.alias
 
 
+def insert_instances(objects: Sequence[models.Model]) -> None:
+    """insert_instance for a few new instances of one model, in one statement (their values
+    prepared the same way); ids set in insertion order."""
+    if not objects:
+        return
+    sql, getters = _multi_insert_plan(type(objects[0]), len(objects), connection.ops)
+    values = [value_of(obj) for obj in objects for value_of in getters]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        ids = [row[0] for row in cursor.fetchall()]
+    for obj, pk in zip(objects, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, connection.alias
+
+
+@functools.lru_cache(maxsize=256)
+def _multi_insert_plan(model, count: int, ops) -> tuple[str, list]:
+    sql, getters = _insert_plan(model, ops)
+    head, _, tail = sql.partition(" VALUES ")
+    row, _, returning = tail.partition(" RETURNING ")
+    return f"{head} VALUES {', '.join([row] * count)} RETURNING {returning}", getters
+
+
 @functools.lru_cache(maxsize=256)
 def _linked_pair_plan(model, linked_model, link: str, label: str, ops) -> tuple[str, list, list, int, int]:
     """The one PostgreSQL statement of insert_linked_pair, the value getters of both rows, and

@@ -42,14 +42,14 @@ from prevenance.cases.services.common import (
     stored_message,
 )
 from prevenance.cases.services.outbound import customer_email_addresses, our_mailboxes
-from prevenance.cases.services.routing import record_routing, triage
+from prevenance.cases.services.routing import routing_audit, triage
 from prevenance.cases.services.sla import (
     restart_resolution_clock,
     resume_clock,
     set_due_times,
     start_clock,
 )
-from prevenance.core.audit import record_audit
+from prevenance.core.audit import audit_event, record_audits
 from prevenance.core.sql import update_instance
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Order
@@ -224,12 +224,14 @@ def open_case(
                 case, first_message=fields, customer_addresses=_created_addresses(resolution),
             ) if acknowledge else None
             insert_case(case)
-            record_routing(case, routing)
             message = add_thread_entry(
                 case, kind=MessageKind.INBOUND, author=actor, created_at=now, **fields,
             )
+            audits = [routing_audit(case, routing)]
             if getattr(actor, "is_authenticated", False):
-                record_audit(kind=CaseAuditKind.OPENED, actor=actor, subject=case, payload={"channel": case.channel, "message": message.pk})
+                audits.append(audit_event(kind=CaseAuditKind.OPENED, actor=actor, subject=case,
+                                          payload={"channel": case.channel, "message": message.pk}))
+            record_audits(audits)
             if acknowledgement is not None:
                 send_acknowledgement(case, acknowledgement)
             case_events.case_created(case)

@@ -22,8 +22,9 @@ from prevenance.cases.selectors.kept_settings import kept_settings
 from prevenance.cases.services.common import case_text, lock_case, refuse_closed
 from prevenance.cases.services.priority import score_case
 from prevenance.cases.workflow import ACTIVE
-from prevenance.core.audit import record_audit
+from prevenance.core.audit import audit_event, record_audit
 from prevenance.core.choices import Channel
+from prevenance.core.models import AuditEvent
 from prevenance.core.text import search_key
 
 # Why a case stayed in the team queue (stored in the routing audit row, shown to supervisors).
@@ -195,9 +196,9 @@ def triage(case: Case, *, text: str, known_order_total: Decimal | None = None) -
     return payload
 
 
-def record_routing(case: Case, payload: dict) -> None:
-    """The routing audit row of a triaged case (stored now)."""
-    record_audit(kind=CaseAuditKind.ROUTED, actor=None, subject=case, payload=payload)
+def routing_audit(case: Case, payload: dict) -> AuditEvent:
+    """The routing audit row of a triaged case, once it has its id (the caller stores it)."""
+    return audit_event(kind=CaseAuditKind.ROUTED, actor=None, subject=case, payload=payload)
 
 
 def route_again(*, case: Case, actor) -> Case:

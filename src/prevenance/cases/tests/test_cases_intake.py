@@ -137,6 +137,15 @@ def test_an_agent_opening_a_case_is_audited(agent):
     assert intake.message.author == agent
 
 
+def test_an_opened_case_has_its_routing_then_its_opening_in_the_audit_log(agent):
+    # Both rows are written in one statement (core.audit.record_audits): in order, each with its payload.
+    intake = open_email_case("order@example.com", channel=Channel.PHONE, actor=agent)
+    events = list(AuditEvent.objects.filter(subject_type="cases.case", subject_id=str(intake.case.pk)).order_by("id"))
+    assert [event.kind for event in events] == ["case.routed", "case.opened"]
+    assert events[0].actor is None and events[0].payload["priority"] == intake.case.priority
+    assert events[1].payload == {"channel": Channel.PHONE, "message": intake.message.pk}
+
+
 def test_the_same_message_id_is_stored_once():
     first = open_email_case("twice@example.com", message_id="<same@mail>")
     again = open_email_case("twice@example.com", message_id="<same@mail>")
