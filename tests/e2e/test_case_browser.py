@@ -278,3 +278,20 @@ def test_a_supervisor_reclassifies_a_question_as_a_complaint_and_routes_it_by_th
         page.click("text=Route by the rules")
         expect(page.locator(".case-facts")).to_contain_text("Réclamations")
         screenshot(page, "case-reclassified.png")
+
+
+def test_a_supervisor_corrects_the_channel_a_phone_call_was_recorded_on(live_server, monkeypatch):
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    supervisor = UserFactory(username="claire", first_name="Claire", role="supervisor")
+    case = open_email_case("paul.girard@example.fr", subject="Retour en magasin", body="Le client est venu rendre la lampe.",
+                           channel=Channel.PHONE, actor=supervisor).case
+    with chromium_page(monkeypatch, locale="fr-FR") as page:
+        log_in(page, live_server, f"/cases/{case.pk}/", "claire")
+        page.wait_for_load_state("load")
+        expect(page.locator("label[for=id_channel]")).to_have_text("Arrivé par")
+        page.select_option("#id_channel", "store")
+        page.click("#labels button[type=submit]")
+        expect(page.locator(".case-head")).to_contain_text("Magasin")
+        expect(page.locator(".thread")).to_contain_text("Magasin")  # the opening message follows
+        screenshot(page, "case-channel-corrected.png")

@@ -149,12 +149,12 @@ def get_case(request, case_id: int):
     return access_case(request.auth, case_id)
 
 
-@router.patch("/{case_id}", response={200: CaseOut, **ERRORS}, summary="Change the status, assignee, team, priority or tags")
+@router.patch("/{case_id}", response={200: CaseOut, **ERRORS}, summary="Change the status, assignee, team, priority, type, language, origin channel or tags")
 def patch_case(request, case_id: int, payload: CaseUpdateIn):
     case = access_case(request.auth, case_id, perm="cases.change_case")
     sent = payload.dict(exclude_unset=True)
     changes = {}
-    for field in ("status", "priority", "type", "language"):
+    for field in ("status", "priority", "type", "language", "channel"):
         if field in sent:
             if sent[field] is None:
                 raise ValidationError({field: [_("This field cannot be empty.")]})

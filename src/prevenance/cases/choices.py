@@ -53,6 +53,7 @@ class CaseAuditKind(models.TextChoices):
     PRIORITY_CHANGED = "case.priority_changed", _("Case priority changed")
     TYPE_CHANGED = "case.type_changed", _("Case type changed")
     LANGUAGE_CHANGED = "case.language_changed", _("Case language changed")
+    CHANNEL_CHANGED = "case.channel_changed", _("Case origin channel corrected")
     SLA_POLICY_CHANGED = "sla_policy.changed", _("SLA policy created, changed or deleted")
 
 

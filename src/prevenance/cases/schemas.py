@@ -65,6 +65,9 @@ class CaseUpdateIn(Schema):
     priority: Priority | None = None
     type: CaseType | None = Field(None, description="Reclassify: the priority is scored again and the SLA policy of the new type applies.")
     language: Language | None = Field(None, description="The language the customer is written to in (templates, routing rules).")
+    channel: Channel | None = Field(
+        None, description="Correct the origin channel (not to or from email): the opening message follows and the priority is scored again.",
+    )
     tags: list[str] | None = Field(None, max_length=50, description="The case's tags, replacing the current ones (existing tag names).")
 
 

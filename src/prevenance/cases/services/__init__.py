@@ -40,6 +40,7 @@ from prevenance.cases.services.templates import (
 )
 from prevenance.cases.services.threads import merge_cases, split_message
 from prevenance.cases.services.updates import (
+    change_case_channel,
     change_case_language,
     change_case_type,
     classify_case,
@@ -76,6 +77,7 @@ __all__ = [
     "refuse_gesture",
     "request_gesture",
     "assign_case",
+    "change_case_channel",
     "change_case_language",
     "change_case_type",
     "change_status",

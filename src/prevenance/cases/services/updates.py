@@ -1,20 +1,30 @@
-"""Several changes to a case at once (the API's PATCH), all or nothing; the priority by hand; the type."""
+"""Several changes to a case at once (the API's PATCH), all or nothing; the priority by hand; the type, language and origin channel."""
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
-from prevenance.cases.choices import CaseAuditKind, CaseType, Priority
-from prevenance.cases.models import Case, Tag
-from prevenance.cases.services.common import case_text, clean_choice, lock_case, refuse_closed
+from prevenance.cases.choices import CaseAuditKind, CaseType, MessageKind, Priority
+from prevenance.cases.models import Case, Message, Tag
+from prevenance.cases.services.common import (
+    case_text,
+    clean_channel,
+    clean_choice,
+    lock_case,
+    refuse_closed,
+)
 from prevenance.cases.services.handling import assign_case, change_status
 from prevenance.cases.services.labels import set_case_labels
 from prevenance.cases.services.priority import score_case
 from prevenance.cases.services.sla import follow_policy_of_type
 from prevenance.cases.services.templates import case_language
 from prevenance.core.audit import record_audit
+from prevenance.core.choices import Channel
 from prevenance.customers.choices import Language
+from prevenance.interactions.models import Interaction
 
 UNSET: Any = object()
 
@@ -83,17 +93,68 @@ def change_case_language(*, case: Case, language: str, actor) -> Case:
     return locked
 
 
-def classify_case(*, case: Case, type: str, language: str, tags: list[Tag], root_cause, actor) -> Case:  # noqa: A002
-    """The case page's classification form: type, language, tags and root cause, all or nothing."""
+def change_case_channel(*, case: Case, channel: str, actor) -> Case:
+    """Correct the channel a case came through (a phone call recorded as a store visit, an
+    integration that said "api" for its chat): the case, its opening message and that
+    message's timeline entry (the contacts and their cost by channel count it) take the right
+    one, and the priority is scored again (a public channel weighs more; never lowered, as on
+    reclassifying), with the SLA policy it selects. Email is a fact, not a declaration: a case
+    that came by email keeps it (its thread, mailbox and replies are email), and no case
+    becomes an email case. Audited (case.channel_changed) and sent as case.updated."""
+    channel = clean_channel(channel)
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        previous = locked.channel
+        if previous == channel:
+            return locked
+        refuse_closed(locked)
+        if Channel.EMAIL in (previous, channel):
+            raise ValidationError({"channel": [ValidationError(_(
+                "A case that came by email keeps that channel, and no other case can be moved to it: its messages did not come by email."
+            ), code="channel_email")]})
+        before = {"priority": locked.priority, "sla_policy": locked.sla_policy_id}
+        locked.channel = channel
+        score_case(locked, text=case_text(locked))
+        locked.save(update_fields=["channel", "priority", "priority_score", "priority_reasons", "updated_at", *follow_policy_of_type(locked)])
+        _correct_opening_contact(locked, previous)
+        after = {"priority": locked.priority, "sla_policy": locked.sla_policy_id}
+        record_audit(kind=CaseAuditKind.CHANNEL_CHANGED, actor=actor, subject=locked, payload={
+            "from": previous, "to": channel, "score": locked.priority_score,
+            **{name: [before[name], after[name]] for name in before if before[name] != after[name]},
+        })
+        changes = {"channel": case_events.change(previous, channel)}
+        if before["priority"] != after["priority"]:
+            changes["priority"] = case_events.change(before["priority"], after["priority"])
+        case_events.case_updated(locked, changes)
+    return locked
+
+
+def _correct_opening_contact(case: Case, previous: str) -> None:
+    """The case's first message from the customer, recorded on the wrong channel, and its timeline entry."""
+    opening = (Message.objects.filter(case=case, kind=MessageKind.INBOUND, channel=previous)
+               .order_by("created_at", "id").values_list("pk", "interaction_id").first())
+    if opening is None:
+        return
+    message_id, interaction_id = opening
+    Message.objects.filter(pk=message_id).update(channel=case.channel)
+    if interaction_id is not None:
+        Interaction.objects.filter(pk=interaction_id, channel=previous).update(channel=case.channel)
+
+
+def classify_case(*, case: Case, type: str, language: str, tags: list[Tag], root_cause, actor, channel: str = "") -> Case:  # noqa: A002
+    """The case page's classification form: type, language, origin channel (empty: unchanged),
+    tags and root cause, all or nothing."""
     with transaction.atomic():
         change_case_type(case=case, type=type, actor=actor)
         change_case_language(case=case, language=language, actor=actor)
+        if channel:
+            change_case_channel(case=case, channel=channel, actor=actor)
         return set_case_labels(case=case, tags=tags, root_cause=root_cause, actor=actor)
 
 
 def update_case(
     *, case: Case, actor, status: str = UNSET, assignee=UNSET, team=UNSET, priority: str = UNSET, tags: list[Tag] = UNSET,
-    type: str = UNSET, language: str = UNSET,  # noqa: A002 - the business word
+    type: str = UNSET, language: str = UNSET, channel: str = UNSET,  # noqa: A002 - the business word
 ) -> Case:
     """Apply each given change through its own service, in one transaction: if one is refused,
     none is kept. Assignment is one change (assignee and team together; the one not given stays)."""
@@ -109,7 +170,9 @@ def update_case(
             current = change_case_type(case=current, type=type, actor=actor)
         if language is not UNSET:
             current = change_case_language(case=current, language=language, actor=actor)
-        # After the type: a level set by hand is not raised again by the new type's score.
+        if channel is not UNSET:
+            current = change_case_channel(case=current, channel=channel, actor=actor)
+        # After the type and the channel: a level set by hand is not raised again by the new type's score.
         if priority is not UNSET:
             current = change_priority(case=current, priority=priority, actor=actor)
         if tags is not UNSET:

@@ -17,6 +17,7 @@ from prevenance.cases.choices import (
 from prevenance.cases.models import Case, RootCause, RoutingRule, SLAEvent, SLAPolicy
 from prevenance.cases.services import (
     assign_case,
+    change_case_channel,
     change_case_language,
     change_case_type,
     change_status,
@@ -24,9 +25,11 @@ from prevenance.cases.services import (
 )
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.cases.tests.test_cases_api import ApiClient
+from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent, WebhookEndpoint
 from prevenance.core.tests.receiver import Receiver
 from prevenance.customers.tests.factories import UserFactory
+from prevenance.interactions.models import Interaction
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +225,99 @@ def test_the_api_corrects_the_language(supervisor):
     api = ApiClient(supervisor)
     assert api.patch(f"/cases/{case.pk}", {"language": "en"}).json()["language"] == "en"
     assert api.patch(f"/cases/{case.pk}", {"language": "de"}).status_code == 422
+
+
+# The origin channel -----------------------------------------------------------------------
+
+
+def phone_case(agent, **kwargs):
+    return open_email_case("lea@example.com", channel=Channel.PHONE, actor=agent, **kwargs)
+
+
+def test_a_phone_call_recorded_as_a_store_visit_is_corrected_with_its_opening_contact(agent):
+    intake = phone_case(agent)
+    change_case_channel(case=intake.case, channel=Channel.STORE, actor=agent)
+    assert fresh(intake.case).channel == Channel.STORE
+    intake.message.refresh_from_db()
+    assert intake.message.channel == Channel.STORE
+    # The timeline entry too: the contacts and their cost by channel count it.
+    assert Interaction.objects.get(pk=intake.message.interaction_id).channel == Channel.STORE
+    event = AuditEvent.objects.get(kind=CaseAuditKind.CHANNEL_CHANGED)
+    assert (event.actor, event.payload["from"], event.payload["to"]) == (agent, Channel.PHONE, Channel.STORE)
+
+
+def test_a_case_moved_to_a_public_channel_is_scored_again(agent):
+    case = phone_case(agent).case
+    before = fresh(case)
+    assert not any(reason["code"] == "public_channel" for reason in before.priority_reasons)
+    change_case_channel(case=case, channel=Channel.SOCIAL, actor=agent)
+    after = fresh(case)
+    assert after.priority_score == before.priority_score + 20
+    assert any(reason["code"] == "public_channel" for reason in after.priority_reasons)
+
+
+def test_email_stays_email_and_nothing_becomes_email(agent):
+    email_case = open_email_case("paul@example.com").case
+    with pytest.raises(ValidationError) as from_email:
+        change_case_channel(case=email_case, channel=Channel.PHONE, actor=agent)
+    assert from_email.value.error_dict["channel"][0].code == "channel_email"
+    case = phone_case(agent).case
+    with pytest.raises(ValidationError):
+        change_case_channel(case=case, channel=Channel.EMAIL, actor=agent)
+    assert (fresh(email_case).channel, fresh(case).channel) == (Channel.EMAIL, Channel.PHONE)
+
+
+def test_the_same_channel_changes_nothing_and_a_closed_case_or_an_unknown_channel_is_refused(agent):
+    case = phone_case(agent).case
+    change_case_channel(case=case, channel=Channel.PHONE, actor=agent)
+    assert not AuditEvent.objects.filter(kind=CaseAuditKind.CHANNEL_CHANGED).exists()
+    with pytest.raises(ValidationError) as unknown:
+        change_case_channel(case=case, channel="pigeon", actor=agent)
+    assert "channel" in unknown.value.message_dict
+    change_status(case=case, status=CaseStatus.CLOSED, actor=agent)
+    with pytest.raises(ValidationError):
+        change_case_channel(case=case, channel=Channel.STORE, actor=agent)
+    assert fresh(case).channel == Channel.PHONE
+
+
+def test_correcting_the_channel_is_sent_as_case_updated(agent, django_capture_on_commit_callbacks):
+    receiver = Receiver()
+    try:
+        WebhookEndpoint.objects.create(name="CRM", url=receiver.url)
+        case = phone_case(agent).case
+        with django_capture_on_commit_callbacks(execute=True):
+            change_case_channel(case=case, channel=Channel.FIELD_VISIT, actor=agent)
+        [event] = [json.loads(call["body"]) for call in receiver.calls if json.loads(call["body"])["type"] == "case.updated"]
+        assert event["data"]["changes"]["channel"] == {"from": "phone", "to": "field_visit"}
+    finally:
+        receiver.close()
+
+
+def test_the_classification_form_corrects_the_channel_and_shows_an_email_case_as_it_is(client, supervisor):
+    case = phone_case(supervisor).case
+    client.force_login(supervisor)
+    page = client.get(reverse("cases:case", kwargs={"case_id": case.pk})).content.decode()
+    assert 'name="channel"' in page
+    response = client.post(reverse("cases:case_labels", kwargs={"case_id": case.pk}),
+                           {"type": case.type, "language": "fr", "channel": Channel.STORE})
+    assert response.status_code == 302
+    assert fresh(case).channel == Channel.STORE
+
+    email_case = open_email_case("paul@example.com").case
+    page = client.get(reverse("cases:case", kwargs={"case_id": email_case.pk})).content.decode()
+    assert 'name="channel"' not in page and "An email case keeps its channel." in page
+    # Without the field, the form saves the rest and the channel stays.
+    response = client.post(reverse("cases:case_labels", kwargs={"case_id": email_case.pk}),
+                           {"type": CaseType.COMPLAINT, "language": "fr"})
+    assert response.status_code == 302
+    assert (fresh(email_case).type, fresh(email_case).channel) == (CaseType.COMPLAINT, Channel.EMAIL)
+
+
+def test_the_api_corrects_the_channel(supervisor):
+    case = phone_case(supervisor).case
+    api = ApiClient(supervisor)
+    assert api.patch(f"/cases/{case.pk}", {"channel": "store"}).json()["channel"] == "store"
+    refused = api.patch(f"/cases/{case.pk}", {"channel": "email"})
+    assert refused.status_code == 422
+    assert api.patch(f"/cases/{case.pk}", {"channel": "pigeon"}).status_code == 422
+    assert fresh(case).channel == Channel.STORE

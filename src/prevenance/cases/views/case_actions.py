@@ -125,8 +125,8 @@ def case_labels(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.change_case")
     form = LabelsForm(request.POST)
     return _run(request, case, form, "labels_form", lambda data: classify_case(
-        case=case, type=data["type"], language=data["language"], tags=list(data["tags"]), root_cause=data["root_cause"],
-        actor=request.user), "labels")
+        case=case, type=data["type"], language=data["language"], channel=data["channel"], tags=list(data["tags"]),
+        root_cause=data["root_cause"], actor=request.user), "labels")
 
 
 @login_required

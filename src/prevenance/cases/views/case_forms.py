@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from prevenance.cases.choices import CaseType, GestureType
 from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
+from prevenance.core.choices import Channel
 from prevenance.core.forms import ServiceErrorsMixin
 from prevenance.customers.choices import Language
 
@@ -42,6 +43,9 @@ class AssignForm(ServiceErrorsMixin, forms.Form):
 class LabelsForm(ServiceErrorsMixin, forms.Form):
     type = forms.ChoiceField(label=_("Type"), choices=CaseType.choices)
     language = forms.ChoiceField(label=_("Language to write in"), choices=Language.choices)
+    # Not shown for an email case, which keeps its channel (change_case_channel); empty: unchanged.
+    channel = forms.ChoiceField(label=_("Came through"), required=False,
+                                choices=[(value, label) for value, label in Channel.choices if value != Channel.EMAIL])
     tags = forms.ModelMultipleChoiceField(label=_("Tags"), queryset=Tag.objects.all(), required=False,
                                           widget=forms.SelectMultiple(attrs={"size": 4}))
     root_cause = forms.ModelChoiceField(label=_("Root cause"), queryset=RootCause.objects.filter(active=True), required=False,

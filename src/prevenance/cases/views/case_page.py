@@ -46,7 +46,7 @@ def _status_choices(case) -> list[tuple[str, str]]:
 
 def _forms(case, user, given: dict) -> dict:
     templates = reply_templates_for(case)
-    initial_labels = {"type": case.type, "language": case_language(case), "tags": list(case.tags.all()), "root_cause": case.root_cause}
+    initial_labels = {"type": case.type, "language": case_language(case), "channel": case.channel, "tags": list(case.tags.all()), "root_cause": case.root_cause}
     forms = {
         "reply_form": ReplyForm(templates=templates),
         "note_form": NoteForm(),
