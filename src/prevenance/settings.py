@@ -201,6 +201,11 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
 # A customer's reply within this many days of a case's resolution reopens it; later, it
 # opens a new case linked to the old one.
 PREVENANCE_REOPEN_DAYS = env_int("PREVENANCE_REOPEN_DAYS", 7)
+# A mail server that gives up on an address for now (mailbox full, server down): this many
+# such failures within this many days, without the person writing in between, flag the
+# address as bouncing, as one refusal for good does (customers/services/deliverability.py).
+PREVENANCE_SOFT_BOUNCE_LIMIT = env_int("PREVENANCE_SOFT_BOUNCE_LIMIT", 3, minimum=1)
+PREVENANCE_SOFT_BOUNCE_DAYS = env_int("PREVENANCE_SOFT_BOUNCE_DAYS", 14, minimum=1)
 
 # Each web process keeps the API keys it has seen, with their permissions, this many seconds
 # (0: off); a revocation made elsewhere takes up to this long to reach it (docs/api.md).

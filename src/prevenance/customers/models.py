@@ -121,6 +121,10 @@ class Identity(models.Model):
     bounced_at = models.DateTimeField(_("bounced at"), null=True, blank=True)
     # db_default: the CSV import and the bench builders write identities with their own column lists.
     bounce_reason = models.CharField(_("bounce reason"), max_length=255, blank=True, default="", db_default="")
+    # Temporary failures (a mail server gave up for now) counted since the first of a series:
+    # enough of them flag the address too (PREVENANCE_SOFT_BOUNCE_LIMIT within _DAYS).
+    soft_bounces = models.PositiveSmallIntegerField(_("temporary delivery failures"), default=0, db_default=0)
+    soft_bounces_since = models.DateTimeField(_("temporary failures since"), null=True, blank=True)
 
     gdpr_on_erase = "delete"
 

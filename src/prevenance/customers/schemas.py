@@ -87,6 +87,9 @@ class IdentityOut(Schema):
     # An email address that bounced for good: no automatic email goes there until the person writes from it.
     bounced_at: datetime | None
     bounce_reason: str
+    # Temporary failures since soft_bounces_since; PREVENANCE_SOFT_BOUNCE_LIMIT of them flag the address.
+    soft_bounces: int
+    soft_bounces_since: datetime | None
 
 
 class IdentityPage(Schema):

@@ -1,9 +1,11 @@
 """Delivery status notifications (RFC 3464): which recipients a bounce says failed for good,
 and which of our messages it returns.
 
-Only permanent failures count (Action "failed" with a 5.x.x status, or Exim's
-X-Failed-Recipients header): a delay or a 4.x.x temporary failure says nothing about the
-address itself.
+A recipient counts when its server gave up: Action "failed" with a 5.x.x status (or Exim's
+X-Failed-Recipients header) is a permanent failure, the address refused for good; with a
+4.x.x status it is a temporary one (a mailbox full, a server down for days), which says
+something about the address only when it repeats. A delay ("delayed": still retrying) is
+not a failure.
 """
 
 from collections.abc import Callable
@@ -22,6 +24,7 @@ class FailedRecipient:
     address: str  # normalised (lower case, no brackets)
     status: str  # "5.1.1"; "" when only X-Failed-Recipients names the address
     diagnostic: str  # the refusing server's words, shortened ("550 5.1.1 User unknown")
+    permanent: bool = True  # False: a 4.x.x failure, the server gave up for now
 
 
 def _blocks(report: bytes):
@@ -43,21 +46,23 @@ def _after_type(value: str) -> str:
     return (rest if semicolon else kind).strip()
 
 
-def permanent_failures(
+def delivery_failures(
     report: bytes | None, failed_header: str | None, normalize: Callable[[str], str | None],
 ) -> tuple[FailedRecipient, ...]:
     """The recipients a delivery report (the message/delivery-status part's bytes) or an
-    X-Failed-Recipients header says could never be delivered; `normalize` cleans an address
-    (None when it is not one)."""
+    X-Failed-Recipients header says could not be delivered;
+    `normalize` cleans an address (None when it is not one)."""
     found: dict[str, FailedRecipient] = {}
     for block in _blocks(report) if report else ():
         recipient = _field(block, "Final-Recipient") or _field(block, "Original-Recipient")
         status = (_field(block, "Status").split() or [""])[0]
-        if not recipient or _field(block, "Action").lower() != "failed" or not status.startswith("5"):
+        if not recipient or _field(block, "Action").lower() != "failed" or status[:1] not in ("4", "5"):
             continue
         if address := normalize(_after_type(recipient)):
             diagnostic = _after_type(_field(block, "Diagnostic-Code"))
-            found.setdefault(address, FailedRecipient(address, status[:20], diagnostic[:DIAGNOSTIC_MAX]))
+            failure = FailedRecipient(address, status[:20], diagnostic[:DIAGNOSTIC_MAX], permanent=status.startswith("5"))
+            if address not in found or (failure.permanent and not found[address].permanent):
+                found[address] = failure
     for item in (failed_header or "").split(","):
         if address := normalize(item):
             found.setdefault(address, FailedRecipient(address, "", ""))

@@ -370,7 +370,7 @@ def _read(reader: _Reader, message: EmailMessage) -> ParsedMessage:
 
 def _delivery_failure(reader: _Reader, message: EmailMessage) -> tuple[tuple[dsn.FailedRecipient, ...], str | None]:
     parts = {item.content_type: item.content for item in reversed(reader.attachments) if not item.too_large}
-    failed = dsn.permanent_failures(parts.get("message/delivery-status"), reader.raw_header(message, "x-failed-recipients"), _normalize_address)
+    failed = dsn.delivery_failures(parts.get("message/delivery-status"), reader.raw_header(message, "x-failed-recipients"), _normalize_address)
     return failed, dsn.returned_message_id(parts.get("text/rfc822-headers") or parts.get("message/rfc822"))
 
 

@@ -1,5 +1,6 @@
-"""A bounce of one of our emails: tied to the email that failed, and the addresses it says
-failed for good are flagged on the customers who have them (docs/email-intake.md, "Bounces")."""
+"""A bounce of one of our emails: tied to the email that failed; the addresses it says failed
+for good are flagged on the customers who have them, and those it says failed for now are
+counted, enough such failures flagging them too (docs/email-intake.md, "Bounces")."""
 
 from datetime import datetime
 
@@ -7,7 +8,7 @@ from prevenance.cases.choices import MessageKind
 from prevenance.cases.mail.dsn import FailedRecipient
 from prevenance.cases.mail.parse import ParsedMessage
 from prevenance.cases.models import Message
-from prevenance.customers.services import mark_bounced
+from prevenance.customers.services import mark_bounced, note_temporary_failures
 
 
 def returned_email(parsed: ParsedMessage) -> Message | None:
@@ -34,11 +35,14 @@ def _reason(failure: FailedRecipient) -> str:
 
 
 def flag_failed_recipients(parsed: ParsedMessage, email: Message, *, at: datetime) -> tuple[str, ...]:
-    """Flag the addresses the bounce says failed for good, among those `email` was sent to:
-    a report naming an address we did not write to (forged, or about another email) flags
-    nothing. Returns the addresses flagged on a customer."""
+    """Flag the addresses the bounce says failed for good, and count those it says failed for
+    now, among the addresses `email` was sent to: a report naming an address we did not write
+    to (forged, or about another email) changes nothing. Returns the addresses flagged on a
+    customer (a temporary failure flags one when it is the last its series allows)."""
     sent_to = {address.casefold() for address in (*email.to_addresses, *email.cc_addresses, *email.bcc_addresses)}
-    reasons = {failure.address: _reason(failure) for failure in parsed.failed_recipients if failure.address in sent_to}
-    if not reasons:
-        return ()
-    return tuple(dict.fromkeys(identity.normalized for identity in mark_bounced(reasons=reasons, at=at)))
+    failures = [failure for failure in parsed.failed_recipients if failure.address in sent_to]
+    permanent = {failure.address: _reason(failure) for failure in failures if failure.permanent}
+    temporary = {failure.address: _reason(failure) for failure in failures if not failure.permanent}
+    flagged = [*(mark_bounced(reasons=permanent, at=at) if permanent else ()),
+               *(note_temporary_failures(reasons=temporary, at=at) if temporary else ())]
+    return tuple(dict.fromkeys(identity.normalized for identity in flagged))

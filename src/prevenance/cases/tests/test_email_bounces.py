@@ -1,10 +1,12 @@
 """Bounces of our emails: tied to the email that failed, the address flagged, no automatic email
 sent there again until the person writes from it (docs/email-intake.md, "Bounces")."""
 
+import datetime as dt
 import io
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.mail.parse import parse_message
@@ -69,9 +71,11 @@ def test_the_report_says_which_recipients_failed_for_good_and_which_email_it_ret
     ])
     parsed = parse_message(raw)
     assert parsed.is_bounce
-    [failure] = parsed.failed_recipients  # a delay and a temporary failure say nothing about the address
-    assert (failure.address, failure.status) == ("gone@example.com", "5.1.1")
+    # A delay is not a failure (the server still retries); a 4.x.x "failed" is a temporary one.
+    [failure, temporary] = parsed.failed_recipients
+    assert (failure.address, failure.status, failure.permanent) == ("gone@example.com", "5.1.1", True)
     assert failure.diagnostic == "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown"
+    assert (temporary.address, temporary.status, temporary.permanent) == ("later@example.com", "4.4.7", False)
     assert parsed.returned_message_id == "ack-1@prevenance.test"
 
 
@@ -167,11 +171,64 @@ def test_a_report_returning_no_email_of_ours_flags_nothing():
     assert not Identity.objects.filter(bounced_at__isnull=False).exists()
 
 
-def test_a_temporary_failure_flags_nothing():
+def test_a_delay_flags_nothing_and_counts_nothing():
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
     result = ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "delayed", "4.2.2")]))
     assert (result.outcome, result.bounced) == (Outcome.AUTOMATIC_ON_CASE, ())
-    assert email_identity("claire@example.com").bounced_at is None
+    identity = email_identity("claire@example.com")
+    assert (identity.bounced_at, identity.soft_bounces) == (None, 0)
+
+
+def temporary_failure(case, number: int):
+    """The mail server gave up for now on claire@example.com (her mailbox is full): bounce number `number`."""
+    return ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "4.2.2")],
+                                dsn_id=f"dsn-{number}@mx.example.net"))
+
+
+def test_the_third_temporary_failure_in_two_weeks_flags_the_address():
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    assert [temporary_failure(case, number).bounced for number in (1, 2)] == [(), ()]
+    identity = email_identity("claire@example.com")
+    assert (identity.bounced_at, identity.soft_bounces) == (None, 2)  # counted, emails still go there
+
+    assert temporary_failure(case, 3).bounced == ("claire@example.com",)
+    identity = email_identity("claire@example.com")
+    assert identity.bounced_at is not None and identity.soft_bounces == 3
+    assert identity.bounce_reason.startswith("550 4.2.2")  # the last server's words
+    audit = AuditEvent.objects.get(kind="identity.bounced")
+    assert audit.payload == {"identity": identity.pk, "temporary_failures": 3}
+
+
+def test_temporary_failures_further_apart_than_the_window_start_a_new_series(settings):
+    settings.PREVENANCE_SOFT_BOUNCE_DAYS = 14
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    identity = email_identity("claire@example.com")
+    temporary_failure(case, 1)
+    temporary_failure(case, 2)
+    # The series began more than two weeks ago: the next failure is the first of a new one.
+    Identity.objects.filter(pk=identity.pk).update(soft_bounces_since=timezone.now() - dt.timedelta(days=15))
+    assert temporary_failure(case, 3).bounced == ()
+    identity.refresh_from_db()
+    assert (identity.bounced_at, identity.soft_bounces) == (None, 1)
+
+
+def test_an_email_from_the_address_starts_the_count_again():
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    temporary_failure(case, 1)
+    temporary_failure(case, 2)
+    ingest_email(raw=(
+        b"From: Claire <claire@example.com>\r\nTo: care@prevenance.test\r\nSubject: Re: colis\r\n"
+        b"Message-ID: <c2@example.com>\r\nIn-Reply-To: <c1@example.com>\r\n\r\nMa boite est de nouveau vide.\r\n"
+    ))
+    identity = email_identity("claire@example.com")
+    assert (identity.soft_bounces, identity.soft_bounces_since) == (0, None)
+    assert temporary_failure(case, 3).bounced == ()
+
+
+def test_the_number_of_temporary_failures_is_a_setting(settings):
+    settings.PREVENANCE_SOFT_BOUNCE_LIMIT = 1
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    assert temporary_failure(case, 1).bounced == ("claire@example.com",)
 
 
 def test_the_same_bounce_delivered_twice_is_stored_once():

@@ -13,6 +13,7 @@ from prevenance.customers.services.deliverability import (
     clear_bounce,
     clear_bounce_by_hand,
     mark_bounced,
+    note_temporary_failures,
 )
 from prevenance.customers.services.gdpr import (
     erase_customer,
@@ -50,6 +51,7 @@ __all__ = [
     "export_customer_data",
     "grant_consent",
     "mark_bounced",
+    "note_temporary_failures",
     "lock_live_customer",
     "merge_customers",
     "record_order",
