@@ -1,15 +1,13 @@
 """End to end in a real Chromium: log in, find a customer by typing, open the 360 page.
 
 Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e
-Save a screenshot of the 360 page: add PREVENANCE_SCREENSHOT=docs/screenshot.png
+Save a screenshot of the 360 page: add PREVENANCE_SCREENSHOT_DIR=docs (screenshot.png)
 """
 
 import datetime as dt
-import os
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
+from chromium import BROWSER_TESTS, chromium_page, screenshot
 from django.utils import timezone
 
 from prevenance.core.choices import Channel
@@ -30,19 +28,7 @@ from prevenance.customers.tests.factories import (
 from prevenance.interactions.choices import Direction, JourneyPhase, Nature
 from prevenance.interactions.services import record_interaction
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"{CHROMIUM} is missing: install Debian's Chromium (`sudo apt-get install chromium`) to run browser tests",
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 
 def realistic_customer():
@@ -89,50 +75,39 @@ def realistic_customer():
 
 
 def test_a_supervisor_finds_a_customer_by_typing_and_opens_the_360_page(live_server, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
 
     customer = realistic_customer()
     UserFactory(username="claire", role="supervisor")
-    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
-    # inside one unless told it is safe (it is: the calls are really synchronous).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="en-GB")
-            page.goto(f"{live_server.url}/customers/")
-            expect(page).to_have_url(f"{live_server.url}/login/?next=/customers/")
-            page.fill("#id_username", "claire")
-            page.fill("#id_password", "correct horse battery")
-            page.click("button[type=submit].btn-primary")
-            expect(page).to_have_url(f"{live_server.url}/customers/")
+    with chromium_page(monkeypatch, width=1366, height=900, locale="en-GB") as page:
+        page.goto(f"{live_server.url}/customers/")
+        expect(page).to_have_url(f"{live_server.url}/login/?next=/customers/")
+        page.fill("#id_username", "claire")
+        page.fill("#id_password", "correct horse battery")
+        page.click("button[type=submit].btn-primary")
+        expect(page).to_have_url(f"{live_server.url}/customers/")
 
-            page.locator("input[name=q]").press_sequentially("marc", delay=40)
-            results = page.locator("#search-results tbody tr")
-            expect(results).to_have_count(2)
-            page.locator("input[name=q]").press_sequentially("han", delay=40)
-            expect(results).to_have_count(1)
-            expect(results.first).to_contain_text("Hélène Marchand")
-            results.first.locator("a").click()
+        page.locator("input[name=q]").press_sequentially("marc", delay=40)
+        results = page.locator("#search-results tbody tr")
+        expect(results).to_have_count(2)
+        page.locator("input[name=q]").press_sequentially("han", delay=40)
+        expect(results).to_have_count(1)
+        expect(results.first).to_contain_text("Hélène Marchand")
+        results.first.locator("a").click()
 
-            expect(page).to_have_url(f"{live_server.url}/customers/{customer.pk}/")
-            expect(page.locator("h1")).to_contain_text("Hélène Marchand")
-            expect(page.locator(".badges")).to_contain_text("Opted in")
-            expect(page.locator(".identities")).to_contain_text("helene.marchand@example.fr")
-            expect(page.locator("#timeline-list .tl-entry")).to_have_count(7)
-            expect(page.locator("#timeline-list .tl-entry").first).to_contain_text("A cushion arrived damaged")
+        expect(page).to_have_url(f"{live_server.url}/customers/{customer.pk}/")
+        expect(page.locator("h1")).to_contain_text("Hélène Marchand")
+        expect(page.locator(".badges")).to_contain_text("Opted in")
+        expect(page.locator(".identities")).to_contain_text("helene.marchand@example.fr")
+        expect(page.locator("#timeline-list .tl-entry")).to_have_count(7)
+        expect(page.locator("#timeline-list .tl-entry").first).to_contain_text("A cushion arrived damaged")
 
-            page.select_option("#channel-filter", "phone")
-            expect(page.locator("#timeline-list .tl-entry")).to_have_count(1)
-            expect(page.locator("#timeline-list")).to_contain_text("Asked to move the delivery slot")
-            page.select_option("#channel-filter", "")
-            expect(page.locator("#timeline-list .tl-entry")).to_have_count(7)
+        page.select_option("#channel-filter", "phone")
+        expect(page.locator("#timeline-list .tl-entry")).to_have_count(1)
+        expect(page.locator("#timeline-list")).to_contain_text("Asked to move the delivery slot")
+        page.select_option("#channel-filter", "")
+        expect(page.locator("#timeline-list .tl-entry")).to_have_count(7)
 
-            target = os.environ.get("PREVENANCE_SCREENSHOT")
-            if target:
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=target, full_page=True)
-        finally:
-            browser.close()
+        screenshot(page, "screenshot.png")
 

@@ -6,12 +6,10 @@ Save the screenshots: add PREVENANCE_SCREENSHOT_DIR=docs (writes inbox.png and c
 
 import datetime as dt
 import json
-import os
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
+from chromium import BROWSER_TESTS, chromium_page, log_in, screenshot
 from django.utils import timezone
 
 from prevenance.cases.choices import CaseType, TemplatePurpose
@@ -21,19 +19,7 @@ from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.choices import Channel
 from prevenance.customers.tests.factories import OrderFactory, UserFactory
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"{CHROMIUM} is missing: install Debian's Chromium (`sudo apt-get install chromium`) to run browser tests",
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 # (email, first name, subject, message, channel, type, score, hours until the SLA clock is due)
 CASES = [
@@ -48,35 +34,6 @@ CASES = [
     ("lea.bernard@example.fr", "Léa", "Avis public sur la livraison",
      "Livraison en retard, personne ne répond…", Channel.SOCIAL, CaseType.COMPLAINT, 70, 5),
 ]
-
-
-@contextmanager
-def chromium_page(monkeypatch, *, locale: str = "en-GB", **options):
-    """A page of a headless Chromium (a laptop's window), closed whatever happens in the test."""
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only when Chromium is there
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_browser.py
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser.new_page(viewport={"width": 1440, "height": 900}, locale=locale, **options)
-        finally:
-            browser.close()
-
-
-def screenshot(page, name: str) -> None:
-    """Saved under PREVENANCE_SCREENSHOT_DIR when it is set (docs/*.png), else nothing."""
-    if shots := os.environ.get("PREVENANCE_SCREENSHOT_DIR"):
-        Path(shots).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(shots) / name), full_page=True)
-
-
-def log_in(page, live_server, path: str, username: str) -> None:
-    """Open `path`, which sends to the login page, and log in as `username` (the factories' password)."""
-    page.goto(f"{live_server.url}{path}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "correct horse battery")
-    page.click("button[type=submit].btn-primary")
 
 
 def inbox_world():

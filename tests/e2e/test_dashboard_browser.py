@@ -1,16 +1,14 @@
 """The supervisor dashboard in a real Chromium: filter by team, read a chart's text alternative.
 
 Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e/test_dashboard_browser.py
-Save a screenshot: add PREVENANCE_SCREENSHOT_DASHBOARD=docs/dashboard.png
+Save a screenshot: add PREVENANCE_SCREENSHOT_DIR=docs (dashboard.png)
 """
 
-import os
 import random
 import re
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
+from chromium import BROWSER_TESTS, chromium_page, log_in, screenshot
 from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus
@@ -28,14 +26,7 @@ from prevenance.core.choices import Channel
 from prevenance.customers.tests.factories import UserFactory
 from prevenance.interactions.models import Interaction
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: install Debian's Chromium to run browser tests"),
-]
+pytestmark = BROWSER_TESTS
 
 # Channels weighted as a home retailer's care service sees them.
 CHANNELS = [(Channel.EMAIL, 40), (Channel.PHONE, 25), (Channel.CHAT, 12), (Channel.WEB, 8), (Channel.STORE, 8),
@@ -95,41 +86,29 @@ def realistic_month(rng: random.Random) -> tuple:
 
 
 def test_a_supervisor_filters_the_dashboard_by_team(live_server, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
 
     teams = realistic_month(random.Random(7))
     UserFactory(username="claire", first_name="Claire", role="supervisor")
     team_open = Case.objects.filter(team=teams[0], status__in=["new", "open", "pending_customer", "pending_internal"]).count()
     assert team_open > 0  # else the sum below would prove nothing
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="en-GB")
-            page.goto(f"{live_server.url}/login/?next=/cases/dashboard/")
-            page.fill("#id_username", "claire")
-            page.fill("#id_password", "correct horse battery")
-            page.click("button[type=submit].btn-primary")
-            expect(page).to_have_url(f"{live_server.url}/cases/dashboard/")
-            expect(page.locator("h1")).to_have_text("Supervisor dashboard")
-            expect(page.locator("svg[role=img]").first).to_have_attribute("aria-label", _starts_with("Open cases by age."))
+    with chromium_page(monkeypatch, width=1366, height=900, locale="en-GB") as page:
+        log_in(page, live_server, "/login/?next=/cases/dashboard/", "claire")
+        expect(page).to_have_url(f"{live_server.url}/cases/dashboard/")
+        expect(page.locator("h1")).to_have_text("Supervisor dashboard")
+        expect(page.locator("svg[role=img]").first).to_have_attribute("aria-label", _starts_with("Open cases by age."))
 
-            target = os.environ.get("PREVENANCE_SCREENSHOT_DASHBOARD")
-            if target:
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=target, full_page=True)
+        screenshot(page, "dashboard.png")
 
-            page.select_option("#id_team", str(teams[0].pk))
-            page.click("button[type=submit]:has-text('Show')")
-            expect(page).to_have_url(_contains(f"team={teams[0].pk}"))
-            rows = page.locator("#dash-backlog ~ table").first.locator("tbody tr td.num")
-            counts = [int(text) for text in rows.all_inner_texts()]
-            assert sum(counts) == team_open
-            expect(page.locator(".dash-grid")).to_contain_text("Inbound contacts")
-            assert page.locator("#dash-contacts ~ table tbody tr").count() > 0
-        finally:
-            browser.close()
+        page.select_option("#id_team", str(teams[0].pk))
+        page.click("button[type=submit]:has-text('Show')")
+        expect(page).to_have_url(_contains(f"team={teams[0].pk}"))
+        rows = page.locator("#dash-backlog ~ table").first.locator("tbody tr td.num")
+        counts = [int(text) for text in rows.all_inner_texts()]
+        assert sum(counts) == team_open
+        expect(page.locator(".dash-grid")).to_contain_text("Inbound contacts")
+        assert page.locator("#dash-contacts ~ table tbody tr").count() > 0
 
 
 def _starts_with(prefix: str) -> re.Pattern:

@@ -1,13 +1,10 @@
 """The gesture approval queue in a real Chromium: a supervisor grants an agent's gesture above their limit.
 
 Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e/test_gesture_approvals_browser.py
-Save a screenshot: add PREVENANCE_SCREENSHOT_APPROVALS=docs/approvals.png
+Save a screenshot: add PREVENANCE_SCREENSHOT_DIR=docs (approvals.png)
 """
 
-import os
-from pathlib import Path
-
-import pytest
+from chromium import BROWSER_TESTS, chromium_page, log_in, screenshot
 
 from prevenance.cases.choices import GestureStatus
 from prevenance.cases.models import Gesture
@@ -15,18 +12,11 @@ from prevenance.cases.services import ensure_default_limits, request_gesture
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.customers.tests.factories import UserFactory
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: install Debian's Chromium to run browser tests"),
-]
+pytestmark = BROWSER_TESTS
 
 
 def test_a_supervisor_grants_a_gesture_from_the_queue_in_french(live_server, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
 
     ensure_default_limits()
     agent = UserFactory(username="lucie", first_name="Lucie", role="agent")
@@ -34,27 +24,15 @@ def test_a_supervisor_grants_a_gesture_from_the_queue_in_french(live_server, mon
     TeamFactory(name="Livraison", members=[agent])
     case = open_email_case("helene@example.com", subject="Canapé livré taché").case
     request_gesture(case=case, type="refund", amount="120", currency="EUR", reason="Canapé livré taché", actor=agent)
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 800}, locale="fr-FR")
-            page.goto(f"{live_server.url}/login/?next=/cases/gestures/approvals/")
-            page.fill("#id_username", "claire")
-            page.fill("#id_password", "correct horse battery")
-            page.click("button[type=submit].btn-primary")
-            page.select_option("#language-select", "fr")
-            expect(page.locator("html")).to_have_attribute("lang", "fr")
-            expect(page.locator("h1")).to_have_text("Gestes en attente de validation")
-            expect(page.locator("table")).to_contain_text(case.reference)
-            target = os.environ.get("PREVENANCE_SCREENSHOT_APPROVALS")
-            if target:
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=target, full_page=True)
-            page.click("button[name=decision][value=approve]")
-            expect(page.locator(".messages")).to_contain_text(case.reference)
-            expect(page.locator("main")).to_contain_text("Aucun geste n’attend votre décision.")
-        finally:
-            browser.close()
+    with chromium_page(monkeypatch, width=1366, height=800, locale="fr-FR") as page:
+        log_in(page, live_server, "/login/?next=/cases/gestures/approvals/", "claire")
+        page.select_option("#language-select", "fr")
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        expect(page.locator("h1")).to_have_text("Gestes en attente de validation")
+        expect(page.locator("table")).to_contain_text(case.reference)
+        screenshot(page, "approvals.png")
+        page.click("button[name=decision][value=approve]")
+        expect(page.locator(".messages")).to_contain_text(case.reference)
+        expect(page.locator("main")).to_contain_text("Aucun geste n’attend votre décision.")
     assert Gesture.objects.get().status == GestureStatus.GRANTED

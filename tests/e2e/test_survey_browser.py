@@ -2,14 +2,12 @@
 the rating, answers the effort question with a comment, and changes their rating afterwards.
 
 Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e/test_survey_browser.py
-Save a screenshot of the rating page: add PREVENANCE_SURVEY_SCREENSHOT=docs/survey.png
+Save a screenshot of the rating page: add PREVENANCE_SCREENSHOT_DIR=docs (survey.png)
 """
 
-import os
 import re
-from pathlib import Path
 
-import pytest
+from chromium import BROWSER_TESTS, chromium_page, screenshot
 
 from prevenance.cases.choices import CaseStatus
 from prevenance.cases.models import SatisfactionSurvey
@@ -17,23 +15,11 @@ from prevenance.cases.services import assign_case, change_status, ensure_default
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.customers.tests.factories import UserFactory
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"{CHROMIUM} is missing: install Debian's Chromium (`sudo apt-get install chromium`) to run browser tests",
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 
 def test_a_customer_answers_the_survey_from_the_email_link(live_server, monkeypatch, settings):
-    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - only when Chromium is there
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
 
     settings.PREVENANCE_BASE_URL = live_server.url
     ensure_default_templates()
@@ -44,39 +30,30 @@ def test_a_customer_answers_the_survey_from_the_email_link(live_server, monkeypa
     survey = SatisfactionSurvey.objects.get(case=case)
     invitation = case.messages.order_by("-id").first().body_text
     link = re.search(rf"{re.escape(live_server.url)}/cases/survey/\S+\?csat=4", invitation).group(0)
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1024, "height": 760}, locale="fr-FR")
-            # The "4" link of the email: shown preselected, not recorded yet
-            page.goto(link)
-            expect(page.locator("html")).to_have_attribute("lang", "fr")
-            expect(page.locator("#csat-scale input[value='4']")).to_be_checked()
-            expect(page.locator("#survey")).to_contain_text(case.reference)
-            survey.refresh_from_db()
-            assert survey.csat is None
-            target = os.environ.get("PREVENANCE_SURVEY_SCREENSHOT")
-            if target:
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=target, full_page=True)
-            # One click confirms; then the effort question and a comment
-            page.locator("#survey button[type=submit]").click()
-            expect(page.locator("#survey")).to_have_attribute("data-step", "effort")
-            page.locator("#ces-scale label").filter(has=page.locator("input[value='6']")).click()
-            page.fill("#id_comment", "Réponse rapide, merci Hugo.")
-            page.locator("#survey button[type=submit]").click()
-            expect(page.locator("#survey")).to_have_attribute("data-step", "thanks")
-            survey.refresh_from_db()
-            assert (survey.csat, survey.ces, survey.comment) == (4, 6, "Réponse rapide, merci Hugo.")
-            # Changing one's mind: back to the rating, now 5
-            page.locator("#survey a").click()
-            page.locator("#csat-scale label").filter(has=page.locator("input[value='5']")).click()
-            page.locator("#survey button[type=submit]").click()
-            expect(page.locator("#survey")).to_have_attribute("data-step", "effort")
-            expect(page.locator("#ces-scale input[value='6']")).to_be_checked()
-            survey.refresh_from_db()
-            assert (survey.csat, survey.ces) == (5, 6)
-        finally:
-            browser.close()
+    with chromium_page(monkeypatch, width=1024, height=760, locale="fr-FR") as page:
+        # The "4" link of the email: shown preselected, not recorded yet
+        page.goto(link)
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        expect(page.locator("#csat-scale input[value='4']")).to_be_checked()
+        expect(page.locator("#survey")).to_contain_text(case.reference)
+        survey.refresh_from_db()
+        assert survey.csat is None
+        screenshot(page, "survey.png")
+        # One click confirms; then the effort question and a comment
+        page.locator("#survey button[type=submit]").click()
+        expect(page.locator("#survey")).to_have_attribute("data-step", "effort")
+        page.locator("#ces-scale label").filter(has=page.locator("input[value='6']")).click()
+        page.fill("#id_comment", "Réponse rapide, merci Hugo.")
+        page.locator("#survey button[type=submit]").click()
+        expect(page.locator("#survey")).to_have_attribute("data-step", "thanks")
+        survey.refresh_from_db()
+        assert (survey.csat, survey.ces, survey.comment) == (4, 6, "Réponse rapide, merci Hugo.")
+        # Changing one's mind: back to the rating, now 5
+        page.locator("#survey a").click()
+        page.locator("#csat-scale label").filter(has=page.locator("input[value='5']")).click()
+        page.locator("#survey button[type=submit]").click()
+        expect(page.locator("#survey")).to_have_attribute("data-step", "effort")
+        expect(page.locator("#ces-scale input[value='6']")).to_be_checked()
+        survey.refresh_from_db()
+        assert (survey.csat, survey.ces) == (5, 6)
