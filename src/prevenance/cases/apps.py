@@ -23,7 +23,11 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_default_delegation_limits, sender=self, dispatch_uid="prevenance-delegation-limits")
-        from prevenance.cases.services.common import localized_case_summary  # noqa: PLC0415 - needs ready apps
+        from prevenance.cases.selectors.visibility import visible_case_refs  # noqa: PLC0415 - needs ready apps
+        from prevenance.cases.services.common import REFERENCE_TYPE, localized_case_summary  # noqa: PLC0415
         from prevenance.interactions.display import register_summary_localizer  # noqa: PLC0415
+        from prevenance.interactions.visibility import register_ref_visibility  # noqa: PLC0415
 
         register_summary_localizer(localized_case_summary)
+        # A case's messages on the customer's timeline: readable by whoever may see the case.
+        register_ref_visibility(REFERENCE_TYPE, visible_case_refs)

@@ -60,7 +60,7 @@ class CustomersExporter:
     label = gettext_lazy("Customers (with their identities)")
     columns = CUSTOMER_COLUMNS
 
-    def rows(self) -> Iterator[dict[str, str]]:
+    def rows(self, viewer=None) -> Iterator[dict[str, str]]:
         for ids in _chunked_ids(live_customers()):
             identities = _identities(ids, _EXPORTED_IDENTITIES)
             for customer in Customer.objects.filter(pk__in=ids).order_by("pk"):
@@ -89,7 +89,7 @@ class ConsentsExporter:
     label = gettext_lazy("Consents (opt-in ledger)")
     columns = ConsentsImporter.columns
 
-    def rows(self) -> Iterator[dict[str, str]]:
+    def rows(self, viewer=None) -> Iterator[dict[str, str]]:
         # Pending double opt-in requests are not exported: importing them would send emails again.
         events = ConsentEvent.objects.filter(
             customer__in=live_customers(), action__in=(ConsentAction.GRANTED, ConsentAction.WITHDRAWN)
@@ -105,7 +105,7 @@ class OrdersExporter:
     label = gettext_lazy("Orders")
     columns = OrdersImporter.columns
 
-    def rows(self) -> Iterator[dict[str, str]]:
+    def rows(self, viewer=None) -> Iterator[dict[str, str]]:
         # Orders unlinked by an erasure name nobody and could not be imported back.
         orders = Order.objects.filter(customer__in=live_customers())
         fields = ("customer_id", "reference", "ordered_at", "amount", "currency", "channel", "store", "items_count", "status")

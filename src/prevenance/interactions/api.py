@@ -18,6 +18,7 @@ from prevenance.interactions.schemas import (
 )
 from prevenance.interactions.selectors import customer_timeline
 from prevenance.interactions.services import record_interaction
+from prevenance.interactions.visibility import visible_interactions
 
 router = Router(tags=["interactions"])
 
@@ -36,7 +37,7 @@ def list_interactions(
     request, customer_id: int, channel: list[Channel] | None = Channels, cursor: str | None = Cursor, limit: int = Limit
 ):
     customer = _access(request, customer_id, "interactions.view_interaction")
-    interactions = Interaction.objects.filter(customer=customer)
+    interactions = visible_interactions(request.auth, Interaction.objects.filter(customer=customer), customer_ids=[customer.pk])
     if channel:
         interactions = interactions.filter(channel__in=channel)
     return paginate_by_id(interactions, cursor=cursor, limit=limit)
@@ -65,7 +66,7 @@ def timeline(
 ):
     customer = _access(request, customer_id, "interactions.view_interaction")
     page = customer_timeline(
-        customer, cursor=cursor, limit=limit, channels=channel or None,
+        customer, viewer=request.auth, cursor=cursor, limit=limit, channels=channel or None,
         include_orders=request.auth.has_perm("customers.view_order"),
     )
     items = [{"kind": e.kind, "occurred_at": e.occurred_at, e.kind: e.item} for e in page.items]

@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_datetime
 from prevenance.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 from prevenance.customers.models import Customer, Order
 from prevenance.interactions.models import Interaction
+from prevenance.interactions.visibility import visible_interactions
 
 TIMELINE_LIMIT_MAX = 100
 # Within the same instant, interactions come before orders; then by id, newest first.
@@ -57,15 +58,18 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int, int] | None:
 def customer_timeline(
     customer: Customer,
     *,
+    viewer,
     cursor: str | None = None,
     limit: int = 25,
     channels: list[str] | None = None,
     include_orders: bool = True,
 ) -> Page[TimelineEntry]:
-    """One page of everything that happened with a customer, whatever the channel."""
+    """One page of everything that happened with a customer, whatever the channel, as `viewer`
+    may read it (no entry of a case they may not see: interactions/visibility.py)."""
     limit = max(1, min(int(limit), TIMELINE_LIMIT_MAX))
     position = _parse_cursor(cursor)
-    interactions = Interaction.objects.filter(customer=customer).filter(_before(position, "interaction", "occurred_at"))
+    interactions = visible_interactions(viewer, Interaction.objects.filter(customer=customer), customer_ids=[customer.pk])
+    interactions = interactions.filter(_before(position, "interaction", "occurred_at"))
     if channels:
         interactions = interactions.filter(channel__in=channels)
     entries = [

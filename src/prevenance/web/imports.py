@@ -82,6 +82,6 @@ def export_download(request, kind: str):
         raise PermissionDenied
     if kind not in exporters():
         raise Http404
-    response = StreamingHttpResponse(iter_export(kind=kind), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(iter_export(kind=kind, viewer=request.user), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="prevenance-{kind}.csv"'
     return response

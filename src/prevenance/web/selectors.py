@@ -19,6 +19,7 @@ from prevenance.customers.selectors import (
     visible_customers,
 )
 from prevenance.interactions.models import Interaction
+from prevenance.interactions.visibility import visible_interactions
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def dashboard_stats(user) -> DashboardStats:
 def recent_interactions(user, *, limit: int = 8) -> list[Interaction]:
     require_perm(user, "interactions.view_interaction")
     return list(
-        Interaction.objects.filter(customer__isnull=False, customer__merged_into__isnull=True)
+        visible_interactions(user, Interaction.objects.filter(customer__isnull=False, customer__merged_into__isnull=True))
         .select_related("customer")
         .order_by("-occurred_at", "-pk")[:limit]
     )

@@ -2,7 +2,8 @@
 
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from prevenance.cases.choices import MessageKind
@@ -26,6 +27,17 @@ def visible_cases(user) -> QuerySet[Case]:
     # A subquery rather than a join on the members: no duplicate rows, so no DISTINCT.
     teams = Team.objects.filter(members=user).values("pk")
     return Case.objects.filter(Q(team__in=teams) | Q(team__isnull=True) | Q(assignee=user))
+
+
+def visible_case_refs(user, customer_ids: list[int] | None) -> QuerySet | None:
+    """The ids, as timeline entries name them (ref_id), of the cases `user` may see, among
+    these customers' when given; None when they see every case (interactions/visibility.py)."""
+    if getattr(user, "is_authenticated", False) and user.has_perm(VIEW_CASE) and user.has_perm(VIEW_ALL_CASES):
+        return None
+    cases = visible_cases(user)
+    if customer_ids is not None:
+        cases = cases.filter(customer_id__in=customer_ids)
+    return cases.annotate(ref=Cast("pk", CharField())).values("ref")
 
 
 def access_case(user, case_id, *, perm: str = VIEW_CASE) -> Case:

@@ -1,14 +1,22 @@
 """Who sees which case: one rule (selectors.visible_cases) behind every list and fetch."""
 
+import json
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.urls import reverse
 
 from prevenance.cases.selectors import access_case, case_by_reference, case_thread, visible_cases
 from prevenance.cases.services import add_note, assign_case
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.test_cases_api import ApiClient
+from prevenance.core.choices import Channel
 from prevenance.core.roles import ROLE_PERMISSIONS
 from prevenance.customers.tests.factories import UserFactory
+from prevenance.interactions.choices import Direction
+from prevenance.interactions.selectors import customer_timeline
+from prevenance.interactions.services import record_interaction
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +99,64 @@ def test_a_user_in_two_teams_sees_each_case_once(agent, cases):
     second = TeamFactory(members=[agent, UserFactory(role="agent")])
     assign_case(case=cases["triage"], team=second, actor=agent)
     assert sorted(c.pk for c in visible_cases(agent)) == sorted([cases["ours"].pk, cases["triage"].pk])
+
+
+# The messages of a case are on the customer's timeline too: the same rule applies there.
+
+
+@pytest.fixture
+def one_customer_two_teams(agent, supervisor):
+    """Léa wrote twice: one case went to the agent's team, one to another team; she also called."""
+    mine, theirs = TeamFactory(members=[agent]), TeamFactory(members=[supervisor])
+    ours = assign_case(case=open_email_case("lea@example.com", subject="Livraison", body="Où est mon colis ?").case,
+                       team=mine, actor=supervisor)
+    other = assign_case(case=open_email_case("lea@example.com", subject="Litige bancaire", body="Mon avocat vous écrira.").case,
+                        team=theirs, actor=supervisor)
+    assert ours.customer_id == other.customer_id
+    record_interaction(customer=ours.customer, channel=Channel.PHONE, direction=Direction.INBOUND, summary="Appel au standard")
+    return {"customer": ours.customer, "ours": ours, "other": other}
+
+
+def _timeline_texts(page) -> str:
+    return " ".join(f"{entry.item.summary} {entry.item.body}" for entry in page.items if entry.kind == "interaction")
+
+
+def test_the_timeline_shows_an_agent_the_messages_of_their_cases_only(agent, supervisor, marketer, one_customer_two_teams):
+    customer = one_customer_two_teams["customer"]
+    seen = _timeline_texts(customer_timeline(customer, viewer=agent))
+    assert "Où est mon colis" in seen and "Appel au standard" in seen
+    assert "Litige bancaire" not in seen and "avocat" not in seen
+    everything = _timeline_texts(customer_timeline(customer, viewer=supervisor))
+    assert "Litige bancaire" in everything and "avocat" in everything
+    # Marketing may read the timeline, but sees no case at all.
+    assert _timeline_texts(customer_timeline(customer, viewer=marketer)) == "Appel au standard "
+
+
+def test_the_customer_page_and_the_case_sidebar_follow_the_rule(client, agent, one_customer_two_teams):
+    customer, ours = one_customer_two_teams["customer"], one_customer_two_teams["ours"]
+    client.force_login(agent)
+    for url in (reverse("web:customer", kwargs={"customer_id": customer.pk}),
+                reverse("web:customer_timeline", kwargs={"customer_id": customer.pk}),
+                reverse("cases:case", kwargs={"case_id": ours.pk})):
+        page = client.get(url).content.decode()
+        assert "Livraison" in page and "Litige bancaire" not in page, url
+
+
+def test_the_api_follows_the_rule(agent, supervisor, one_customer_two_teams):
+    customer = one_customer_two_teams["customer"]
+    api = ApiClient(agent)
+    listed = api.get(f"/customers/{customer.pk}/interactions").json()["items"]
+    assert not any("Litige" in item["summary"] or "avocat" in item["body"] for item in listed)
+    assert any("Livraison" in item["summary"] for item in listed)
+    timeline = json.dumps(api.get(f"/customers/{customer.pk}/timeline").json(), ensure_ascii=False)
+    assert "Livraison" in timeline and "Litige" not in timeline and "avocat" not in timeline
+    assert "avocat" in json.dumps(ApiClient(supervisor).get(f"/customers/{customer.pk}/timeline").json(), ensure_ascii=False)
+
+
+def test_the_interactions_export_follows_the_rule(client, marketer, supervisor, one_customer_two_teams):
+    client.force_login(marketer)  # may export data, may see no case
+    exported = b"".join(client.get(reverse("web:export", kwargs={"kind": "interactions"})).streaming_content).decode()
+    assert "Appel au standard" in exported and "Livraison" not in exported and "avocat" not in exported
+    client.force_login(supervisor)
+    exported = b"".join(client.get(reverse("web:export", kwargs={"kind": "interactions"})).streaming_content).decode()
+    assert "Livraison" in exported and "avocat" in exported

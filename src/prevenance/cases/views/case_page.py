@@ -70,7 +70,7 @@ def _sidebar(user, case) -> dict:
     if user.has_perm("customers.view_consentevent"):
         side["consents"] = list(consent_states(customer).values())
     if user.has_perm("interactions.view_interaction"):
-        side["timeline"] = customer_timeline(customer, limit=TIMELINE_SHOWN)
+        side["timeline"] = customer_timeline(customer, viewer=user, limit=TIMELINE_SHOWN)
     return side
 
 

@@ -79,7 +79,9 @@ class Exporter(Protocol):
     label: Any
     columns: tuple[Column, ...]
 
-    def rows(self) -> Iterator[dict[str, str]]: ...
+    def rows(self, viewer=None) -> Iterator[dict[str, str]]:
+        """Every row `viewer` may read (None: every row, for the command line)."""
+        ...
 
 
 @dataclass
@@ -207,12 +209,13 @@ class _Echo:
         return value
 
 
-def iter_export(*, kind: str) -> Iterator[str]:
-    """Every row of a kind as CSV lines (UTF-8, comma, ISO dates): what run_import reads back."""
+def iter_export(*, kind: str, viewer=None) -> Iterator[str]:
+    """Every row of a kind `viewer` may read (None: all, for the command line) as CSV lines
+    (UTF-8, comma, ISO dates): what run_import reads back."""
     exporter = get_exporter(kind)
     writer = csv.DictWriter(_Echo(), fieldnames=[column.name for column in exporter.columns], lineterminator="\n")
     yield writer.writeheader()
-    for row in exporter.rows():
+    for row in exporter.rows(viewer):
         yield writer.writerow(row)
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from prevenance.core.choices import Channel
 from prevenance.core.pagination import InvalidCursor
-from prevenance.customers.tests.factories import CustomerFactory, OrderFactory
+from prevenance.customers.tests.factories import CustomerFactory, OrderFactory, UserFactory
 from prevenance.interactions.choices import Direction, Nature
 from prevenance.interactions.models import Interaction
 from prevenance.interactions.selectors import customer_timeline
@@ -22,7 +22,7 @@ def at(hours: int) -> dt.datetime:
 def walk(customer, **kwargs) -> list[tuple[str, int]]:
     seen, cursor = [], None
     while True:
-        page = customer_timeline(customer, cursor=cursor, **kwargs)
+        page = customer_timeline(customer, viewer=UserFactory(role="supervisor"), cursor=cursor, **kwargs)
         seen += [(e.kind, e.item.pk) for e in page.items]
         if page.next_cursor is None:
             return seen
@@ -56,13 +56,13 @@ class TestTimeline:
         record_interaction(customer=customer, channel=Channel.PHONE, direction=Direction.INBOUND, summary="call")
         record_interaction(customer=customer, channel=Channel.SOCIAL, direction=Direction.INBOUND, summary="tweet")
         OrderFactory(customer=customer, channel=Channel.STORE)
-        page = customer_timeline(customer, channels=[Channel.PHONE])
+        page = customer_timeline(customer, viewer=UserFactory(role="supervisor"), channels=[Channel.PHONE])
         assert [e.item.summary for e in page.items] == ["call"]
 
     @pytest.mark.parametrize("cursor", ["garbage", "W10", "WyJ4IiwxLDJd", "WyIyMDIwLTEzLTQ1VDAwOjAwOjAwIiwxLDJd"])
     def test_foreign_cursor_is_refused(self, cursor):
         with pytest.raises(InvalidCursor):
-            customer_timeline(CustomerFactory(), cursor=cursor)
+            customer_timeline(CustomerFactory(), viewer=UserFactory(role="supervisor"), cursor=cursor)
 
 
 @pytest.mark.django_db

@@ -70,7 +70,7 @@ def _detail_context(request, customer, *, consent_form=None) -> dict:
         context["consent_form"] = consent_form or ConsentForm()
         context["wordings"] = _wordings(customer)
     if user.has_perm("interactions.view_interaction"):
-        context["timeline"] = customer_timeline(customer, limit=TIMELINE_PAGE)
+        context["timeline"] = customer_timeline(customer, viewer=request.user, limit=TIMELINE_PAGE)
     return context
 
 
@@ -91,7 +91,8 @@ def customer_timeline_page(request, customer_id: int):
     customer = access_customer(request.user, customer_id, perm="interactions.view_interaction")
     channels = _channels(request)
     try:
-        page = customer_timeline(customer, cursor=request.GET.get("cursor"), limit=TIMELINE_PAGE, channels=channels)
+        page = customer_timeline(customer, viewer=request.user, cursor=request.GET.get("cursor"), limit=TIMELINE_PAGE,
+                                 channels=channels)
     except InvalidCursor:
         return HttpResponseBadRequest(_("This page link is not valid; reload the page."))
     context = {"customer": customer, "timeline": page, "selected_channels": channels}
