@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
-from prevenance.cases.models import Case, Message
+from prevenance.cases.models import Case, Gesture, Message
 from prevenance.cases.services.common import REFERENCE_TYPE, create_case, lock_case, refuse_closed
 from prevenance.cases.services.sla import start_clock
 from prevenance.core.audit import record_audit
@@ -22,9 +22,11 @@ def _lock_pair(first_id: int, second_id: int) -> tuple[Case, Case]:
 
 
 def _retimestamp(case: Case) -> list[str]:
-    """first_response_at and last_customer_message_at from the thread the case now holds."""
+    """first_response_at and last_customer_message_at from the thread the case now holds. A
+    response is a reply someone wrote (add_reply): the acknowledgement and the survey invitation
+    go out with no author and answer nothing."""
     marks = case.messages.aggregate(
-        first_reply=Min("created_at", filter=Q(kind=MessageKind.OUTBOUND)),
+        first_reply=Min("created_at", filter=Q(kind=MessageKind.OUTBOUND, author__isnull=False)),
         last_inbound=Max("created_at", filter=Q(kind=MessageKind.INBOUND)),
     )
     case.first_response_at = marks["first_reply"]
@@ -39,7 +41,9 @@ def _move_timeline(message_ids: list[int], target: Case) -> None:
 
 
 def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
-    """Fold `loser` into `survivor`: its thread and tags move over; it is closed and points to the survivor.
+    """Fold `loser` into `survivor`: its thread, tags and commercial gestures move over; it is
+    closed and points to the survivor (whose figures, the dashboard's gestures included, then
+    hold everything about the matter).
 
     Idempotent: merging the same pair again returns the survivor and changes nothing. Both
     cases must be the same customer's (merge the customers first otherwise).
@@ -62,6 +66,8 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
         Message.objects.filter(pk__in=moved).update(case=survivor)
         _move_timeline(moved, survivor)
         survivor.tags.add(*loser.tags.all())
+        gestures = list(loser.gestures.values_list("pk", flat=True))
+        Gesture.objects.filter(pk__in=gestures).update(case=survivor)
         survivor.save(update_fields=[*_retimestamp(survivor), "updated_at"])
         now = timezone.now()
         previous_status = loser.status
@@ -69,7 +75,7 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
         loser.save(update_fields=["merged_into", "status", "closed_at", "updated_at"])
         record_audit(
             kind=CaseAuditKind.MERGED, actor=actor, subject=survivor,
-            payload={"survivor": survivor.pk, "loser": loser.pk, "messages": moved},
+            payload={"survivor": survivor.pk, "loser": loser.pk, "messages": moved, "gestures": gestures},
         )
         case_events.case_updated(loser, {
             "status": case_events.change(previous_status, CaseStatus.CLOSED),

@@ -16,8 +16,10 @@ from prevenance.cases.models import Attachment, Case, Message, Tag
 from prevenance.cases.services import (
     add_inbound_message,
     add_reply,
+    ensure_default_templates,
     ingest_email,
     merge_cases,
+    request_gesture,
     split_message,
 )
 from prevenance.cases.tests.factories import open_email_case
@@ -56,6 +58,23 @@ def test_merge_moves_the_thread_and_closes_the_loser(supervisor):
     assert survivor.first_response_at == reply.created_at
     assert set(Interaction.objects.values_list("ref_id", flat=True)) == {str(survivor.pk)}
     assert AuditEvent.objects.get(kind="case.merged").payload["loser"] == loser.pk
+
+
+def test_a_merge_never_takes_the_acknowledgement_for_a_response_and_moves_the_gestures(supervisor):
+    ensure_default_templates()  # each case gets its acknowledgement, an outbound email with no author
+    survivor, loser = two_cases_of_one_customer()
+    assert Message.objects.filter(kind=MessageKind.OUTBOUND, author__isnull=True).count() == 2
+    gesture = request_gesture(case=loser, type="voucher", amount="20", currency="EUR", reason="Colis abîmé", actor=supervisor)
+    merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    survivor.refresh_from_db()
+    assert survivor.first_response_at is None  # nobody has answered yet: the SLA clock still runs
+    gesture.refresh_from_db()
+    assert gesture.case == survivor
+    assert AuditEvent.objects.get(kind="case.merged").payload["gestures"] == [gesture.pk]
+    # and a split leaves the source without a response too
+    split = split_message(message=survivor.messages.get(body_text="Photo jointe."), actor=supervisor)
+    survivor.refresh_from_db()
+    assert (survivor.first_response_at, split.first_response_at) == (None, None)
 
 
 def test_merging_again_changes_nothing(supervisor):
