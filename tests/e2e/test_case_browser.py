@@ -252,3 +252,25 @@ def test_a_supervisor_corrects_the_channel_a_phone_call_was_recorded_on(live_ser
         expect(page.locator(".case-head")).to_contain_text("Magasin")
         expect(page.locator(".thread")).to_contain_text("Magasin")  # the opening message follows
         screenshot(page, "case-channel-corrected.png")
+
+
+def test_an_agent_steps_away_from_the_availability_page_in_french(live_server, monkeypatch):
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    from prevenance.cases.models import AgentProfile  # noqa: PLC0415
+
+    agent = UserFactory(username="samir", first_name="Samir", role="agent")
+    TeamFactory(name="Livraisons", members=[agent])
+    with chromium_page(monkeypatch, locale="fr-FR") as page:
+        log_in(page, live_server, "/cases/me/availability/", "samir")
+        page.select_option("#language-select", "fr")
+        expect(page.locator("h1")).to_have_text("Ma disponibilité")
+        expect(page.locator(".card").first).to_contain_text("Disponible pour de nouveaux dossiers")
+        page.uncheck("#id_available")
+        page.fill("#id_max_open_cases", "8")
+        page.click("form.card button[type=submit]")
+        expect(page.locator(".card").first).to_contain_text("Absent : pas de nouveaux dossiers")
+        expect(page.locator(".card").first).to_contain_text("(plafond : 8)")
+        screenshot(page, "availability.png")
+    profile = AgentProfile.objects.get(user=agent)
+    assert (profile.available, profile.max_open_cases) == (False, 8)

@@ -4,6 +4,7 @@ from django.urls import path  # noqa: F401 - each screen's module adds its paths
 
 from prevenance.cases.views import (
     agent_entry,
+    availability,
     case_actions,
     case_export,
     case_page,
@@ -31,6 +32,7 @@ urlpatterns += [
 # The agent's inbox and the case page (docs/inbox.md).
 urlpatterns += [
     path("", inbox.inbox_page, name="inbox"),
+    path("me/availability/", availability.my_availability, name="my_availability"),
     path("export.csv", case_export.export_csv, name="export"),
     path("views/", inbox.saved_view_create, name="saved_view_create"),
     path("views/<int:view_id>/delete/", inbox.saved_view_delete, name="saved_view_delete"),

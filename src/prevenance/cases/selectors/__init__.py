@@ -3,6 +3,7 @@
 Every list and every fetch of cases starts from `visible_cases` (visibility.py).
 """
 
+from prevenance.cases.selectors.agents import AgentSettings, agent_settings
 from prevenance.cases.selectors.dashboard import Dashboard, Period, case_dashboard
 from prevenance.cases.selectors.gestures import (
     ADD_GESTURE,
@@ -41,6 +42,8 @@ from prevenance.cases.selectors.visibility import (
 )
 
 __all__ = [
+    "AgentSettings",
+    "agent_settings",
     "SatisfactionLine",
     "SatisfactionSummary",
     "satisfaction_summary",

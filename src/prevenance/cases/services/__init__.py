@@ -22,7 +22,12 @@ from prevenance.cases.services.intake import add_inbound_message, open_case, reo
 from prevenance.cases.services.labels import set_case_labels
 from prevenance.cases.services.outbound import queue_delivery
 from prevenance.cases.services.priority import refresh_priority_scores
-from prevenance.cases.services.routing import route_again, set_availability, set_capacity
+from prevenance.cases.services.routing import (
+    route_again,
+    set_agent_settings,
+    set_availability,
+    set_capacity,
+)
 from prevenance.cases.services.saved_views import delete_view, save_view
 from prevenance.cases.services.sla import recalculate_due_times
 from prevenance.cases.services.surveys import answer_survey, send_survey
@@ -97,5 +102,6 @@ __all__ = [
     "refresh_priority_scores",
     "route_again",
     "set_availability",
+    "set_agent_settings",
     "set_capacity",
 ]

@@ -263,6 +263,13 @@ def set_availability(*, user, available: bool, actor=None) -> AgentProfile:
     return profile
 
 
+def set_agent_settings(*, user, available: bool, max_open_cases: int | None, max_chats: int | None, actor=None) -> AgentProfile:
+    """Availability and caps together (the "My availability" page), all or nothing."""
+    with transaction.atomic():
+        set_availability(user=user, available=available, actor=actor)
+        return set_capacity(user=user, max_open_cases=max_open_cases, max_chats=max_chats, actor=actor)
+
+
 def set_capacity(*, user, max_open_cases: int | None, max_chats: int | None, actor=None) -> AgentProfile:
     """The most open cases (not resolved or closed) and live chats routing gives the agent at once;
     None: no cap. Lowering a cap below the current load takes nothing away, it only stops new cases."""
