@@ -1,3 +1,4 @@
+import re
 import unicodedata
 
 
@@ -16,3 +17,36 @@ def search_key(value: str | None) -> str:
 def next_prefix(prefix: str) -> str:
     """The smallest string greater than every string that starts with `prefix` (for range scans)."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else ""
+
+
+# The most frequent short words of the two languages the product answers in, without the words
+# both share ("a", "on", "ce"...). Telling French from English needs no more, and takes a few
+# microseconds on the intake's hot path, where a general detector (langdetect, lingua) costs
+# milliseconds a message and knows fifty languages nobody answers in.
+_COMMON_WORDS = {
+    "fr": frozenset(
+        "le la les un une des du de et est sont je j vous nous mon ma mes votre vos pas ne n que qui pour avec sur dans "
+        "au aux cette il elle ils sa son ses bonjour merci cordialement madame monsieur commande colis livraison reçu "
+        "toujours depuis mais ou très bien fait été".split()
+    ),
+    "en": frozenset(
+        "the an and is are was i you we my your our not do does did that which for with in at to of it this these have has "
+        "hello hi dear thanks thank regards please order parcel delivery received still since but or very been would could".split()
+    ),
+}
+_WORD = re.compile(r"[^\W\d_]+")
+_FRENCH_LETTERS = frozenset("éèêëàâùûüôîïç")
+
+
+def guess_language(text: str) -> str | None:
+    """"fr" or "en" when the text is clearly one of them (at least three telling words, twice
+    as many as the other's), else None: a short or mixed text says nothing."""
+    scores = dict.fromkeys(_COMMON_WORDS, 0)
+    for word in _WORD.findall(text[:5000].casefold()):
+        for language, words in _COMMON_WORDS.items():
+            if word in words:
+                scores[language] += 1
+        if not _FRENCH_LETTERS.isdisjoint(word):
+            scores["fr"] += 1  # an accented letter is French here, whatever the word
+    (best, top), (_other, second) = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    return best if top >= 3 and top >= 2 * second else None

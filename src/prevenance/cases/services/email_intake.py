@@ -39,6 +39,7 @@ from prevenance.cases.services.email_attachments import (
 )
 from prevenance.cases.services.intake import add_inbound_message, open_case
 from prevenance.core.choices import Channel
+from prevenance.core.text import guess_language
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Identity
 from prevenance.customers.services import IdentityInput, clear_bounce
@@ -140,6 +141,16 @@ def _thread(parsed: ParsedMessage) -> tuple[Case | None, str, str]:
     if by_subject is not None and parsed.from_ is not None and _sender_owns(by_subject, parsed.from_.address):
         return Case.objects.get(pk=live_case_id(by_subject.pk)), "subject", ""
     return None, "", parsed.case_reference
+
+
+def sender_hints(parsed: ParsedMessage) -> dict[str, str]:
+    """What an email tells about a sender we may not know yet: their name (From) and the
+    language they write in, when it is clearly French or English (core.text.guess_language).
+    Hints only fill a new customer's fields: a known customer's language stays theirs."""
+    hints = name_hints(parsed.from_.name)
+    if language := guess_language(f"{parsed.subject}\n{parsed.text}"):
+        hints["language"] = language
+    return hints
 
 
 def name_hints(display_name: str) -> dict[str, str]:
@@ -331,7 +342,7 @@ def _ingest(raw: bytes, parsed: ParsedMessage, base: dict, envelope: str) -> Int
         how = ""
         intake = open_case(
             identities=[IdentityInput(kind=IdentityKind.EMAIL, value=parsed.from_.address)],
-            hints=name_hints(parsed.from_.name), channel=Channel.EMAIL, subject=parsed.subject,
+            hints=sender_hints(parsed), channel=Channel.EMAIL, subject=parsed.subject,
             team=kept_settings().team(team_id), **fields,
         )
         outcome = Outcome.CREATED

@@ -14,6 +14,7 @@ from prevenance.cases.services import (
     add_reply,
     change_status,
     ensure_default_templates,
+    ingest_email,
     open_case,
 )
 from prevenance.cases.services.outbound import send_due_emails
@@ -93,6 +94,31 @@ def test_an_english_customer_gets_the_english_template():
     [ack] = outbound(case)
     assert ack.body_text.startswith("Hello John,")
     assert ack.body_text.endswith("Customer care")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("text", "language", "greeting"), [
+    ("Subject: Broken lamp\r\n\r\nHello, my parcel arrived today and the lamp is broken. Could you replace it? Thanks", "en", "Hello Jane,"),
+    ("Subject: Lampe cassée\r\n\r\nBonjour, mon colis est arrivé ce matin et la lampe est cassée. Merci", "fr", "Bonjour Jane,"),
+    ("Subject: ?\r\n\r\nOK", "fr", "Bonjour Jane,"),  # too short to tell: the default language
+])
+def test_a_new_sender_is_answered_in_the_language_they_wrote_in(text, language, greeting):
+    raw = f"From: Jane Doe <jane@example.com>\r\nTo: care@prevenance.test\r\nMessage-ID: <j1@example.com>\r\n{text}\r\n"
+    result = ingest_email(raw=raw.encode())
+    assert result.case.customer.language == language
+    [ack] = outbound(result.case)
+    assert ack.body_text.startswith(greeting)
+
+
+@pytest.mark.django_db
+def test_a_known_customer_keeps_their_language_whatever_they_write_in():
+    lea = CustomerFactory(first_name="Léa", language="fr")
+    IdentityFactory(customer=lea, value="lea@example.com")
+    raw = (b"From: Lea <lea@example.com>\r\nTo: care@prevenance.test\r\nMessage-ID: <l1@example.com>\r\nSubject: Parcel\r\n\r\n"
+           b"Hello, my parcel arrived today and the lamp is broken. Thanks")
+    result = ingest_email(raw=raw)
+    lea.refresh_from_db()
+    assert lea.language == "fr" and outbound(result.case)[0].body_text.startswith("Bonjour")
 
 
 @pytest.mark.django_db
