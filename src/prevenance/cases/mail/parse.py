@@ -25,6 +25,12 @@ from prevenance.cases.mail.sanitize import html_to_text, sanitize_html
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 SYNTHETIC_ID_DOMAIN = "synthetic.prevenance.invalid"
+
+
+def content_message_id(raw: bytes) -> str:
+    """An id derived from the message's bytes, for a message without one of its own (or whose
+    own was already taken): the same bytes replayed get the same id, so exactly-once holds."""
+    return f"{hashlib.sha256(raw).hexdigest()[:40]}@{SYNTHETIC_ID_DOMAIN}"
 _UNIQUE_HEADERS = ("message-id", "from", "subject", "date", "in-reply-to", "references", "to", "cc")
 # Headers shorter than this are parsed once per process and shared (see _ReadingPolicy).
 _KEPT_HEADER_LENGTH = 1000
@@ -137,7 +143,7 @@ class _Reader:
             return normalize_message_id(" ".join(value.split())), False
         self.problem(problems.MISSING_MESSAGE_ID)
         # The same bytes replayed get the same id, so a missing Message-ID does not defeat exactly-once.
-        return f"{hashlib.sha256(self.raw).hexdigest()[:40]}@{SYNTHETIC_ID_DOMAIN}", True
+        return content_message_id(self.raw), True
 
     def addresses(self, message: EmailMessage, name: str) -> tuple[MailAddress, ...]:
         raw = self.raw_header(message, name)
@@ -378,7 +384,7 @@ def _fallback(reader: _Reader) -> ParsedMessage:
     text, bad = decode_bytes(reader.raw, None)
     text = text.replace("\r\n", "\n")
     return ParsedMessage(
-        message_id=f"{hashlib.sha256(reader.raw).hexdigest()[:40]}@{SYNTHETIC_ID_DOMAIN}",
+        message_id=content_message_id(reader.raw),
         synthetic_id=True,
         in_reply_to=None,
         references=(),

@@ -10,6 +10,7 @@ MIME_DEFECT = "mime_defect"
 HEADER_UNREADABLE = "header_unreadable"
 DUPLICATE_HEADER = "duplicate_header"
 MISSING_MESSAGE_ID = "missing_message_id"
+REUSED_MESSAGE_ID = "reused_message_id"  # by the intake: another message was stored under this id
 MISSING_FROM = "missing_from"
 INVALID_ADDRESS = "invalid_address"
 INVALID_DATE = "invalid_date"
@@ -25,6 +26,7 @@ LABELS = {
     HEADER_UNREADABLE: _("A header could not be read."),
     DUPLICATE_HEADER: _("A header that must appear once appears several times."),
     MISSING_MESSAGE_ID: _("The message has no Message-ID; one was derived from its content."),
+    REUSED_MESSAGE_ID: _("Another message was already stored under this Message-ID; this one was kept under an id derived from its content."),
     MISSING_FROM: _("The message has no sender address."),
     INVALID_ADDRESS: _("An address is not a valid email address."),
     INVALID_DATE: _("The date header is not a valid date."),

@@ -4,7 +4,7 @@ Every email route (`prevenance ingest-email`, and later the IMAP poller and the 
 endpoint) hands the raw bytes to `ingest_email`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.mail import parse_message
+from prevenance.cases.mail.parse import SYNTHETIC_ID_DOMAIN, ParsedMessage, content_message_id
 from prevenance.cases.mail.parse import Attachment as ParsedAttachment
-from prevenance.cases.mail.parse import ParsedMessage
-from prevenance.cases.mail.problems import ParseProblem
+from prevenance.cases.mail.problems import REUSED_MESSAGE_ID, ParseProblem
 from prevenance.cases.models import Attachment, Case, Message
 from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
 from prevenance.cases.services.bounces import flag_failed_recipients, returned_email
@@ -285,8 +285,9 @@ def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict, r
     return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, **base)
 
 
-def _stored_result(parsed: ParsedMessage, base: dict) -> IntakeResult | None:
-    stored = stored_message(parsed.message_id)
+def _stored_result(parsed: ParsedMessage, base: dict, stored: Message | None) -> IntakeResult | None:
+    """The result of an earlier intake of this message (`stored`: the message stored under its
+    Message-ID, or None), else None: it has not been taken in yet."""
     if stored is not None:
         return IntakeResult(outcome=Outcome.DUPLICATE, case=stored.case, message=stored, **base)
     # Only auto-replies and bounces are ever stored as a bare interaction.
@@ -310,18 +311,50 @@ def ingest_email(*, raw: bytes, mailbox: str = "") -> IntakeResult:
     and each attachment within the limits as its own (refused ones are listed in `problems`).
     """
     mailbox = (clean_addresses([mailbox], field="mailbox") or [""])[0]
-    parsed = parse_message(raw, max_attachment_bytes=max_attachment_bytes())
+    parsed, stored = _own_message_id(parse_message(raw, max_attachment_bytes=max_attachment_bytes()), raw)
     base = {"message_id": parsed.message_id, "automatic": _automatic_kind(parsed), "problems": parsed.parse_errors}
-    if (again := _stored_result(parsed, base)) is not None:
+    if (again := _stored_result(parsed, base, stored)) is not None:
         return again
+    # A concurrent delivery may commit first under this Message-ID (the intake then finds it,
+    # or its INSERT fails): the same message, whose copy is the stored one, or another message
+    # reusing the id, and this one is taken in again under its own id.
     try:
         with pinned_settings(), transaction.atomic():
-            return _ingest(raw, parsed, base, mailbox)
+            result = _ingest(raw, parsed, base, mailbox)
     except IntegrityError:
-        # A concurrent delivery of the same message committed first: its copy is the stored one.
-        if (again := _stored_result(parsed, base)) is not None:
+        if _reused_meanwhile(parsed, raw):
+            return ingest_email(raw=raw, mailbox=mailbox)
+        if (again := _stored_result(parsed, base, stored_message(parsed.message_id))) is not None:
             return again
         raise
+    if result.outcome == Outcome.DUPLICATE and _reused_meanwhile(parsed, raw):
+        return ingest_email(raw=raw, mailbox=mailbox)
+    return result
+
+
+def _reused_meanwhile(parsed: ParsedMessage, raw: bytes) -> bool:
+    return _own_message_id(parsed, raw)[0].message_id != parsed.message_id
+
+
+def _comparable(text: str) -> str:
+    return " ".join(text.replace("\x00", "").split())
+
+
+def _own_message_id(parsed: ParsedMessage, raw: bytes) -> tuple[ParsedMessage, Message | None]:
+    """The message and what is stored under its Message-ID. Some mailers give every message the
+    same id (a broken form relay, a misconfigured server): a stored message from another sender
+    or with other words is another message, and this one is kept under an id derived from its
+    bytes, flagged (reused_message_id, with the id it came with), instead of being dropped as
+    a duplicate. The same bytes delivered again get the same derived id: still exactly once."""
+    stored = stored_message(parsed.message_id)
+    if stored is None or parsed.message_id.endswith(SYNTHETIC_ID_DOMAIN):
+        return parsed, stored
+    sender = parsed.from_.address.casefold() if parsed.from_ else ""
+    if stored.sender_address.casefold() == sender and _comparable(stored.body_text) == _comparable(_body(parsed)):
+        return parsed, stored
+    renamed = replace(parsed, message_id=content_message_id(raw),
+                      parse_errors=(*parsed.parse_errors, ParseProblem(REUSED_MESSAGE_ID, parsed.message_id[:200])))
+    return renamed, stored_message(renamed.message_id)
 
 
 def _ingest(raw: bytes, parsed: ParsedMessage, base: dict, envelope: str) -> IntakeResult:

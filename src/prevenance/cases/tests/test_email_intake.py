@@ -138,6 +138,32 @@ def test_the_same_message_id_is_stored_once():
 
 
 @pytest.mark.django_db
+def test_a_different_message_reusing_a_stored_message_id_is_kept_under_its_own_id():
+    # A broken relay gives every message the same Message-ID: the second is another person's words.
+    first = ingest_email(raw=eml(sender="Ana <ana@example.com>", subject="Colis", message_id="same@relay.example"))
+    other_raw = eml(sender="Bob <bob@example.com>", subject="Facture", message_id="same@relay.example", body="Ma facture est fausse.")
+    other = ingest_email(raw=other_raw)
+    assert (other.outcome, other.case.customer.first_name) == (Outcome.CREATED, "Bob")
+    assert other.message.message_id.endswith("@synthetic.prevenance.invalid")
+    assert [problem.code for problem in other.problems][-1] == "reused_message_id"
+    assert other.message.problems[-1] == {"code": "reused_message_id", "detail": "same@relay.example"}
+    assert Message.objects.get(pk=first.message.pk).body_text == "Toujours rien reçu."
+    # Delivered again, each is still taken once.
+    assert ingest_email(raw=other_raw).outcome == Outcome.DUPLICATE
+    assert ingest_email(raw=eml(sender="Ana <ana@example.com>", subject="Colis", message_id="same@relay.example")).outcome == Outcome.DUPLICATE
+    assert Case.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_same_message_relayed_with_other_headers_is_still_a_duplicate():
+    first = ingest_email(raw=eml(sender="Ana <ana@example.com>", subject="Colis", message_id="a1@example.com"))
+    relayed = eml(sender="Ana <ANA@example.com>", subject="Colis", message_id="a1@example.com",
+                  headers="Received: from relay2.example by mx.example; Mon, 23 Nov 2026 10:00:05 +0100\r\n")
+    again = ingest_email(raw=relayed)
+    assert (again.outcome, again.message.pk) == (Outcome.DUPLICATE, first.message.pk)
+
+
+@pytest.mark.django_db
 def test_a_message_without_message_id_is_idempotent_through_its_synthetic_id():
     first = ingest_email(raw=corpus("18_no_message_id.eml"))
     again = ingest_email(raw=corpus("18_no_message_id.eml"))
@@ -248,6 +274,16 @@ def test_concurrent_deliveries_of_one_email_store_it_once():
     assert sorted(result.outcome for result in results) == [Outcome.CREATED] + [Outcome.DUPLICATE] * 3
     assert len({result.message.pk for result in results}) == 1
     assert counts() == (1, 1, 1, 1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_different_messages_racing_under_one_message_id_are_all_kept():
+    raws = [eml(sender=f"Client {n} <client{n}@example.com>", subject=f"Demande {n}", message_id="same@relay.example",
+                body=f"Message numéro {n}.") for n in range(4)]
+    results, errors = run_concurrently(*[lambda raw=raw: ingest_email(raw=raw) for raw in raws])
+    assert errors == []
+    assert sorted(result.outcome for result in results) == [Outcome.CREATED] * 4
+    assert sorted(Message.objects.values_list("body_text", flat=True)) == [f"Message numéro {n}." for n in range(4)]
 
 
 def run_command(*args, stdin: bytes | None = None) -> tuple[str, str]:
