@@ -26,6 +26,8 @@ AGE = "age"
 SLA_NEAR = "sla_near"
 SLA_BREACHED = "sla_breached"
 TIME_CODES = frozenset({AGE, SLA_NEAR, SLA_BREACHED})
+# Not a rule: what tops the score up to the threshold of a level a person or an SLA breach set.
+LEVEL_FLOOR = "level_floor"
 
 LABELS = {
     "customer_value": _("Customer value: %(total)s %(currency)s of orders over 12 months"),
@@ -41,6 +43,7 @@ LABELS = {
     AGE: _("Waiting for %(days)s days or more"),
     SLA_NEAR: _("SLA due soon"),
     SLA_BREACHED: _("SLA overdue"),
+    LEVEL_FLOOR: _("Priority raised to %(level)s"),
 }
 
 
@@ -422,6 +425,22 @@ LEVEL_ORDER = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.U
 
 def higher_level(first: str, second: str) -> str:
     return first if LEVEL_ORDER.get(first, 0) >= LEVEL_ORDER.get(second, 0) else second
+
+
+def with_level_floor(reasons: list, level: str, conf: PriorityConfig | None = None) -> tuple[int, list[dict]]:
+    """The score and stored reasons of a case at `level`. When the rules alone score below
+    that level's threshold (a person chose the level, at intake or later, or an SLA breach
+    raised it), one reason makes up the difference: the inbox lists the most urgent first by
+    score, and an urgent case then comes before every case the rules only found high. A level
+    set lower by hand takes the top-up away; the rules' points stay."""
+    conf = conf or config()
+    kept = [dict(reason) for reason in reasons if reason.get("code") != LEVEL_FLOOR]
+    points = sum(int(reason.get("points", 0)) for reason in kept)
+    threshold = conf.levels.get(level)
+    if threshold is not None and points < threshold:
+        kept.append(Reason(LEVEL_FLOOR, threshold - points, {"level": str(Priority(level).label)}).as_dict())
+        points = threshold
+    return points, kept
 
 
 def with_time_reasons(stored: list, signals: Signals, conf: PriorityConfig | None = None) -> tuple[int, list[dict]] | None:

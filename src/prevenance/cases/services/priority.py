@@ -62,9 +62,8 @@ def score_case(case: Case, *, text: str, now: datetime | None = None, known_orde
     conf = priority.config()
     signals = signals_for(case, text=text, now=now or timezone.now(), conf=conf, known_order_total=known_order_total)
     result = priority.score(signals, conf)
-    case.priority_score = result.points
-    case.priority_reasons = result.stored_reasons()
     case.priority = priority.higher_level(case.priority, result.level)
+    case.priority_score, case.priority_reasons = priority.with_level_floor(result.stored_reasons(), case.priority, conf)
 
 
 def _refreshed(case: Case, spec: CalendarSpec | None, now: datetime, conf: priority.PriorityConfig) -> tuple[int, list, str] | None:
@@ -75,8 +74,9 @@ def _refreshed(case: Case, spec: CalendarSpec | None, now: datetime, conf: prior
     refreshed = priority.with_time_reasons(list(case.priority_reasons or []), signals, conf)
     if refreshed is None:
         return None
-    points, reasons = refreshed
-    return points, reasons, priority.higher_level(case.priority, priority.level_for(points, conf))
+    level = priority.higher_level(case.priority, priority.level_for(refreshed[0], conf))
+    points, reasons = priority.with_level_floor(refreshed[1], level, conf)
+    return points, reasons, level
 
 
 def refresh_priority_scores(*, now: datetime | None = None, batch_size: int = REFRESH_BATCH) -> int:

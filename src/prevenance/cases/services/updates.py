@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
+from prevenance.cases import priority as priority_rules
 from prevenance.cases.choices import CaseAuditKind, CaseType, MessageKind, Priority
 from prevenance.cases.models import Case, Message, Tag
 from prevenance.cases.services.common import (
@@ -30,7 +31,9 @@ UNSET: Any = object()
 
 
 def change_priority(*, case: Case, priority: str, actor) -> Case:
-    """Set the priority level by hand (the score and its reasons stay, for the record)."""
+    """Set the priority level by hand. The rules' points and reasons stay, for the record; the
+    score is topped up to the level's threshold when they count less (priority.with_level_floor),
+    so the inbox lists the case where its level says."""
     clean_choice("priority", priority, Priority)
     with transaction.atomic():
         locked = lock_case(case.pk)
@@ -39,7 +42,8 @@ def change_priority(*, case: Case, priority: str, actor) -> Case:
         if previous == priority:
             return locked
         locked.priority = priority
-        locked.save(update_fields=["priority", "updated_at"])
+        locked.priority_score, locked.priority_reasons = priority_rules.with_level_floor(locked.priority_reasons or [], priority)
+        locked.save(update_fields=["priority", "priority_score", "priority_reasons", "updated_at"])
         record_audit(kind=CaseAuditKind.PRIORITY_CHANGED, actor=actor, subject=locked, payload={"from": previous, "to": priority})
         case_events.case_updated(locked, {"priority": case_events.change(previous, priority)})
     return locked

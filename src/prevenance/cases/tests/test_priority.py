@@ -12,8 +12,10 @@ from prevenance.cases import priority
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, Priority
 from prevenance.cases.models import Case, SLAPolicy
+from prevenance.cases.selectors import inbox
 from prevenance.cases.services import change_status
 from prevenance.cases.services import priority as priority_services
+from prevenance.cases.services.updates import change_priority
 from prevenance.cases.tests.factories import open_email_case
 from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent
@@ -208,6 +210,27 @@ def test_a_priority_given_at_intake_is_a_floor():
     assert Case.objects.get(pk=urgent.pk).priority == Priority.URGENT
     assert Case.objects.get(pk=low.pk).priority == Priority.HIGH
     assert Case.objects.get(pk=polite.pk).priority == Priority.LOW
+
+
+@pytest.mark.django_db
+def test_a_level_above_the_score_tops_the_score_up_to_its_threshold():
+    urgent = Case.objects.get(pk=open_email_case("a@example.com", subject="Question", body="Bonjour", priority=Priority.URGENT).case.pk)
+    floor = [reason for reason in urgent.priority_reasons if reason["code"] == priority.LEVEL_FLOOR]
+    assert urgent.priority_score == 60 and floor[0]["label"] == "Priority raised to Urgent"
+    assert priority.reason_label(floor[0]) == "Priority raised to Urgent"
+
+
+@pytest.mark.django_db
+def test_a_case_set_urgent_by_hand_comes_first_in_the_inbox_and_lowering_it_takes_the_top_up_away(supervisor):
+    angry = open_email_case("a@example.com", subject="Réclamation", body="C'est inadmissible !!", type=CaseType.COMPLAINT).case
+    quiet = open_email_case("b@example.com", subject="Question", body="Bonjour").case
+    assert Case.objects.get(pk=angry.pk).priority_score > Case.objects.get(pk=quiet.pk).priority_score
+    change_priority(case=quiet, priority=Priority.URGENT, actor=supervisor)
+    first = inbox(supervisor, view="open").items[0]
+    assert (first.pk, first.priority, first.priority_score) == (quiet.pk, Priority.URGENT, 60)
+    change_priority(case=quiet, priority=Priority.NORMAL, actor=supervisor)
+    quiet = Case.objects.get(pk=quiet.pk)
+    assert quiet.priority_score == 0 and not any(r["code"] == priority.LEVEL_FLOOR for r in quiet.priority_reasons)
 
 
 @pytest.mark.django_db

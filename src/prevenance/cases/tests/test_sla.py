@@ -184,6 +184,8 @@ def test_a_breach_escalates_once_however_often_the_check_runs(french_team, monke
     # Then one event, one priority step, one audit row, one email to the team's supervisor only
     case = Case.objects.get(pk=case.pk)
     assert case.priority == Priority.HIGH
+    assert case.priority_score >= 30  # topped up to the high threshold: listed with the high cases
+    assert any(reason["code"] == "level_floor" for reason in case.priority_reasons)
     event = SLAEvent.objects.get()
     assert (event.case_id, event.kind, event.due_at) == (case.pk, SLAEventKind.FIRST_RESPONSE_BREACHED, utc(2026, 12, 21, 10))
     assert event.notified_at is not None
