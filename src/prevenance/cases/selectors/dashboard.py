@@ -26,7 +26,8 @@ from django.db.models import (
     Sum,
     Window,
 )
-from django.db.models.functions import Cast, RowNumber
+from django.db.models.functions import Cast, Coalesce, RowNumber
+from django.db.models.lookups import IsNull, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -263,14 +264,24 @@ def resolution_times(cases: QuerySet[Case], period: Period, *, count: int | None
     return duration_percentiles(cases.filter(_resolved(period)), end_field="resolved_at", count=count)
 
 
+def _settled_at(done_field: str):
+    """When the clock of `done_field` stopped. A case resolved or closed before anyone replied
+    (settled on the phone, spam closed) needed no first reply: its resolution stops the
+    first-response clock too, as in the helpdesks supervisors compare with."""
+    if done_field == "first_response_at":
+        return Coalesce("first_response_at", "resolved_at", "closed_at")
+    return F(done_field)
+
+
 def _sla_counts(prefix: str, period: Period, *, done_field: str, due_field: str, now: datetime) -> dict[str, Count]:
     """Two conditional counts for `sla_compliance`: the cases decided, and those on time."""
-    done = Q(**{f"{done_field}__isnull": False})
+    settled_at = _settled_at(done_field)
+    done = Q(IsNull(settled_at, False))
     overdue = Q(**{f"{due_field}__lte": now})
     if due_field == "resolution_due_at":
         overdue &= Q(sla_paused_at__isnull=True)
     decided = Q(**{f"{due_field}__gte": period.start, f"{due_field}__lt": period.end}) & (done | overdue)
-    on_time = decided & done & Q(**{f"{done_field}__lte": F(due_field)})
+    on_time = decided & done & Q(LessThanOrEqual(settled_at, F(due_field)))
     return {f"{prefix}_total": Count("pk", filter=decided), f"{prefix}_met": Count("pk", filter=on_time)}
 
 

@@ -180,6 +180,20 @@ def test_sla_first_response_share_on_time_among_cases_due_in_the_period(supervis
     assert case_dashboard(supervisor, PERIOD, now=NOW).sla_first_response == share  # the page counts it in one pass
 
 
+def test_a_case_resolved_without_a_reply_settles_its_first_response_clock(supervisor):
+    # Settled on the phone, or spam closed: no written reply was needed.
+    due = NOW - D
+    make_case(created=due - 4 * H, status=CaseStatus.RESOLVED, first_response_due_at=due, resolved_at=due - H)  # met
+    make_case(created=due - 4 * H, status=CaseStatus.CLOSED, first_response_due_at=due, closed_at=due - 2 * H)  # met
+    make_case(created=due - 4 * H, status=CaseStatus.RESOLVED, first_response_due_at=due, resolved_at=due + H)  # late
+    make_case(created=due - 4 * H, first_response_due_at=due)                                                  # missed
+
+    share = sla_compliance(scope(supervisor), PERIOD, done_field="first_response_at", due_field="first_response_due_at", now=NOW)
+
+    assert (share.part, share.total) == (2, 4)
+    assert case_dashboard(supervisor, PERIOD, now=NOW).sla_first_response == share
+
+
 def test_sla_resolution_leaves_out_a_case_whose_clock_is_paused(supervisor):
     due = NOW - D
     make_case(created=due - 2 * D, status=CaseStatus.RESOLVED, resolution_due_at=due, resolved_at=due - H)  # met
