@@ -16,6 +16,7 @@ from prevenance.cases.selectors.gestures import (
     gesture_approval_queue,
     gesture_control_report,
     gesture_report_csv,
+    gestures_beyond_my_limit,
 )
 from prevenance.cases.selectors.inbox import (
     InboxPage,
@@ -42,6 +43,7 @@ from prevenance.cases.selectors.visibility import (
 )
 
 __all__ = [
+    "gestures_beyond_my_limit",
     "AgentSettings",
     "agent_settings",
     "SatisfactionLine",

@@ -57,6 +57,32 @@ def gesture_approval_queue(user) -> QuerySet[Gesture]:
 
 
 @dataclass(frozen=True)
+class WaitingGesture:
+    gesture: Gesture
+    highest_limit: Decimal | None  # the highest delegation limit in its currency; None: no limit in it at all
+
+
+def gestures_beyond_my_limit(user) -> list[WaitingGesture]:
+    """The other gestures waiting on cases this approver can see, which they may not decide on
+    (above their limit, or their own), with the highest limit in the currency: a gesture above
+    every limit would otherwise wait where nobody sees it; the page says an administrator must
+    raise or set a limit."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(APPROVE_GESTURE):
+        return []
+    decidable = gesture_approval_queue(user).values("pk")
+    waiting = list(
+        Gesture.objects.filter(status=GestureStatus.REQUESTED, case__in=visible_cases(user).values("pk"))
+        .exclude(pk__in=decidable).select_related("case", "customer", "requested_by").order_by("created_at", "id")[:200]
+    )
+    highest = {
+        row["currency"]: Decimal(row["largest"]).quantize(_CENT)
+        for row in DelegationLimit.objects.filter(currency__in={g.currency for g in waiting})
+        .values("currency").annotate(largest=Max("max_amount")).order_by()
+    }
+    return [WaitingGesture(gesture, highest.get(gesture.currency)) for gesture in waiting]
+
+
+@dataclass(frozen=True)
 class AgentGestures:
     """One agent's granted gestures in one currency over the report's period."""
 

@@ -12,7 +12,11 @@ from django.test import Client
 
 from prevenance.cases.choices import GestureStatus, GestureType
 from prevenance.cases.models import DelegationLimit, Gesture
-from prevenance.cases.selectors import delegation_limit, gesture_approval_queue
+from prevenance.cases.selectors import (
+    delegation_limit,
+    gesture_approval_queue,
+    gestures_beyond_my_limit,
+)
 from prevenance.cases.services import (
     approve_gesture,
     cancel_gesture,
@@ -203,6 +207,22 @@ def test_the_queue_lists_what_the_user_may_decide_oldest_first(agent, supervisor
     refuse_gesture(gesture=ask(agent, "70"), actor=supervisor, reason="non")
     ask(supervisor, "2100")  # their own
     assert list(gesture_approval_queue(supervisor)) == [first, second]
+
+
+def test_gestures_nobody_may_decide_on_are_shown_with_the_reason(client, agent, supervisor):
+    # Above every limit, and in a currency without any: they must not wait where nobody looks.
+    big = ask(agent, "2500")
+    pounds = ask(agent, "60", currency="GBP")
+    mine = ask(supervisor, "2100")
+    decidable = ask(agent, "60")
+    waiting = {item.gesture: item.highest_limit for item in gestures_beyond_my_limit(supervisor)}
+    assert waiting == {big: Decimal("2000.00"), pounds: None, mine: Decimal("2000.00")}
+    assert decidable not in waiting
+    client.force_login(supervisor)
+    page = client.get("/cases/gestures/approvals/").content.decode()
+    assert "Nobody: above the highest limit (2000.00 EUR). An administrator must raise one." in page
+    assert "Nobody: no delegation limit in GBP. An administrator must set one." in page
+    assert gestures_beyond_my_limit(agent) == []  # not an approver
 
 
 # --- trust without proof -------------------------------------------------------------------

@@ -11,7 +11,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from prevenance.cases.selectors import APPROVE_GESTURE, delegation_limits, gesture_approval_queue
+from prevenance.cases.selectors import (
+    APPROVE_GESTURE,
+    delegation_limits,
+    gesture_approval_queue,
+    gestures_beyond_my_limit,
+)
 from prevenance.cases.services import approve_gesture, refuse_gesture
 
 
@@ -30,7 +35,7 @@ def _require_approver(user) -> None:
 def approval_queue(request):
     _require_approver(request.user)
     return render(request, "cases/gesture_approvals.html", {
-        "gestures": gesture_approval_queue(request.user)[:200], "limits": delegation_limits(request.user), "form": DecisionForm(),
+        "gestures": gesture_approval_queue(request.user)[:200], "limits": delegation_limits(request.user), "beyond": gestures_beyond_my_limit(request.user), "form": DecisionForm(),
     })
 
 
@@ -56,6 +61,6 @@ def decide(request, gesture_id: int):
             for error in exc.messages:
                 form.add_error(None, error)
     return render(request, "cases/gesture_approvals.html", {
-        "gestures": gesture_approval_queue(request.user)[:200], "limits": delegation_limits(request.user),
+        "gestures": gesture_approval_queue(request.user)[:200], "limits": delegation_limits(request.user), "beyond": gestures_beyond_my_limit(request.user),
         "form": DecisionForm(), "failed": gesture.pk, "failed_form": form,
     }, status=400)
