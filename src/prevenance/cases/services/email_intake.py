@@ -4,8 +4,10 @@ Every email route (`prevenance ingest-email`, and later the IMAP poller and the 
 endpoint) hands the raw bytes to `ingest_email`.
 """
 
+import re
 from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -311,7 +313,8 @@ def ingest_email(*, raw: bytes, mailbox: str = "") -> IntakeResult:
     and each attachment within the limits as its own (refused ones are listed in `problems`).
     """
     mailbox = (clean_addresses([mailbox], field="mailbox") or [""])[0]
-    parsed, stored = _own_message_id(parse_message(raw, max_attachment_bytes=max_attachment_bytes()), raw)
+    parsed = _customer_as_sender(parse_message(raw, max_attachment_bytes=max_attachment_bytes()))
+    parsed, stored = _own_message_id(parsed, raw)
     base = {"message_id": parsed.message_id, "automatic": _automatic_kind(parsed), "problems": parsed.parse_errors}
     if (again := _stored_result(parsed, base, stored)) is not None:
         return again
@@ -334,6 +337,30 @@ def ingest_email(*, raw: bytes, mailbox: str = "") -> IntakeResult:
 
 def _reused_meanwhile(parsed: ParsedMessage, raw: bytes) -> bool:
     return _own_message_id(parsed, raw)[0].message_id != parsed.message_id
+
+
+# Senders that are not a person but a machine relaying one: a shop's contact form, a notifier.
+_AUTOMATED_SENDER = re.compile(
+    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer|wordpress|forms?|web[-_.]?forms?|contact[-_.]?forms?|notifications?)"
+    r"(?:[-_.+][^@]*)?@",
+    re.IGNORECASE,
+)
+
+
+def _customer_as_sender(parsed: ParsedMessage) -> ParsedMessage:
+    """A message relayed for a customer (a website's contact form mailing "From: noreply@shop"
+    or from our own mailbox, with "Reply-To: the customer") is the customer's: their address
+    in Reply-To becomes the sender the intake resolves, threads, acknowledges and answers.
+    Otherwise From stays the sender (a person's Reply-To is only a preference). The original,
+    with its real From, is kept as message.eml."""
+    if parsed.from_ is None or len(parsed.reply_to) != 1 or parsed.is_bounce or parsed.is_auto_reply:
+        return parsed
+    sender, customer = parsed.from_.address.casefold(), parsed.reply_to[0]
+    if customer.address.casefold() == sender:
+        return parsed
+    if _AUTOMATED_SENDER.match(sender) or sender in {*team_mailbox_addresses(), settings.DEFAULT_FROM_EMAIL.lower()}:
+        return replace(parsed, from_=customer)
+    return parsed
 
 
 def _comparable(text: str) -> str:

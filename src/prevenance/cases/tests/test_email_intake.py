@@ -14,7 +14,7 @@ from prevenance.cases.models import Attachment, Case, Message
 from prevenance.cases.services import change_status, email_intake, ingest_email
 from prevenance.cases.services.email_intake import Outcome, name_hints
 from prevenance.core.testing import run_concurrently
-from prevenance.customers.models import Customer, Identity
+from prevenance.customers.models import Customer, Identity, IdentityConflict
 from prevenance.interactions.models import Interaction
 
 CORPUS = Path(__file__).parent / "mail_corpus"
@@ -161,6 +161,29 @@ def test_the_same_message_relayed_with_other_headers_is_still_a_duplicate():
                   headers="Received: from relay2.example by mx.example; Mon, 23 Nov 2026 10:00:05 +0100\r\n")
     again = ingest_email(raw=relayed)
     assert (again.outcome, again.message.pk) == (Outcome.DUPLICATE, first.message.pk)
+
+
+@pytest.mark.django_db
+def test_a_contact_form_relayed_from_a_noreply_address_is_the_customers():
+    # A website's form mails every visitor's message from its no-reply address, Reply-To the visitor.
+    def relayed(name: str, address: str, n: int) -> bytes:
+        return eml(sender="Boutique Lumière <noreply@boutique-lumiere.fr>", subject=f"Formulaire de contact {n}",
+                   message_id=f"form-{n}@boutique-lumiere.fr", headers=f"Reply-To: {name} <{address}>\r\n")
+    first = ingest_email(raw=relayed("Inès Moreau", "ines@example.fr", 1))
+    second = ingest_email(raw=relayed("Paul Girard", "paul@example.fr", 2))
+    assert (first.case.customer.first_name, first.message.sender_address) == ("Inès", "ines@example.fr")
+    assert (second.case.customer.first_name, second.message.sender_address) == ("Paul", "paul@example.fr")
+    assert first.case.customer_id != second.case.customer_id
+    assert not Identity.objects.filter(normalized="noreply@boutique-lumiere.fr").exists()
+    assert not IdentityConflict.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_persons_reply_to_does_not_replace_them_as_the_customer():
+    result = ingest_email(raw=eml(sender="Ana Lopez <ana@example.com>", subject="Colis", message_id="ana-1@example.com",
+                                  headers="Reply-To: Ana <ana.perso@example.org>\r\n"))
+    assert result.message.sender_address == "ana@example.com"
+    assert list(result.case.customer.identities.values_list("normalized", flat=True)) == ["ana@example.com"]
 
 
 @pytest.mark.django_db
