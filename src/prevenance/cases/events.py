@@ -58,9 +58,13 @@ def case_updated(case: Case, changes: dict[str, Any]) -> None:
         emit_event(WebhookEvent.CASE_RESOLVED, data)
 
 
-def message_added(case: Case, message: Message) -> None:
-    """A reply or a customer message on an existing case (internal notes are not sent out)."""
-    case_updated(case, {"message": {"id": message.pk, "kind": message.kind, "channel": message.channel}})
+def message_added(case: Case, message: Message, *, status: dict[str, Any] | None = None) -> None:
+    """A reply or a customer message on an existing case (internal notes are not sent out),
+    with the status change it made, if any (a reply reopening a resolved case)."""
+    changes = {"message": {"id": message.pk, "kind": message.kind, "channel": message.channel}}
+    if status is not None:
+        changes["status"] = status
+    case_updated(case, changes)
 
 
 def gesture_requested(gesture: Gesture) -> None:
@@ -83,9 +87,10 @@ def gesture_requested(gesture: Gesture) -> None:
     )
 
 
-def inbound_message(case: Case, message: Message, *, opened: bool) -> None:
-    """A customer's message: case.created when it opened a follow-up case, else case.updated."""
+def inbound_message(case: Case, message: Message, *, opened: bool, status: dict[str, Any] | None = None) -> None:
+    """A customer's message: case.created when it opened a follow-up case, else case.updated
+    (with `status` when it moved the case: reopened, or no longer waiting for the customer)."""
     if opened:
         case_created(case)
     else:
-        message_added(case, message)
+        message_added(case, message, status=status)

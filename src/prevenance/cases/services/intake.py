@@ -308,6 +308,7 @@ def add_inbound_message(
             _refuse_erased(target)
             late = target.status == CaseStatus.RESOLVED and (target.resolved_at is None or now - target.resolved_at > reopen_window())
             opened = target.status == CaseStatus.CLOSED or late
+            previous_status = target.status
             if opened:
                 target = _follow_up(target, channel=fields["channel"], now=now)
             else:
@@ -315,7 +316,9 @@ def add_inbound_message(
             message = add_thread_entry(target, kind=MessageKind.INBOUND, created_at=now, **fields)
             if opened:
                 acknowledge_case(case=target, message=message)  # a follow-up case is a new case: acknowledged too
-            case_events.inbound_message(target, message, opened=opened)
+            # A reply that reopened the case or ended the wait for the customer says so too.
+            status_change = None if opened or target.status == previous_status else case_events.change(previous_status, target.status)
+            case_events.inbound_message(target, message, opened=opened, status=status_change)
     except IntegrityError:
         if (again := _deduplicated(fields["message_id"])) is not None:
             return again

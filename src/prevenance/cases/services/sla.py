@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from prevenance.cases import events as case_events
 from prevenance.cases import priority as priority_rules
 from prevenance.cases import sla
 from prevenance.cases.choices import CaseAuditKind, SLAEventKind
@@ -202,6 +203,7 @@ def _escalate(case_id: int, kind: str, due_at: datetime) -> SLAEvent | None:
                 case.priority = sla.ESCALATION[case.priority]
                 case.priority_score, case.priority_reasons = priority_rules.with_level_floor(case.priority_reasons or [], case.priority)
                 case.save(update_fields=["priority", "priority_score", "priority_reasons", "updated_at"])
+                case_events.case_updated(case, {"priority": case_events.change(payload["priority_from"], case.priority)})
             audit_kind = CaseAuditKind.SLA_BREACHED if kind in BREACHES else CaseAuditKind.SLA_NEAR_BREACH
             record_audit(kind=audit_kind, actor=None, subject=case, payload=payload)
     except IntegrityError:

@@ -90,6 +90,26 @@ def test_a_customer_reply_is_an_update_and_a_late_one_a_new_case(receiver, commi
     assert follow_up.pk != case.pk
 
 
+def test_a_customer_reply_that_reopens_or_ends_the_wait_says_so(receiver, committed, agent):
+    with committed():
+        case = open_email_case().case
+        change_status(case=case, status="pending_customer", actor=agent)
+    with committed():
+        add_inbound_message(case=case, body="Voici la photo.")
+    with committed():
+        change_status(case=case, status="resolved", actor=agent)
+    with committed():
+        add_inbound_message(case=case, body="En fait, toujours cassé.")
+    with committed():
+        add_inbound_message(case=case, body="Et aussi la notice manque.")
+
+    updates = [e["data"]["changes"] for e in bodies(receiver) if e["type"] == "case.updated"]
+    reply_changes = [changes.get("status") for changes in updates if "message" in changes]
+    assert reply_changes == [
+        {"from": "pending_customer", "to": "open"}, {"from": "resolved", "to": "open"}, None,  # a plain reply moves nothing
+    ]
+
+
 def test_nothing_is_sent_when_the_change_is_rolled_back(receiver, committed, agent):
     case = open_email_case().case
     with committed(), pytest.raises(RuntimeError), transaction.atomic():

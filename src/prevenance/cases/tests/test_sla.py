@@ -7,6 +7,7 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from prevenance.cases import events as case_events
 from prevenance.cases import sla
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, Priority, SLAEventKind
@@ -195,6 +196,18 @@ def test_a_breach_escalates_once_however_often_the_check_runs(french_team, monke
     assert mail.outbox[0].to == ["chef@staff.example"]
     assert case.reference in mail.outbox[0].subject
     assert other_boss.email not in mail.outbox[0].to
+
+
+def test_the_escalation_is_sent_as_case_updated(french_team, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(case_events, "emit_event", lambda kind, data: sent.append((kind, data)))
+    policy()
+    case = open_email_case(received_at=utc(2026, 12, 21, 8), team=french_team).case
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla_check(utc(2026, 12, 21, 10, 30)) == 1
+    updates = [data for kind, data in sent if kind == "case.updated"]
+    assert updates[-1]["changes"] == {"priority": {"from": "normal", "to": "high"}}
+    assert updates[-1]["object"]["id"] == case.pk
 
 
 def test_near_breach_warns_once_without_raising_the_priority(french_team):
