@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
-from prevenance.cases.services.email_intake import IntakeResult, ingest_email
+from prevenance.cases.services.email_intake import IntakeResult, Outcome, ingest_email
 
 REFUSED_FLAG = "$PrevenanceRefused"
 
@@ -109,7 +110,11 @@ def poll_once(
         try:
             result = ingest_email(raw=raw, mailbox=mailbox)
         except ValidationError as exc:
-            reason = "; ".join(exc.messages)
+            result, reason = None, "; ".join(exc.messages)
+        else:
+            # Nobody to tie it to, and reading it again would not change that: refused, not lost.
+            reason = _("No readable sender address: not stored.") if result.outcome == Outcome.NO_SENDER else ""
+        if reason:
             report.refused.append((uid, reason))
             _flag(client, uid, REFUSED_FLAG)
             if on_result:

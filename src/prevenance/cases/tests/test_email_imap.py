@@ -168,6 +168,15 @@ def test_a_message_the_intake_refuses_stays_unread_flagged_and_is_not_retried(im
 
 
 @pytest.mark.django_db
+def test_a_message_without_a_readable_sender_stays_unread_and_flagged_for_a_person(imap):
+    nameless = imap.add(eml("n1@example.com", sender="undisclosed-recipients:;"))
+    output = poll()
+    assert output.splitlines()[0].startswith(f"uid {nameless}: refused: No readable sender address: not stored.")
+    assert imap.flags(nameless) == {REFUSED_FLAG}
+    assert poll() == ""
+
+
+@pytest.mark.django_db
 def test_a_wrong_password_is_a_clear_error(imap):
     imap.add(eml("c1@example.com"))
     with pytest.raises(CommandError, match="IMAP: login refused for service.client on 127.0.0.1: .*bad login"):
