@@ -17,6 +17,8 @@ from prevenance.cases.selectors.gestures import (
     gesture_control_report,
     gesture_report_csv,
     gestures_beyond_my_limit,
+    granted_on_case,
+    remaining_delegation,
 )
 from prevenance.cases.selectors.inbox import (
     InboxPage,
@@ -43,6 +45,8 @@ from prevenance.cases.selectors.visibility import (
 )
 
 __all__ = [
+    "granted_on_case",
+    "remaining_delegation",
     "gestures_beyond_my_limit",
     "AgentSettings",
     "agent_settings",

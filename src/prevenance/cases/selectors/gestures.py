@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import GestureStatus
@@ -38,6 +38,22 @@ def delegation_limits(user) -> dict[str, Decimal]:
 
 def delegation_limit(user, currency: str) -> Decimal:
     return delegation_limits(user).get(currency, Decimal("0.00"))
+
+
+def granted_on_case(case_id: int) -> dict[str, Decimal]:
+    """The gestures granted on a case so far, totalled per currency."""
+    rows = (Gesture.objects.filter(case_id=case_id, status=GestureStatus.GRANTED)
+            .values("currency").annotate(total=Sum("amount")).order_by())
+    return {row["currency"]: Decimal(row["total"]).quantize(_CENT) for row in rows}
+
+
+def remaining_delegation(user, case_id: int) -> dict[str, Decimal]:
+    """What `user` may still grant on their own on this case, per currency: their limit less
+    the gestures already granted on it (a limit is per case: four small gestures do not add
+    up to one their limit would not allow)."""
+    granted = granted_on_case(case_id)
+    return {currency: max(limit - granted.get(currency, Decimal("0.00")), Decimal("0.00"))
+            for currency, limit in delegation_limits(user).items()}
 
 
 def gesture_approval_queue(user) -> QuerySet[Gesture]:

@@ -17,7 +17,12 @@ from django.utils.translation import gettext as _
 from prevenance.cases import events as case_events
 from prevenance.cases.choices import GestureAuditKind, GestureStatus, GestureType
 from prevenance.cases.models import CURRENCY_PATTERN, Case, DelegationLimit, Gesture
-from prevenance.cases.selectors import ADD_GESTURE, APPROVE_GESTURE, delegation_limit
+from prevenance.cases.selectors import (
+    ADD_GESTURE,
+    APPROVE_GESTURE,
+    delegation_limit,
+    granted_on_case,
+)
 from prevenance.cases.services.common import clean_choice, live_case_id, lock_case
 from prevenance.core.audit import record_audit
 from prevenance.core.roles import AGENT, SUPERVISOR
@@ -118,7 +123,9 @@ def _insert_with_voucher(gesture: Gesture) -> None:
 
 def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str, actor) -> Gesture:  # noqa: A002 - the issue's word
     """Ask for a gesture on a case: granted at once when the actor's delegation limit covers
-    the amount, otherwise left `requested` in the approval queue."""
+    it with the gestures already granted on the case (a limit is per case: several small
+    gestures cannot add up to one the limit would not allow), otherwise left `requested` in
+    the approval queue."""
     _require(actor, ADD_GESTURE)
     kind = clean_choice("type", type, GestureType)
     amount = clean_amount(amount)
@@ -129,20 +136,22 @@ def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str
         if locked.customer_id is None:
             raise ValidationError({"case": [_("This case's customer was erased: no gesture can be made.")]}, code="customer_erased")
         limit = delegation_limit(actor, currency)
+        already = granted_on_case(locked.pk).get(currency, Decimal("0.00"))  # the case is locked: no race
         gesture = Gesture(
             case=locked, customer_id=locked.customer_id, type=kind, amount=amount, currency=currency, reason=text,
             requested_by=actor, without_proof=amount <= trust_threshold(currency),
         )
-        granted = amount <= limit
+        granted = already + amount <= limit
         if granted:
             gesture.status, gesture.decided_by, gesture.decided_at = GestureStatus.GRANTED, actor, timezone.now()
         if granted and kind == GestureType.VOUCHER:
             _insert_with_voucher(gesture)
         else:
             gesture.save(force_insert=True)
-        record_audit(kind=GestureAuditKind.REQUESTED, actor=actor, subject=gesture, payload=_payload(gesture, limit=str(limit)))
+        context = {"limit": str(limit), "granted_on_case": str(already)}
+        record_audit(kind=GestureAuditKind.REQUESTED, actor=actor, subject=gesture, payload=_payload(gesture, **context))
         if granted:
-            record_audit(kind=GestureAuditKind.GRANTED, actor=actor, subject=gesture, payload=_payload(gesture, limit=str(limit)))
+            record_audit(kind=GestureAuditKind.GRANTED, actor=actor, subject=gesture, payload=_payload(gesture, **context))
         case_events.gesture_requested(gesture)
     return gesture
 

@@ -16,6 +16,7 @@ from prevenance.cases.selectors import (
     delegation_limit,
     gesture_approval_queue,
     gestures_beyond_my_limit,
+    remaining_delegation,
 )
 from prevenance.cases.services import (
     approve_gesture,
@@ -69,8 +70,23 @@ def test_an_agent_grants_up_to_their_limit_at_once(agent):
     assert gesture.decided_at is not None
     assert gesture_audits(gesture) == ["gesture.requested", "gesture.granted"]
     audit = AuditEvent.objects.get(kind="gesture.granted")
-    assert audit.payload == {"case": gesture.case_id, "type": "refund", "amount": "50.00", "currency": "EUR", "limit": "50.00"}
+    assert audit.payload == {"case": gesture.case_id, "type": "refund", "amount": "50.00", "currency": "EUR", "limit": "50.00",
+                             "granted_on_case": "0.00"}
     assert audit.actor == agent
+
+
+def test_a_limit_is_per_case_so_small_gestures_do_not_add_up_beyond_it(agent, client):
+    case = open_email_case().case
+    assert ask(agent, "30", case=case).status == GestureStatus.GRANTED
+    second = ask(agent, "30", case=case)  # 60 on this case: above the agent's 50
+    assert second.status == GestureStatus.REQUESTED
+    assert AuditEvent.objects.filter(kind="gesture.requested").order_by("pk").last().payload["granted_on_case"] == "30.00"
+    assert ask(agent, "20", case=case).status == GestureStatus.GRANTED  # 50 in all: still within it
+    assert ask(agent, "30").status == GestureStatus.GRANTED  # another case starts from nothing
+    assert remaining_delegation(agent, case.pk) == {"EUR": Decimal("0.00")}
+    client.force_login(agent)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "On this case you can still grant on your own:" in page and "0.00 EUR" in page
 
 
 def test_above_the_agents_limit_the_gesture_waits_for_approval(agent, supervisor):

@@ -11,7 +11,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from prevenance.cases.choices import CaseStatus
-from prevenance.cases.selectors import case_thread, delegation_limits
+from prevenance.cases.selectors import case_thread, remaining_delegation
 from prevenance.cases.selectors.case_page import (
     access_attachment,
     case_gestures,
@@ -82,7 +82,7 @@ def case_context(request, case, **given) -> dict:
         "thread": list(case_thread(case)),
         "status_choices": _status_choices(case),
         "gestures": case_gestures(case) if user.has_perm("cases.view_gesture") else [],
-        "limits": delegation_limits(user),
+        "limits": remaining_delegation(user, case.pk),
         "side": _sidebar(user, case),
         "merged_into": case.merged_into,
         **_forms(case, user, given),
