@@ -88,8 +88,12 @@ class IdempotencyMiddleware:
                     scope=scope, key=key, status=response.status_code, body=response.content.decode("utf-8"),
                     content_type=response.get("Content-Type", ""),
                 )
-            else:
-                # Nothing of a refused or failed request is kept, its claim on the key included:
-                # the request can be corrected and sent again under the same key.
+            elif response.status_code >= 500:
+                # As ATOMIC_REQUESTS does on an exception: nothing of a failed request is kept.
                 transaction.set_rollback(True)
+            else:
+                # A refused request keeps what it wrote on purpose (a 409 of /customers/resolve
+                # opens the identity conflict it names) but not its claim: it can be corrected
+                # and sent again under the same key.
+                services.release_idempotency_key(scope=scope, key=key)
         return response

@@ -112,6 +112,11 @@ def store_idempotent_response(*, scope: str, key: str, status: int, body: str, c
         )
 
 
+def release_idempotency_key(*, scope: str, key: str) -> None:
+    """An error answer is not kept: a retry of a refused request runs again."""
+    IdempotencyKey.objects.filter(scope=scope, key=key).delete()
+
+
 def prune_idempotency_keys(*, now=None) -> int:
     """Forget the answers older than IDEMPOTENCY_TTL (hourly, by beat); returns how many."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=(now or timezone.now()) - IDEMPOTENCY_TTL).delete()

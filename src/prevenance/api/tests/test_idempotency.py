@@ -12,6 +12,7 @@ from prevenance.api.services import IDEMPOTENCY_TTL, create_api_key, prune_idemp
 from prevenance.api.tests.helpers import API
 from prevenance.cases.models import Case
 from prevenance.core.testing import run_concurrently
+from prevenance.customers.models import IdentityConflict
 from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,19 @@ def test_a_refused_request_is_not_kept_so_the_corrected_one_runs(raw_key):
 
     assert fixed.status_code == 201
     assert Case.objects.get().type == "complaint"
+
+
+def test_a_refusal_keeps_what_it_records_on_purpose(raw_key):
+    # Two customers each own one of the identities: /customers/resolve answers 409 and opens the
+    # conflict for a person to settle; under an Idempotency-Key the conflict must stay too.
+    for email, phone in (("ana@example.com", "+33611111111"), ("bob@example.com", "+33622222222")):
+        assert post(raw_key, {"identities": [{"kind": "email", "value": email}, {"kind": "phone", "value": phone}]},
+                    None, path="/customers/resolve").status_code == 200
+    both = {"identities": [{"kind": "email", "value": "ana@example.com"}, {"kind": "phone", "value": "+33622222222"}]}
+    refused = post(raw_key, both, "k-409", path="/customers/resolve")
+    assert refused.status_code == 409
+    assert IdentityConflict.objects.filter(pk=refused.json()["conflict"]["id"]).exists()
+    assert not IdempotencyKey.objects.filter(key="k-409").exists()  # the claim is released: a retry runs again
 
 
 @pytest.mark.parametrize("key", ["", " ", "x" * 256, "clé-accentuée", "two\twords"])

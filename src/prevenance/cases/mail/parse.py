@@ -101,6 +101,9 @@ class ParsedMessage:
     charset_problems: bool
     parse_errors: tuple[ParseProblem, ...]
     raw_size: int
+    # Set by the intake when From was a relay sending for the Reply-To address (email_intake:
+    # the relay's own address, which from_ no longer shows).
+    relayed_by: str = ""
 
 
 class _Reader:

@@ -359,7 +359,7 @@ def _customer_as_sender(parsed: ParsedMessage) -> ParsedMessage:
     if customer.address.casefold() == sender:
         return parsed
     if _AUTOMATED_SENDER.match(sender) or sender in {*team_mailbox_addresses(), settings.DEFAULT_FROM_EMAIL.lower()}:
-        return replace(parsed, from_=customer)
+        return replace(parsed, from_=customer, relayed_by=sender)
     return parsed
 
 
@@ -374,7 +374,9 @@ def _own_message_id(parsed: ParsedMessage, raw: bytes) -> tuple[ParsedMessage, M
     bytes, flagged (reused_message_id, with the id it came with), instead of being dropped as
     a duplicate. The same bytes delivered again get the same derived id: still exactly once."""
     stored = stored_message(parsed.message_id)
-    if stored is None or parsed.message_id.endswith(SYNTHETIC_ID_DOMAIN):
+    if stored is None or parsed.message_id.endswith(SYNTHETIC_ID_DOMAIN) or stored.kind != MessageKind.INBOUND:
+        # One of our own emails coming back (a loop, an alias, a list with our mailbox in it)
+        # is a copy of what we sent: a duplicate, never a customer's message.
         return parsed, stored
     sender = parsed.from_.address.casefold() if parsed.from_ else ""
     if stored.sender_address.casefold() == sender and _comparable(stored.body_text) == _comparable(_body(parsed)):
@@ -410,7 +412,7 @@ def _ingest(raw: bytes, parsed: ParsedMessage, base: dict, envelope: str) -> Int
         return IntakeResult(outcome=Outcome.DUPLICATE, case=intake.case, message=intake.message, **base)
     # An email received from the address shows it works, whatever bounced before (after the
     # case's lock, in the order a bounce takes them too).
-    if parsed.from_ is not None:
+    if parsed.from_ is not None and not parsed.relayed_by:  # a relay's Reply-To was typed by someone: it proves nothing
         clear_bounce(parsed.from_.address)
     _store_files(intake.message, raw, attachments)
     return IntakeResult(outcome=outcome, case=intake.case, message=intake.message, threaded_by=how, **base)

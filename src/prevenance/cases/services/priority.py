@@ -74,7 +74,10 @@ def _refreshed(case: Case, spec: CalendarSpec | None, now: datetime, conf: prior
     refreshed = priority.with_time_reasons(list(case.priority_reasons or []), signals, conf)
     if refreshed is None:
         return None
-    level = priority.higher_level(case.priority, priority.level_for(refreshed[0], conf))
+    # The level the rules reach, without the top-up of a level set before (which would
+    # otherwise count twice and skip a level).
+    rule_points = sum(int(reason.get("points", 0)) for reason in refreshed[1] if reason.get("code") != priority.LEVEL_FLOOR)
+    level = priority.higher_level(case.priority, priority.level_for(rule_points, conf))
     points, reasons = priority.with_level_floor(refreshed[1], level, conf)
     return points, reasons, level
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus
 from prevenance.cases.models import Attachment, Case, Message
-from prevenance.cases.services import change_status, email_intake, ingest_email
+from prevenance.cases.services import add_reply, change_status, email_intake, ingest_email
 from prevenance.cases.services.email_intake import Outcome, name_hints
 from prevenance.core.testing import run_concurrently
 from prevenance.customers.models import Customer, Identity, IdentityConflict
@@ -155,6 +155,19 @@ def test_a_different_message_reusing_a_stored_message_id_is_kept_under_its_own_i
 
 
 @pytest.mark.django_db
+def test_one_of_our_own_replies_coming_back_is_a_duplicate_not_a_customer_message(agent, settings):
+    settings.DEFAULT_FROM_EMAIL = "service.client@boutique-lumiere.fr"
+    case = ingest_email(raw=eml(sender="Ana <ana@example.com>", subject="Colis", message_id="a1@example.com")).case
+    reply = add_reply(case=case, author=agent, body="Nous renvoyons le colis.")
+    reply.refresh_from_db()
+    echo = eml(sender="Service client <service.client@boutique-lumiere.fr>", subject=f"Re: Colis [{case.reference}]",
+               message_id=reply.message_id, body="Nous renvoyons le colis.")
+    result = ingest_email(raw=echo)
+    assert (result.outcome, result.message.pk) == (Outcome.DUPLICATE, reply.pk)
+    assert Message.objects.filter(case=case, kind="inbound").count() == 1
+
+
+@pytest.mark.django_db
 def test_the_same_message_relayed_with_other_headers_is_still_a_duplicate():
     first = ingest_email(raw=eml(sender="Ana <ana@example.com>", subject="Colis", message_id="a1@example.com"))
     relayed = eml(sender="Ana <ANA@example.com>", subject="Colis", message_id="a1@example.com",
@@ -176,6 +189,17 @@ def test_a_contact_form_relayed_from_a_noreply_address_is_the_customers():
     assert first.case.customer_id != second.case.customer_id
     assert not Identity.objects.filter(normalized="noreply@boutique-lumiere.fr").exists()
     assert not IdentityConflict.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_relayed_form_does_not_clear_the_visitors_bounce_flag():
+    ingest_email(raw=eml(sender="Inès <ines@example.fr>", subject="Colis", message_id="i1@example.fr"))
+    Identity.objects.filter(normalized="ines@example.fr").update(bounced_at=timezone.now(), bounce_reason="550 5.1.1")
+    ingest_email(raw=eml(sender="Boutique <noreply@boutique-lumiere.fr>", subject="Formulaire", message_id="form-9@boutique-lumiere.fr",
+                         headers="Reply-To: Inès <ines@example.fr>\r\n"))
+    assert Identity.objects.get(normalized="ines@example.fr").bounced_at is not None  # anyone can type an address in a form
+    ingest_email(raw=eml(sender="Inès <ines@example.fr>", subject="Re: Colis", message_id="i2@example.fr"))
+    assert Identity.objects.get(normalized="ines@example.fr").bounced_at is None  # her own email shows it works
 
 
 @pytest.mark.django_db

@@ -265,6 +265,19 @@ def test_the_refresh_adds_age_points_once_and_is_idempotent():
 
 
 @pytest.mark.django_db
+def test_a_top_up_never_counts_towards_the_next_level(supervisor):
+    SLAPolicy.objects.create(name="Standard", first_response_target=2 * H, resolution_target=8 * H)
+    opened = utc(2026, 12, 21, 8)
+    case = open_email_case(subject="Question", body="Bonjour", received_at=opened).case  # 0 points, normal
+    change_priority(case=case, priority=Priority.HIGH, actor=supervisor)  # topped up to 30
+    assert priority_services.refresh_priority_scores(now=opened + 3 * H) == 1  # first response overdue: +30
+    case = Case.objects.get(pk=case.pk)
+    # The rules now give 30 (high) on their own: high, not urgent, and no top-up is needed any more.
+    assert (case.priority, case.priority_score) == (Priority.HIGH, 30)
+    assert [r["code"] for r in case.priority_reasons] == ["sla_breached"]
+
+
+@pytest.mark.django_db
 def test_the_refresh_follows_the_sla_clock_and_raises_the_level_with_an_audit_row():
     SLAPolicy.objects.create(name="Standard", first_response_target=2 * H, resolution_target=8 * H)
     opened = utc(2026, 12, 21, 8)
