@@ -8,7 +8,7 @@ from prevenance.core.csvio import format_datetime
 from prevenance.customers.exports import customer_keys, live_customers
 from prevenance.interactions.imports import INTERACTION_COLUMNS
 from prevenance.interactions.models import Interaction
-from prevenance.interactions.visibility import visible_interactions
+from prevenance.interactions.visibility import readable_interactions
 
 CHUNK = 2000
 
@@ -20,13 +20,12 @@ class InteractionsExporter:
 
     def rows(self, viewer=None) -> Iterator[dict[str, str]]:
         # Rows unlinked by an erasure have lost their words and their customer: not exportable.
-        queryset = Interaction.objects.filter(customer__in=live_customers())
-        if viewer is not None:  # a person downloading: not the messages of cases they may not see
-            queryset = visible_interactions(viewer, queryset)
-        queryset = queryset.select_related("order").order_by("pk")
+        queryset = Interaction.objects.filter(customer__in=live_customers()).select_related("order").order_by("pk")
         last = 0
         while batch := list(queryset.filter(pk__gt=last)[:CHUNK]):
             last = batch[-1].pk
+            if viewer is not None:  # a person downloading: not the messages of cases they may not see
+                batch = readable_interactions(viewer, batch)
             keys = customer_keys({i.customer_id for i in batch})
             for item in batch:
                 yield {

@@ -19,7 +19,7 @@ from prevenance.customers.selectors import (
     visible_customers,
 )
 from prevenance.interactions.models import Interaction
-from prevenance.interactions.visibility import visible_interactions
+from prevenance.interactions.visibility import readable_interactions
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,17 @@ def dashboard_stats(user) -> DashboardStats:
 
 
 def recent_interactions(user, *, limit: int = 8) -> list[Interaction]:
+    """The latest contacts the user may read (a few pages of the newest entries at most)."""
     require_perm(user, "interactions.view_interaction")
-    return list(
-        visible_interactions(user, Interaction.objects.filter(customer__isnull=False, customer__merged_into__isnull=True))
-        .select_related("customer")
-        .order_by("-occurred_at", "-pk")[:limit]
-    )
+    latest = (Interaction.objects.filter(customer__isnull=False, customer__merged_into__isnull=True)
+              .select_related("customer").order_by("-occurred_at", "-pk"))
+    shown: list[Interaction] = []
+    for start in range(0, 10 * limit * 4, limit * 4):
+        page = list(latest[start:start + limit * 4])
+        shown += readable_interactions(user, page)
+        if len(shown) >= limit or len(page) < limit * 4:
+            break
+    return shown[:limit]
 
 
 def current_wording(purpose: str, language: str) -> ConsentWording | None:

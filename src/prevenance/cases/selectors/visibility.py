@@ -29,14 +29,19 @@ def visible_cases(user) -> QuerySet[Case]:
     return Case.objects.filter(Q(team__in=teams) | Q(team__isnull=True) | Q(assignee=user))
 
 
-def visible_case_refs(user, customer_ids: list[int] | None) -> QuerySet | None:
-    """The ids, as timeline entries name them (ref_id), of the cases `user` may see, among
-    these customers' when given; None when they see every case (interactions/visibility.py)."""
+def visible_case_refs(user, *, customer_ids: list[int] | None = None, ref_ids: list[str] | None = None) -> QuerySet | None:
+    """The ids, as timeline entries name them (ref_id), of the cases `user` may see among these
+    customers' cases, or among these ids; None when they see every case
+    (interactions/visibility.py). Always restricted: never a list of every case they see."""
     if getattr(user, "is_authenticated", False) and user.has_perm(VIEW_CASE) and user.has_perm(VIEW_ALL_CASES):
         return None
     cases = visible_cases(user)
     if customer_ids is not None:
         cases = cases.filter(customer_id__in=customer_ids)
+    if ref_ids is not None:
+        cases = cases.filter(pk__in=[int(ref) for ref in ref_ids if ref.isdigit() and len(ref) < 19])
+    if customer_ids is None and ref_ids is None:
+        raise ValueError("visible_case_refs needs customer_ids or ref_ids")
     return cases.annotate(ref=Cast("pk", CharField())).values("ref")
 
 

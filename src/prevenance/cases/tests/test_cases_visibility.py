@@ -135,7 +135,7 @@ def test_the_timeline_shows_an_agent_the_messages_of_their_cases_only(agent, sup
 def test_the_customer_page_and_the_case_sidebar_follow_the_rule(client, agent, one_customer_two_teams):
     customer, ours = one_customer_two_teams["customer"], one_customer_two_teams["ours"]
     client.force_login(agent)
-    for url in (reverse("web:customer", kwargs={"customer_id": customer.pk}),
+    for url in (reverse("web:home"), reverse("web:customer", kwargs={"customer_id": customer.pk}),
                 reverse("web:customer_timeline", kwargs={"customer_id": customer.pk}),
                 reverse("cases:case", kwargs={"case_id": ours.pk})):
         page = client.get(url).content.decode()
