@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Max, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
@@ -75,14 +76,26 @@ def gesture_approval_queue(user) -> QuerySet[Gesture]:
 @dataclass(frozen=True)
 class WaitingGesture:
     gesture: Gesture
-    highest_limit: Decimal | None  # the highest delegation limit in its currency; None: no limit in it at all
+    decider_exists: bool  # an active approver other than the requester has a limit that covers it
+    highest_limit: Decimal | None  # the highest of those approvers' limits in its currency; None: none of them has one
+    limit_in_currency: bool  # some approver (the requester included) has a limit in its currency
+
+
+def _approvers_limits() -> list[tuple[int, dict[str, Decimal]]]:
+    """(user id, limits) of every active user who may approve gestures (a role, a permission
+    of their own, or superuser): a handful of supervisors."""
+    perm = Q(groups__permissions__codename="approve_gesture", groups__permissions__content_type__app_label="cases")
+    perm |= Q(user_permissions__codename="approve_gesture", user_permissions__content_type__app_label="cases")
+    approvers = get_user_model().objects.filter(perm | Q(is_superuser=True), is_active=True).distinct()
+    return [(approver.pk, delegation_limits(approver)) for approver in approvers[:200]]
 
 
 def gestures_beyond_my_limit(user) -> list[WaitingGesture]:
     """The other gestures waiting on cases this approver can see, which they may not decide on
-    (above their limit, or their own), with the highest limit in the currency: a gesture above
-    every limit would otherwise wait where nobody sees it; the page says an administrator must
-    raise or set a limit."""
+    (above their limit, or their own), and whether another active approver may (their limit
+    covers it and it is not their own request): a gesture nobody may decide on would
+    otherwise wait where nobody sees it; the page says an administrator must raise or set a
+    limit."""
     if not getattr(user, "is_authenticated", False) or not user.has_perm(APPROVE_GESTURE):
         return []
     decidable = gesture_approval_queue(user).values("pk")
@@ -90,12 +103,18 @@ def gestures_beyond_my_limit(user) -> list[WaitingGesture]:
         Gesture.objects.filter(status=GestureStatus.REQUESTED, case__in=visible_cases(user).values("pk"))
         .exclude(pk__in=decidable).select_related("case", "customer", "requested_by").order_by("created_at", "id")[:200]
     )
-    highest = {
-        row["currency"]: Decimal(row["largest"]).quantize(_CENT)
-        for row in DelegationLimit.objects.filter(currency__in={g.currency for g in waiting})
-        .values("currency").annotate(largest=Max("max_amount")).order_by()
-    }
-    return [WaitingGesture(gesture, highest.get(gesture.currency)) for gesture in waiting]
+    if not waiting:
+        return []
+    approvers = _approvers_limits()
+    shown = []
+    for gesture in waiting:
+        in_currency = [(pk, limits[gesture.currency]) for pk, limits in approvers if gesture.currency in limits]
+        others = [limit for pk, limit in in_currency if pk != gesture.requested_by_id]
+        shown.append(WaitingGesture(
+            gesture, decider_exists=any(limit >= gesture.amount for limit in others),
+            highest_limit=max(others, default=None), limit_in_currency=bool(in_currency),
+        ))
+    return shown
 
 
 @dataclass(frozen=True)

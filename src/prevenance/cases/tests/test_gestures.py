@@ -5,7 +5,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test import Client
@@ -226,19 +226,32 @@ def test_the_queue_lists_what_the_user_may_decide_oldest_first(agent, supervisor
 
 
 def test_gestures_nobody_may_decide_on_are_shown_with_the_reason(client, agent, supervisor):
-    # Above every limit, and in a currency without any: they must not wait where nobody looks.
+    # Above every limit, in a currency without any, or the only approver's own: they must not
+    # wait where nobody looks.
     big = ask(agent, "2500")
     pounds = ask(agent, "60", currency="GBP")
     mine = ask(supervisor, "2100")
     decidable = ask(agent, "60")
-    waiting = {item.gesture: item.highest_limit for item in gestures_beyond_my_limit(supervisor)}
-    assert waiting == {big: Decimal("2000.00"), pounds: None, mine: Decimal("2000.00")}
+    waiting = {item.gesture: (item.decider_exists, item.highest_limit, item.limit_in_currency)
+               for item in gestures_beyond_my_limit(supervisor)}
+    assert waiting == {big: (False, Decimal("2000.00"), True), pounds: (False, None, False), mine: (False, None, True)}
     assert decidable not in waiting
     client.force_login(supervisor)
     page = client.get("/cases/gestures/approvals/").content.decode()
     assert "Nobody: above the highest limit (2000.00 EUR). An administrator must raise one." in page
     assert "Nobody: no delegation limit in GBP. An administrator must set one." in page
+    assert "Nobody else may approve it. An administrator must give another person a limit." in page
     assert gestures_beyond_my_limit(agent) == []  # not an approver
+
+    # An approver with a lower limit sees who else may decide.
+    junior = UserFactory(username="jules", role="agent")
+    junior.user_permissions.add(Permission.objects.get(codename="approve_gesture"))
+    DelegationLimit.objects.create(user=junior, currency="EUR", max_amount="100")
+    middle = ask(agent, "150")
+    waiting = {item.gesture: item.decider_exists for item in gestures_beyond_my_limit(junior)}
+    assert waiting[middle] is True and waiting[big] is False
+    client.force_login(junior)
+    assert "Another approver whose limit covers it" in client.get("/cases/gestures/approvals/").content.decode()
 
 
 # --- trust without proof -------------------------------------------------------------------
