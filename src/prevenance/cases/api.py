@@ -189,6 +189,18 @@ def merge_case(request, case_id: int, payload: MergeIn):
     return services.merge_cases(survivor=survivor, loser=loser, actor=request.auth)
 
 
+@router.post("/{case_id}/messages/{message_id}/split", response={201: CaseOut, **ERRORS},
+             summary="Move a customer message out of this case into a new case linked back (split_from_id)")
+def split_case_message(request, case_id: int, message_id: int):
+    case = access_case(request.auth, case_id, perm="cases.change_case")
+    message = case.messages.filter(pk=message_id).first() if 0 < message_id < 2**63 else None
+    if message is None:
+        raise Http404
+    new_case = services.split_message(message=message, actor=request.auth)
+    new_case.tag_names = []  # just opened: no tags
+    return Status(201, new_case)
+
+
 # Messages ------------------------------------------------------------------------------------
 
 

@@ -49,13 +49,13 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
     cases must be the same customer's (merge the customers first otherwise).
     """
     if survivor.pk == loser.pk:
-        raise ValidationError({"loser": [_("A case cannot be merged with itself.")]}, code="same_case")
+        raise ValidationError({"loser": [ValidationError(_("A case cannot be merged with itself."), code="same_case")]})
     with transaction.atomic():
         survivor, loser = _lock_pair(survivor.pk, loser.pk)
         if loser.merged_into_id == survivor.pk:
             return survivor
         if survivor.merged_into_id or loser.merged_into_id:
-            raise ValidationError({"loser": [_("One of these cases was already merged into another case.")]}, code="already_merged")
+            raise ValidationError({"loser": [ValidationError(_("One of these cases was already merged into another case."), code="already_merged")]})
         refuse_closed(survivor)
         refuse_closed(loser)
         if survivor.customer_id != loser.customer_id:
@@ -91,14 +91,14 @@ def split_message(*, message: Message, actor) -> Case:
         source = lock_case(message.case_id)
         message = Message.objects.select_for_update().get(pk=message.pk)
         if message.case_id != source.pk:
-            raise ValidationError({"message": [_("This message moved to another case meanwhile; try again.")]}, code="message_moved")
+            raise ValidationError({"message": [ValidationError(_("This message moved to another case meanwhile; try again."), code="message_moved")]})
         refuse_closed(source)
         if message.kind != MessageKind.INBOUND:
-            raise ValidationError({"message": [_("Only a message from the customer can become a case of its own.")]}, code="not_inbound")
+            raise ValidationError({"message": [ValidationError(_("Only a message from the customer can become a case of its own."), code="not_inbound")]})
         if not source.messages.exclude(pk=message.pk).exists():
-            raise ValidationError({"message": [_("This is the case's only message: there is nothing to split from.")]}, code="only_message")
+            raise ValidationError({"message": [ValidationError(_("This is the case's only message: there is nothing to split from."), code="only_message")]})
         if source.customer_id is None:
-            raise ValidationError({"message": [_("This case's customer was erased.")]}, code="customer_erased")
+            raise ValidationError({"message": [ValidationError(_("This case's customer was erased."), code="customer_erased")]})
         now = timezone.now()
         case = create_case(
             customer=source.customer, channel=message.channel, subject=source.subject, created_at=now, type=source.type,

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from prevenance.cases.models import Case, Gesture, Message, ReplyTemplate, SLAPolicy, Tag
-from prevenance.cases.services import change_status
+from prevenance.cases.services import add_inbound_message, change_status
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.customers.models import Identity
 from prevenance.customers.tests.factories import UserFactory
@@ -196,6 +196,21 @@ def test_merge_needs_the_permission_and_folds_the_thread(api_as, agent, supervis
     loser.refresh_from_db()
     assert (loser.merged_into_id, loser.status) == (survivor.pk, "closed")
     assert survivor.messages.count() == 2
+
+
+def test_a_customer_message_is_split_into_its_own_case(api_as, agent):
+    case = open_email_case(subject="Colis", body="Le colis est abîmé.").case
+    other_matter = add_inbound_message(case=case, body="Et ma facture de mars est fausse.").message
+    response = api_as(agent).post(f"/cases/{case.pk}/messages/{other_matter.pk}/split")
+    assert response.status_code == 201
+    new_case = response.json()
+    assert (new_case["split_from_id"], new_case["reference"] != case.reference) == (case.pk, True)
+    other_matter.refresh_from_db()
+    assert other_matter.case_id == new_case["id"]
+    # Refusals keep their reason: the only message left, an unknown message.
+    only = api_as(agent).post(f"/cases/{case.pk}/messages/{case.messages.get().pk}/split")
+    assert only.status_code == 422 and only.json()["detail"][0]["type"] == "only_message"
+    assert api_as(agent).post(f"/cases/{case.pk}/messages/999999/split").status_code == 404
 
 
 # Messages ------------------------------------------------------------------------------------
