@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from prevenance.cases import events as case_events
 from prevenance.cases import priority, sla
 from prevenance.cases.choices import CaseAuditKind
 from prevenance.cases.models import Case
@@ -136,4 +137,7 @@ def _store_refresh(case: Case, spec: CalendarSpec | None, now: datetime, conf: p
             kind=CaseAuditKind.PRIORITY_RAISED, actor=None, subject=case,
             payload={"priority_from": case.priority, "priority_to": level, "score": points},
         )
+        previous = case.priority
+        case.priority, case.priority_score, case.priority_reasons = level, points, reasons
+        case_events.case_updated(case, {"priority": case_events.change(previous, level)})
     return updated

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+from prevenance.cases import events as case_events
 from prevenance.cases import priority
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, Priority
@@ -278,7 +279,9 @@ def test_a_top_up_never_counts_towards_the_next_level(supervisor):
 
 
 @pytest.mark.django_db
-def test_the_refresh_follows_the_sla_clock_and_raises_the_level_with_an_audit_row():
+def test_the_refresh_follows_the_sla_clock_and_raises_the_level_with_an_audit_row(monkeypatch):
+    sent = []
+    monkeypatch.setattr(case_events, "emit_event", lambda kind, data: sent.append((kind, data)))
     SLAPolicy.objects.create(name="Standard", first_response_target=2 * H, resolution_target=8 * H)
     opened = utc(2026, 12, 21, 8)
     case = open_email_case(subject="Réclamation", body="Je suis déçu", received_at=opened, type=CaseType.COMPLAINT).case  # 20 + 6
@@ -290,6 +293,8 @@ def test_the_refresh_follows_the_sla_clock_and_raises_the_level_with_an_audit_ro
     assert priority_services.refresh_priority_scores(now=opened + 3 * H) == 1
     late = Case.objects.get(pk=case.pk)
     assert (late.priority_score, late.priority) == (26 + 30, Priority.HIGH)
+    # The rise to high is sent to the webhooks too.
+    assert {"priority": {"from": "normal", "to": "high"}} in [data["changes"] for kind, data in sent if kind == "case.updated"]
     assert [r["code"] for r in late.priority_reasons][-1] == "sla_breached"
     audits = AuditEvent.objects.filter(kind=CaseAuditKind.PRIORITY_RAISED, subject_id=str(case.pk))
     assert [(a.payload["priority_from"], a.payload["priority_to"]) for a in audits] == [("normal", "high")]
