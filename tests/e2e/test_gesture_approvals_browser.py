@@ -24,15 +24,20 @@ def test_a_supervisor_grants_a_gesture_from_the_queue_in_french(live_server, mon
     TeamFactory(name="Livraison", members=[agent])
     case = open_email_case("helene@example.com", subject="Canapé livré taché").case
     request_gesture(case=case, type="refund", amount="120", currency="EUR", reason="Canapé livré taché", actor=agent)
+    big = open_email_case("marc@example.com", subject="Cuisine livrée incomplète").case
+    request_gesture(case=big, type="refund", amount="3200", currency="EUR", reason="Cuisine incomplète", actor=agent)
 
     with chromium_page(monkeypatch, width=1366, height=800, locale="fr-FR") as page:
         log_in(page, live_server, "/login/?next=/cases/gestures/approvals/", "claire")
         page.select_option("#language-select", "fr")
         expect(page.locator("html")).to_have_attribute("lang", "fr")
         expect(page.locator("h1")).to_have_text("Gestes en attente de validation")
-        expect(page.locator("table")).to_contain_text(case.reference)
+        expect(page.locator("table").first).to_contain_text(case.reference)
+        # Above every limit: listed under the queue, with what an administrator must do.
+        expect(page.locator("#waiting-" + str(big.gestures.get().pk))).to_contain_text(
+            "Personne : au-dessus du plus haut plafond (2000,00 EUR)")
         screenshot(page, "approvals.png")
         page.click("button[name=decision][value=approve]")
         expect(page.locator(".messages")).to_contain_text(case.reference)
         expect(page.locator("main")).to_contain_text("Aucun geste n’attend votre décision.")
-    assert Gesture.objects.get().status == GestureStatus.GRANTED
+    assert Gesture.objects.get(case=case).status == GestureStatus.GRANTED
