@@ -62,21 +62,31 @@ def change_case_type(*, case: Case, type: str, actor) -> Case:  # noqa: A002 - t
         if previous == type:
             return locked  # the classification form on a closed case still saves its root cause
         refuse_closed(locked)
-        before = {"priority": locked.priority, "sla_policy": locked.sla_policy_id}
-        locked.type = type
-        score_case(locked, text=case_text(locked))
-        changed = ["type", "priority", "priority_score", "priority_reasons", "updated_at", *follow_policy_of_type(locked)]
-        locked.save(update_fields=changed)
-        after = {"priority": locked.priority, "sla_policy": locked.sla_policy_id}
-        record_audit(kind=CaseAuditKind.TYPE_CHANGED, actor=actor, subject=locked, payload={
-            "from": previous, "to": type, "score": locked.priority_score,
-            **{name: [before[name], after[name]] for name in before if before[name] != after[name]},
-        })
-        changes = {"type": case_events.change(previous, type)}
-        if before["priority"] != after["priority"]:
-            changes["priority"] = case_events.change(before["priority"], after["priority"])
-        case_events.case_updated(locked, changes)
+        _change_scored_field(locked, "type", type, actor=actor, audit=CaseAuditKind.TYPE_CHANGED)
     return locked
+
+
+def _change_scored_field(case: Case, name: str, value: str, *, actor, audit: str, then=None) -> None:
+    """Set a field the priority score reads (type, channel) on a locked case: score it again,
+    follow the SLA policy it then selects, save, run `then(previous)` (what else follows the
+    field), audit (from, to, the new score, and the priority and policy when they moved) and
+    send case.updated."""
+    previous = getattr(case, name)
+    before = {"priority": case.priority, "sla_policy": case.sla_policy_id}
+    setattr(case, name, value)
+    score_case(case, text=case_text(case))
+    case.save(update_fields=[name, "priority", "priority_score", "priority_reasons", "updated_at", *follow_policy_of_type(case)])
+    if then is not None:
+        then(previous)
+    after = {"priority": case.priority, "sla_policy": case.sla_policy_id}
+    record_audit(kind=audit, actor=actor, subject=case, payload={
+        "from": previous, "to": value, "score": case.priority_score,
+        **{key: [before[key], after[key]] for key in before if before[key] != after[key]},
+    })
+    changes = {name: case_events.change(previous, value)}
+    if before["priority"] != after["priority"]:
+        changes["priority"] = case_events.change(before["priority"], after["priority"])
+    case_events.case_updated(case, changes)
 
 
 def change_case_language(*, case: Case, language: str, actor) -> Case:
@@ -116,20 +126,8 @@ def change_case_channel(*, case: Case, channel: str, actor) -> Case:
             raise ValidationError({"channel": [ValidationError(_(
                 "A case that came by email keeps that channel, and no other case can be moved to it: its messages did not come by email."
             ), code="channel_email")]})
-        before = {"priority": locked.priority, "sla_policy": locked.sla_policy_id}
-        locked.channel = channel
-        score_case(locked, text=case_text(locked))
-        locked.save(update_fields=["channel", "priority", "priority_score", "priority_reasons", "updated_at", *follow_policy_of_type(locked)])
-        _correct_opening_contact(locked, previous)
-        after = {"priority": locked.priority, "sla_policy": locked.sla_policy_id}
-        record_audit(kind=CaseAuditKind.CHANNEL_CHANGED, actor=actor, subject=locked, payload={
-            "from": previous, "to": channel, "score": locked.priority_score,
-            **{name: [before[name], after[name]] for name in before if before[name] != after[name]},
-        })
-        changes = {"channel": case_events.change(previous, channel)}
-        if before["priority"] != after["priority"]:
-            changes["priority"] = case_events.change(before["priority"], after["priority"])
-        case_events.case_updated(locked, changes)
+        _change_scored_field(locked, "channel", channel, actor=actor, audit=CaseAuditKind.CHANNEL_CHANGED,
+                             then=lambda previous: _correct_opening_contact(locked, previous))
     return locked
 
 
