@@ -251,6 +251,7 @@ def test_a_supervisor_corrects_the_channel_a_phone_call_was_recorded_on(live_ser
         page.click("#labels button[type=submit]")
         expect(page.locator(".case-head")).to_contain_text("Magasin")
         expect(page.locator(".thread")).to_contain_text("Magasin")  # the opening message follows
+        expect(page.locator("#case-side .tl-entry .channel").first).to_have_attribute("title", "Magasin")  # and the timeline
         screenshot(page, "case-channel-corrected.png")
 
 
