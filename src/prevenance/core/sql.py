@@ -87,26 +87,6 @@ def insert_rows(model, columns: Sequence[str], rows: Sequence[Sequence], *, retu
     return ids
 
 
-def insert_objects(objects: Sequence[models.Model]) -> None:
-    """Insert unsaved instances of one model and set their primary keys."""
-    if not objects:
-        return
-    if len(objects) == 1:  # the usual intake case: the statement is built once per model
-        insert_instance(objects[0])
-        return
-    model = type(objects[0])
-    fields = insert_fields(model)
-    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-    for obj in objects:
-        for field in stamped:
-            field.pre_save(obj, True)
-    ids = insert_rows(model, [f.column for f in fields], instance_rows(objects, fields), returning=True)
-    for obj, pk in zip(objects, ids, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
 def _copy(model, columns: Sequence[str], rows: Sequence[Sequence], *, returning: bool) -> list[int]:
     """PostgreSQL's COPY, several times faster than INSERT for thousands of rows. COPY returns no
     ids, so they are drawn from the table's sequence first, as the database would."""
@@ -182,7 +162,7 @@ def _plain(value):
 
 
 def insert_instance(obj) -> None:
-    """INSERT one new instance with SQL derived from its model's fields (as insert_objects does): dates,
+    """INSERT one new instance with SQL derived from its model's fields: dates,
     JSON, files and auto_now stamps are prepared as the ORM's own INSERT prepares them (pre_save,
     get_db_prep_save), plain text, numbers and ids are passed as they are; no query compiled."""
     sql, getters = _insert_plan(type(obj), connection.ops)
@@ -194,18 +174,25 @@ def insert_instance(obj) -> None:
 
 
 def insert_instances(objects: Sequence[models.Model]) -> None:
-    """insert_instance for a few new instances of one model, in one statement (their values
-    prepared the same way); ids set in insertion order."""
+    """insert_instance for new instances of one model, a few hundred per statement (under the
+    database's limit on parameters), each value prepared the same way; ids set in insertion
+    order. For thousands of rows, bulk imports use insert_rows (PostgreSQL's COPY)."""
     if not objects:
         return
-    sql, getters = _multi_insert_plan(type(objects[0]), len(objects), connection.ops)
-    values = [value_of(obj) for obj in objects for value_of in getters]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        ids = [row[0] for row in cursor.fetchall()]
-    for obj, pk in zip(objects, ids, strict=True):
-        obj.pk = pk
-        obj._state.adding, obj._state.db = False, connection.alias
+    model = type(objects[0])
+    if len(objects) == 1:  # the usual intake case: one cached statement per model
+        insert_instance(objects[0])
+        return
+    per_statement = max(1, min(500, (connection.features.max_query_params or 65_535) // len(insert_fields(model))))
+    for chunk in chunks(objects, per_statement):
+        sql, getters = _multi_insert_plan(model, len(chunk), connection.ops)
+        values = [value_of(obj) for obj in chunk for value_of in getters]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            ids = [row[0] for row in cursor.fetchall()]
+        for obj, pk in zip(chunk, ids, strict=True):
+            obj.pk = pk
+            obj._state.adding, obj._state.db = False, connection.alias
 
 
 @functools.lru_cache(maxsize=256)

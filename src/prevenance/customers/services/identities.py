@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prevenance.core.choices import CHANNELS, Channel
-from prevenance.core.sql import insert_objects
+from prevenance.core.sql import insert_instances
 from prevenance.customers.choices import ConflictStatus
 from prevenance.customers.models import Customer, Identity, IdentityConflict
 from prevenance.customers.normalize import NormalizedIdentity, normalize_identity
@@ -132,12 +132,12 @@ def _resolve_once(pairs, cleaned_hints, channel, seen_at) -> Resolution:
     else:
         customer = Customer(**cleaned_hints)
         customer.refresh_search_keys()
-        insert_objects([customer])
+        insert_instances([customer])
         created = True
 
     known = {(kind, value) for _pk, _customer_id, kind, value in existing}
     fresh = [_new_identity(customer, norm, item, channel, seen_at) for norm, item in pairs if (norm.kind, norm.normalized) not in known]
-    insert_objects(fresh)
+    insert_instances(fresh)
     return Resolution(customer=customer, created=created, attached=fresh)
 
 
