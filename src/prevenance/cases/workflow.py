@@ -1,9 +1,9 @@
 """The case status workflow: every allowed move, in one table (docs/cases.md shows it)."""
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import CaseStatus
+from prevenance.core.validation import invalid
 
 S = CaseStatus
 
@@ -29,20 +29,16 @@ def can_transition(current: str, target: str) -> bool:
 def check_transition(current: str, target: str) -> None:
     """Raise a ValidationError on `status` with the reason, unless current → target is allowed."""
     if target not in S.values:
-        raise ValidationError(
-            {"status": [_("“%(value)s” is not one of: %(choices)s.") % {"value": str(target)[:40], "choices": ", ".join(S.values)}]},
-            code="invalid_status",
+        raise invalid(
+            "status", _("“%(value)s” is not one of: %(choices)s.") % {"value": str(target)[:40], "choices": ", ".join(S.values)},
+            "invalid_status",
         )
     if current == target:
-        raise ValidationError(
-            {"status": [_("The case is already “%(status)s”.") % {"status": S(target).label}]}, code="same_status"
-        )
+        raise invalid("status", _("The case is already “%(status)s”.") % {"status": S(target).label}, "same_status")
     if current == S.CLOSED:
-        raise ValidationError(
-            {"status": [_("A closed case cannot change status; a new message opens a new case instead.")]}, code="case_closed"
-        )
+        raise invalid("status", _("A closed case cannot change status; a new message opens a new case instead."), "case_closed")
     if not can_transition(current, target):
-        raise ValidationError(
-            {"status": [_("A case cannot go from “%(current)s” to “%(target)s”.") % {"current": S(current).label, "target": S(target).label}]},
-            code="transition_refused",
+        raise invalid(
+            "status", _("A case cannot go from “%(current)s” to “%(target)s”.") % {"current": S(current).label, "target": S(target).label},
+            "transition_refused",
         )

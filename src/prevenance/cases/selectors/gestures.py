@@ -9,7 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import DecimalField, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import GestureStatus
@@ -57,16 +58,32 @@ def remaining_delegation(user, case_id: int) -> dict[str, Decimal]:
             for currency, limit in delegation_limits(user).items()}
 
 
+def _with_granted_before(gestures: QuerySet[Gesture]) -> QuerySet[Gesture]:
+    """Annotate `granted_before`: what was already granted on each gesture's case in its currency."""
+    amount = DecimalField(max_digits=12, decimal_places=2)
+    granted = (
+        Gesture.objects.filter(case=OuterRef("case"), currency=OuterRef("currency"), status=GestureStatus.GRANTED)
+        .order_by().values("case").annotate(total=Sum("amount")).values("total")
+    )
+    return gestures.annotate(
+        granted_before=Coalesce(Subquery(granted, output_field=amount), Value(Decimal("0.00")), output_field=amount),
+        case_total=F("amount") + F("granted_before"),
+    )
+
+
 def gesture_approval_queue(user) -> QuerySet[Gesture]:
-    """The gestures waiting for a decision that this user may take: within their limit, not
-    their own, on a case they can see; the oldest first."""
+    """The gestures waiting for a decision that this user may take: their limit covers the
+    gesture together with what was already granted on its case (as for a request: a limit is
+    per case), not their own, on a case they can see; the oldest first. Each row carries
+    `granted_before`, the total already granted on its case in its currency."""
     if not getattr(user, "is_authenticated", False) or not user.has_perm(APPROVE_GESTURE):
         return Gesture.objects.none()
     covered = Q(pk__in=[])
     for currency, largest in delegation_limits(user).items():
-        covered |= Q(currency=currency, amount__lte=largest)
+        covered |= Q(currency=currency, case_total__lte=largest)
     return (
-        Gesture.objects.filter(covered, status=GestureStatus.REQUESTED, case__in=visible_cases(user).values("pk"))
+        _with_granted_before(Gesture.objects.filter(status=GestureStatus.REQUESTED, case__in=visible_cases(user).values("pk")))
+        .filter(covered)
         .exclude(requested_by=user)
         .select_related("case", "customer", "requested_by")
         .order_by("created_at", "id")
@@ -75,8 +92,8 @@ def gesture_approval_queue(user) -> QuerySet[Gesture]:
 
 @dataclass(frozen=True)
 class WaitingGesture:
-    gesture: Gesture
-    decider_exists: bool  # an active approver other than the requester has a limit that covers it
+    gesture: Gesture  # with `granted_before`, as in the approval queue
+    decider_exists: bool  # an active approver other than the requester has a limit that covers it with the case's granted total
     highest_limit: Decimal | None  # the highest of those approvers' limits in its currency; None: none of them has one
     limit_in_currency: bool  # some approver (the requester included) has a limit in its currency
 
@@ -92,15 +109,16 @@ def _approvers_limits() -> list[tuple[int, dict[str, Decimal]]]:
 
 def gestures_beyond_my_limit(user) -> list[WaitingGesture]:
     """The other gestures waiting on cases this approver can see, which they may not decide on
-    (above their limit, or their own), and whether another active approver may (their limit
-    covers it and it is not their own request): a gesture nobody may decide on would
+    (above their limit with what the case was already granted, or their own), and whether
+    another active approver may (their limit covers the case's total with it and it is not
+    their own request): a gesture nobody may decide on would
     otherwise wait where nobody sees it; the page says an administrator must raise or set a
     limit."""
     if not getattr(user, "is_authenticated", False) or not user.has_perm(APPROVE_GESTURE):
         return []
     decidable = gesture_approval_queue(user).values("pk")
     waiting = list(
-        Gesture.objects.filter(status=GestureStatus.REQUESTED, case__in=visible_cases(user).values("pk"))
+        _with_granted_before(Gesture.objects.filter(status=GestureStatus.REQUESTED, case__in=visible_cases(user).values("pk")))
         .exclude(pk__in=decidable).select_related("case", "customer", "requested_by").order_by("created_at", "id")[:200]
     )
     if not waiting:
@@ -111,7 +129,7 @@ def gestures_beyond_my_limit(user) -> list[WaitingGesture]:
         in_currency = [(pk, limits[gesture.currency]) for pk, limits in approvers if gesture.currency in limits]
         others = [limit for pk, limit in in_currency if pk != gesture.requested_by_id]
         shown.append(WaitingGesture(
-            gesture, decider_exists=any(limit >= gesture.amount for limit in others),
+            gesture, decider_exists=any(limit >= gesture.case_total for limit in others),
             highest_limit=max(others, default=None), limit_in_currency=bool(in_currency),
         ))
     return shown

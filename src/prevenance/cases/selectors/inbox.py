@@ -39,6 +39,7 @@ from prevenance.cases.workflow import ACTIVE
 from prevenance.core.calendars import calendar_specs
 from prevenance.core.choices import Channel
 from prevenance.core.pagination import InvalidCursor, decode_cursor, encode_cursor
+from prevenance.core.validation import invalid
 
 PAGE_SIZE = 25
 # Tab counts stop here: counting every open case of a million is not worth a slow page.
@@ -95,13 +96,13 @@ def clean_filters(raw) -> dict:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ValidationError({"filters": [_("Filters must be an object of field → values.")]}, code="invalid_filters")
+        raise invalid("filters", _("Filters must be an object of field → values."), "invalid_filters")
     cleaned: dict = {}
     for key, value in raw.items():
         if key == "base":
             continue
         if key not in FILTER_KEYS:
-            raise ValidationError({key: [_("Unknown filter “%(key)s”.") % {"key": str(key)[:40]}]}, code="unknown_filter")
+            raise invalid(key, _("Unknown filter “%(key)s”.") % {"key": str(key)[:40]}, "unknown_filter")
         if key == "q":
             text = str(value or "").strip()[:200]
             if text:
@@ -112,15 +113,15 @@ def clean_filters(raw) -> dict:
             try:
                 ids = sorted({int(v) for v in values})
             except ValueError:
-                raise ValidationError({"team": [_("A team is given by its number.")]}, code="invalid_team") from None
+                raise invalid("team", _("A team is given by its number."), "invalid_team") from None
             if ids:
                 cleaned["team"] = ids
             continue
         bad = [v for v in values if v not in FILTER_CHOICES[key]]
         if bad:
-            raise ValidationError(
-                {key: [_("“%(value)s” is not one of: %(choices)s.") % {"value": bad[0][:40], "choices": ", ".join(FILTER_CHOICES[key])}]},
-                code="invalid_choice",
+            raise invalid(
+                key, _("“%(value)s” is not one of: %(choices)s.") % {"value": bad[0][:40], "choices": ", ".join(FILTER_CHOICES[key])},
+                "invalid_choice",
             )
         if values:
             cleaned[key] = sorted(set(values))

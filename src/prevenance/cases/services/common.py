@@ -20,6 +20,7 @@ from prevenance.cases.selectors.kept_settings import kept_settings
 from prevenance.cases.services import numbering
 from prevenance.core.choices import CHANNELS
 from prevenance.core.sql import insert_instance, insert_linked_pair, select_for_update
+from prevenance.core.validation import invalid
 from prevenance.customers.models import Customer, IdentityConflict
 from prevenance.customers.services import lock_live_customer
 from prevenance.interactions.choices import Direction, JourneyPhase, Nature
@@ -247,7 +248,7 @@ def case_text(case: Case) -> str:
 
 def refuse_closed(case: Case) -> None:
     if case.status == CaseStatus.CLOSED:
-        raise ValidationError({"case": [_("Case %(reference)s is closed.") % {"reference": case.reference}]}, code="case_closed")
+        raise invalid("case", _("Case %(reference)s is closed.") % {"reference": case.reference}, "case_closed")
 
 
 def next_reference(when: datetime) -> str:

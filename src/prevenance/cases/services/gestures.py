@@ -26,6 +26,7 @@ from prevenance.cases.selectors import (
 from prevenance.cases.services.common import clean_choice, live_case_id, lock_case
 from prevenance.core.audit import record_audit
 from prevenance.core.roles import AGENT, SUPERVISOR
+from prevenance.core.validation import invalid
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # what the column (12 digits, 2 decimals) holds
@@ -118,7 +119,7 @@ def _insert_with_voucher(gesture: Gesture) -> None:
         except IntegrityError:
             if not Gesture.objects.filter(voucher_code=gesture.voucher_code).exists():
                 raise
-    raise ValidationError({"voucher_code": [_("No free voucher code was found; try again.")]}, code="voucher_exhausted")
+    raise invalid("voucher_code", _("No free voucher code was found; try again."), "voucher_exhausted")
 
 
 def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str, actor) -> Gesture:  # noqa: A002 - the issue's word
@@ -134,7 +135,7 @@ def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str
     with transaction.atomic():
         locked = lock_case(live_case_id(case.pk))
         if locked.customer_id is None:
-            raise ValidationError({"case": [_("This case's customer was erased: no gesture can be made.")]}, code="customer_erased")
+            raise invalid("case", _("This case's customer was erased: no gesture can be made."), "customer_erased")
         limit = delegation_limit(actor, currency)
         already = granted_on_case(locked.pk).get(currency, Decimal("0.00"))  # the case is locked: no race
         gesture = Gesture(
@@ -156,41 +157,67 @@ def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str
     return gesture
 
 
-def _check_decider(gesture: Gesture, actor) -> Decimal:
+def _check_decider(gesture: Gesture, actor, *, granting: bool) -> tuple[Decimal, Decimal]:
+    """The decider's limit and what was already granted on the case in the gesture's currency.
+
+    Granting is held to the same per-case rule as a request: the limit must cover the gesture
+    together with the gestures already granted on the case, so a supervisor cannot approve
+    one 1,500 EUR gesture after another on one case with a 2,000 EUR limit. Refusing gives
+    nothing away: the limit must cover the gesture alone."""
     if gesture.status != GestureStatus.REQUESTED:
-        raise ValidationError(
-            {"status": [_("This gesture is already %(status)s.") % {"status": gesture.get_status_display().lower()}]},
-            code="already_decided",
+        raise invalid(
+            "status", _("This gesture is already %(status)s.") % {"status": gesture.get_status_display().lower()},
+            "already_decided",
         )
     if gesture.requested_by_id == actor.pk:
-        raise ValidationError({"actor": [_("You cannot decide on a gesture you asked for.")]}, code="own_gesture")
+        raise invalid("actor", _("You cannot decide on a gesture you asked for."), "own_gesture")
     limit = delegation_limit(actor, gesture.currency)
     if gesture.amount > limit:
-        raise ValidationError(
-            {"actor": [_("Your delegation limit (%(limit)s %(currency)s) does not cover this gesture.")
-                       % {"limit": limit, "currency": gesture.currency}]},
-            code="over_limit",
+        raise invalid(
+            "actor", _("Your delegation limit (%(limit)s %(currency)s) does not cover this gesture.")
+                       % {"limit": limit, "currency": gesture.currency},
+            "over_limit",
         )
-    return limit
+    already = granted_on_case(gesture.case_id).get(gesture.currency, Decimal("0.00")) if granting else Decimal("0.00")
+    if already + gesture.amount > limit:
+        raise invalid(
+            "actor", _("Your delegation limit (%(limit)s %(currency)s) does not cover this gesture together with the "
+                         "%(granted)s %(currency)s already granted on this case.")
+                       % {"limit": limit, "currency": gesture.currency, "granted": already},
+            "over_limit",
+        )
+    return limit, already
 
 
 def _decide(gesture: Gesture, *, status: str, actor, reason: str, audit: str) -> Gesture:
     """Move a requested gesture to `status`. The UPDATE only matches a row still `requested`,
-    so of two deciders at the same moment exactly one wins, on SQLite and PostgreSQL alike."""
+    so of two deciders at the same moment exactly one wins, on SQLite and PostgreSQL alike.
+    A grant locks the case first, as request_gesture does, so two gestures granted on one case
+    at the same moment cannot both fit under a limit that covers only one of them."""
+    granting = status == GestureStatus.GRANTED
     with transaction.atomic():
         current = Gesture.objects.get(pk=gesture.pk)
-        limit = _check_decider(current, actor)
+        if granting:
+            locked_id = current.case_id
+            lock_case(locked_id)
+            current = Gesture.objects.get(pk=gesture.pk)
+            if current.case_id != locked_id:  # a merge moved it to the surviving case meanwhile
+                lock_case(current.case_id)
+        limit, already = _check_decider(current, actor, granting=granting)
         now = timezone.now()
         fields = {"status": status, "decided_by": actor, "decided_at": now, "decision_reason": reason, "updated_at": now}
         pending = Gesture.objects.filter(pk=current.pk, status=GestureStatus.REQUESTED)
-        if status == GestureStatus.GRANTED and current.type == GestureType.VOUCHER:
+        if granting and current.type == GestureType.VOUCHER:
             updated = _update_with_voucher(pending, fields)
         else:
             updated = pending.update(**fields)
         if not updated:
-            raise ValidationError({"status": [_("Someone else decided on this gesture meanwhile.")]}, code="already_decided")
+            raise invalid("status", _("Someone else decided on this gesture meanwhile."), "already_decided")
         current.refresh_from_db()
-        record_audit(kind=audit, actor=actor, subject=current, payload=_payload(current, limit=str(limit), reason=reason))
+        context = {"limit": str(limit), "reason": reason}
+        if granting:
+            context["granted_on_case"] = str(already)
+        record_audit(kind=audit, actor=actor, subject=current, payload=_payload(current, **context))
     return current
 
 
@@ -203,11 +230,12 @@ def _update_with_voucher(pending, fields: dict) -> int:
         except IntegrityError:
             if not Gesture.objects.filter(voucher_code=code).exists():
                 raise
-    raise ValidationError({"voucher_code": [_("No free voucher code was found; try again.")]}, code="voucher_exhausted")
+    raise invalid("voucher_code", _("No free voucher code was found; try again."), "voucher_exhausted")
 
 
 def approve_gesture(*, gesture: Gesture, actor, reason: str = "") -> Gesture:
-    """Grant a gesture waiting in the queue: the actor's limit must cover it, and it is not theirs."""
+    """Grant a gesture waiting in the queue: the actor's limit must cover it together with the
+    gestures already granted on its case, and it is not theirs."""
     _require(actor, APPROVE_GESTURE)
     text = _clean_reason(reason, field="reason", required=False)
     return _decide(gesture, status=GestureStatus.GRANTED, actor=actor, reason=text, audit=GestureAuditKind.GRANTED)
@@ -228,16 +256,16 @@ def cancel_gesture(*, gesture: Gesture, actor, reason: str = "") -> Gesture:
         if current.requested_by_id is None or current.requested_by_id != getattr(actor, "pk", None):
             raise PermissionDenied
         if current.status != GestureStatus.REQUESTED:
-            raise ValidationError(
-                {"status": [_("This gesture is already %(status)s.") % {"status": current.get_status_display().lower()}]},
-                code="already_decided",
+            raise invalid(
+                "status", _("This gesture is already %(status)s.") % {"status": current.get_status_display().lower()},
+                "already_decided",
             )
         now = timezone.now()
         updated = Gesture.objects.filter(pk=current.pk, status=GestureStatus.REQUESTED).update(
             status=GestureStatus.CANCELLED, decided_by=actor, decided_at=now, decision_reason=text, updated_at=now
         )
         if not updated:
-            raise ValidationError({"status": [_("Someone else decided on this gesture meanwhile.")]}, code="already_decided")
+            raise invalid("status", _("Someone else decided on this gesture meanwhile."), "already_decided")
         current.refresh_from_db()
         record_audit(kind=GestureAuditKind.CANCELLED, actor=actor, subject=current, payload=_payload(current, reason=text))
     return current

@@ -23,6 +23,7 @@ from prevenance.cases.services.templates import sign_reply
 from prevenance.cases.workflow import check_transition
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
+from prevenance.core.validation import invalid
 
 
 def _clean_text_body(body) -> str:
@@ -53,7 +54,7 @@ def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: st
         locked = lock_case(case.pk)
         refuse_closed(locked)
         if locked.customer_id is None:
-            raise ValidationError({"case": [_("This case's customer was erased: there is no one to answer.")]}, code="customer_erased")
+            raise invalid("case", _("This case's customer was erased: there is no one to answer."), "customer_erased")
         now = timezone.now()
         reply_channel = clean_channel(channel or default_reply_channel(locked))
         if sign and reply_channel == Channel.EMAIL:
@@ -120,11 +121,11 @@ def _check_assignee(assignee, team: Team | None) -> None:
     if assignee is None:
         return
     if not assignee.is_active or not assignee.has_perm("cases.change_case"):
-        raise ValidationError({"assignee": [_("%(user)s cannot handle cases.") % {"user": assignee.get_username()}]}, code="not_an_agent")
+        raise invalid("assignee", _("%(user)s cannot handle cases.") % {"user": assignee.get_username()}, "not_an_agent")
     if team is not None and not team.members.filter(pk=assignee.pk).exists():
-        raise ValidationError(
-            {"assignee": [_("%(user)s is not a member of the team %(team)s.") % {"user": assignee.get_username(), "team": team.name}]},
-            code="not_in_team",
+        raise invalid(
+            "assignee", _("%(user)s is not a member of the team %(team)s.") % {"user": assignee.get_username(), "team": team.name},
+            "not_in_team",
         )
 
 

@@ -51,6 +51,7 @@ from prevenance.cases.services.sla import (
 )
 from prevenance.core.audit import audit_event, record_audits
 from prevenance.core.sql import update_instance
+from prevenance.core.validation import invalid
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Order
 from prevenance.customers.services import (
@@ -247,9 +248,9 @@ def _refuse_erased(case: Case) -> None:
     # An erased person's words are not added to an unlinked case (a later erasure could not
     # find them): the intake opens a new case from the sender's identities instead.
     if case.customer_id is None:
-        raise ValidationError(
-            {"case": [_("Case %(reference)s belongs to an erased customer; open a new case from the sender instead.") % {"reference": case.reference}]},
-            code="customer_erased",
+        raise invalid(
+            "case", _("Case %(reference)s belongs to an erased customer; open a new case from the sender instead.") % {"reference": case.reference},
+            "customer_erased",
         )
 
 

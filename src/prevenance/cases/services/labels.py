@@ -1,6 +1,5 @@
 """What a case is filed under: its tags and its root cause (for continuous improvement)."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -8,6 +7,7 @@ from prevenance.cases.choices import CaseAuditKind
 from prevenance.cases.models import Case, RootCause, Tag
 from prevenance.cases.services.common import lock_case
 from prevenance.core.audit import record_audit
+from prevenance.core.validation import invalid
 
 
 def set_case_labels(*, case: Case, tags: list[Tag], root_cause: RootCause | None, actor) -> Case:
@@ -16,7 +16,7 @@ def set_case_labels(*, case: Case, tags: list[Tag], root_cause: RootCause | None
     Allowed on a closed case too: root causes are often only known after the fact.
     """
     if root_cause is not None and not root_cause.active:
-        raise ValidationError({"root_cause": [_("This root cause is no longer in use.")]}, code="inactive_root_cause")
+        raise invalid("root_cause", _("This root cause is no longer in use."), "inactive_root_cause")
     with transaction.atomic():
         locked = lock_case(case.pk)
         before = {"tags": sorted(locked.tags.values_list("pk", flat=True)), "root_cause": locked.root_cause_id}

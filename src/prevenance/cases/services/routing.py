@@ -26,6 +26,7 @@ from prevenance.core.audit import audit_event, record_audit
 from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent
 from prevenance.core.text import search_key
+from prevenance.core.validation import invalid
 
 # Why a case stayed in the team queue (stored in the routing audit row, shown to supervisors).
 NO_TEAM = "no_team"
@@ -212,10 +213,10 @@ def route_again(*, case: Case, actor) -> Case:
         refuse_closed(locked)
         rule = matching_rule(channel=locked.channel, case_type=locked.type, language=locked.language, text=case_text(locked))
         if rule is None:
-            raise ValidationError({"case": [ValidationError(
-                _("No routing rule matches this case (its channel, type, language and words): choose its team by hand."),
-                code="no_routing_rule",
-            )]})
+            raise invalid(
+                "case", _("No routing rule matches this case (its channel, type, language and words): choose its team by hand."),
+                "no_routing_rule",
+            )
         before = {"assignee": locked.assignee_id, "team": locked.team_id}
         reason = ""
         if rule.team_id != locked.team_id or locked.assignee_id is None:
@@ -239,13 +240,13 @@ def _clean_cap(field: str, value) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError({field: [_("A whole number of 0 or more, or empty for no cap.")]}, code="invalid_cap")
+        raise invalid(field, _("A whole number of 0 or more, or empty for no cap."), "invalid_cap")
     return value
 
 
 def _profile(user) -> AgentProfile:
     if user is None or not user.pk:
-        raise ValidationError({"user": [_("Choose an agent.")]}, code="no_user")
+        raise invalid("user", _("Choose an agent."), "no_user")
     profile, _created = AgentProfile.objects.select_for_update().get_or_create(user=user)
     return profile
 
@@ -253,7 +254,7 @@ def _profile(user) -> AgentProfile:
 def set_availability(*, user, available: bool, actor=None) -> AgentProfile:
     """Whether routing gives the agent new cases now (their open cases stay theirs)."""
     if not isinstance(available, bool):
-        raise ValidationError({"available": [_("Yes or no.")]}, code="invalid_availability")
+        raise invalid("available", _("Yes or no."), "invalid_availability")
     with transaction.atomic():
         profile = _profile(user)
         if profile.available != available:

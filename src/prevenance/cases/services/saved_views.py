@@ -1,11 +1,12 @@
 """Saved inbox views: an agent keeps their own filters; supervisors share views with everyone."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from prevenance.cases.models import SavedView
 from prevenance.cases.selectors.inbox import BUILTIN_LABELS, OPEN, clean_filters
+from prevenance.core.validation import invalid
 
 SHARE_VIEW = "cases.add_savedview"
 DELETE_SHARED_VIEW = "cases.delete_savedview"
@@ -15,9 +16,9 @@ NAME_MAX = 100
 def _clean_name(name) -> str:
     text = " ".join(str(name or "").split())
     if not text:
-        raise ValidationError({"name": [_("Give the view a name.")]}, code="required")
+        raise invalid("name", _("Give the view a name."), "required")
     if len(text) > NAME_MAX:
-        raise ValidationError({"name": [_("At most %(max)d characters.") % {"max": NAME_MAX}]}, code="too_long")
+        raise invalid("name", _("At most %(max)d characters.") % {"max": NAME_MAX}, "too_long")
     return text
 
 
@@ -28,9 +29,9 @@ def save_view(*, user, name: str, filters: dict, base: str = OPEN, shared: bool 
     if not user.has_perm("cases.view_case"):
         raise PermissionDenied
     if shared and not user.has_perm(SHARE_VIEW):
-        raise ValidationError({"shared": [_("Only supervisors can share a view with everyone.")]}, code="cannot_share")
+        raise invalid("shared", _("Only supervisors can share a view with everyone."), "cannot_share")
     if base not in BUILTIN_LABELS:
-        raise ValidationError({"base": [_("“%(value)s” is not an inbox view.") % {"value": str(base)[:40]}]}, code="invalid_base")
+        raise invalid("base", _("“%(value)s” is not an inbox view.") % {"value": str(base)[:40]}, "invalid_base")
     text = _clean_name(name)
     stored = {**clean_filters(filters), "base": base}
     owner = None if shared else user
@@ -38,7 +39,7 @@ def save_view(*, user, name: str, filters: dict, base: str = OPEN, shared: bool 
         # No unique constraint on the model: two saves racing could both pass this check and
         # leave two views of one name, which is harmless (either can be deleted).
         if SavedView.objects.filter(owner=owner, name=text).exists():
-            raise ValidationError({"name": [_("There is already a view named “%(name)s”.") % {"name": text}]}, code="duplicate")
+            raise invalid("name", _("There is already a view named “%(name)s”.") % {"name": text}, "duplicate")
         return SavedView.objects.create(name=text, owner=owner, filters=stored)
 
 

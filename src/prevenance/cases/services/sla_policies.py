@@ -11,6 +11,7 @@ from prevenance.cases.choices import CaseAuditKind, CaseType, Priority
 from prevenance.cases.models import SLAPolicy
 from prevenance.core.audit import record_audit
 from prevenance.core.models import BusinessCalendar
+from prevenance.core.validation import invalid
 
 FIELDS = ("name", "active", "case_type", "priority", "customer_tier", "first_response_target", "resolution_target", "calendar",
           "near_breach_percent")
@@ -56,7 +57,7 @@ def _save(policy: SLAPolicy) -> None:
         with transaction.atomic():
             policy.save()
     except IntegrityError:
-        raise ValidationError({"name": [_("An SLA policy with this name already exists.")]}, code="duplicate") from None
+        raise invalid("name", _("An SLA policy with this name already exists."), "duplicate") from None
 
 
 def create_sla_policy(*, actor, **values) -> SLAPolicy:

@@ -21,6 +21,7 @@ from prevenance.cases.services.outbound import queue_delivery, unreachable
 from prevenance.cases.services.templates import apply_signature, render_template, select_template
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
+from prevenance.core.validation import invalid
 from prevenance.customers.choices import ConsentPurpose, ConsentState
 from prevenance.customers.selectors import consent_states
 
@@ -131,7 +132,7 @@ def _score(field: str, value, top: int) -> int | None:
     except (TypeError, ValueError):
         score = 0
     if not 1 <= score <= top:
-        raise ValidationError({field: [_("Choose a whole number from 1 to %(top)d.") % {"top": top}]}, code="out_of_range")
+        raise invalid(field, _("Choose a whole number from 1 to %(top)d.") % {"top": top}, "out_of_range")
     return score
 
 
@@ -160,9 +161,9 @@ def answer_survey(*, token: str, csat=None, ces=None, comment: str | None = None
     with transaction.atomic():
         survey = SatisfactionSurvey.objects.select_for_update().filter(token=str(token)[:64]).first()
         if survey is None:
-            raise ValidationError({"token": [_("This survey link is not valid.")]}, code="unknown_survey")
+            raise invalid("token", _("This survey link is not valid."), "unknown_survey")
         if not is_open(survey, now):
-            raise ValidationError({"survey": [_("This survey is closed.")]}, code="survey_closed")
+            raise invalid("survey", _("This survey is closed."), "survey_closed")
         changed = []
         for field, score in scores.items():
             if score is not None:

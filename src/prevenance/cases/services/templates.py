@@ -24,6 +24,7 @@ from prevenance.cases.models import Case, ReplyTemplate, Signature, Team
 from prevenance.cases.selectors.kept_settings import forget_kept_settings, kept_settings
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import CHANNELS
+from prevenance.core.validation import invalid
 
 # The placeholders every template may use; survey invitations also get the links to answer.
 PLACEHOLDERS = frozenset({
@@ -50,18 +51,16 @@ def check_placeholders(text: str, *, field: str, allowed: Iterable[str] = PLACEH
     try:
         parts = list(_FORMATTER.parse(text))
     except ValueError:
-        raise ValidationError(
-            {field: [_("Unbalanced brace: write {{ or }} for a literal brace, {name} for a placeholder.")]}, code="bad_brace"
-        ) from None
+        raise invalid(field, _("Unbalanced brace: write {{ or }} for a literal brace, {name} for a placeholder."), "bad_brace") from None
     for _literal, name, spec, conversion in parts:
         if name is None:
             continue
         if name not in allowed or spec or conversion:
             shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
-            raise ValidationError(
-                {field: [_("Unknown placeholder %(placeholder)s. Allowed: %(allowed)s.")
-                         % {"placeholder": shown, "allowed": ", ".join("{" + p + "}" for p in sorted(allowed))}]},
-                code="unknown_placeholder",
+            raise invalid(
+                field, _("Unknown placeholder %(placeholder)s. Allowed: %(allowed)s.")
+                         % {"placeholder": shown, "allowed": ", ".join("{" + p + "}" for p in sorted(allowed))},
+                "unknown_placeholder",
             )
 
 
@@ -314,7 +313,7 @@ def _save_unique(row, *, field: str, message: str) -> None:
         with transaction.atomic():
             row.save()
     except IntegrityError:
-        raise ValidationError({field: [message]}, code="duplicate") from None
+        raise invalid(field, message, "duplicate") from None
 
 
 def create_reply_template(
@@ -345,7 +344,7 @@ def update_reply_template(*, template: ReplyTemplate, actor, **changes) -> Reply
         # keeps what a concurrent edit saved.
         locked = ReplyTemplate.objects.select_for_update().filter(pk=template.pk).first()
         if locked is None:
-            raise ValidationError({"template": [_("This template was deleted meanwhile.")]}, code="deleted")
+            raise invalid("template", _("This template was deleted meanwhile."), "deleted")
         fields = clean_template_fields(**{field: changes.get(field, getattr(locked, field)) for field in TEMPLATE_FIELDS})
         for field, value in fields.items():
             setattr(locked, field, value)
@@ -409,7 +408,7 @@ def update_signature(*, signature: Signature, actor, **changes) -> Signature:
     with transaction.atomic():
         locked = Signature.objects.select_for_update().filter(pk=signature.pk).first()
         if locked is None:
-            raise ValidationError({"signature": [_("This signature was deleted meanwhile.")]}, code="deleted")
+            raise invalid("signature", _("This signature was deleted meanwhile."), "deleted")
         fields = clean_signature_fields(**{field: changes.get(field, getattr(locked, field)) for field in SIGNATURE_FIELDS})
         for field, value in fields.items():
             setattr(locked, field, value)

@@ -1,6 +1,5 @@
 """Reshaping threads: two cases about the same matter become one; a message becomes its own case."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
@@ -12,6 +11,7 @@ from prevenance.cases.models import Case, Gesture, Message
 from prevenance.cases.services.common import REFERENCE_TYPE, create_case, lock_case, refuse_closed
 from prevenance.cases.services.sla import start_clock
 from prevenance.core.audit import record_audit
+from prevenance.core.validation import invalid
 from prevenance.interactions.models import Interaction
 
 
@@ -49,18 +49,19 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
     cases must be the same customer's (merge the customers first otherwise).
     """
     if survivor.pk == loser.pk:
-        raise ValidationError({"loser": [ValidationError(_("A case cannot be merged with itself."), code="same_case")]})
+        raise invalid("loser", _("A case cannot be merged with itself."), "same_case")
     with transaction.atomic():
         survivor, loser = _lock_pair(survivor.pk, loser.pk)
         if loser.merged_into_id == survivor.pk:
             return survivor
         if survivor.merged_into_id or loser.merged_into_id:
-            raise ValidationError({"loser": [ValidationError(_("One of these cases was already merged into another case."), code="already_merged")]})
+            raise invalid("loser", _("One of these cases was already merged into another case."), "already_merged")
         refuse_closed(survivor)
         refuse_closed(loser)
         if survivor.customer_id != loser.customer_id:
-            raise ValidationError(
-                {"loser": [_("These cases belong to different customers: merge the customers first.")]}, code="different_customers"
+            raise invalid(
+                "loser", _("These cases belong to different customers: merge the customers first."),
+                "different_customers",
             )
         moved = list(loser.messages.values_list("pk", flat=True))
         Message.objects.filter(pk__in=moved).update(case=survivor)
@@ -91,14 +92,14 @@ def split_message(*, message: Message, actor) -> Case:
         source = lock_case(message.case_id)
         message = Message.objects.select_for_update().get(pk=message.pk)
         if message.case_id != source.pk:
-            raise ValidationError({"message": [ValidationError(_("This message moved to another case meanwhile; try again."), code="message_moved")]})
+            raise invalid("message", _("This message moved to another case meanwhile; try again."), "message_moved")
         refuse_closed(source)
         if message.kind != MessageKind.INBOUND:
-            raise ValidationError({"message": [ValidationError(_("Only a message from the customer can become a case of its own."), code="not_inbound")]})
+            raise invalid("message", _("Only a message from the customer can become a case of its own."), "not_inbound")
         if not source.messages.exclude(pk=message.pk).exists():
-            raise ValidationError({"message": [ValidationError(_("This is the case's only message: there is nothing to split from."), code="only_message")]})
+            raise invalid("message", _("This is the case's only message: there is nothing to split from."), "only_message")
         if source.customer_id is None:
-            raise ValidationError({"message": [ValidationError(_("This case's customer was erased."), code="customer_erased")]})
+            raise invalid("message", _("This case's customer was erased."), "customer_erased")
         now = timezone.now()
         case = create_case(
             customer=source.customer, channel=message.channel, subject=source.subject, created_at=now, type=source.type,

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -24,6 +23,7 @@ from prevenance.cases.services.sla import follow_policy_of_type
 from prevenance.cases.services.templates import case_language
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
+from prevenance.core.validation import invalid
 from prevenance.customers.choices import Language
 from prevenance.interactions.models import Interaction
 
@@ -123,9 +123,12 @@ def change_case_channel(*, case: Case, channel: str, actor) -> Case:
             return locked
         refuse_closed(locked)
         if Channel.EMAIL in (previous, channel):
-            raise ValidationError({"channel": [ValidationError(_(
+            raise invalid(
+                "channel", _(
                 "A case that came by email keeps that channel, and no other case can be moved to it: its messages did not come by email."
-            ), code="channel_email")]})
+            ),
+                "channel_email",
+            )
         _change_scored_field(locked, "channel", channel, actor=actor, audit=CaseAuditKind.CHANNEL_CHANGED,
                              then=lambda previous: _correct_opening_contact(locked, previous))
     return locked

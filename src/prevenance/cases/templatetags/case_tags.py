@@ -2,6 +2,7 @@
 why an email was not sent."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django import template
 from django.utils.safestring import mark_safe
@@ -73,3 +74,12 @@ def reason_lines(reasons) -> list[str]:
 def get_item(mapping, key):
     """mapping[key] in a template (the tab counts by view key); 0 when absent."""
     return (mapping or {}).get(key, 0)
+
+
+@register.filter
+def cents(value) -> str:
+    """An amount with its two decimals, as the gesture columns store it: a sum computed by
+    SQLite comes back as Decimal("1500") where the column itself reads "1500.00"."""
+    if value is None or value == "":
+        return ""
+    return str(Decimal(value).quantize(Decimal("0.01")))

@@ -312,6 +312,24 @@ def test_the_requester_can_cancel_but_not_approve_their_own(as_supervisor):
     assert as_supervisor.post(f"/gestures/{gesture_id}/cancel", {}).json()["status"] == "cancelled"
 
 
+def test_refusals_carry_their_code_in_type(as_agent, as_supervisor):
+    # A client acts on the type, not on the translated words (services build their refusals
+    # with core.validation.invalid, which keeps the code Django would otherwise drop).
+    case = open_email_case().case
+    first, second = (as_agent.post(f"/cases/{case.pk}/gestures", {"type": "refund", "amount": "1500", "reason": "Casse"}).json()["id"]
+                     for _ in range(2))
+    assert as_supervisor.post(f"/gestures/{first}/approve", {}).status_code == 200
+    over = as_supervisor.post(f"/gestures/{second}/approve", {})
+    assert over.status_code == 422
+    assert [(e["loc"], e["type"]) for e in over.json()["detail"]] == [(["body", "actor"], "over_limit")]
+    assert "1500.00 EUR already granted on this case" in over.json()["detail"][0]["msg"]
+    again = as_supervisor.post(f"/gestures/{first}/refuse", {"reason": "Trop tard"})
+    assert [e["type"] for e in again.json()["detail"]] == ["already_decided"]
+    assert as_agent.patch(f"/cases/{case.pk}", {"status": "closed"}).status_code == 200
+    reopened = as_agent.patch(f"/cases/{case.pk}", {"status": "open"})
+    assert [(e["loc"], e["type"]) for e in reopened.json()["detail"]] == [(["body", "status"], "case_closed")]
+
+
 # Templates and SLA policies ------------------------------------------------------------------
 
 

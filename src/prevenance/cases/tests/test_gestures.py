@@ -171,6 +171,35 @@ def test_approval_needs_a_limit_that_covers_the_amount(agent, supervisor, admin_
     assert approve_gesture(gesture=gesture, actor=admin_user).status == GestureStatus.GRANTED
 
 
+def test_an_approval_counts_what_the_case_was_already_granted(agent, supervisor, client):
+    # As for a request, a limit is per case: a 2,000 EUR supervisor cannot grant 1,500 and
+    # then 1,500 again on one case; refusing gives nothing away and stays theirs to do.
+    case = open_email_case().case
+    first, second, third = ask(agent, "1500", case=case), ask(agent, "1500", case=case), ask(agent, "400", case=case)
+    other_case = ask(agent, "1500")
+    assert [(g, g.granted_before) for g in gesture_approval_queue(supervisor)] == [
+        (first, Decimal("0.00")), (second, Decimal("0.00")), (third, Decimal("0.00")), (other_case, Decimal("0.00"))]
+    approve_gesture(gesture=first, actor=supervisor)
+    queue = {g: g.granted_before for g in gesture_approval_queue(supervisor)}
+    assert queue == {third: Decimal("1500.00"), other_case: Decimal("0.00")}
+    with pytest.raises(ValidationError) as refused:
+        approve_gesture(gesture=second, actor=supervisor)
+    assert refused.value.error_dict["actor"][0].code == "over_limit"
+    assert refused.value.message_dict == {"actor": [
+        "Your delegation limit (2000.00 EUR) does not cover this gesture together with the 1500.00 EUR already granted on this case."]}
+    second.refresh_from_db()
+    assert second.status == GestureStatus.REQUESTED
+    waiting = {item.gesture: (item.gesture.granted_before, item.decider_exists, item.highest_limit)
+               for item in gestures_beyond_my_limit(supervisor)}
+    assert waiting == {second: (Decimal("1500.00"), False, Decimal("2000.00"))}
+    client.force_login(supervisor)
+    page = client.get("/cases/gestures/approvals/").content.decode()
+    assert f'id="waiting-{second.pk}"' in page and "1500.00 EUR already granted on this case" in page
+    granted = approve_gesture(gesture=third, actor=supervisor)  # 1,500 + 400 fits
+    assert AuditEvent.objects.filter(kind="gesture.granted", subject_id=str(granted.pk)).get().payload["granted_on_case"] == "1500.00"
+    assert refuse_gesture(gesture=second, actor=supervisor, reason="Déjà dédommagé").status == GestureStatus.REFUSED
+
+
 def test_an_agent_cannot_approve_even_within_their_limit(agent):
     other = UserFactory(username="other", role="agent")
     gesture = ask(other, "60", currency="EUR")
@@ -438,6 +467,39 @@ def test_two_approvals_at_once_one_wins():
     assert (gesture.status, gesture.decided_by_id) == (GestureStatus.GRANTED, won[0])
     assert VOUCHER.fullmatch(gesture.voucher_code)
     assert gesture_audits(gesture) == ["gesture.requested", "gesture.granted"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_grants_on_one_case_at_once_cannot_both_fit_under_one_limit():
+    # Two supervisors, two 1,500 EUR requests on one case: the grant locks the case, so the
+    # second decider sees the first grant and is refused, whatever the timing.
+    ensure_default_limits()
+    requester = UserFactory(username="requester", role="agent")
+    deciders = [UserFactory(username=f"boss{n}", role="supervisor") for n in range(2)]
+    case = open_email_case().case
+    gestures = [ask(requester, "1500", case=case) for _ in range(2)]
+    start = threading.Barrier(2)
+    won, lost, errors = [], [], []
+
+    def decide(user, gesture) -> None:
+        try:
+            start.wait()
+            won.append(approve_gesture(gesture=gesture, actor=user).pk)
+        except ValidationError as exc:
+            lost.append(exc.error_dict["actor"][0].code)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=decide, args=pair) for pair in zip(deciders, gestures, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert (len(won), lost) == (1, ["over_limit"])
+    assert list(Gesture.objects.filter(status=GestureStatus.GRANTED).values_list("pk", flat=True)) == won
 
 
 # --- admin ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.core.choices import CHANNELS, Channel
 from prevenance.core.sql import insert_instances
+from prevenance.core.validation import invalid
 from prevenance.customers.choices import ConflictStatus
 from prevenance.customers.models import Customer, Identity, IdentityConflict
 from prevenance.customers.normalize import NormalizedIdentity, normalize_identity
@@ -180,10 +181,10 @@ def add_identity(
         if current is not None:
             if current.customer_id == customer.pk:
                 return current
-            raise ValidationError(
-                {"value": [_("%(identity)s already belongs to another customer (#%(id)s): merge them instead.")
-                           % {"identity": norm.normalized, "id": current.customer_id}]},
-                code="identity_taken",
+            raise invalid(
+                "value", _("%(identity)s already belongs to another customer (#%(id)s): merge them instead.")
+                           % {"identity": norm.normalized, "id": current.customer_id},
+                "identity_taken",
             )
         now = timezone.now()
         identity = _new_identity(locked, norm, IdentityInput(kind, value, network, verified), channel, now)

@@ -1,0 +1,14 @@
+"""Refusals that say which field is wrong and why, in words and as a code.
+
+`ValidationError({"field": ["message"]}, code="x")` silently drops the code: Django keeps a
+code only on a ValidationError built from one message. The API answers each error with its
+code (api/errors.py), so a client can act on `over_limit` or `case_closed` without reading
+the translated words; services build their refusals here so the code always survives.
+"""
+
+from django.core.exceptions import ValidationError
+
+
+def invalid(field: str, message, code: str, params: dict | None = None) -> ValidationError:
+    """A ValidationError on `field` whose one message carries `code`."""
+    return ValidationError({field: [ValidationError(message, code=code, params=params)]})
