@@ -24,10 +24,19 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(_default_delegation_limits, sender=self, dispatch_uid="prevenance-delegation-limits")
         from prevenance.cases.selectors.visibility import visible_case_refs  # noqa: PLC0415 - needs ready apps
-        from prevenance.cases.services.common import REFERENCE_TYPE, localized_case_summary  # noqa: PLC0415
+        from prevenance.cases.services.common import (  # noqa: PLC0415
+            REFERENCE_TYPE,
+            TIMELINE_ID_PREFIX,
+            localized_case_summary,
+        )
+        from prevenance.cases.services.email_intake import AUTOMATIC_TIMELINE_PREFIX  # noqa: PLC0415
         from prevenance.interactions.display import register_summary_localizer  # noqa: PLC0415
+        from prevenance.interactions.services import reserve_external_id_prefix  # noqa: PLC0415
         from prevenance.interactions.visibility import register_ref_visibility  # noqa: PLC0415
 
         register_summary_localizer(localized_case_summary)
         # A case's messages on the customer's timeline: readable by whoever may see the case.
         register_ref_visibility(REFERENCE_TYPE, visible_case_refs)
+        # The external ids of those entries and of automatic emails' are the intake's alone.
+        reserve_external_id_prefix(TIMELINE_ID_PREFIX)
+        reserve_external_id_prefix(AUTOMATIC_TIMELINE_PREFIX)

@@ -54,19 +54,21 @@ class InteractionsImporter:
         customers = Customer.objects.in_bulk([f for f in found if isinstance(f, int)])
         orders = {o.reference: o for o in Order.objects.filter(
             reference__in={row.get("order_reference") for row in rows if row.get("order_reference")})}
-        known = set(Interaction.objects.filter(
+        # external id -> whose timeline it is on: a row whose id is already there is unchanged;
+        # on another customer's timeline, it is refused by record_interaction.
+        known = dict(Interaction.objects.filter(
             external_id__in={row.get("external_id") for row in rows if row.get("external_id")}
-        ).values_list("external_id", flat=True))
+        ).values_list("external_id", "customer_id"))
         outcomes = []
         for row, customer_id in zip(rows, found, strict=True):
             if isinstance(customer_id, list):
                 outcomes.append(customer_id)
-            elif row.get("external_id") in known:
+            elif known.get(row.get("external_id")) == customer_id:
                 outcomes.append(UNCHANGED)
             else:
                 outcomes.append(self._one(row, customers[customer_id], orders, actor))
                 if row.get("external_id") and outcomes[-1] == CREATED:
-                    known.add(row.get("external_id"))
+                    known[row.get("external_id")] = customer_id
         return outcomes
 
     def _one(self, row: Row, customer: Customer, orders: dict[str, Order], actor):

@@ -8,12 +8,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prevenance.core.choices import Channel
+from prevenance.core.validation import invalid
 from prevenance.customers.models import Customer, Order
 from prevenance.customers.services import lock_live_customer
 from prevenance.interactions.choices import Direction, JourneyPhase, Nature
 from prevenance.interactions.models import Interaction
 
 MAX_BODY = 100_000
+
+# External-id prefixes the platform writes itself (a case message's entry, an automatic
+# email's): registered by the app that owns them (its AppConfig.ready). Nobody else may use
+# them: an entry claimed ahead of time under a message's id would stop that message's intake.
+_reserved_prefixes: set[str] = set()
+
+
+def reserve_external_id_prefix(prefix: str) -> None:
+    _reserved_prefixes.add(prefix)
+
+
+def is_reserved_external_id(external_id: str) -> bool:
+    return any(external_id.startswith(prefix) for prefix in _reserved_prefixes)
 
 
 # The allowed values, read once (Choices.values builds a new list on every access, and every
@@ -55,17 +69,27 @@ def record_interaction(
     ref_type: str = "",
     ref_id: str = "",
     external_id: str | None = None,
+    system: bool = False,
 ) -> tuple[Interaction, bool]:
     """Store one touchpoint on the customer's timeline. With an external_id, a retry or a
-    re-import returns the stored one instead of writing it twice."""
+    re-import returns the stored one instead of writing it twice.
+
+    An external id is the customer's: the same id on another customer's entry is refused
+    (`external_id_taken`), never answered with that entry, which could be a case message the
+    caller may not read. The platform's own prefixes (`reserve_external_id_prefix`) are
+    refused too (`external_id_reserved`), unless `system` (the platform writing its own)."""
     fields = clean_interaction_fields(channel=channel, direction=direction, nature=nature, phase=phase, summary=summary, body=body)
     if order is not None and order.customer_id != customer.pk:
         raise ValidationError({"order": [_("This order belongs to another customer.")]})
     external_id = (external_id or "").strip()[:100] or None
+    if external_id and not system and is_reserved_external_id(external_id):
+        raise invalid("external_id", _("This external id is reserved for the platform's own entries."), "external_id_reserved")
     with transaction.atomic():
         customer = lock_live_customer(customer)
         if external_id:
             existing = Interaction.objects.filter(external_id=external_id).first()
+            if existing is not None and existing.customer_id != customer.pk:
+                raise invalid("external_id", _("This external id is already used on another customer's timeline."), "external_id_taken")
             if existing is not None:
                 return existing, False
         interaction = Interaction.objects.create(

@@ -164,6 +164,38 @@ def test_create_interaction_records_the_agent_and_is_idempotent_by_external_id(a
     assert (stored.agent_id, stored.order_id, stored.customer_id) == (agent.pk, order.pk, customer.pk)
 
 
+def test_an_external_id_never_answers_with_another_customers_entry(agent, supervisor, api_as):
+    # Case messages are timeline entries under "cases.message:<id>": an agent who could post
+    # that id on a customer they see got back another team's complaint, and one who claimed
+    # the next ids ahead of time stopped the intake of the messages that would take them.
+    from prevenance.cases.services import assign_case
+    from prevenance.cases.tests.factories import TeamFactory, open_email_case
+
+    TeamFactory(name="Mine", members=[agent])
+    secret = open_email_case("vip@example.com", subject="Secret complaint", body="My lawyer will sue").case
+    assign_case(case=secret, team=TeamFactory(name="Legal"), actor=supervisor)
+    message = secret.messages.get()
+    mine = CustomerFactory()
+    client = api_as(agent)
+    body = {"channel": "phone", "direction": "inbound", "summary": "x"}
+    for claimed, code in ((f"cases.message:{message.pk}", "external_id_reserved"), (f"cases.message:{message.pk + 1}", "external_id_reserved"),
+                          (f"email:{message.message_id}", "external_id_reserved")):
+        response = client.post(f"/customers/{mine.pk}/interactions", {**body, "external_id": claimed})
+        assert response.status_code == 422
+        assert [(e["loc"], e["type"]) for e in response.json()["detail"]] == [(["body", "external_id"], code)]
+        assert "lawyer" not in response.content.decode()
+    # An id of the caller's own kind, already on another customer's timeline: refused, not shown.
+    other = CustomerFactory()
+    Interaction.objects.create(customer=other, channel="phone", direction="inbound", summary="Private call", external_id="call-9")
+    taken = client.post(f"/customers/{mine.pk}/interactions", {**body, "external_id": "call-9"})
+    assert [e["type"] for e in taken.json()["detail"]] == ["external_id_taken"]
+    assert "Private call" not in taken.content.decode()
+    assert not Interaction.objects.filter(customer=mine).exists()
+    # The intake still takes the next message under its own id.
+    follow = open_email_case("new@example.com", subject="New request").message
+    assert follow.interaction.external_id == f"cases.message:{follow.pk}"
+
+
 def test_interaction_with_an_order_of_someone_else_is_refused(agent, api_as):
     customer = CustomerFactory()
     foreign = OrderFactory()

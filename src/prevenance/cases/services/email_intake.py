@@ -245,8 +245,12 @@ def _store_files(message: Message, raw: bytes, attachments: list[ParsedAttachmen
         store_attachment(message=message, filename=item.filename, content_type=item.content_type, content=item.content)
 
 
+# The timeline entry of an automatic email kept off the cases (an out-of-office, a bounce).
+AUTOMATIC_TIMELINE_PREFIX = "email:"
+
+
 def _timeline_id(parsed: ParsedMessage) -> str:
-    return f"email:{parsed.message_id}"[:100]
+    return f"{AUTOMATIC_TIMELINE_PREFIX}{parsed.message_id}"[:100]
 
 
 def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict, raw: bytes, mailbox: str) -> IntakeResult:
@@ -282,7 +286,7 @@ def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict, r
     interaction, _created = record_interaction(
         customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND,
         summary=f"{label}: {parsed.subject}"[:255] if parsed.subject else label,
-        body=parsed.text[:10_000], occurred_at=now, external_id=_timeline_id(parsed),
+        body=parsed.text[:10_000], occurred_at=now, external_id=_timeline_id(parsed), system=True,
     )
     return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, **base)
 

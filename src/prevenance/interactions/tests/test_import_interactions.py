@@ -59,3 +59,18 @@ def test_an_unknown_order_reference_is_reported(known):
 
     assert report.errors == [RowError(2, "order_reference", "No order has the reference “CMD-404”.")]
     assert not Interaction.objects.exists()
+
+
+def test_an_import_cannot_claim_the_platforms_ids_or_another_customers(known):
+    other = known["C-101"]
+    Interaction.objects.create(customer=other, channel="phone", direction="inbound", summary="Private", external_id="CALL-9")
+    report = run_import(kind="interactions", data=(
+        "customer_external_id;canal;sens;résumé;id externe\n"
+        "C-100;téléphone;entrant;Appel;cases.message:1\n"
+        "C-100;téléphone;entrant;Appel;CALL-9\n").encode())
+
+    assert report.errors == [
+        RowError(2, "external_id", "This external id is reserved for the platform's own entries."),
+        RowError(3, "external_id", "This external id is already used on another customer's timeline."),
+    ]
+    assert not Interaction.objects.filter(customer=known["C-100"]).exists()
