@@ -9,7 +9,7 @@ from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
 from prevenance.cases.models import Case, Gesture, Message
 from prevenance.cases.services.common import REFERENCE_TYPE, create_case, lock_case, refuse_closed
-from prevenance.cases.services.sla import start_clock
+from prevenance.cases.services.sla import restart_resolution_clock, start_clock
 from prevenance.core.audit import record_audit
 from prevenance.core.validation import invalid
 from prevenance.interactions.models import Interaction
@@ -43,7 +43,8 @@ def _move_timeline(message_ids: list[int], target: Case) -> None:
 def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
     """Fold `loser` into `survivor`: its thread, tags and commercial gestures move over; it is
     closed and points to the survivor (whose figures, the dashboard's gestures included, then
-    hold everything about the matter).
+    hold everything about the matter). A resolved survivor opens again when the loser was
+    still being handled (counted as a reopening; the resolution clock runs again).
 
     Idempotent: merging the same pair again returns the survivor and changes nothing. Both
     cases must be the same customer's (merge the customers first otherwise).
@@ -69,20 +70,30 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
         survivor.tags.add(*loser.tags.all())
         gestures = list(loser.gestures.values_list("pk", flat=True))
         Gesture.objects.filter(pk__in=gestures).update(case=survivor)
-        survivor.save(update_fields=[*_retimestamp(survivor), "updated_at"])
         now = timezone.now()
+        changed = [*_retimestamp(survivor), "updated_at"]
+        # A matter still open folded into a resolved case is not settled: the survivor opens
+        # again, as a customer's reply would open it, else the request waits where no view looks.
+        reopened = survivor.status == CaseStatus.RESOLVED and loser.status != CaseStatus.RESOLVED
+        if reopened:
+            survivor.status, survivor.resolved_at, survivor.reopen_count = CaseStatus.OPEN, None, survivor.reopen_count + 1
+            changed += ["status", "resolved_at", "reopen_count", *restart_resolution_clock(survivor, now)]
+        survivor.save(update_fields=changed)
         previous_status = loser.status
         loser.merged_into, loser.status, loser.closed_at = survivor, CaseStatus.CLOSED, now
         loser.save(update_fields=["merged_into", "status", "closed_at", "updated_at"])
         record_audit(
             kind=CaseAuditKind.MERGED, actor=actor, subject=survivor,
-            payload={"survivor": survivor.pk, "loser": loser.pk, "messages": moved, "gestures": gestures},
+            payload={"survivor": survivor.pk, "loser": loser.pk, "messages": moved, "gestures": gestures, "reopened": reopened},
         )
         case_events.case_updated(loser, {
             "status": case_events.change(previous_status, CaseStatus.CLOSED),
             "merged_into": case_events.change(None, survivor.pk),
         })
-        case_events.case_updated(survivor, {"merged_from": case_events.change(None, loser.pk)})
+        survivor_changes = {"merged_from": case_events.change(None, loser.pk)}
+        if reopened:
+            survivor_changes["status"] = case_events.change(CaseStatus.RESOLVED, CaseStatus.OPEN)
+        case_events.case_updated(survivor, survivor_changes)
     return survivor
 
 

@@ -110,6 +110,18 @@ def test_a_customer_reply_that_reopens_or_ends_the_wait_says_so(receiver, commit
     ]
 
 
+def test_a_merge_that_opens_the_resolved_survivor_says_so(receiver, committed, supervisor):
+    survivor = open_email_case("same@example.com", subject="Colis").case
+    loser = open_email_case("same@example.com", subject="Re: colis").case
+    change_status(case=survivor, status="resolved", actor=supervisor)
+    with committed():
+        merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+
+    changes = {e["data"]["object"]["id"]: e["data"]["changes"] for e in bodies(receiver) if e["type"] == "case.updated"}
+    assert changes[survivor.pk] == {"merged_from": {"from": None, "to": loser.pk}, "status": {"from": "resolved", "to": "open"}}
+    assert changes[loser.pk]["status"] == {"from": "new", "to": "closed"}
+
+
 def test_nothing_is_sent_when_the_change_is_rolled_back(receiver, committed, agent):
     case = open_email_case().case
     with committed(), pytest.raises(RuntimeError), transaction.atomic():

@@ -16,6 +16,7 @@ from prevenance.cases.models import Attachment, Case, Message, Tag
 from prevenance.cases.services import (
     add_inbound_message,
     add_reply,
+    change_status,
     ensure_default_templates,
     ingest_email,
     merge_cases,
@@ -75,6 +76,26 @@ def test_a_merge_never_takes_the_acknowledgement_for_a_response_and_moves_the_ge
     split = split_message(message=survivor.messages.get(body_text="Photo jointe."), actor=supervisor)
     survivor.refresh_from_db()
     assert (survivor.first_response_at, split.first_response_at) == (None, None)
+
+
+def test_an_open_case_merged_into_a_resolved_one_opens_it_again(supervisor):
+    # The customer's unanswered message now sits on the survivor: left resolved, it would be
+    # in no view and no SLA clock would run for it.
+    survivor, loser = two_cases_of_one_customer()
+    change_status(case=survivor, status=CaseStatus.RESOLVED, actor=supervisor)
+    merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    survivor.refresh_from_db()
+    assert (survivor.status, survivor.resolved_at, survivor.reopen_count) == (CaseStatus.OPEN, None, 1)
+    assert AuditEvent.objects.get(kind="case.merged").payload["reopened"] is True
+
+
+def test_a_resolved_case_merged_into_a_resolved_one_leaves_it_resolved(supervisor):
+    survivor, loser = two_cases_of_one_customer()
+    for case in (survivor, loser):
+        change_status(case=case, status=CaseStatus.RESOLVED, actor=supervisor)
+    merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    survivor.refresh_from_db()
+    assert (survivor.status, survivor.reopen_count) == (CaseStatus.RESOLVED, 0)
 
 
 def test_merging_again_changes_nothing(supervisor):
