@@ -148,9 +148,9 @@ def _recompute_due_times(case: Case, policy: SLAPolicy, include_breached: bool) 
 
 
 def follow_policy_of_type(case: Case) -> list[str]:
-    """After a case was reclassified: the policy its new type (with its priority and the
-    customer's tier) selects, its due times counted from the case's creation; a breached clock
-    keeps its due time (an escalated breach is not hidden). When no policy matches the new type
+    """After a case was reclassified or its priority set by hand: the policy its type, priority
+    and customer's tier now select, its due times counted from the case's creation; a breached clock
+    keeps its due time (an escalated breach is not hidden). When no policy matches any more
     the case keeps the promise made at opening. Sets without saving; returns the fields changed."""
     policy = _policy_for(case)
     if policy is None or policy.pk == case.sla_policy_id:

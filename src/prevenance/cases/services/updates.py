@@ -33,7 +33,9 @@ UNSET: Any = object()
 def change_priority(*, case: Case, priority: str, actor) -> Case:
     """Set the priority level by hand. The rules' points and reasons stay, for the record; the
     score is topped up to the level's threshold when they count less (priority.with_level_floor),
-    so the inbox lists the case where its level says."""
+    so the inbox lists the case where its level says. The SLA policy the new priority selects
+    applies, counted from the case's creation, as on reclassifying (sla.follow_policy_of_type):
+    a case raised to urgent gets the urgent targets."""
     clean_choice("priority", priority, Priority)
     with transaction.atomic():
         locked = lock_case(case.pk)
@@ -41,10 +43,14 @@ def change_priority(*, case: Case, priority: str, actor) -> Case:
         previous = locked.priority
         if previous == priority:
             return locked
+        previous_policy = locked.sla_policy_id
         locked.priority = priority
         locked.priority_score, locked.priority_reasons = priority_rules.with_level_floor(locked.priority_reasons or [], priority)
-        locked.save(update_fields=["priority", "priority_score", "priority_reasons", "updated_at"])
-        record_audit(kind=CaseAuditKind.PRIORITY_CHANGED, actor=actor, subject=locked, payload={"from": previous, "to": priority})
+        locked.save(update_fields=["priority", "priority_score", "priority_reasons", "updated_at", *follow_policy_of_type(locked)])
+        payload = {"from": previous, "to": priority}
+        if locked.sla_policy_id != previous_policy:
+            payload["sla_policy"] = [previous_policy, locked.sla_policy_id]
+        record_audit(kind=CaseAuditKind.PRIORITY_CHANGED, actor=actor, subject=locked, payload=payload)
         case_events.case_updated(locked, {"priority": case_events.change(previous, priority)})
     return locked
 

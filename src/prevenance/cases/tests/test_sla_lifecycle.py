@@ -10,14 +10,21 @@ from django.utils import timezone
 from prevenance.cases import sla
 from prevenance.cases.choices import CaseStatus, Priority, SLAEventKind
 from prevenance.cases.models import Case, SLAEvent, SLAPolicy
-from prevenance.cases.services import add_inbound_message, add_reply, change_status, split_message
+from prevenance.cases.services import (
+    add_inbound_message,
+    add_reply,
+    change_status,
+    split_message,
+)
 from prevenance.cases.services import sla as sla_services
+from prevenance.cases.services.updates import change_priority
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.calendars import (
     add_holiday,
     create_business_calendar,
     default_calendar_periods,
 )
+from prevenance.core.models import AuditEvent
 from prevenance.customers.models import Customer
 from prevenance.customers.tests.factories import UserFactory
 
@@ -146,6 +153,23 @@ def test_the_policy_follows_the_priority_the_score_gives():
         type="complaint",
     ).case
     assert (fresh(angry).priority, fresh(angry).sla_policy.name) == (Priority.URGENT, "Urgent")
+
+
+def test_a_priority_set_by_hand_gets_that_prioritys_policy_from_the_cases_creation(agent, monkeypatch):
+    # Around the clock (no calendar): opened at 08:00, raised to urgent at 09:00, the urgent
+    # policy's 1 h first response is due at 09:00, counted from the opening, not from the change.
+    policy("Urgent", first=1 * H, resolution=4 * H, priority=Priority.URGENT)
+    policy("Others", first=24 * H, resolution=48 * H)
+    at(monkeypatch, utc(2026, 12, 21, 8))
+    case = open_email_case("calm@example.com", subject="Question", body="Bonjour, une question.").case
+    assert (fresh(case).sla_policy.name, fresh(case).first_response_due_at) == ("Others", utc(2026, 12, 22, 8))
+    at(monkeypatch, utc(2026, 12, 21, 9))
+    change_priority(case=case, priority=Priority.URGENT, actor=agent)
+    raised = fresh(case)
+    assert (raised.sla_policy.name, raised.first_response_due_at, raised.resolution_due_at) == (
+        "Urgent", utc(2026, 12, 21, 9), utc(2026, 12, 21, 12))
+    audit = AuditEvent.objects.filter(kind="case.priority_changed").get()
+    assert audit.payload["sla_policy"] == [SLAPolicy.objects.get(name="Others").pk, raised.sla_policy_id]
 
 
 # Recalculation when a policy changes -------------------------------------------------------
