@@ -215,10 +215,11 @@ def _escalate(case_id: int, kind: str, due_at: datetime) -> SLAEvent | None:
 
 
 def supervisors_to_notify(case: Case) -> list[str]:
-    """The team's supervisors; every supervisor when the case has no team."""
+    """The team's supervisors; every supervisor when the case has no team, or when its team has
+    none with an email address (an escalation nobody receives is no escalation)."""
     users = get_user_model().objects.filter(is_active=True, groups__name=SUPERVISOR).exclude(email="")
-    if case.team_id is not None:
-        users = users.filter(case_teams=case.team_id)
+    if case.team_id is not None and (team := sorted(set(users.filter(case_teams=case.team_id).values_list("email", flat=True)))):
+        return team
     return sorted(set(users.values_list("email", flat=True)))
 
 
@@ -243,6 +244,8 @@ def notify_sla_event(*, event_id: int) -> bool:
                 recipient_list=recipients,
             )
 
+    if not recipients:
+        logger.warning("SLA event %s on case %s: no active supervisor has an email address to be told", event.pk, event.case.reference)
     sent = run_once(key=f"sla-notice:{event.pk}", effect=send)
     SLAEvent.objects.filter(pk=event.pk, notified_at=None).update(notified_at=timezone.now())
     return sent

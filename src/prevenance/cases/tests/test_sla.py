@@ -198,6 +198,26 @@ def test_a_breach_escalates_once_however_often_the_check_runs(french_team, monke
     assert other_boss.email not in mail.outbox[0].to
 
 
+def test_a_team_without_a_supervisor_escalates_to_every_supervisor(french_team, caplog):
+    # Its members are agents only: the notice goes to the supervisors of the company rather
+    # than to nobody (marked as told all the same, it would never be sent again).
+    french_team.members.add(UserFactory(role="agent", email="agent@staff.example"))
+    UserFactory(role="supervisor", email="chef@staff.example")
+    UserFactory(role="supervisor", email="")  # cannot be written to
+    policy()
+    open_email_case(received_at=utc(2026, 12, 21, 8), team=french_team)
+    assert sla_check(utc(2026, 12, 21, 10, 30)) == 1
+    assert [message.to for message in mail.outbox] == [["chef@staff.example"]]
+
+
+def test_with_no_supervisor_to_tell_the_breach_is_logged(french_team, caplog):
+    policy()
+    open_email_case(received_at=utc(2026, 12, 21, 8), team=french_team)
+    assert sla_check(utc(2026, 12, 21, 10, 30)) == 1
+    assert mail.outbox == []
+    assert "no active supervisor has an email address" in caplog.text
+
+
 def test_the_escalation_is_sent_as_case_updated(french_team, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
     monkeypatch.setattr(case_events, "emit_event", lambda kind, data: sent.append((kind, data)))
