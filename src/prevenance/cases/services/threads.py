@@ -116,6 +116,9 @@ def split_message(*, message: Message, actor) -> Case:
             customer=source.customer, channel=message.channel, subject=source.subject, created_at=now, type=source.type,
             priority=source.priority, team=source.team, split_from=source, last_customer_message_at=message.created_at,
             language=source.language, priority_score=source.priority_score, priority_reasons=source.priority_reasons,
+            # Answered as the source is: from the mailbox the message came to, to the people in
+            # copy, about the same order.
+            mailbox=message.mailbox or source.mailbox, cc_addresses=source.cc_addresses, order=source.order,
         )
         start_clock(case, now)  # its own SLA clock, from its creation
         message.case = case

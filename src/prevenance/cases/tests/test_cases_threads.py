@@ -147,6 +147,22 @@ def test_split_moves_one_message_to_a_new_linked_case(agent):
     assert AuditEvent.objects.get(kind="case.split").payload == {"from": source.pk, "message": other.pk}
 
 
+def test_a_split_case_is_answered_from_the_same_mailbox_to_the_same_people_about_the_same_order(agent):
+    from prevenance.cases.services.outbound import email_addressing
+    from prevenance.customers.tests.factories import OrderFactory
+
+    source = open_email_case("split@example.com", subject="Deux sujets", body="Colis abîmé.", mailbox="marque2@example.com",
+                             cc=["conjoint@example.org"]).case
+    Case.objects.filter(pk=source.pk).update(order=OrderFactory(customer=source.customer))
+    source.refresh_from_db()
+    other = add_inbound_message(case=source, body="Et ma facture ?", mailbox="marque2@example.com").message
+    new = split_message(message=other, actor=agent)
+    assert (new.mailbox, new.cc_addresses, new.order) == ("marque2@example.com", ["conjoint@example.org"], source.order)
+    addressing = email_addressing(new)
+    assert (addressing["mailbox"], addressing["to_addresses"], addressing["cc_addresses"]) == (
+        "marque2@example.com", ["split@example.com"], ["conjoint@example.org"])
+
+
 def test_split_refuses_the_only_message_and_a_reply(agent):
     source = open_email_case().case
     only = source.messages.get()
