@@ -56,8 +56,11 @@ BUILTIN_LABELS = {
     OPEN: gettext_lazy("All open"),
 }
 SAVED_PREFIX = "saved-"
-# "Breaching soon" looks at these statuses: a case waiting for the customer has its clock paused.
+# "Breaching soon" reads the resolution clock in these statuses (a case waiting for the
+# customer has it paused), and the first-response clock, which never pauses, in these and
+# while waiting for the customer (the SLA check escalates it there too).
 RUNNING = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING_INTERNAL)
+FIRST_RESPONSE_RUNNING = (*RUNNING, CaseStatus.PENDING_CUSTOMER)
 
 FILTER_CHOICES = {
     "channel": Channel.values,
@@ -193,7 +196,7 @@ def _narrowed(queryset: QuerySet[Case], view: InboxView, filters: dict) -> tuple
     if text:
         # A reference finds its case through the unique index; other words search the subject.
         queryset = queryset.filter(Q(reference=text.upper()) | Q(subject__icontains=text))
-    statuses = filters.get("status") or list(RUNNING if view.base == BREACHING else ACTIVE)
+    statuses = filters.get("status") or list(FIRST_RESPONSE_RUNNING if view.base == BREACHING else ACTIVE)
     return queryset, statuses
 
 
@@ -273,21 +276,22 @@ def _urgency_sources(queryset: QuerySet[Case], sources: list[Q], statuses: list[
     return heapq.nsmallest(limit, keys)
 
 
-def _due_clocks() -> list[tuple[str, Q]]:
-    """The clocks "breaching soon" reads: (due column, rows it applies to).
+def _due_clocks() -> list[tuple[str, Q, tuple[str, ...]]]:
+    """The clocks "breaching soon" reads: (due column, rows it applies to, statuses it runs in).
 
     A case is read from exactly one clock, the one due first, so it never shows twice. The
     first-response clock walks `case_awaiting_first_idx` or `case_team_awaiting_first_idx`
     (cases still waiting for a first answer), the resolution clock `case_status_due_id_idx` or
-    `case_team_status_due_idx`. A case waiting for the customer has its clocks paused and is
-    not breaching.
+    `case_team_status_due_idx`. A case waiting for the customer has its resolution clock
+    paused; its first-response clock never pauses (sla.py), so a case put to wait before
+    anyone answered it is still breaching on that one.
     """
     resolution_running = Q(sla_paused_at__isnull=True, resolution_due_at__isnull=False)
-    first_running = Q(first_response_at__isnull=True, first_response_due_at__isnull=False, sla_paused_at__isnull=True)
+    first_running = Q(first_response_at__isnull=True, first_response_due_at__isnull=False)
     first_is_sooner = Q(first_response_due_at__lt=F("resolution_due_at"))
     return [
-        ("resolution_due_at", resolution_running & ~(first_running & first_is_sooner)),
-        ("first_response_due_at", first_running & (~resolution_running | first_is_sooner)),
+        ("resolution_due_at", resolution_running & ~(first_running & first_is_sooner), RUNNING),
+        ("first_response_due_at", first_running & (~resolution_running | first_is_sooner), FIRST_RESPONSE_RUNNING),
     ]
 
 
@@ -299,14 +303,17 @@ def _due_sources(queryset: QuerySet[Case], sources: list[Q], statuses: list[str]
     """
     keys: set[tuple] = set()  # a set: a case reached through two sources is listed once
     for source in sources:
-        for column, running in _due_clocks():
+        for column, running, runs_in in _due_clocks():
+            clock_statuses = [status for status in statuses if status in runs_in]
+            if not clock_statuses:
+                continue
             # Built once per source and clock, narrowed per status (as in _urgency_sources).
             rows = queryset.filter(source, running, **{f"{column}__lte": horizon})
             if after is not None:
                 due, pk = after
                 rows = rows.filter(Q(**{f"{column}__gt": due}) | Q(**{column: due, "pk__gt": pk}))
             rows = rows.order_by(column, "id")
-            for reads in _per_status(rows, source, statuses, own):
+            for reads in _per_status(rows, source, clock_statuses, own):
                 keys.update(reads.values_list(column, "id")[:limit])
     return heapq.nsmallest(limit, keys)
 
@@ -377,7 +384,8 @@ def inbox_count(user, *, view: InboxView, filters: dict | None = None, now: date
     total = 0
     for status in statuses:
         if view.base == BREACHING:  # the clocks are disjoint: their counts add up
-            parts = [queryset.filter(running, status=status, **{f"{column}__lte": horizon}) for column, running in _due_clocks()]
+            parts = [queryset.filter(running, status=status, **{f"{column}__lte": horizon})
+                     for column, running, runs_in in _due_clocks() if status in runs_in]
         else:
             parts = [queryset.filter(status=status)]
         for rows in parts:

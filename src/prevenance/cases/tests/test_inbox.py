@@ -94,10 +94,15 @@ def test_breaching_soon_lists_running_clocks_due_within_the_horizon_soonest_firs
     make_case("far@example.com", resolution_due_at=now + timedelta(days=2), first_response_at=now)
     make_case("paused@example.com", resolution_due_at=now + timedelta(hours=1), first_response_at=now,
               status=CaseStatus.PENDING_CUSTOMER, sla_paused_at=now)
+    # Put to wait for the customer before anyone answered: its first-response clock does not
+    # pause (the SLA check escalates it), so it is breaching all the same.
+    waiting_unanswered = make_case("wait@example.com", first_response_due_at=now + timedelta(hours=1),
+                                   resolution_due_at=now + timedelta(minutes=20), status=CaseStatus.PENDING_CUSTOMER, sla_paused_at=now)
     make_case("resolved@example.com", resolution_due_at=now - timedelta(hours=5), status=CaseStatus.RESOLVED)
     make_case("theirs@example.com", team=world["theirs"], actor=supervisor, resolution_due_at=now)
     page = inbox(agent, view="breaching", now=now)
-    assert refs(page) == [late.reference, unanswered.reference, soon.reference]
+    assert refs(page) == [late.reference, unanswered.reference, waiting_unanswered.reference, soon.reference]
+    assert inbox_count(agent, view=resolve_view(agent, "breaching"), now=now) == 4
 
 
 def test_breaching_soon_pages_never_repeat_a_case_seen_through_either_clock(agent):
@@ -499,7 +504,10 @@ def test_each_source_split_holds_exactly_the_visible_cases(agent, supervisor, sp
     for user in (agent, supervisor, newcomer):
         for view in BUILTIN_LABELS:
             for filters in ({}, {"team": [second.pk, third.pk]}, {"team": [third.pk]}, {"status": ["new", "pending_customer"]}):
-                statuses = filters.get("status") or (["new", "open", "pending_internal"] if view == "breaching" else None)
+                statuses = filters.get("status")
+                if view == "breaching":
+                    # Only the resolution clock is set here, and it does not run while waiting for the customer.
+                    statuses = [s for s in statuses or ["new", "open", "pending_internal"] if s != "pending_customer"]
                 expected = visible_cases(user).filter(_view_condition(user, view))
                 expected = expected.filter(status__in=statuses or ["new", "open", "pending_customer", "pending_internal"])
                 if filters.get("team"):
