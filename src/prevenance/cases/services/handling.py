@@ -67,13 +67,14 @@ def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: st
         if locked.first_response_at is None:
             locked.first_response_at = now
             changed.append("first_response_at")
-        if locked.status == CaseStatus.NEW:
+        opened = locked.status == CaseStatus.NEW
+        if opened:
             locked.status = CaseStatus.OPEN
             changed.append("status")
         locked.save(update_fields=changed)
         record_audit(kind=CaseAuditKind.REPLIED, actor=author, subject=locked, payload={"message": message.pk})
         queue_delivery(message)  # sent after commit; a channel we cannot send on gets send_error
-        case_events.message_added(locked, message)
+        case_events.message_added(locked, message, status=case_events.change(CaseStatus.NEW, CaseStatus.OPEN) if opened else None)
     return message
 
 

@@ -71,6 +71,7 @@ def test_changes_replies_resolution_and_gestures_are_events(receiver, committed,
     ]
     assert events[1]["data"]["changes"] == {"assignee": {"from": None, "to": agent.pk}, "team": {"from": None, "to": team.pk}}
     assert events[2]["data"]["changes"]["message"]["kind"] == "outbound"
+    assert events[2]["data"]["changes"]["status"] == {"from": "new", "to": "open"}  # the first answer opens it
     assert events[3]["data"]["changes"] == {"status": {"from": "open", "to": "resolved"}}
     assert events[4]["data"] == events[3]["data"]
     assert events[4]["id"] != events[3]["id"]
@@ -120,6 +121,18 @@ def test_a_merge_that_opens_the_resolved_survivor_says_so(receiver, committed, s
     changes = {e["data"]["object"]["id"]: e["data"]["changes"] for e in bodies(receiver) if e["type"] == "case.updated"}
     assert changes[survivor.pk] == {"merged_from": {"from": None, "to": loser.pk}, "status": {"from": "resolved", "to": "open"}}
     assert changes[loser.pk]["status"] == {"from": "new", "to": "closed"}
+
+
+def test_the_first_reply_to_a_new_case_says_it_opened_it(receiver, committed, agent):
+    with committed():
+        case = open_email_case().case
+    with committed():
+        add_reply(case=case, author=agent, body="Nous regardons.", channel="chat")
+    with committed():
+        add_reply(case=case, author=agent, body="Toujours en cours.", channel="chat")
+
+    replies = [e["data"]["changes"] for e in bodies(receiver) if e["type"] == "case.updated"]
+    assert [changes.get("status") for changes in replies] == [{"from": "new", "to": "open"}, None]
 
 
 def test_nothing_is_sent_when_the_change_is_rolled_back(receiver, committed, agent):
