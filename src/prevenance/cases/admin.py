@@ -139,7 +139,7 @@ class GestureAdmin(ReadOnlyAdmin):
 
 
 # Changing these moves the due times of the open cases on the policy (docs/cases.md).
-SLA_TIMING_FIELDS = frozenset({"first_response_target", "resolution_target", "calendar"})
+SLA_TIMING_FIELDS = frozenset({"first_response_target", "resolution_target", "calendar"})  # as services.sla_policies.TIMING_FIELDS
 
 
 @admin.register(SLAPolicy)

@@ -7,10 +7,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, CaseType, Priority
 from prevenance.cases.models import SLAPolicy
 from prevenance.core.audit import record_audit
 from prevenance.core.models import BusinessCalendar
+from prevenance.core.queue import enqueue_on_commit
 from prevenance.core.validation import invalid
 
 FIELDS = ("name", "active", "case_type", "priority", "customer_tier", "first_response_target", "resolution_target", "calendar",
@@ -74,19 +76,32 @@ def create_sla_policy(*, actor, **values) -> SLAPolicy:
 
 
 def update_sla_policy(*, policy: SLAPolicy, actor, **changes) -> SLAPolicy:
-    """Change some fields; the others keep their value."""
+    """Change some fields; the others keep their value. New targets or a new calendar queue the
+    recalculation of the open cases' due times (those not yet breached), after commit."""
     _require(actor, "cases.change_slapolicy")
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: [_("Unknown field.")]})
     with transaction.atomic():
         locked = SLAPolicy.objects.select_for_update().get(pk=policy.pk)
+        timing_before = _timing(locked)
         cleaned = _clean({field: changes.get(field, getattr(locked, field)) for field in FIELDS})
         for field, value in cleaned.items():
             setattr(locked, field, value)
         _save(locked)
         record_audit(kind=CaseAuditKind.SLA_POLICY_CHANGED, actor=actor, subject=locked, payload={"fields": sorted(changes)})
+        if _timing(locked) != timing_before:
+            # As the admin does: the open cases not yet breached follow the new targets.
+            enqueue_on_commit(case_tasks.recalculate_due_times, locked.pk)
     return locked
+
+
+# The fields a case's due times are computed from (the admin's save queues the same task).
+TIMING_FIELDS = ("first_response_target", "resolution_target", "calendar_id")
+
+
+def _timing(policy: SLAPolicy) -> tuple:
+    return tuple(getattr(policy, name) for name in TIMING_FIELDS)
 
 
 def delete_sla_policy(*, policy: SLAPolicy, actor) -> None:

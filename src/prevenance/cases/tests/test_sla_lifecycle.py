@@ -248,6 +248,20 @@ def test_saving_new_targets_in_the_admin_recalculates_and_the_action_includes_br
     assert (response.status_code, len(callbacks)) == (302, 1)
 
 
+def test_new_targets_through_the_service_the_api_uses_recalculate_too(french_team, supervisor, django_capture_on_commit_callbacks):
+    from prevenance.cases.services.sla_policies import update_sla_policy
+
+    standard = policy()
+    case = open_email_case(received_at=utc(2026, 12, 21, 8), team=french_team).case
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        update_sla_policy(policy=standard, actor=supervisor, first_response_target=4 * H)
+    assert len(callbacks) == 1
+    assert fresh(case).first_response_due_at == utc(2026, 12, 21, 13)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        update_sla_policy(policy=standard, actor=supervisor, name="Standard FR", first_response_target=4 * H)
+    assert callbacks == []  # nothing a due time is computed from changed
+
+
 # Time left ---------------------------------------------------------------------------------
 
 
