@@ -23,13 +23,13 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_default_delegation_limits, sender=self, dispatch_uid="prevenance-delegation-limits")
+        from prevenance.cases.choices import AUTOMATIC_TIMELINE_PREFIX  # noqa: PLC0415
         from prevenance.cases.selectors.visibility import visible_case_refs  # noqa: PLC0415 - needs ready apps
         from prevenance.cases.services.common import (  # noqa: PLC0415
             REFERENCE_TYPE,
             TIMELINE_ID_PREFIX,
             localized_case_summary,
         )
-        from prevenance.cases.services.email_intake import AUTOMATIC_TIMELINE_PREFIX  # noqa: PLC0415
         from prevenance.interactions.display import register_summary_localizer  # noqa: PLC0415
         from prevenance.interactions.services import reserve_external_id_prefix  # noqa: PLC0415
         from prevenance.interactions.visibility import register_ref_visibility  # noqa: PLC0415

@@ -113,3 +113,8 @@ class TemplateAuditKind(models.TextChoices):
     SIGNATURE_DELETED = "signature.deleted", _("Signature deleted")
     ACKNOWLEDGEMENT_SKIPPED = "case.acknowledgement_skipped", _("No acknowledgement sent")
     SURVEY_SKIPPED = "case.survey_skipped", _("No satisfaction survey sent")
+
+
+# The external id prefix of the timeline entry of an automatic email kept off the cases (an
+# out-of-office, a bounce): "email:<Message-ID>" (services/email_intake.py).
+AUTOMATIC_TIMELINE_PREFIX = "email:"

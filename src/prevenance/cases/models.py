@@ -418,6 +418,9 @@ class Message(models.Model):
             models.Index(fields=["author"], condition=Q(author__isnull=False), name="case_message_author_idx"),
             # Only the few emails waiting to be sent: the sweep's look-up stays small.
             models.Index(fields=["delivery_due_at"], name="case_message_outbox_idx", condition=Q(delivery_due_at__isnull=False)),
+            # The timeline entries of out-of-office replies and bounces on cases, which the
+            # dashboard does not count as contacts: a look-up of the few automatic messages.
+            models.Index(fields=["interaction"], name="case_message_automatic_idx", condition=Q(automatic__gt="")),
         ]
 
     def __str__(self) -> str:

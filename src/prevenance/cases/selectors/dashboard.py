@@ -31,7 +31,13 @@ from django.db.models.lookups import IsNull, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from prevenance.cases.choices import CaseStatus, GestureStatus, GestureType, MessageKind
+from prevenance.cases.choices import (
+    AUTOMATIC_TIMELINE_PREFIX,
+    CaseStatus,
+    GestureStatus,
+    GestureType,
+    MessageKind,
+)
 from prevenance.cases.models import Case, ChannelCost, Gesture, Message, Team
 from prevenance.cases.selectors.satisfaction import GROUPS as SATISFACTION_GROUPS
 from prevenance.cases.selectors.satisfaction import SatisfactionSummary, satisfaction_summary
@@ -354,7 +360,7 @@ def contacts_by_channel(user, cases: QuerySet[Case], period: Period) -> Contacts
 
     A contact is an inbound interaction: every touchpoint the customer started (a message on
     a case, but also a chatbot session, a forum post or a store visit that never became a
-    case). With a team chosen, only the contacts on that team's cases count, since other
+    case), but for automatic emails (out-of-office replies, bounces). With a team chosen, only the contacts on that team's cases count, since other
     touchpoints belong to no team. Cost = contacts x the channel's unit cost (ChannelCost).
     """
     if not user.has_perm(VIEW_INTERACTION):
@@ -363,7 +369,12 @@ def contacts_by_channel(user, cases: QuerySet[Case], period: Period) -> Contacts
         cases.filter(created_at__gte=period.start, created_at__lt=period.end)
         .values("channel").annotate(n=Count("pk")).values_list("channel", "n")
     )
-    interactions = Interaction.objects.filter(direction=Direction.INBOUND, occurred_at__gte=period.start, occurred_at__lt=period.end)
+    interactions = (
+        Interaction.objects.filter(direction=Direction.INBOUND, occurred_at__gte=period.start, occurred_at__lt=period.end)
+        # An out-of-office reply or a bounce is no contact: nobody asked anything.
+        .exclude(pk__in=Message.objects.filter(automatic__gt="", interaction__isnull=False).values("interaction_id"))
+        .exclude(external_id__startswith=AUTOMATIC_TIMELINE_PREFIX)
+    )
     if period.channel:
         interactions = interactions.filter(channel=period.channel)
     if period.team is not None:

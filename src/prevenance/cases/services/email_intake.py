@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from prevenance.cases.choices import MessageKind
+from prevenance.cases.choices import AUTOMATIC_TIMELINE_PREFIX, MessageKind
 from prevenance.cases.mail import parse_message
 from prevenance.cases.mail.parse import SYNTHETIC_ID_DOMAIN, ParsedMessage, content_message_id
 from prevenance.cases.mail.parse import Attachment as ParsedAttachment
@@ -243,10 +243,6 @@ def _store_files(message: Message, raw: bytes, attachments: list[ParsedAttachmen
     _keep_raw(message, raw)
     for item in attachments:
         store_attachment(message=message, filename=item.filename, content_type=item.content_type, content=item.content)
-
-
-# The timeline entry of an automatic email kept off the cases (an out-of-office, a bounce).
-AUTOMATIC_TIMELINE_PREFIX = "email:"
 
 
 def _timeline_id(parsed: ParsedMessage) -> str:

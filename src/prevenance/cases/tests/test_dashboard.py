@@ -307,6 +307,21 @@ def test_contacts_by_channel_with_estimated_cost(supervisor):
     assert result.uncosted_contacts == 1
 
 
+def test_out_of_office_replies_and_bounces_are_no_contacts(supervisor):
+    from prevenance.cases.services import add_inbound_message
+
+    case = make_case(created=NOW - D, channel=Channel.EMAIL)
+    add_inbound_message(case=case, body="Je suis absente jusqu'au 3.", automatic="auto_reply", received_at=NOW - D)
+    add_inbound_message(case=case, body="Et la facture ?", received_at=NOW - D)
+    Interaction.objects.create(customer=case.customer, channel=Channel.EMAIL, direction="inbound", summary="Delivery failure",
+                               occurred_at=NOW - D, external_id="email:bounce-1@mx.example")  # kept off the cases
+    Interaction.objects.filter(ref_type="cases.case").update(occurred_at=NOW - D)
+
+    result = contacts_by_channel(supervisor, scope(supervisor), PERIOD)
+
+    assert [(line.channel, line.contacts) for line in result.lines] == [("email", 2)]  # the opening message and the question
+
+
 def test_contacts_of_a_team_are_those_on_its_cases(supervisor):
     team, other = TeamFactory(), TeamFactory()
     mine = make_case(created=NOW - D, team=team)
