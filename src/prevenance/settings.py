@@ -266,6 +266,8 @@ PREVENANCE_TRUSTED_PROXIES = env_int("PREVENANCE_TRUSTED_PROXIES", 0)
 # Files customers attach on the contact form: size of each, and how many.
 PREVENANCE_ATTACHMENT_MAX_BYTES = env_int("PREVENANCE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 PREVENANCE_CONTACT_FORM_MAX_FILES = env_int("PREVENANCE_CONTACT_FORM_MAX_FILES", 5)
+# Files an agent may attach to one reply or note (each within PREVENANCE_ATTACHMENT_MAX_BYTES).
+PREVENANCE_REPLY_MAX_FILES = env_int("PREVENANCE_REPLY_MAX_FILES", 10)
 
 # Absolute links in emails (consent confirmation, surveys) start with this.
 PREVENANCE_BASE_URL = os.environ.get("PREVENANCE_BASE_URL", "http://127.0.0.1:8000")

@@ -6,9 +6,13 @@ Thin handlers (parse, access, one service or selector, answer); mounted by preve
 `request.auth` is the calling user. See docs/api.md, "Cases".
 """
 
+import base64
+import binascii
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
@@ -44,6 +48,7 @@ from prevenance.cases.selectors import (
     gesture_approval_queue,
     visible_cases,
 )
+from prevenance.cases.selectors.case_page import access_attachment
 from prevenance.cases.services import sla_policies
 from prevenance.cases.services.updates import update_case
 from prevenance.core.choices import Channel
@@ -211,18 +216,48 @@ def list_messages(request, case_id: int, cursor: str | None = Cursor, limit: int
     return paginate_by_id(case_thread(case), cursor=cursor, limit=limit, descending=False)
 
 
+def _decoded_attachments(items) -> list[SimpleUploadedFile]:
+    """The files of a message as uploads (the services check them as they check a form's)."""
+    files, errors = [], []
+    for item in items:
+        try:
+            content = base64.b64decode(item.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            errors.append(_("“%(name)s”: content_base64 is not base64.") % {"name": item.filename[:80]})
+            continue
+        files.append(SimpleUploadedFile(item.filename, content))
+    if errors:
+        raise ValidationError({"attachments": errors})
+    return files
+
+
+@router.get("/{case_id}/attachments/{attachment_id}", response={200: None, **ERRORS},
+            summary="Download a file of the thread (as an attachment, application/octet-stream)")
+def download_attachment(request, case_id: int, attachment_id: int):
+    attachment = access_attachment(request.auth, case_id, attachment_id)
+    try:
+        handle = attachment.open()
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404 from exc
+    return FileResponse(handle, as_attachment=True, filename=attachment.filename or "attachment",
+                        content_type="application/octet-stream")
+
+
 @router.post("/{case_id}/messages", response={201: MessageCreatedOut, **ERRORS},
              summary="Add a reply, an internal note or a customer message")
 def add_message(request, case_id: int, payload: MessageIn):
     require_perm(request.auth, "cases.add_message")
     case = access_case(request.auth, case_id, perm="cases.change_case")
     opened = False
+    files = _decoded_attachments(payload.attachments)
+    if files and payload.kind == "inbound":
+        raise ValidationError({"attachments": [_("Files go with a reply or a note; a customer's files come with their email or the contact form.")]})
     if payload.kind == "reply":
         message = services.add_reply(
-            case=case, author=request.auth, body=payload.body, body_html=payload.body_html, channel=payload.channel
+            case=case, author=request.auth, body=payload.body, body_html=payload.body_html, channel=payload.channel, files=files,
         )
     elif payload.kind == "note":
-        message = services.add_note(case=case, author=request.auth, body=payload.body)
+        message = services.add_note(case=case, author=request.auth, body=payload.body, files=files)
     else:
         intake = services.add_inbound_message(
             case=case, body=payload.body, body_html=payload.body_html, channel=payload.channel,

@@ -120,9 +120,18 @@ class MergeIn(Schema):
 # Messages ------------------------------------------------------------------------------------
 
 
+class AttachmentIn(Schema):
+    """A file sent with a reply or a note, its bytes in base64 (the whole request stays within
+    DATA_UPLOAD_MAX_MEMORY_SIZE, 10 MB by default)."""
+
+    filename: str = Field(..., min_length=1, max_length=255)
+    content_base64: str = Field(..., min_length=1)
+
+
 class MessageIn(Schema):
     """`reply`: an answer to the customer; `note`: internal; `inbound`: what the customer wrote
-    (from a chat or social integration), with the reopen rules of any customer reply."""
+    (from a chat or social integration), with the reopen rules of any customer reply.
+    `attachments` go with a reply (sent with its email) or a note."""
 
     kind: Literal["reply", "note", "inbound"]
     body: str = Field(..., max_length=1_000_000)
@@ -131,6 +140,16 @@ class MessageIn(Schema):
     sender_address: str = Field("", max_length=1000)
     sender_name: str = Field("", max_length=1000)
     message_id: str | None = Field(None, max_length=1000)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=100)
+
+
+class AttachmentOut(Schema):
+    """A file of the thread: GET /cases/{case_id}/attachments/{id} downloads it."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
 
 
 class MessageOut(Schema):
@@ -146,6 +165,11 @@ class MessageOut(Schema):
     message_id: str | None
     created_at: datetime
     sent_at: datetime | None
+    attachments: list[AttachmentOut]
+
+    @staticmethod
+    def resolve_attachments(message) -> list:
+        return list(message.attachments.all())  # prefetched by case_thread
 
 
 class MessagePage(Schema):

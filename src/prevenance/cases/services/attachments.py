@@ -1,5 +1,6 @@
-"""Files a customer uploads with the contact form: checked (count, size, type), then stored
-through Django's storage API as Attachment rows (docs/contact-form.md, "Attachments").
+"""Files uploaded with the contact form, or by an agent with a reply or a note: checked (count,
+size, type), then stored through Django's storage API as Attachment rows (docs/contact-form.md,
+"Attachments").
 
 Built on the limits every channel shares (email_attachments.py: PREVENANCE_ATTACHMENT_MAX_BYTES,
 programs refused by name, declared type and first bytes), plus what only an upload form can
@@ -11,6 +12,7 @@ the browser sends: an .exe renamed "photo.jpg" does not start like a JPEG and is
 
 import uuid
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -146,3 +148,16 @@ def discard_files(names: Sequence[str]) -> None:
     """Remove files written by a transaction that was rolled back (no row points to them)."""
     for name in names:
         default_storage.delete(name)
+
+
+@contextmanager
+def files_discarded_on_failure():
+    """The list store_attachments fills inside the transaction this block wraps: its files are
+    deleted again when the block fails (the storage is not transactional; no row would point
+    to them)."""
+    stored: list[str] = []
+    try:
+        yield stored
+    except BaseException:
+        discard_files(stored)
+        raise

@@ -1,5 +1,8 @@
 """What agents do on a case: reply, write a note, move it through the workflow, assign it."""
 
+from collections.abc import Sequence
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -8,6 +11,11 @@ from django.utils.translation import gettext as _
 from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
 from prevenance.cases.models import Case, Message, Team
+from prevenance.cases.services.attachments import (
+    check_uploads,
+    files_discarded_on_failure,
+    store_attachments,
+)
 from prevenance.cases.services.common import (
     add_thread_entry,
     clean_body,
@@ -42,15 +50,21 @@ def default_reply_channel(case: Case) -> str:
     return Channel.EMAIL if reaches_customer(case) else case.channel
 
 
-def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: str | None = None, sign: bool = True) -> Message:
+def add_reply(
+    *, case: Case, author, body: str, body_html: str = "", channel: str | None = None, sign: bool = True, files: Sequence = (),
+) -> Message:
     """An answer to the customer: on their timeline too; the first one stamps first_response_at.
 
     Answering a new case opens it. An email reply is sent after commit (outbound.queue_delivery),
-    with the team's (else the brand's) signature added unless `sign` is False (templates.sign_reply).
+    with the team's (else the brand's) signature added unless `sign` is False (templates.sign_reply),
+    and with `files` attached (uploads, checked as the contact form's are: at most
+    PREVENANCE_REPLY_MAX_FILES, each within the size limit, of an accepted kind; all refused
+    at once, with nothing written, when one is wrong).
     """
     text = _clean_text_body(body)
     html = clean_html(body_html)
-    with transaction.atomic():
+    checked = check_uploads(list(files), max_files=settings.PREVENANCE_REPLY_MAX_FILES)
+    with files_discarded_on_failure() as stored, transaction.atomic():
         locked = lock_case(case.pk)
         refuse_closed(locked)
         if locked.customer_id is None:
@@ -63,6 +77,7 @@ def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: st
             locked, kind=MessageKind.OUTBOUND, channel=reply_channel, body_text=text,
             body_html=html, author=author, created_at=now,
         )
+        store_attachments(message, checked, stored)
         changed = ["updated_at"]
         if locked.first_response_at is None:
             locked.first_response_at = now
@@ -72,19 +87,24 @@ def add_reply(*, case: Case, author, body: str, body_html: str = "", channel: st
             locked.status = CaseStatus.OPEN
             changed.append("status")
         locked.save(update_fields=changed)
-        record_audit(kind=CaseAuditKind.REPLIED, actor=author, subject=locked, payload={"message": message.pk})
+        record_audit(kind=CaseAuditKind.REPLIED, actor=author, subject=locked,
+                     payload={"message": message.pk, **({"attachments": len(checked)} if checked else {})})
         queue_delivery(message)  # sent after commit; a channel we cannot send on gets send_error
         case_events.message_added(locked, message, status=case_events.change(CaseStatus.NEW, CaseStatus.OPEN) if opened else None)
     return message
 
 
-def add_note(*, case: Case, author, body: str) -> Message:
-    """An internal note: never shown to the customer, never on their timeline. Allowed on any case."""
+def add_note(*, case: Case, author, body: str, files: Sequence = ()) -> Message:
+    """An internal note: never shown to the customer, never on their timeline. Allowed on any
+    case. `files` are attached as on a reply (an invoice, a photo for a colleague)."""
     text = _clean_text_body(body)
-    with transaction.atomic():
+    checked = check_uploads(list(files), max_files=settings.PREVENANCE_REPLY_MAX_FILES)
+    with files_discarded_on_failure() as stored, transaction.atomic():
         locked = lock_case(case.pk)
         message = add_thread_entry(locked, kind=MessageKind.NOTE, channel=locked.channel, body_text=text, author=author)
-        record_audit(kind=CaseAuditKind.NOTE_ADDED, actor=author, subject=locked, payload={"message": message.pk})
+        store_attachments(message, checked, stored)
+        record_audit(kind=CaseAuditKind.NOTE_ADDED, actor=author, subject=locked,
+                     payload={"message": message.pk, **({"attachments": len(checked)} if checked else {})})
     return message
 
 

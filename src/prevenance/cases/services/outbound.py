@@ -315,6 +315,11 @@ def build_email(message: Message, *, subject: str = "") -> EmailMultiAlternative
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
+    for attachment in message.attachments.all():
+        # A stored file that is gone raises FileNotFoundError, an OSError: the send is retried
+        # and, in the end, given up with the reason shown on the case page.
+        with attachment.open() as content:
+            email.attach(attachment.filename, content.read(), attachment.content_type or "application/octet-stream")
     return email
 
 

@@ -13,7 +13,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import CaseType
-from prevenance.cases.services.attachments import check_uploads, discard_files, store_attachments
+from prevenance.cases.services.attachments import (
+    check_uploads,
+    files_discarded_on_failure,
+    store_attachments,
+)
 from prevenance.cases.services.common import Intake
 from prevenance.cases.services.intake import open_case
 from prevenance.core.choices import Channel
@@ -104,20 +108,15 @@ def submit_contact_form(
         "sender_name": " ".join(f"{first_name} {last_name}".split()), "message_id": form_message_id(submission_id),
     }
     order = senders_order(order_reference, identities)
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    intake = open_case(order=order, **common)
-            except ValidationError as exc:
-                # The order changed hands between our check and the intake: open without it.
-                if order is None or "order" not in getattr(exc, "error_dict", {}):
-                    raise
-                intake = open_case(order=None, **common)
-            if intake.created:
-                store_attachments(intake.message, checked, stored)
-    except BaseException:
-        discard_files(stored)
-        raise
+    with files_discarded_on_failure() as stored, transaction.atomic():
+        try:
+            with transaction.atomic():
+                intake = open_case(order=order, **common)
+        except ValidationError as exc:
+            # The order changed hands between our check and the intake: open without it.
+            if order is None or "order" not in getattr(exc, "error_dict", {}):
+                raise
+            intake = open_case(order=None, **common)
+        if intake.created:
+            store_attachments(intake.message, checked, stored)
     return intake

@@ -123,6 +123,33 @@ def test_an_empty_reply_is_refused_next_to_the_field_and_nothing_is_written(clie
     assert Message.objects.count() == before
 
 
+def test_a_reply_and_a_note_take_files_from_the_page(client, agent, setup, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(agent)
+    label = SimpleUploadedFile("etiquette.pdf", b"%PDF-1.4 label")
+    response = client.post(url("case_reply", setup["case"]), {"body": "Voici l'étiquette.", "attachments": [label]}, **HX)
+    assert response.status_code == 200
+    reply = Message.objects.filter(case=setup["case"], kind=MessageKind.OUTBOUND).order_by("-id").first()
+    [file] = reply.attachments.all()
+    assert (file.filename, file.content_type) == ("etiquette.pdf", "application/pdf")
+    assert f'href="{url("case_attachment", setup["case"], attachment_id=file.pk)}"' in response.content.decode()
+    assert 'enctype="multipart/form-data"' in response.content.decode()
+
+    note_file = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 8)
+    client.post(url("case_note", setup["case"]), {"note-body": "Photo du carton.", "note-attachments": [note_file]})
+    note = Message.objects.filter(case=setup["case"], kind=MessageKind.NOTE).order_by("-id").first()
+    assert list(note.attachments.values_list("filename", flat=True)) == ["photo.png"]
+
+    before = Message.objects.count()
+    refused = client.post(url("case_reply", setup["case"]),
+                          {"body": "Et ceci.", "attachments": [SimpleUploadedFile("virus.exe", b"MZ\x90\x00")]}, **HX)
+    assert refused.status_code == 400
+    assert "virus.exe" in refused.content.decode() and 'id="id_attachments-error"' in refused.content.decode()
+    assert Message.objects.count() == before
+
+
 def test_a_note_is_added(client, agent, setup):
     client.force_login(agent)
     response = client.post(url("case_note", setup["case"]), {"note-body": "Rappeler jeudi."})

@@ -264,6 +264,34 @@ def test_a_reply_on_a_closed_case_is_refused(as_agent):
 # Gestures and approvals ----------------------------------------------------------------------
 
 
+def test_a_reply_with_files_in_base64_and_their_download(as_agent, settings, tmp_path):
+    import base64
+
+    settings.MEDIA_ROOT = tmp_path
+    case = open_email_case().case
+    pdf = b"%PDF-1.4 return label"
+    created = as_agent.post(f"/cases/{case.pk}/messages", {
+        "kind": "reply", "body": "Voici l'étiquette.",
+        "attachments": [{"filename": "label.pdf", "content_base64": base64.b64encode(pdf).decode()}],
+    })
+    assert created.status_code == 201, created.json()
+    [file] = created.json()["message"]["attachments"]
+    assert (file["filename"], file["content_type"], file["size"]) == ("label.pdf", "application/pdf", len(pdf))
+    thread = as_agent.get(f"/cases/{case.pk}/messages").json()["items"]
+    assert thread[-1]["attachments"] == [file]
+    download = as_agent.get(f"/cases/{case.pk}/attachments/{file['id']}")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == pdf
+    assert download["Content-Type"] == "application/octet-stream"
+
+    for attachments, kind in (([{"filename": "x.pdf", "content_base64": "%%%"}], "reply"),
+                              ([{"filename": "x.exe", "content_base64": base64.b64encode(b"MZ").decode()}], "reply"),
+                              ([{"filename": "x.pdf", "content_base64": base64.b64encode(pdf).decode()}], "inbound")):
+        refused = as_agent.post(f"/cases/{case.pk}/messages", {"kind": kind, "body": "x", "attachments": attachments})
+        assert refused.status_code == 422
+        assert "attachments" in field_errors(refused)
+    assert len(as_agent.get(f"/cases/{case.pk}/messages").json()["items"]) == len(thread)
+
+
 def test_a_gesture_within_the_limit_is_granted_at_once(as_agent):
     case = open_email_case().case
 

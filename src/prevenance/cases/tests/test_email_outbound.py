@@ -331,3 +331,74 @@ def test_retry_delays_double_from_a_minute_up_to_an_hour():
 ])
 def test_base_subject_drops_prefixes_and_our_tag(subject, base):
     assert base_subject(subject) == base
+
+
+# Files an agent attaches -------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n% a return label\n"
+
+
+def upload(name: str, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content)
+
+
+@pytest.mark.django_db
+def test_a_reply_carries_its_files_in_the_email_and_on_the_thread(agent, django_capture_on_commit_callbacks):
+    case = open_email_case("claire@example.com").case
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent, body="Voici l'étiquette de retour.",
+                        files=[upload("étiquette retour.pdf", PDF), upload("photo.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 20)])
+    [sent] = mail.outbox
+    assert [(name, content, kind) for name, content, kind in sent.attachments] == [
+        ("étiquette retour.pdf", PDF, "application/pdf"), ("photo.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "image/png")]
+    stored = list(message.attachments.order_by("pk").values_list("filename", "content_type", "size"))
+    assert stored == [("étiquette retour.pdf", "application/pdf", len(PDF)), ("photo.png", "image/png", 28)]
+
+
+@pytest.mark.django_db
+def test_a_wrong_file_refuses_the_reply_with_nothing_written_or_sent(agent, settings, django_capture_on_commit_callbacks):
+    from django.core.exceptions import ValidationError
+
+    case = open_email_case("claire@example.com").case
+    before = Message.objects.count()
+    settings.PREVENANCE_REPLY_MAX_FILES = 2
+    for files, expected in (
+        ([upload("facture.pdf", b"Bonjour, ceci est du texte.")], "does not contain what its name says"),
+        ([upload("setup.exe", b"MZ\x90\x00")], "setup.exe"),
+        ([upload(f"f{n}.pdf", PDF) for n in range(3)], "At most 2 files."),
+    ):
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as refused:
+            reply(case, agent, files=files)
+        assert expected in " ".join(refused.value.message_dict["attachments"])
+    assert Message.objects.count() == before
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_files_stored_by_a_reply_that_fails_later_are_removed(agent, monkeypatch, tmp_path):
+    from prevenance.cases.models import Attachment
+    from prevenance.cases.services import handling
+
+    case = open_email_case("claire@example.com").case
+
+    def broken(message):
+        raise RuntimeError("the outbox is down")
+
+    monkeypatch.setattr(handling, "queue_delivery", broken)
+    with pytest.raises(RuntimeError):
+        reply(case, agent, files=[upload("label.pdf", PDF)])
+    assert not Attachment.objects.exists()
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []  # MEDIA_ROOT (the media fixture)
+
+
+@pytest.mark.django_db
+def test_a_note_keeps_its_files_for_colleagues_and_sends_nothing(agent, django_capture_on_commit_callbacks):
+    from prevenance.cases.services import add_note
+
+    case = open_email_case("claire@example.com").case
+    with django_capture_on_commit_callbacks(execute=True):
+        note = add_note(case=case, author=agent, body="Facture du transporteur.", files=[upload("facture.pdf", PDF)])
+    assert list(note.attachments.values_list("filename", flat=True)) == ["facture.pdf"]
+    assert mail.outbox == []

@@ -64,18 +64,18 @@ def _run(request, case, form, form_name: str, call, anchor: str = ""):
 @require_POST
 def case_reply(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.add_message")
-    form = ReplyForm(request.POST, templates=reply_templates_for(case))
+    form = ReplyForm(request.POST, request.FILES, templates=reply_templates_for(case))
     return _run(request, case, form, "reply_form",
-                lambda data: add_reply(case=case, author=request.user, body=data["body"]), "thread-end")
+                lambda data: add_reply(case=case, author=request.user, body=data["body"], files=data["attachments"]), "thread-end")
 
 
 @login_required
 @require_POST
 def case_note(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.add_message")
-    form = NoteForm(request.POST)
+    form = NoteForm(request.POST, request.FILES)
     return _run(request, case, form, "note_form",
-                lambda data: add_note(case=case, author=request.user, body=data["body"]), "thread-end")
+                lambda data: add_note(case=case, author=request.user, body=data["body"], files=data["attachments"]), "thread-end")
 
 
 @login_required

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.cases.choices import CaseType, GestureType
+from prevenance.cases.forms import MultipleFileField
 from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
 from prevenance.core.choices import Channel
 from prevenance.core.forms import ServiceErrorsMixin
@@ -14,6 +15,7 @@ from prevenance.customers.choices import Language
 class ReplyForm(ServiceErrorsMixin, forms.Form):
     template = forms.ModelChoiceField(label=_("Template"), queryset=ReplyTemplate.objects.none(), required=False)
     body = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 6}), required=False)
+    attachments = MultipleFileField(label=_("Attach files (optional)"), required=False)
 
     def __init__(self, *args, templates=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -23,6 +25,7 @@ class ReplyForm(ServiceErrorsMixin, forms.Form):
 class NoteForm(ServiceErrorsMixin, forms.Form):
     prefix = "note"  # the reply box beside it has a "body" too
     body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3, "data-shortcut-note": ""}), required=False)
+    attachments = MultipleFileField(label=_("Attach files (optional)"), required=False)
 
 
 def agents():
