@@ -158,6 +158,31 @@ def test_an_agent_downloads_the_original_of_an_email_from_the_case_page(live_ser
         assert Path(download.value.path()).read_bytes() == raw  # the bytes kept in the database
 
 
+def test_an_agent_sends_a_return_label_with_the_reply_and_the_customer_gets_it(live_server, monkeypatch, settings, tmp_path):
+    from django.core import mail  # noqa: PLC0415
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    label = tmp_path / "etiquette-retour.pdf"
+    label.write_bytes(b"%PDF-1.4\n% return label\n")
+    agent = UserFactory(username="samir", first_name="Samir", role="agent")
+    case = open_email_case("helene.marchand@example.fr", subject="Canapé abîmé", body="Le pied est cassé.").case
+    assign_case(case=case, team=TeamFactory(name="Livraisons", members=[agent]), actor=None)
+    mail.outbox.clear()
+    with chromium_page(monkeypatch, locale="fr-FR") as page:
+        log_in(page, live_server, f"/cases/{case.pk}/", "samir")
+        page.wait_for_load_state("load")
+        page.fill("#id_body", "Bonjour, voici l'étiquette de retour à coller sur le colis.")
+        page.set_input_files("#id_attachments", str(label))
+        page.click("#reply-form button[type=submit]")
+        reply = page.locator("#thread .msg-outbound").last
+        expect(reply).to_contain_text("voici l'étiquette de retour")
+        expect(reply.get_by_role("link", name="etiquette-retour.pdf")).to_be_visible()  # swapped in by HTMX
+        screenshot(page, "case-reply-attachment.png")
+    sent = [message for message in mail.outbox if message.to == ["helene.marchand@example.fr"] and "étiquette" in message.body]
+    assert [name for name, _content, _kind in sent[0].attachments] == ["etiquette-retour.pdf"]
+
+
 def test_a_supervisor_sees_the_bounced_address_why_the_reply_did_not_go_and_exports_the_customer(
     live_server, monkeypatch, settings, tmp_path,
 ):
