@@ -268,6 +268,8 @@ PREVENANCE_ATTACHMENT_MAX_BYTES = env_int("PREVENANCE_ATTACHMENT_MAX_BYTES", 10 
 PREVENANCE_CONTACT_FORM_MAX_FILES = env_int("PREVENANCE_CONTACT_FORM_MAX_FILES", 5)
 # Files an agent may attach to one reply or note (each within PREVENANCE_ATTACHMENT_MAX_BYTES).
 PREVENANCE_REPLY_MAX_FILES = env_int("PREVENANCE_REPLY_MAX_FILES", 10)
+# ...and their size together: an email much bigger than 20 MB is refused by most mail relays.
+PREVENANCE_REPLY_MAX_TOTAL_BYTES = env_int("PREVENANCE_REPLY_MAX_TOTAL_BYTES", 20 * 1024 * 1024, minimum=1)
 
 # Absolute links in emails (consent confirmation, surveys) start with this.
 PREVENANCE_BASE_URL = os.environ.get("PREVENANCE_BASE_URL", "http://127.0.0.1:8000")

@@ -50,6 +50,7 @@ from prevenance.cases.selectors import (
 )
 from prevenance.cases.selectors.case_page import access_attachment
 from prevenance.cases.services import sla_policies
+from prevenance.cases.services.email_attachments import display_filename
 from prevenance.cases.services.updates import update_case
 from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar
@@ -220,12 +221,14 @@ def _decoded_attachments(items) -> list[SimpleUploadedFile]:
     """The files of a message as uploads (the services check them as they check a form's)."""
     files, errors = [], []
     for item in items:
+        name = display_filename(item.filename)  # no path, no control character ("/" or ".." would be refused by Django)
         try:
-            content = base64.b64decode(item.content_base64, validate=True)
+            # Line breaks are allowed: base64 tools wrap at 76 characters.
+            content = base64.b64decode("".join(item.content_base64.split()), validate=True)
         except (binascii.Error, ValueError):
-            errors.append(_("“%(name)s”: content_base64 is not base64.") % {"name": item.filename[:80]})
+            errors.append(_("“%(name)s”: content_base64 is not base64.") % {"name": name[:80]})
             continue
-        files.append(SimpleUploadedFile(item.filename, content))
+        files.append(SimpleUploadedFile(name if name.strip(".") else "attachment", content))
     if errors:
         raise ValidationError({"attachments": errors})
     return files

@@ -77,7 +77,8 @@ def record_interaction(
     An external id is the customer's: the same id on another customer's entry is refused
     (`external_id_taken`), never answered with that entry, which could be a case message the
     caller may not read. The platform's own prefixes (`reserve_external_id_prefix`) are
-    refused too (`external_id_reserved`), unless `system` (the platform writing its own)."""
+    refused too (`external_id_reserved`), unless `system` (the platform writing its own, which
+    finds its earlier entry whoever's timeline it is on, as a duplicate)."""
     fields = clean_interaction_fields(channel=channel, direction=direction, nature=nature, phase=phase, summary=summary, body=body)
     if order is not None and order.customer_id != customer.pk:
         raise ValidationError({"order": [_("This order belongs to another customer.")]})
@@ -88,7 +89,7 @@ def record_interaction(
         customer = lock_live_customer(customer)
         if external_id:
             existing = Interaction.objects.filter(external_id=external_id).first()
-            if existing is not None and existing.customer_id != customer.pk:
+            if existing is not None and existing.customer_id != customer.pk and not system:
                 raise invalid("external_id", _("This external id is already used on another customer's timeline."), "external_id_taken")
             if existing is not None:
                 return existing, False

@@ -179,18 +179,20 @@ def test_an_external_id_never_answers_with_another_customers_entry(agent, superv
     client = api_as(agent)
     body = {"channel": "phone", "direction": "inbound", "summary": "x"}
     for claimed, code in ((f"cases.message:{message.pk}", "external_id_reserved"), (f"cases.message:{message.pk + 1}", "external_id_reserved"),
-                          (f"email:{message.message_id}", "external_id_reserved")):
+                          (f"cases.email:{message.message_id}", "external_id_reserved")):
         response = client.post(f"/customers/{mine.pk}/interactions", {**body, "external_id": claimed})
         assert response.status_code == 422
         assert [(e["loc"], e["type"]) for e in response.json()["detail"]] == [(["body", "external_id"], code)]
         assert "lawyer" not in response.content.decode()
+    # "email:" is an integration's to use (the platform's automatic emails are "cases.email:").
+    assert client.post(f"/customers/{mine.pk}/interactions", {**body, "external_id": "email:crm-77"}).status_code == 201
     # An id of the caller's own kind, already on another customer's timeline: refused, not shown.
     other = CustomerFactory()
     Interaction.objects.create(customer=other, channel="phone", direction="inbound", summary="Private call", external_id="call-9")
     taken = client.post(f"/customers/{mine.pk}/interactions", {**body, "external_id": "call-9"})
     assert [e["type"] for e in taken.json()["detail"]] == ["external_id_taken"]
     assert "Private call" not in taken.content.decode()
-    assert not Interaction.objects.filter(customer=mine).exists()
+    assert list(Interaction.objects.filter(customer=mine).values_list("external_id", flat=True)) == ["email:crm-77"]
     # The intake still takes the next message under its own id.
     follow = open_email_case("new@example.com", subject="New request").message
     assert follow.interaction.external_id == f"cases.message:{follow.pk}"

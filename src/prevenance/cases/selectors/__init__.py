@@ -18,6 +18,7 @@ from prevenance.cases.selectors.gestures import (
     gesture_report_csv,
     gestures_beyond_my_limit,
     granted_on_case,
+    refusable_gestures,
     remaining_delegation,
 )
 from prevenance.cases.selectors.inbox import (
@@ -48,6 +49,7 @@ __all__ = [
     "granted_on_case",
     "remaining_delegation",
     "gestures_beyond_my_limit",
+    "refusable_gestures",
     "AgentSettings",
     "agent_settings",
     "SatisfactionLine",

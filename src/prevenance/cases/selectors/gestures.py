@@ -90,12 +90,29 @@ def gesture_approval_queue(user) -> QuerySet[Gesture]:
     )
 
 
+def refusable_gestures(user) -> QuerySet[Gesture]:
+    """The gestures waiting that this user may refuse: as the approval queue, but their limit
+    need only cover the gesture itself (a refusal gives nothing away). Those whose case was
+    already granted too much for them to grant it are refused from "waiting for someone else"."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(APPROVE_GESTURE):
+        return Gesture.objects.none()
+    covered = Q(pk__in=[])
+    for currency, largest in delegation_limits(user).items():
+        covered |= Q(currency=currency, amount__lte=largest)
+    return (
+        Gesture.objects.filter(covered, status=GestureStatus.REQUESTED, case__in=visible_cases(user).values("pk"))
+        .exclude(requested_by=user).select_related("case", "customer", "requested_by")
+    )
+
+
 @dataclass(frozen=True)
 class WaitingGesture:
     gesture: Gesture  # with `granted_before`, as in the approval queue
     decider_exists: bool  # an active approver other than the requester has a limit that covers it with the case's granted total
     highest_limit: Decimal | None  # the highest of those approvers' limits in its currency; None: none of them has one
     limit_in_currency: bool  # some approver (the requester included) has a limit in its currency
+    refusable: bool = False  # this user may refuse it (their limit covers the gesture alone; not theirs)
+    over_on_case: bool = False  # the highest limit covers the gesture alone, not with what its case was granted
 
 
 def _approvers_limits() -> list[tuple[int, dict[str, Decimal]]]:
@@ -124,13 +141,17 @@ def gestures_beyond_my_limit(user) -> list[WaitingGesture]:
     if not waiting:
         return []
     approvers = _approvers_limits()
+    mine = delegation_limits(user)
     shown = []
     for gesture in waiting:
         in_currency = [(pk, limits[gesture.currency]) for pk, limits in approvers if gesture.currency in limits]
         others = [limit for pk, limit in in_currency if pk != gesture.requested_by_id]
+        highest = max(others, default=None)
         shown.append(WaitingGesture(
             gesture, decider_exists=any(limit >= gesture.case_total for limit in others),
-            highest_limit=max(others, default=None), limit_in_currency=bool(in_currency),
+            highest_limit=highest, limit_in_currency=bool(in_currency),
+            refusable=gesture.requested_by_id != user.pk and gesture.amount <= mine.get(gesture.currency, Decimal("-1")),
+            over_on_case=highest is not None and gesture.amount <= highest < gesture.case_total,
         ))
     return shown
 

@@ -108,10 +108,16 @@ def _check_one(upload) -> CheckedFile | str:
     return CheckedFile(upload=upload, filename=name, content_type=content_type, size=size)
 
 
-def check_uploads(uploads: Sequence, *, max_files: int, field: str = "attachments") -> list[CheckedFile]:
-    """Every upload checked; all the reasons at once, on `field`, when any is refused."""
+def check_uploads(uploads: Sequence, *, max_files: int, field: str = "attachments", max_total_bytes: int | None = None) -> list[CheckedFile]:
+    """Every upload checked; all the reasons at once, on `field`, when any is refused.
+    `max_total_bytes` caps the files together (an email bigger than its relays take would
+    only fail, attempt after attempt)."""
     if len(uploads) > max_files:
         raise ValidationError({field: [_("At most %(count)d files.") % {"count": max_files}]})
+    total = sum(int(getattr(upload, "size", 0) or 0) for upload in uploads)
+    if max_total_bytes is not None and total > max_total_bytes:
+        raise ValidationError({field: [_("These files come to %(size)s; together they may be at most %(limit)s.") % {
+            "size": filesizeformat(total), "limit": filesizeformat(max_total_bytes)}]})
     checked, errors = [], []
     for upload in uploads:
         outcome = _check_one(upload)

@@ -13,7 +13,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from prevenance.cases.choices import AUTOMATIC_TIMELINE_PREFIX, MessageKind
+from prevenance.cases.choices import (
+    AUTOMATIC_TIMELINE_PREFIX,
+    LEGACY_AUTOMATIC_TIMELINE_PREFIX,
+    MessageKind,
+)
 from prevenance.cases.mail import parse_message
 from prevenance.cases.mail.parse import SYNTHETIC_ID_DOMAIN, ParsedMessage, content_message_id
 from prevenance.cases.mail.parse import Attachment as ParsedAttachment
@@ -294,7 +298,8 @@ def _stored_result(parsed: ParsedMessage, base: dict, stored: Message | None) ->
         return IntakeResult(outcome=Outcome.DUPLICATE, case=stored.case, message=stored, **base)
     # Only auto-replies and bounces are ever stored as a bare interaction.
     automatic = parsed.is_auto_reply or parsed.is_bounce
-    interaction = Interaction.objects.filter(external_id=_timeline_id(parsed)).first() if automatic else None
+    legacy = f"{LEGACY_AUTOMATIC_TIMELINE_PREFIX}{parsed.message_id}"[:100]
+    interaction = Interaction.objects.filter(external_id__in=[_timeline_id(parsed), legacy]).first() if automatic else None
     if interaction is not None:
         return IntakeResult(outcome=Outcome.DUPLICATE, interaction=interaction, **base)
     return None

@@ -58,12 +58,13 @@ def add_reply(
     Answering a new case opens it. An email reply is sent after commit (outbound.queue_delivery),
     with the team's (else the brand's) signature added unless `sign` is False (templates.sign_reply),
     and with `files` attached (uploads, checked as the contact form's are: at most
-    PREVENANCE_REPLY_MAX_FILES, each within the size limit, of an accepted kind; all refused
-    at once, with nothing written, when one is wrong).
+    PREVENANCE_REPLY_MAX_FILES, each within the size limit and all within
+    PREVENANCE_REPLY_MAX_TOTAL_BYTES, of an accepted kind; all refused at once, with nothing
+    written, when one is wrong).
     """
     text = _clean_text_body(body)
     html = clean_html(body_html)
-    checked = check_uploads(list(files), max_files=settings.PREVENANCE_REPLY_MAX_FILES)
+    checked = check_uploads(list(files), max_files=settings.PREVENANCE_REPLY_MAX_FILES, max_total_bytes=settings.PREVENANCE_REPLY_MAX_TOTAL_BYTES)
     with files_discarded_on_failure() as stored, transaction.atomic():
         locked = lock_case(case.pk)
         refuse_closed(locked)
@@ -98,7 +99,7 @@ def add_note(*, case: Case, author, body: str, files: Sequence = ()) -> Message:
     """An internal note: never shown to the customer, never on their timeline. Allowed on any
     case. `files` are attached as on a reply (an invoice, a photo for a colleague)."""
     text = _clean_text_body(body)
-    checked = check_uploads(list(files), max_files=settings.PREVENANCE_REPLY_MAX_FILES)
+    checked = check_uploads(list(files), max_files=settings.PREVENANCE_REPLY_MAX_FILES, max_total_bytes=settings.PREVENANCE_REPLY_MAX_TOTAL_BYTES)
     with files_discarded_on_failure() as stored, transaction.atomic():
         locked = lock_case(case.pk)
         message = add_thread_entry(locked, kind=MessageKind.NOTE, channel=locked.channel, body_text=text, author=author)

@@ -351,13 +351,14 @@ def deliver(*, message_id: int, subject: str = "") -> bool:
         # Erased meanwhile, or never addressed (send_error says why): out of the outbox.
         Message.objects.filter(pk=message.pk).update(delivery_due_at=None)
         return False
-    email = build_email(message, subject=message.email_subject or subject)
 
     def send() -> None:
-        email.send()
+        build_email(message, subject=message.email_subject or subject).send()
         Message.objects.filter(pk=message.pk).update(sent_at=timezone.now(), send_error="", send_problem={}, delivery_due_at=None)
 
     try:
+        # Built inside: reading an attached file that is gone from the storage is a failed
+        # attempt (retried, then given up with its reason), not a task that fails for ever.
         return run_once(key=f"case-message-send:{message.pk}", effect=send)
     except (smtplib.SMTPException, OSError) as exc:
         _attempt_failed(message, str(exc) or type(exc).__name__)

@@ -97,6 +97,13 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
     return survivor
 
 
+def _copied_on(message: Message, source: Case) -> list[str]:
+    """The people in copy of `message` whom the source case kept (the case's Cc leaves out our
+    own mailboxes and the customer's addresses, intake._case_cc)."""
+    kept = {address.lower() for address in source.cc_addresses}
+    return [address for address in message.cc_addresses if address.lower() in kept]
+
+
 def split_message(*, message: Message, actor) -> Case:
     """Move one customer message out of its case into a new case linked back by `split_from`."""
     with transaction.atomic():
@@ -116,9 +123,10 @@ def split_message(*, message: Message, actor) -> Case:
             customer=source.customer, channel=message.channel, subject=source.subject, created_at=now, type=source.type,
             priority=source.priority, team=source.team, split_from=source, last_customer_message_at=message.created_at,
             language=source.language, priority_score=source.priority_score, priority_reasons=source.priority_reasons,
-            # Answered as the source is: from the mailbox the message came to, to the people in
-            # copy, about the same order.
-            mailbox=message.mailbox or source.mailbox, cc_addresses=source.cc_addresses, order=source.order,
+            # Answered from the mailbox the message came to, about the same order, copying the
+            # people this message copied (the source's copies were kept for its own matter).
+            mailbox=message.mailbox or source.mailbox, order=source.order,
+            cc_addresses=_copied_on(message, source),
         )
         start_clock(case, now)  # its own SLA clock, from its creation
         message.case = case

@@ -285,11 +285,20 @@ def test_a_reply_with_files_in_base64_and_their_download(as_agent, settings, tmp
 
     for attachments, kind in (([{"filename": "x.pdf", "content_base64": "%%%"}], "reply"),
                               ([{"filename": "x.exe", "content_base64": base64.b64encode(b"MZ").decode()}], "reply"),
-                              ([{"filename": "x.pdf", "content_base64": base64.b64encode(pdf).decode()}], "inbound")):
+                              ([{"filename": "x.pdf", "content_base64": base64.b64encode(pdf).decode()}], "inbound"),
+                              ([{"filename": "..", "content_base64": base64.b64encode(pdf).decode()}], "reply"),
+                              ([{"filename": "/", "content_base64": base64.b64encode(pdf).decode()}], "note")):
         refused = as_agent.post(f"/cases/{case.pk}/messages", {"kind": kind, "body": "x", "attachments": attachments})
         assert refused.status_code == 422
         assert "attachments" in field_errors(refused)
     assert len(as_agent.get(f"/cases/{case.pk}/messages").json()["items"]) == len(thread)
+    # A path for a name, and base64 wrapped at 76 characters as the tools write it.
+    wrapped = base64.encodebytes(pdf * 10).decode()
+    assert "\n" in wrapped
+    note = as_agent.post(f"/cases/{case.pk}/messages", {
+        "kind": "note", "body": "Copie", "attachments": [{"filename": "../../etc/label.pdf", "content_base64": wrapped}]})
+    assert note.status_code == 201, note.json()
+    assert [(f["filename"], f["size"]) for f in note.json()["message"]["attachments"]] == [("label.pdf", len(pdf) * 10)]
 
 
 def test_a_gesture_within_the_limit_is_granted_at_once(as_agent):

@@ -155,12 +155,13 @@ def test_a_split_case_is_answered_from_the_same_mailbox_to_the_same_people_about
                              cc=["conjoint@example.org"]).case
     Case.objects.filter(pk=source.pk).update(order=OrderFactory(customer=source.customer))
     source.refresh_from_db()
-    other = add_inbound_message(case=source, body="Et ma facture ?", mailbox="marque2@example.com").message
+    other = add_inbound_message(case=source, body="Et ma facture ?", mailbox="marque2@example.com", cc=["compta@example.org"]).message
     new = split_message(message=other, actor=agent)
-    assert (new.mailbox, new.cc_addresses, new.order) == ("marque2@example.com", ["conjoint@example.org"], source.order)
+    # Copied: the people this message copied, not those of the source's own matter.
+    assert (new.mailbox, new.cc_addresses, new.order) == ("marque2@example.com", ["compta@example.org"], source.order)
     addressing = email_addressing(new)
     assert (addressing["mailbox"], addressing["to_addresses"], addressing["cc_addresses"]) == (
-        "marque2@example.com", ["split@example.com"], ["conjoint@example.org"])
+        "marque2@example.com", ["split@example.com"], ["compta@example.org"])
 
 
 def test_split_refuses_the_only_message_and_a_reply(agent):

@@ -314,7 +314,7 @@ def test_out_of_office_replies_and_bounces_are_no_contacts(supervisor):
     add_inbound_message(case=case, body="Je suis absente jusqu'au 3.", automatic="auto_reply", received_at=NOW - D)
     add_inbound_message(case=case, body="Et la facture ?", received_at=NOW - D)
     Interaction.objects.create(customer=case.customer, channel=Channel.EMAIL, direction="inbound", summary="Delivery failure",
-                               occurred_at=NOW - D, external_id="email:bounce-1@mx.example")  # kept off the cases
+                               occurred_at=NOW - D, external_id="cases.email:bounce-1@mx.example")  # kept off the cases
     Interaction.objects.filter(ref_type="cases.case").update(occurred_at=NOW - D)
 
     result = contacts_by_channel(supervisor, scope(supervisor), PERIOD)

@@ -253,11 +253,15 @@ def test_an_auto_reply_from_a_known_customer_without_thread_goes_on_the_timeline
               headers="Auto-Submitted: auto-replied\r\n")
     result = ingest_email(raw=raw)
     assert (result.outcome, result.case, result.message) == (Outcome.AUTOMATIC_ON_TIMELINE, None, None)
-    assert (result.interaction.summary, result.interaction.external_id) == ("Automatic reply: Absence du bureau", "email:ooo-2@orange.fr")
+    assert (result.interaction.summary, result.interaction.external_id) == ("Automatic reply: Absence du bureau", "cases.email:ooo-2@orange.fr")
     assert counts() == (1, 1, 1, 2, 1)
     # and a second delivery writes nothing
     again = ingest_email(raw=raw)
     assert (again.outcome, again.interaction.pk) == (Outcome.DUPLICATE, result.interaction.pk)
+    assert counts() == (1, 1, 1, 2, 1)
+    # nor one taken in before the prefix was "cases.email:"
+    Interaction.objects.filter(pk=result.interaction.pk).update(external_id="email:ooo-2@orange.fr")
+    assert ingest_email(raw=raw).outcome == Outcome.DUPLICATE
     assert counts() == (1, 1, 1, 2, 1)
 
 

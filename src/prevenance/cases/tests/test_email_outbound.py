@@ -364,10 +364,12 @@ def test_a_wrong_file_refuses_the_reply_with_nothing_written_or_sent(agent, sett
     case = open_email_case("claire@example.com").case
     before = Message.objects.count()
     settings.PREVENANCE_REPLY_MAX_FILES = 2
+    settings.PREVENANCE_REPLY_MAX_TOTAL_BYTES = 1024
     for files, expected in (
         ([upload("facture.pdf", b"Bonjour, ceci est du texte.")], "does not contain what its name says"),
         ([upload("setup.exe", b"MZ\x90\x00")], "setup.exe"),
         ([upload(f"f{n}.pdf", PDF) for n in range(3)], "At most 2 files."),
+        ([upload("big.pdf", PDF + b"x" * 600), upload("big2.pdf", PDF + b"x" * 600)], "together they may be at most 1.0"),
     ):
         with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as refused:
             reply(case, agent, files=files)
@@ -401,4 +403,18 @@ def test_a_note_keeps_its_files_for_colleagues_and_sends_nothing(agent, django_c
     with django_capture_on_commit_callbacks(execute=True):
         note = add_note(case=case, author=agent, body="Facture du transporteur.", files=[upload("facture.pdf", PDF)])
     assert list(note.attachments.values_list("filename", flat=True)) == ["facture.pdf"]
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_a_file_gone_from_the_storage_is_a_failed_attempt_with_its_reason(agent):
+    from django.core.files.storage import default_storage
+
+    case = open_email_case("claire@example.com").case
+    message = reply(case, agent, body="Voici l'étiquette.", files=[upload("label.pdf", PDF)])  # not sent: no commit here
+    default_storage.delete(message.attachments.get().file.name)
+    assert deliver(message_id=message.pk) is False
+    message.refresh_from_db()
+    assert (message.sent_at, message.delivery_attempts) == (None, 1)
+    assert message.send_error and message.delivery_due_at is not None  # tried again later, then given up
     assert mail.outbox == []

@@ -192,12 +192,20 @@ def test_an_approval_counts_what_the_case_was_already_granted(agent, supervisor,
     waiting = {item.gesture: (item.gesture.granted_before, item.decider_exists, item.highest_limit)
                for item in gestures_beyond_my_limit(supervisor)}
     assert waiting == {second: (Decimal("1500.00"), False, Decimal("2000.00"))}
+    assert [(item.refusable, item.over_on_case) for item in gestures_beyond_my_limit(supervisor)] == [(True, True)]
     client.force_login(supervisor)
     page = client.get("/cases/gestures/approvals/").content.decode()
     assert f'id="waiting-{second.pk}"' in page and "1500.00 EUR already granted on this case" in page
+    assert "Nobody can grant it on this case: with what was already granted" in page
     granted = approve_gesture(gesture=third, actor=supervisor)  # 1,500 + 400 fits
     assert AuditEvent.objects.filter(kind="gesture.granted", subject_id=str(granted.pk)).get().payload["granted_on_case"] == "1500.00"
-    assert refuse_gesture(gesture=second, actor=supervisor, reason="Déjà dédommagé").status == GestureStatus.REFUSED
+    # From the page: granting it is refused with the reason, refusing it works.
+    tried = client.post(f"/cases/gestures/{second.pk}/decide/", {"decision": "approve"})
+    assert tried.status_code == 400 and "already granted on this case" in tried.content.decode()
+    done = client.post(f"/cases/gestures/{second.pk}/decide/", {"decision": "refuse", "reason": "Déjà dédommagé"})
+    assert done.status_code == 302
+    second.refresh_from_db()
+    assert second.status == GestureStatus.REFUSED
 
 
 def test_an_agent_cannot_approve_even_within_their_limit(agent):

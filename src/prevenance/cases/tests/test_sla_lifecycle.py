@@ -172,6 +172,19 @@ def test_a_priority_set_by_hand_gets_that_prioritys_policy_from_the_cases_creati
     assert audit.payload["sla_policy"] == [SLAPolicy.objects.get(name="Others").pk, raised.sla_policy_id]
 
 
+def test_a_resolved_cases_sla_result_is_not_judged_again_by_a_later_priority(agent, monkeypatch):
+    policy("Urgent", first=1 * H, resolution=4 * H, priority=Priority.URGENT)
+    policy("Others", first=24 * H, resolution=48 * H)
+    at(monkeypatch, utc(2026, 12, 21, 8))
+    case = open_email_case("calm@example.com", subject="Question", body="Bonjour, une question.").case
+    at(monkeypatch, utc(2026, 12, 21, 13))
+    change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)  # within the 48 h
+    before = (fresh(case).sla_policy.name, fresh(case).resolution_due_at)
+    at(monkeypatch, utc(2026, 12, 22, 9))
+    change_priority(case=case, priority=Priority.URGENT, actor=agent)
+    assert (fresh(case).sla_policy.name, fresh(case).resolution_due_at) == before == ("Others", utc(2026, 12, 23, 8))
+
+
 # Recalculation when a policy changes -------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from prevenance.cases.selectors import (
     delegation_limits,
     gesture_approval_queue,
     gestures_beyond_my_limit,
+    refusable_gestures,
 )
 from prevenance.cases.services import approve_gesture, refuse_gesture
 
@@ -43,8 +44,9 @@ def approval_queue(request):
 @require_POST
 def decide(request, gesture_id: int):
     _require_approver(request.user)
-    # Only a gesture in this user's queue (their limit, not their own, a case they can see).
-    gesture = gesture_approval_queue(request.user).filter(pk=gesture_id).first()
+    # Only a gesture this user may decide on (their limit covers it, not their own, a case they
+    # can see); granting it also needs the case's granted total covered, which the service checks.
+    gesture = refusable_gestures(request.user).filter(pk=gesture_id).first()
     if gesture is None:
         raise Http404
     form = DecisionForm(request.POST)
