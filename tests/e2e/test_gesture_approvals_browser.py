@@ -41,3 +41,31 @@ def test_a_supervisor_grants_a_gesture_from_the_queue_in_french(live_server, mon
         expect(page.locator(".messages")).to_contain_text(case.reference)
         expect(page.locator("main")).to_contain_text("Aucun geste n’attend votre décision.")
     assert Gesture.objects.get(case=case).status == GestureStatus.GRANTED
+
+
+def test_a_supervisor_refuses_a_gesture_the_cases_total_keeps_from_being_granted(live_server, monkeypatch):
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    from prevenance.cases.services import approve_gesture  # noqa: PLC0415
+
+    ensure_default_limits()
+    agent = UserFactory(username="lucie", first_name="Lucie", role="agent")
+    claire = UserFactory(username="claire", first_name="Claire", role="supervisor")
+    TeamFactory(name="Livraison", members=[agent])
+    case = open_email_case("helene@example.com", subject="Canapé livré taché").case
+    first = request_gesture(case=case, type="refund", amount="1500", currency="EUR", reason="Canapé taché", actor=agent)
+    approve_gesture(gesture=first, actor=claire)
+    second = request_gesture(case=case, type="voucher", amount="1500", currency="EUR", reason="Encore un geste", actor=agent)
+
+    with chromium_page(monkeypatch, width=1366, height=800, locale="fr-FR") as page:
+        log_in(page, live_server, "/login/?next=/cases/gestures/approvals/", "claire")
+        page.select_option("#language-select", "fr")
+        row = page.locator(f"#waiting-{second.pk}")
+        expect(row).to_contain_text("1500,00 EUR déjà accordés sur ce dossier")
+        expect(row).to_contain_text("Personne ne peut l’accorder sur ce dossier")
+        screenshot(page, "approvals-case-total.png")
+        row.locator("input[name=reason]").fill("Le client a déjà été dédommagé.")
+        row.locator("button[name=decision][value=refuse]").click()
+        expect(page.locator(".messages")).to_contain_text(case.reference)
+    second.refresh_from_db()
+    assert (second.status, second.decision_reason) == (GestureStatus.REFUSED, "Le client a déjà été dédommagé.")

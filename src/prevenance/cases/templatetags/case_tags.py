@@ -77,9 +77,10 @@ def get_item(mapping, key):
 
 
 @register.filter
-def cents(value) -> str:
+def cents(value) -> Decimal | str:
     """An amount with its two decimals, as the gesture columns store it: a sum computed by
-    SQLite comes back as Decimal("1500") where the column itself reads "1500.00"."""
+    SQLite comes back as Decimal("1500") where the column itself reads "1500.00". A Decimal,
+    so the template shows it in the reader's format (1500,00 in French), as the amounts."""
     if value is None or value == "":
         return ""
-    return str(Decimal(value).quantize(Decimal("0.01")))
+    return Decimal(value).quantize(Decimal("0.01"))
