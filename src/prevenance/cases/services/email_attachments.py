@@ -6,6 +6,7 @@ A refused file is never silently dropped: the caller records the reason on the m
 
 import posixpath
 import unicodedata
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -84,7 +85,9 @@ def store_attachment(*, message: Message, filename: str, content_type: str, cont
     """Save a file already checked with `refusal` (storage first, then the row; call inside the
     message's transaction: a rollback leaves at worst an orphan file, never a row without its file)."""
     name = display_filename(filename)
+    # The stored name starts with a random part, as store_attachments' does: a name the storage
+    # would make empty ("🎉", "?") still leaves it something to write under.
     return Attachment.objects.create(
-        message=message, file=ContentFile(content, name=name), filename=name,
+        message=message, file=ContentFile(content, name=f"{uuid.uuid4().hex[:16]}-{name}"), filename=name,
         content_type=(content_type or "application/octet-stream")[:100], size=len(content),
     )

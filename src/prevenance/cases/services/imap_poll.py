@@ -8,14 +8,17 @@ is flagged $PrevenanceRefused and stays unread for a person to look at; polls sk
 """
 
 import imaplib
+import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.utils.translation import gettext as _
 
 from prevenance.cases.services.email_intake import IntakeResult, Outcome, ingest_email
+
+logger = logging.getLogger(__name__)
 
 REFUSED_FLAG = "$PrevenanceRefused"
 
@@ -111,6 +114,11 @@ def poll_once(
             result = ingest_email(raw=raw, mailbox=mailbox)
         except ValidationError as exc:
             result, reason = None, "; ".join(exc.messages)
+        except SuspiciousOperation as exc:
+            # Something in this message the storage or Django refuses (not the server being
+            # down): flagged, so it does not block the mailbox on every pass.
+            logger.warning("IMAP message %s refused: %s", uid, exc)
+            result, reason = None, _("Refused: %(reason)s") % {"reason": exc}
         else:
             # Nobody to tie it to, and reading it again would not change that: refused, not lost.
             reason = _("No readable sender address: not stored.") if result.outcome == Outcome.NO_SENDER else ""

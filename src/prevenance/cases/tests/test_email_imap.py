@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from prevenance.cases.models import Message
+from prevenance.cases.models import Attachment, Message
 from prevenance.cases.services.imap_poll import REFUSED_FLAG
 
 USER, PASSWORD = "service.client", "s3cret"
@@ -165,6 +165,26 @@ def test_a_message_the_intake_refuses_stays_unread_flagged_and_is_not_retried(im
     assert imap.flags(huge) == {REFUSED_FLAG}
     assert "\\Seen" in imap.flags(fine)
     assert poll() == ""  # not read again
+
+
+def with_attachment(message_id: str, filename_header: str) -> bytes:
+    return (f"From: claire@example.com\r\nTo: service.client@boutique-lumiere.fr\r\nSubject: Photo\r\nMessage-ID: <{message_id}>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            f"Voici la photo.\r\n--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; {filename_header}\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgoAAAANSUhEUg==\r\n--b--\r\n").encode()
+
+
+@pytest.mark.django_db
+def test_attachments_named_with_nothing_a_file_name_can_keep_are_stored_all_the_same(imap):
+    # An emoji, a lone "?", a broken RFC 2231 name: the storage's name would be empty, which
+    # Django refuses; it once stopped the poller on that message at every pass.
+    uids = [imap.add(with_attachment(f"a{n}@example.com", header))
+            for n, header in enumerate(['filename="🎉"', 'filename="?"', "filename*=utf-8''%FF%FE"])]
+    output = poll().splitlines()
+    assert output[-1] == "3 message(s) read, 0 refused"
+    assert all("\\Seen" in imap.flags(uid) for uid in uids)
+    photos = Attachment.objects.exclude(filename="message.eml")
+    assert photos.count() == 3 and "?" in set(photos.values_list("filename", flat=True))
 
 
 @pytest.mark.django_db

@@ -1,6 +1,6 @@
 import sys
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -52,6 +52,8 @@ class Command(BaseCommand):
                 line = describe(ingest_email(raw=raw, mailbox=mailbox))
             except ValidationError as exc:
                 line = _("refused: %(reasons)s") % {"reasons": "; ".join(exc.messages)}
+            except SuspiciousOperation as exc:  # about this message, not the database: go on with the next file
+                line = _("refused: %(reasons)s") % {"reasons": exc}
             self.stdout.write(f"{name}: {line}")
         if unreadable:
             raise CommandError(_("%(count)d file(s) could not be read.") % {"count": unreadable})
