@@ -248,6 +248,14 @@ class TestRateLimit:
         assert 'value="Quatrième message"' in html
         assert Case.objects.count() == 3
 
+    def test_a_refused_file_uses_no_slot(self, client, settings):
+        # A visitor who picks a wrong kind of file five times is not locked out for ten minutes.
+        settings.PREVENANCE_CONTACT_FORM_LIMIT = 1
+        wrong = post(client, data={**form_data(), "attachments": [SimpleUploadedFile("setup.exe", EXE, "application/octet-stream")]})
+        assert wrong.status_code == 400
+        assert post(client).status_code == 302
+        assert Case.objects.count() == 1
+
     def test_separate_addresses_have_separate_counters(self, client, settings):
         settings.PREVENANCE_CONTACT_FORM_LIMIT = 2
         for _ in range(2):

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from prevenance.cases.forms import ContactForm
 from prevenance.cases.ratelimit import client_ip, client_key, hit, peek
+from prevenance.cases.services.attachments import check_uploads
 from prevenance.cases.services.web_form import submit_contact_form
 from prevenance.customers.choices import Language
 
@@ -98,6 +99,12 @@ def _contact(request):
         request.session.pop(SESSION_REFERENCE, None)
         return redirect("cases:contact_thanks")
     if not form.is_valid():
+        return _page(request, form, status=400)
+    try:
+        # Refused files use no slot of the limit either: the visitor chooses others and sends again.
+        check_uploads(form.cleaned_data["attachments"], max_files=settings.PREVENANCE_CONTACT_FORM_MAX_FILES)
+    except ValidationError as exc:
+        form.add_service_errors(exc)
         return _page(request, form, status=400)
     verdict = hit(RATE_SCOPE, client, **_limit())
     if not verdict.allowed:
