@@ -120,11 +120,15 @@ def eligible_agents(team: Team, *, required_skill_id: int | None = None, chat: b
     with connection.cursor() as cursor:
         cursor.execute(_eligible_sql(with_skill=required_skill_id is not None), params)
         rows = cursor.fetchall()
-    return [
+    candidates = [
         Candidate(user_id, username, open_cases)
         for user_id, username, max_cases, max_chats, open_cases, open_chats in rows
         if (max_cases is None or open_cases < max_cases) and (not chat or max_chats is None or open_chats < max_chats)
     ]
+    # Sorted here, as pick_round_robin compares: a database sorting by language rules (a
+    # PostgreSQL created with en_US or fr_FR) puts "Zoe" after "bob", Python before "alice",
+    # and the turn would skip whoever the two orders disagree on.
+    return sorted(candidates, key=lambda candidate: candidate.username)
 
 
 def pick_round_robin(candidates: list[Candidate], last_username: str | None) -> Candidate:

@@ -92,6 +92,19 @@ def test_round_robin_takes_turns_in_username_order_and_wraps():
     assert team.last_assigned.username == "bruno"
 
 
+def test_round_robin_takes_turns_whatever_order_the_database_sorts_names_in(monkeypatch):
+    # A PostgreSQL created with a language's collation sorts "Zoe" after "bob"; the turn is
+    # decided in Python's order, so the rows are put in that order before it is taken.
+    from prevenance.cases.services import routing
+
+    plain = routing._eligible_sql
+    monkeypatch.setattr(routing, "_eligible_sql", lambda **kwargs: plain(**kwargs).replace("ORDER BY u.username", "ORDER BY u.username DESC"))
+    zoe, alice, bob = agents("Zoe", "alice", "bob")
+    team = TeamFactory(members=[alice, bob, zoe], routing_method=RoutingMethod.ROUND_ROBIN)
+    assignees = [new_case(subject="Q", body="x", team=team).assignee.username for _ in range(4)]
+    assert assignees == ["Zoe", "alice", "bob", "Zoe"]
+
+
 def test_round_robin_skips_the_unavailable_the_capped_and_the_unskilled():
     anna, bruno, chloe, david = agents("anna", "bruno", "chloe", "david")
     french = Skill.objects.create(name="français")
