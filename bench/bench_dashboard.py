@@ -60,7 +60,8 @@ def load(n_cases: int, seed: int, now: datetime) -> None:
                 reference=f"B-{n:07d}", customer=rng.choice(customers), channel=rng.choices(channels, weights)[0],
                 team=rng.choice(teams), assignee=rng.choice(agents), created_at=opened,
                 status="open" if active else "resolved", first_response_at=answered if answered < now else None,
-                resolved_at=None if active else resolved, reopen_count=int(rng.random() < 0.05),
+                resolved_at=None if active else resolved, first_resolved_at=None if active else resolved,
+                reopen_count=int(rng.random() < 0.05),
                 first_response_due_at=opened + timedelta(hours=8), resolution_due_at=opened + timedelta(days=3),
             )
             cases.append(case)

@@ -266,6 +266,9 @@ class Case(TimeStampedModel):
     )
     first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # Never cleared by a reopening (resolved_at is): the dashboard's reopen rate and "once and
+    # done" count the cases first resolved in the period, reopened since or not.
+    first_resolved_at = models.DateTimeField(_("first resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     last_customer_message_at = models.DateTimeField(_("last customer message at"), null=True, blank=True)
     # SLA (cases/sla.py, cases/services/sla.py): due times are set when the case opens, in UTC.
@@ -335,6 +338,7 @@ class Case(TimeStampedModel):
             # value, it guessed) and read every unanswered case instead of the partial indexes above.
             models.Index(fields=["first_response_at"], condition=Q(first_response_at__isnull=False), name="case_first_response_idx"),
             models.Index(fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="case_resolved_idx"),
+            models.Index(fields=["first_resolved_at"], condition=Q(first_resolved_at__isnull=False), name="case_first_resolved_idx"),
             # Links most cases do not have: indexed only where set, so that opening a case (all
             # of them empty) writes none of these indexes. A lookup by value (`order=…`, the
             # foreign keys' ON DELETE checks) implies "not null" and uses them.

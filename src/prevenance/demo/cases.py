@@ -160,7 +160,7 @@ def _backdate(case: Case, *, replied_at: datetime | None, resolved_at: datetime 
     if case.first_response_at and replied_at:
         fields["first_response_at"] = replied_at
     if resolved_at:
-        fields["resolved_at"] = resolved_at
+        fields["resolved_at"] = fields["first_resolved_at"] = resolved_at
         SatisfactionSurvey.objects.filter(case=case).update(sent_at=resolved_at)
     Gesture.objects.filter(case=case).update(created_at=replied_at or case.created_at)
     Gesture.objects.filter(case=case, decided_at__isnull=False).update(decided_at=replied_at)

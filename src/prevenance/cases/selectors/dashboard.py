@@ -287,6 +287,9 @@ def _sla_counts(prefix: str, period: Period, *, done_field: str, due_field: str,
     if due_field == "resolution_due_at":
         overdue &= Q(sla_paused_at__isnull=True)
     decided = Q(**{f"{due_field}__gte": period.start, f"{due_field}__lt": period.end}) & (done | overdue)
+    if due_field == "resolution_due_at":
+        # Closed without being resolved (spam, a duplicate): nothing was to be resolved.
+        decided &= ~Q(resolved_at__isnull=True, closed_at__isnull=False)
     on_time = decided & done & Q(LessThanOrEqual(settled_at, F(due_field)))
     return {f"{prefix}_total": Count("pk", filter=decided), f"{prefix}_met": Count("pk", filter=on_time)}
 
@@ -309,14 +312,17 @@ def second_agent_reply() -> Exists:
 
 
 def resolution_quality(cases: QuerySet[Case], period: Period) -> Resolution:
-    """First-contact resolution ("once and done") and reopen rate over the cases resolved in the period.
+    """First-contact resolution ("once and done") and reopen rate over the cases first resolved
+    in the period (`first_resolved_at`: a case reopened since, resolved again or not, stays
+    in its period; counted by its last resolution it would leave the figures exactly when it
+    is reopened).
 
     Reopened: reopened at least once (`reopen_count`), or followed by a new case linked to it
     because the customer came back after the reopen window (`reopened_from`). Once and done:
     resolved, never reopened in either way, with at most one reply written by an agent.
     """
     followed_up = Exists(Case.objects.filter(reopened_from=OuterRef("pk")))
-    resolved = cases.filter(_resolved(period)).annotate(
+    resolved = cases.filter(first_resolved_at__gte=period.start, first_resolved_at__lt=period.end).annotate(
         several_replies=second_agent_reply(), followed_up=followed_up
     )
     reopened = Q(reopen_count__gt=0) | Q(followed_up=True)

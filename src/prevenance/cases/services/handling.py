@@ -120,6 +120,9 @@ def change_status(*, case: Case, status: str, actor) -> Case:
         if status == CaseStatus.RESOLVED:
             locked.resolved_at = now
             changed.append("resolved_at")
+            if locked.first_resolved_at is None:
+                locked.first_resolved_at = now
+                changed.append("first_resolved_at")
         elif status == CaseStatus.CLOSED:
             locked.closed_at = now
             changed.append("closed_at")

@@ -61,6 +61,8 @@ def make_case(*, created: datetime, status: str = CaseStatus.OPEN, channel: str 
     """A case opened through the intake, then placed in time (and state) exactly."""
     n = next(_numbers)
     case = open_email_case(f"customer{n}@example.com", subject=f"Case {n}", received_at=created, channel=channel).case
+    if fields.get("resolved_at") and "first_resolved_at" not in fields:
+        fields["first_resolved_at"] = fields["resolved_at"]  # resolved once, as change_status stamps it
     Case.objects.filter(pk=case.pk).update(created_at=created, status=status, team=team, **fields)
     case.refresh_from_db()
     return case
@@ -234,7 +236,7 @@ def test_once_and_done_and_reopen_rate_over_cases_resolved_in_the_period(supervi
     early = make_case(created=datetime(2026, 2, 1, tzinfo=UTC), status=CaseStatus.RESOLVED, resolved_at=datetime(2026, 2, 2, tzinfo=UTC))
     make_case(created=NOW - 3 * D)
     Case.objects.filter(pk__in=[once.pk, twice.pk, reopened.pk, followed.pk, quiet.pk]).update(
-        status=CaseStatus.RESOLVED, resolved_at=resolved_at
+        status=CaseStatus.RESOLVED, resolved_at=resolved_at, first_resolved_at=resolved_at
     )
 
     result = resolution_quality(scope(supervisor), PERIOD)
@@ -243,6 +245,36 @@ def test_once_and_done_and_reopen_rate_over_cases_resolved_in_the_period(supervi
     assert (result.once_and_done.part, result.once_and_done.total) == (2, 5)  # once, quiet
     assert (result.reopened.part, result.reopened.rate) == (2, 0.4)  # reopened, followed
     assert early.pk not in scope(supervisor).filter(resolved_at__gte=PERIOD.start).values_list("pk", flat=True)
+
+
+def test_a_case_reopened_and_not_resolved_again_still_counts_as_reopened(supervisor):
+    # Two cases resolved yesterday through the workflow; the customer writes back on one. The
+    # reopened case has no resolved_at any more: counted by it, the figures would say 0 %
+    # reopened and 100 % once and done.
+    from prevenance.cases.services import add_inbound_message, change_status
+
+    cases = [make_case(created=NOW - 3 * D) for _ in range(2)]
+    for case in cases:
+        change_status(case=case, status=CaseStatus.RESOLVED, actor=supervisor)
+    add_inbound_message(case=cases[0], body="En fait, toujours cassé.")
+    cases[0].refresh_from_db()
+    assert (cases[0].status, cases[0].resolved_at, cases[0].reopen_count) == (CaseStatus.OPEN, None, 1)
+    now = timezone.now()  # the workflow stamps the real time
+    today = Period(start=now - D, end=now + D)
+
+    result = resolution_quality(scope(supervisor, today), today)
+
+    assert result.resolved == 2
+    assert (result.reopened.part, result.reopened.total) == (1, 2)
+    assert (result.once_and_done.part, result.once_and_done.total) == (1, 2)
+
+
+def test_a_case_closed_without_resolution_is_no_resolution_sla_to_meet(supervisor):
+    due = NOW - D
+    make_case(created=due - 2 * D, status=CaseStatus.CLOSED, resolution_due_at=due, closed_at=due - H)  # spam, closed
+    make_case(created=due - 2 * D, status=CaseStatus.RESOLVED, resolution_due_at=due, resolved_at=due - H)  # met
+    share = sla_compliance(scope(supervisor), PERIOD, done_field="resolved_at", due_field="resolution_due_at", now=NOW)
+    assert (share.part, share.total) == (1, 1)
 
 
 # --- gestures --------------------------------------------------------------------------------
@@ -455,7 +487,8 @@ def test_the_dashboard_page_draws_each_figure_as_a_chart_with_its_table(client, 
     yesterday = datetime.now(UTC) - D
     case = make_case(created=yesterday - 2 * H)
     reply(case, supervisor, yesterday)
-    Case.objects.filter(pk=case.pk).update(first_response_at=yesterday, status=CaseStatus.RESOLVED, resolved_at=yesterday)
+    Case.objects.filter(pk=case.pk).update(first_response_at=yesterday, status=CaseStatus.RESOLVED, resolved_at=yesterday,
+                                           first_resolved_at=yesterday)
     client.force_login(supervisor)
 
     response = client.get("/cases/dashboard/")
