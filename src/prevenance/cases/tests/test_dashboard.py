@@ -621,3 +621,26 @@ def test_satisfaction_follows_the_team_and_channel_filters(supervisor):
     assert total(team=team) == (Decimal("50.0"), 2)
     assert total(channel=Channel.EMAIL) == (Decimal("50.0"), 2)
     assert total(team=team, channel=Channel.EMAIL) == (Decimal("100.0"), 1)
+
+
+def test_the_migration_backfills_the_first_resolution_from_the_audit_trail(supervisor):
+    import importlib
+
+    from django.apps import apps
+
+    from prevenance.cases.services import add_inbound_message, change_status
+
+    backfill = importlib.import_module("prevenance.cases.migrations.0014_first_resolved_at").backfill
+    resolved, reopened, never = (make_case(created=NOW - 3 * D) for _ in range(3))
+    for case in (resolved, reopened):
+        change_status(case=case, status=CaseStatus.RESOLVED, actor=supervisor)
+    add_inbound_message(case=reopened, body="Toujours cassé.")  # reopened, not resolved again
+    first = {case.pk: Case.objects.get(pk=case.pk).first_resolved_at for case in (resolved, reopened)}
+    Case.objects.update(first_resolved_at=None)  # as before the migration
+
+    backfill(apps, None)
+
+    after = dict(Case.objects.filter(pk__in=[resolved.pk, reopened.pk, never.pk]).values_list("pk", "first_resolved_at"))
+    assert (after[resolved.pk], after[never.pk]) == (first[resolved.pk], None)
+    # the reopened one's from its audit row, written in the same transaction as the status
+    assert abs(after[reopened.pk] - first[reopened.pk]) < timedelta(seconds=1)
