@@ -73,7 +73,7 @@ def _store(case: Case, decision: Acknowledgement, *, now) -> Message | None:
     # Into the outbox with its INSERT: the sweep sends it within seconds (no broker message
     # per new case; outbound.py).
     return add_thread_entry(
-        case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case), created_at=now,
+        case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case, language=decision.template.language), created_at=now,
         **decision.addressing, **outbox_fields(subject, due=now),
     )
 

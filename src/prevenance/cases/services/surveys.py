@@ -117,7 +117,7 @@ def send_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurve
         agent = case.assignee if case.assignee_id is not None else None
         subject, body = render_template(template=template, case=case, agent=agent, extra=links)
         invitation = add_thread_entry(
-            case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case, agent=agent),
+            case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case, agent=agent, language=template.language),
             created_at=now,
         )
         queue_delivery(invitation, subject=subject)

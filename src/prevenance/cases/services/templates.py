@@ -71,7 +71,8 @@ _PUNCTUATION = re.compile(r"^[,.;:!?)]")
 def _fill_line(parts: list[tuple], values: dict[str, str], *, leave_out: bool = True) -> str | None:
     """One line filled; None for a "Label: {placeholder}" line with nothing to say (no team
     chosen yet, no due time): the customer reads no label followed by nothing. An empty value
-    before punctuation takes its space with it ("Bonjour {customer_first_name}," → "Bonjour,")."""
+    before punctuation takes its space with it ("Bonjour {customer_first_name}," → "Bonjour,"),
+    and between two spaces leaves one."""
     names = [name for _literal, name, _spec, _conv in parts if name is not None]
     if leave_out and names and not any(values.get(name, "") for name in names) and _LABEL_END.search(parts[0][0]) \
             and not any(literal.strip() for literal, *_rest in parts[1:]):
@@ -80,6 +81,8 @@ def _fill_line(parts: list[tuple], values: dict[str, str], *, leave_out: bool = 
     for literal, name, _spec, _conv in parts:
         if after_empty and _PUNCTUATION.match(literal):
             line = line.rstrip(" ")
+        elif after_empty and literal.startswith(" ") and line.endswith(" "):
+            literal = literal[1:]  # "your order {order_reference} is late" without one: one space, not two
         line += literal
         value = values.get(name, "") if name is not None else None
         line += value or ""
@@ -201,9 +204,10 @@ def signature_for(case: Case, agent=None, *, language: str | None = None) -> Sig
     return copy.copy(chosen) if chosen is not None else None
 
 
-def sign_off_for(case: Case, agent=None, *, signature: Signature | None = None) -> str:
-    """The signature's sign-off filled for this case and agent; "" when there is no signature."""
-    signature = signature or signature_for(case, agent)
+def sign_off_for(case: Case, agent=None, *, signature: Signature | None = None, language: str | None = None) -> str:
+    """The signature's sign-off filled for this case and agent (in `language`, else the case's);
+    "" when there is no signature."""
+    signature = signature or signature_for(case, agent, language=language)
     if signature is None:
         return ""
     values = placeholder_values(case, agent, language=signature.language)
@@ -213,10 +217,11 @@ def sign_off_for(case: Case, agent=None, *, signature: Signature | None = None) 
     return "\n".join(filled for line, filled in lines if filled.strip() or not line.strip()).strip()
 
 
-def apply_signature(body: str, *, case: Case, agent=None, signature: Signature | None = None) -> str:
-    """The body with the sign-off under it; unchanged when there is no signature or the body
-    already ends with it (an agent who pasted it by hand)."""
-    sign_off = sign_off_for(case, agent, signature=signature)
+def apply_signature(body: str, *, case: Case, agent=None, signature: Signature | None = None, language: str | None = None) -> str:
+    """The body with the sign-off under it, in `language` (the body's: a template that fell
+    back to another language is signed in that one); unchanged when there is no signature or
+    the body already ends with it (an agent who pasted it by hand)."""
+    sign_off = sign_off_for(case, agent, signature=signature, language=language)
     if not sign_off or body.rstrip().endswith(sign_off):
         return body
     return f"{body.rstrip()}\n\n{sign_off}"

@@ -97,6 +97,24 @@ def test_an_english_customer_gets_the_english_template():
 
 
 @pytest.mark.django_db
+def test_a_template_that_falls_back_to_another_language_is_signed_in_that_language():
+    # Only a French acknowledgement is active for an English customer: the body is French, so
+    # is its sign-off (an English one under a French text would read as two voices).
+    from prevenance.cases.models import Signature
+
+    ReplyTemplate.objects.filter(purpose=TemplatePurpose.ACKNOWLEDGEMENT, language="en").update(active=False)
+    Signature.objects.all().delete()
+    Signature.objects.create(name="FR", language="fr", sign_off="Bien à vous,\nLe service client")
+    Signature.objects.create(name="EN", language="en", sign_off="Kind regards,\nCustomer care")
+    john = CustomerFactory(first_name="John", language="en")
+    IdentityFactory(customer=john, value="john@example.com")
+    case = open_email_case("john@example.com", subject="Where is my parcel?").case
+    [ack] = outbound(case)
+    assert ack.body_text.startswith("Bonjour John,")
+    assert ack.body_text.endswith("Bien à vous,\nLe service client")
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(("text", "language", "greeting"), [
     ("Subject: Broken lamp\r\n\r\nHello, my parcel arrived today and the lamp is broken. Could you replace it? Thanks", "en", "Hello Jane,"),
     ("Subject: Lampe cassée\r\n\r\nBonjour, mon colis est arrivé ce matin et la lampe est cassée. Merci", "fr", "Bonjour Jane,"),

@@ -339,8 +339,9 @@ def test_check_placeholders_accepts_plain_text():
     # an empty name before punctuation takes its space with it; other text is kept as written
     ("Bonjour {customer_first_name},", {}, "Bonjour,"),
     ("Bonjour {customer_first_name},", {"customer_first_name": "Léa"}, "Bonjour Léa,"),
-    ("Votre commande {order_reference} est partie.", {}, "Votre commande  est partie."),
-    ("Dossier : {case_reference} (suivi)", {}, "Dossier :  (suivi)"),  # more than a label: kept
+    ("Votre commande {order_reference} est partie.", {}, "Votre commande est partie."),  # one space, not two
+    ("Dear {customer_first_name} {customer_last_name},", {"customer_last_name": "Smith"}, "Dear Smith,"),
+    ("Dossier : {case_reference} (suivi)", {}, "Dossier : (suivi)"),  # more than a label: kept
 ])
 def test_fill_leaves_out_what_would_read_as_a_blank(text, values, expected):
     assert fill(text, values) == expected
