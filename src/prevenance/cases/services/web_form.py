@@ -4,6 +4,7 @@ See docs/contact-form.md. The view handles what is about HTTP (rate limit, honey
 this service is the write: one transaction, nothing half-stored.
 """
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 
@@ -31,15 +32,19 @@ FORM_TYPES = (CaseType.QUESTION, CaseType.REQUEST, CaseType.COMPLAINT)
 MESSAGE_ID_DOMAIN = "contact-form.prevenance"
 
 
-def form_message_id(submission_id: str) -> str:
-    """The submission's id as a message id: a double click or a retried POST stores nothing twice.
+def form_message_id(submission_id: str, *content: str) -> str:
+    """The submission's id and what it says, as a message id: a double click or a retried POST
+    stores nothing twice, while a form sent again with other words (the browser's Back
+    button shows the same form, with the same submission_id) is a new message, not dropped.
 
     Only a UUID is taken: anything else could name a message stored from another channel.
     """
     try:
-        return f"<{uuid.UUID(str(submission_id)).hex}@{MESSAGE_ID_DOMAIN}>"
+        submission = uuid.UUID(str(submission_id)).hex
     except ValueError as exc:
         raise ValidationError({"submission_id": [_("This form has expired; please reload the page.")]}) from exc
+    digest = hashlib.sha256("\x1f".join(content).encode()).hexdigest()[:16]
+    return f"<{submission}.{digest}@{MESSAGE_ID_DOMAIN}>"
 
 
 def typed_identities(email: str, phone: str) -> list[IdentityInput]:
@@ -95,7 +100,8 @@ def submit_contact_form(
 ) -> Intake:
     """Open a case from the contact form: customer resolved from the email/phone, files attached.
 
-    The same submission_id twice (a double click, a browser retry) returns the first case.
+    The same submission twice (a double click, a browser retry: same submission_id, same
+    words) returns the first case.
     """
     if type not in FORM_TYPES:
         raise ValidationError({"type": [_("Choose a question, a request or a complaint.")]})
@@ -105,7 +111,8 @@ def submit_contact_form(
     common = {
         "identities": identities, "hints": hints, "channel": Channel.WEB, "subject": subject, "type": type,
         "body": _body_with_reference(body, order_reference), "sender_address": email.strip(),
-        "sender_name": " ".join(f"{first_name} {last_name}".split()), "message_id": form_message_id(submission_id),
+        "sender_name": " ".join(f"{first_name} {last_name}".split()),
+        "message_id": form_message_id(submission_id, email, phone, type, subject, body, order_reference),
     }
     order = senders_order(order_reference, identities)
     with files_discarded_on_failure() as stored, transaction.atomic():

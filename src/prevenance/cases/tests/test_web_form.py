@@ -17,7 +17,7 @@ from django.urls import reverse
 from prevenance.cases import ratelimit
 from prevenance.cases.choices import CaseStatus, CaseType, MessageKind
 from prevenance.cases.models import Attachment, Case, Message
-from prevenance.cases.services.web_form import form_message_id, submit_contact_form
+from prevenance.cases.services.web_form import submit_contact_form
 from prevenance.core.choices import Channel
 from prevenance.core.testing import run_concurrently
 from prevenance.customers.choices import IdentityKind
@@ -167,8 +167,18 @@ class TestSubmission:
 
         assert first.status_code == second.status_code == 302
         case = Case.objects.get()
-        assert case.messages.get(kind=MessageKind.INBOUND).message_id == form_message_id(data["submission_id"])
+        stored_id = case.messages.get(kind=MessageKind.INBOUND).message_id
+        assert stored_id.startswith(f"<{uuid.UUID(data['submission_id']).hex}.")
         assert case.reference in client.get(reverse("cases:contact_thanks")).content.decode()
+
+    def test_the_same_form_sent_again_with_other_words_is_a_new_message(self, client):
+        # The browser's Back button shows the form as it was, with its submission_id: a visitor
+        # who writes something else and sends it must not have it dropped as a duplicate.
+        data = form_data()
+        post(client, data=data)
+        post(client, data={**data, "subject": "Autre question", "body": "Et pour la facture ?"})
+
+        assert sorted(Case.objects.values_list("subject", flat=True)) == sorted([data["subject"], "Autre question"])
 
 
 class TestValidation:
