@@ -18,6 +18,7 @@ CHARSET = "charset"
 PART_UNREADABLE = "part_unreadable"
 ATTACHMENT_TOO_LARGE = "attachment_too_large"
 ATTACHMENT_REFUSED = "attachment_refused"  # by the intake (a program, an empty file), not the parser
+TOO_MANY_RECIPIENTS = "too_many_recipients"  # by the intake: only the first MAX_ADDRESSES of a list are kept
 
 LABELS = {
     EMPTY_MESSAGE: _("The message is empty."),
@@ -34,6 +35,7 @@ LABELS = {
     PART_UNREADABLE: _("A part of the message could not be decoded; it was kept as raw bytes."),
     ATTACHMENT_TOO_LARGE: _("An attachment is larger than the size limit; it is listed but its content was not kept."),
     ATTACHMENT_REFUSED: _("An attachment was refused (a program or script, or an empty file); only the original message keeps it."),
+    TOO_MANY_RECIPIENTS: _("The message has more recipients than are kept; the first ones were kept, the original message has them all."),
 }
 
 

@@ -84,6 +84,12 @@ MAX_REFERENCES = 50
 AUTOMATIC_KINDS = ("", "auto_reply", "bounce")
 
 
+def is_email_address(address: str) -> bool:
+    """What clean_addresses accepts (lower-cased and cleaned first): local@domain.tld, no space."""
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and "." in domain and " " not in address)
+
+
 def clean_addresses(values, *, field: str) -> list[str]:
     """Email addresses, lower-cased (as identities are matched), each once, in the order given."""
     if isinstance(values, str):
@@ -93,8 +99,7 @@ def clean_addresses(values, *, field: str) -> list[str]:
         address = clean_header(value).lower()
         if not address:
             continue
-        local, at, domain = address.rpartition("@")
-        if not at or not local or "." not in domain or " " in address:
+        if not is_email_address(address):
             raise ValidationError({field: [_("“%(value)s” is not an email address.") % {"value": address[:60]}]})
         if address not in cleaned:
             cleaned.append(address)

@@ -21,16 +21,24 @@ from prevenance.cases.choices import (
 from prevenance.cases.mail import parse_message
 from prevenance.cases.mail.parse import SYNTHETIC_ID_DOMAIN, ParsedMessage, content_message_id
 from prevenance.cases.mail.parse import Attachment as ParsedAttachment
-from prevenance.cases.mail.problems import REUSED_MESSAGE_ID, ParseProblem
+from prevenance.cases.mail.problems import (
+    INVALID_ADDRESS,
+    REUSED_MESSAGE_ID,
+    TOO_MANY_RECIPIENTS,
+    ParseProblem,
+)
 from prevenance.cases.models import Attachment, Case, Message
 from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
 from prevenance.cases.services.bounces import flag_failed_recipients, returned_email
 from prevenance.cases.services.common import (
     AUTOMATIC_LABELS,
+    MAX_ADDRESSES,
     add_thread_entry,
     clean_addresses,
+    clean_header,
     fetch_one,
     insert_instance,
+    is_email_address,
     live_case_id,
     lock_case,
     quoted,
@@ -206,12 +214,27 @@ def _message_fields(parsed: ParsedMessage, *, mailbox: str, problems: list[dict]
         "in_reply_to": parsed.in_reply_to or "",
         "references": parsed.references,
         "mailbox": mailbox,
-        "to": [item.address for item in parsed.to],
-        "cc": [item.address for item in parsed.cc],
-        "bcc": [item.address for item in parsed.bcc],
+        "to": _recipients(parsed.to, problems),
+        "cc": _recipients(parsed.cc, problems),
+        "bcc": _recipients(parsed.bcc, problems),
         "automatic": _automatic_kind(parsed),
         "problems": problems,
     }
+
+
+def _recipients(items, problems: list[dict]) -> list[str]:
+    """The addresses of one header that the case services take: an address they would refuse
+    (no domain, "localhost") or past the hundredth is left out and recorded as a problem,
+    instead of the whole message being refused (the original keeps them all)."""
+    addresses = [item.address for item in items]
+    kept = [address for address in addresses if is_email_address(clean_header(address).lower())]
+    for address in addresses:
+        if address not in kept:
+            problems.append({"code": INVALID_ADDRESS, "detail": clean_header(address)[:200]})
+    if len(set(kept)) > MAX_ADDRESSES:
+        problems.append({"code": TOO_MANY_RECIPIENTS, "detail": str(len(set(kept)))})
+        kept = list(dict.fromkeys(kept))[:MAX_ADDRESSES]
+    return kept
 
 
 def _automatic_kind(parsed: ParsedMessage) -> str:

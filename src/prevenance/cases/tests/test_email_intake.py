@@ -411,3 +411,18 @@ def test_a_big_original_is_kept_through_the_storage_and_a_list_of_attachments_le
     assert small.file.name == "" and "content" in small.get_deferred_fields()
     with small.open() as handle:
         assert handle.read() == small_raw
+
+
+@pytest.mark.django_db
+def test_a_message_to_too_many_or_broken_recipients_is_kept_with_the_first_valid_ones():
+    # A customer's reply-all to a mailing, or a Cc the mail client mangled: refusing the whole
+    # message would lose what the customer wrote; the original keeps every address.
+    many = ", ".join(f"person{n}@example.org" for n in range(120))
+    raw = (f"From: claire@example.com\r\nTo: service.client@boutique-lumiere.fr\r\nCc: {many}, root@localhost\r\n"
+           "Subject: Colis\r\nMessage-ID: <many@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n").encode()
+    result = ingest_email(raw=raw)
+    assert result.outcome == Outcome.CREATED
+    message = result.message
+    assert len(message.cc_addresses) == 100 and message.cc_addresses[0] == "person0@example.org"
+    codes = [problem["code"] for problem in message.problems]
+    assert "too_many_recipients" in codes and "invalid_address" in codes
