@@ -118,6 +118,4 @@ class TemplateAuditKind(models.TextChoices):
 # The external id prefix of the timeline entry of an automatic email kept off the cases (an
 # out-of-office, a bounce): "cases.email:<Message-ID>" (services/email_intake.py), in the
 # cases app's namespace as "cases.message:" is, so that no integration's own ids collide.
-AUTOMATIC_TIMELINE_PREFIX = "cases.email:"
-# What such entries were written under before (still found as duplicates; not reserved).
-LEGACY_AUTOMATIC_TIMELINE_PREFIX = "email:"
+AUTOMATIC_TIMELINE_PREFIX = "cases.email:"  # "email:" before migration cases/0015

@@ -288,8 +288,9 @@ def _sla_counts(prefix: str, period: Period, *, done_field: str, due_field: str,
         overdue &= Q(sla_paused_at__isnull=True)
     decided = Q(**{f"{due_field}__gte": period.start, f"{due_field}__lt": period.end}) & (done | overdue)
     if due_field == "resolution_due_at":
-        # Closed without being resolved (spam, a duplicate): nothing was to be resolved.
-        decided &= ~Q(resolved_at__isnull=True, closed_at__isnull=False)
+        # Closed without ever being resolved (spam, a duplicate): nothing was to be resolved.
+        # (resolved_at is cleared by a reopening; first_resolved_at is not.)
+        decided &= ~Q(first_resolved_at__isnull=True, closed_at__isnull=False)
     on_time = decided & done & Q(LessThanOrEqual(settled_at, F(due_field)))
     return {f"{prefix}_total": Count("pk", filter=decided), f"{prefix}_met": Count("pk", filter=on_time)}
 

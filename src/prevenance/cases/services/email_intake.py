@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import (
     AUTOMATIC_TIMELINE_PREFIX,
-    LEGACY_AUTOMATIC_TIMELINE_PREFIX,
     MessageKind,
 )
 from prevenance.cases.mail import parse_message
@@ -226,15 +225,16 @@ def _recipients(items, problems: list[dict]) -> list[str]:
     """The addresses of one header that the case services take: an address they would refuse
     (no domain, "localhost") or past the hundredth is left out and recorded as a problem,
     instead of the whole message being refused (the original keeps them all)."""
-    addresses = [item.address for item in items]
-    kept = [address for address in addresses if is_email_address(clean_header(address).lower())]
-    for address in addresses:
-        if address not in kept:
-            problems.append({"code": INVALID_ADDRESS, "detail": clean_header(address)[:200]})
-    if len(set(kept)) > MAX_ADDRESSES:
-        problems.append({"code": TOO_MANY_RECIPIENTS, "detail": str(len(set(kept)))})
-        kept = list(dict.fromkeys(kept))[:MAX_ADDRESSES]
-    return kept
+    kept: list[str] = []
+    for item in items:
+        address = clean_header(item.address).lower()  # as clean_addresses compares them
+        if not is_email_address(address):
+            problems.append({"code": INVALID_ADDRESS, "detail": clean_header(item.address)[:200]})
+        elif address not in kept:
+            kept.append(address)
+    if len(kept) > MAX_ADDRESSES:
+        problems.append({"code": TOO_MANY_RECIPIENTS, "detail": str(len(kept))})
+    return kept[:MAX_ADDRESSES]
 
 
 def _automatic_kind(parsed: ParsedMessage) -> str:
@@ -321,8 +321,7 @@ def _stored_result(parsed: ParsedMessage, base: dict, stored: Message | None) ->
         return IntakeResult(outcome=Outcome.DUPLICATE, case=stored.case, message=stored, **base)
     # Only auto-replies and bounces are ever stored as a bare interaction.
     automatic = parsed.is_auto_reply or parsed.is_bounce
-    legacy = f"{LEGACY_AUTOMATIC_TIMELINE_PREFIX}{parsed.message_id}"[:100]
-    interaction = Interaction.objects.filter(external_id__in=[_timeline_id(parsed), legacy]).first() if automatic else None
+    interaction = Interaction.objects.filter(external_id=_timeline_id(parsed)).first() if automatic else None
     if interaction is not None:
         return IntakeResult(outcome=Outcome.DUPLICATE, interaction=interaction, **base)
     return None

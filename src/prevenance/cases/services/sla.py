@@ -152,12 +152,14 @@ def follow_policy_of_type(case: Case) -> list[str]:
     and customer's tier now select, its due times counted from the case's creation; a breached clock
     keeps its due time (an escalated breach is not hidden). When no policy matches any more
     the case keeps the promise made at opening. Sets without saving; returns the fields changed."""
-    if case.status not in ACTIVE:
-        return []  # a resolved case's SLA result is a fact: it is not judged again by a later change
     policy = _policy_for(case)
     if policy is None or policy.pk == case.sla_policy_id:
         return []
     case.sla_policy = policy
+    if case.status not in ACTIVE:
+        # A resolved case's result is a fact: its due times stay. The policy still changes, so
+        # that a reopening restarts its clock on the targets the case now calls for.
+        return ["sla_policy"]
     return ["sla_policy", *_recompute_due_times(case, policy, include_breached=False)]
 
 

@@ -273,8 +273,11 @@ def test_a_case_closed_without_resolution_is_no_resolution_sla_to_meet(superviso
     due = NOW - D
     make_case(created=due - 2 * D, status=CaseStatus.CLOSED, resolution_due_at=due, closed_at=due - H)  # spam, closed
     make_case(created=due - 2 * D, status=CaseStatus.RESOLVED, resolution_due_at=due, resolved_at=due - H)  # met
+    # resolved once, reopened, then closed: it had something to resolve, and missed it
+    make_case(created=due - 2 * D, status=CaseStatus.CLOSED, resolution_due_at=due, first_resolved_at=due - H,
+              closed_at=due + H, reopen_count=1)
     share = sla_compliance(scope(supervisor), PERIOD, done_field="resolved_at", due_field="resolution_due_at", now=NOW)
-    assert (share.part, share.total) == (1, 1)
+    assert (share.part, share.total) == (1, 2)
 
 
 # --- gestures --------------------------------------------------------------------------------

@@ -128,3 +128,17 @@ def test_the_answer_lists_refused_attachments(client):
     raw = (Path(__file__).parent / "mail_corpus" / "24_executable_attachments.eml").read_bytes()
     response = post(client, raw)
     assert (response.status_code, response.json()["problems"]) == (201, ["attachment_refused", "attachment_refused"])
+
+
+def test_something_django_refuses_in_a_message_is_a_json_422_the_relay_does_not_retry(client, monkeypatch):
+    from django.core.exceptions import SuspiciousFileOperation
+
+    from prevenance.cases.views import inbound_email
+
+    def refuse(**_kwargs):
+        raise SuspiciousFileOperation("Storage can not find an available filename")
+
+    monkeypatch.setattr(inbound_email, "ingest_email", refuse)
+    response = post(client, eml())
+    assert response.status_code == 422
+    assert "available filename" in response.json()["error"]

@@ -259,10 +259,26 @@ def test_an_auto_reply_from_a_known_customer_without_thread_goes_on_the_timeline
     again = ingest_email(raw=raw)
     assert (again.outcome, again.interaction.pk) == (Outcome.DUPLICATE, result.interaction.pk)
     assert counts() == (1, 1, 1, 2, 1)
-    # nor one taken in before the prefix was "cases.email:"
-    Interaction.objects.filter(pk=result.interaction.pk).update(external_id="email:ooo-2@orange.fr")
-    assert ingest_email(raw=raw).outcome == Outcome.DUPLICATE
-    assert counts() == (1, 1, 1, 2, 1)
+
+
+
+@pytest.mark.django_db
+def test_the_migration_moves_the_intakes_automatic_entries_to_their_prefix_and_leaves_an_integrations_alone():
+    import importlib
+
+    from django.apps import apps
+
+    from prevenance.customers.tests.factories import CustomerFactory
+
+    rename = importlib.import_module("prevenance.cases.migrations.0015_namespace_automatic_timeline_ids").rename
+    customer = CustomerFactory()
+    ours = [Interaction.objects.create(customer=customer, channel="email", direction="inbound", summary=summary, external_id=f"email:{n}@mx")
+            for n, summary in enumerate(["Automatic reply: Absence du bureau", "Échec de remise: Votre commande", "Delivery failure"])]
+    theirs = Interaction.objects.create(customer=customer, channel="email", direction="inbound", summary="Mail logged by the CRM",
+                                        external_id="email:crm-1")
+    rename(apps, None)
+    assert [Interaction.objects.get(pk=row.pk).external_id for row in ours] == ["cases.email:0@mx", "cases.email:1@mx", "cases.email:2@mx"]
+    assert Interaction.objects.get(pk=theirs.pk).external_id == "email:crm-1"
 
 
 @pytest.mark.django_db
@@ -426,3 +442,14 @@ def test_a_message_to_too_many_or_broken_recipients_is_kept_with_the_first_valid
     assert len(message.cc_addresses) == 100 and message.cc_addresses[0] == "person0@example.org"
     codes = [problem["code"] for problem in message.problems]
     assert "too_many_recipients" in codes and "invalid_address" in codes
+
+
+@pytest.mark.django_db
+def test_recipients_are_counted_once_whatever_their_case():
+    # 60 people written twice, once in capitals: 60 recipients, not 120 (and not "too many").
+    cc = ", ".join([f"person{n}@example.org" for n in range(60)] + [f"PERSON{n}@Example.org" for n in range(60)])
+    raw = (f"From: claire@example.com\r\nTo: service.client@boutique-lumiere.fr\r\nCc: {cc}\r\n"
+           "Subject: Colis\r\nMessage-ID: <case@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n").encode()
+    message = ingest_email(raw=raw).message
+    assert len(message.cc_addresses) == 60
+    assert "too_many_recipients" not in [problem["code"] for problem in message.problems]

@@ -182,7 +182,11 @@ def test_a_resolved_cases_sla_result_is_not_judged_again_by_a_later_priority(age
     before = (fresh(case).sla_policy.name, fresh(case).resolution_due_at)
     at(monkeypatch, utc(2026, 12, 22, 9))
     change_priority(case=case, priority=Priority.URGENT, actor=agent)
-    assert (fresh(case).sla_policy.name, fresh(case).resolution_due_at) == before == ("Others", utc(2026, 12, 23, 8))
+    # its result stays (due times unchanged); the policy follows, for a reopening to restart on
+    assert fresh(case).resolution_due_at == before[1] == utc(2026, 12, 23, 8)
+    assert before[0] == "Others" and fresh(case).sla_policy.name == "Urgent"
+    change_status(case=case, status=CaseStatus.OPEN, actor=agent)  # reopened at 09:00: 4 h from now
+    assert fresh(case).resolution_due_at == utc(2026, 12, 22, 13)
 
 
 # Recalculation when a policy changes -------------------------------------------------------

@@ -180,6 +180,16 @@ class TestSubmission:
 
         assert sorted(Case.objects.values_list("subject", flat=True)) == sorted([data["subject"], "Autre question"])
 
+    def test_the_same_words_sent_again_with_the_forgotten_photo_are_a_new_message(self, client, settings, tmp_path):
+        settings.MEDIA_ROOT = tmp_path
+        data = form_data()
+        post(client, data=data)
+        post(client, data={**data, "attachments": [SimpleUploadedFile("photo.pdf", PDF)]})
+        post(client, data={**data, "attachments": [SimpleUploadedFile("photo.pdf", PDF)]})  # and that one twice
+
+        assert Case.objects.count() == 2
+        assert Attachment.objects.filter(filename="photo.pdf").count() == 1
+
 
 class TestValidation:
     @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import binascii
 import hmac
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -93,6 +93,8 @@ def inbound_email(request):
         result = ingest_email(raw=raw, mailbox=mailbox)
     except ValidationError as exc:
         return _error(422, "; ".join(exc.messages))
+    except SuspiciousOperation as exc:  # something in this message Django refuses: the relay must not retry it
+        return _error(422, str(exc))
     if result.outcome == Outcome.NO_SENDER:
         # Nobody to tie it to; a retry would not change that, so the relay is told it is refused.
         return JsonResponse({**_answer(result), "error": _("No readable sender address: not stored.")}, status=422)
