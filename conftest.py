@@ -14,6 +14,19 @@ def _tasks_run_where_they_are_enqueued():
     celery_app.conf.update(task_always_eager=True, task_eager_propagates=True)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Django's default hasher spends about 0.6 s of CPU on each password on purpose; the tests
+    create a user or more in most cases (the role fixtures), so that was half of CI's time.
+    Tests check who may do what, not the hasher: MD5 here, the real one everywhere else."""
+    from django.test.utils import override_settings
+
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    fast.enable()
+    yield
+    fast.disable()
+
+
 @pytest.fixture(autouse=True)
 def _case_number_sequences_checked_again():
     """A test's transaction rolls back the year's case-number sequence (PostgreSQL) that an
