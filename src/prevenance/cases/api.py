@@ -12,11 +12,11 @@ import binascii
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from prevenance.cases import services
+from prevenance.cases import downloads, services
 from prevenance.cases.choices import CaseStatus, CaseType, Priority, TemplatePurpose
 from prevenance.cases.models import Gesture, ReplyTemplate, SLAPolicy, Tag, Team
 from prevenance.cases.schemas import (
@@ -237,13 +237,7 @@ def _decoded_attachments(items) -> list[SimpleUploadedFile]:
 @router.get("/{case_id}/attachments/{attachment_id}", response={200: None, **ERRORS},
             summary="Download a file of the thread (as an attachment, application/octet-stream)")
 def download_attachment(request, case_id: int, attachment_id: int):
-    attachment = access_attachment(request.auth, case_id, attachment_id)
-    try:
-        handle = attachment.open()
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404 from exc
-    return FileResponse(handle, as_attachment=True, filename=attachment.filename or "attachment",
-                        content_type="application/octet-stream")
+    return downloads.attachment_download(access_attachment(request.auth, case_id, attachment_id))
 
 
 @router.post("/{case_id}/messages", response={201: MessageCreatedOut, **ERRORS},

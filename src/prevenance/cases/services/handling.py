@@ -41,6 +41,12 @@ def _clean_text_body(body) -> str:
     return text
 
 
+def _checked_files(files: Sequence) -> list:
+    """An agent's files for a reply or a note, checked (count, each size, total, kind) at once."""
+    return check_uploads(list(files), max_files=settings.PREVENANCE_REPLY_MAX_FILES,
+                         max_total_bytes=settings.PREVENANCE_REPLY_MAX_TOTAL_BYTES)
+
+
 def default_reply_channel(case: Case) -> str:
     """Where an answer goes when the agent does not say: the case's channel when Prévenance can
     send on it (email), else email when the customer has an address (a phone, store or web-form
@@ -64,7 +70,7 @@ def add_reply(
     """
     text = _clean_text_body(body)
     html = clean_html(body_html)
-    checked = check_uploads(list(files), max_files=settings.PREVENANCE_REPLY_MAX_FILES, max_total_bytes=settings.PREVENANCE_REPLY_MAX_TOTAL_BYTES)
+    checked = _checked_files(files)
     with files_discarded_on_failure() as stored, transaction.atomic():
         locked = lock_case(case.pk)
         refuse_closed(locked)
@@ -99,7 +105,7 @@ def add_note(*, case: Case, author, body: str, files: Sequence = ()) -> Message:
     """An internal note: never shown to the customer, never on their timeline. Allowed on any
     case. `files` are attached as on a reply (an invoice, a photo for a colleague)."""
     text = _clean_text_body(body)
-    checked = check_uploads(list(files), max_files=settings.PREVENANCE_REPLY_MAX_FILES, max_total_bytes=settings.PREVENANCE_REPLY_MAX_TOTAL_BYTES)
+    checked = _checked_files(files)
     with files_discarded_on_failure() as stored, transaction.atomic():
         locked = lock_case(case.pk)
         message = add_thread_entry(locked, kind=MessageKind.NOTE, channel=locked.channel, body_text=text, author=author)

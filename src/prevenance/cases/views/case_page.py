@@ -5,11 +5,11 @@ The actions (POSTs) are in case_actions.py; each re-renders the main column thro
 """
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from prevenance.cases import downloads
 from prevenance.cases.choices import CaseStatus
 from prevenance.cases.selectors import case_thread, remaining_delegation
 from prevenance.cases.selectors.case_page import (
@@ -130,10 +130,4 @@ def reply_template(request, case_id: int):
 @require_GET
 def attachment_download(request, case_id: int, attachment_id: int):
     """A file of the thread, always as a download (never rendered in our origin)."""
-    attachment = access_attachment(request.user, case_id, attachment_id)
-    try:
-        handle = attachment.open()
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404 from exc
-    return FileResponse(handle, as_attachment=True, filename=attachment.filename or "attachment",
-                        content_type="application/octet-stream")
+    return downloads.attachment_download(access_attachment(request.user, case_id, attachment_id))
