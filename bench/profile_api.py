@@ -3,6 +3,7 @@
     .venv/bin/python bench/profile_api.py                     # PostgreSQL, fresh database prevenance_bench_profile
     .venv/bin/python bench/profile_api.py --requests 2000 --floor
     .venv/bin/python bench/profile_api.py --cprofile /tmp/api.prof
+    .venv/bin/python bench/profile_api.py --requests 10 --show-sql    # + the statements of one request
 
 The WSGI application is called directly with a built environ (Authorization and
 Idempotency-Key as bench_api.py sends them), one request after the other, so that the
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--floor", action="store_true", help="also time the requests with open_case stubbed")
+    parser.add_argument("--show-sql", action="store_true", help="print the statements of one request (first 300 characters each)")
     parser.add_argument("--cprofile", default="", help="write a cProfile of the measured requests to this file")
     args = parser.parse_args()
 
@@ -99,6 +101,8 @@ def main() -> None:
         post(number)
     with CaptureQueriesContext(connection) as queries:
         post(10**6)
+    if args.show_sql:
+        print("\n".join(query["sql"][:300] for query in queries.captured_queries))
     result = {"requests": args.requests, "statements_per_request": len(queries.captured_queries), **measure(10**7)}
     if args.floor:
         from prevenance.cases import api as cases_api  # noqa: PLC0415

@@ -5,6 +5,8 @@ transaction), and only then flagged \\Seen. A crash in between leaves it unseen:
 poll reads it again and its Message-ID makes that a no-op ("duplicate"), then flags it.
 A message the intake refuses for good (e.g. a text over the size the case services take)
 is flagged $PrevenanceRefused and stays unread for a person to look at; polls skip it.
+On a server that keeps no keywords of its own (its PERMANENTFLAGS lack \\*), it is marked
+read and flagged (\\Flagged, the star mail clients show) instead: polls skip it all the same.
 """
 
 import imaplib
@@ -21,6 +23,8 @@ from prevenance.cases.services.email_intake import IntakeResult, Outcome, ingest
 logger = logging.getLogger(__name__)
 
 REFUSED_FLAG = "$PrevenanceRefused"
+# For a server without keywords: read (so UNSEEN skips it) and starred for a person.
+REFUSED_WITHOUT_KEYWORDS = "\\Seen \\Flagged"
 
 
 class ImapError(Exception):
@@ -31,6 +35,7 @@ class ImapError(Exception):
 class PollReport:
     results: list[tuple[str, IntakeResult]] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (uid, reason)
+    refused_flags: str = REFUSED_FLAG  # how refused messages were marked (REFUSED_WITHOUT_KEYWORDS on some servers)
 
 
 @dataclass(frozen=True)
@@ -91,14 +96,15 @@ def _raw_message(data: list) -> bytes | None:
 
 def poll_once(
     client: imaplib.IMAP4, *, folder: str = "INBOX", mailbox: str = "", limit: int = 100,
-    on_result: Callable[[str, IntakeResult | None, str], None] | None = None,
+    on_result: Callable[[str, IntakeResult | None, str, str], None] | None = None,
 ) -> PollReport:
-    """Ingest up to `limit` unseen messages of `folder`; `on_result(uid, result, refusal)` is
-    called after each. Raises ImapError on an IMAP failure; an error of the intake itself (the
+    """Ingest up to `limit` unseen messages of `folder`; `on_result(uid, result, refusal, flags)`
+    is called after each (`flags`: how a refused one was marked). Raises ImapError on an IMAP failure; an error of the intake itself (the
     database is down) propagates and leaves the message unseen."""
     report = PollReport()
     try:
         _check(client.select(_quoted(folder)), f"selecting the folder {folder!r}")
+        report.refused_flags = REFUSED_FLAG if _keeps_keywords(client) else REFUSED_WITHOUT_KEYWORDS
         data = _check(client.uid("SEARCH", None, "UNSEEN", "UNKEYWORD", REFUSED_FLAG), "searching unseen messages")
     except (OSError, imaplib.IMAP4.error) as exc:
         raise ImapError(_text(exc)) from exc
@@ -124,21 +130,29 @@ def poll_once(
             reason = _("No readable sender address: not stored.") if result.outcome == Outcome.NO_SENDER else ""
         if reason:
             report.refused.append((uid, reason))
-            _flag(client, uid, REFUSED_FLAG)
+            _flag(client, uid, report.refused_flags)
             if on_result:
-                on_result(uid, None, reason)
+                on_result(uid, None, reason, report.refused_flags)
             continue
         # Committed: only now is it marked read on the server.
         _flag(client, uid, "\\Seen")
         report.results.append((uid, result))
         if on_result:
-            on_result(uid, result, "")
+            on_result(uid, result, "", "")
     return report
 
 
-def _flag(client: imaplib.IMAP4, uid: str, flag: str) -> None:
+def _keeps_keywords(client: imaplib.IMAP4) -> bool:
+    """Whether the folder just selected stores REFUSED_FLAG: its PERMANENTFLAGS list it or allow
+    new keywords (\\*). Without that response RFC 3501 says every flag is permanent."""
+    _status, data = client.response("PERMANENTFLAGS")
+    flags = b" ".join(item for item in data if isinstance(item, bytes)).decode(errors="replace").strip("() ").lower().split()
+    return not flags or "\\*" in flags or REFUSED_FLAG.lower() in flags
+
+
+def _flag(client: imaplib.IMAP4, uid: str, flags: str) -> None:
     try:
-        _check(client.uid("STORE", uid, "+FLAGS", f"({flag})"), f"flagging message {uid}")
+        _check(client.uid("STORE", uid, "+FLAGS", f"({flags})"), f"flagging message {uid}")
     except (OSError, imaplib.IMAP4.error) as exc:
         # Stored already; the next poll reads it again and finds it a duplicate.
         raise ImapError(_text(exc)) from exc

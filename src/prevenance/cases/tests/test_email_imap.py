@@ -29,6 +29,7 @@ class Mailbox:
     def __init__(self):
         self.messages: list[dict] = []  # {"uid", "raw", "flags"}
         self.fail_store = 0
+        self.permanent_flags = ""  # e.g. "\\Seen \\Flagged": sent in SELECT's PERMANENTFLAGS; others are not kept
         self.lock = threading.Lock()
 
     def add(self, raw: bytes, *flags: str) -> int:
@@ -62,6 +63,8 @@ class Handler(socketserver.StreamRequestHandler):
                     self.send(f"{tag} NO no such folder")
                     continue
                 self.send(f"* {len(box.messages)} EXISTS")
+                if box.permanent_flags:
+                    self.send(f"* OK [PERMANENTFLAGS ({box.permanent_flags})] Limited")
                 self.send(f"{tag} OK [READ-WRITE] selected")
             elif command == "UID":
                 self.uid(tag, args, box)
@@ -91,8 +94,10 @@ class Handler(socketserver.StreamRequestHandler):
                     self.send(f"{tag} NO [UNAVAILABLE] try later")
                     return
                 uid = int(rest.split(" ")[0])
-                flag = re.search(r"\((.+)\)", rest).group(1)
-                box.flags(uid).add(flag)
+                flags = re.search(r"\((.+)\)", rest).group(1).split()
+                kept = box.permanent_flags.split()
+                # As RFC 3501 allows, a flag the server cannot keep is accepted for the session only.
+                box.flags(uid).update(flag for flag in flags if not kept or "\\*" in kept or flag in kept)
             self.send(f"{tag} OK done")
 
 
@@ -165,6 +170,25 @@ def test_a_message_the_intake_refuses_stays_unread_flagged_and_is_not_retried(im
     assert imap.flags(huge) == {REFUSED_FLAG}
     assert "\\Seen" in imap.flags(fine)
     assert poll() == ""  # not read again
+
+
+@pytest.mark.django_db
+def test_a_server_that_keeps_no_keywords_gets_a_refused_message_marked_read_and_starred(imap):
+    imap.permanent_flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+    huge = imap.add(eml("big@example.com", body="x" * 1_000_001))
+    output = poll()
+    assert output.splitlines()[0].endswith("(marked read and starred: this server keeps no keywords)")
+    assert imap.flags(huge) == {"\\Seen", "\\Flagged"}
+    assert poll() == ""  # not read again at every pass
+
+
+@pytest.mark.django_db
+def test_a_server_that_takes_new_keywords_gets_the_refusal_keyword(imap):
+    imap.permanent_flags = "\\Seen \\Flagged \\*"
+    huge = imap.add(eml("big@example.com", body="x" * 1_000_001))
+    assert poll().splitlines()[0].endswith("(left unread, flagged $PrevenanceRefused)")
+    assert imap.flags(huge) == {REFUSED_FLAG}
+    assert poll() == ""
 
 
 def with_attachment(message_id: str, filename_header: str) -> bytes:

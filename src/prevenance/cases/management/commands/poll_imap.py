@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases.management.commands.ingest_email import describe
 from prevenance.cases.services.imap_poll import (
+    REFUSED_FLAG,
     ImapError,
     ImapSettings,
     connect,
@@ -84,9 +85,12 @@ class Command(BaseCommand):
                 _("%(stored)d message(s) read, %(refused)d refused") % {"stored": len(report.results), "refused": len(report.refused)}
             )
 
-    def _line(self, uid, result, refusal) -> None:
+    def _line(self, uid, result, refusal, flags) -> None:
         if result is None:
-            line = _("uid %(uid)s: refused: %(reason)s (left unread, flagged $PrevenanceRefused)")
+            if flags == REFUSED_FLAG:
+                line = _("uid %(uid)s: refused: %(reason)s (left unread, flagged $PrevenanceRefused)")
+            else:
+                line = _("uid %(uid)s: refused: %(reason)s (marked read and starred: this server keeps no keywords)")
             self.stdout.write(line % {"uid": uid, "reason": refusal})
         else:
             self.stdout.write(f"uid {uid}: {describe(result)}")
