@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from prevenance.api import services
 from prevenance.api.errors import error_body
 from prevenance.api.selectors import active_key_for
+from prevenance.core.files import discard_files, files_discarded_on_failure
 
 API_PREFIX = "/api/"
 HEADER = "Idempotency-Key"
@@ -72,6 +73,14 @@ class IdempotencyMiddleware:
         return self._once(request, scope, key)
 
     def _once(self, request, scope: str, key: str):
+        with files_discarded_on_failure() as stored:
+            response = self._in_transaction(request, scope, key)
+            if response.status_code >= 500:
+                discard_files(stored)  # _in_transaction rolled back: no row points to them
+                stored.clear()
+        return response
+
+    def _in_transaction(self, request, scope: str, key: str):
         fingerprint = _fingerprint(request)
         with transaction.atomic():
             stored = services.claim_idempotency_key(scope=scope, key=key, fingerprint=fingerprint)

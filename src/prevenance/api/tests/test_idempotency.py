@@ -1,5 +1,6 @@
 """Idempotency-Key on POST: a retry gets the first answer and never creates a second case."""
 
+import base64
 import json
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 from prevenance.api.models import IdempotencyKey
 from prevenance.api.services import IDEMPOTENCY_TTL, create_api_key, prune_idempotency_keys
 from prevenance.api.tests.helpers import API
-from prevenance.cases.models import Case
+from prevenance.cases.models import Attachment, Case, Message
 from prevenance.core.testing import run_concurrently
 from prevenance.customers.models import IdentityConflict
 from prevenance.customers.tests.factories import UserFactory
@@ -102,6 +103,28 @@ def test_a_refusal_keeps_what_it_records_on_purpose(raw_key):
     assert refused.status_code == 409
     assert IdentityConflict.objects.filter(pk=refused.json()["conflict"]["id"]).exists()
     assert not IdempotencyKey.objects.filter(key="k-409").exists()  # the claim is released: a retry runs again
+
+
+def test_a_server_error_after_a_reply_with_files_keeps_neither_the_reply_nor_its_files(raw_key, settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path
+    case_id = post(raw_key, CASE, None).json()["id"]
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the answer could not be built")
+
+    # The reply and its file are stored, then building the answer fails: a 500, so the
+    # middleware rolls the request's transaction back, and the file must go with it.
+    monkeypatch.setattr("prevenance.cases.api.visible_cases", fail)
+    reply = {"kind": "reply", "body": "Voici l'étiquette.",
+             "attachments": [{"filename": "label.pdf", "content_base64": base64.b64encode(b"%PDF-1.4 label").decode()}]}
+    client = Client(headers={"authorization": f"Bearer {raw_key}", "idempotency-key": "k-500"}, raise_request_exception=False)
+    response = client.post(API + f"/cases/{case_id}/messages", data=json.dumps(reply), content_type="application/json")
+
+    assert response.status_code == 500
+    assert not Message.objects.filter(body_text="Voici l'étiquette.").exists()
+    assert not Attachment.objects.exists()
+    assert not list(tmp_path.rglob("*label.pdf"))
+    assert not IdempotencyKey.objects.filter(key="k-500").exists()
 
 
 @pytest.mark.parametrize("key", ["", " ", "x" * 256, "clé-accentuée", "two\twords"])

@@ -10,14 +10,11 @@ The kind is decided from the extension *and* the first bytes, never from the Con
 the browser sends: an .exe renamed "photo.jpg" does not start like a JPEG and is refused.
 """
 
-import uuid
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
@@ -27,7 +24,9 @@ from prevenance.cases.services.email_attachments import (
     display_filename,
     max_attachment_bytes,
     refusal,
+    stored_name,
 )
+from prevenance.core.files import store_file
 
 HEAD_BYTES = 8192
 OFFICE_ZIP = b"PK\x03\x04"
@@ -127,43 +126,18 @@ def check_uploads(uploads: Sequence, *, max_files: int, field: str = "attachment
     return checked
 
 
-def store_attachments(message: Message, files: Sequence[CheckedFile], stored: list[str]) -> list[Attachment]:
+def store_attachments(message: Message, files: Sequence[CheckedFile]) -> list[Attachment]:
     """Save the files through the storage and add their rows, inside the caller's transaction.
 
-    The storage is not transactional: each stored name is appended to `stored` as soon as it is
-    written, so the caller can delete the files if its transaction rolls back (discard_files).
+    The storage is not transactional: the caller's core.files.files_discarded_on_failure() block
+    deletes the files again if its transaction rolls back (store_file reports each name).
     The file is copied from the upload in chunks, never read into memory whole.
     """
     attachments = []
     for item in files:
         attachment = Attachment(message=message, filename=item.filename, content_type=item.content_type, size=item.size)
-        # A random prefix makes the stored name ours alone, known before writing: a write that
-        # fails half-way leaves a file we can name and delete, never someone else's.
-        name = attachment.file.field.generate_filename(attachment, f"{uuid.uuid4().hex[:16]}-{item.filename[-200:]}")
-        stored.append(name)
         item.upload.seek(0)
-        attachment.file.name = default_storage.save(name, item.upload)
-        if attachment.file.name != name:
-            stored.append(attachment.file.name)
+        attachment.file.name = store_file(stored_name(attachment, item.filename), item.upload)
         attachment.save()
         attachments.append(attachment)
     return attachments
-
-
-def discard_files(names: Sequence[str]) -> None:
-    """Remove files written by a transaction that was rolled back (no row points to them)."""
-    for name in names:
-        default_storage.delete(name)
-
-
-@contextmanager
-def files_discarded_on_failure():
-    """The list store_attachments fills inside the transaction this block wraps: its files are
-    deleted again when the block fails (the storage is not transactional; no row would point
-    to them)."""
-    stored: list[str] = []
-    try:
-        yield stored
-    except BaseException:
-        discard_files(stored)
-        raise

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from prevenance.cases.mail.problems import ATTACHMENT_REFUSED
 from prevenance.cases.models import Attachment, Message
+from prevenance.core.files import store_file
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 MAX_FILENAME = 255
@@ -81,13 +82,20 @@ def refusal_problem(*, filename: str, reason: str) -> dict[str, str]:
     return {"code": ATTACHMENT_REFUSED, "detail": f"{display_filename(filename)}: {label}"}
 
 
+def stored_name(attachment: Attachment, filename: str) -> str:
+    """Where the attachment's file goes: upload_to's folder, a random part, then the name. The
+    random part makes the name ours alone, known before writing (a write that fails half-way
+    leaves a file we can name and delete), and leaves a name the storage would make empty
+    ("🎉", "?") something to write under."""
+    return attachment.file.field.generate_filename(attachment, f"{uuid.uuid4().hex[:16]}-{filename[-200:]}")
+
+
 def store_attachment(*, message: Message, filename: str, content_type: str, content: bytes) -> Attachment:
     """Save a file already checked with `refusal` (storage first, then the row; call inside the
-    message's transaction: a rollback leaves at worst an orphan file, never a row without its file)."""
+    message's transaction, within core.files.files_discarded_on_failure(), which deletes the file if
+    that transaction rolls back)."""
     name = display_filename(filename)
-    # The stored name starts with a random part, as store_attachments' does: a name the storage
-    # would make empty ("🎉", "?") still leaves it something to write under.
-    return Attachment.objects.create(
-        message=message, file=ContentFile(content, name=f"{uuid.uuid4().hex[:16]}-{name}"), filename=name,
-        content_type=(content_type or "application/octet-stream")[:100], size=len(content),
-    )
+    attachment = Attachment(message=message, filename=name, content_type=(content_type or "application/octet-stream")[:100], size=len(content))
+    attachment.file.name = store_file(stored_name(attachment, name), ContentFile(content))
+    attachment.save()
+    return attachment

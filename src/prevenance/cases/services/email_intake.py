@@ -49,9 +49,11 @@ from prevenance.cases.services.email_attachments import (
     refusal,
     refusal_problem,
     store_attachment,
+    stored_name,
 )
 from prevenance.cases.services.intake import add_inbound_message, open_case
 from prevenance.core.choices import Channel
+from prevenance.core.files import files_discarded_on_failure, store_file
 from prevenance.core.text import guess_language
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Identity
@@ -196,11 +198,12 @@ def _keep_raw(message: Message, raw: bytes) -> None:
     # The original holds what the thread cannot: CC, the recipient mailbox, every attachment.
     # Most are small and go in the row (Attachment.content: no file to create); a big one,
     # which carries files, goes through the storage like its attachments.
+    original = Attachment(message=message, filename=RAW_FILENAME, content_type="message/rfc822", size=len(raw))
     if len(raw) <= RAW_IN_DATABASE_MAX_BYTES:
-        kept = {"content": raw}
+        original.content = raw
     else:
-        kept = {"file": ContentFile(raw, name=RAW_FILENAME)}
-    insert_instance(Attachment(message=message, filename=RAW_FILENAME, content_type="message/rfc822", size=len(raw), **kept))
+        original.file.name = store_file(stored_name(original, RAW_FILENAME), ContentFile(raw))
+    insert_instance(original)
 
 
 def _message_fields(parsed: ParsedMessage, *, mailbox: str, problems: list[dict]) -> dict:
@@ -349,7 +352,7 @@ def ingest_email(*, raw: bytes, mailbox: str = "") -> IntakeResult:
     # or its INSERT fails): the same message, whose copy is the stored one, or another message
     # reusing the id, and this one is taken in again under its own id.
     try:
-        with pinned_settings(), transaction.atomic():
+        with files_discarded_on_failure(), pinned_settings(), transaction.atomic():
             result = _ingest(raw, parsed, base, mailbox)
     except IntegrityError:
         if _reused_meanwhile(parsed, raw):

@@ -13,7 +13,6 @@ from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
 from prevenance.cases.models import Case, Message, Team
 from prevenance.cases.services.attachments import (
     check_uploads,
-    files_discarded_on_failure,
     store_attachments,
 )
 from prevenance.cases.services.common import (
@@ -31,6 +30,7 @@ from prevenance.cases.services.templates import sign_reply
 from prevenance.cases.workflow import check_transition
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
+from prevenance.core.files import files_discarded_on_failure
 from prevenance.core.validation import invalid
 
 
@@ -71,7 +71,7 @@ def add_reply(
     text = _clean_text_body(body)
     html = clean_html(body_html)
     checked = _checked_files(files)
-    with files_discarded_on_failure() as stored, transaction.atomic():
+    with files_discarded_on_failure(), transaction.atomic():
         locked = lock_case(case.pk)
         refuse_closed(locked)
         if locked.customer_id is None:
@@ -84,7 +84,7 @@ def add_reply(
             locked, kind=MessageKind.OUTBOUND, channel=reply_channel, body_text=text,
             body_html=html, author=author, created_at=now,
         )
-        store_attachments(message, checked, stored)
+        store_attachments(message, checked)
         changed = ["updated_at"]
         if locked.first_response_at is None:
             locked.first_response_at = now
@@ -106,10 +106,10 @@ def add_note(*, case: Case, author, body: str, files: Sequence = ()) -> Message:
     case. `files` are attached as on a reply (an invoice, a photo for a colleague)."""
     text = _clean_text_body(body)
     checked = _checked_files(files)
-    with files_discarded_on_failure() as stored, transaction.atomic():
+    with files_discarded_on_failure(), transaction.atomic():
         locked = lock_case(case.pk)
         message = add_thread_entry(locked, kind=MessageKind.NOTE, channel=locked.channel, body_text=text, author=author)
-        store_attachments(message, checked, stored)
+        store_attachments(message, checked)
         record_audit(kind=CaseAuditKind.NOTE_ADDED, actor=author, subject=locked,
                      payload={"message": message.pk, **({"attachments": len(checked)} if checked else {})})
     return message

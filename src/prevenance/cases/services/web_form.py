@@ -16,12 +16,12 @@ from django.utils.translation import gettext as _
 from prevenance.cases.choices import CaseType
 from prevenance.cases.services.attachments import (
     check_uploads,
-    files_discarded_on_failure,
     store_attachments,
 )
 from prevenance.cases.services.common import Intake
 from prevenance.cases.services.intake import open_case
 from prevenance.core.choices import Channel
+from prevenance.core.files import files_discarded_on_failure
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Order
 from prevenance.customers.selectors import find_by_identity
@@ -129,7 +129,7 @@ def submit_contact_form(
         "message_id": form_message_id(submission_id, email, phone, type, subject, body, order_reference, *_fingerprints(checked)),
     }
     order = senders_order(order_reference, identities)
-    with files_discarded_on_failure() as stored, transaction.atomic():
+    with files_discarded_on_failure(), transaction.atomic():
         try:
             with transaction.atomic():
                 intake = open_case(order=order, **common)
@@ -139,5 +139,5 @@ def submit_contact_form(
                 raise
             intake = open_case(order=None, **common)
         if intake.created:
-            store_attachments(intake.message, checked, stored)
+            store_attachments(intake.message, checked)
     return intake

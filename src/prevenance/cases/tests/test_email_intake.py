@@ -453,3 +453,26 @@ def test_recipients_are_counted_once_whatever_their_case():
     message = ingest_email(raw=raw).message
     assert len(message.cc_addresses) == 60
     assert "too_many_recipients" not in [problem["code"] for problem in message.problems]
+
+
+@pytest.mark.django_db
+def test_an_intake_that_fails_after_writing_its_files_leaves_none_behind(monkeypatch, tmp_path):
+    # The big original and the attachments are written through the storage inside the message's
+    # transaction; the disk fills up at the third file: nothing is stored, no file is left.
+    from django.core.files.storage import default_storage
+
+    monkeypatch.setattr(email_intake, "RAW_IN_DATABASE_MAX_BYTES", 10)
+    save, written = default_storage.save, []
+
+    def save_until_the_disk_is_full(name, content, **kwargs):
+        if len(written) == 2:
+            raise OSError(28, "No space left on device")
+        written.append(save(name, content, **kwargs))
+        return written[-1]
+
+    monkeypatch.setattr(default_storage, "save", save_until_the_disk_is_full)
+    with pytest.raises(OSError, match="No space left"):
+        ingest_email(raw=corpus("12_mixed_attachments.eml"))
+    assert len(written) == 2
+    assert counts() == (0, 0, 0, 0, 0)
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
