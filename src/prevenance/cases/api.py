@@ -56,6 +56,7 @@ from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar
 from prevenance.core.pagination import paginate_by_id
 from prevenance.core.schemas import ERRORS, LIMIT_DEFAULT, LIMIT_MAX
+from prevenance.core.validation import MAX_ID, is_row_id
 from prevenance.customers.models import Order
 from prevenance.customers.selectors import require_perm
 from prevenance.customers.services import IdentityInput
@@ -67,7 +68,6 @@ sla_router = Router(tags=["SLA policies"])
 
 Limit = Query(LIMIT_DEFAULT, ge=1, le=LIMIT_MAX)
 Cursor = Query(None, max_length=500)
-MAX_ID = 2**63 - 1
 
 
 def _found(model, pk: int | None, field: str, message: str):
@@ -199,7 +199,7 @@ def merge_case(request, case_id: int, payload: MergeIn):
              summary="Move a customer message out of this case into a new case linked back (split_from_id)")
 def split_case_message(request, case_id: int, message_id: int):
     case = access_case(request.auth, case_id, perm="cases.change_case")
-    message = case.messages.filter(pk=message_id).first() if 0 < message_id < 2**63 else None
+    message = case.messages.filter(pk=message_id).first() if is_row_id(message_id) else None
     if message is None:
         raise Http404
     new_case = services.split_message(message=message, actor=request.auth)

@@ -11,9 +11,9 @@ from ninja import Field, Schema
 
 from prevenance.cases.choices import CaseStatus, CaseType, GestureType, Priority, TemplatePurpose
 from prevenance.core.choices import Channel
+from prevenance.core.validation import MAX_ID
 from prevenance.customers.choices import IdentityKind, Language
 
-MAX_ID = 2**63 - 1
 OptionalId = Field(None, ge=1, le=MAX_ID)
 
 

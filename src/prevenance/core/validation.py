@@ -8,6 +8,15 @@ the translated words; services build their refusals here so the code always surv
 
 from django.core.exceptions import ValidationError
 
+# The largest primary key (a 64-bit signed integer, SQLite's and PostgreSQL's bigint): a number
+# past it is no row's, and the databases refuse to even compare with it (OverflowError).
+MAX_ID = 2**63 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Whether `value` can be a primary key (1 to MAX_ID): anything else is no row, not a 500."""
+    return 0 < value <= MAX_ID
+
 
 def invalid(field: str, message, code: str, params: dict | None = None) -> ValidationError:
     """A ValidationError on `field` whose one message carries `code`."""

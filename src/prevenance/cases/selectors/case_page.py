@@ -7,6 +7,7 @@ from prevenance.cases.choices import TemplatePurpose
 from prevenance.cases.models import Attachment, Case, Gesture, ReplyTemplate
 from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.workflow import ACTIVE
+from prevenance.core.validation import is_row_id
 
 OTHER_CASES_SHOWN = 10
 
@@ -37,7 +38,7 @@ def case_gestures(case: Case) -> list[Gesture]:
 def access_attachment(user, case_id, attachment_id) -> Attachment:
     """An attachment of a case the user may see, with cases.view_attachment; 404 for anything else."""
     case = access_case(user, case_id, perm="cases.view_attachment")
-    if not 0 < int(attachment_id) < 2**63:
+    if not is_row_id(int(attachment_id)):
         raise Http404
     attachment = Attachment.objects.filter(pk=attachment_id, message__case=case).first()
     if attachment is None:

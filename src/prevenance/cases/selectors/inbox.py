@@ -39,7 +39,7 @@ from prevenance.cases.workflow import ACTIVE
 from prevenance.core.calendars import calendar_specs
 from prevenance.core.choices import Channel
 from prevenance.core.pagination import InvalidCursor, decode_cursor, encode_cursor
-from prevenance.core.validation import invalid
+from prevenance.core.validation import invalid, is_row_id
 
 PAGE_SIZE = 25
 # Tab counts stop here: counting every open case of a million is not worth a slow page.
@@ -116,7 +116,9 @@ def clean_filters(raw) -> dict:
             try:
                 ids = sorted({int(v) for v in values})
             except ValueError:
-                raise invalid("team", _("A team is given by its number."), "invalid_team") from None
+                ids = [0]
+            if not all(is_row_id(team_id) for team_id in ids):
+                raise invalid("team", _("A team is given by its number."), "invalid_team")
             if ids:
                 cleaned["team"] = ids
             continue

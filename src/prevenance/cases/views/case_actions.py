@@ -34,6 +34,7 @@ from prevenance.cases.views.case_forms import (
 )
 from prevenance.cases.views.case_page import render_case
 from prevenance.core.htmx import htmx_partial
+from prevenance.core.validation import is_row_id
 
 
 def _done(request, case, anchor: str = ""):
@@ -151,7 +152,7 @@ def case_merge(request, case_id: int):
 def case_split(request, case_id: int, message_id: int):
     """A customer message becomes its own case; the agent lands on the new case."""
     case = access_case(request.user, case_id, perm="cases.change_case")
-    message = get_object_or_404(Message, pk=message_id, case=case) if 0 < message_id < 2**63 else None
+    message = get_object_or_404(Message, pk=message_id, case=case) if is_row_id(message_id) else None
     if message is None:
         raise Http404
     try:
