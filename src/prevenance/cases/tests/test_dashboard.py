@@ -7,6 +7,7 @@ with `.update()` so that every duration and every bucket in the expected figures
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qsl
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -552,6 +553,79 @@ def test_bad_filters_answer_400_with_the_reason_and_no_figures(client, superviso
     assert response.status_code == 400
     assert field in response.context["form"].errors
     assert "board" not in response.context
+
+
+def _query(link: dict) -> dict:
+    return dict(parse_qsl(link["query"]))
+
+
+def test_the_satisfaction_grouping_links_work_on_the_dashboard_opened_without_a_query_string(client, supervisor):
+    # given the dashboard opened from the menu: no query string, the default period
+    client.force_login(supervisor)
+    page = client.get("/cases/dashboard/")
+    today = timezone.localdate()
+
+    # when the supervisor follows "by team"
+    by_team = next(link for link in page.context["satisfaction_links"] if _query(link)["satisfaction_by"] == "team")
+    response = client.get("/cases/dashboard/?" + by_team["query"])
+
+    # then the same period, grouped by team (it was a 400: "This field is required.")
+    assert response.status_code == 200
+    assert _query(by_team) == {"start": (today - 29 * D).isoformat(), "end": today.isoformat(), "satisfaction_by": "team"}
+    assert [link["current"] for link in response.context["satisfaction_links"]] == [False, True, False]
+    assert response.context["board"].period.end - response.context["board"].period.start == 30 * D
+
+
+def test_a_query_string_missing_the_dates_takes_the_default_period(client, supervisor):
+    client.force_login(supervisor)
+    team = TeamFactory()
+
+    response = client.get("/cases/dashboard/", {"satisfaction_by": "agent", "team": team.pk})
+
+    assert response.status_code == 200
+    assert response.context["board"].period.team == team
+    assert response.context["board"].period.end.date() == timezone.localdate() + D
+    assert _query(response.context["satisfaction_links"][0]) == {
+        "start": (timezone.localdate() - 29 * D).isoformat(), "end": timezone.localdate().isoformat(),
+        "team": str(team.pk), "satisfaction_by": "channel",
+    }
+
+
+def test_the_quick_periods_keep_the_filters_and_the_satisfaction_grouping(client, supervisor):
+    client.force_login(supervisor)
+    query = {"start": "2026-03-01", "end": "2026-03-20", "channel": "email", "satisfaction_by": "team"}
+
+    presets = client.get("/cases/dashboard/", query).context["presets"]
+
+    today = timezone.localdate()
+    assert [_query(preset) for preset in presets] == [
+        {"start": (today - (days - 1) * D).isoformat(), "end": today.isoformat(), "channel": "email", "satisfaction_by": "team"}
+        for days in (7, 30, 90, 365)
+    ]
+
+
+@pytest.mark.parametrize("url", ["/cases/dashboard/", "/cases/gestures/report/", "/cases/gestures/report/?format=csv"])
+@pytest.mark.parametrize("start, end, field", [
+    ("9999-12-30", "9999-12-31", "end"),  # the day after the last one does not exist
+    ("0001-01-01", "0001-01-02", "start"),  # midnight in Paris is before the first UTC instant
+    ("1899-12-31", "1900-01-02", "start"),
+    ("2999-12-31", "3000-01-01", "end"),
+])
+def test_dates_at_the_ends_of_the_calendar_answer_400_with_the_reason(client, supervisor, url, start, end, field):
+    client.force_login(supervisor)
+
+    response = client.get(url, {"start": start, "end": end})
+
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == ["Choose a year between 1900 and 2999."]
+    assert "board" not in response.context and "report" not in response.context
+
+
+def test_the_first_and_last_sane_years_are_accepted(client, supervisor):
+    client.force_login(supervisor)
+    for start, end in (("1900-01-01", "1900-01-02"), ("2999-12-30", "2999-12-31")):
+        assert client.get("/cases/dashboard/", {"start": start, "end": end}).status_code == 200
+        assert client.get("/cases/gestures/report/", {"start": start, "end": end, "format": "csv"}).status_code == 200
 
 
 def test_agents_and_anonymous_visitors_do_not_get_the_dashboard(client, agent):

@@ -33,9 +33,48 @@ PRESETS = (7, 30, 90, 365)
 LONGEST_PERIOD = timedelta(days=3 * 366)
 
 
-class DashboardFilterForm(forms.Form):
-    start = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=gettext_lazy("To (included)"), widget=forms.DateInput(attrs={"type": "date"}))
+# The dates a period may start or end on. Far beyond any case, yet far enough from the ends of
+# the calendar (year 1 and 9999) that midnight in the service's time zone converts to UTC and
+# the day after the last one exists: without it those dates crashed the pages with a 500.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
+def _sane_year(value) -> None:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(_("Choose a year between %(first)d and %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR},
+                              code="year_out_of_range")
+
+
+class PeriodForm(forms.Form):
+    """Two days, both included, read in the current time zone (the dashboard and the control report)."""
+
+    start = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}), validators=[_sane_year])
+    end = forms.DateField(label=gettext_lazy("To (included)"), widget=forms.DateInput(attrs={"type": "date"}), validators=[_sane_year])
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("The end of the period must come after its start."))
+        elif start and end and end - start > LONGEST_PERIOD:
+            self.add_error("start", _("Choose a period of at most three years."))
+        return data
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The chosen days as [first midnight, midnight after the last day) in the current time zone."""
+        tz = timezone.get_current_timezone()
+        start = datetime.combine(self.cleaned_data["start"], time.min, tzinfo=tz)
+        end = datetime.combine(self.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=tz)
+        return start, end
+
+
+def period_data(params, today) -> dict:
+    """The form's data: what the query string gives, the last DEFAULT_DAYS days for the dates it
+    leaves out (a link carrying only `satisfaction_by` or `format` still has a period)."""
+    return {**_initial(today), **params.dict()}
+
+
+class DashboardFilterForm(PeriodForm):
     team = forms.ModelChoiceField(label=gettext_lazy("Team"), queryset=Team.objects.all(), required=False,
                                   empty_label=gettext_lazy("All teams"))
     channel = forms.ChoiceField(label=gettext_lazy("Origin channel"), required=False)
@@ -48,21 +87,9 @@ class DashboardFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = [("", _("All channels")), *Channel.choices]
 
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("start"), data.get("end")
-        if start and end and end < start:
-            self.add_error("end", _("The end of the period must come after its start."))
-        elif start and end and end - start > LONGEST_PERIOD:
-            self.add_error("start", _("Choose a period of at most three years."))
-        return data
-
     def period(self) -> Period:
-        """The chosen days as [first midnight, midnight after the last day) in the current time zone."""
-        tz = timezone.get_current_timezone()
+        start, end = self.bounds()
         data = self.cleaned_data
-        start = datetime.combine(data["start"], time.min, tzinfo=tz)
-        end = datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=tz)
         return Period(start=start, end=end, team=data.get("team"), channel=data.get("channel") or "")
 
 
@@ -71,7 +98,8 @@ def _initial(today) -> dict:
 
 
 def _preset_links(request, today) -> list[dict]:
-    kept = {key: request.GET[key] for key in ("team", "channel") if request.GET.get(key)}
+    """The quick periods: the same page over the last N days, with the same filters and grouping."""
+    kept = {key: request.GET[key] for key in ("team", "channel", "satisfaction_by") if request.GET.get(key)}
     links = []
     for days in PRESETS:
         query = {"start": (today - timedelta(days=days - 1)).isoformat(), "end": today.isoformat(), **kept}
@@ -79,10 +107,16 @@ def _preset_links(request, today) -> list[dict]:
     return links
 
 
-def _satisfaction_links(request, form) -> list[dict]:
-    """The satisfaction panel's grouping switch: the same page with another `satisfaction_by`."""
-    kept = {key: value for key, value in request.GET.items() if key != "satisfaction_by"}
-    current = (form.cleaned_data.get("satisfaction_by") if form.is_valid() else "") or "channel"
+def _satisfaction_links(form) -> list[dict]:
+    """The satisfaction panel's grouping switch: the same page (period and filters as checked,
+    defaults included) with another `satisfaction_by`."""
+    data = form.cleaned_data
+    kept = {"start": data["start"].isoformat(), "end": data["end"].isoformat()}
+    if data.get("team"):
+        kept["team"] = data["team"].pk
+    if data.get("channel"):
+        kept["channel"] = data["channel"]
+    current = data.get("satisfaction_by") or "channel"
     return [
         {"query": urlencode({**kept, "satisfaction_by": key}), "label": label, "current": key == current}
         for key, label in form.fields["satisfaction_by"].choices
@@ -179,7 +213,7 @@ def dashboard(request):
     if not request.user.has_perm(VIEW_ALL_CASES):
         raise PermissionDenied
     today = timezone.localdate()
-    form = DashboardFilterForm(request.GET or _initial(today))
+    form = DashboardFilterForm(period_data(request.GET, today))
     context = {"form": form, "presets": _preset_links(request, today), "can_see_report": request.user.has_perm(VIEW_GESTURE_REPORT)}
     status = 200
     if form.is_valid():
@@ -192,7 +226,7 @@ def dashboard(request):
             channel = board.period.channel
             context.update(board=board, charts=_charts(board), texts=_texts(board),
                            channel_label=Channel(channel).label if channel else "",
-                           satisfaction_links=_satisfaction_links(request, form), report_query=urlencode({
+                           satisfaction_links=_satisfaction_links(form), report_query=urlencode({
                 "start": form.cleaned_data["start"].isoformat(), "end": form.cleaned_data["end"].isoformat(),
             }))
     else:

@@ -1,16 +1,12 @@
 """The a-posteriori control report of commercial gestures, /cases/gestures/report/, and its CSV."""
 
-from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from prevenance.cases.selectors import (
@@ -18,28 +14,11 @@ from prevenance.cases.selectors import (
     gesture_control_report,
     gesture_report_csv,
 )
-from prevenance.cases.views.dashboard import LONGEST_PERIOD
-
-DEFAULT_DAYS = 30
+from prevenance.cases.views.dashboard import PeriodForm, period_data
 
 
-class ReportPeriodForm(forms.Form):
-    start = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=gettext_lazy("To (included)"), widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            self.add_error("end", _("The end of the period must come after its start."))
-        elif data.get("start") and data.get("end") and data["end"] - data["start"] > LONGEST_PERIOD:
-            self.add_error("start", _("Choose a period of at most three years."))
-        return data
-
-    def bounds(self) -> tuple[datetime, datetime]:
-        tz = timezone.get_current_timezone()
-        start = datetime.combine(self.cleaned_data["start"], time.min, tzinfo=tz)
-        end = datetime.combine(self.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=tz)
-        return start, end
+class ReportPeriodForm(PeriodForm):
+    """The report's period: the dashboard's rules (both days included, at most three years, sane years)."""
 
 
 @login_required
@@ -48,7 +27,7 @@ def gesture_report(request):
     if not request.user.has_perm(VIEW_GESTURE_REPORT):
         raise PermissionDenied
     today = timezone.localdate()
-    form = ReportPeriodForm(request.GET or {"start": (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(), "end": today.isoformat()})
+    form = ReportPeriodForm(period_data(request.GET, today))
     if not form.is_valid():
         return render(request, "cases/dashboard_gesture_report.html", {"form": form}, status=400)
     start, end = form.bounds()
