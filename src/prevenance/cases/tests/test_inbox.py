@@ -1,5 +1,6 @@
 """The inbox: each view, filters, ordering, keyset pages, saved views, and who sees what."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -31,7 +32,7 @@ from prevenance.core.calendars import (
     default_calendar_periods,
 )
 from prevenance.core.choices import Channel
-from prevenance.core.pagination import InvalidCursor
+from prevenance.core.pagination import InvalidCursor, encode_cursor
 from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +151,11 @@ def test_a_tampered_cursor_is_refused(agent, world):
             inbox(agent, view="open", cursor=bad)
     with pytest.raises(InvalidCursor):  # a priority cursor handed to the due-time view
         inbox(agent, view="breaching", cursor=inbox(agent, view="open", limit=1).next_cursor)
+    # Well-formed but impossible values: a month 13, an id no database holds
+    for view, values in (("breaching", ["2026-13-45T00:00:00+00:00", 1]), ("breaching", ["2026-12-01T00:00:00+00:00", 2**70]),
+                         ("open", [2**70, 1])):
+        with pytest.raises(InvalidCursor):
+            inbox(agent, view=view, cursor=encode_cursor(values))
 
 
 def test_filters_by_channel_status_priority_type_and_team(agent, supervisor, world):
@@ -360,6 +366,61 @@ def test_saving_and_deleting_a_view_from_the_page(client, agent, supervisor):
     assert client.post(reverse("cases:saved_view_delete", kwargs={"view_id": other.pk})).status_code == 404
     assert client.post(reverse("cases:saved_view_delete", kwargs={"view_id": saved.pk})).status_code == 302
     assert list(SavedView.objects.all()) == [other]
+
+
+def _save_form_fields(html: str) -> list[tuple[str, str]]:
+    """The hidden inputs of the "Save these filters as a view" form, as the browser posts them."""
+    form = html.split('action="' + reverse("cases:saved_view_create") + '"', 1)[1].split("</form>", 1)[0]
+    return re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form)
+
+
+def test_saving_the_filters_shown_on_a_saved_view_keeps_that_views_own_filters(client, agent, world):
+    # given the saved view "Phone" (channel phone, on "mine") with priority high picked on top
+    phone = save_view(user=agent, name="Phone", filters={"channel": ["phone"], "q": "colis"}, base="mine")
+    client.force_login(agent)
+    page = client.get(reverse("cases:inbox"), {"view": f"saved-{phone.pk}", "priority": "high"})
+    html = page.content.decode()
+
+    # when the agent saves what is shown as "Phone, high"
+    fields = [pair for pair in _save_form_fields(html) if pair[0] != "csrfmiddlewaretoken"]
+    posted: dict[str, list[str]] = {"name": ["Phone, high"]}
+    for key, value in fields:
+        posted.setdefault(key, []).append(value)
+    response = client.post(reverse("cases:saved_view_create"), posted)
+
+    # then the new view holds the saved view's filters too (the channel and words were lost)
+    assert response.status_code == 302
+    assert sorted(fields) == [("base", "mine"), ("channel", "phone"), ("priority", "high"), ("q", "colis")]
+    assert SavedView.objects.get(name="Phone, high").filters == {
+        "channel": ["phone"], "priority": ["high"], "q": "colis", "base": "mine",
+    }
+    assert 'name="q" value="colis"' in html  # the search box shows the words the view searches
+
+
+def test_a_refused_save_comes_back_with_the_name_typed(client, supervisor, world):
+    save_view(user=supervisor, name="Urgent", filters={}, shared=True)
+    client.force_login(supervisor)
+
+    response = client.post(reverse("cases:saved_view_create"),
+                           {"name": "Urgent", "shared": "on", "base": "team", "priority": "high"}, follow=True)
+
+    assert response.status_code == 200 and SavedView.objects.count() == 1
+    html = response.content.decode()
+    assert "There is already a view named “Urgent”." in html
+    assert '<details class="card save-view" open>' in html
+    assert 'id="view-name" name="name" maxlength="100" value="Urgent" required' in html
+    assert '<input type="checkbox" name="shared" checked>' in html
+    assert response.context["view_key"] == "team" and response.context["view_filters"] == {"priority": ["high"]}
+
+
+def test_no_save_form_while_a_filter_is_refused(client, agent, world):
+    broken = SavedView.objects.create(name="Cassée", owner=agent, filters={"channel": ["pigeon"]})
+    client.force_login(agent)
+
+    html = client.get(reverse("cases:inbox"), {"view": f"saved-{broken.pk}"}).content.decode()
+
+    assert 'action="' + reverse("cases:saved_view_create") + '"' not in html
+    assert 'action="' + reverse("cases:saved_view_delete", kwargs={"view_id": broken.pk}) + '"' in html
 
 
 def test_the_number_of_queries_does_not_grow_with_the_cases_shown(client, agent, world):

@@ -90,7 +90,9 @@ def inbox_page(request):
     found = _case_by_typed_reference(user, raw.get("q", ""))
     if found is not None:
         return redirect("cases:case", case_id=found.pk)
-    context = {"view_key": view_key, "raw_filters": raw, "choices": _choices(), "errors": {}}
+    context = {"view_key": view_key, "raw_filters": raw, "choices": _choices(), "errors": {},
+               # A refused "save as a view" comes back here with what was typed (saved_view_create).
+               "view_name": request.GET.get("view_name", "")[:100], "view_shared": request.GET.get("view_shared") == "on"}
     try:
         page = inbox(user, view=view_key, filters=raw, cursor=request.GET.get("cursor"))
     except InvalidCursor:
@@ -118,14 +120,16 @@ def saved_view_create(request):
     _require_agent(user)
     raw = filters_from_query(request.POST)
     base = request.POST.get("base") or OPEN
+    name, shared = request.POST.get("name", ""), request.POST.get("shared") == "on"
     try:
-        saved = save_view(user=user, name=request.POST.get("name", ""), filters=raw, base=base,
-                          shared=request.POST.get("shared") == "on")
+        saved = save_view(user=user, name=name, filters=raw, base=base, shared=shared)
     except ValidationError as exc:
         for field_errors in exc.message_dict.values():
             for error in field_errors:
                 messages.error(request, error)
-        return redirect(reverse("cases:inbox") + "?" + _filter_query(raw, base))
+        # Back to the same cases, with the name (and the sharing box) as typed, to correct them.
+        kept = urlencode({"view_name": name[:100], **({"view_shared": "on"} if shared else {})})
+        return redirect(reverse("cases:inbox") + "?" + _filter_query(raw, base) + "&" + kept)
     messages.success(request, _("View “%(name)s” saved.") % {"name": saved.name})
     return redirect(reverse("cases:inbox") + "?" + urlencode({"view": f"{SAVED_PREFIX}{saved.pk}"}))
 
