@@ -18,7 +18,7 @@ from ninja import Query, Router, Status
 
 from prevenance.cases import downloads, services
 from prevenance.cases.choices import CaseStatus, CaseType, Priority, TemplatePurpose
-from prevenance.cases.models import Gesture, ReplyTemplate, SLAPolicy, Tag, Team
+from prevenance.cases.models import Case, Gesture, ReplyTemplate, SLAPolicy, Tag, Team
 from prevenance.cases.schemas import (
     CaseIn,
     CaseOut,
@@ -50,13 +50,14 @@ from prevenance.cases.selectors import (
 )
 from prevenance.cases.selectors.case_page import access_attachment
 from prevenance.cases.services import sla_policies
+from prevenance.cases.services.common import live_case_id
 from prevenance.cases.services.email_attachments import display_filename
 from prevenance.cases.services.updates import update_case
 from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar
 from prevenance.core.pagination import paginate_by_id
 from prevenance.core.schemas import ERRORS, LIMIT_DEFAULT, LIMIT_MAX
-from prevenance.core.validation import MAX_ID, is_row_id
+from prevenance.core.validation import MAX_ID, invalid, is_row_id
 from prevenance.customers.models import Order
 from prevenance.customers.selectors import require_perm
 from prevenance.customers.services import IdentityInput
@@ -177,7 +178,9 @@ def patch_case(request, case_id: int, payload: CaseUpdateIn):
             raise ValidationError({"tags": [_("Unknown tags: %(names)s.") % {"names": ", ".join(unknown)[:200]}]})
         changes["tags"] = tags
     update_case(case=case, actor=request.auth, **changes)
-    return access_case(request.auth, case_id)
+    # Read again without the visibility filter: a case moved to another team is answered as it
+    # now is (the change is made), though the caller will not see it any more.
+    return Case.objects.prefetch_related("tags").get(pk=case.pk)
 
 
 @router.post("/{case_id}/route", response={200: CaseOut, **ERRORS}, summary="Apply the routing rules again (team, then agent)",
@@ -246,6 +249,10 @@ def add_message(request, case_id: int, payload: MessageIn):
     require_perm(request.auth, "cases.add_message")
     case = access_case(request.auth, case_id, perm="cases.change_case")
     opened = False
+    if payload.kind == "inbound" and not visible_cases(request.auth).filter(pk=live_case_id(case.pk)).exists():
+        # A customer message on a merged case goes to its survivor: only for someone who sees it.
+        raise invalid("case", _("Case %(reference)s was merged into a case you cannot see; ask its team.")
+                      % {"reference": case.reference}, "case_not_visible")
     files = _decoded_attachments(payload.attachments)
     if files and payload.kind == "inbound":
         raise ValidationError({"attachments": [_("Files go with a reply or a note; a customer's files come with their email or the contact form.")]})

@@ -5,9 +5,10 @@ checked by the services, which answer with the field and the reason.
 """
 
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from pydantic import BeforeValidator
 
 from prevenance.cases.choices import CaseStatus, CaseType, GestureType, Priority, TemplatePurpose
 from prevenance.core.choices import Channel
@@ -188,9 +189,19 @@ class MessageCreatedOut(Schema):
 # Gestures ------------------------------------------------------------------------------------
 
 
+def _json_number_or_text(value):
+    # JSON true would otherwise become 1 (a euro granted for a client's bug), and a list three
+    # errors, one per type tried: one refusal on the field instead.
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("a decimal as a string (“12.50”) or a whole number")
+    return value
+
+
 class GestureIn(Schema):
     type: GestureType
-    amount: str | int | float = Field(..., description="A decimal as a string (“12.50”) or a whole number; a float is refused.")
+    amount: Annotated[str | int | float, BeforeValidator(_json_number_or_text)] = Field(
+        ..., description="A decimal as a string (“12.50”) or a whole number; a float or a boolean is refused.",
+    )
     currency: str = Field("EUR", max_length=10)
     reason: str = Field(..., max_length=10_000)
 

@@ -39,7 +39,7 @@ from prevenance.cases.workflow import ACTIVE
 from prevenance.core.calendars import calendar_specs
 from prevenance.core.choices import Channel
 from prevenance.core.pagination import InvalidCursor, decode_cursor, encode_cursor
-from prevenance.core.validation import invalid, is_row_id
+from prevenance.core.validation import MAX_ID, invalid, is_row_id
 
 PAGE_SIZE = 25
 # Tab counts stop here: counting every open case of a million is not worth a slow page.
@@ -325,14 +325,17 @@ def _parse_after(cursor: str | None, *, by_due: bool) -> tuple | None:
     if values is None:
         return None
     first, pk = values
-    if not isinstance(pk, int) or isinstance(pk, bool):
+    if not isinstance(pk, int) or isinstance(pk, bool) or not is_row_id(pk):
         raise InvalidCursor("cursor is not one this server issued")
     if by_due:
-        due = parse_datetime(first) if isinstance(first, str) else None
+        try:
+            due = parse_datetime(first) if isinstance(first, str) else None
+        except ValueError:  # well-formed but impossible, such as month 13
+            due = None
         if due is None or due.tzinfo is None:
             raise InvalidCursor("cursor is not one this server issued")
         return due, pk
-    if not isinstance(first, int) or isinstance(first, bool):
+    if not isinstance(first, int) or isinstance(first, bool) or abs(first) > MAX_ID:
         raise InvalidCursor("cursor is not one this server issued")
     return first, pk
 

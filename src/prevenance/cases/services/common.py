@@ -245,6 +245,19 @@ def lock_case(case_id: int) -> Case:
     raise ValidationError(_("This case's customer was merged or erased meanwhile; try again."), code="case_moved")
 
 
+def lock_live_case(case_id: int) -> Case:
+    """Lock the case messages for `case_id` go to now (a merged case leads to its survivor).
+
+    The survivor is read before the lock is taken: a merge committed in between leaves the
+    row just locked merged in turn, and its own survivor is locked instead."""
+    for _hop in range(20):
+        locked = lock_case(live_case_id(case_id))
+        if locked.merged_into_id is None:
+            return locked
+        case_id = locked.merged_into_id
+    return locked
+
+
 def case_text(case: Case) -> str:
     """What triage read at the case's opening: its subject and the customer's first message."""
     first = Message.objects.filter(case=case, kind=MessageKind.INBOUND).order_by("created_at", "id").values_list("body_text", flat=True).first()

@@ -23,7 +23,8 @@ from prevenance.cases.selectors import (
     delegation_limit,
     granted_on_case,
 )
-from prevenance.cases.services.common import clean_choice, live_case_id, lock_case
+from prevenance.cases.selectors.visibility import visible_cases
+from prevenance.cases.services.common import clean_choice, lock_case, lock_live_case
 from prevenance.core.audit import record_audit
 from prevenance.core.roles import AGENT, SUPERVISOR
 from prevenance.core.validation import invalid
@@ -133,7 +134,11 @@ def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str
     currency = clean_currency(currency)
     text = _clean_reason(reason, field="reason", required=True)
     with transaction.atomic():
-        locked = lock_case(live_case_id(case.pk))
+        locked = lock_live_case(case.pk)
+        if locked.pk != case.pk and not visible_cases(actor).filter(pk=locked.pk).exists():
+            # A gesture on a merged case goes to its survivor: only for someone who sees it.
+            raise invalid("case", _("Case %(reference)s was merged into a case you cannot see; ask its team.")
+                          % {"reference": case.reference}, "case_not_visible")
         if locked.customer_id is None:
             raise invalid("case", _("This case's customer was erased: no gesture can be made."), "customer_erased")
         limit = delegation_limit(actor, currency)

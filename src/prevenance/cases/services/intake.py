@@ -37,8 +37,7 @@ from prevenance.cases.services.common import (
     clean_subject,
     create_case,
     insert_case,
-    live_case_id,
-    lock_case,
+    lock_live_case,
     stored_message,
 )
 from prevenance.cases.services.outbound import customer_email_addresses, our_mailboxes
@@ -254,14 +253,16 @@ def _refuse_erased(case: Case) -> None:
         )
 
 
-def _follow_up(case: Case, *, channel: str, now: datetime) -> Case:
-    """A new case for a message that came too late for its case: same customer, linked back."""
+def _follow_up(case: Case, *, fields: Mapping[str, Any], now: datetime) -> Case:
+    """A new case for a message that came too late for its case: same customer, linked back,
+    with the case's people in copy and those this message adds."""
+    cc = _case_cc(case.cc_addresses, fields, customer_addresses=lambda: customer_email_addresses(case.customer_id))
     follow_up = create_case(
-        customer=case.customer, channel=channel, subject=case.subject, created_at=now, type=case.type,
+        customer=case.customer, channel=fields["channel"], subject=case.subject, created_at=now, type=case.type,
         priority=case.priority, team=case.team, order=case.order, reopened_from=case, last_customer_message_at=now,
         # The same matter: it keeps the case's language and priority, with its reasons (routing-and-priority.md).
         language=case.language, priority_score=case.priority_score, priority_reasons=case.priority_reasons,
-        mailbox=case.mailbox, cc_addresses=case.cc_addresses,
+        mailbox=case.mailbox, cc_addresses=cc,
     )
     start_clock(follow_up, now)
     return follow_up
@@ -305,13 +306,13 @@ def add_inbound_message(
     now = received_at or timezone.now()
     try:
         with transaction.atomic():
-            target = lock_case(live_case_id(case.pk))
+            target = lock_live_case(case.pk)
             _refuse_erased(target)
             late = target.status == CaseStatus.RESOLVED and (target.resolved_at is None or now - target.resolved_at > reopen_window())
             opened = target.status == CaseStatus.CLOSED or late
             previous_status = target.status
             if opened:
-                target = _follow_up(target, channel=fields["channel"], now=now)
+                target = _follow_up(target, fields=fields, now=now)
             else:
                 _note_customer_reply(target, now, fields)
             message = add_thread_entry(target, kind=MessageKind.INBOUND, created_at=now, **fields)

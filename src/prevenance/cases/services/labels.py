@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind
 from prevenance.cases.models import Case, RootCause, Tag
 from prevenance.cases.services.common import lock_case
@@ -19,6 +20,7 @@ def set_case_labels(*, case: Case, tags: list[Tag], root_cause: RootCause | None
         raise invalid("root_cause", _("This root cause is no longer in use."), "inactive_root_cause")
     with transaction.atomic():
         locked = lock_case(case.pk)
+        names_before = sorted(locked.tags.values_list("name", flat=True))
         before = {"tags": sorted(locked.tags.values_list("pk", flat=True)), "root_cause": locked.root_cause_id}
         after = {"tags": sorted({tag.pk for tag in tags}), "root_cause": root_cause.pk if root_cause else None}
         if before == after:
@@ -27,4 +29,7 @@ def set_case_labels(*, case: Case, tags: list[Tag], root_cause: RootCause | None
         locked.root_cause = root_cause
         locked.save(update_fields=["root_cause", "updated_at"])
         record_audit(kind=CaseAuditKind.LABELS_CHANGED, actor=actor, subject=locked, payload={"from": before, "to": after})
+        names_after = sorted({tag.name for tag in tags})
+        if names_after != names_before:  # webhooks carry the tags (a root cause is internal filing)
+            case_events.case_updated(locked, {"tags": case_events.change(names_before, names_after)})
     return locked

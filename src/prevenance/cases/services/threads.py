@@ -24,9 +24,10 @@ def _lock_pair(first_id: int, second_id: int) -> tuple[Case, Case]:
 def _retimestamp(case: Case) -> list[str]:
     """first_response_at and last_customer_message_at from the thread the case now holds. A
     response is a reply someone wrote (add_reply): the acknowledgement and the survey invitation
-    go out with no author and answer nothing."""
+    go out with no author and answer nothing. A reply from before the case opened (on an older
+    case merged into it) answered that other request, not this one's."""
     marks = case.messages.aggregate(
-        first_reply=Min("created_at", filter=Q(kind=MessageKind.OUTBOUND, author__isnull=False)),
+        first_reply=Min("created_at", filter=Q(kind=MessageKind.OUTBOUND, author__isnull=False, created_at__gte=case.created_at)),
         last_inbound=Max("created_at", filter=Q(kind=MessageKind.INBOUND)),
     )
     case.first_response_at = marks["first_reply"]

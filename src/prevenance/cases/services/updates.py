@@ -187,11 +187,7 @@ def update_case(
         if priority is not UNSET:
             current = change_priority(case=current, priority=priority, actor=actor)
         if tags is not UNSET:
-            before = sorted(current.tags.values_list("name", flat=True))
             current = set_case_labels(case=current, tags=tags, root_cause=current.root_cause, actor=actor)
-            after = sorted(tag.name for tag in tags)
-            if before != after:
-                case_events.case_updated(current, {"tags": case_events.change(before, after)})
         # Last: a move to closed would refuse the changes above.
         if status is not UNSET and status != current.status:
             current = change_status(case=current, status=status, actor=actor)

@@ -170,3 +170,18 @@ def test_merging_and_splitting_are_sent_as_updates_and_a_new_case(receiver, comm
         new_case = split_message(message=message, actor=supervisor)
     events = {(event["type"], event["data"]["object"]["reference"]) for event in bodies(receiver)}
     assert events == {("case.created", new_case.reference), ("case.updated", survivor.reference)}
+
+
+def test_tags_changed_on_the_case_page_are_sent_as_from_the_api(receiver, committed, agent):
+    from prevenance.cases.models import Tag
+    from prevenance.cases.services import classify_case
+
+    with committed():
+        case = open_email_case().case
+    receiver.calls.clear()
+    with committed():
+        classify_case(case=case, type=case.type, language=case.language or "fr", tags=[Tag.objects.create(name="livraison")],
+                      root_cause=None, actor=agent)
+    [event] = bodies(receiver)
+    assert event["type"] == "case.updated"
+    assert event["data"]["changes"]["tags"] == {"from": [], "to": ["livraison"]}

@@ -330,7 +330,8 @@ def test_a_big_gesture_goes_to_the_queue_and_a_supervisor_decides(as_agent, as_s
     assert Gesture.objects.get().status == "granted"
 
 
-@pytest.mark.parametrize(("amount", "field"), [(12.5, "amount"), ("-3", "amount"), ("abc", "amount"), ("1.234", "amount")])
+@pytest.mark.parametrize(("amount", "field"), [(12.5, "amount"), ("-3", "amount"), ("abc", "amount"), ("1.234", "amount"),
+                                               (True, "amount"), (None, "amount"), ([10], "amount")])
 def test_bad_gesture_amounts_are_refused(as_agent, amount, field):
     case = open_email_case().case
 

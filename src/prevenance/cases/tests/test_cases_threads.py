@@ -325,3 +325,41 @@ def test_gdpr_json_export_lists_the_files_without_their_bytes(settings, tmp_path
         "model": "cases.attachment", "id": attachment.pk, "message": intake.message.pk, "filename": "p.jpg",
         "content_type": "image/jpeg", "size": 3, "path": f"files/attachment-{attachment.pk}-p.jpg",
     }]
+
+
+def test_a_reply_from_before_the_survivor_opened_is_not_its_first_response(supervisor):
+    # The older case was answered two days ago; the newer one, merged onto, never was.
+    older = open_email_case("same@example.com", subject="Colis", received_at=timezone.now() - dt.timedelta(days=2)).case
+    add_reply(case=older, author=supervisor, body="Nous regardons.")
+    newer = open_email_case("same@example.com", subject="Toujours rien", body="Et maintenant ?").case
+    merge_cases(survivor=newer, loser=older, actor=supervisor)
+    newer.refresh_from_db()
+    assert newer.first_response_at is None  # its own clock still runs: nobody answered this request
+
+
+def test_a_late_reply_copies_the_people_it_adds_onto_the_follow_up_case(supervisor):
+    case = open_email_case("claire@example.com").case
+    change_status(case=case, status=CaseStatus.RESOLVED, actor=supervisor)
+    change_status(case=case, status=CaseStatus.CLOSED, actor=supervisor)
+    later = add_inbound_message(case=case, body="Je mets mon mari en copie.", cc=["paul@example.com"], channel="email",
+                                sender_address="claire@example.com")
+    assert later.case_opened
+    assert later.case.cc_addresses == ["paul@example.com"]
+
+
+def test_a_reply_racing_a_merge_joins_the_survivor_not_a_follow_up(supervisor, monkeypatch):
+    survivor, loser = two_cases_of_one_customer()
+    from prevenance.cases.services import common
+
+    read = common.live_case_id
+
+    def merge_right_after_reading(case_id):
+        where = read(case_id)
+        if where == loser.pk and not Case.objects.filter(merged_into=survivor).exists():
+            merge_cases(survivor=survivor, loser=loser, actor=supervisor)  # commits between the read and the lock
+        return where
+
+    monkeypatch.setattr(common, "live_case_id", merge_right_after_reading)
+    reply = add_inbound_message(case=loser, body="Une précision.", channel="email", sender_address="same@example.com")
+    assert (reply.case.pk, reply.case_opened) == (survivor.pk, False)
+    assert Case.objects.count() == 2

@@ -8,7 +8,8 @@ from django.http import Http404
 from django.urls import reverse
 
 from prevenance.cases.selectors import access_case, case_by_reference, case_thread, visible_cases
-from prevenance.cases.services import add_note, assign_case
+from prevenance.cases.models import Gesture, Message
+from prevenance.cases.services import add_note, assign_case, merge_cases
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.cases.tests.test_cases_api import ApiClient
 from prevenance.core.choices import Channel
@@ -160,3 +161,62 @@ def test_the_interactions_export_follows_the_rule(client, marketer, supervisor, 
     client.force_login(supervisor)
     exported = b"".join(client.get(reverse("web:export", kwargs={"kind": "interactions"})).streaming_content).decode()
     assert "Livraison" in exported and "avocat" in exported
+
+
+# Writes that land on a case the agent may not see --------------------------------------------
+
+
+@pytest.fixture
+def merged_away(agent, supervisor, one_customer_two_teams):
+    """The agent's case was merged (by a supervisor, who sees all) into the other team's case."""
+    ours, other = one_customer_two_teams["ours"], one_customer_two_teams["other"]
+    merge_cases(survivor=other, loser=ours, actor=supervisor)
+    return {"loser": ours, "survivor": other}
+
+
+def test_no_gesture_lands_on_a_hidden_survivor_through_a_merged_case(agent, client, merged_away):
+    refused = ApiClient(agent).post(f"/cases/{merged_away['loser'].pk}/gestures",
+                                    {"type": "refund", "amount": "10", "currency": "EUR", "reason": "Colis abîmé"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["type"] == "case_not_visible"
+    assert merged_away["survivor"].reference not in refused.content.decode()
+    assert not Gesture.objects.exists()
+    client.force_login(agent)
+    page = client.post(reverse("cases:case_gesture", kwargs={"case_id": merged_away["loser"].pk}),
+                       {"type": "refund", "amount": "10", "currency": "EUR", "reason": "Colis abîmé"})
+    assert page.status_code == 400 and not Gesture.objects.exists()
+
+
+def test_a_gesture_on_a_merged_case_goes_to_a_survivor_the_agent_sees(agent, supervisor, merged_away):
+    merged_away["survivor"].team.members.add(agent)
+    granted = ApiClient(agent).post(f"/cases/{merged_away['loser'].pk}/gestures",
+                                    {"type": "refund", "amount": "10", "currency": "EUR", "reason": "Colis abîmé"})
+    assert granted.status_code == 201 and granted.json()["case_id"] == merged_away["survivor"].pk
+
+
+def test_no_customer_message_lands_on_a_hidden_survivor_through_the_api(agent, merged_away):
+    before = Message.objects.count()
+    refused = ApiClient(agent).post(f"/cases/{merged_away['loser'].pk}/messages",
+                                    {"kind": "inbound", "body": "Toujours rien.", "channel": "chat"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["type"] == "case_not_visible"
+    assert Message.objects.count() == before
+
+
+def test_the_merged_case_page_does_not_name_a_hidden_survivor(agent, client, merged_away):
+    client.force_login(agent)
+    page = client.get(reverse("cases:case", kwargs={"case_id": merged_away["loser"].pk})).content.decode()
+    assert "merged into a case of another team" in page
+    assert merged_away["survivor"].reference not in page
+
+
+def test_moving_a_case_to_another_team_answers_with_the_change_made(agent, supervisor, cases, client):
+    theirs = cases["other"].team
+    moved = ApiClient(agent).patch(f"/cases/{cases['ours'].pk}", {"team_id": theirs.pk})
+    assert moved.status_code == 200 and moved.json()["team_id"] == theirs.pk
+    # On the page the agent lands back on the inbox, told why the case left it
+    back = cases["other"]
+    assign_case(case=back, team=cases["mine"], actor=supervisor)
+    client.force_login(agent)
+    page = client.post(reverse("cases:case_assign", kwargs={"case_id": back.pk}), {"team": theirs.pk, "assignee": ""}, follow=True)
+    assert page.redirect_chain[-1][0] == reverse("cases:inbox")
+    assert back.reference in page.content.decode()

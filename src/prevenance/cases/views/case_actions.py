@@ -1,9 +1,10 @@
 """What an agent does on the case page: each POST parses a form, calls one service, and
 answers with the re-rendered main column (HTMX) or a redirect; errors go next to the field."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_POST
 from prevenance.cases.models import Message
 from prevenance.cases.selectors import case_by_reference
 from prevenance.cases.selectors.case_page import reply_templates_for
-from prevenance.cases.selectors.visibility import access_case
+from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.services import (
     add_note,
     add_reply,
@@ -38,10 +39,22 @@ from prevenance.core.validation import is_row_id
 
 
 def _done(request, case, anchor: str = ""):
-    """Success: the fresh main column for HTMX, else back to the page (POST-redirect-GET)."""
+    """Success: the fresh main column for HTMX, else back to the page (POST-redirect-GET).
+    A case the agent moved to a team they are not in leaves their sight: back to the inbox."""
+    if not visible_cases(request.user).filter(pk=case.pk).exists():
+        messages.success(request, _("Case %(reference)s moved: it is out of your teams' cases now.") % {"reference": case.reference})
+        return _redirect(request, reverse("cases:inbox"))
     if htmx_partial(request):
         return render_case(request, case)
     return redirect(reverse("cases:case", kwargs={"case_id": case.pk}) + (f"#{anchor}" if anchor else ""))
+
+
+def _redirect(request, url: str):
+    if htmx_partial(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 def _failed(request, case, **forms):

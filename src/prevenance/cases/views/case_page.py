@@ -19,7 +19,7 @@ from prevenance.cases.selectors.case_page import (
     reply_templates_for,
 )
 from prevenance.cases.selectors.inbox import sla_times
-from prevenance.cases.selectors.visibility import access_case
+from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.services.templates import case_language, render_template
 from prevenance.cases.views.case_forms import (
     AssignForm,
@@ -84,7 +84,8 @@ def case_context(request, case, **given) -> dict:
         "gestures": case_gestures(case) if user.has_perm("cases.view_gesture") else [],
         "limits": remaining_delegation(user, case.pk),
         "side": _sidebar(user, case),
-        "merged_into": case.merged_into,
+        # The survivor's reference only for someone who may open it.
+        "merged_into": visible_cases(user).filter(pk=case.merged_into_id).first() if case.merged_into_id else None,
         **_forms(case, user, given),
     }
 
