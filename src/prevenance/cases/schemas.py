@@ -11,6 +11,7 @@ from ninja import Field, Schema
 from pydantic import BeforeValidator
 
 from prevenance.cases.choices import CaseStatus, CaseType, GestureType, Priority, TemplatePurpose
+from prevenance.cases.mail.problems import problem_lines
 from prevenance.core.choices import Channel
 from prevenance.core.validation import MAX_ID
 from prevenance.customers.choices import IdentityKind, Language
@@ -153,6 +154,12 @@ class AttachmentOut(Schema):
     size: int
 
 
+class MessageProblemOut(Schema):
+    code: str
+    label: str
+    detail: str
+
+
 class MessageOut(Schema):
     id: int
     case_id: int
@@ -167,10 +174,15 @@ class MessageOut(Schema):
     created_at: datetime
     sent_at: datetime | None
     attachments: list[AttachmentOut]
+    problems: list[MessageProblemOut] = Field(description="What went wrong reading the message (email intake), with a label in the request's language")
 
     @staticmethod
     def resolve_attachments(message) -> list:
         return list(message.attachments.all())  # prefetched by case_thread
+
+    @staticmethod
+    def resolve_problems(message) -> list[dict[str, str]]:
+        return problem_lines(message.problems)
 
 
 class MessagePage(Schema):

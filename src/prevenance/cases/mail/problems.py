@@ -19,6 +19,7 @@ PART_UNREADABLE = "part_unreadable"
 ATTACHMENT_TOO_LARGE = "attachment_too_large"
 ATTACHMENT_REFUSED = "attachment_refused"  # by the intake (a program, an empty file), not the parser
 TOO_MANY_RECIPIENTS = "too_many_recipients"  # by the intake: only the first MAX_ADDRESSES of a list are kept
+REFUSED_REFERENCE = "refused_reference"  # by the intake: the subject's case reference was not honoured (detail: it)
 
 LABELS = {
     EMPTY_MESSAGE: _("The message is empty."),
@@ -36,6 +37,7 @@ LABELS = {
     ATTACHMENT_TOO_LARGE: _("An attachment is larger than the size limit; it is listed but its content was not kept."),
     ATTACHMENT_REFUSED: _("An attachment was refused (a program or script, or an empty file); only the original message keeps it."),
     TOO_MANY_RECIPIENTS: _("The message has more recipients than are kept; the first ones were kept, the original message has them all."),
+    REFUSED_REFERENCE: _("The case reference in the subject is unknown or not this sender's case; the message was not added to that case."),
 }
 
 
@@ -47,3 +49,15 @@ class ParseProblem:
     @property
     def label(self) -> str:
         return str(LABELS[self.code])
+
+
+def problem_lines(problems) -> list[dict[str, str]]:
+    """A message's stored problems ({"code", "detail"}) for a reader: each with its label in the
+    active language (a code this version does not know is shown as it is)."""
+    lines = []
+    for problem in problems or ():
+        code = str(problem.get("code", "")) if isinstance(problem, dict) else str(problem)
+        label = LABELS.get(code)
+        detail = str(problem.get("detail", "")) if isinstance(problem, dict) else ""
+        lines.append({"code": code, "label": str(label) if label is not None else code, "detail": detail})
+    return lines

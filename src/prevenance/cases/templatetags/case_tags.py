@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from prevenance.cases.delivery_problems import message_send_error
+from prevenance.cases.mail.problems import problem_lines as read_problems
 from prevenance.cases.mail.sanitize import sanitize_html
 from prevenance.cases.priority import reason_label
 
@@ -19,6 +20,12 @@ register = template.Library()
 def send_error_text(message) -> str:
     """Why this outbound email was not sent, in the reader's language (delivery_problems.py)."""
     return message_send_error(message)
+
+
+@register.filter
+def problem_lines(message) -> list[dict[str, str]]:
+    """What the intake flagged on this message (mail/problems.py), labelled in the reader's language."""
+    return read_problems(message.problems)
 
 
 @register.filter

@@ -98,6 +98,22 @@ def test_message_html_is_shown_sanitised(client, agent, setup):
     assert 'alert("x")' not in text and "onerror" not in text
 
 
+def test_what_went_wrong_reading_a_message_is_shown_on_it_and_in_the_api(client, agent, setup):
+    Message.objects.create(
+        case=setup["case"], customer=setup["case"].customer, kind=MessageKind.INBOUND, channel="email", body_text="Voir pièce jointe.",
+        problems=[{"code": "attachment_refused", "detail": "facture.exe: a program or script, refused for safety"},
+                  {"code": "charset", "detail": ""}, {"code": "from_a_later_version", "detail": ""}],
+    )
+    client.force_login(agent)
+    text = client.get(url("case", setup["case"]), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "msg-problems" in text and "facture.exe" in text
+    assert "Une pièce jointe a été refusée" in text  # the label, in the reader's language
+    assert "from_a_later_version" in text  # an unknown code is shown as it is, never a 500
+    thread = client.get(f"/api/v1/cases/{setup['case'].pk}/messages").json()["items"]
+    assert [problem["code"] for problem in thread[-1]["problems"]] == ["attachment_refused", "charset", "from_a_later_version"]
+    assert thread[0]["problems"] == []
+
+
 def test_replying_adds_the_message_and_redirects(client, agent, setup):
     client.force_login(agent)
     response = client.post(url("case_reply", setup["case"]), {"body": "Voici votre numéro de suivi."})
