@@ -9,7 +9,7 @@ from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
 from prevenance.cases.models import Case, Gesture, Message
 from prevenance.cases.services.common import REFERENCE_TYPE, create_case, lock_case, refuse_closed
-from prevenance.cases.services.sla import restart_resolution_clock, start_clock
+from prevenance.cases.services.sla import restart_resolution_clock, resume_clock, start_clock
 from prevenance.core.audit import record_audit
 from prevenance.core.validation import invalid
 from prevenance.interactions.models import Interaction
@@ -33,6 +33,15 @@ def _retimestamp(case: Case) -> list[str]:
     case.first_response_at = marks["first_reply"]
     case.last_customer_message_at = marks["last_inbound"]
     return ["first_response_at", "last_customer_message_at"]
+
+
+def _customer_answered_meanwhile(survivor: Case, loser: Case) -> bool:
+    """Whether the survivor waits for the customer and the loser holds a message from them
+    written since the wait began: merged, it is the answer the survivor was waiting for."""
+    if survivor.status != CaseStatus.PENDING_CUSTOMER:
+        return False
+    waiting_since = survivor.sla_paused_at or survivor.updated_at
+    return loser.messages.filter(kind=MessageKind.INBOUND, automatic="", created_at__gt=waiting_since).exists()
 
 
 def _move_timeline(message_ids: list[int], target: Case) -> None:
@@ -65,6 +74,7 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
                 "loser", _("These cases belong to different customers: merge the customers first."),
                 "different_customers",
             )
+        answered = _customer_answered_meanwhile(survivor, loser)  # before its messages move
         moved = list(loser.messages.values_list("pk", flat=True))
         Message.objects.filter(pk__in=moved).update(case=survivor)
         _move_timeline(moved, survivor)
@@ -79,6 +89,9 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
         if reopened:
             survivor.status, survivor.resolved_at, survivor.reopen_count = CaseStatus.OPEN, None, survivor.reopen_count + 1
             changed += ["status", "resolved_at", "reopen_count", *restart_resolution_clock(survivor, now)]
+        elif answered:  # the customer's message the survivor waits for is in the merged case
+            survivor.status = CaseStatus.OPEN
+            changed += ["status", *resume_clock(survivor, now)]
         survivor.save(update_fields=changed)
         previous_status = loser.status
         loser.merged_into, loser.status, loser.closed_at = survivor, CaseStatus.CLOSED, now
@@ -92,8 +105,9 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
             "merged_into": case_events.change(None, survivor.pk),
         })
         survivor_changes = {"merged_from": case_events.change(None, loser.pk)}
-        if reopened:
-            survivor_changes["status"] = case_events.change(CaseStatus.RESOLVED, CaseStatus.OPEN)
+        if reopened or answered:
+            before = CaseStatus.RESOLVED if reopened else CaseStatus.PENDING_CUSTOMER
+            survivor_changes["status"] = case_events.change(before, CaseStatus.OPEN)
         case_events.case_updated(survivor, survivor_changes)
     return survivor
 

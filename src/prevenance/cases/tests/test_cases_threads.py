@@ -363,3 +363,19 @@ def test_a_reply_racing_a_merge_joins_the_survivor_not_a_follow_up(supervisor, m
     reply = add_inbound_message(case=loser, body="Une précision.", channel="email", sender_address="same@example.com")
     assert (reply.case.pk, reply.case_opened) == (survivor.pk, False)
     assert Case.objects.count() == 2
+
+
+def test_a_case_waiting_for_the_customer_opens_when_their_answer_is_merged_in(supervisor):
+    waiting, _other = two_cases_of_one_customer()
+    add_reply(case=waiting, author=supervisor, body="Pouvez-vous envoyer une photo ?")
+    change_status(case=waiting, status=CaseStatus.PENDING_CUSTOMER, actor=supervisor)
+    # The customer answered with a new email that opened a case of its own
+    answer = open_email_case("same@example.com", subject="Photo", body="Voici la photo.").case
+    merge_cases(survivor=waiting, loser=answer, actor=supervisor)
+    waiting.refresh_from_db()
+    assert waiting.status == CaseStatus.OPEN and waiting.sla_paused_at is None
+    # A merged case with nothing new from the customer leaves the wait alone
+    change_status(case=waiting, status=CaseStatus.PENDING_CUSTOMER, actor=supervisor)
+    merge_cases(survivor=waiting, loser=_other, actor=supervisor)
+    waiting.refresh_from_db()
+    assert waiting.status == CaseStatus.PENDING_CUSTOMER
