@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.text import normalize_newlines
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -141,8 +142,9 @@ def answer_survey(*, token: str, csat=None, ces=None, comment: str | None = None
 
     Refused with a ValidationError: an unknown token (`token`), a closed survey (7 days after
     sending, or the customer erased: `survey`), a score out of range (`csat` 1-5, `ces` 1-7),
-    a comment over 2,000 characters. `answered_at` is the first answer's time: changing an
-    answer does not move it to another reporting period.
+    a comment over 2,000 characters (a line break counts one, as the page's textarea counts it,
+    and is stored as "\n"). `answered_at` is the first answer's time: changing an answer does
+    not move it to another reporting period.
     """
     now = now or timezone.now()
     errors: dict[str, list] = {}
@@ -153,7 +155,9 @@ def answer_survey(*, token: str, csat=None, ces=None, comment: str | None = None
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if comment is not None:
-        comment = str(comment).replace("\x00", "").strip()
+        # Line breaks as "\n": a browser posts each one as CRLF but counts it as one character
+        # against the textarea's maxlength, so a comment the page accepted must fit here too.
+        comment = normalize_newlines(str(comment).replace("\x00", "")).strip()
         if len(comment) > MAX_COMMENT:
             errors["comment"] = [_("At most %(limit)d characters (got %(length)d).") % {"limit": MAX_COMMENT, "length": len(comment)}]
     if errors:

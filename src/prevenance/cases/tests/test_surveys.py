@@ -210,6 +210,50 @@ def test_bad_answers_are_refused_with_the_reason_and_nothing_changes(agent, fiel
     assert (survey.csat, survey.ces, survey.comment) == (3, None, "")
 
 
+# A comment as a browser posts it: 90 lines, 1,980 characters in the textarea (each line break
+# counts one against maxlength=2000), 2,070 on the wire (each line break is CRLF).
+BROWSER_COMMENT = "Livraison très rapide\r\n" * 90
+
+
+@pytest.mark.django_db
+def test_a_comment_with_line_breaks_is_counted_and_stored_as_the_page_counts_it(agent):
+    survey = survey_of(resolved_case(agent))
+    assert len(BROWSER_COMMENT) == 2_070 and len(BROWSER_COMMENT.replace("\r\n", "\n")) == 1_980
+
+    page = Client().post(f"/cases/survey/{survey.token}/", {"step": "effort", "ces": "6", "comment": BROWSER_COMMENT})
+
+    assert page.status_code == 302
+    survey.refresh_from_db()
+    assert survey.comment == BROWSER_COMMENT.replace("\r\n", "\n").strip() and "\r" not in survey.comment
+    answer_survey(token=survey.token, comment="Un\rdeux\r\ntrois")  # a lone CR (old Mac) too
+    assert SatisfactionSurvey.objects.get(pk=survey.pk).comment == "Un\ndeux\ntrois"
+    with pytest.raises(ValidationError) as refused:
+        answer_survey(token=survey.token, comment="x" * 2_000 + "\r\n" + "y")
+    assert refused.value.message_dict == {"comment": ["At most 2000 characters (got 2002)."]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"ces": "5", "comment": "Trop long. " * 200}, "comment"),
+    ({"ces": "8", "comment": "Très bien, merci.\r\nÀ bientôt."}, "ces"),
+])
+def test_a_refused_effort_answer_gives_back_what_the_customer_typed(agent, fields, field):
+    survey = survey_of(resolved_case(agent))
+    answer_survey(token=survey.token, csat=3, ces=2, comment="Ancien commentaire")
+
+    page = Client().post(f"/cases/survey/{survey.token}/", {"step": "effort", **fields})
+
+    assert page.status_code == 400 and list(page.context["errors"]) == [field]
+    html = page.content.decode()
+    typed = fields["comment"].replace("\r\n", "\n").replace("'", "&#x27;")
+    assert re.search(r'<textarea id="id_comment" name="comment" maxlength="2000">\s(.*?)</textarea>', html, re.S).group(1) \
+        .replace("\r\n", "\n") == typed
+    checked = re.findall(r'name="ces" value="(\d)"\s+checked', html)
+    assert checked == (["5"] if fields["ces"] == "5" else ["2"])  # the score sent, or the stored one if it was refused
+    survey.refresh_from_db()
+    assert (survey.ces, survey.comment) == (2, "Ancien commentaire")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_answers_at_the_same_moment_both_land_whole():
     agent = UserFactory(username="agent", role="agent")

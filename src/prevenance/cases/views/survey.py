@@ -37,14 +37,18 @@ def _step(request, survey) -> str:
     return "thanks" if "thanks" in request.GET else "effort"
 
 
-def _page(request, survey, *, step: str, errors: dict | None = None, status: int = 200):
+def _page(request, survey, *, step: str, errors: dict | None = None, status: int = 200, posted: dict | None = None):
+    """The page; `posted` (a refused answer) is shown as the customer sent it, not the stored one."""
+    posted = posted or {}
     context = {
         "survey": survey,
         "step": step,
         "errors": errors or {},
         "csat_choices": [(score, CSAT_LABELS[score]) for score in sorted(CSAT_LABELS)],
         "ces_choices": [(score, CES_LABELS[score]) for score in sorted(CES_LABELS)],
-        "chosen_csat": _score(request.GET.get("csat"), 5) or survey.csat,
+        "chosen_csat": posted.get("csat") or _score(request.GET.get("csat"), 5) or survey.csat,
+        "chosen_ces": posted.get("ces") or survey.ces,
+        "comment": posted["comment"] if "comment" in posted else survey.comment,
         "closes_at": closes_at(survey),
     }
     return render(request, "cases/survey.html", context, status=status)
@@ -64,7 +68,10 @@ def _answer(request, survey):
         survey.refresh_from_db()
         if "survey" in exc.message_dict:  # closed meanwhile
             return _page(request, survey, step="closed", status=410)
-        return _page(request, survey, step=step, errors=exc.message_dict, status=400)
+        posted = {"csat": _score(request.POST.get("csat"), 5), "ces": _score(request.POST.get("ces"), 7)}
+        if "comment" in request.POST:
+            posted["comment"] = request.POST["comment"]
+        return _page(request, survey, step=step, errors=exc.message_dict, status=400, posted=posted)
     return _page(request, survey, step=_step(request, survey), status=400)
 
 
