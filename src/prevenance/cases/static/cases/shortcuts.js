@@ -5,13 +5,19 @@
   "use strict";
   var script = document.currentScript;
   var inboxUrl = (script && script.dataset.inbox) || "/cases/";
-  var pendingG = false;
+  // "g" waits this long for its "i"; after it, or on any other key, that key is an ordinary one.
+  var G_TIMEOUT_MS = 1500;
+  var pendingG = 0;  // when "g" was pressed (ms), 0 when none is pending
   var selected = -1;
+  // Inputs that take no typed text: a shortcut pressed while one has focus is a shortcut.
+  var NOT_TEXT = /^(checkbox|radio|button|submit|reset|image|file|range|color|hidden)$/;
 
+  // Where keys are typed text (or pick an option by its first letter), not shortcuts.
   function typing(target) {
-    if (!target) return false;
+    if (!target || !target.tagName) return false;
     var tag = target.tagName;
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+    if (tag === "INPUT") return !NOT_TEXT.test(target.type);
+    return tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
   }
 
   function rows() { return Array.prototype.slice.call(document.querySelectorAll(".inbox-row")); }
@@ -62,23 +68,25 @@
     }
     if (typing(event.target) || document.querySelector("dialog[open]")) return;
     var key = event.key;
+    if (key === "Shift") return;  // on its way to a "?": leaves a pending "g" pending
     if (pendingG) {
-      pendingG = false;
-      if (key === "i") { window.location.href = inboxUrl; event.preventDefault(); }
-      return;
+      var inTime = Date.now() - pendingG <= G_TIMEOUT_MS;
+      pendingG = 0;
+      if (inTime && key === "i") { window.location.href = inboxUrl; event.preventDefault(); return; }
+      // Not "g i": the key keeps its own meaning below.
     }
     var handled = true;
     switch (key) {
       case "j": select(selected + 1); break;
       case "k": select(selected < 0 ? 0 : selected - 1); break;
       case "o": handled = openSelected(); break;
-      // Enter on a focused link or button keeps its own meaning.
-      case "Enter": handled = !event.target.closest("a, button, summary") && openSelected(); break;
+      // Enter on a focused link, button or form control keeps its own meaning.
+      case "Enter": handled = !event.target.closest("a, button, summary, input, label") && openSelected(); break;
       case "r": handled = focus("[data-shortcut-reply]"); break;
       case "n": handled = focus("[data-shortcut-note]"); break;
       case "a": handled = click("[data-shortcut-take]"); break;
       case "e": handled = click("[data-shortcut-resolve]"); break;
-      case "g": pendingG = true; break;
+      case "g": pendingG = Date.now(); break;
       case "/":
         handled = focus("[data-shortcut-search]");
         if (!handled) { window.location.href = inboxUrl + "#search"; handled = true; }
