@@ -12,7 +12,9 @@ _ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
 _BETWEEN_WORDS_RE = re.compile(r"\?=[ \t\r\n]+=\?")
 _MSGID_RE = re.compile(r"<([^<>\s]+)>")
 _BARE_MSGID_RE = re.compile(r"[^<>\s]+@[^<>\s]+")
-CASE_REFERENCE_RE = re.compile(r"(?<![\w-])C-(\d{4})-(\d{6})(?![\w-])", re.IGNORECASE)
+# Six digits, or more past C-2026-999999 (numbering goes on with C-2026-1000000, as outbound's tag
+# reads it): numbers are zero-padded to six, so a longer one never starts with a zero.
+CASE_REFERENCE_RE = re.compile(r"(?<![\w-])C-(\d{4})-(\d{6}|[1-9]\d{6,})(?![\w-])", re.IGNORECASE)
 
 
 def _codec(charset: str | None) -> str | None:

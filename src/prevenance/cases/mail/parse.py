@@ -2,6 +2,7 @@
 
 import functools
 import hashlib
+import mimetypes
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,6 +105,10 @@ class ParsedMessage:
     # Set by the intake when From was a relay sending for the Reply-To address (email_intake:
     # the relay's own address, which from_ no longer shows).
     relayed_by: str = ""
+    # The addresses of the X-Original-To and Delivered-To headers, in the order they appear:
+    # the envelope recipient as the delivering server wrote it (Postfix's local delivery and
+    # pipe add them). A sender can write them too: the intake only takes a team's mailbox there.
+    delivered_to: tuple[str, ...] = ()
 
 
 class _Reader:
@@ -169,6 +174,18 @@ class _Reader:
                 continue
             result.append(MailAddress(" ".join(display_name.split()), address))
         return tuple(result)
+
+    def delivered_to(self, message: EmailMessage) -> tuple[str, ...]:
+        found: list[str] = []
+        for key, value in message.raw_items():
+            if key.lower() not in ("x-original-to", "delivered-to"):
+                continue
+            addresses = _attempt(lambda value=value: getaddresses([repair_raw(str(value))[0]])) or ()
+            for _name, spec in addresses:
+                address = _normalize_address(spec)
+                if address is not None and address not in found:
+                    found.append(address)
+        return tuple(found)
 
     def date(self, message: EmailMessage) -> datetime | None:
         raw = self.raw_header(message, "date")
@@ -294,18 +311,36 @@ def _message_part_bytes(part: EmailMessage) -> bytes:
         return str(payload).encode("utf-8", "surrogateescape")
 
 
+# The name given to a part sent without one, by its type. Where the standard library's table
+# has several extensions for a type, the one people know; the rest comes from mimetypes.
 _EXTENSIONS = {
     "text/plain": ".txt",
     "text/html": ".html",
+    "text/calendar": ".ics",
     "message/rfc822": ".eml",
     "message/global": ".eml",
     "message/delivery-status": ".txt",
+    "message/disposition-notification": ".txt",
     "text/rfc822-headers": ".txt",
+    "image/jpeg": ".jpg",
+    "image/pjpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/tiff": ".tif",
+    "application/pdf": ".pdf",
+    "application/xml": ".xml",
+    "audio/mpeg": ".mp3",
+    "application/octet-stream": ".bin",  # bytes of unknown kind, refused by the intake (executable extensions)
 }
 
 
 def _extension(content_type: str) -> str:
-    return _EXTENSIONS.get(content_type, ".bin")
+    """The extension of a made-up name (part-N) for a part of this type: never `.bin` (a blocked
+    extension) unless the type says nothing more than application/octet-stream; none at all
+    for a type nobody knows. The attachment checks still look at the type and the first bytes."""
+    if content_type in _EXTENSIONS:
+        return _EXTENSIONS[content_type]
+    return mimetypes.guess_extension(content_type, strict=False) or ""
 
 
 def _normalize_address(addr_spec: str) -> str | None:
@@ -374,6 +409,7 @@ def _read(reader: _Reader, message: EmailMessage) -> ParsedMessage:
         charset_problems=reader.charset_problems,
         parse_errors=tuple(reader.problems),
         raw_size=len(reader.raw),
+        delivered_to=reader.delivered_to(message),
     )
 
 

@@ -6,6 +6,7 @@ endpoint) hands the raw bytes to `ingest_email`.
 
 import re
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -22,6 +23,7 @@ from prevenance.cases.mail.parse import SYNTHETIC_ID_DOMAIN, ParsedMessage, cont
 from prevenance.cases.mail.parse import Attachment as ParsedAttachment
 from prevenance.cases.mail.problems import (
     INVALID_ADDRESS,
+    REFUSED_REFERENCE,
     REUSED_MESSAGE_ID,
     TOO_MANY_RECIPIENTS,
     ParseProblem,
@@ -34,7 +36,13 @@ from prevenance.cases.services.common import (
     MAX_ADDRESSES,
     add_thread_entry,
     clean_addresses,
+    clean_body,
     clean_header,
+    clean_html,
+    clean_message_id,
+    clean_problems,
+    clean_references,
+    clean_subject,
     fetch_one,
     insert_instance,
     is_email_address,
@@ -187,9 +195,10 @@ def name_hints(display_name: str) -> dict[str, str]:
 
 
 def _body(parsed: ParsedMessage) -> str:
-    # The full text is stored (new_text is only what previews show); a message with no text at
-    # all (attachments only) still needs a line in the thread.
-    if parsed.text.strip() or parsed.html.strip():
+    # The full text is stored, quoted history included (the parser's new_text is not stored). A
+    # message with no text at all still needs a line in the thread: attachments only, or HTML
+    # that holds no words (a pasted screenshot, `<img src="cid:...">`: its HTML is stored too).
+    if parsed.text.replace("\x00", "").strip():  # as the case services will read it (clean_body)
         return parsed.text
     return parsed.subject or _("(message without text; see the attached original)")
 
@@ -245,12 +254,16 @@ def _automatic_kind(parsed: ParsedMessage) -> str:
 
 
 def _mailbox(parsed: ParsedMessage, envelope: str) -> tuple[str, int | None]:
-    """The address the message came to: the relay's envelope recipient, else the first To (then
-    Cc) that is a team's mailbox; and that team, when the address is one."""
+    """The address the message came to: the relay's envelope recipient, else the first address
+    of the message's own X-Original-To / Delivered-To headers (added by the delivering server),
+    then of To, then of Cc, that is a team's mailbox; and that team, when the address is one.
+    Only team mailboxes are taken from the headers: a sender can write anything there, but
+    choosing one of our mailboxes is what putting it in To does already."""
     teams = team_mailbox_addresses()
     mailbox = envelope
     if not mailbox:
-        mailbox = next((item.address for item in (*parsed.to, *parsed.cc) if item.address in teams), "")
+        candidates = (*parsed.delivered_to, *(item.address for item in (*parsed.to, *parsed.cc)))
+        mailbox = next((address for address in candidates if address in teams), "")
     return mailbox, teams.get(mailbox)
 
 
@@ -279,10 +292,30 @@ def _timeline_id(parsed: ParsedMessage) -> str:
     return f"{AUTOMATIC_TIMELINE_PREFIX}{parsed.message_id}"[:100]
 
 
-def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict, raw: bytes, mailbox: str) -> IntakeResult:
+def _automatic_entry_fields(fields: dict) -> dict:
+    """The message fields of an auto-reply or bounce, cleaned as open_case and add_inbound_message
+    clean a customer's message (this path stores it with add_thread_entry, not through them): no
+    NUL, headers cut to their columns, HTML sanitised. The recipients and the mailbox are clean
+    already (_recipients, ingest_email)."""
+    return {
+        **fields,
+        "body": clean_body(fields["body"]),
+        "body_html": clean_html(fields["body_html"]),
+        "sender_address": clean_header(fields["sender_address"]),
+        "sender_name": clean_header(fields["sender_name"]),
+        "message_id": clean_message_id(fields["message_id"]),
+        "in_reply_to": clean_header(fields["in_reply_to"]).strip("<>"),
+        "references": clean_references(fields["references"]),
+        "problems": clean_problems(fields["problems"]),
+    }
+
+
+def _automatic(
+    parsed: ParsedMessage, case: Case | None, how: str, base: dict, raw: bytes, mailbox: str, received_at: datetime | None,
+) -> IntakeResult:
     """An auto-reply or a bounce: kept where it says something, never answered, never a new case.
     A bounce of one of our emails goes on that email's case and flags the addresses that failed."""
-    now = timezone.now()
+    now = received_at or timezone.now()
     email = returned_email(parsed) if parsed.is_bounce else None
     if case is None and email is not None:
         case, how = Case(pk=email.case_id), "returned_message"
@@ -292,12 +325,11 @@ def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict, r
         base = {**base, "bounced": flag_failed_recipients(parsed, email, at=now)}
     if target is not None and target.customer_id is not None:
         attachments, problems = _attachment_plan(parsed)
-        fields = _message_fields(parsed, mailbox=mailbox, problems=problems)
+        fields = _automatic_entry_fields(_message_fields(parsed, mailbox=mailbox, problems=problems))
         # No status change: an out-of-office neither reopens a case nor ends a wait for the customer.
         message = add_thread_entry(
             target, kind=MessageKind.INBOUND, channel=Channel.EMAIL, body_text=fields.pop("body"), created_at=now,
-            to_addresses=fields.pop("to"), cc_addresses=fields.pop("cc"), bcc_addresses=fields.pop("bcc"),
-            references=" ".join(fields.pop("references")), **fields,
+            to_addresses=fields.pop("to"), cc_addresses=fields.pop("cc"), bcc_addresses=fields.pop("bcc"), **fields,
         )
         _store_files(message, raw, attachments)
         return IntakeResult(outcome=Outcome.AUTOMATIC_ON_CASE, case=target, message=message, threaded_by=how, **base)
@@ -309,10 +341,11 @@ def _automatic(parsed: ParsedMessage, case: Case | None, how: str, base: dict, r
     if customer is None:
         return IntakeResult(outcome=Outcome.AUTOMATIC_IGNORED, **base)
     label = _(AUTOMATIC_LABELS["bounce" if parsed.is_bounce else "auto_reply"])
+    subject = clean_subject(parsed.subject)  # no NUL (PostgreSQL refuses it in text), one line
     interaction, _created = record_interaction(
         customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND,
-        summary=f"{label}: {parsed.subject}"[:255] if parsed.subject else label,
-        body=parsed.text[:10_000], occurred_at=now, external_id=_timeline_id(parsed), system=True,
+        summary=f"{label}: {subject}"[:255] if subject else label,
+        body=clean_body(parsed.text[:10_000]), occurred_at=now, external_id=_timeline_id(parsed), system=True,
     )
     return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, **base)
 
@@ -330,39 +363,73 @@ def _stored_result(parsed: ParsedMessage, base: dict, stored: Message | None) ->
     return None
 
 
-def ingest_email(*, raw: bytes, mailbox: str = "") -> IntakeResult:
+def ingest_email(*, raw: bytes, mailbox: str = "", keep_date: bool = False, acknowledge: bool = True) -> IntakeResult:
     """Store one inbound email on the right case, exactly once per Message-ID; one transaction.
 
     Threading: In-Reply-To, then References (newest first) against stored messages; then the
     case reference in the subject, only if that case's customer owns the sender's address or
-    the sender is in copy on it (otherwise a new case, with `refused_reference` set).
+    the sender is in copy on it (otherwise a new case, with `refused_reference` set and the
+    problem `refused_reference` stored on the message).
     Otherwise a new email case from the sender. Auto-replies and bounces never open a case
     (see Outcome). `mailbox` is the envelope recipient (the relay's, or --mailbox); without
-    it, the first To/Cc that is a team's mailbox. A new case takes that mailbox (its replies
-    are sent from it) and that team. The raw message is kept as a `message.eml` attachment,
-    and each attachment within the limits as its own (refused ones are listed in `problems`).
+    it, the first X-Original-To/Delivered-To, then To, then Cc, that is a team's mailbox. A new
+    case takes that mailbox (its replies are sent from it) and that team. The raw message is
+    kept as a `message.eml` attachment, and each attachment within the limits as its own
+    (refused ones are listed in `problems`).
+
+    For replays and migrations (`prevenance ingest-email --keep-dates --no-acknowledge`):
+    `keep_date` dates what is stored by the message's Date header when it is sane
+    (message_date), else now; `acknowledge=False` queues no acknowledgement for a new case.
     """
     mailbox = (clean_addresses([mailbox], field="mailbox") or [""])[0]
-    parsed = _customer_as_sender(parse_message(raw, max_attachment_bytes=max_attachment_bytes()))
+    parsed = _customer_as_sender(_stored_id(parse_message(raw, max_attachment_bytes=max_attachment_bytes()), raw))
     parsed, stored = _own_message_id(parsed, raw)
     base = {"message_id": parsed.message_id, "automatic": _automatic_kind(parsed), "problems": parsed.parse_errors}
     if (again := _stored_result(parsed, base, stored)) is not None:
         return again
+    options = {"received_at": message_date(parsed) if keep_date else None, "acknowledge": acknowledge}
     # A concurrent delivery may commit first under this Message-ID (the intake then finds it,
     # or its INSERT fails): the same message, whose copy is the stored one, or another message
     # reusing the id, and this one is taken in again under its own id.
     try:
         with files_discarded_on_failure(), pinned_settings(), transaction.atomic():
-            result = _ingest(raw, parsed, base, mailbox)
+            result = _ingest(raw, parsed, base, mailbox, **options)
     except IntegrityError:
         if _reused_meanwhile(parsed, raw):
-            return ingest_email(raw=raw, mailbox=mailbox)
+            return ingest_email(raw=raw, mailbox=mailbox, keep_date=keep_date, acknowledge=acknowledge)
         if (again := _stored_result(parsed, base, stored_message(parsed.message_id))) is not None:
             return again
         raise
     if result.outcome == Outcome.DUPLICATE and _reused_meanwhile(parsed, raw):
-        return ingest_email(raw=raw, mailbox=mailbox)
+        return ingest_email(raw=raw, mailbox=mailbox, keep_date=keep_date, acknowledge=acknowledge)
     return result
+
+
+# A Date before this is a sender's broken clock (1970: a zero timestamp), not when it was sent.
+EARLIEST_SANE_DATE = datetime(1990, 1, 1, tzinfo=UTC)
+
+
+def message_date(parsed: ParsedMessage, *, now: datetime | None = None) -> datetime | None:
+    """The message's Date header when it is sane: readable, not in the future, not before
+    1990; else None (the intake then uses the time it takes the message in)."""
+    now = now or timezone.now()
+    if parsed.date is None or not EARLIEST_SANE_DATE <= parsed.date <= now:
+        return None
+    return parsed.date
+
+
+def _stored_id(parsed: ParsedMessage, raw: bytes) -> ParsedMessage:
+    """The Message-ID as it is stored (common.clean_message_id: no NUL, at most 255 characters),
+    so that exactly-once, the auto-reply path and the result all use the stored id. An id
+    that cleans to nothing gets the parser's id derived from the bytes."""
+    cleaned = clean_message_id(parsed.message_id) or content_message_id(raw)
+    return parsed if cleaned == parsed.message_id else replace(parsed, message_id=cleaned)
+
+
+def database_reason(exc: Exception) -> str:
+    """Why the database refused a message (a DataError the routes report as a refusal of that
+    message): its first line, without the SQL context PostgreSQL adds on the next ones."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def _reused_meanwhile(parsed: ParsedMessage, raw: bytes) -> bool:
@@ -416,17 +483,22 @@ def _own_message_id(parsed: ParsedMessage, raw: bytes) -> tuple[ParsedMessage, M
     return renamed, stored_message(renamed.message_id)
 
 
-def _ingest(raw: bytes, parsed: ParsedMessage, base: dict, envelope: str) -> IntakeResult:
+def _ingest(
+    raw: bytes, parsed: ParsedMessage, base: dict, envelope: str, *, received_at: datetime | None, acknowledge: bool,
+) -> IntakeResult:
     case, how, refused = _thread(parsed)
     mailbox, team_id = _mailbox(parsed, envelope)
     if parsed.is_auto_reply or parsed.is_bounce:
-        return _automatic(parsed, case, how, base, raw, mailbox)
+        return _automatic(parsed, case, how, base, raw, mailbox, received_at)
     attachments, problems = _attachment_plan(parsed)
+    if refused:
+        # Kept on the message, not only in the result: an agent sees why it opened a new case.
+        problems.append({"code": REFUSED_REFERENCE, "detail": refused})
     # The result lists the same problems as the stored message: the parser's and refused files.
     base = {**base, "refused_reference": refused, "problems": tuple(ParseProblem(**problem) for problem in problems)}
     fields = _message_fields(parsed, mailbox=mailbox, problems=problems)
     if case is not None and case.customer_id is not None:
-        intake = add_inbound_message(case=case, channel=Channel.EMAIL, **fields)
+        intake = add_inbound_message(case=case, channel=Channel.EMAIL, received_at=received_at, **fields)
         outcome = Outcome.FOLLOW_UP if intake.case_opened else Outcome.APPENDED
     elif parsed.from_ is None:
         return IntakeResult(outcome=Outcome.NO_SENDER, **base)
@@ -435,14 +507,15 @@ def _ingest(raw: bytes, parsed: ParsedMessage, base: dict, envelope: str) -> Int
         intake = open_case(
             identities=[IdentityInput(kind=IdentityKind.EMAIL, value=parsed.from_.address)],
             hints=sender_hints(parsed), channel=Channel.EMAIL, subject=parsed.subject,
-            team=kept_settings().team(team_id), **fields,
+            team=kept_settings().team(team_id), received_at=received_at, acknowledge=acknowledge, **fields,
         )
         outcome = Outcome.CREATED
     if not intake.created:
         return IntakeResult(outcome=Outcome.DUPLICATE, case=intake.case, message=intake.message, **base)
     # An email received from the address shows it works, whatever bounced before (after the
-    # case's lock, in the order a bounce takes them too).
-    if parsed.from_ is not None and not parsed.relayed_by:  # a relay's Reply-To was typed by someone: it proves nothing
+    # case's lock, in the order a bounce takes them too). Not a message replayed with its old
+    # date (--keep-dates): it says the address worked then, not that it works now.
+    if parsed.from_ is not None and not parsed.relayed_by and received_at is None:  # a relay's Reply-To was typed by someone: it proves nothing
         clear_bounce(parsed.from_.address)
     _store_files(intake.message, raw, attachments)
     return IntakeResult(outcome=outcome, case=intake.case, message=intake.message, threaded_by=how, **base)

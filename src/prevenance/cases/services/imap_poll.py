@@ -3,8 +3,8 @@
 Each unseen message is fetched without marking it (BODY.PEEK[]), ingested (one committed
 transaction), and only then flagged \\Seen. A crash in between leaves it unseen: the next
 poll reads it again and its Message-ID makes that a no-op ("duplicate"), then flags it.
-A message the intake refuses for good (e.g. a text over the size the case services take)
-is flagged $PrevenanceRefused and stays unread for a person to look at; polls skip it.
+A message the intake refuses for good (e.g. a text over the size the case services take,
+or a value the database refuses: DataError) is flagged $PrevenanceRefused and stays unread for a person to look at; polls skip it.
 On a server that keeps no keywords of its own (its PERMANENTFLAGS lack \\*), it is marked
 read and flagged (\\Flagged, the star mail clients show) instead: polls skip it all the same.
 """
@@ -16,9 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.db import DataError
 from django.utils.translation import gettext as _
 
-from prevenance.cases.services.email_intake import IntakeResult, Outcome, ingest_email
+from prevenance.cases.services.email_intake import (
+    IntakeResult,
+    Outcome,
+    database_reason,
+    ingest_email,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +105,10 @@ def poll_once(
     on_result: Callable[[str, IntakeResult | None, str, str], None] | None = None,
 ) -> PollReport:
     """Ingest up to `limit` unseen messages of `folder`; `on_result(uid, result, refusal, flags)`
-    is called after each (`flags`: how a refused one was marked). Raises ImapError on an IMAP failure; an error of the intake itself (the
-    database is down) propagates and leaves the message unseen."""
+    is called after each (`flags`: how a refused one was marked). Raises ImapError on an IMAP
+    failure. A refusal of the message (ValidationError, SuspiciousOperation, DataError) flags it;
+    any other error of the intake (the database is down: OperationalError) propagates and
+    leaves the message unseen."""
     report = PollReport()
     try:
         _check(client.select(_quoted(folder)), f"selecting the folder {folder!r}")
@@ -125,6 +133,13 @@ def poll_once(
             # down): flagged, so it does not block the mailbox on every pass.
             logger.warning("IMAP message %s refused: %s", uid, exc)
             result, reason = None, _("Refused: %(reason)s") % {"reason": exc}
+        except DataError as exc:
+            # A value of this message the database cannot hold (the intake cleans what it knows
+            # of; this is the safety net): the message is refused, the mailbox goes on. Its
+            # transaction rolled back whole. The database being down is an OperationalError,
+            # which propagates and leaves the message unseen.
+            logger.warning("IMAP message %s refused by the database: %s", uid, exc)
+            result, reason = None, _("The database could not store it: %(reason)s") % {"reason": database_reason(exc)}
         else:
             # Nobody to tie it to, and reading it again would not change that: refused, not lost.
             reason = _("No readable sender address: not stored.") if result.outcome == Outcome.NO_SENDER else ""

@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -36,6 +36,7 @@ from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.models import Case, Message
 from prevenance.cases.services.common import clean_header, fetch_all, quoted, team_mailbox_addresses
+from prevenance.cases.services.templates import case_language
 from prevenance.core.choices import Channel
 from prevenance.core.queue import enqueue_on_commit, lease_due_rows, run_once
 from prevenance.core.sql import db_datetime, update_instance
@@ -287,7 +288,12 @@ def outbound_subject(case: Case, *, subject: str = "") -> str:
     one: the reference threads the customer's answer back even when their client drops the headers."""
     if subject:
         return f"[{case.reference}] {base_subject(subject)[:MAX_SUBJECT]}"
-    return f"Re: [{case.reference}] {base_subject(case.subject)[:MAX_SUBJECT] or _('Your request')}"
+    text = base_subject(case.subject)[:MAX_SUBJECT]
+    if not text:
+        # Written to the customer: in the case's language, whoever (or whatever worker) sends it.
+        with translation.override(case_language(case)):
+            text = _("Your request")
+    return f"Re: [{case.reference}] {text}"
 
 
 def _angle(message_id: str) -> str:

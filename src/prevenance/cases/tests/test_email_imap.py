@@ -13,9 +13,11 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import DataError, OperationalError
 from django.utils import timezone
 
 from prevenance.cases.models import Attachment, Message
+from prevenance.cases.services import imap_poll
 from prevenance.cases.services.imap_poll import REFUSED_FLAG
 
 USER, PASSWORD = "service.client", "s3cret"
@@ -189,6 +191,41 @@ def test_a_server_that_takes_new_keywords_gets_the_refusal_keyword(imap):
     assert poll().splitlines()[0].endswith("(left unread, flagged $PrevenanceRefused)")
     assert imap.flags(huge) == {REFUSED_FLAG}
     assert poll() == ""
+
+
+@pytest.mark.django_db
+def test_a_message_the_database_refuses_is_flagged_by_the_poller_and_the_mailbox_goes_on(imap, monkeypatch):
+    # Given a message whose intake the database refuses (a value it cannot hold), then a good one
+    bad = imap.add(eml("bad@orange.fr"))
+    good = imap.add(eml("good@orange.fr", sender="paul@example.com"))
+    real = imap_poll.ingest_email
+
+    def refusing(*, raw, **kwargs):
+        if b"bad@orange.fr" in raw:
+            raise DataError("value too long for type character varying(255)\nCONTEXT: ...")
+        return real(raw=raw, **kwargs)
+
+    monkeypatch.setattr(imap_poll, "ingest_email", refusing)
+    output = poll().splitlines()
+    # then it is refused and flagged for a person, and the next message is still read
+    assert output[0] == (f"uid {bad}: refused: The database could not store it: value too long for type character varying(255)"
+                         " (left unread, flagged $PrevenanceRefused)")
+    assert imap.flags(bad) == {REFUSED_FLAG}
+    assert "\\Seen" in imap.flags(good)
+    assert list(Message.objects.values_list("message_id", flat=True)) == ["good@orange.fr"]
+
+
+@pytest.mark.django_db
+def test_the_database_being_down_stops_the_poller_and_leaves_the_message_unseen(imap, monkeypatch):
+    uid = imap.add(eml("m@orange.fr"))
+
+    def down(**kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(imap_poll, "ingest_email", down)
+    with pytest.raises(OperationalError):
+        poll()
+    assert imap.flags(uid) == set()
 
 
 def with_attachment(message_id: str, filename_header: str) -> bytes:

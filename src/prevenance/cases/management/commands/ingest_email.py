@@ -2,11 +2,12 @@ import sys
 
 from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DataError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from prevenance.cases.services import ingest_email
-from prevenance.cases.services.email_intake import IntakeResult, Outcome
+from prevenance.cases.services.email_intake import IntakeResult, Outcome, database_reason
 
 LABELS = {
     Outcome.CREATED: gettext_lazy("created %(reference)s"),
@@ -38,8 +39,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
         parser.add_argument("--mailbox", default="", help="The address the messages were delivered to.")
+        parser.add_argument(
+            "--keep-dates", action="store_true",
+            help="Date each message by its Date header (when readable, not in the future and not before 1990) instead of now: for replays and migrations.",
+        )
+        parser.add_argument(
+            "--no-acknowledge", action="store_true",
+            help="Queue no acknowledgement for the cases these messages open: for replays and migrations of old mail.",
+        )
 
-    def handle(self, *args, files: list[str], mailbox: str, **options):
+    def handle(self, *args, files: list[str], mailbox: str, keep_dates: bool = False, no_acknowledge: bool = False, **options):
+        intake = {"mailbox": mailbox, "keep_date": keep_dates, "acknowledge": not no_acknowledge}
         unreadable = 0
         for name in files:
             try:
@@ -49,11 +59,16 @@ class Command(BaseCommand):
                 self.stderr.write(_("%(file)s: cannot be read (%(reason)s)") % {"file": name, "reason": exc.strerror or exc})
                 continue
             try:
-                line = describe(ingest_email(raw=raw, mailbox=mailbox))
+                line = describe(ingest_email(raw=raw, **intake))
             except ValidationError as exc:
                 line = _("refused: %(reasons)s") % {"reasons": "; ".join(exc.messages)}
             except SuspiciousOperation as exc:  # about this message, not the database: go on with the next file
                 line = _("refused: %(reasons)s") % {"reasons": exc}
+            except DataError as exc:
+                # A value of this message the database cannot hold (its transaction rolled back
+                # whole): refused, and the next files go on. The database being down
+                # (OperationalError) stops the command.
+                line = _("refused: the database could not store it: %(reason)s") % {"reason": database_reason(exc)}
             self.stdout.write(f"{name}: {line}")
         if unreadable:
             raise CommandError(_("%(count)d file(s) could not be read.") % {"count": unreadable})
