@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -21,6 +23,8 @@ from prevenance.cases.models import (
     Tag,
     Team,
 )
+from prevenance.cases.services import sla_policies
+from prevenance.core.calendars import require_opening_hours
 from prevenance.core.queue import enqueue_on_commit
 
 
@@ -37,8 +41,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class TeamForm(forms.ModelForm):
+    def clean_calendar(self):
+        calendar = self.cleaned_data.get("calendar")
+        if calendar is not None:
+            try:
+                require_opening_hours(calendar)  # as an SLA policy's (services/sla_policies.py)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict["calendar"]) from exc
+        return calendar
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamForm
     list_display = ("name", "calendar")
     search_fields = ("name",)
     filter_horizontal = ("members",)
@@ -142,11 +158,24 @@ class GestureAdmin(ReadOnlyAdmin):
 SLA_TIMING_FIELDS = frozenset({"first_response_target", "resolution_target", "calendar"})  # as services.sla_policies.TIMING_FIELDS
 
 
+class SLAPolicyForm(forms.ModelForm):
+    """The API's rules (targets up to MAX_TARGET, a calendar with opening hours...), not a copy."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for field, errors in sla_policies.policy_errors(cleaned).items():
+            if field in cleaned:  # a field that failed its own validation already shows why
+                self.add_error(field, errors)
+        return cleaned
+
+
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(admin.ModelAdmin):
     """The most specific active policy applies to a new case (docs/cases.md). Saving new targets
     or a new calendar recalculates the due times of its open cases not yet breached, after
     commit; the action also moves those already breached."""
+
+    form = SLAPolicyForm
 
     list_display = ("name", "active", "case_type", "priority", "customer_tier", "first_response_target", "resolution_target", "calendar")
     list_filter = ("active", "case_type", "priority")

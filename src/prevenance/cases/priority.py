@@ -391,7 +391,7 @@ def time_rules(signals: Signals, conf: PriorityConfig) -> list[Reason]:
     if signals.opened_at is not None and signals.now is not None:
         days = max(timedelta(0), signals.now - signals.opened_at).days
         # The step reached, not the exact age: the stored reason changes when the points do,
-        # so the daily refresh does not rewrite every waiting case (priority services).
+        # so the refresh (every 5 minutes) does not rewrite every waiting case (priority services).
         step = next(((limit, points) for limit, points in conf.age_steps if days >= limit), None)
         if step is not None and step[1]:
             reasons.append(Reason(AGE, step[1], {"days": int(step[0])}))

@@ -28,10 +28,31 @@ def around_the_clock() -> CalendarSpec:
     return build_spec(time_zone=settings.TIME_ZONE, periods=[(day, time(0), time(0)) for day in range(7)])
 
 
+def usable(spec: CalendarSpec) -> CalendarSpec:
+    """`spec`, or around the clock when it has no opening period at all: a calendar emptied
+    after it was attached must not make intake fail, and a clock that could never run would
+    hide the case from the breach check (docs/calendars.md). Attaching such a calendar is
+    refused (core.calendars.require_opening_hours); this is for one emptied since."""
+    return spec if spec.has_opening else around_the_clock()
+
+
+def calendar_for(case, policy):
+    """The calendar the case's clocks run on: the policy's, else the case team's; None when
+    neither has one (around the clock)."""
+    if policy is not None and policy.calendar_id is not None:
+        return policy.calendar
+    return case.team.calendar if case.team_id is not None and case.team.calendar_id is not None else None
+
+
 def spec_for(case, policy) -> CalendarSpec:
     """The policy's calendar, else the case team's, else around the clock."""
-    calendar = policy.calendar or (case.team.calendar if case.team_id is not None else None)
-    return calendar_spec(calendar) if calendar is not None else around_the_clock()
+    calendar = calendar_for(case, policy)
+    return usable(calendar_spec(calendar)) if calendar is not None else around_the_clock()
+
+
+def _tier(value: str | None) -> str:
+    # Typed by people on both sides (the customer's tier, the policy's): "Gold " is gold.
+    return (value or "").strip().casefold()
 
 
 def specificity(policy) -> int:
@@ -43,7 +64,7 @@ def matches(policy, *, case_type: str, priority: str, customer_tier: str = "") -
         policy.active
         and policy.case_type in ("", case_type)
         and policy.priority in ("", priority)
-        and policy.customer_tier in ("", customer_tier or "")
+        and (not policy.customer_tier or _tier(policy.customer_tier) == _tier(customer_tier))
     )
 
 
@@ -58,8 +79,8 @@ def select_policy(policies: Iterable, *, case_type: str, priority: str, customer
 
 @dataclass(frozen=True)
 class DueTimes:
-    first_response: datetime
-    resolution: datetime
+    first_response: datetime | None  # None: not computable (services/sla.py set_due_times)
+    resolution: datetime | None
 
 
 def due_times(
@@ -85,7 +106,7 @@ def is_near(spec: CalendarSpec, *, now: datetime, due: datetime, target: timedel
     """Less business time left than (100 - percent) % of the target, but not yet due."""
     if now >= due:
         return False
-    return business_time_between(spec, now, due) <= target * (100 - percent) / 100
+    return business_time_between(usable(spec), now, due) <= target * (100 - percent) / 100
 
 
 def pending_events(case, policy, spec: CalendarSpec, now: datetime) -> list[tuple[str, datetime]]:
@@ -143,7 +164,7 @@ def sla_time_left(case, now: datetime, spec: CalendarSpec | None = None) -> Time
         clock, due, target, paused_at = "resolution", case.resolution_due_at, policy.resolution_target, case.sla_paused_at
     else:
         return None
-    spec = spec or spec_for(case, policy)
+    spec = usable(spec) if spec is not None else spec_for(case, policy)
     moment = paused_at or now  # a paused clock stays where it stopped
     left = business_time_between(spec, moment, due) if moment < due else -business_time_between(spec, due, moment)
     # Waiting for the customer, nobody here can act: "due soon" is not raised on a paused clock.

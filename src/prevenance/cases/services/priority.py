@@ -76,8 +76,11 @@ def _refreshed(case: Case, spec: CalendarSpec | None, now: datetime, conf: prior
     if refreshed is None:
         return None
     # The level the rules reach, without the top-up of a level set before (which would
-    # otherwise count twice and skip a level).
-    rule_points = sum(int(reason.get("points", 0)) for reason in refreshed[1] if reason.get("code") != priority.LEVEL_FLOOR)
+    # otherwise count twice and skip a level), and without the overdue SLA's points: a breach
+    # raises the level one step through its escalation (services/sla.py), whichever of the two
+    # jobs runs first; its points here only move the case up the list by score.
+    not_levelled = (priority.LEVEL_FLOOR, priority.SLA_BREACHED)
+    rule_points = sum(int(reason.get("points", 0)) for reason in refreshed[1] if reason.get("code") not in not_levelled)
     level = priority.higher_level(case.priority, priority.level_for(rule_points, conf))
     points, reasons = priority.with_level_floor(refreshed[1], level, conf)
     return points, reasons, level

@@ -5,12 +5,14 @@ escalates once per case and kind (docs/cases.md)."""
 import copy
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
@@ -23,11 +25,13 @@ from prevenance.cases.services.common import lock_case
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.audit import record_audit
 from prevenance.core.calendars import (
+    CalendarError,
     CalendarSpec,
     add_business_time,
     business_time_between,
     calendar_spec,
 )
+from prevenance.core.models import BusinessCalendar, TaskEffect
 from prevenance.core.queue import run_once
 from prevenance.core.roles import SUPERVISOR
 
@@ -48,20 +52,49 @@ def _policy_for(case: Case) -> SLAPolicy | None:
     return copy.copy(policy) if policy is not None else None
 
 
+def _clock_spec(case: Case, calendar: BusinessCalendar | None) -> CalendarSpec:
+    """The calendar's spec, as sla.spec_for gives it: around the clock when there is no
+    calendar, or when it has no opening period (emptied after it was attached), said in the log."""
+    if calendar is None:
+        return sla.around_the_clock()
+    spec = calendar_spec(calendar)
+    if not spec.has_opening:
+        logger.warning(
+            "The business calendar %r has no opening period: the SLA clocks of case %s run around the clock",
+            calendar.name, case.reference or "(new)",
+        )
+    return sla.usable(spec)
+
+
 def _opening_spec(case: Case, policy: SLAPolicy) -> CalendarSpec:
     """spec_for without reading the case's team: the kept team's calendar."""
     team = kept_settings().teams.get(case.team_id) if case.team_id is not None else None
     calendar = policy.calendar or (team.calendar if team is not None else None)
-    return calendar_spec(calendar) if calendar is not None else sla.around_the_clock()
+    return _clock_spec(case, calendar)
+
+
+def _no_due_time(case: Case, policy: SLAPolicy) -> None:
+    # Reached only by a target too long to compute (refused since by the API and the admin,
+    # services/sla_policies.py): the customer's message must not be lost over a due time.
+    logger.warning(
+        "Case %s: the SLA policy %r gives no computable due time; the clock is left without one",
+        case.reference or "(new)", policy.name, exc_info=True,
+    )
 
 
 def set_due_times(case: Case, opened_at: datetime) -> list[str]:
     """Choose the policy and set the due times of a clock started at `opened_at`, without
-    saving; returns the fields changed. open_case calls it before the case's single INSERT."""
+    saving; returns the fields changed. open_case calls it before the case's single INSERT,
+    so it never raises over a calendar: one without opening hours counts around the clock,
+    and a due time that cannot be computed is left empty (logged)."""
     policy = _policy_for(case)
     if policy is None:
         return []
-    due = sla.due_times(_opening_spec(case, policy), policy, opened_at)
+    try:
+        due = sla.due_times(_opening_spec(case, policy), policy, opened_at)
+    except CalendarError:
+        _no_due_time(case, policy)
+        due = sla.DueTimes(first_response=None, resolution=None)
     case.sla_policy, case.first_response_due_at, case.resolution_due_at = policy, due.first_response, due.resolution
     return ["sla_policy", "first_response_due_at", "resolution_due_at"]
 
@@ -86,9 +119,12 @@ def resume_clock(case: Case, now: datetime) -> list[str]:
     if case.sla_paused_at is None:
         return []
     if case.sla_policy is not None and case.resolution_due_at is not None:
-        case.resolution_due_at, paused = sla.resumed_due(
-            spec_for(case, case.sla_policy), case.resolution_due_at, case.sla_paused_at, now
-        )
+        spec = _clock_spec(case, sla.calendar_for(case, case.sla_policy))
+        try:
+            case.resolution_due_at, paused = sla.resumed_due(spec, case.resolution_due_at, case.sla_paused_at, now)
+        except CalendarError:
+            _no_due_time(case, case.sla_policy)  # the due time stays where it was
+            paused = business_time_between(spec, case.sla_paused_at, now)
         case.sla_paused_total += paused
     case.sla_paused_at = None
     return ["sla_paused_at", "resolution_due_at", "sla_paused_total"]
@@ -107,14 +143,23 @@ def restart_resolution_clock(case: Case, now: datetime) -> list[str]:
     policy = case.sla_policy
     if policy is None:
         return []
-    spec = spec_for(case, policy)
-    case.resolution_due_at = add_business_time(spec, now, policy.resolution_target)
+    spec = _clock_spec(case, sla.calendar_for(case, policy))
+
+    def due_after(target):
+        # Called inside the intake of the customer's reply: a due time never makes it fail.
+        try:
+            return add_business_time(spec, now, target)
+        except CalendarError:
+            _no_due_time(case, policy)
+            return None
+
+    case.resolution_due_at = due_after(policy.resolution_target)
     case.sla_paused_total = business_time_between(spec, case.created_at, now)
     case.sla_paused_at = None
     changed, restarted = ["resolution_due_at", "sla_paused_total", "sla_paused_at"], [*RESOLUTION_EVENTS]
     if case.first_response_at is None:
         case.first_response_clock_started_at = now
-        case.first_response_due_at = add_business_time(spec, now, policy.first_response_target)
+        case.first_response_due_at = due_after(policy.first_response_target)
         changed += ["first_response_clock_started_at", "first_response_due_at"]
         restarted += FIRST_RESPONSE_EVENTS
     SLAEvent.objects.filter(case=case, kind__in=restarted).delete()
@@ -160,7 +205,11 @@ def follow_policy_of_type(case: Case) -> list[str]:
         # A resolved case's result is a fact: its due times stay. The policy still changes, so
         # that a reopening restarts its clock on the targets the case now calls for.
         return ["sla_policy"]
-    return ["sla_policy", *_recompute_due_times(case, policy, include_breached=False)]
+    try:
+        return ["sla_policy", *_recompute_due_times(case, policy, include_breached=False)]
+    except CalendarError:
+        _no_due_time(case, policy)  # the due times promised at opening stay
+        return ["sla_policy"]
 
 
 def _recalculate_one(case_id: int, policy: SLAPolicy, include_breached: bool) -> bool:
@@ -192,14 +241,30 @@ def recalculate_due_times(*, policy: SLAPolicy, include_breached: bool = False) 
                 changed += _recalculate_one(case_id, policy, include_breached)
             except ValidationError:
                 logger.warning("Case %s moved while its due times were recalculated; left as it was", case_id)
+            except CalendarError:
+                # One case whose due time cannot be computed must not stop the others.
+                logger.warning("Case %s: no computable due time on the SLA policy %r; left as it was", case_id, policy.name,
+                               exc_info=True)
     return changed
 
 
-def _escalate(case_id: int, kind: str, due_at: datetime) -> SLAEvent | None:
-    """Record one event and escalate, in one transaction; None when it was recorded already."""
+def _still_due(case: Case, kind: str, due_at: datetime, now: datetime) -> bool:
+    """Whether the locked case still reaches `kind` at `due_at`: between the read and the lock
+    it may have been answered, resolved, paused, merged or given other due times."""
+    policy = case.sla_policy
+    if policy is None or case.status not in ACTIVE or case.merged_into_id is not None:
+        return False
+    return (kind, due_at) in sla.pending_events(case, policy, spec_for(case, policy), now)
+
+
+def _escalate(case_id: int, kind: str, due_at: datetime, now: datetime) -> SLAEvent | None:
+    """Record one event and escalate, in one transaction; None when it was recorded already,
+    or when the case no longer reaches it once locked."""
     try:
         with transaction.atomic():
             case = lock_case(case_id)
+            if not _still_due(case, kind, due_at, now):
+                return None  # the next run sees the case as it is now
             event = SLAEvent.objects.create(case=case, kind=kind, due_at=due_at)
             payload = {"sla_event": kind, "due_at": due_at.isoformat()}
             if kind in BREACHES and sla.ESCALATION[case.priority] != case.priority:
@@ -227,31 +292,47 @@ def supervisors_to_notify(case: Case) -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
+def sla_notice(event: SLAEvent) -> tuple[str, str]:
+    """The subject and body of the supervisors' email about `event`, in the site's language
+    (users have no language of their own), the due time in the zone of the calendar the clock
+    runs on, named."""
+    case = event.case
+    calendar = sla.calendar_for(case, case.sla_policy)
+    zone = calendar.time_zone if calendar is not None else settings.TIME_ZONE
+    with translation.override(settings.LANGUAGE_CODE):
+        values = {
+            "reference": case.reference, "subject": case.subject, "event": event.get_kind_display(),
+            "due": timezone.localtime(event.due_at, ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M"), "time_zone": zone,
+            "priority": case.get_priority_display(),
+        }
+        subject = _("Case %(reference)s: %(event)s") % values
+        if event.kind in BREACHES:
+            body = _("Case %(reference)s (%(subject)s) was due at %(due)s (%(time_zone)s time) and is overdue.\nPriority: %(priority)s.")
+        else:
+            body = _("Case %(reference)s (%(subject)s) is due at %(due)s (%(time_zone)s time).\nPriority: %(priority)s.")
+        return subject, body % values
+
+
 def notify_sla_event(*, event_id: int) -> bool:
-    """Email the supervisors about one SLA event, once however often it is called."""
-    event = SLAEvent.objects.select_related("case").filter(pk=event_id).first()
+    """Email the supervisors about one SLA event, once however often it is called. The event
+    is marked notified only once its email was sent, by this call or an earlier one: while
+    another run is sending it, it is left for the next run, which sends it if that one failed."""
+    event = SLAEvent.objects.select_related("case__sla_policy__calendar", "case__team__calendar").filter(pk=event_id).first()
     if event is None or event.notified_at is not None:
         return False
     recipients = supervisors_to_notify(event.case)
 
     def send() -> None:
         if recipients:
-            send_mail(
-                subject=_("Case %(reference)s: %(event)s") % {"reference": event.case.reference, "event": event.get_kind_display()},
-                message=_("Case %(reference)s (%(subject)s) was due at %(due)s.\nPriority: %(priority)s.")
-                % {
-                    "reference": event.case.reference, "subject": event.case.subject,
-                    "due": timezone.localtime(event.due_at).strftime("%Y-%m-%d %H:%M"),
-                    "priority": event.case.get_priority_display(),
-                },
-                from_email=None,
-                recipient_list=recipients,
-            )
+            subject, body = sla_notice(event)
+            send_mail(subject=subject, message=body, from_email=None, recipient_list=recipients)
 
     if not recipients:
         logger.warning("SLA event %s on case %s: no active supervisor has an email address to be told", event.pk, event.case.reference)
-    sent = run_once(key=f"sla-notice:{event.pk}", effect=send)
-    SLAEvent.objects.filter(pk=event.pk, notified_at=None).update(notified_at=timezone.now())
+    key = f"sla-notice:{event.pk}"
+    sent = run_once(key=key, effect=send)
+    if sent or TaskEffect.objects.filter(key=key, done_at__isnull=False).exists():
+        SLAEvent.objects.filter(pk=event.pk, notified_at=None).update(notified_at=timezone.now())
     return sent
 
 
@@ -277,7 +358,7 @@ def check_sla_breaches(*, now: datetime | None = None) -> int:
             specs[key] = spec_for(case, policy)
         seen = {event.kind for event in case.sla_events.all()}
         for kind, due_at in sla.pending_events(case, policy, specs[key], now):
-            if kind not in seen and _escalate(case.pk, kind, due_at) is not None:
+            if kind not in seen and _escalate(case.pk, kind, due_at, now) is not None:
                 recorded += 1
     for event_id in SLAEvent.objects.filter(notified_at=None).values_list("pk", flat=True):
         try:

@@ -11,6 +11,7 @@ from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, CaseType, Priority
 from prevenance.cases.models import SLAPolicy
 from prevenance.core.audit import record_audit
+from prevenance.core.calendars import require_opening_hours
 from prevenance.core.models import BusinessCalendar
 from prevenance.core.queue import enqueue_on_commit
 from prevenance.core.validation import invalid
@@ -25,7 +26,9 @@ def _require(actor, perm: str) -> None:
         raise PermissionDenied
 
 
-def _clean(values: dict) -> dict:
+def policy_errors(values: dict) -> dict[str, list]:
+    """What is wrong with a policy's fields, by field: the API's services and the admin's form
+    both refuse with these (a target past MAX_TARGET, a calendar never open...)."""
     errors: dict[str, list] = {}
     name = " ".join(str(values.get("name") or "").split())
     if not name:
@@ -41,6 +44,8 @@ def _clean(values: dict) -> dict:
         errors["customer_tier"] = [_("At most %(limit)d characters.") % {"limit": 50}]
     for field in ("first_response_target", "resolution_target"):
         target = values.get(field)
+        # Bounded so that due times stay computable: millions of days of business time fall
+        # after the year 9999, and every intake on the policy would then fail.
         if not isinstance(target, timedelta) or target <= timedelta(0) or target > MAX_TARGET:
             errors[field] = [_("A duration longer than zero and at most 365 days.")]
     percent = values.get("near_breach_percent")
@@ -48,8 +53,19 @@ def _clean(values: dict) -> dict:
         errors["near_breach_percent"] = [_("The near-breach threshold is between 1 and 99 %.")]
     if values.get("calendar") is not None and not isinstance(values["calendar"], BusinessCalendar):
         errors["calendar"] = [_("Unknown calendar.")]
-    if errors:
+    elif values.get("calendar") is not None and values.get("active", True):
+        # Active only: a policy on a calendar emptied since can still be switched off.
+        try:
+            require_opening_hours(values["calendar"])
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    return errors
+
+
+def _clean(values: dict) -> dict:
+    if errors := policy_errors(values):
         raise ValidationError(errors)
+    name = " ".join(str(values.get("name") or "").split())
     return {**values, "name": name, "case_type": values.get("case_type") or "", "priority": values.get("priority") or "",
             "customer_tier": str(values.get("customer_tier") or "").strip(), "active": bool(values.get("active", True))}
 

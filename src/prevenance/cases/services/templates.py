@@ -19,6 +19,7 @@ from django.utils import formats, timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from prevenance.cases import sla
 from prevenance.cases.choices import TemplateAuditKind, TemplatePurpose
 from prevenance.cases.models import Case, ReplyTemplate, Signature, Team
 from prevenance.cases.selectors.kept_settings import forget_kept_settings, kept_settings
@@ -112,9 +113,9 @@ def case_language(case: Case) -> str:
 
 
 def case_time_zone(case: Case) -> ZoneInfo:
-    """The team calendar's time zone (where the promise is kept), else the site's."""
-    team = case.team if case.team_id is not None else None
-    calendar = team.calendar if team is not None and team.calendar_id is not None else None
+    """The time zone of the calendar the case's due times are counted on (the SLA policy's,
+    else the team's: sla.calendar_for, as sla.spec_for), else the site's."""
+    calendar = sla.calendar_for(case, case.sla_policy if case.sla_policy_id is not None else None)
     return ZoneInfo(calendar.time_zone if calendar is not None else settings.TIME_ZONE)
 
 

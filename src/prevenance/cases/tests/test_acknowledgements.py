@@ -19,6 +19,7 @@ from prevenance.cases.services import (
 )
 from prevenance.cases.services.outbound import send_due_emails
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.calendars import create_business_calendar, default_calendar_periods
 from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent
 from prevenance.core.testing import run_concurrently
@@ -75,6 +76,26 @@ def test_a_new_email_case_is_acknowledged_with_reference_team_and_due_time(djang
     # It is not an answer: the first response is still due, the case still new
     assert case.acknowledged_at is not None
     assert (case.first_response_at, case.status) == (None, CaseStatus.NEW)
+
+
+@pytest.mark.django_db
+def test_the_due_time_is_stated_in_the_zone_of_the_calendar_it_was_counted_on(django_capture_on_commit_callbacks):
+    # Given a team in Paris, and a policy on its own calendar in Montreal (09:00–17:00 there)
+    montreal = create_business_calendar(
+        name="Montréal", time_zone="America/Montreal", periods=[(day, "09:00", "17:00") for day in range(5)]
+    )
+    paris = create_business_calendar(name="Paris", time_zone="Europe/Paris", periods=default_calendar_periods())
+    SLAPolicy.objects.create(name="Standard", first_response_target=dt.timedelta(hours=2),
+                             resolution_target=dt.timedelta(days=2), calendar=montreal)
+    team = TeamFactory(name="Service client", calendar=paris)
+    # When a customer writes on Monday 21 December 2026 at 09:00 Montreal (15:00 Paris)
+    with django_capture_on_commit_callbacks(execute=True):
+        case = open_email_case(received_at=dt.datetime(2026, 12, 21, 14, tzinfo=dt.UTC), team=team).case
+    # Then the answer is due at 11:00 Montreal (17:00 Paris), and said at Montreal's 11:00
+    assert Case.objects.get(pk=case.pk).first_response_due_at == dt.datetime(2026, 12, 21, 16, tzinfo=dt.UTC)
+    [ack] = outbound(case)
+    [promise] = [line for line in ack.body_text.splitlines() if line.startswith("Réponse prévue")]
+    assert promise.endswith("avant 11:00"), promise
 
 
 @pytest.mark.django_db

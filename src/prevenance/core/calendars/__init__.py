@@ -14,8 +14,10 @@ from prevenance.core.calendars.compute import (
 from prevenance.core.calendars.selectors import calendar_spec, calendar_specs
 from prevenance.core.calendars.services import (
     add_holiday,
+    calendar_in_use,
     create_business_calendar,
     remove_holiday,
+    require_opening_hours,
     update_business_calendar,
 )
 from prevenance.core.calendars.spec import (
@@ -34,6 +36,7 @@ __all__ = [
     "add_holiday",
     "build_spec",
     "business_time_between",
+    "calendar_in_use",
     "calendar_spec",
     "calendar_specs",
     "clean_periods",
@@ -42,5 +45,6 @@ __all__ = [
     "is_open",
     "next_opening",
     "remove_holiday",
+    "require_opening_hours",
     "update_business_calendar",
 ]

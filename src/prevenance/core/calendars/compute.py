@@ -84,10 +84,15 @@ def _day_intervals(spec: CalendarSpec, day: dt.date) -> tuple[tuple[dt.datetime,
     # Cached: SLA runs over thousands of cases meet the same few weeks again and again.
     if day in spec.holidays:
         return ()
-    intervals = []
-    for start, end in spec.week[day.weekday()]:
+    intervals: list[tuple[dt.datetime, dt.datetime]] = []
+    for start, end in spec.week[day.weekday()]:  # in order of start, never overlapping (clean_periods)
         opens = _instant(spec, day, start, last=False)
         closes = _instant(spec, day, end, last=True)
+        if intervals:
+            # Two periods touching inside an hour a fall-back repeats (00:00–02:30, 02:30–05:00):
+            # the first ends at the second 02:30, the second starts at the first one. The
+            # repeated stretch is open once: this period opens where the one before closed.
+            opens = max(opens, intervals[-1][1])
         if closes > opens:
             intervals.append((opens, closes))
     return tuple(intervals)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from prevenance.core.calendars.selectors import touch_calendar
+from prevenance.core.calendars.selectors import calendar_spec, touch_calendar
 from prevenance.core.calendars.spec import clean_periods, clean_time_zone
 from prevenance.core.models import BusinessCalendar, Holiday, OpeningPeriod
 
@@ -74,6 +74,32 @@ def _replace_periods(calendar: BusinessCalendar, periods) -> None:
     calendar.updated_at = touch_calendar(calendar.pk)
 
 
+def _never_open(name: str) -> str:
+    return _("The calendar “%(name)s” has no opening hours: an SLA clock on it could never run. Add opening periods first.") % {
+        "name": name
+    }
+
+
+def require_opening_hours(calendar: BusinessCalendar, *, field: str = "calendar") -> None:
+    """Refuse, under `field`, a calendar without any opening period where a team or an SLA
+    policy is to use it (nothing could ever be due on it; docs/calendars.md)."""
+    if not calendar_spec(calendar).has_opening:
+        raise ValidationError({field: [_never_open(calendar.name)]})
+
+
+def calendar_in_use(calendar: BusinessCalendar) -> bool:
+    """Whether a row of another app (a team, an SLA policy) points to the calendar.
+
+    Read through the reverse relations, so that core does not import the apps above it."""
+    own_parts = (OpeningPeriod, Holiday)
+    for relation in BusinessCalendar._meta.related_objects:
+        if relation.related_model in own_parts or not relation.field.concrete:
+            continue
+        if relation.related_model._default_manager.filter(**{relation.field.name: calendar.pk}).exists():
+            return True
+    return False
+
+
 @transaction.atomic
 def create_business_calendar(
     *, name: str, time_zone: str = "Europe/Paris", periods: Iterable[Any] = ()
@@ -96,13 +122,17 @@ def update_business_calendar(
     time_zone: str | None = None,
     periods: Iterable[Any] | None = None,
 ) -> BusinessCalendar:
-    """Change the fields given; `periods`, when given, replaces the whole week."""
+    """Change the fields given; `periods`, when given, replaces the whole week. A calendar a
+    team or an SLA policy uses cannot be left without opening periods."""
     given = {"name": name, "time_zone": time_zone, "periods": periods}
     cleaned = _clean_calendar(**{field: value for field, value in given.items() if value is not None})
     # The lock serialises two editors so the week is never a mix of both of their edits.
     locked = BusinessCalendar.objects.select_for_update().get(pk=calendar.pk)
     if "name" in cleaned and BusinessCalendar.objects.filter(name=cleaned["name"]).exclude(pk=locked.pk).exists():
         raise _name_taken(cleaned["name"])
+    if "periods" in cleaned and not cleaned["periods"] and calendar_in_use(locked):
+        # Emptied, nothing could ever be due on it (the SLA code would count around the clock).
+        raise ValidationError({"periods": [_("This calendar is used by a team or an SLA policy: it needs at least one opening period.")]})
     locked.name = cleaned.get("name", locked.name)
     locked.time_zone = cleaned.get("time_zone", locked.time_zone)
     _save_calendar(locked)

@@ -247,6 +247,22 @@ def test_a_period_ending_in_the_repeated_hour_lasts_until_its_second_showing():
     assert is_open(spec, dt.datetime(2026, 10, 25, 1, 15, tzinfo=UTC)) is True  # 02:15, second time
 
 
+def test_two_periods_touching_inside_the_repeated_hour_count_it_once():
+    # Given 00:00–02:30 and 02:30–05:00 on the fall-back Sunday: the first ends at the second
+    # 02:30 (01:30 UTC), the second starts at the first 02:30 (00:30 UTC)
+    spec = build_spec(time_zone="Europe/Paris", periods=[(6, "00:00", "02:30"), (6, "02:30", "05:00")])
+    # Then the day's intervals do not overlap, and 00:00–05:00 local (22:00–04:00 UTC) is 6 hours
+    assert _day_intervals(spec, dt.date(2026, 10, 25)) == (
+        (dt.datetime(2026, 10, 24, 22, tzinfo=UTC), dt.datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),
+        (dt.datetime(2026, 10, 25, 1, 30, tzinfo=UTC), dt.datetime(2026, 10, 25, 4, tzinfo=UTC)),
+    )
+    start, end = dt.datetime(2026, 10, 24, 22, tzinfo=UTC), dt.datetime(2026, 10, 25, 4, tzinfo=UTC)
+    assert business_time_between(spec, start, end) == 6 * H
+    # and 30 minutes from 01:10 UTC are 20 minutes to 01:30 UTC, then 10 more
+    assert add_business_time(spec, dt.datetime(2026, 10, 25, 1, 10, tzinfo=UTC), 30 * M) == dt.datetime(
+        2026, 10, 25, 1, 40, tzinfo=UTC)
+
+
 # --- Services and loading -------------------------------------------------------------
 
 
