@@ -79,8 +79,13 @@ def gesture_requested(gesture: Gesture) -> None:
                 "amount": str(gesture.amount),
                 "currency": gesture.currency,
                 "status": gesture.status,
+                # A voucher granted at once: the shop creates it from this code.
+                "voucher_code": gesture.voucher_code or None,
+                "reason": gesture.reason,
                 "without_proof": gesture.without_proof,
                 "requested_by_id": gesture.requested_by_id,
+                "decided_by_id": gesture.decided_by_id,
+                "decided_at": gesture.decided_at,
                 "created_at": gesture.created_at,
             }
         },

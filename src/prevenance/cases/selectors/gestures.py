@@ -186,12 +186,32 @@ def _agent_name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
+# The median absolute deviation times this is the standard deviation of normally spread amounts.
+_MAD_TO_SD = Decimal("1.4826")
+
+
+def outlier_threshold(amounts: list[Decimal]) -> Decimal:
+    """The amount above which a gesture stands out among `amounts`: the median + 3 scaled median
+    absolute deviations (Hampel's rule: the big gestures being looked for do not raise it, as
+    they raise a mean and a standard deviation, which could never flag one of five gestures),
+    and at least twice the median (amounts nearly all alike have no deviation to speak of)."""
+    median = Decimal(statistics.median(amounts))
+    deviation = Decimal(statistics.median(abs(amount - median) for amount in amounts))
+    return max(median + 3 * _MAD_TO_SD * deviation, 2 * median).quantize(_CENT, ROUND_HALF_UP)
+
+
+def _median_of_others(totals: dict, agent_id) -> Decimal:
+    """The median of the other agents' totals (with two agents, twice the median of all totals
+    is their sum: nobody could be above it). Infinite with no other agent: nothing to compare."""
+    others = [total for other, total in totals.items() if other != agent_id]
+    return Decimal(statistics.median(others)) if others else Decimal("Infinity")
+
+
 def gesture_control_report(user, *, start: datetime, end: datetime) -> GestureReport:
     """A-posteriori control of the gestures granted in [start, end), per requesting agent and currency.
 
-    Outliers (docs/cases.md): a gesture above the mean + 2 population standard deviations of
-    the period's gestures in its currency; an agent whose total is above twice the median of
-    the agents' totals in that currency.
+    Outliers (docs/cases.md), per currency: a gesture above outlier_threshold of the period's
+    gestures; an agent whose total is above twice the median of the other agents' totals.
     """
     require_perm(user, VIEW_GESTURE_REPORT)
     if start is None or end is None or start >= end:
@@ -207,9 +227,8 @@ def gesture_control_report(user, *, start: datetime, end: datetime) -> GestureRe
         by_currency.setdefault(gesture.currency, []).append(gesture)
     lines, thresholds, medians, outliers = [], {}, {}, []
     for currency, rows in by_currency.items():
-        amounts = [g.amount for g in rows]
-        threshold = sum(amounts) / len(amounts) + 2 * statistics.pstdev(amounts)
-        thresholds[currency] = threshold.quantize(_CENT, ROUND_HALF_UP)
+        threshold = outlier_threshold([g.amount for g in rows])
+        thresholds[currency] = threshold
         flagged = [g for g in rows if g.amount > threshold]
         outliers.extend(flagged)
         flagged_ids = {g.pk for g in flagged}
@@ -223,22 +242,30 @@ def gesture_control_report(user, *, start: datetime, end: datetime) -> GestureRe
             lines.append(AgentGestures(
                 agent_id=agent_id, agent=_agent_name(mine[0].requested_by), currency=currency, count=len(mine),
                 total=totals[agent_id], average=(totals[agent_id] / len(mine)).quantize(_CENT, ROUND_HALF_UP),
-                outliers=sum(1 for g in mine if g.pk in flagged_ids), above_team_median=totals[agent_id] > 2 * median,
+                outliers=sum(1 for g in mine if g.pk in flagged_ids),
+                above_team_median=totals[agent_id] > 2 * _median_of_others(totals, agent_id),
             ))
     lines.sort(key=lambda line: (line.currency, -line.total, line.agent))
     return GestureReport(start=start, end=end, lines=lines, thresholds=thresholds, medians=medians, outlier_gestures=outliers)
 
 
-def gesture_report_csv(report: GestureReport) -> str:
-    """The report as CSV (UTF-8, comma, amounts with a dot), one line per agent and currency."""
+def gesture_report_csv(report: GestureReport, *, french: bool = False) -> str:
+    """The report as CSV for a spreadsheet, one line per agent and currency: UTF-8 with a byte
+    order mark (without it Excel reads the accents as Windows-1252), comma and amounts with a
+    dot, or, for a French reader, semicolon and decimal commas as French Excel expects."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\n", delimiter=";" if french else ",")
+
+    def amount(value: Decimal) -> str:
+        return str(value).replace(".", ",") if french else str(value)
+
     writer.writerow([
         _("agent"), _("currency"), _("count"), _("total"), _("average"), _("outlier gestures"), _("above twice the team median"),
     ])
     for line in report.lines:
         writer.writerow([
-            spreadsheet_safe(line.agent), line.currency, line.count, line.total, line.average, line.outliers,
+            spreadsheet_safe(line.agent), line.currency, line.count, amount(line.total), amount(line.average), line.outliers,
             _("yes") if line.above_team_median else _("no"),
         ])
     return out.getvalue()

@@ -4,6 +4,7 @@ queued for someone whose limit covers them; vouchers get a code the customer can
 See docs/cases.md, "Commercial gestures", for the rules and why.
 """
 
+import re
 import secrets
 from decimal import Decimal, InvalidOperation
 
@@ -46,10 +47,17 @@ def new_voucher_code() -> str:
     return f"PRV-{chars[:4]}-{chars[4:]}"
 
 
+THOUSANDS_OR_DECIMALS = re.compile(r"\d{1,3}(?:,\d{3})+")
+
+
 def clean_amount(value) -> Decimal:
     # A float has already lost the cents it was meant to carry (0.1 + 0.2): refused, not rounded.
     if isinstance(value, (float, bool)):
         raise ValidationError({"amount": [_("Give the amount as a decimal number, e.g. “12.50”.")]})
+    if isinstance(value, str) and THOUSANDS_OR_DECIMALS.fullmatch(value.strip()):
+        # "1,500": one thousand five hundred to an English reader, 1.50 to a French one.
+        raise invalid("amount", _("“%(value)s” could be read two ways: write 1500 or 1500.00 (or 1,50 for one euro fifty).")
+                      % {"value": value.strip()[:40]}, "ambiguous_amount")
     try:
         amount = Decimal(value.strip().replace(",", ".")) if isinstance(value, str) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
@@ -204,10 +212,12 @@ def _decide(gesture: Gesture, *, status: str, actor, reason: str, audit: str) ->
         current = Gesture.objects.get(pk=gesture.pk)
         if granting:
             locked_id = current.case_id
-            lock_case(locked_id)
+            case = lock_case(locked_id)
             current = Gesture.objects.get(pk=gesture.pk)
             if current.case_id != locked_id:  # a merge moved it to the surviving case meanwhile
-                lock_case(current.case_id)
+                case = lock_case(current.case_id)
+            if case.customer_id is None:  # erased while the gesture waited: nobody to give it to
+                raise invalid("case", _("This case's customer was erased: no gesture can be made."), "customer_erased")
         limit, already = _check_decider(current, actor, granting=granting)
         now = timezone.now()
         fields = {"status": status, "decided_by": actor, "decided_at": now, "decision_reason": reason, "updated_at": now}
@@ -219,7 +229,8 @@ def _decide(gesture: Gesture, *, status: str, actor, reason: str, audit: str) ->
         if not updated:
             raise invalid("status", _("Someone else decided on this gesture meanwhile."), "already_decided")
         current.refresh_from_db()
-        context = {"limit": str(limit), "reason": reason}
+        # The reason is on the gesture row, which an erasure blanks; the audit keeps only that one was given.
+        context = {"limit": str(limit), "with_reason": bool(reason)}
         if granting:
             context["granted_on_case"] = str(already)
         record_audit(kind=audit, actor=actor, subject=current, payload=_payload(current, **context))
@@ -272,7 +283,7 @@ def cancel_gesture(*, gesture: Gesture, actor, reason: str = "") -> Gesture:
         if not updated:
             raise invalid("status", _("Someone else decided on this gesture meanwhile."), "already_decided")
         current.refresh_from_db()
-        record_audit(kind=GestureAuditKind.CANCELLED, actor=actor, subject=current, payload=_payload(current, reason=text))
+        record_audit(kind=GestureAuditKind.CANCELLED, actor=actor, subject=current, payload=_payload(current, with_reason=bool(text)))
     return current
 
 

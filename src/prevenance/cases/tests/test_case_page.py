@@ -25,6 +25,8 @@ from prevenance.cases.services import (
     assign_case,
     change_status,
     ingest_email,
+    merge_cases,
+    request_gesture,
     set_case_labels,
 )
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
@@ -366,3 +368,24 @@ def test_the_sidebar_warns_when_the_customers_address_bounces(client, agent, set
     text = client.get(url("case", setup["case"])).content.decode()
     assert "camille@example.com bounced on" in text
     assert 'title="5.1.1 User unknown"' in text
+
+
+def test_the_gesture_form_of_a_merged_case_shows_the_delegation_left_on_its_survivor(client, agent, supervisor, setup):
+    survivor = setup["case"]
+    request_gesture(case=survivor, type="refund", amount="50", currency="EUR", reason="Retard", actor=agent)  # the agent's whole limit
+    loser = assign_case(case=open_email_case("camille@example.com", subject="Re: colis").case, team=setup["team"], actor=supervisor)
+    merge_cases(survivor=survivor, loser=loser, actor=supervisor)
+    client.force_login(agent)
+    page = client.get(url("case", loser)).content.decode()
+    assert "You have no delegation" in page or "0.00 EUR" in page
+    assert "50.00 EUR" not in page.split('id="delegation"')[1].split("</p>")[0]
+
+
+def test_a_gesture_sent_after_the_customer_was_erased_says_why(client, agent, admin_user, setup):
+    from prevenance.customers.services import erase_customer
+
+    erase_customer(customer=setup["case"].customer, actor=admin_user)
+    client.force_login(agent)
+    response = client.post(url("case_gesture", setup["case"]), {"type": "refund", "amount": "10", "currency": "EUR", "reason": "x"})
+    assert response.status_code == 400
+    assert "no gesture can be made" in response.content.decode()

@@ -185,3 +185,16 @@ def test_tags_changed_on_the_case_page_are_sent_as_from_the_api(receiver, commit
     [event] = bodies(receiver)
     assert event["type"] == "case.updated"
     assert event["data"]["changes"]["tags"] == {"from": [], "to": ["livraison"]}
+
+
+def test_a_voucher_granted_at_once_is_sent_with_its_code(receiver, committed, agent):
+    with committed():
+        case = open_email_case().case
+    receiver.calls.clear()
+    with committed():
+        gesture = request_gesture(case=case, type="voucher", amount="10", currency="EUR", reason="Colis abîmé", actor=agent)
+    [event] = bodies(receiver)
+    sent = event["data"]["object"]
+    assert event["type"] == "gesture.requested"
+    assert (sent["status"], sent["voucher_code"], sent["reason"]) == ("granted", gesture.voucher_code, "Colis abîmé")
+    assert sent["decided_by_id"] == agent.pk and sent["decided_at"]

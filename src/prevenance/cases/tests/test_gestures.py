@@ -387,6 +387,17 @@ def test_amounts_are_decimals_and_french_commas_are_read(agent):
     assert ask(agent, 7).amount == Decimal("7.00")
 
 
+def test_an_amount_with_a_thousands_comma_is_refused_as_ambiguous(agent):
+    # "1,500" is 1,500 EUR to an English reader and 1.50 EUR to a French one: neither is guessed.
+    for typed in ("1,500", "12,000", "1,000,000"):
+        with pytest.raises(ValidationError) as refused:
+            ask(agent, typed)
+        assert refused.value.error_dict["amount"][0].code == "ambiguous_amount"
+    assert Gesture.objects.count() == 0
+    assert ask(agent, "1,5").amount == Decimal("1.50")
+    assert ask(agent, "1500").amount == Decimal("1500.00")
+
+
 def test_no_gesture_for_an_erased_customer(agent, admin_user):
     case = open_email_case().case
     erase_customer(customer=case.customer, actor=admin_user)
@@ -394,6 +405,18 @@ def test_no_gesture_for_an_erased_customer(agent, admin_user):
         ask(agent, "10", case=case)
     assert refused.value.message_dict == {"case": ["This case's customer was erased: no gesture can be made."]}
     assert Gesture.objects.count() == 0
+
+
+def test_a_waiting_gesture_is_not_granted_once_its_customer_is_erased(agent, supervisor, admin_user):
+    waiting = ask(agent, "120")
+    assert waiting.status == GestureStatus.REQUESTED
+    erase_customer(customer=waiting.customer, actor=admin_user)
+    with pytest.raises(ValidationError) as refused:
+        approve_gesture(gesture=waiting, actor=supervisor)
+    assert refused.value.error_dict["case"][0].code == "customer_erased"
+    waiting.refresh_from_db()
+    assert waiting.status == GestureStatus.REQUESTED
+    refuse_gesture(gesture=waiting, actor=supervisor, reason="Client effacé")  # refusing gives nothing: still allowed
 
 
 def test_a_gesture_on_a_merged_case_goes_to_the_survivor(agent, supervisor):
@@ -434,6 +457,16 @@ def test_erasure_keeps_the_gesture_unlinked_without_its_words(agent, admin_user)
     gesture.refresh_from_db()
     assert (gesture.customer, gesture.reason, gesture.amount, gesture.status) == (None, "", Decimal("12.50"), GestureStatus.GRANTED)
     assert VOUCHER.fullmatch(gesture.voucher_code)
+
+
+def test_erasure_leaves_no_decision_words_in_the_audit_trail(agent, supervisor, admin_user):
+    refused = ask(agent, "120")
+    refuse_gesture(gesture=refused, actor=supervisor, reason="Mme Camille Dupont, 12 rue des Lilas")
+    cancelled = ask(agent, "130", case=open_email_case().case)
+    cancel_gesture(gesture=cancelled, actor=agent, reason="Mme Dupont a retrouvé le colis")
+    erase_customer(customer=refused.customer, actor=admin_user)
+    assert not [row for row in AuditEvent.objects.all() if "Lilas" in str(row.payload) or "retrouvé" in str(row.payload)]
+    assert AuditEvent.objects.get(kind="gesture.refused").payload["with_reason"] is True
 
 
 # --- concurrency ---------------------------------------------------------------------------

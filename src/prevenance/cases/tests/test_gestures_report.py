@@ -33,9 +33,9 @@ def grant(actor, amount: str, currency: str = "EUR") -> Gesture:
 def period_data(supervisor):
     """EUR in the period: alice 4 × 10, bob 4 × 10, carol 3 × 10 + 130; bob 25 USD.
 
-    EUR: mean 240 / 12 = 20; population variance (11 × 10² + 110²) / 12 = 1,100, so the
-    threshold is 20 + 2 × √1100 = 86.33; 130 is the one outlier. Agents' totals 40, 40, 160:
-    median 40, and carol's 160 is above 2 × 40.
+    EUR: median 10, median absolute deviation 0 (eleven gestures of 10), so the threshold is
+    twice the median, 20; 130 is the one outlier. Agents' totals 40, 40, 160: carol's 160 is
+    above twice the median of the others' (2 × 40); alice's 40 is not (others 40 and 160).
     """
     alice, bob = trusted_agent("alice"), trusted_agent("bob")
     carol = trusted_agent("carol", first_name="Carol", last_name="Martin")
@@ -68,7 +68,7 @@ def test_report_figures_per_agent_and_currency(supervisor, period_data):
         AgentGestures(bob.pk, "bob", "EUR", 4, Decimal("40.00"), Decimal("10.00"), 0, False),
         AgentGestures(bob.pk, "bob", "USD", 1, Decimal("25.00"), Decimal("25.00"), 0, False),
     ]
-    assert report.thresholds == {"EUR": Decimal("86.33"), "USD": Decimal("25.00")}
+    assert report.thresholds == {"EUR": Decimal("20.00"), "USD": Decimal("50.00")}
     assert report.medians == {"EUR": Decimal("40.00"), "USD": Decimal("25.00")}
     assert report.outlier_gestures == [period_data["outlier"]]
 
@@ -77,7 +77,7 @@ def test_report_as_csv(supervisor, period_data):
     start, end = this_week()
     csv_text = gesture_report_csv(gesture_control_report(supervisor, start=start, end=end))
     assert csv_text == (
-        "agent,currency,count,total,average,outlier gestures,above twice the team median\n"
+        "\ufeffagent,currency,count,total,average,outlier gestures,above twice the team median\n"
         "Carol Martin,EUR,4,160.00,40.00,1,yes\n"
         "alice,EUR,4,40.00,10.00,0,no\n"
         "bob,EUR,4,40.00,10.00,0,no\n"
@@ -85,11 +85,37 @@ def test_report_as_csv(supervisor, period_data):
     )
 
 
+def test_outliers_are_found_in_a_small_team_and_a_short_period(supervisor):
+    # Five gestures and two agents: a mean and a standard deviation could flag neither the
+    # big gesture (1,000 is exactly mean + 2 deviations) nor the big spender (twice the median
+    # of two totals is their sum).
+    small, big = trusted_agent("small"), trusted_agent("big")
+    for _ in range(4):
+        grant(small, "10")
+    outlier = grant(big, "1000")
+    start, end = this_week()
+    report = gesture_control_report(supervisor, start=start, end=end)
+    assert report.outlier_gestures == [outlier]
+    assert {line.agent: line.above_team_median for line in report.lines} == {"big": True, "small": False}
+    # Amounts spread as usual flag nothing
+    Gesture.objects.all().delete()
+    for amount in ("20", "30", "40", "50", "60"):
+        grant(small, amount)
+    assert gesture_control_report(supervisor, start=start, end=end).outlier_gestures == []
+
+
 def test_a_name_that_looks_like_a_formula_is_written_as_text(supervisor):
     grant(trusted_agent("mallory", first_name="=HYPERLINK(1)", last_name=""), "10")
     start, end = this_week()
     csv_text = gesture_report_csv(gesture_control_report(supervisor, start=start, end=end))
     assert csv_text.splitlines()[1] == "'=HYPERLINK(1),EUR,1,10.00,10.00,0,no"
+
+
+def test_a_french_reader_gets_semicolons_and_decimal_commas(supervisor, period_data):
+    start, end = this_week()
+    csv_text = gesture_report_csv(gesture_control_report(supervisor, start=start, end=end), french=True)
+    assert csv_text.startswith("\ufeff")  # so that Excel reads the accents as UTF-8
+    assert csv_text.splitlines()[1] == "Carol Martin;EUR;4;160,00;40,00;1;yes"
 
 
 def test_an_empty_period_gives_an_empty_report(supervisor, period_data):

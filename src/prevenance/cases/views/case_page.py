@@ -20,6 +20,7 @@ from prevenance.cases.selectors.case_page import (
 )
 from prevenance.cases.selectors.inbox import sla_times
 from prevenance.cases.selectors.visibility import access_case, visible_cases
+from prevenance.cases.services.common import live_case_id
 from prevenance.cases.services.templates import case_language, render_template
 from prevenance.cases.views.case_forms import (
     AssignForm,
@@ -82,7 +83,8 @@ def case_context(request, case, **given) -> dict:
         "thread": list(case_thread(case)),
         "status_choices": _status_choices(case),
         "gestures": case_gestures(case) if user.has_perm("cases.view_gesture") else [],
-        "limits": remaining_delegation(user, case.pk),
+        # A gesture on a merged case goes to its survivor (request_gesture): that case's delegation.
+        "limits": remaining_delegation(user, live_case_id(case.pk) if case.merged_into_id else case.pk),
         "side": _sidebar(user, case),
         # The survivor's reference only for someone who may open it.
         "merged_into": visible_cases(user).filter(pk=case.merged_into_id).first() if case.merged_into_id else None,

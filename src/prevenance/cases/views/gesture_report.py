@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 
 from prevenance.cases.selectors import (
@@ -38,7 +38,8 @@ def gesture_report(request):
         return render(request, "cases/dashboard_gesture_report.html", {"form": form}, status=400)
     period = {"start": form.cleaned_data["start"].isoformat(), "end": form.cleaned_data["end"].isoformat()}
     if request.GET.get("format") == "csv":
-        response = HttpResponse(gesture_report_csv(report), content_type="text/csv; charset=utf-8")
+        french = (translation.get_language() or "").startswith("fr")
+        response = HttpResponse(gesture_report_csv(report, french=french), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="gestures-{period["start"]}-{period["end"]}.csv"'
         return response
     thresholds = [
