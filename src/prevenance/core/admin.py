@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
+from prevenance.core.calendars.services import calendar_in_use
 from prevenance.core.calendars.spec import clean_periods
 from prevenance.core.models import AuditEvent, BusinessCalendar, Holiday, OpeningPeriod, TaskEffect
 from prevenance.core.webhooks import admin as webhooks_admin  # noqa: F401 - registers endpoints and the delivery log
@@ -36,6 +38,9 @@ class OpeningPeriodFormSet(forms.BaseInlineFormSet):
             clean_periods((data["weekday"], data["start_time"], data["end_time"]) for data in kept)
         except ValidationError as exc:
             raise ValidationError(exc.message_dict["periods"]) from exc
+        if not kept and self.instance.pk is not None and calendar_in_use(self.instance):
+            # As update_business_calendar refuses it: SLA clocks on it would run around the clock.
+            raise ValidationError(_("This calendar is used by a team or an SLA policy: it needs at least one opening period."))
 
 
 class OpeningPeriodInline(admin.TabularInline):

@@ -47,7 +47,7 @@ from prevenance.cases.services.common import (
     insert_instance,
     is_email_address,
     live_case_id,
-    lock_case,
+    lock_live_case,
     quoted,
     stored_message,
     team_mailbox_addresses,
@@ -319,7 +319,7 @@ def _automatic(
     email = returned_email(parsed) if parsed.is_bounce else None
     if case is None and email is not None:
         case, how = Case(pk=email.case_id), "returned_message"
-    target = lock_case(live_case_id(case.pk)) if case is not None else None
+    target = lock_live_case(case.pk) if case is not None else None
     if email is not None:
         # After the case's lock: a reply's intake takes the case, then the identity, too.
         base = {**base, "bounced": flag_failed_recipients(parsed, email, at=now)}
@@ -498,7 +498,7 @@ def _ingest(
     base = {**base, "refused_reference": refused, "problems": tuple(ParseProblem(**problem) for problem in problems)}
     fields = _message_fields(parsed, mailbox=mailbox, problems=problems)
     if case is not None and case.customer_id is not None:
-        intake = add_inbound_message(case=case, channel=Channel.EMAIL, received_at=received_at, **fields)
+        intake = add_inbound_message(case=case, channel=Channel.EMAIL, received_at=received_at, acknowledge=acknowledge, **fields)
         outcome = Outcome.FOLLOW_UP if intake.case_opened else Outcome.APPENDED
     elif parsed.from_ is None:
         return IntakeResult(outcome=Outcome.NO_SENDER, **base)

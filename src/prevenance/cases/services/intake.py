@@ -286,13 +286,15 @@ def add_inbound_message(
     bcc: Sequence[str] = (),
     automatic: str = "",
     problems: Sequence[Mapping[str, str]] = (),
+    acknowledge: bool = True,
 ) -> Intake:
     """A customer's reply on a case (email fields as in open_case; new Cc join the case's).
 
     A reply to a merged case goes to the case it was merged into. A reply to a resolved case
     reopens it within the reopen window (PREVENANCE_REOPEN_DAYS); after the window, or on a
     closed case (which never reopens), it opens a new case linked by `reopened_from`.
-    A reply while the case waits for the customer puts it back to open.
+    A reply while the case waits for the customer puts it back to open. `acknowledge=False`
+    sends no acknowledgement for a follow-up case (replays of old mail: ingest-email --no-acknowledge).
     """
     fields = _clean_message(
         channel=channel or case.channel, body=body, body_html=body_html, sender_address=sender_address,
@@ -316,7 +318,7 @@ def add_inbound_message(
             else:
                 _note_customer_reply(target, now, fields)
             message = add_thread_entry(target, kind=MessageKind.INBOUND, created_at=now, **fields)
-            if opened:
+            if opened and acknowledge:
                 acknowledge_case(case=target, message=message)  # a follow-up case is a new case: acknowledged too
             # A reply that reopened the case or ended the wait for the customer says so too.
             status_change = None if opened or target.status == previous_status else case_events.change(previous_status, target.status)

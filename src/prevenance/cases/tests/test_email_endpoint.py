@@ -142,3 +142,24 @@ def test_something_django_refuses_in_a_message_is_a_json_422_the_relay_does_not_
     response = post(client, eml())
     assert response.status_code == 422
     assert "available filename" in response.json()["error"]
+
+
+def test_a_value_the_database_refuses_is_a_json_422_and_the_database_down_is_not(client, monkeypatch):
+    from django.db import DataError, OperationalError
+
+    from prevenance.cases.views import inbound_email
+
+    def refuse(**_kwargs):
+        raise DataError("value too long for type character varying(255)\nCONTEXT: ...")
+
+    monkeypatch.setattr(inbound_email, "ingest_email", refuse)
+    response = post(client, eml())
+    assert response.status_code == 422
+    assert response.json()["error"].endswith("value too long for type character varying(255)")
+
+    def down(**_kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(inbound_email, "ingest_email", down)
+    with pytest.raises(OperationalError):  # a 500: the relay keeps the message and retries later
+        post(client, eml())

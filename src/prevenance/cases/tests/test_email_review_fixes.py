@@ -259,6 +259,19 @@ def test_no_acknowledge_queues_no_acknowledgement(tmp_path):
     assert Case.objects.get(messages__message_id="quiet@orange.fr").acknowledged_at is None
 
 
+def test_no_acknowledge_also_keeps_quiet_for_a_follow_up_case(supervisor):
+    from prevenance.cases.choices import CaseStatus
+    from prevenance.cases.services import change_status
+
+    ensure_default_templates()
+    first = ingest_email(raw=eml(message_id="first@orange.fr")).case
+    change_status(case=first, status=CaseStatus.RESOLVED, actor=supervisor)
+    change_status(case=first, status=CaseStatus.CLOSED, actor=supervisor)
+    late = ingest_email(raw=eml(message_id="late@orange.fr", headers="In-Reply-To: <first@orange.fr>\r\n"), acknowledge=False)
+    assert late.outcome == Outcome.FOLLOW_UP
+    assert not late.case.messages.filter(kind=MessageKind.OUTBOUND).exists()
+
+
 # 6. Case numbers past 999,999 -----------------------------------------------------------------
 
 def test_a_seven_digit_case_number_is_read_from_the_subject():

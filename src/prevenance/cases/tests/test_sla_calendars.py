@@ -179,6 +179,24 @@ def test_the_admin_refuses_a_calendar_without_opening_hours_on_a_team_and_a_poli
     assert not SLAPolicy.objects.exists()
 
 
+def test_the_calendar_admin_cannot_delete_every_opening_period_of_a_calendar_in_use(root_client):
+    from prevenance.core.calendars import default_calendar_periods
+
+    used = create_business_calendar(name="Bureau", time_zone="Europe/Paris", periods=default_calendar_periods())
+    TeamFactory(calendar=used)
+    periods = list(used.periods.order_by("id"))
+    form = {"name": "Bureau", "time_zone": "Europe/Paris", "holidays-TOTAL_FORMS": "0", "holidays-INITIAL_FORMS": "0",
+            "periods-TOTAL_FORMS": str(len(periods)), "periods-INITIAL_FORMS": str(len(periods))}
+    for n, period in enumerate(periods):
+        form |= {f"periods-{n}-id": str(period.pk), f"periods-{n}-calendar": str(used.pk), f"periods-{n}-weekday": str(period.weekday),
+                 f"periods-{n}-start_time": period.start_time.strftime("%H:%M"), f"periods-{n}-end_time": period.end_time.strftime("%H:%M"),
+                 f"periods-{n}-DELETE": "on"}
+    response = root_client.post(f"/admin/core/businesscalendar/{used.pk}/change/", form)
+    assert response.status_code == 200
+    assert "needs at least one opening period" in response.content.decode()
+    assert used.periods.count() == len(periods)
+
+
 # Targets: the admin refuses what the API refuses -------------------------------------------
 
 

@@ -11,13 +11,14 @@ import hmac
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.db import DataError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from prevenance.cases.services import ingest_email
-from prevenance.cases.services.email_intake import IntakeResult, Outcome
+from prevenance.cases.services.email_intake import IntakeResult, Outcome, database_reason
 
 RAW_TYPES = ("message/rfc822", "application/octet-stream", "text/plain", "")
 STORED = {Outcome.CREATED, Outcome.APPENDED, Outcome.FOLLOW_UP, Outcome.AUTOMATIC_ON_CASE, Outcome.AUTOMATIC_ON_TIMELINE}
@@ -95,6 +96,8 @@ def inbound_email(request):
         return _error(422, "; ".join(exc.messages))
     except SuspiciousOperation as exc:  # something in this message Django refuses: the relay must not retry it
         return _error(422, str(exc))
+    except DataError as exc:  # a value the database cannot hold: retrying would fail the same way
+        return _error(422, _("The database could not store it: %(reason)s") % {"reason": database_reason(exc)})
     if result.outcome == Outcome.NO_SENDER:
         # Nobody to tie it to; a retry would not change that, so the relay is told it is refused.
         return JsonResponse({**_answer(result), "error": _("No readable sender address: not stored.")}, status=422)
