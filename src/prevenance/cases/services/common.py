@@ -58,7 +58,8 @@ def clean_subject(value) -> str:
 
 
 def clean_body(value, *, field: str = "body") -> str:
-    text = _printable(value)
+    # Browsers post a text box's line breaks as CRLF: one line break, stored and counted as one.
+    text = _printable(value).replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_BODY:
         raise ValidationError({field: [_("At most %(limit)d characters (got %(length)d).") % {"limit": MAX_BODY, "length": len(text)}]})
     return text

@@ -218,12 +218,18 @@ def sign_off_for(case: Case, agent=None, *, signature: Signature | None = None, 
     return "\n".join(filled for line, filled in lines if filled.strip() or not line.strip()).strip()
 
 
+def _ends_with(body: str, sign_off: str) -> bool:
+    """Whether the body already ends with the sign-off, whatever spaces and line breaks the agent's
+    text box put between its words (a sign-off typed or pasted by hand is not added twice)."""
+    return " ".join(body.split()).endswith(" ".join(sign_off.split()))
+
+
 def apply_signature(body: str, *, case: Case, agent=None, signature: Signature | None = None, language: str | None = None) -> str:
     """The body with the sign-off under it, in `language` (the body's: a template that fell
     back to another language is signed in that one); unchanged when there is no signature or
     the body already ends with it (an agent who pasted it by hand)."""
     sign_off = sign_off_for(case, agent, signature=signature, language=language)
-    if not sign_off or body.rstrip().endswith(sign_off):
+    if not sign_off or _ends_with(body, sign_off):
         return body
     return f"{body.rstrip()}\n\n{sign_off}"
 
@@ -231,7 +237,7 @@ def apply_signature(body: str, *, case: Case, agent=None, signature: Signature |
 def sign_reply(text: str, html: str, *, case: Case, agent=None) -> tuple[str, str]:
     """(text, html) of a reply with the sign-off added to both (the HTML one escaped)."""
     sign_off = sign_off_for(case, agent)
-    if not sign_off or text.rstrip().endswith(sign_off):
+    if not sign_off or _ends_with(text, sign_off):
         return text, html
     if html:
         html = f"{html}<p>{escape(sign_off).replace(chr(10), '<br>')}</p>"

@@ -389,3 +389,20 @@ def test_a_gesture_sent_after_the_customer_was_erased_says_why(client, agent, ad
     response = client.post(url("case_gesture", setup["case"]), {"type": "refund", "amount": "10", "currency": "EUR", "reason": "x"})
     assert response.status_code == 400
     assert "no gesture can be made" in response.content.decode()
+
+
+def test_the_reply_box_shows_the_tone_guidance_and_a_sign_off_typed_by_hand_is_not_added_twice(client, agent, setup):
+    from prevenance.cases.services import ensure_default_templates
+
+    ensure_default_templates()
+    agent.first_name = "Marie"
+    agent.save(update_fields=["first_name"])
+    client.force_login(agent)
+    page = client.get(url("case", setup["case"])).content.decode()
+    assert "tone-guidance" in page and "Écrivez comme une personne" in page  # the case is in French
+    assert "Bien cordialement,<br>Marie<br>Le service client" in page
+    # The browser posts the text box's line breaks as CRLF; the sign-off the agent typed counts
+    typed = "Votre colis part demain.\r\n\r\nBien cordialement,\r\nMarie\r\nLe service client"
+    assert client.post(url("case_reply", setup["case"]), {"body": typed}).status_code == 302
+    sent = Message.objects.filter(case=setup["case"], kind=MessageKind.OUTBOUND, author=agent).get()
+    assert sent.body_text.count("Bien cordialement") == 1 and "\r" not in sent.body_text

@@ -21,7 +21,12 @@ from prevenance.cases.selectors.case_page import (
 from prevenance.cases.selectors.inbox import sla_times
 from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.services.common import live_case_id
-from prevenance.cases.services.templates import case_language, render_template
+from prevenance.cases.services.templates import (
+    case_language,
+    render_template,
+    sign_off_for,
+    signature_for,
+)
 from prevenance.cases.views.case_forms import (
     AssignForm,
     GestureForm,
@@ -75,6 +80,13 @@ def _sidebar(user, case) -> dict:
     return side
 
 
+def _signature(case, user):
+    signature = signature_for(case, user)
+    if signature is not None:
+        signature.sign_off = sign_off_for(case, user, signature=signature)  # filled for this case and agent
+    return signature
+
+
 def case_context(request, case, **given) -> dict:
     user = request.user
     return {
@@ -87,6 +99,8 @@ def case_context(request, case, **given) -> dict:
         "limits": remaining_delegation(user, live_case_id(case.pk) if case.merged_into_id else case.pk),
         "side": _sidebar(user, case),
         # The survivor's reference only for someone who may open it.
+        # The tone guidance of the signature the reply will carry, above the reply box (issue item 8).
+        "signature": _signature(case, user),
         "merged_into": visible_cases(user).filter(pk=case.merged_into_id).first() if case.merged_into_id else None,
         **_forms(case, user, given),
     }
