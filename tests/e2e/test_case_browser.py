@@ -300,3 +300,35 @@ def test_an_agent_steps_away_from_the_availability_page_in_french(live_server, m
         screenshot(page, "availability.png")
     profile = AgentProfile.objects.get(user=agent)
     assert (profile.available, profile.max_open_cases) == (False, 8)
+
+
+def test_the_case_page_shows_what_went_wrong_reading_an_email_and_how_we_write_in_french(live_server, monkeypatch):
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    from prevenance.cases.services import ensure_default_templates, ingest_email  # noqa: PLC0415
+
+    ensure_default_templates()
+    agent = UserFactory(username="samir", first_name="Samir", role="agent")
+    team = TeamFactory(name="Livraisons", members=[agent])
+    raw = (
+        "From: Hélène Marchand <helene.marchand@example.fr>\r\nTo: service@example.com\r\n"
+        "Subject: Re: [C-2026-999999] Facture\r\nMessage-ID: <facture-1@example.fr>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour, voici la facture et le programme demandé.\r\n"
+        '--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="outil.exe"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n--b--\r\n"
+    ).encode()
+    case = ingest_email(raw=raw).case
+    assign_case(case=case, team=team, actor=agent)
+    with chromium_page(monkeypatch, locale="fr-FR") as page:
+        log_in(page, live_server, f"/cases/{case.pk}/", "samir")
+        page.select_option("#language-select", "fr")
+        problems = page.locator(".msg-problems")
+        expect(problems).to_contain_text("Une pièce jointe a été refusée")
+        expect(problems).to_contain_text("outil.exe")
+        expect(problems).to_contain_text("C-2026-999999")  # the reference in the subject, not honoured
+        guidance = page.locator(".tone-guidance")
+        expect(guidance).to_contain_text("Écrivez comme une personne")
+        expect(guidance).to_contain_text("Bien cordialement,")
+        expect(guidance).to_contain_text("Samir")
+        screenshot(page, "case-problems-fr.png")

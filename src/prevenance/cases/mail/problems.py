@@ -59,5 +59,9 @@ def problem_lines(problems) -> list[dict[str, str]]:
         code = str(problem.get("code", "")) if isinstance(problem, dict) else str(problem)
         label = LABELS.get(code)
         detail = str(problem.get("detail", "")) if isinstance(problem, dict) else ""
+        if code == ATTACHMENT_REFUSED:
+            from prevenance.cases.services.email_attachments import reader_refusal_detail  # noqa: PLC0415 - it imports this module
+
+            detail = reader_refusal_detail(detail)
         lines.append({"code": code, "label": str(label) if label is not None else code, "detail": detail})
     return lines

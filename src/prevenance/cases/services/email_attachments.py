@@ -5,12 +5,14 @@ A refused file is never silently dropped: the caller records the reason on the m
 """
 
 import posixpath
+import re
 import unicodedata
 import uuid
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.cases.mail.problems import ATTACHMENT_REFUSED
@@ -77,9 +79,26 @@ def refusal(*, filename: str, content_type: str, size: int, head: bytes = b"") -
 
 
 def refusal_problem(*, filename: str, reason: str) -> dict[str, str]:
-    """The problem recorded on the message for a refused file (code, and "name: reason")."""
-    label = str(LABELS[reason]) % {"limit": f"{max_attachment_bytes() // (1024 * 1024)} MB"}
+    """The problem recorded on the message for a refused file (code, and "name: reason"), the
+    reason always stored in English: reader_refusal_detail shows it in the reader's language."""
+    with translation.override("en"):
+        label = str(LABELS[reason]) % {"limit": f"{max_attachment_bytes() // (1024 * 1024)} MB"}
     return {"code": ATTACHMENT_REFUSED, "detail": f"{display_filename(filename)}: {label}"}
+
+
+def reader_refusal_detail(detail: str) -> str:
+    """A stored "name: reason" of a refused file with the reason in the active language (a
+    detail this version does not recognise is returned as it is)."""
+    name, separator, said = detail.rpartition(": ")
+    if not separator:
+        return detail
+    for label in LABELS.values():
+        with translation.override("en"):
+            english = str(label)
+        match = re.fullmatch(re.escape(english).replace(re.escape("%(limit)s"), "(?P<limit>.+)"), said)
+        if match:
+            return f"{name}: {str(label) % match.groupdict()}"
+    return detail
 
 
 def stored_name(attachment: Attachment, filename: str) -> str:

@@ -109,6 +109,7 @@ def test_what_went_wrong_reading_a_message_is_shown_on_it_and_in_the_api(client,
     client.force_login(agent)
     text = client.get(url("case", setup["case"]), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "msg-problems" in text and "facture.exe" in text
+    assert "facture.exe: programme ou script, refusé par sécurité" in text  # the stored English reason, shown in French
     assert "Une pièce jointe a été refusée" in text  # the label, in the reader's language
     assert "from_a_later_version" in text  # an unknown code is shown as it is, never a 500
     thread = client.get(f"/api/v1/cases/{setup['case'].pk}/messages").json()["items"]
