@@ -74,6 +74,27 @@ DEFAULT_TEMPLATES: list[tuple[str, str, str, str, str]] = [
     ),
 ]
 
+# Acknowledgements for the channels where the customer did not write (an agent recorded a call,
+# a visit to a store or a technician's visit): "thank you for your message" would read oddly.
+# (channel, language, subject, body); chosen before the any-channel one (acknowledgements.py).
+CHANNEL_ACKNOWLEDGEMENTS: list[tuple[str, str, str, str]] = [
+    (channel, "fr", "Votre demande est enregistrée", f"Bonjour {{customer_first_name}},\n\n{opening_fr} nous avons enregistré votre "
+     "demande sous la référence {case_reference}.\n\nÉquipe en charge : {team_name}\nRéponse prévue : {due_date}\n\n"
+     "Pour ajouter une précision, répondez simplement à ce message en gardant la référence dans l'objet.")
+    for channel, opening_fr in (
+        ("phone", "Suite à votre appel,"), ("store", "Suite à votre passage en magasin,"),
+        ("field_visit", "Suite à la visite de notre technicien,"),
+    )
+] + [
+    (channel, "en", "Your request is on file", f"Hello {{customer_first_name}},\n\n{opening_en} we have filed your request under "
+     "the reference {case_reference}.\n\nHandled by: {team_name}\nExpected answer: {due_date}\n\n"
+     "To add anything, simply reply to this message and keep the reference in the subject.")
+    for channel, opening_en in (
+        ("phone", "Following your call,"), ("store", "Following your visit to our store,"),
+        ("field_visit", "Following our technician's visit,"),
+    )
+]
+
 # (language, name, tone guidance, sign-off)
 DEFAULT_SIGNATURES: list[tuple[str, str, str, str]] = [
     (
@@ -95,14 +116,17 @@ def ensure_default_templates() -> int:
     """Create the default templates and brand-wide signatures that are missing; returns how many.
 
     Never changes or re-activates a row someone edited: a template is looked up by its unique
-    key (purpose, name, language, any channel), a signature by "a brand-wide one exists in the
+    key (purpose, name, language, channel), a signature by "a brand-wide one exists in the
     language". Running it again creates nothing.
     """
     created = 0
     with transaction.atomic():
-        for purpose, name, language, subject, body in DEFAULT_TEMPLATES:
+        rows = [(purpose, name, language, "", subject, body) for purpose, name, language, subject, body in DEFAULT_TEMPLATES]
+        rows += [(TemplatePurpose.ACKNOWLEDGEMENT, ACKNOWLEDGEMENT, language, channel, subject, body)
+                 for channel, language, subject, body in CHANNEL_ACKNOWLEDGEMENTS]
+        for purpose, name, language, channel, subject, body in rows:
             _row, new = ReplyTemplate.objects.get_or_create(
-                purpose=purpose, name=name, language=language, channel="", defaults={"subject": subject, "body": body},
+                purpose=purpose, name=name, language=language, channel=channel, defaults={"subject": subject, "body": body},
             )
             created += new
         for language, name, tone, sign_off in DEFAULT_SIGNATURES:

@@ -194,14 +194,24 @@ def test_a_customer_without_an_email_address_is_not_acknowledged_and_the_reason_
 
 @pytest.mark.django_db
 def test_a_phone_call_from_a_known_email_customer_is_acknowledged_by_email_with_the_phone_template():
-    ReplyTemplate.objects.create(name="Phone", purpose=TemplatePurpose.ACKNOWLEDGEMENT, language="fr", channel=Channel.PHONE,
-                                 body="Suite à votre appel, votre demande porte la référence {case_reference}.")
     identities = [IdentityInput(IdentityKind.EMAIL, "paul@example.com"), IdentityInput(IdentityKind.PHONE, "+33611111111")]
-    intake = open_case(identities=identities,
+    intake = open_case(identities=identities, hints={"first_name": "Paul"},
                        channel=Channel.PHONE, subject="Appel", body="Le client appelle.")
     [ack] = outbound(intake.case)
     assert ack.channel == Channel.EMAIL
-    assert ack.body_text.startswith(f"Suite à votre appel, votre demande porte la référence {intake.case.reference}.")
+    assert ack.body_text.startswith(f"Bonjour Paul,\n\nSuite à votre appel, nous avons enregistré votre demande sous la "
+                                    f"référence {intake.case.reference}.")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("channel", "opening"), [(Channel.STORE, "Following your visit to our store,"),
+                                                  (Channel.FIELD_VISIT, "Following our technician's visit,")])
+def test_a_visit_is_acknowledged_with_its_own_words(channel, opening):
+    identities = [IdentityInput(IdentityKind.EMAIL, "ann@example.com")]
+    intake = open_case(identities=identities, hints={"first_name": "Ann", "language": "en"}, channel=channel,
+                       subject="Visit", body="The customer came with a broken lamp.")
+    [ack] = outbound(intake.case)
+    assert ack.body_text.startswith(f"Hello Ann,\n\n{opening} we have filed your request under the reference {intake.case.reference}.")
 
 
 @pytest.mark.django_db

@@ -22,7 +22,7 @@ from prevenance.cases.services import (
     update_reply_template,
     update_signature,
 )
-from prevenance.cases.services.default_templates import DEFAULT_SIGNATURES, DEFAULT_TEMPLATES
+from prevenance.cases.services.default_templates import CHANNEL_ACKNOWLEDGEMENTS, DEFAULT_SIGNATURES, DEFAULT_TEMPLATES
 from prevenance.cases.services.templates import (
     business_due,
     check_placeholders,
@@ -294,7 +294,7 @@ def test_an_email_reply_is_signed_unless_told_not_to_and_other_channels_are_not(
 
 def test_the_default_templates_exist_in_french_and_english_are_valid_and_created_once():
     created = ensure_default_templates()
-    assert created == len(DEFAULT_TEMPLATES) + len(DEFAULT_SIGNATURES)
+    assert created == len(DEFAULT_TEMPLATES) + len(CHANNEL_ACKNOWLEDGEMENTS) + len(DEFAULT_SIGNATURES)
     for purpose in TemplatePurpose.values:
         assert set(ReplyTemplate.objects.filter(purpose=purpose).values_list("language", flat=True)) == {"fr", "en"}
     for row in ReplyTemplate.objects.all():
@@ -305,7 +305,7 @@ def test_the_default_templates_exist_in_french_and_english_are_valid_and_created
                                sign_off=row.sign_off)
     ReplyTemplate.objects.filter(purpose=TemplatePurpose.ACKNOWLEDGEMENT, language="fr").update(body="Edited", active=False)
     assert ensure_default_templates() == 0
-    assert ReplyTemplate.objects.get(purpose=TemplatePurpose.ACKNOWLEDGEMENT, language="fr").body == "Edited"
+    assert ReplyTemplate.objects.get(purpose=TemplatePurpose.ACKNOWLEDGEMENT, language="fr", channel="").body == "Edited"
 
 
 def test_the_admin_refuses_an_unknown_placeholder_and_saves_through_the_service():
