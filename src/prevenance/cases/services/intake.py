@@ -155,6 +155,7 @@ def open_case(
     team: Team | None = None,
     order: Order | None = None,
     actor=None,
+    assignee=None,
     sender_address: str = "",
     sender_name: str = "",
     message_id: str | None = None,
@@ -183,6 +184,9 @@ def open_case(
     case, without our mailboxes and the customer), `references`, `automatic` ("auto_reply" or
     "bounce"), and the `problems` met while reading it ({"code", "detail"}: stored and flagged).
 
+    `assignee`: the agent already handling it (a request settled on the spot at an agent's
+    entry): triage then picks nobody and no team's round-robin turn is used.
+
     The customer is found or created by resolve_customer. When the identities belong to two
     customers, the case opens on the older record (lowest id) and the IdentityConflict stays
     open for a person to merge or dismiss: nothing the customer sent waits for that decision.
@@ -210,7 +214,7 @@ def open_case(
                 raise ValidationError({"order": [_("This order belongs to another customer.")]})
             case = Case(
                 customer=customer, channel=fields["channel"], subject=subject, created_at=now, type=type,
-                priority=priority or Priority.LOW, team=team, order=order, last_customer_message_at=now,
+                priority=priority or Priority.LOW, team=team, assignee=assignee, order=order, last_customer_message_at=now,
                 mailbox=fields["mailbox"], cc_addresses=_case_cc([], fields, customer_addresses=lambda: _email_identities(identities)),
             )
             # Triage, then the clock (the SLA policy and calendar follow the final priority and
