@@ -48,13 +48,17 @@ def new_voucher_code() -> str:
 
 
 THOUSANDS_OR_DECIMALS = re.compile(r"\d{1,3}(?:,\d{3})+")
+SPACED_THOUSANDS = re.compile(r"(?<=\d)[ \u00a0\u202f](\d{3})(?!\d)")
 
 
 def clean_amount(value) -> Decimal:
     # A float has already lost the cents it was meant to carry (0.1 + 0.2): refused, not rounded.
     if isinstance(value, (float, bool)):
         raise ValidationError({"amount": [_("Give the amount as a decimal number, e.g. “12.50”.")]})
-    if isinstance(value, str) and THOUSANDS_OR_DECIMALS.fullmatch(value.strip()):
+    if isinstance(value, str):
+        # "1 500,00" as French writes it (a space, or the no-break spaces a number format puts)
+        value = SPACED_THOUSANDS.sub(r"\1", value.strip())
+    if isinstance(value, str) and THOUSANDS_OR_DECIMALS.fullmatch(value):
         # "1,500": one thousand five hundred to an English reader, 1.50 to a French one.
         raise invalid("amount", _("“%(value)s” could be read two ways: write 1500 or 1500.00 (or 1,50 for one euro fifty).")
                       % {"value": value.strip()[:40]}, "ambiguous_amount")

@@ -385,6 +385,11 @@ def test_amounts_are_decimals_and_french_commas_are_read(agent):
     gesture.refresh_from_db()
     assert gesture.amount == Decimal("12.50")
     assert ask(agent, 7).amount == Decimal("7.00")
+    # French thousands: a space, or the no-break spaces a number format writes
+    assert [ask(agent, typed).amount for typed in ("1 500", "1\u00a0500,50", "1\u202f000")] == [
+        Decimal("1500.00"), Decimal("1500.50"), Decimal("1000.00")]
+    with pytest.raises(ValidationError):
+        ask(agent, "15 00")
 
 
 def test_an_amount_with_a_thousands_comma_is_refused_as_ambiguous(agent):
