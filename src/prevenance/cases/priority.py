@@ -17,6 +17,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from prevenance.cases.choices import CaseType, Priority
 from prevenance.core.choices import Channel
@@ -40,11 +41,24 @@ LABELS = {
     "churn_threat": _("Threatens to leave: %(words)s"),
     "legal_threat": _("Threatens legal action: %(words)s"),
     "public_channel": _("Public channel: %(channel)s"),
-    AGE: _("Waiting for %(days)s days or more"),
+    AGE: ngettext_lazy("Waiting for %(days)s day or more", "Waiting for %(days)s days or more", "days"),
     SLA_NEAR: _("SLA due soon"),
     SLA_BREACHED: _("SLA overdue"),
     LEVEL_FLOOR: _("Priority raised to %(level)s"),
 }
+
+
+# Parameters stored as codes (a case type, a channel, a level) and named in the reader's language
+# when shown. Reasons stored before held the name itself, in the language of the process that
+# scored the case: a value that is not a code is shown as it was stored.
+_CODED_PARAMS = {"type": CaseType, "channel": Channel, "level": Priority}
+
+
+def _param_text(name: str, value):
+    choices = _CODED_PARAMS.get(name)
+    if choices is not None and value in choices.values:
+        return str(choices(value).label)
+    return value
 
 
 @dataclass(frozen=True)
@@ -54,11 +68,14 @@ class Reason:
     params: Mapping = field(default_factory=dict)
 
     def label(self) -> str:
-        return str(LABELS[self.code]) % dict(self.params) if self.params else str(LABELS[self.code])
+        if not self.params:
+            return str(LABELS[self.code])
+        return LABELS[self.code] % {name: _param_text(name, value) for name, value in self.params.items()}
 
     def as_dict(self) -> dict:
         """The stored form (Case.priority_reasons): the label in the language active now, and
-        the code and parameters so that `reason_label` can show it in another language."""
+        the code and parameters (codes, not names) so that `reason_label` shows it in the
+        language of whoever reads it."""
         return {"code": self.code, "points": self.points, "label": self.label(), "params": dict(self.params)}
 
 
@@ -150,8 +167,9 @@ POSITIVE_WORDS = {
     "happy": 2, "pleased": 2, "bravo": 2, "super": 1, "genial": 2, "love": 2, "adore": 2, "content": 2, "contente": 2,
     "ravi": 2, "ravie": 2, "satisfied": 2, "satisfait": 2, "satisfaite": 2,
 }
+# "n'" (elision) is read as "ne" by `fold`; a lone "n" (from "n°") is no negator.
 NEGATORS = frozenset({
-    "not", "no", "never", "nothing", "without", "ne", "n", "pas", "jamais", "aucun", "aucune", "sans", "rien",
+    "not", "no", "never", "nothing", "without", "ne", "pas", "jamais", "aucun", "aucune", "sans", "rien",
 })
 INTENSIFIERS = {
     "very": 1.5, "really": 1.5, "so": 1.5, "extremely": 2, "totally": 1.5, "absolutely": 1.5, "completely": 1.5,
@@ -162,7 +180,10 @@ NEGATION_WINDOW = 3
 
 # Threats, as word sequences (folded); a word ending in "*" is a stem.
 CHURN_PHRASES = (
-    ("resili*",), ("cancel", "my"), ("close", "my", "account"), ("switch", "to", "another"), ("go", "elsewhere"),
+    # "cancel my order" is a request, not a threat: only what ends the relationship.
+    ("resili*",), ("cancel", "my", "subscription*"), ("cancel", "my", "account*"), ("cancel", "my", "contract*"),
+    ("cancel", "my", "membership"), ("annuler", "mon", "abonnement*"), ("annuler", "mon", "contrat*"),
+    ("fermer", "mon", "compte"), ("close", "my", "account"), ("switch", "to", "another"), ("go", "elsewhere"),
     ("leave", "you"), ("leaving", "you"), ("never", "buy*"), ("never", "order*"), ("aller", "voir", "ailleurs"),
     ("changer", "de", "fournisseur"), ("changer", "d", "operateur"), ("changer", "de", "banque"), ("concurren*",),
     ("competitor*",), ("vous", "quitter"), ("plus", "jamais"),
@@ -175,14 +196,30 @@ LEGAL_PHRASES = (
 # Threat phrases that are negations themselves: not cancelled by a preceding negator.
 _SELF_NEGATING = frozenset({("plus", "jamais"), ("never", "buy*"), ("never", "order*")})
 
-_TOKEN = re.compile(r"[a-z0-9]+")
+# Punctuation that ends a clause: a negation never reaches past it ("Jamais reçu. Inadmissible.").
+CLAUSE_END = "|"
+_TOKEN = re.compile(r"[a-z0-9]+|[.!?;:,\n]+")
+_CLAUSE_MARKS = frozenset(".!?;:,\n")
+# Typographic apostrophes (’ ‘ ʼ), as phones and word processors type them, read as "'".
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+# A number sign is no negation: "n° 4521", "nº 4521", "№ 4521", "No. 4521", "no 4521".
+_NUMBER_SIGN = re.compile(r"(?<![\w'])(?:n\s?[°º]|№|no\.?(?=\s?\d))")
+_ELISION_NE = re.compile(r"(?<![\w'])n'")
 _CAPITAL_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]{3,}\b")
 _WORD = re.compile(r"\b[^\W\d_]{3,}\b")
 
 
+def straight_apostrophes(text: str) -> str:
+    return text.translate(_APOSTROPHES)
+
+
 def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("n't", " not")
+    """Lower case, accents removed; typographic apostrophes straightened, "n't" read as
+    " not", the elision "n'" as "ne ", and a number sign (n°, nº, No. 4521) as "numero "."""
+    text = _NUMBER_SIGN.sub(" numero ", straight_apostrophes(text).casefold())
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("n't", " not")
+    return _ELISION_NE.sub("ne ", folded)
 
 
 def tokens(text: str) -> list[str]:
@@ -192,11 +229,18 @@ def tokens(text: str) -> list[str]:
 @lru_cache(maxsize=32)
 def _tokens(text: str) -> tuple[str, ...]:
     # Cached: one case's text is read by the sentiment and by both threat lists in a row.
-    return tuple(_TOKEN.findall(fold(text)))
+    # Words, and CLAUSE_END where punctuation ends a clause (no phrase matches across it).
+    return tuple(CLAUSE_END if token[0] in _CLAUSE_MARKS else token for token in _TOKEN.findall(fold(text)))
 
 
 def _negated(words, index: int) -> bool:
-    return any(word in NEGATORS for word in words[max(0, index - NEGATION_WINDOW):index])
+    """A negator up to NEGATION_WINDOW words before, in the same clause."""
+    for word in reversed(words[max(0, index - NEGATION_WINDOW):index]):
+        if word == CLAUSE_END:
+            return False
+        if word in NEGATORS:
+            return True
+    return False
 
 
 def _stem_index(stems) -> tuple[dict[str, object], tuple[int, ...]]:
@@ -354,8 +398,8 @@ def value_rules(signals: Signals, conf: PriorityConfig) -> list[Reason]:
 
 def type_rule(signals: Signals, conf: PriorityConfig) -> list[Reason]:
     points = conf.type_points.get(signals.case_type, 0)
-    label = CaseType(signals.case_type).label if signals.case_type in CaseType.values else signals.case_type
-    return [Reason("case_type", points, {"type": str(label)})] if points else []
+    # The code: the label is named in the reader's language (Reason.label).
+    return [Reason("case_type", points, {"type": str(signals.case_type)})] if points else []
 
 
 def text_rules(signals: Signals, conf: PriorityConfig) -> list[Reason]:
@@ -380,8 +424,7 @@ def text_rules(signals: Signals, conf: PriorityConfig) -> list[Reason]:
 
 def channel_rule(signals: Signals, conf: PriorityConfig) -> list[Reason]:
     if signals.channel in conf.public_channels and conf.public_points:
-        label = Channel(signals.channel).label if signals.channel in Channel.values else signals.channel
-        return [Reason("public_channel", conf.public_points, {"channel": str(label)})]
+        return [Reason("public_channel", conf.public_points, {"channel": str(signals.channel)})]
     return []
 
 
@@ -438,7 +481,7 @@ def with_level_floor(reasons: list, level: str, conf: PriorityConfig | None = No
     points = sum(int(reason.get("points", 0)) for reason in kept)
     threshold = conf.levels.get(level)
     if threshold is not None and points < threshold:
-        kept.append(Reason(LEVEL_FLOOR, threshold - points, {"level": str(Priority(level).label)}).as_dict())
+        kept.append(Reason(LEVEL_FLOOR, threshold - points, {"level": str(level)}).as_dict())
         points = threshold
     return points, kept
 

@@ -8,12 +8,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from prevenance.cases.choices import CaseStatus, CaseType
+from prevenance.cases import events as case_events
+from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType
 from prevenance.cases.models import Case, Team
-from prevenance.cases.services.common import Intake
+from prevenance.cases.services.common import Intake, lock_case
 from prevenance.cases.services.handling import add_note, assign_case, change_status
 from prevenance.cases.services.intake import open_case
 from prevenance.cases.services.web_form import typed_identities
+from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Order
@@ -55,20 +57,37 @@ def _order(reference: str) -> Order | None:
 
 
 def _resolve_now(case: Case, actor) -> None:
-    """First-contact resolution: the agent who settled it is the assignee, then it is resolved."""
+    """First-contact resolution: the agent who settled it is the assignee, then it is resolved.
+
+    The team is the one routing chose when the agent belongs to it, else the agent's own team
+    (first by name): the case is counted for the team of the person who settled it. Someone in
+    no team (a supervisor who took the call) leaves the routed team in place, rather than
+    emptying it, and is the assignee all the same: they handled it. assign_case's rule (the
+    assignee belongs to the team) is for handing a case to someone; this records who did."""
     if not actor.has_perm("cases.change_case"):
         raise ValidationError({"resolved": [_("You may not resolve cases.")]})
     team_id = Case.objects.filter(pk=case.pk).values_list("team_id", flat=True).get()
-    # The team routing chose when the agent belongs to it, else the agent's own team (first by
-    # name): the case is counted for the team of the person who settled it.
-    # An agent in no team leaves the routed team in place rather than emptying it.
-    team = (
-        (Team.objects.filter(pk=team_id, members=actor).first() if team_id else None)
-        or actor.case_teams.order_by("name").first()
-        or (Team.objects.filter(pk=team_id).first() if team_id else None)
-    )
-    assign_case(case=case, assignee=actor, team=team, actor=actor)
+    routed = Team.objects.filter(pk=team_id).first() if team_id else None
+    member = routed is not None and routed.members.filter(pk=actor.pk).exists()
+    team = routed if member else (actor.case_teams.order_by("name").first() or routed)
+    if team is not None and team is routed and not member:
+        _handled_by(case, actor)
+    else:
+        assign_case(case=case, assignee=actor, team=team, actor=actor)
     change_status(case=case, status=CaseStatus.RESOLVED, actor=actor)
+
+
+def _handled_by(case: Case, actor) -> None:
+    """The actor becomes the assignee, the case keeps its team (audited as an assignment)."""
+    locked = lock_case(case.pk)
+    if locked.assignee_id == actor.pk:
+        return
+    before = {"assignee": locked.assignee_id, "team": locked.team_id}
+    locked.assignee = actor
+    locked.save(update_fields=["assignee", "updated_at"])
+    after = {"assignee": locked.assignee_id, "team": locked.team_id}
+    record_audit(kind=CaseAuditKind.ASSIGNED, actor=actor, subject=locked, payload={"from": before, "to": after})
+    case_events.case_updated(locked, {"assignee": case_events.change(before["assignee"], after["assignee"])})
 
 
 def record_agent_contact(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, RoutingMethod
 from prevenance.cases.models import AgentProfile, Case, RoutingRule, Team
+from prevenance.cases.priority import straight_apostrophes
 from prevenance.cases.selectors.kept_settings import kept_settings
 from prevenance.cases.services.common import case_text, lock_case, refuse_closed
 from prevenance.cases.services.priority import score_case
@@ -54,11 +55,14 @@ def matching_rule(*, channel: str, case_type: str, language: str, text: str) -> 
     """The first active rule, in position order, that matches (a copy of the kept row)."""
     kept = kept_settings()
     folded = search_key(text)
+    # Typographic apostrophes (’) read as "'", so that "d'adresse" in a rule matches a message
+    # typed on a phone; the text as written is tried too, for a keyword written with ’.
+    straight = straight_apostrophes(folded)
     for rule in kept.rules:
         if not _criteria_match(rule, channel=channel, case_type=case_type, language=language):
             continue
         pattern = kept.keyword_patterns.get(rule.pk)
-        if pattern is None or pattern.search(folded) is not None:
+        if pattern is None or pattern.search(straight) is not None or (straight != folded and pattern.search(folded) is not None):
             return copy.copy(rule)
     return None
 
@@ -145,12 +149,35 @@ def pick_least_load(candidates: list[Candidate]) -> Candidate:
     return min(candidates, key=lambda c: (c.open_cases, c.username))
 
 
+def lock_members(team_id: int) -> None:
+    """Lock the agent profiles of the team's members, in id order, creating the missing ones.
+
+    A cap is the agent's, across all their teams: the team row's lock does not stop an intake
+    for another team of the same agent from counting their load at the same moment. Locked
+    before the loads are counted and held to commit, these rows make every intake that could
+    give the agent a case wait for the others' assignments. Always in profile id order (and
+    after the team row), so two intakes sharing agents cannot deadlock; the agent settings
+    services lock one profile and no team. A missing profile (no profile means available, no
+    cap) is created first, in user id order, so that it can be locked too."""
+    members = Team.members.through.objects.filter(team_id=team_id)
+    missing = sorted(members.filter(user__agent_profile__isnull=True).values_list("user_id", flat=True))
+    if missing:
+        AgentProfile.objects.bulk_create([AgentProfile(user_id=user_id) for user_id in missing], ignore_conflicts=True)
+    list(
+        AgentProfile.objects.select_for_update().filter(user_id__in=members.values("user_id"))
+        .order_by("pk").values_list("pk", flat=True)
+    )
+
+
 def _assign_in_team(case: Case, team_id: int, rule: RoutingRule | None) -> tuple[int | None, str]:
-    """Choose the agent under the team row's lock: two intakes at once see each other's
-    assignments (the lock is held to commit), so neither passes a cap nor breaks the turn."""
+    """Choose the agent under the team row's lock, then the members' profile locks (held to
+    commit): two intakes at once see each other's assignments, for the same team (the turn)
+    or for two teams sharing an agent (the agent's cap), so neither passes a cap nor breaks
+    the turn. Lock order: the team, then the profiles by id (docs/routing-and-priority.md)."""
     locked = Team.objects.select_for_update().only("pk", "routing_method", "last_assigned").get(pk=team_id)
     if locked.routing_method == RoutingMethod.MANUAL:
         return None, MANUAL
+    lock_members(locked.pk)
     candidates = eligible_agents(
         locked, required_skill_id=rule.required_skill_id if rule is not None else None, chat=case.channel == Channel.CHAT
     )

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from prevenance.cases import events as case_events
 from prevenance.cases import priority
@@ -118,6 +118,118 @@ def test_threats_to_leave_or_go_to_court(text, code):
 def test_a_negated_threat_is_no_threat():
     assert "churn_threat" not in codes("Je ne veux pas résilier, juste changer d'adresse")
     assert "legal_threat" not in codes("I don't want a lawyer involved, just fix it")
+
+
+# Review fixes: clauses, number signs, apostrophes, "cancel my", plurals, the reader's language.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Jamais reçu. Inadmissible.", {"sentiment_negative": 12}),
+        ("Rien reçu. Scandaleux.", {"sentiment_negative": 12}),
+        ("Pas reçu ; scandaleux", {"sentiment_negative": 12}),
+        ("Never arrived!\nUnacceptable", {"sentiment_negative": 12}),
+        ("Rien à dire, parfait et merci", {"sentiment_positive": -6}),
+    ],
+)
+def test_a_negation_stops_at_the_end_of_its_clause(text, expected):
+    assert codes(text) == expected
+
+
+def test_a_negation_still_reaches_within_its_clause():
+    assert codes("je ne suis pas content") == {"sentiment_negative": 6}
+    assert codes("Je n'ai jamais été satisfait") == {"sentiment_negative": 6}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Commande n° 4521 : inadmissible", {"sentiment_negative": 12}),
+        ("Commande n° 4521 inadmissible", {"sentiment_negative": 12}),
+        ("Commande nº 4521 inadmissible", {"sentiment_negative": 12}),
+        ("Commande N°4521 inadmissible", {"sentiment_negative": 12}),
+        ("Order No. 4521 damaged", {"sentiment_negative": 3}),
+        ("Order No 4521 damaged", {"sentiment_negative": 3}),
+        ("Order № 4521 damaged", {"sentiment_negative": 3}),
+    ],
+)
+def test_a_number_sign_is_no_negation(text, expected):
+    assert codes(text) == expected
+
+
+def test_no_and_the_elision_n_are_still_negations():
+    assert codes("No happy ending with this parcel") == {"sentiment_negative": 6}
+    assert codes("Je n’étais pas content") == {"sentiment_negative": 6}
+    assert "n" not in priority.NEGATORS
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I wasn’t happy with the delivery", {"sentiment_negative": 6}),
+        ("I wasn‘t happy with the delivery", {"sentiment_negative": 6}),
+        ("I don’t want to cancel my subscription", {}),
+        ("Je ne veux pas résilier, c’est parfait et merci", {"sentiment_positive": -6}),
+    ],
+)
+def test_a_typographic_apostrophe_reads_as_a_straight_one(text, expected):
+    assert codes(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "threat"),
+    [
+        ("Please cancel my order, I ordered the wrong size", False),
+        ("Can you cancel my appointment on Monday?", False),
+        ("I will cancel my subscription", True),
+        ("I am going to cancel my account", True),
+        ("I will cancel my contract tomorrow", True),
+        ("Merci d'annuler mon abonnement", True),
+        ("Je vais annuler ma commande", False),
+    ],
+)
+def test_only_cancelling_the_relationship_threatens_to_leave(text, threat):
+    assert ("churn_threat" in codes(text)) is threat
+
+
+def test_the_age_reason_says_day_or_days():
+    assert priority.Reason(priority.AGE, 5, {"days": 1}).label() == "Waiting for 1 day or more"
+    assert priority.Reason(priority.AGE, 10, {"days": 3}).label() == "Waiting for 3 days or more"
+    opened = utc(2026, 12, 1, 9)
+    age = next(r for r in priority.score(signals(opened_at=opened, now=opened + 25 * H)).reasons if r.code == priority.AGE)
+    assert age.label() == "Waiting for 1 day or more"
+
+
+def test_reasons_store_codes_and_are_named_in_the_readers_language():
+    # Scored in a worker whose language is English, read by a French agent.
+    with translation.override("en"):
+        result = priority.score(signals("Bonjour", case_type=CaseType.COMPLAINT, channel=Channel.SOCIAL))
+        stored = result.stored_reasons()
+        _points, stored = priority.with_level_floor(stored, Priority.URGENT)
+    by_code = {reason["code"]: reason for reason in stored}
+    assert by_code["case_type"]["params"] == {"type": "complaint"}
+    assert by_code["public_channel"]["params"] == {"channel": "social"}
+    assert by_code[priority.LEVEL_FLOOR]["params"] == {"level": "urgent"}
+    assert by_code["case_type"]["label"] == "Case type: Complaint"
+    with translation.override("fr"):
+        assert priority.reason_label(by_code["case_type"]) == "Type de dossier : Réclamation"
+        assert priority.reason_label(by_code["public_channel"]) == "Canal public : Réseau social"
+        assert priority.reason_label(by_code[priority.LEVEL_FLOOR]) == "Priorité relevée à Urgente"
+
+
+def test_reasons_stored_with_names_are_still_shown():
+    # Stored before the codes: the name in the language of the process that scored the case.
+    old = [
+        {"code": "case_type", "points": 20, "label": "Case type: Complaint", "params": {"type": "Complaint"}},
+        {"code": "public_channel", "points": 20, "label": "Canal public : Réseau social", "params": {"channel": "Réseau social"}},
+        {"code": "level_floor", "points": 5, "label": "Priority raised to Urgent", "params": {"level": "Urgent"}},
+    ]
+    with translation.override("fr"):
+        assert [priority.reason_label(reason) for reason in old] == [
+            "Type de dossier : Complaint", "Canal public : Réseau social", "Priorité relevée à Urgent",
+        ]
+    assert priority.with_level_floor(old, Priority.URGENT)[0] == 60  # and they still count
 
 
 def test_age_steps():

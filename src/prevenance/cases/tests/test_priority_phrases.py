@@ -29,7 +29,7 @@ def every_phrase_at_every_word(text: str, phrases) -> tuple[str, ...]:
 
 
 def vocabulary() -> list[str]:
-    words = {"le", "la", "je", "vais", "you", "my", "Résilier", "AVOCATS", "concurrence", "l'avocat", "merci"}
+    words = {"le", "la", "je", "vais", "you", "my", "Résilier", "AVOCATS", "concurrence", "l'avocat", "merci", ".", ",", "n’", "n°"}
     for phrase in CHURN_PHRASES + LEGAL_PHRASES:
         words.update(word.rstrip("*") + ("ions" if word.endswith("*") else "") for word in phrase)
         words.update(word.rstrip("*") for word in phrase)

@@ -58,6 +58,16 @@ def test_the_first_matching_rule_in_position_order_names_the_team():
     assert case.routing_rule.position == 20
 
 
+def test_a_keyword_with_an_apostrophe_matches_a_message_typed_with_a_typographic_one():
+    moves, fallback = TeamFactory(name="Déménagements"), TeamFactory(name="Accueil")
+    rule(moves, position=10, keywords="changement d'adresse")
+    rule(fallback, position=900)
+    assert new_case(subject="Question", body="Un changement d’adresse, svp").team == moves  # ’ as phones type it
+    assert new_case(subject="Question", body="Un changement d'adresse, svp").team == moves
+    assert new_case(subject="Question", body="Une adresse à changer").team == fallback
+    rule(moves, position=20, keywords="l’étage")  # a keyword typed with ’ still matches a text with ’
+    assert new_case(subject="Question", body="Livré à l’étage").team == moves
+
 def test_type_and_language_criteria():
     complaints, belgium = TeamFactory(name="Réclamations"), TeamFactory(name="Belgique")
     rule(complaints, position=1, case_type=CaseType.COMPLAINT)
@@ -277,3 +287,28 @@ def test_the_team_lock_alone_keeps_concurrent_triages_fair():
     assert errors == []
     loads = sorted(Case.objects.filter(assignee__isnull=False).values_list("assignee__username", flat=True))
     assert loads == ["anna", "anna", "bruno", "bruno", "chloe", "chloe", "david", "david"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_agent_in_two_teams_never_passes_their_cap_under_concurrent_intakes():
+    # The cap is the agent's, across their teams: intakes for team A and team B lock different
+    # team rows, so only a lock on the agent (their profile row) keeps them from both seeing a
+    # load of 0. Anna has no profile before the first intake: triage creates it to lock it.
+    anna = agents("anna")[0]
+    first = TeamFactory(name="A", members=[anna], routing_method=RoutingMethod.LEAST_LOAD)
+    second = TeamFactory(name="B", members=[anna], routing_method=RoutingMethod.ROUND_ROBIN)
+    set_capacity(user=anna, max_open_cases=1, max_chats=None)
+    chloe = agents("chloe")[0]  # in team B only, without profile: created, then locked, at intake
+    second.members.add(chloe)
+    set_capacity(user=chloe, max_open_cases=1, max_chats=None)
+    AgentProfile.objects.filter(user=chloe).delete()
+
+    def intake(n: int):
+        team = first if n % 2 else second
+        return lambda: open_email_case(f"two{n}@example.com", subject="Q", body="x", team=team).case.pk
+
+    _results, errors = run_concurrently(*(intake(n) for n in range(6)))
+    assert errors == []
+    assert Case.objects.filter(assignee=anna).count() == 1
+    assert Case.objects.filter(assignee__isnull=False).exclude(assignee=anna).count() <= 3
+    assert Case.objects.count() == 6
