@@ -27,6 +27,7 @@ from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
 from prevenance.cases.models import ReplyTemplate, RoutingRule, Signature, SLAPolicy, Team
+from prevenance.cases.priority import straight_apostrophes
 from prevenance.core.models import BusinessCalendar
 from prevenance.core.text import search_key
 
@@ -77,8 +78,9 @@ def _version() -> tuple:
 
 
 def keyword_pattern(keywords: str) -> re.Pattern | None:
-    """Any of the comma- or line-separated keywords as whole words, over search_key-folded text."""
-    words = [search_key(word) for word in re.split(r"[,\n]", keywords or "") if search_key(word)]
+    """Any of the comma- or line-separated keywords as whole words, over search_key-folded text
+    (apostrophes straightened: a keyword typed with ’ matches a message typed with ' too)."""
+    words = [straight_apostrophes(search_key(word)) for word in re.split(r"[,\n]", keywords or "") if search_key(word)]
     if not words:
         return None
     return re.compile("|".join(rf"(?<!\w){re.escape(word)}(?!\w)" for word in words))

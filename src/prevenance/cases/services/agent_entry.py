@@ -126,6 +126,7 @@ def record_agent_contact(
             identities=identities, hints=hints, channel=channel, subject=subject, body=body, type=type, order=order, actor=actor,
             sender_name=" ".join(f"{first_name} {last_name}".split()), sender_address=email.strip(),
             acknowledge=not resolved,  # settled on the spot: the survey at resolution is the only message
+            assignee=actor if resolved else None,  # handled by whoever settled it: nobody's round-robin turn
         )
         if customer is not None and (intake.conflict is not None or intake.case.customer_id != customer.pk):
             raise ValidationError(

@@ -180,10 +180,6 @@ class TestRecording:
         assert response.status_code == 302
         assert (case.team, case.assignee, case.status) == (back_office, supervisor, CaseStatus.RESOLVED)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="needs open_case(assignee=...) in services/intake.py (not owned here): triage still gives the case to the next agent",
-    )
     def test_a_call_resolved_at_entry_uses_up_nobodys_round_robin_turn(self, agent, camille):
         bruno, chloe = UserFactory(username="bruno", role="agent"), UserFactory(username="chloe", role="agent")
         desk = TeamFactory(name="Desk", members=[agent, bruno, chloe], routing_method=RoutingMethod.ROUND_ROBIN, last_assigned=agent)

@@ -67,6 +67,8 @@ def test_a_keyword_with_an_apostrophe_matches_a_message_typed_with_a_typographic
     assert new_case(subject="Question", body="Une adresse à changer").team == fallback
     rule(moves, position=20, keywords="l’étage")  # a keyword typed with ’ still matches a text with ’
     assert new_case(subject="Question", body="Livré à l’étage").team == moves
+    assert new_case(subject="Question", body="Livré à l'étage").team == moves  # and a text typed with '
+
 
 def test_type_and_language_criteria():
     complaints, belgium = TeamFactory(name="Réclamations"), TeamFactory(name="Belgique")
