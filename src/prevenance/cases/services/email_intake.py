@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -60,6 +59,7 @@ from prevenance.cases.services.email_attachments import (
     stored_name,
 )
 from prevenance.cases.services.intake import add_inbound_message, open_case
+from prevenance.cases.services.outbound import default_from_address
 from prevenance.core.choices import Channel
 from prevenance.core.files import files_discarded_on_failure, store_file
 from prevenance.core.text import guess_language
@@ -455,7 +455,7 @@ def _customer_as_sender(parsed: ParsedMessage) -> ParsedMessage:
     sender, customer = parsed.from_.address.casefold(), parsed.reply_to[0]
     if customer.address.casefold() == sender:
         return parsed
-    if _AUTOMATED_SENDER.match(sender) or sender in {*team_mailbox_addresses(), settings.DEFAULT_FROM_EMAIL.lower()}:
+    if _AUTOMATED_SENDER.match(sender) or sender in {*team_mailbox_addresses(), default_from_address()}:
         return replace(parsed, from_=customer, relayed_by=sender)
     return parsed
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -44,7 +45,7 @@ from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Identity
 
 # Retries of a failed send: 1 min, 2, 4, ... capped at an hour; given up after the 9th attempt
-# (about 6 hours).
+# (about 3 hours after the first).
 FIRST_RETRY_SECONDS = 60
 LAST_RETRY_SECONDS = 3600
 MAX_ATTEMPTS = 9
@@ -57,9 +58,14 @@ _PREFIX_RE = re.compile(r"^\s*((re|fwd?|tr|aw|sv|wg|réf|ref)\s*(\[\d+\])?\s*:\s
 _REFERENCE_TAG_RE = re.compile(r"\s*\[\s*C-\d{4}-\d{6,}\s*\]\s*", re.IGNORECASE)
 
 
+def default_from_address() -> str:
+    """The bare address of DEFAULT_FROM_EMAIL, which Django allows as "Name <address>"."""
+    return (parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL).strip().lower()
+
+
 def our_mailboxes() -> set[str]:
     """Every address we send from or receive on: never a customer, never copied on a reply."""
-    return {*team_mailbox_addresses(), settings.DEFAULT_FROM_EMAIL.lower()}
+    return {*team_mailbox_addresses(), default_from_address()}
 
 
 def sender_mailbox(case: Case, teams: dict[str, int] | None = None) -> str:
@@ -68,12 +74,18 @@ def sender_mailbox(case: Case, teams: dict[str, int] | None = None) -> str:
         return case.mailbox
     if case.team_id is not None:
         teams = team_mailbox_addresses() if teams is None else teams
-        return next((address for address, team_id in teams.items() if team_id == case.team_id), settings.DEFAULT_FROM_EMAIL)
-    return settings.DEFAULT_FROM_EMAIL
+        return next((address for address, team_id in teams.items() if team_id == case.team_id), default_from_address())
+    return default_from_address()
 
 
 def _domain(address: str) -> str:
-    return address.rpartition("@")[2].lower() or "prevenance.localhost"
+    """The mailbox's domain for our Message-IDs, in ASCII (an accented domain in its IDNA form,
+    as Django writes it in From: a header id cannot be RFC 2047-encoded)."""
+    domain = address.rpartition("@")[2].strip().rstrip(">").lower()
+    try:
+        return domain.encode("idna").decode("ascii") if domain else "prevenance.localhost"
+    except UnicodeError:
+        return "prevenance.localhost"
 
 
 def new_message_id(mailbox: str) -> str:
@@ -162,9 +174,11 @@ def unreachable(case: Case) -> Unreachable | None:
     return addressing if isinstance(addressing, Unreachable) else None
 
 
-def queue_delivery(message: Message, *, subject: str = "") -> None:
+def queue_delivery(message: Message, *, subject: str = "", copy_people: bool = True) -> None:
     """Address an OUTBOUND message and send it once the current transaction commits.
 
+    `copy_people=False` leaves out the case's people in copy (the satisfaction survey is the
+    customer's alone: its one-click links answer for them).
     `subject` replaces the case's subject (still tagged with the case reference); by default
     a reply is "Re: [C-2026-000123] <case subject>". A message on a channel Prévenance cannot
     send on, or to a customer without an email address, is not sent: `send_error` says why.
@@ -175,7 +189,7 @@ def queue_delivery(message: Message, *, subject: str = "") -> None:
         _record_error(message, Unreachable("no_channel", channel=message.channel))
         return
     case = message.case  # the caller's (locked) case
-    addressing = email_addressing(case, message_id=message.message_id)
+    addressing = email_addressing(case, message_id=message.message_id, copy_people=copy_people)
     if isinstance(addressing, Unreachable):
         _record_error(message, addressing)
         return
@@ -197,6 +211,7 @@ def first_message_answered(message: Mapping[str, Any]) -> _Answered | None:
 def email_addressing(
     case: Case, *, message_id: str | None = None,
     customer_addresses: Sequence[str] | None = None, first_message: Mapping[str, Any] | None = None,
+    copy_people: bool = True,
 ) -> dict[str, Any] | str:
     """Who an email on `case` goes to, from which mailbox, threaded on what: the fields of the
     OUTBOUND message (mailbox, to_addresses, cc_addresses, message_id, in_reply_to, references),
@@ -237,11 +252,11 @@ def email_addressing(
         return Unreachable("no_address")
     teams = team_mailbox_addresses()
     mailbox = sender_mailbox(case, teams)
-    excluded = {*teams, settings.DEFAULT_FROM_EMAIL.lower(), recipient.lower(), mailbox.lower()}
+    excluded = {*teams, default_from_address(), recipient.lower(), mailbox.lower()}
     fields = {
         "mailbox": mailbox,
         "to_addresses": [recipient],
-        "cc_addresses": [address for address in case.cc_addresses if address.lower() not in excluded],
+        "cc_addresses": [address for address in case.cc_addresses if address.lower() not in excluded] if copy_people else [],
         "message_id": message_id or new_message_id(mailbox),
         "in_reply_to": "",
         "references": "",
@@ -331,7 +346,8 @@ def build_email(message: Message, *, subject: str = "") -> EmailMultiAlternative
 
 def _from_header(case: Case, mailbox: str) -> str:
     if case.team_id is None or not case.team.name:
-        return mailbox
+        # The brand's address as configured, with its display name ("Boutique <care@…>")
+        return settings.DEFAULT_FROM_EMAIL if mailbox.lower() == default_from_address() else mailbox
     local, _at, domain = mailbox.rpartition("@")
     try:
         return str(Address(display_name=case.team.name, username=local, domain=domain))

@@ -121,7 +121,7 @@ def send_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurve
             case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case, agent=agent, language=template.language),
             created_at=now,
         )
-        queue_delivery(invitation, subject=subject)
+        queue_delivery(invitation, subject=subject, copy_people=False)  # its links answer for the customer
     return survey
 
 

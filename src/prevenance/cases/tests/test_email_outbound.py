@@ -126,6 +126,33 @@ def test_replies_leave_from_the_mailbox_the_customer_wrote_to_and_copy_the_cc(ag
 
 
 @pytest.mark.django_db
+def test_a_default_sender_with_a_display_name_is_never_copied_and_keeps_message_ids_whole(agent, settings, django_capture_on_commit_callbacks):
+    # Django allows "Name <address>" in DEFAULT_FROM_EMAIL; Claire copies that very address
+    settings.DEFAULT_FROM_EMAIL = "Boutique Lumière <care@prevenance.test>"
+    case = Case.objects.get(pk=ingest_email(raw=eml(
+        sender="claire@example.com", subject="Colis", message_id="c1@example.com", to="care@prevenance.test",
+        headers="Cc: care@prevenance.test, paul@example.com\r\n")).case.pk)
+    assert case.cc_addresses == ["paul@example.com"]
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(case, agent)
+    [sent] = mail.outbox
+    assert sent.cc == ["paul@example.com"]
+    assert sent.from_email == "Boutique Lumière <care@prevenance.test>"
+    assert sent.extra_headers["Message-ID"].count(">") == 1 and sent.extra_headers["Message-ID"].endswith("@prevenance.test>")
+
+
+@pytest.mark.django_db
+def test_a_mailbox_with_an_accented_domain_gets_an_ascii_message_id(agent, django_capture_on_commit_callbacks):
+    TeamFactory(name="SAV", email="sav@boutique-été.fr")
+    case = Case.objects.get(pk=ingest_email(raw=eml(
+        sender="claire@example.com", subject="Colis", message_id="c2@example.com", to="sav@boutique-été.fr")).case.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(case, agent)
+    headers = mail.outbox[-1].message().as_string()
+    assert "Message-ID: <" in headers and "@xn--boutique-t-j7ab.fr>" in headers
+
+
+@pytest.mark.django_db
 def test_without_a_mailbox_the_teams_address_is_used(agent, django_capture_on_commit_callbacks):
     team = TeamFactory(name="Boutique", email="boutique@boutique-lumiere.fr")
     case = open_email_case("lea@example.com", team=team).case
@@ -320,6 +347,8 @@ def test_two_sweeps_at_once_send_each_email_once():
 
 def test_retry_delays_double_from_a_minute_up_to_an_hour():
     assert [retry_delay(n) for n in range(8)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+    # given up after the 9th attempt: about three hours after the first (docs/email-intake.md)
+    assert sum(retry_delay(n) for n in range(8)) == 10_980
 
 
 @pytest.mark.parametrize(("subject", "base"), [

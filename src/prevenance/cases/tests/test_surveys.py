@@ -75,6 +75,18 @@ def test_resolving_a_case_sends_one_survey_with_five_one_click_links(agent, djan
 
 
 @pytest.mark.django_db
+def test_the_survey_goes_to_the_customer_alone_not_to_the_people_in_copy(agent, django_capture_on_commit_callbacks):
+    # Claire's husband was in copy of the case: its replies copy him, but the survey's one-click
+    # links answer for Claire, so only she gets it.
+    with django_capture_on_commit_callbacks(execute=True):
+        case = resolved_case(agent, cc=["paul@example.com"])
+    assert case.cc_addresses == ["paul@example.com"]
+    invitation = mail.outbox[-1]
+    assert f"/cases/survey/{survey_of(case).token}/" in invitation.body
+    assert (invitation.to, invitation.cc) == (["claire@example.com"], [])
+
+
+@pytest.mark.django_db
 def test_a_reopened_case_resolved_again_gets_no_second_survey_within_30_days(agent):
     case = resolved_case(agent)
     add_inbound_message(case=case, body="En fait non, toujours cassé.", sender_address="claire@example.com")
