@@ -31,6 +31,11 @@ def customer_open_cases(user, case: Case) -> list[Case]:
     return list(others.order_by("-created_at", "-id")[:OTHER_CASES_SHOWN])
 
 
+def customer_cases(user, customer, *, limit: int = 20) -> list[Case]:
+    """The customer's cases this user may see, whatever their status, newest first (the 360 page)."""
+    return list(visible_cases(user).filter(customer=customer).select_related("team").order_by("-created_at", "-id")[:limit])
+
+
 def case_gestures(case: Case) -> list[Gesture]:
     return list(case.gestures.select_related("requested_by", "decided_by").order_by("-created_at", "-id"))
 

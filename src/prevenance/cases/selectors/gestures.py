@@ -261,7 +261,7 @@ def gesture_report_csv(report: GestureReport, *, french: bool = False) -> str:
         return str(value).replace(".", ",") if french else str(value)
 
     writer.writerow([
-        _("agent"), _("currency"), _("count"), _("total"), _("average"), _("outlier gestures"), _("above twice the team median"),
+        _("agent"), _("currency"), _("count"), _("total"), _("average"), _("outlier gestures"), _("above twice the other agents' median"),
     ])
     for line in report.lines:
         writer.writerow([

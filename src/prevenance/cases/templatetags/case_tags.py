@@ -23,6 +23,14 @@ def send_error_text(message) -> str:
 
 
 @register.filter
+def person(user) -> str:
+    """A user as colleagues call them: their full name, else their username ("" for nobody)."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+@register.filter
 def problem_lines(message) -> list[dict[str, str]]:
     """What the intake flagged on this message (mail/problems.py), labelled in the reader's language."""
     return read_problems(message.problems)

@@ -407,3 +407,45 @@ def test_the_reply_box_shows_the_tone_guidance_and_a_sign_off_typed_by_hand_is_n
     assert client.post(url("case_reply", setup["case"]), {"body": typed}).status_code == 302
     sent = Message.objects.filter(case=setup["case"], kind=MessageKind.OUTBOUND, author=agent).get()
     assert sent.body_text.count("Bien cordialement") == 1 and "\r" not in sent.body_text
+
+
+def test_a_refused_gesture_shows_who_decided_and_why(client, agent, supervisor, setup):
+    from prevenance.cases.services import refuse_gesture
+
+    supervisor.first_name, supervisor.last_name = "Claire", "Morel"
+    supervisor.save(update_fields=["first_name", "last_name"])
+    waiting = request_gesture(case=setup["case"], type="refund", amount="120", currency="EUR", reason="Colis abîmé", actor=agent)
+    refuse_gesture(gesture=waiting, actor=supervisor, reason="Montant trop élevé pour un premier geste")
+    client.force_login(agent)
+    gestures = client.get(url("case", setup["case"])).content.decode().split('id="gestures"')[1]
+    assert "Claire Morel" in gestures and "Montant trop élevé pour un premier geste" in gestures
+
+
+def test_a_case_is_merged_by_its_number_alone_and_the_page_says_so(client, supervisor, setup):
+    other = open_email_case("camille@example.com", subject="Re: colis").case
+    client.force_login(supervisor)
+    number = str(int(other.reference.rsplit("-", 1)[1]))  # "3" for C-2026-000003
+    response = client.post(url("case_merge", setup["case"]), {"loser": number}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    other.refresh_from_db()
+    assert other.merged_into_id == setup["case"].pk
+    assert f"Case {other.reference} merged into this one" in response.content.decode()
+    refused = client.post(url("case_merge", setup["case"]), {"loser": "999999"})
+    assert refused.status_code == 400 and "No case you can see has this reference." in refused.content.decode()
+
+
+def test_links_to_related_cases_read_as_one_sentence_in_french(client, agent, supervisor, setup):
+    from prevenance.cases.services import add_inbound_message, split_message
+
+    second = add_inbound_message(case=setup["case"], body="Et la facture ?", sender_address="camille@example.com").message
+    split = split_message(message=second, actor=supervisor)
+    client.force_login(supervisor)
+    page = client.get(url("case", split), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Détaché du <a" in page and "de le dossier" not in page
+
+
+def test_an_internal_note_is_not_labelled_with_the_cases_channel(client, agent, setup):
+    client.force_login(agent)
+    page = client.get(url("case", setup["case"])).content.decode()
+    note = page.split('class="msg msg-note"')[1].split("</li>")[0]
+    assert "Transporteur prévenu." in note and "· Email" not in note

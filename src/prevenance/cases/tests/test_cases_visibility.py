@@ -141,6 +141,12 @@ def test_the_customer_page_and_the_case_sidebar_follow_the_rule(client, agent, o
                 reverse("cases:case", kwargs={"case_id": ours.pk})):
         page = client.get(url).content.decode()
         assert "Livraison" in page and "Litige bancaire" not in page, url
+    # The 360 page lists the customer's cases the agent may open, with their links, and its
+    # timeline entries lead to their case
+    page = client.get(reverse("web:customer", kwargs={"customer_id": customer.pk})).content.decode()
+    cases_card = page.split('id="customer-cases"')[1].split("</section>")[0]
+    assert f'href="{reverse("cases:case", kwargs={"case_id": ours.pk})}"' in cases_card and "Litige bancaire" not in cases_card
+    assert page.count(f'href="{reverse("cases:case", kwargs={"case_id": ours.pk})}"') >= 2
 
 
 def test_the_api_follows_the_rule(agent, supervisor, one_customer_two_teams):

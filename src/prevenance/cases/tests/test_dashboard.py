@@ -721,3 +721,14 @@ def test_the_migration_backfills_the_first_resolution_from_the_audit_trail(super
     assert (after[resolved.pk], after[never.pk]) == (first[resolved.pk], None)
     # the reopened one's from its audit row, written in the same transaction as the status
     assert abs(after[reopened.pk] - first[reopened.pk]) < timedelta(seconds=1)
+
+
+def test_shares_and_means_are_rounded_half_up_not_cut_off():
+    from django.utils import translation
+
+    from prevenance.cases.views.charts import format_share, rounded
+
+    assert format_share(10 / 22) == "45.5 %"  # 45.45… was shown 45.4
+    assert rounded(4.125, 2) == Decimal("4.13") and rounded(2 / 3 * 100, 1) == Decimal("66.7")
+    with translation.override("fr"):
+        assert format_share(10 / 22) == "45,5 %"

@@ -77,7 +77,7 @@ def test_report_as_csv(supervisor, period_data):
     start, end = this_week()
     csv_text = gesture_report_csv(gesture_control_report(supervisor, start=start, end=end))
     assert csv_text == (
-        "\ufeffagent,currency,count,total,average,outlier gestures,above twice the team median\n"
+        "\ufeffagent,currency,count,total,average,outlier gestures,above twice the other agents' median\n"
         "Carol Martin,EUR,4,160.00,40.00,1,yes\n"
         "alice,EUR,4,40.00,10.00,0,no\n"
         "bob,EUR,4,40.00,10.00,0,no\n"

@@ -155,6 +155,7 @@ def test_the_link_only_shows_the_answer_preselected_and_a_click_on_the_page_reco
     assert page.status_code == 200
     assert page["Content-Language"] == "fr" and page["Cache-Control"] == "no-store"
     assert re.search(r'value="4"\s+checked', page.content.decode())
+    assert "confirm-note" in page.content.decode()  # says the choice is not recorded until sent
     survey.refresh_from_db()
     assert (survey.csat, survey.answered_at) == (None, None)
     # The customer confirms: recorded, then the effort question

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -143,6 +144,27 @@ def case_labels(request, case_id: int):
         root_cause=data["root_cause"], actor=request.user), "labels")
 
 
+def _case_typed(user, typed: str, *, near):
+    """The visible case an agent typed: its reference, or only its number ("65", "000065") for
+    a case of this year or of the year of `near`."""
+    typed = typed.strip()
+    candidates = [typed]
+    if typed.isdigit() and is_row_id(int(typed)):
+        years = sorted({timezone.localdate().year, timezone.localtime(near.created_at).year})
+        candidates = [f"C-{year}-{int(typed):06d}" for year in years]
+    found = []
+    for reference in candidates:
+        try:
+            found.append(case_by_reference(user, reference))
+        except Http404:
+            continue
+    if len(found) != 1:
+        message = _("Several cases have this number: type the whole reference (C-2026-000065).") if found else _(
+            "No case you can see has this reference.")
+        raise ValidationError({"loser": [message]})
+    return found[0]
+
+
 @login_required
 @require_POST
 def case_merge(request, case_id: int):
@@ -151,11 +173,10 @@ def case_merge(request, case_id: int):
     form = MergeForm(request.POST)
 
     def merge(data):
-        try:
-            loser = case_by_reference(request.user, data["loser"])
-        except Http404:
-            raise ValidationError({"loser": [_("No case you can see has this reference.")]}) from None
+        loser = _case_typed(request.user, data["loser"], near=case)
         merge_cases(survivor=case, loser=loser, actor=request.user)
+        messages.success(request, _("Case %(loser)s merged into this one: its messages are in the conversation below.")
+                         % {"loser": loser.reference})
 
     return _run(request, case, form, "merge_form", merge, "merge")
 

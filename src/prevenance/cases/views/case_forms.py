@@ -41,6 +41,7 @@ class AssignForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agents()
+        self.fields["assignee"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
 
 
 class LabelsForm(ServiceErrorsMixin, forms.Form):
@@ -57,7 +58,7 @@ class LabelsForm(ServiceErrorsMixin, forms.Form):
 
 class MergeForm(ServiceErrorsMixin, forms.Form):
     loser = forms.CharField(label=_("Reference of the case to merge into this one"), max_length=20,
-                            widget=forms.TextInput(attrs={"placeholder": "C-2026-000123"}))
+                            widget=forms.TextInput(attrs={"placeholder": "C-2026-000123 · 123"}))
 
 
 class GestureForm(ServiceErrorsMixin, forms.Form):

@@ -115,7 +115,8 @@ def render_case(request, case, *, status: int = 200, **given):
 
 def _render(request, case, *, status: int = 200, **given):
     context = case_context(request, case, **given)
-    template = "cases/partials/case_main_htmx.html" if htmx_partial(request) else "cases/case.html"
+    context["fragment"] = htmx_partial(request)  # the page's own messages list is not swapped in: the fragment shows them
+    template = "cases/partials/case_main_htmx.html" if context["fragment"] else "cases/case.html"
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ("HX-Request",))
     return response

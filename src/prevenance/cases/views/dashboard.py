@@ -25,7 +25,7 @@ from prevenance.cases.selectors import (
     Period,
     case_dashboard,
 )
-from prevenance.cases.views.charts import bar_chart, format_duration, format_share
+from prevenance.cases.views.charts import bar_chart, format_duration, format_share, rounded
 from prevenance.core.choices import Channel
 
 DEFAULT_DAYS = 30
@@ -131,14 +131,14 @@ def _csat_text(line) -> str:
     if line.csat is None:
         return "—"
     n = line.csat_responses
-    return ngettext("%(share)s %% (%(n)d answer)", "%(share)s %% (%(n)d answers)", n) % {"share": number_format(line.csat, 1), "n": n}
+    return ngettext("%(share)s %% (%(n)d answer)", "%(share)s %% (%(n)d answers)", n) % {"share": number_format(rounded(line.csat, 1), 1), "n": n}
 
 
 def _ces_text(line) -> str:
     if line.ces is None:
         return "—"
     n = line.ces_responses
-    return ngettext("%(mean)s (%(n)d answer)", "%(mean)s (%(n)d answers)", n) % {"mean": number_format(line.ces, 2), "n": n}
+    return ngettext("%(mean)s (%(n)d answer)", "%(mean)s (%(n)d answers)", n) % {"mean": number_format(rounded(line.ces, 2), 2), "n": n}
 
 
 def _texts(board: Dashboard) -> dict:

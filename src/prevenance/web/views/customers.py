@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from prevenance.cases.selectors.case_page import customer_cases
 from prevenance.core.choices import Channel
 from prevenance.core.htmx import render_page_or_fragment
 from prevenance.core.pagination import InvalidCursor
@@ -54,6 +55,9 @@ def _wordings(customer) -> dict:
     return {p: current_wording(p, customer.language) for p in ConsentPurpose.values}
 
 
+CASES_SHOWN = 20
+
+
 def _detail_context(request, customer, *, consent_form=None) -> dict:
     user = request.user
     context = {
@@ -71,6 +75,8 @@ def _detail_context(request, customer, *, consent_form=None) -> dict:
         context["wordings"] = _wordings(customer)
     if user.has_perm("interactions.view_interaction"):
         context["timeline"] = customer_timeline(customer, viewer=request.user, limit=TIMELINE_PAGE)
+    if user.has_perm("cases.view_case"):
+        context["cases"] = customer_cases(user, customer, limit=CASES_SHOWN)
     return context
 
 
