@@ -2,10 +2,14 @@
 
 Everything goes through the case services, so the demo shows what a real installation
 does: routing, priority, acknowledgements, replies, gestures within and above delegation
-limits, surveys. The services stamp "now"; a demo spread over two months then moves each
-case's timestamps back to when it happened (`_backdate`), which only a demo may do.
+limits, surveys, tags and root causes. The services stamp "now"; a demo spread over two
+months then moves each case's timestamps back to when it happened (`_backdate`), which only
+a demo may do; survey answers are given at their own moment, after that. At the end the
+periodic jobs (priority refresh, SLA check) run once at the demo's "now", so the inbox is
+in order from the first page shown.
 """
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,9 +26,11 @@ from prevenance.cases.models import (
     Case,
     Gesture,
     Message,
+    RootCause,
     RoutingRule,
     SatisfactionSurvey,
     SLAPolicy,
+    Tag,
     Team,
 )
 from prevenance.cases.services import (
@@ -36,28 +42,49 @@ from prevenance.cases.services import (
     open_case,
     request_gesture,
 )
+from prevenance.cases.services.labels import set_case_labels
 from prevenance.cases.services.outbound import send_due_emails
+from prevenance.cases.services.priority import refresh_priority_scores
 from prevenance.cases.services.routing import set_availability
+from prevenance.cases.services.sla import check_sla_breaches
 from prevenance.cases.services.sla_policies import create_sla_policy
+from prevenance.cases.services.surveys import ANSWER_WINDOW
 from prevenance.celery import app as celery_app
 from prevenance.core.roles import AGENT, SUPERVISOR
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Identity
 from prevenance.customers.services import IdentityInput
-from prevenance.demo.case_texts import CASE_TEXTS, GESTURE_REASONS, REPLIES, SURVEY_COMMENTS
+from prevenance.demo.case_texts import (
+    CASE_TEXTS,
+    GESTURE_REASONS,
+    REPLIES,
+    ROOT_CAUSES,
+    SURVEY_COMMENTS,
+    TAGS,
+    CaseText,
+)
 from prevenance.interactions.models import Interaction
 
 CARE_MAILBOX = "service-client@maison-prevenance.example"
 COMPLAINTS_MAILBOX = "reclamations@maison-prevenance.example"
-# (username, first name, last name, role, team key)
+# (username, first name, last name, email, role, team key). The supervisor has an address
+# (reserved .example domain) to be told of SLA breaches; without one, every breach would log
+# a warning that nobody can be told.
 STAFF = [
-    ("nadia.supervision", "Nadia", "Benali", SUPERVISOR, "care"),
-    ("camille.agent", "Camille", "Martin", AGENT, "care"),
-    ("lucas.agent", "Lucas", "Bernard", AGENT, "care"),
-    ("sarah.agent", "Sarah", "Petit", AGENT, "complaints"),
-    ("hugo.agent", "Hugo", "Moreau", AGENT, "complaints"),
+    ("nadia.supervision", "Nadia", "Benali", "nadia.benali@maison-prevenance.example", SUPERVISOR, "care"),
+    ("camille.agent", "Camille", "Martin", "", AGENT, "care"),
+    ("lucas.agent", "Lucas", "Bernard", "", AGENT, "care"),
+    ("sarah.agent", "Sarah", "Petit", "", AGENT, "complaints"),
+    ("hugo.agent", "Hugo", "Moreau", "", AGENT, "complaints"),
 ]
 SPREAD_DAYS = 60
+# Survey answers: about half the customers never answer; those who do answer a few hours
+# after the invitation (median 3 hours, a few days at most, inside the answer window).
+SURVEY_ANSWER_RATE = 0.5
+ANSWER_DELAY_MEDIAN_MINUTES = 180
+LATEST_ANSWER = ANSWER_WINDOW - timedelta(days=1)
+# CSAT 1-5: mostly satisfied, less so after a complaint.
+CSAT_WEIGHTS = {"complaint": [10, 8, 12, 32, 38], "other": [3, 3, 8, 34, 52]}
 
 
 @dataclass
@@ -67,14 +94,17 @@ class CaseDemoSummary:
     resolved: int = 0
     gestures: int = 0
     surveys_answered: int = 0
+    labelled: int = 0
+    sla_events: int = 0
 
 
 def _staff() -> dict[str, object]:
     """The demo team's people, without a password: an administrator sets one to log in as them."""
     User = get_user_model()
     users = {}
-    for username, first, last, role, _team in STAFF:
-        user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
+    for username, first, last, email, role, _team in STAFF:
+        user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last,
+                                                                                "email": email})
         if created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
@@ -87,7 +117,7 @@ def _teams(users: dict) -> dict[str, Team]:
     care, _created = Team.objects.get_or_create(name="Service client", defaults={"email": CARE_MAILBOX})
     complaints, _created = Team.objects.get_or_create(name="Réclamations", defaults={"email": COMPLAINTS_MAILBOX})
     teams = {"care": care, "complaints": complaints}
-    for username, _first, _last, _role, team_key in STAFF:
+    for username, _first, _last, _email, _role, team_key in STAFF:
         teams[team_key].members.add(users[username])
     # The supervisor watches both teams.
     supervisor = users[STAFF[0][0]]
@@ -116,6 +146,17 @@ def _sla_policies(supervisor) -> None:
     for name, values in wanted:
         if not SLAPolicy.objects.filter(name=name).exists():
             create_sla_policy(actor=supervisor, name=name, **values)
+
+
+def _labels() -> tuple[dict[str, Tag], dict[tuple[str, str], RootCause]]:
+    """The demo's tags and its root-cause tree (demo/case_texts.py), kept as they are if there."""
+    tags = {name: Tag.objects.get_or_create(name=name)[0] for name in TAGS}
+    causes = {}
+    for category, names in ROOT_CAUSES.items():
+        parent, _created = RootCause.objects.get_or_create(name=category, parent=None)
+        for name in names:
+            causes[(category, name)] = RootCause.objects.get_or_create(name=name, parent=parent)[0]
+    return tags, causes
 
 
 def _customers_to_write(count: int, rng: random.Random) -> list[tuple[Customer, str]]:
@@ -168,12 +209,25 @@ def _backdate(case: Case, *, replied_at: datetime | None, resolved_at: datetime 
         Case.objects.filter(pk=case.pk).update(**fields)
 
 
+@dataclass
+class CaseStory:
+    """What _write_case did, for what follows its commit: the backdating, labels and survey."""
+
+    case: Case
+    text: CaseText
+    language: str
+    agent: object | None = None
+    replied_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
 def _write_case(
     customer: Customer, email: str, *, rng: random.Random, now: datetime, users: dict, summary: CaseDemoSummary
-) -> tuple[Case, datetime | None, datetime | None]:
-    """One case's story; returns (case, first reply time, resolution time) for _backdate."""
+) -> CaseStory:
+    """One case's story, up to its resolution (the survey is answered later, _answer_survey)."""
     language = "en" if customer.language == "en" else "fr"
-    case_type, channel, subject, body = rng.choice(CASE_TEXTS[language])
+    text = rng.choice(CASE_TEXTS[language])
+    case_type, channel, subject, body = text.type, text.channel, text.subject, text.body
     order = customer.orders.order_by("-ordered_at").first()
     opened_at = _moment(rng, now)
     intake = open_case(
@@ -182,40 +236,83 @@ def _write_case(
         sender_address=email if channel == "email" else "",
         mailbox=COMPLAINTS_MAILBOX if case_type == CaseType.COMPLAINT and channel == "email" else CARE_MAILBOX if channel == "email" else "",
     )
-    case = intake.case
+    story = CaseStory(case=intake.case, text=text, language=language)
     summary.cases += 1
     age = now - opened_at
     if age < timedelta(days=1) or rng.random() < 0.12:
-        return case, None, None  # still waiting for its first answer: the inbox's work
-    agent = case.assignee or users[rng.choice([s[0] for s in STAFF[1:]])]
-    replied_at = opened_at + timedelta(minutes=rng.randint(20, 60 * 30))
+        return story  # still waiting for its first answer: the inbox's work
+    agent = story.agent = story.case.assignee or users[rng.choice([s[0] for s in STAFF[1:]])]
+    story.replied_at = opened_at + timedelta(minutes=rng.randint(20, 60 * 30))
     # Agents answer by email whatever the channel the customer came through (they gave it).
-    add_reply(case=case, author=agent, body=REPLIES[language][0].format(first_name=customer.first_name or ""), channel="email")
+    add_reply(case=story.case, author=agent, body=REPLIES[language][0].format(first_name=customer.first_name or ""), channel="email")
     summary.replied += 1
     if case_type == CaseType.COMPLAINT and rng.random() < 0.6:
         amount = Decimal(rng.choice([15, 20, 30, 45, 80, 150]))
-        request_gesture(case=case, type=rng.choice([GestureType.VOUCHER, GestureType.REFUND]), amount=amount, currency="EUR",
-                        reason=GESTURE_REASONS[language], actor=agent)
+        request_gesture(case=story.case, type=rng.choice([GestureType.VOUCHER, GestureType.REFUND]), amount=amount,
+                        currency="EUR", reason=GESTURE_REASONS[language], actor=agent)
         summary.gestures += 1
-    resolved_at = None
     if age > timedelta(days=2) and rng.random() < 0.85:
-        resolved_at = min(replied_at + timedelta(hours=rng.randint(1, 72)), now)
+        # Before "now", with room for the survey invitation a minute after (replied at most
+        # 30 hours after opening, over 2 days ago: always before this bound).
+        story.resolved_at = min(story.replied_at + timedelta(hours=rng.randint(1, 72)), now - timedelta(hours=1))
         if rng.random() < 0.5:  # the other half was settled by the first answer ("once and done")
-            add_reply(case=case, author=agent, body=REPLIES[language][1].format(first_name=customer.first_name or ""), channel="email")
-        change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+            add_reply(case=story.case, author=agent, body=REPLIES[language][1].format(first_name=customer.first_name or ""),
+                      channel="email")
+        change_status(case=story.case, status=CaseStatus.RESOLVED, actor=agent)
         summary.resolved += 1
-        survey = SatisfactionSurvey.objects.filter(case=case).first()
-        if survey is not None and rng.random() < 0.4:
-            csat = rng.choices([1, 2, 3, 4, 5], weights=[1, 1, 2, 5, 6])[0]
-            answer_survey(token=survey.token, csat=csat, ces=max(1, min(7, csat + rng.randint(0, 2))),
-                          comment=rng.choice(SURVEY_COMMENTS[language]) if rng.random() < 0.5 else None)
-            summary.surveys_answered += 1
-    return case, replied_at, resolved_at
+    return story
+
+
+def _label(story: CaseStory, *, rng: random.Random, tags: dict[str, Tag], causes: dict[tuple[str, str], RootCause],
+           summary: CaseDemoSummary) -> None:
+    """Most answered cases carry their topic's tags; most resolved ones their root cause too
+    (often only known once the case is settled). Cases nobody has answered are not filed yet."""
+    if story.agent is None:
+        return
+    chosen = [tags[name] for name in story.text.tags] if rng.random() < 0.8 else []
+    cause = causes[story.text.root_cause] if story.resolved_at and rng.random() < 0.8 else None
+    if chosen or cause:
+        set_case_labels(case=story.case, tags=chosen, root_cause=cause, actor=story.agent)
+        summary.labelled += 1
+
+
+def _answer_survey(story: CaseStory, *, rng: random.Random, now: datetime, summary: CaseDemoSummary) -> None:
+    """The customer's answer to the survey sent at resolution (already moved back to then),
+    given some hours after it; a survey sent too recently for that is still waiting."""
+    survey = SatisfactionSurvey.objects.filter(case=story.case).first()
+    if survey is None or rng.random() >= SURVEY_ANSWER_RATE:
+        return
+    delay = timedelta(minutes=rng.lognormvariate(math.log(ANSWER_DELAY_MEDIAN_MINUTES), 1.3))
+    answered_at = survey.sent_at + min(delay, LATEST_ANSWER)
+    if answered_at >= now:
+        return  # not answered yet: the invitation is still in the customer's inbox
+    csat = rng.choices([1, 2, 3, 4, 5], weights=CSAT_WEIGHTS["complaint" if story.text.type == CaseType.COMPLAINT else "other"])[0]
+    # Effort (CES 2.0, 7 = very easy) goes with satisfaction, loosely; one customer in five
+    # only clicks a score in the email and never fills in the rest of the page.
+    ces = max(1, min(7, round(1.5 * csat - 0.5 + rng.gauss(0, 1)))) if rng.random() < 0.8 else None
+    tone = "happy" if csat >= 4 else "neutral" if csat == 3 else "unhappy"
+    comment = None
+    if ces is not None and rng.random() < (0.3 if tone == "happy" else 0.6):
+        comment = rng.choice(SURVEY_COMMENTS[story.language][tone])
+    answer_survey(token=survey.token, csat=csat, ces=ces, comment=comment, now=answered_at)
+    summary.surveys_answered += 1
+
+
+def _settle(now: datetime, summary: CaseDemoSummary) -> None:
+    """What the periodic jobs would do first thing (cases/tasks.py): score the cases again for
+    their age and SLA time left, and record and escalate the SLA breaches, once, at the demo's
+    "now". Otherwise an inbox freshly loaded shows a case days late as "Normal · 0" until the
+    next refresh. The supervisor's breach notices go to the dummy backend of the caller."""
+    refresh_priority_scores(now=now)
+    summary.sla_events = check_sla_breaches(now=now)
 
 
 def build_demo_cases(*, count: int, seed: int, now: datetime, progress: bool = False) -> CaseDemoSummary:
     """`count` cases over the last two months on existing demo customers, with the care set-up they need."""
     rng = random.Random(seed)
+    # Labels and survey answers draw from a sequence of their own: changing how they are
+    # drawn leaves the cases' story as it was.
+    after = random.Random(f"demo-case-aftermath-{seed}")
     summary = CaseDemoSummary()
     if Case.objects.exists():
         return summary  # built once: a re-run (demo --force) or a live service adds none
@@ -225,21 +322,27 @@ def build_demo_cases(*, count: int, seed: int, now: datetime, progress: bool = F
     teams = _teams(users)
     _routing(teams)
     _sla_policies(users[STAFF[0][0]])
+    tags, causes = _labels()
     customers = _customers_to_write(count, rng)
-    # Fictional people: acknowledgements, replies and surveys go nowhere, and are marked sent
-    # at once (eager tasks) instead of queueing hundreds of emails for the first worker start.
+    # Fictional people: acknowledgements, replies, surveys and the supervisor's SLA notices go
+    # nowhere, and are marked sent at once (eager tasks) instead of queueing hundreds of emails
+    # for the first worker start.
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     try:
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
             for customer, email in tqdm(customers, disable=not progress, unit="case", desc="demo cases"):
                 with transaction.atomic():
-                    case, replied_at, resolved_at = _write_case(customer, email, rng=rng, now=now, users=users, summary=summary)
+                    story = _write_case(customer, email, rng=rng, now=now, users=users, summary=summary)
                 # After the commit: the (eager) sending tasks run on commit and stamp sent_at;
                 # the acknowledgement waits in the outbox for a sweep, run here at once.
                 send_due_emails()
                 with transaction.atomic():
-                    _backdate(case, replied_at=replied_at, resolved_at=resolved_at)
+                    _backdate(story.case, replied_at=story.replied_at, resolved_at=story.resolved_at)
+                    _label(story, rng=after, tags=tags, causes=causes, summary=summary)
+                    if story.resolved_at:
+                        _answer_survey(story, rng=after, now=now, summary=summary)
+            _settle(now, summary)
     finally:
         celery_app.conf.task_always_eager = eager
     return summary

@@ -4,6 +4,8 @@ Weights follow real frequencies roughly (Martin and Bernard far ahead, then a lo
 tail), so a name-prefix search has the selectivity it would have on a real file.
 """
 
+from dataclasses import dataclass
+
 # (surname, weight): the most frequent French surnames, heaviest first.
 FRENCH_SURNAMES = [
     ("Martin", 235), ("Bernard", 105), ("Thomas", 96), ("Petit", 92), ("Robert", 91), ("Richard", 89),
@@ -151,16 +153,35 @@ ENGLISH_EMAIL_DOMAINS = [("gmail.com", 40), ("outlook.com", 15), ("yahoo.co.uk",
 
 SOCIAL_NETWORKS = ["instagram", "facebook", "twitter", "tiktok", "linkedin"]
 
+
+@dataclass(frozen=True)
+class Product:
+    """A product as a sentence uses it: its name without an article, its gender and number,
+    so the texts can say "du canapé", "de la lampe", "de l'armoire", "des bottines" and
+    make adjectives and pronouns agree (demo/grammar.py)."""
+
+    name: str
+    feminine: bool = False
+    plural: bool = False
+    # Whether le/la and de drop their vowel before it ("l'armoire"). None: when the name starts
+    # with a vowel; say True for a mute h ("l'huile"), False for an aspirated one ("la housse").
+    elides: bool | None = None
+
+
 PRODUCTS_FR = [
-    "le canapé Lin lavé", "la table en chêne massif", "les rideaux velours", "le plaid en laine",
-    "la lampe Arc", "le linge de lit percale", "la robe portefeuille", "le manteau en laine",
-    "les bottines cuir", "le service de table Grès", "le tapis berbère", "le fauteuil Scandi",
-    "la parure de bain", "la vaisselle Terre", "le miroir rotin",
+    Product("canapé Lin lavé"), Product("table en chêne massif", feminine=True), Product("rideaux velours", plural=True),
+    Product("plaid en laine"), Product("lampe Arc", feminine=True), Product("linge de lit percale"),
+    Product("robe portefeuille", feminine=True), Product("manteau en laine"),
+    Product("bottines cuir", feminine=True, plural=True), Product("service de table Grès"), Product("tapis berbère"),
+    Product("fauteuil Scandi"), Product("parure de bain", feminine=True), Product("vaisselle Terre", feminine=True),
+    Product("miroir rotin"), Product("armoire Atelier", feminine=True), Product("édredon en duvet"),
+    Product("housse de couette lin", feminine=True, elides=False),
 ]
 PRODUCTS_EN = [
-    "the washed-linen sofa", "the solid oak table", "the velvet curtains", "the wool throw",
-    "the Arc lamp", "the percale bed linen", "the wrap dress", "the wool coat",
-    "the leather ankle boots", "the stoneware dinner set", "the Berber rug", "the Scandi armchair",
+    Product("washed-linen sofa"), Product("solid oak table"), Product("velvet curtains", plural=True),
+    Product("wool throw"), Product("Arc lamp"), Product("percale bed linen"), Product("wrap dress"),
+    Product("wool coat"), Product("leather ankle boots", plural=True), Product("stoneware dinner set"),
+    Product("Berber rug"), Product("Scandi armchair"), Product("Atelier wardrobe"), Product("down duvet"),
 ]
 
 # French mobile blocks +336 000 to +336 389 and +336 400 to +336 899: all numbers in them are

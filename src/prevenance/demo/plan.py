@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from prevenance.core.text import search_key
 from prevenance.demo import data
+from prevenance.demo.grammar import with_product
 from prevenance.demo.texts import interaction_texts
 
 # French numbers reserved for films and books (ARCEP), then UK drama numbers (Ofcom).
@@ -286,12 +287,12 @@ class Planner:
             if rng.random() < 0.25:
                 channel, summary = rng.choice(texts["after_sales"])
                 add(PlannedInteraction(channel, "inbound", "informative", "after", at + timedelta(days=rng.randint(2, 30), hours=rng.randint(0, 8)),
-                                       summary.format(product=rng.choice(data.PRODUCTS_FR if french else data.PRODUCTS_EN)), order.reference))
+                                       self._about_product(summary, lang), order.reference))
         for _ in range(rng.randint(0, 3)):
             channel, summary = rng.choice(texts["before"])
             day = self._day_between(1, max((self.today - plan.first_seen.date()).days, 2))
             add(PlannedInteraction(channel, "inbound", "informative", "before", self._moment(day),
-                                   summary.format(product=rng.choice(data.PRODUCTS_FR if french else data.PRODUCTS_EN))))
+                                   self._about_product(summary, lang)))
         for _ in range(rng.randint(0, 3)):
             channel, summary = rng.choice(texts["outbound"])
             day = self._day_between(1, max((self.today - plan.first_seen.date()).days, 2))
@@ -301,6 +302,9 @@ class Planner:
             add(PlannedInteraction(channel, rng.choice(["inbound", "outbound"]), "informative", "after", self._moment(self._day_between(1, 400)), summary))
         # Follow-ups of recent orders may fall after "now": they have not happened yet.
         plan.interactions = sorted((i for i in plan.interactions if i.occurred_at <= self.now), key=lambda i: i.occurred_at)
+
+    def _about_product(self, template: str, lang: str) -> str:
+        return with_product(template, self.rng.choice(data.PRODUCTS_FR if lang == "fr" else data.PRODUCTS_EN), lang)
 
     def _consents(self, plan: PlannedPerson) -> None:
         rng = self.rng

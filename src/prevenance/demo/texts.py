@@ -1,7 +1,8 @@
 """What the demo customers and the company say to each other, in French and in English.
 
 These are data (the content of the demo timelines, in the customer's own language),
-not interface strings, so they are not run through gettext.
+not interface strings, so they are not run through gettext. A text about a product names
+the grammatical form it needs, `{de_product}` rather than "de {product}" (demo/grammar.py).
 """
 
 
@@ -14,25 +15,25 @@ def interaction_texts() -> dict[str, dict]:
             "order_store": "Achat en magasin ({store})",
             "return": "Demande de retour pour la commande {ref}",
             "after_sales": [
-                ("phone", "Appel : {product} livré avec un défaut, demande d'échange"),
-                ("email", "Question sur l'entretien de {product}"),
-                ("chat", "Chat : délai de livraison de {product} dépassé"),
-                ("social", "Message Instagram : photo de {product} dans son salon, très satisfaite"),
-                ("email", "Réclamation : colis abîmé, {product} rayé"),
+                ("phone", "Appel : {product} livré{e} avec un défaut, demande d'échange"),
+                ("email", "Question sur l'entretien {de_product}"),
+                ("chat", "Chat : délai de livraison {de_product} dépassé"),
+                ("social", "Message Instagram : photo {de_product} dans son salon, très satisfaite"),
+                ("email", "Réclamation : colis abîmé, {product} rayé{e}"),
                 ("store", "Passage en magasin pour un réglage sur {product}"),
-                ("video", "Appel vidéo avec une conseillère pour le montage de {product}"),
+                ("video", "Appel vidéo avec une conseillère pour le montage {de_product}"),
                 ("forum", "Avis publié sur le forum : {product}, bon rapport qualité-prix"),
-                ("field_visit", "Visite du technicien pour l'installation de {product}"),
-                ("postal", "Courrier reçu : réclamation sur la facture de {product}"),
+                ("field_visit", "Visite du technicien pour l'installation {de_product}"),
+                ("postal", "Courrier reçu : réclamation sur la facture {de_product}"),
             ],
             "before": [
-                ("chatbot", "Chatbot : disponibilité de {product} en magasin"),
+                ("chatbot", "Chatbot : disponibilité {de_product} en magasin"),
                 ("chat", "Chat : conseil de taille pour {product}"),
-                ("phone", "Appel : {product} sera-t-il réassorti avant Noël ?"),
+                ("phone", "Appel : réassort {de_product} prévu avant Noël ?"),
                 ("email", "Demande de devis pour {product} (livraison et montage)"),
-                ("mobile_app", "Ajout de {product} à la liste d'envies dans l'application"),
+                ("mobile_app", "Ajout {de_product} à la liste d'envies dans l'application"),
                 ("web", "Prise de rendez-vous déco en ligne pour {product}"),
-                ("social", "Question sur Facebook : {product} existe-t-il en vert sauge ?"),
+                ("social", "Question sur Facebook : {product} existe{t}-{il} en vert sauge ?"),
             ],
             "outbound": [
                 ("email", "Newsletter : les soldes d'hiver commencent"),
@@ -66,11 +67,11 @@ def interaction_texts() -> dict[str, dict]:
                 ("forum", "Forum review: {product}, good value for money"),
             ],
             "before": [
-                ("chatbot", "Chatbot: is {product} available in store?"),
+                ("chatbot", "Chatbot: {is} {product} available in store?"),
                 ("chat", "Chat: size advice for {product}"),
                 ("email", "Quote request for {product} (delivery to the UK)"),
                 ("mobile_app", "Added {product} to the wish list in the app"),
-                ("social", "Twitter question: does {product} ship to Ireland?"),
+                ("social", "Twitter question: {does} {product} ship to Ireland?"),
             ],
             "outbound": [
                 ("email", "Newsletter: the winter sale starts now"),
