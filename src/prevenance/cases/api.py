@@ -50,14 +50,13 @@ from prevenance.cases.selectors import (
 )
 from prevenance.cases.selectors.case_page import access_attachment
 from prevenance.cases.services import sla_policies
-from prevenance.cases.services.common import live_case_id
 from prevenance.cases.services.email_attachments import display_filename
 from prevenance.cases.services.updates import update_case
 from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar
 from prevenance.core.pagination import paginate_by_id
 from prevenance.core.schemas import ERRORS, LIMIT_DEFAULT, LIMIT_MAX
-from prevenance.core.validation import MAX_ID, invalid, is_row_id
+from prevenance.core.validation import MAX_ID, is_row_id
 from prevenance.customers.models import Order
 from prevenance.customers.selectors import require_perm
 from prevenance.customers.services import IdentityInput
@@ -249,10 +248,6 @@ def add_message(request, case_id: int, payload: MessageIn):
     require_perm(request.auth, "cases.add_message")
     case = access_case(request.auth, case_id, perm="cases.change_case")
     opened = False
-    if payload.kind == "inbound" and not visible_cases(request.auth).filter(pk=live_case_id(case.pk)).exists():
-        # A customer message on a merged case goes to its survivor: only for someone who sees it.
-        raise invalid("case", _("Case %(reference)s was merged into a case you cannot see; ask its team.")
-                      % {"reference": case.reference}, "case_not_visible")
     files = _decoded_attachments(payload.attachments)
     if files and payload.kind == "inbound":
         raise ValidationError({"attachments": [_("Files go with a reply or a note; a customer's files come with their email or the contact form.")]})
@@ -266,6 +261,7 @@ def add_message(request, case_id: int, payload: MessageIn):
         intake = services.add_inbound_message(
             case=case, body=payload.body, body_html=payload.body_html, channel=payload.channel,
             sender_address=payload.sender_address, sender_name=payload.sender_name, message_id=payload.message_id,
+            visible_to=request.auth,  # a merged case's survivor only for someone who sees it
         )
         message, opened = intake.message, intake.case_opened
     # The case the message is on now (a merged case leads to its survivor; a late reply opens one).

@@ -197,8 +197,10 @@ LEGAL_PHRASES = (
 _SELF_NEGATING = frozenset({("plus", "jamais"), ("never", "buy*"), ("never", "order*")})
 
 # Punctuation that ends a clause: a negation never reaches past it ("Jamais reçu. Inadmissible.").
+# So does a blank line; a single line break does not: plain-text mail is wrapped at about 72
+# columns, and "I am not\nhappy" is one clause.
 CLAUSE_END = "|"
-_TOKEN = re.compile(r"[a-z0-9]+|[.!?;:,\n]+")
+_TOKEN = re.compile(r"[a-z0-9]+|[.!?;:,]+|\n[ \t\r]*\n")
 _CLAUSE_MARKS = frozenset(".!?;:,\n")
 # Typographic apostrophes (’ ‘ ʼ), as phones and word processors type them, read as "'".
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})

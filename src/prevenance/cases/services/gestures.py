@@ -47,8 +47,9 @@ def new_voucher_code() -> str:
     return f"PRV-{chars[:4]}-{chars[4:]}"
 
 
-THOUSANDS_OR_DECIMALS = re.compile(r"\d{1,3}(?:,\d{3})+")
-SPACED_THOUSANDS = re.compile(r"(?<=\d)[ \u00a0\u202f](\d{3})(?!\d)")
+THOUSANDS_OR_DECIMALS = re.compile(r"[+]?\d{1,3}(?:,\d{3})+")
+# A thousands space after a group of 1 to 3 digits not starting with 0 ("1 500", not "0 500").
+SPACED_THOUSANDS = re.compile(r"(?<![\d])([1-9]\d{0,2})((?:[ \u00a0\u202f]\d{3})+)(?!\d)")
 
 
 def clean_amount(value) -> Decimal:
@@ -57,7 +58,7 @@ def clean_amount(value) -> Decimal:
         raise ValidationError({"amount": [_("Give the amount as a decimal number, e.g. “12.50”.")]})
     if isinstance(value, str):
         # "1 500,00" as French writes it (a space, or the no-break spaces a number format puts)
-        value = SPACED_THOUSANDS.sub(r"\1", value.strip())
+        value = SPACED_THOUSANDS.sub(lambda match: match[1] + re.sub(r"\D", "", match[2]), value.strip())
     if isinstance(value, str) and THOUSANDS_OR_DECIMALS.fullmatch(value):
         # "1,500": one thousand five hundred to an English reader, 1.50 to a French one.
         raise invalid("amount", _("“%(value)s” could be read two ways: write 1500 or 1500.00 (or 1,50 for one euro fifty).")

@@ -15,6 +15,7 @@ from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, MessageKind, Priority
 from prevenance.cases.models import Case, Team
 from prevenance.cases.selectors.kept_settings import pinned_settings
+from prevenance.cases.selectors.visibility import visible_cases
 from prevenance.cases.services.acknowledgements import (
     acknowledge_case,
     plan_acknowledgement,
@@ -247,6 +248,12 @@ def open_case(
     return Intake(case=case, message=message, created=True, case_opened=True, conflict=resolution.conflict)
 
 
+def _refuse_hidden_survivor(case: Case, target: Case, user) -> None:
+    if user is not None and target.pk != case.pk and not visible_cases(user).filter(pk=target.pk).exists():
+        raise invalid("case", _("Case %(reference)s was merged into a case you cannot see; ask its team.")
+                      % {"reference": case.reference}, "case_not_visible")
+
+
 def _refuse_erased(case: Case) -> None:
     # An erased person's words are not added to an unlinked case (a later erasure could not
     # find them): the intake opens a new case from the sender's identities instead.
@@ -291,6 +298,7 @@ def add_inbound_message(
     automatic: str = "",
     problems: Sequence[Mapping[str, str]] = (),
     acknowledge: bool = True,
+    visible_to=None,
 ) -> Intake:
     """A customer's reply on a case (email fields as in open_case; new Cc join the case's).
 
@@ -299,6 +307,8 @@ def add_inbound_message(
     closed case (which never reopens), it opens a new case linked by `reopened_from`.
     A reply while the case waits for the customer puts it back to open. `acknowledge=False`
     sends no acknowledgement for a follow-up case (replays of old mail: ingest-email --no-acknowledge).
+    `visible_to`: the person posting it (the API), refused when the case was merged into one
+    they cannot see — checked once the survivor is locked, so a merge just committed counts.
     """
     fields = _clean_message(
         channel=channel or case.channel, body=body, body_html=body_html, sender_address=sender_address,
@@ -313,6 +323,7 @@ def add_inbound_message(
     try:
         with transaction.atomic():
             target = lock_live_case(case.pk)
+            _refuse_hidden_survivor(case, target, visible_to)
             _refuse_erased(target)
             late = target.status == CaseStatus.RESOLVED and (target.resolved_at is None or now - target.resolved_at > reopen_window())
             opened = target.status == CaseStatus.CLOSED or late

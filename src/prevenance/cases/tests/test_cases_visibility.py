@@ -226,3 +226,21 @@ def test_moving_a_case_to_another_team_answers_with_the_change_made(agent, super
     page = client.post(reverse("cases:case_assign", kwargs={"case_id": back.pk}), {"team": theirs.pk, "assignee": ""}, follow=True)
     assert page.redirect_chain[-1][0] == reverse("cases:inbox")
     assert back.reference in page.content.decode()
+
+
+def test_a_merge_committed_between_the_check_and_the_lock_still_keeps_the_message_off_a_hidden_case(
+        agent, supervisor, one_customer_two_teams, monkeypatch):
+    from prevenance.cases.services import intake as intake_services
+
+    ours, other = one_customer_two_teams["ours"], one_customer_two_teams["other"]
+    lock = intake_services.lock_live_case
+
+    def merge_then_lock(case_id):
+        merge_cases(survivor=other, loser=ours, actor=supervisor)  # lands just before the lock
+        return lock(case_id)
+
+    monkeypatch.setattr(intake_services, "lock_live_case", merge_then_lock)
+    before = Message.objects.count()
+    refused = ApiClient(agent).post(f"/cases/{ours.pk}/messages", {"kind": "inbound", "body": "Toujours rien.", "channel": "chat"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["type"] == "case_not_visible"
+    assert Message.objects.count() == before

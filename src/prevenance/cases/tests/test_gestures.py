@@ -388,13 +388,14 @@ def test_amounts_are_decimals_and_french_commas_are_read(agent):
     # French thousands: a space, or the no-break spaces a number format writes
     assert [ask(agent, typed).amount for typed in ("1 500", "1\u00a0500,50", "1\u202f000")] == [
         Decimal("1500.00"), Decimal("1500.50"), Decimal("1000.00")]
-    with pytest.raises(ValidationError):
-        ask(agent, "15 00")
+    for odd in ("15 00", "0 500"):
+        with pytest.raises(ValidationError):
+            ask(agent, odd)
 
 
 def test_an_amount_with_a_thousands_comma_is_refused_as_ambiguous(agent):
     # "1,500" is 1,500 EUR to an English reader and 1.50 EUR to a French one: neither is guessed.
-    for typed in ("1,500", "12,000", "1,000,000"):
+    for typed in ("1,500", "12,000", "1,000,000", "+1,500"):
         with pytest.raises(ValidationError) as refused:
             ask(agent, typed)
         assert refused.value.error_dict["amount"][0].code == "ambiguous_amount"

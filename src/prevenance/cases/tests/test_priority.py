@@ -131,6 +131,7 @@ def test_a_negated_threat_is_no_threat():
         ("Pas reçu ; scandaleux", {"sentiment_negative": 12}),
         ("Never arrived!\nUnacceptable", {"sentiment_negative": 12}),
         ("Rien à dire, parfait et merci", {"sentiment_positive": -6}),
+        ("Jamais reçu\n\nInadmissible", {"sentiment_negative": 12}),  # a blank line ends a clause
     ],
 )
 def test_a_negation_stops_at_the_end_of_its_clause(text, expected):
@@ -139,6 +140,10 @@ def test_a_negation_stops_at_the_end_of_its_clause(text, expected):
 
 def test_a_negation_still_reaches_within_its_clause():
     assert codes("je ne suis pas content") == {"sentiment_negative": 6}
+    # A single line break is the mail client's wrapping, not the end of the clause
+    assert codes("Bonjour,\nje ne suis pas\ncontent du tout de votre service.") == {"sentiment_negative": 6}
+    assert codes("I am not\r\nhappy with the delivery") == {"sentiment_negative": 6}
+    assert "churn_threat" in codes("Hello, I will cancel my\nsubscription if nothing happens this week.")
     assert codes("Je n'ai jamais été satisfait") == {"sentiment_negative": 6}
 
 
