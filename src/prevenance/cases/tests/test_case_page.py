@@ -449,3 +449,34 @@ def test_an_internal_note_is_not_labelled_with_the_cases_channel(client, agent, 
     page = client.get(url("case", setup["case"])).content.decode()
     note = page.split('class="msg msg-note"')[1].split("</li>")[0]
     assert "Transporteur prévenu." in note and "· Email" not in note
+
+
+def test_a_gesture_on_a_merged_case_says_it_went_to_the_survivor(client, agent, supervisor, setup):
+    loser = assign_case(case=open_email_case("camille@example.com", subject="Re: colis").case, team=setup["team"], actor=supervisor)
+    merge_cases(survivor=setup["case"], loser=loser, actor=supervisor)
+    client.force_login(agent)
+    answer = client.post(url("case_gesture", loser), {"type": "refund", "amount": "10", "currency": "EUR", "reason": "Retard"},
+                         HTTP_HX_REQUEST="true")
+    assert setup["case"].gestures.count() == 1
+    assert f"Gesture recorded on {setup['case'].reference}" in answer.content.decode()
+
+
+def test_odd_digits_typed_as_a_case_number_are_refused_not_a_500(client, supervisor, setup):
+    client.force_login(supervisor)
+    for typed in ("²", "①", "٣"):
+        assert client.post(url("case_merge", setup["case"]), {"loser": typed}).status_code == 400
+
+
+def test_the_sign_off_shows_without_tone_guidance_and_only_when_the_reply_is_signed(client, agent, setup):
+    from prevenance.cases.models import Signature
+    from prevenance.cases.services import open_case
+    from prevenance.core.choices import Channel
+    from prevenance.customers.choices import IdentityKind
+    from prevenance.customers.services import IdentityInput
+
+    Signature.objects.create(name="Zorg", language="fr", tone_guidance="", sign_off="Bien à vous,\nL'équipe Zorg")
+    client.force_login(agent)
+    assert "Zorg" in client.get(url("case", setup["case"])).content.decode()
+    phone = open_case(identities=[IdentityInput(IdentityKind.PHONE, "+33611111111")], channel=Channel.PHONE,
+                      subject="Appel", body="Le client rappellera.", team=setup["team"]).case
+    assert "Your reply is signed" not in client.get(url("case", phone)).content.decode()  # a phone reply is not signed

@@ -244,3 +244,13 @@ def test_a_merge_committed_between_the_check_and_the_lock_still_keeps_the_messag
     refused = ApiClient(agent).post(f"/cases/{ours.pk}/messages", {"kind": "inbound", "body": "Toujours rien.", "channel": "chat"})
     assert refused.status_code == 422 and refused.json()["detail"][0]["type"] == "case_not_visible"
     assert Message.objects.count() == before
+
+
+def test_a_timeline_entry_whose_case_reference_is_no_case_id_is_text_not_a_500(client, supervisor, one_customer_two_teams):
+    from prevenance.interactions.models import Interaction
+
+    customer = one_customer_two_teams["customer"]
+    Interaction.objects.filter(customer=customer, ref_type="cases.case").update(ref_id="C-2026-000123")
+    client.force_login(supervisor)
+    client.raise_request_exception = False
+    assert client.get(reverse("web:customer", kwargs={"customer_id": customer.pk})).status_code == 200

@@ -170,6 +170,8 @@ def test_the_link_only_shows_the_answer_preselected_and_a_click_on_the_page_reco
     survey.refresh_from_db()
     assert (survey.csat, survey.ces, survey.comment) == (4, 6, "Rapide et aimable.")
     assert 'data-step="thanks"' in client.get(done["Location"]).content.decode()
+    # Changing a recorded answer: nothing is waiting to be sent, so no such note
+    assert "confirm-note" not in client.get(f"{url}?edit=1").content.decode()
 
 
 @pytest.mark.django_db

@@ -149,7 +149,7 @@ def _case_typed(user, typed: str, *, near):
     a case of this year or of the year of `near`."""
     typed = typed.strip()
     candidates = [typed]
-    if typed.isdigit() and is_row_id(int(typed)):
+    if typed.isascii() and typed.isdigit() and is_row_id(int(typed)):  # "²" is a digit to isdigit, not to int
         years = sorted({timezone.localdate().year, timezone.localtime(near.created_at).year})
         candidates = [f"C-{year}-{int(typed):06d}" for year in years]
     found = []
@@ -205,6 +205,12 @@ def case_split(request, case_id: int, message_id: int):
 def case_gesture(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.add_gesture")
     form = GestureForm(request.POST)
-    return _run(request, case, form, "gesture_form", lambda data: request_gesture(
-        case=case, type=data["type"], amount=data["amount"], currency=data["currency"], reason=data["reason"],
-        actor=request.user), "gestures")
+
+    def grant(data):
+        gesture = request_gesture(case=case, type=data["type"], amount=data["amount"], currency=data["currency"],
+                                  reason=data["reason"], actor=request.user)
+        if gesture.case_id != case.pk:  # a merged case's gesture goes to its survivor: say where, or it is made twice
+            messages.success(request, _("Gesture recorded on %(reference)s, the case this one was merged into.")
+                             % {"reference": gesture.case.reference})
+
+    return _run(request, case, form, "gesture_form", grant, "gestures")

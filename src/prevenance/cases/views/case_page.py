@@ -21,6 +21,7 @@ from prevenance.cases.selectors.case_page import (
 from prevenance.cases.selectors.inbox import sla_times
 from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.services.common import live_case_id
+from prevenance.cases.services.handling import default_reply_channel
 from prevenance.cases.services.templates import (
     case_language,
     render_template,
@@ -36,6 +37,7 @@ from prevenance.cases.views.case_forms import (
     ReplyForm,
 )
 from prevenance.cases.workflow import TRANSITIONS
+from prevenance.core.choices import Channel
 from prevenance.core.htmx import htmx_partial
 from prevenance.customers.selectors import bounced_addresses, consent_states, customer_orders
 from prevenance.interactions.selectors import customer_timeline
@@ -101,6 +103,7 @@ def case_context(request, case, **given) -> dict:
         # The survivor's reference only for someone who may open it.
         # The tone guidance of the signature the reply will carry, above the reply box (issue item 8).
         "signature": _signature(case, user),
+        "signed_by_email": default_reply_channel(case) == Channel.EMAIL,  # add_reply signs email replies only
         "merged_into": visible_cases(user).filter(pk=case.merged_into_id).first() if case.merged_into_id else None,
         **_forms(case, user, given),
     }

@@ -40,13 +40,16 @@ def _step(request, survey) -> str:
 def _page(request, survey, *, step: str, errors: dict | None = None, status: int = 200, posted: dict | None = None):
     """The page; `posted` (a refused answer) is shown as the customer sent it, not the stored one."""
     posted = posted or {}
+    linked = _score(request.GET.get("csat"), 5)  # the score of the email's link, if it opened the page
     context = {
         "survey": survey,
         "step": step,
         "errors": errors or {},
         "csat_choices": [(score, CSAT_LABELS[score]) for score in sorted(CSAT_LABELS)],
         "ces_choices": [(score, CES_LABELS[score]) for score in sorted(CES_LABELS)],
-        "chosen_csat": posted.get("csat") or _score(request.GET.get("csat"), 5) or survey.csat,
+        "chosen_csat": posted.get("csat") or linked or survey.csat,
+        # A score preselected by the link, not recorded yet: the page says it must be sent.
+        "unsent_choice": linked is not None and linked != survey.csat,
         "chosen_ces": posted.get("ces") or survey.ces,
         "comment": posted["comment"] if "comment" in posted else survey.comment,
         "closes_at": closes_at(survey),

@@ -1,8 +1,10 @@
 """Small display helpers for the pages."""
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 
+from prevenance.core.validation import is_row_id
 from prevenance.customers.choices import ConsentState
 from prevenance.interactions.display import localized_summary
 
@@ -55,3 +57,13 @@ def consent_state(value: str) -> str:
         return ConsentState(value).label
     except ValueError:
         return value
+
+
+@register.filter
+def case_link(interaction) -> str:
+    """The case page of a timeline entry written for a case ("" otherwise): a reference an
+    integrator wrote that is no case id, such as "C-2026-000123", is shown as text, never a 500."""
+    ref_id = interaction.ref_id or ""
+    if interaction.ref_type != "cases.case" or not (ref_id.isascii() and ref_id.isdigit()) or not is_row_id(int(ref_id)):
+        return ""
+    return reverse("cases:case", kwargs={"case_id": int(ref_id)})
