@@ -36,7 +36,9 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_large import PostgresLoader, SqliteLoader, Weighted  # noqa: E402
+from build_large import PostgresLoader, SqliteLoader, Weighted  # noqa: E402  (puts src/ on the path)
+
+from prevenance.core.text import search_key  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,7 +91,7 @@ CASE_COLUMNS = (
     "resolved_at, closed_at, last_customer_message_at, assignee_id, customer_id, order_id, root_cause_id, team_id, "
     "first_response_due_at, resolution_due_at, sla_paused_at, sla_paused_total, sla_policy_id, acknowledged_at, "
     "cc_addresses, language, mailbox, priority_reasons, priority_score, merged_into_id, reopened_from_id, split_from_id, "
-    "routing_rule_id"
+    "routing_rule_id, subject_key"
 )
 COLUMNS = {
     "auth_user": "id, password, last_login, is_superuser, username, last_name, email, is_staff, is_active, date_joined, first_name",
@@ -128,6 +130,8 @@ class CaseGenerator:
         self.policy_ids = {priority: ids["cases_slapolicy"] + i for i, (priority, _fr, _res) in enumerate(SLA)}
         self.targets = {priority: (timedelta(hours=fr), timedelta(hours=res)) for priority, fr, res in SLA}
         self.members: dict[int, list[int]] = {team_id: [] for team_id in self.team_ids.values()}
+        # Case.subject_key, as Case.refresh_subject_key computes it (the inbox's search box).
+        self.subject_keys = {subject: search_key(subject)[:300] for subject in SUBJECTS}
 
     def duration(self, value: timedelta) -> str | int:
         # DurationField: an interval on PostgreSQL, a count of microseconds on SQLite.
@@ -260,14 +264,15 @@ class CaseGenerator:
             paused = opened + (self.now - opened) * rng.uniform(0.3, 0.9) if status == "pending_customer" else None
             updated = max(m for m in (opened, answered, resolved, closed, paused) if m is not None)
             score, reasons = self.score(priority, case_type, channel, vip)
+            subject = rng.choice(SUBJECTS)
             yield (
                 case_id, at(opened), at(updated), f"C-{year}-{counters[year]:06d}", case_type, channel,
-                rng.choice(SUBJECTS), status, priority, 1 if finished and rng.random() < 0.04 else 0,
+                subject, status, priority, 1 if finished and rng.random() < 0.04 else 0,
                 at(answered) if answered else None, at(resolved) if resolved else None, at(closed) if closed else None,
                 at(opened), assignee, customer, None, None, team, at(first_due), at(resolution_due),
                 at(paused) if paused else None, zero, self.policy_ids[priority], at(opened + timedelta(seconds=2)),
                 empty_list, language, "service.client@boutique-lumiere.example" if channel == "email" else "",
-                json.dumps(reasons), score, None, None, None, None,
+                json.dumps(reasons), score, None, None, None, None, self.subject_keys[subject],
             )
         self.counters = counters
 

@@ -28,6 +28,7 @@ from prevenance.cases.choices import (
 )
 from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar, TimeStampedModel
+from prevenance.core.text import search_key
 from prevenance.customers.models import Customer, Order
 from prevenance.customers.relations import ExportedFile
 from prevenance.interactions.models import Interaction
@@ -219,6 +220,11 @@ class Case(TimeStampedModel):
     type = models.CharField(_("type"), max_length=10, choices=CaseType.choices, default=CaseType.QUESTION)
     channel = models.CharField(_("origin channel"), max_length=20, choices=Channel.choices)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
+    # The subject folded for the inbox's search box (core.text.search_key: lower case, no
+    # accents, spaces squeezed), so that "echange" finds "Demande d'échange" on every database
+    # with a plain LIKE. Set with the subject: insert_case (the intake's raw INSERT) and save().
+    # Folding can lengthen a text a little ("ß" -> "ss"), hence the longer column.
+    subject_key = models.CharField(max_length=300, blank=True, default="", editable=False)
     status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.NEW)
     priority = models.CharField(_("priority"), max_length=6, choices=Priority.choices, default=Priority.NORMAL)
     assignee = models.ForeignKey(
@@ -284,7 +290,7 @@ class Case(TimeStampedModel):
     first_response_clock_started_at = models.DateTimeField(_("first-response clock started at"), null=True, blank=True)
 
     gdpr_on_erase = "unlink"
-    gdpr_personal_fields = ("subject", "cc_addresses")
+    gdpr_personal_fields = ("subject", "subject_key", "cc_addresses")
 
     class Meta:
         verbose_name = _("case")
@@ -348,6 +354,19 @@ class Case(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.subject}".strip()
+
+    def refresh_subject_key(self) -> None:
+        self.subject_key = search_key(self.subject)[:300]
+
+    def save(self, *args, **kwargs):
+        # Services write through insert_case (which sets the key) or save(update_fields=...)
+        # without the subject; the admin edits the subject through a full save().
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "subject" in update_fields:
+            self.refresh_subject_key()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "subject_key"}
+        super().save(*args, **kwargs)
 
 
 class Message(models.Model):

@@ -18,12 +18,16 @@ index in order and stops after a page (docs/inbox.md, "Staying fast at 1,000,000
 """
 
 import heapq
+import re
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Collate
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -39,7 +43,9 @@ from prevenance.cases.workflow import ACTIVE
 from prevenance.core.calendars import calendar_specs
 from prevenance.core.choices import Channel
 from prevenance.core.pagination import InvalidCursor, decode_cursor, encode_cursor
+from prevenance.core.text import next_prefix, search_key
 from prevenance.core.validation import MAX_ID, invalid, is_row_id
+from prevenance.customers.models import Customer
 
 PAGE_SIZE = 25
 # Tab counts stop here: counting every open case of a million is not worth a slow page.
@@ -196,10 +202,102 @@ def _narrowed(queryset: QuerySet[Case], view: InboxView, filters: dict) -> tuple
             queryset = queryset.filter(**{f"{column}__in": filters[key]})
     text = filters.get("q")
     if text:
-        # A reference finds its case through the unique index; other words search the subject.
-        queryset = queryset.filter(Q(reference=text.upper()) | Q(subject__icontains=text))
+        queryset = queryset.filter(search_condition(text))
     statuses = filters.get("status") or list(FIRST_RESPONSE_RUNNING if view.base == BREACHING else ACTIVE)
     return queryset, statuses
+
+
+# --- the search box ("q") ---------------------------------------------------------------------
+
+# A case number as agents type it: "24", "000024", "C-2026-24", "2026-000024", "c-2026-000024".
+_NUMBER_RE = re.compile(r"(?:C-?)?(?:(?P<year>\d{4})-)?(?P<number>\d{1,9})", re.IGNORECASE)
+_REFERENCE_RE = re.compile(r"C-(\d{4})-(\d+)")
+# Around a word: punctuation typed with it ("armoire," "(colis)"). Inside one: apostrophes,
+# straight or typographic, after which French elides ("l'armoire", "d’échange").
+_EDGE_PUNCTUATION = "".join(sorted(set(string.punctuation) | set("«»“”‘’…"))) + "\u00a0"
+_APOSTROPHE_RE = re.compile(r"['’]")
+MAX_SEARCH_WORDS = 8
+# A name prefix matching more customers than this is checked case by case (joined) instead.
+NAME_MATCHES_MAX = 500
+
+
+def _case_year_span() -> range:
+    """The years case references exist for, from the first and last reference (two lookups
+    on the unique index: references sort by year, C-YYYY-…)."""
+    references = Case.objects.order_by().values_list("reference", flat=True)
+    first, last = references.order_by("reference").first(), references.order_by("-reference").first()
+    years = [int(match[1]) for match in (_REFERENCE_RE.fullmatch(ref or "") for ref in (first, last)) if match]
+    return range(years[0], years[-1] + 1) if years else range(0)
+
+
+def searched_references(text: str) -> list[str]:
+    """The references a search for a case number may mean, in their stored form: "C-2026-24"
+    means C-2026-000024; a number alone that number in every year cases exist for."""
+    match = _NUMBER_RE.fullmatch(text.strip())
+    if match is None or int(match["number"]) == 0:
+        return []
+    number = int(match["number"])
+    years = [int(match["year"])] if match["year"] else _case_year_span()
+    return [f"C-{year}-{number:06d}" for year in years]
+
+
+def search_words(text: str) -> list[str]:
+    """The folded words of a search (core.text.search_key, as Case.subject_key and the
+    customers' name keys), without the punctuation around them nor French elisions."""
+    words: list[str] = []
+    for raw in search_key(text).split():
+        word = raw.strip(_EDGE_PUNCTUATION) or raw  # a word of punctuation only is searched as typed
+        parts = _APOSTROPHE_RE.split(word)
+        # "l'armoire" -> "armoire", "qu'il" -> "il"; "aujourd'hui" keeps both halves.
+        parts = [part for i, part in enumerate(parts) if part and not (i < len(parts) - 1 and len(part) <= 2)]
+        words += [part for part in parts or [word] if part not in words]
+    return words[:MAX_SEARCH_WORDS]
+
+
+def _name_key_range(key: str, word: str) -> Q:
+    """Customers whose folded name key `key` starts with `word`, as a range the key's index
+    answers (as customers.selectors._prefix_scan: byte order, hence "C" on PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        return Q(**{f"_{key}_c__gte": word, f"_{key}_c__lt": next_prefix(word)})
+    return Q(**{f"{key}__gte": word, f"{key}__lt": next_prefix(word)})
+
+
+def _customers_named(word: str) -> Q:
+    """Cases of a customer whose last or first name (or company name) starts with `word`, as
+    customer search matches names (the name keys, folded like the search words).
+
+    The customers are looked up first on the name keys' indexes, so each case read checks its
+    customer id against a short list; a prefix shared by more than NAME_MATCHES_MAX customers
+    ("m") is checked on the customer joined to each case read instead."""
+    customers = Customer.objects.order_by()
+    if connection.vendor == "postgresql":
+        customers = customers.alias(_sort_key_c=Collate("sort_key", "C"), _alt_key_c=Collate("alt_key", "C"))
+    ids: set[int] = set()
+    for key in ("sort_key", "alt_key"):
+        ids.update(customers.filter(_name_key_range(key, word)).values_list("pk", flat=True)[: NAME_MATCHES_MAX + 1])
+        if len(ids) > NAME_MATCHES_MAX:
+            return Q(customer__sort_key__startswith=word) | Q(customer__alt_key__startswith=word)
+    return Q(customer_id__in=sorted(ids)) if ids else Q(pk__in=[])
+
+
+def search_condition(text: str) -> Q:
+    """What the search box finds: every word, in any order, somewhere in the subject or at
+    the start of the customer's last or first name, accents and case aside; and a case
+    number ("24", "000024", "C-2026-24") the case with that number (`reference IN` the
+    references it may mean, see `searched_references`).
+
+    The subject is matched on `Case.subject_key` (the folded subject) with LIKE '%word%', the
+    name through `_customers_named`: the reads still walk the inbox's indexes in urgency
+    order, checking each case (docs/inbox.md, "Still slow").
+    """
+    words = search_words(text)
+    condition = Q() if words else Q(pk__in=[])
+    for word in words:
+        condition &= Q(subject_key__contains=word) | _customers_named(word)
+    references = searched_references(text)
+    if references:
+        condition = Q(reference__in=references) | condition
+    return condition
 
 
 def _own(user) -> Q:

@@ -300,6 +300,7 @@ def insert_case(case: Case) -> Case:
     """Give a new case its reference and INSERT it, in one statement: callers set everything
     (triage, due times) on the unsaved case first. The reference comes last, as late as it can
     (next_reference holds the year's counter lock to commit)."""
+    case.refresh_subject_key()  # the inbox search's folded subject (a few microseconds)
     case.reference = next_reference(case.created_at)
     insert_instance(case)
     return case
