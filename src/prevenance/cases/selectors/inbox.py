@@ -58,7 +58,7 @@ BUILTIN_LABELS = {
     MINE: gettext_lazy("Assigned to me"),
     TEAMS: gettext_lazy("My teams"),
     UNASSIGNED: gettext_lazy("Unassigned"),
-    BREACHING: gettext_lazy("Breaching soon"),
+    BREACHING: gettext_lazy("Overdue or due soon"),
     OPEN: gettext_lazy("All open"),
 }
 SAVED_PREFIX = "saved-"
