@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 
-from prevenance.cases.selectors import access_case, case_by_reference, case_thread, visible_cases
 from prevenance.cases.models import Gesture, Message
+from prevenance.cases.selectors import access_case, case_by_reference, case_thread, visible_cases
 from prevenance.cases.services import add_note, assign_case, merge_cases
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.cases.tests.test_cases_api import ApiClient

@@ -22,7 +22,11 @@ from prevenance.cases.services import (
     update_reply_template,
     update_signature,
 )
-from prevenance.cases.services.default_templates import CHANNEL_ACKNOWLEDGEMENTS, DEFAULT_SIGNATURES, DEFAULT_TEMPLATES
+from prevenance.cases.services.default_templates import (
+    CHANNEL_ACKNOWLEDGEMENTS,
+    DEFAULT_SIGNATURES,
+    DEFAULT_TEMPLATES,
+)
 from prevenance.cases.services.templates import (
     business_due,
     check_placeholders,
