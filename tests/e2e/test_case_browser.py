@@ -119,7 +119,7 @@ def test_an_agent_answers_the_most_urgent_case_from_the_inbox_with_the_keyboard(
 
         # a assigns the case to me, through the same HTMX swap.
         page.keyboard.press("a")
-        expect(page.locator(".case-facts")).to_contain_text("samir")
+        expect(page.locator(".case-facts")).to_contain_text("Samir Benali")  # colleagues by their names
         screenshot(page, "case.png")
 
         # The page in French once: the language switch reloads it, still on the case.
