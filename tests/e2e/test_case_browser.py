@@ -332,3 +332,32 @@ def test_the_case_page_shows_what_went_wrong_reading_an_email_and_how_we_write_i
         expect(guidance).to_contain_text("Bien cordialement,")
         expect(guidance).to_contain_text("Samir")
         screenshot(page, "case-problems-fr.png")
+
+
+def test_an_agent_reads_why_a_gesture_was_refused_and_finds_the_customers_cases_on_the_360_page(live_server, monkeypatch):
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    from prevenance.cases.services import refuse_gesture, request_gesture  # noqa: PLC0415
+
+    agent = UserFactory(username="samir", first_name="Samir", last_name="Benali", role="agent")
+    boss = UserFactory(username="claire", first_name="Claire", last_name="Morel", role="supervisor")
+    team = TeamFactory(name="Livraisons", members=[agent])
+    case = assign_case(case=open_email_case("lea.bernard@example.fr", subject="Canapé taché").case, team=team, assignee=agent, actor=boss)
+    older = assign_case(case=open_email_case("lea.bernard@example.fr", subject="Retard de livraison").case, team=team, actor=boss)
+    waiting = request_gesture(case=case, type="refund", amount="180", currency="EUR", reason="Canapé taché à la livraison", actor=agent)
+    refuse_gesture(gesture=waiting, actor=boss, reason="Proposer d'abord un nettoyage à domicile")
+    with chromium_page(monkeypatch, locale="fr-FR") as page:
+        log_in(page, live_server, f"/cases/{case.pk}/", "samir")
+        page.select_option("#language-select", "fr")
+        gestures = page.locator("#gestures")
+        expect(gestures).to_contain_text("Refusé")
+        expect(gestures).to_contain_text("par Claire Morel")
+        expect(gestures).to_contain_text("« Proposer d'abord un nettoyage à domicile »")
+        screenshot(page, "case-gesture-refused-fr.png")
+        page.click("#case-side a[href^='/customers/']")
+        cases = page.locator("#customer-cases")
+        expect(cases).to_contain_text(case.reference)
+        expect(cases).to_contain_text(older.reference)
+        screenshot(page, "customer-360-cases-fr.png")
+        cases.locator(f"a:has-text('{older.reference}')").click()
+        expect(page.locator("h1")).to_contain_text(older.reference)
