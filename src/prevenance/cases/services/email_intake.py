@@ -105,9 +105,11 @@ class IntakeResult:
 
 
 def _thread_by_ids(parsed: ParsedMessage) -> tuple[Case | None, str]:
-    # In-Reply-To first, then References from the newest (last) to the oldest.
+    # In-Reply-To first, then References from the newest (last) to the oldest; each as stored
+    # (clean_message_id: an id over 255 characters is kept cut, and must be looked up cut).
     candidates = [(parsed.in_reply_to, "in_reply_to")] if parsed.in_reply_to else []
     candidates += [(ref, "references") for ref in reversed(parsed.references)]
+    candidates = [(stored, how) for ref, how in candidates if (stored := clean_message_id(ref))]
     if not candidates:
         return None, ""
     found = _cases_by_message_id(list(dict.fromkeys(ref for ref, _how in candidates)))

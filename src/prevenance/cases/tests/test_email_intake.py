@@ -476,3 +476,13 @@ def test_an_intake_that_fails_after_writing_its_files_leaves_none_behind(monkeyp
     assert len(written) == 2
     assert counts() == (0, 0, 0, 0, 0)
     assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
+
+
+@pytest.mark.django_db
+def test_a_reply_to_a_message_with_an_over_long_message_id_is_threaded_by_it():
+    # A Message-ID over 255 characters is stored cut; the reply's In-Reply-To names it whole.
+    long_id = "a" * 300 + "@example.com"
+    first = ingest_email(raw=eml(sender="claire@example.com", subject="Colis", message_id=long_id))
+    reply = ingest_email(raw=eml(sender="claire@example.com", subject="Autre sujet", message_id="r1@example.com",
+                                 headers=f"In-Reply-To: <{long_id}>\r\n"))
+    assert (reply.outcome, reply.case.pk, reply.threaded_by) == (Outcome.APPENDED, first.case.pk, "in_reply_to")
