@@ -40,7 +40,11 @@ def _customer_answered_meanwhile(survivor: Case, loser: Case) -> bool:
     written since the wait began: merged, it is the answer the survivor was waiting for."""
     if survivor.status != CaseStatus.PENDING_CUSTOMER:
         return False
-    waiting_since = survivor.sla_paused_at or survivor.updated_at
+    # The clock's pause marks when the wait began; a case without an SLA policy has none, and
+    # waits since our last reply (updated_at would move with any later note or tag).
+    waiting_since = survivor.sla_paused_at or survivor.messages.filter(
+        kind=MessageKind.OUTBOUND, author__isnull=False,
+    ).aggregate(last=Max("created_at"))["last"] or survivor.created_at
     return loser.messages.filter(kind=MessageKind.INBOUND, automatic="", created_at__gt=waiting_since).exists()
 
 

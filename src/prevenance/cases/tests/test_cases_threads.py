@@ -379,3 +379,18 @@ def test_a_case_waiting_for_the_customer_opens_when_their_answer_is_merged_in(su
     merge_cases(survivor=waiting, loser=_other, actor=supervisor)
     waiting.refresh_from_db()
     assert waiting.status == CaseStatus.PENDING_CUSTOMER
+
+
+def test_a_case_without_sla_waiting_for_the_customer_opens_for_their_answer_despite_later_edits(supervisor):
+    from prevenance.cases.services import set_case_labels
+
+    waiting, _other = two_cases_of_one_customer()
+    assert waiting.sla_policy_id is None  # no policy: no pause time to go by
+    add_reply(case=waiting, author=supervisor, body="Pouvez-vous envoyer une photo ?")
+    change_status(case=waiting, status=CaseStatus.PENDING_CUSTOMER, actor=supervisor)
+    answer = open_email_case("same@example.com", subject="Photo", body="Voici la photo.").case
+    # A tag set after the answer came touches the case (updated_at)
+    set_case_labels(case=waiting, tags=[Tag.objects.create(name="photo")], root_cause=None, actor=supervisor)
+    merge_cases(survivor=waiting, loser=answer, actor=supervisor)
+    waiting.refresh_from_db()
+    assert waiting.status == CaseStatus.OPEN
