@@ -4,6 +4,8 @@ Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e/test_gesture_app
 Save a screenshot: add PREVENANCE_SCREENSHOT_DIR=docs (approvals.png)
 """
 
+import re
+
 from chromium import BROWSER_TESTS, chromium_page, log_in, screenshot
 
 from prevenance.cases.choices import GestureStatus
@@ -61,7 +63,7 @@ def test_a_supervisor_refuses_a_gesture_the_cases_total_keeps_from_being_granted
         log_in(page, live_server, "/login/?next=/cases/gestures/approvals/", "claire")
         page.select_option("#language-select", "fr")
         row = page.locator(f"#waiting-{second.pk}")
-        expect(row).to_contain_text("1500,00 EUR déjà accordés sur ce dossier")
+        expect(row).to_contain_text(re.compile(r"1\s500,00 EUR déjà accordés sur ce dossier"))  # grouped as French writes it
         expect(row).to_contain_text("Personne ne peut l’accorder sur ce dossier")
         screenshot(page, "approvals-case-total.png")
         row.locator("input[name=reason]").fill("Le client a déjà été dédommagé.")

@@ -2,7 +2,6 @@
 why an email was not sent."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 from django import template
 from django.utils.safestring import mark_safe
@@ -89,13 +88,3 @@ def reason_lines(reasons) -> list[str]:
 def get_item(mapping, key):
     """mapping[key] in a template (the tab counts by view key); 0 when absent."""
     return (mapping or {}).get(key, 0)
-
-
-@register.filter
-def cents(value) -> Decimal | str:
-    """An amount with its two decimals, as the gesture columns store it: a sum computed by
-    SQLite comes back as Decimal("1500") where the column itself reads "1500.00". A Decimal,
-    so the template shows it in the reader's format (1500,00 in French), as the amounts."""
-    if value is None or value == "":
-        return ""
-    return Decimal(value).quantize(Decimal("0.01"))

@@ -195,7 +195,7 @@ def test_an_approval_counts_what_the_case_was_already_granted(agent, supervisor,
     assert [(item.refusable, item.over_on_case) for item in gestures_beyond_my_limit(supervisor)] == [(True, True)]
     client.force_login(supervisor)
     page = client.get("/cases/gestures/approvals/").content.decode()
-    assert f'id="waiting-{second.pk}"' in page and "1500.00 EUR already granted on this case" in page
+    assert f'id="waiting-{second.pk}"' in page and "1,500.00 EUR already granted on this case" in page  # grouped as elsewhere
     assert "Nobody can grant it on this case: with what was already granted" in page
     granted = approve_gesture(gesture=third, actor=supervisor)  # 1,500 + 400 fits
     assert AuditEvent.objects.filter(kind="gesture.granted", subject_id=str(granted.pk)).get().payload["granted_on_case"] == "1500.00"
