@@ -14,9 +14,11 @@ def search_key(value: str | None) -> str:
     return " ".join(stripped.split())
 
 
-def next_prefix(prefix: str) -> str:
-    """The smallest string greater than every string that starts with `prefix` (for range scans)."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else ""
+def next_prefix(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with `prefix` (for range
+    scans); None when there is none (only U+10FFFF, the last character, which has no next)."""
+    prefix = prefix.rstrip("\U0010ffff")
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else None
 
 
 # The most frequent short words of the two languages the product answers in, without the words

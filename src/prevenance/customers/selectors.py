@@ -60,7 +60,8 @@ def _prefix_scan(queryset: QuerySet[Customer], field: str, key: str) -> QuerySet
     if connection.vendor == "postgresql":
         queryset = queryset.alias(_key=Collate(field, "C"))
         field = "_key"
-    return queryset.filter(**{f"{field}__gte": key, f"{field}__lt": end}).order_by(field, "pk")
+    queryset = queryset.filter(**{f"{field}__gte": key})
+    return (queryset.filter(**{f"{field}__lt": end}) if end is not None else queryset).order_by(field, "pk")
 
 
 def _name_prefix(queryset: QuerySet[Customer], key: str, limit: int, exclude: set[int]) -> list[Customer]:

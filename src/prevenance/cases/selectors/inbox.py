@@ -113,7 +113,7 @@ def clean_filters(raw) -> dict:
         if key not in FILTER_KEYS:
             raise invalid(key, _("Unknown filter “%(key)s”.") % {"key": str(key)[:40]}, "unknown_filter")
         if key == "q":
-            text = str(value or "").strip()[:200]
+            text = str(value or "").replace("\x00", "").strip()[:200]  # PostgreSQL refuses NUL in text
             if text:
                 cleaned["q"] = text
             continue
@@ -216,6 +216,7 @@ _REFERENCE_RE = re.compile(r"C-(\d{4})-(\d+)")
 # straight or typographic, after which French elides ("l'armoire", "d’échange").
 _EDGE_PUNCTUATION = "".join(sorted(set(string.punctuation) | set("«»“”‘’…"))) + "\u00a0"
 _APOSTROPHE_RE = re.compile(r"['’]")
+_EDGE_PUNCTUATION_BUT_APOSTROPHES = _EDGE_PUNCTUATION.replace("'", "").replace("’", "")
 MAX_SEARCH_WORDS = 8
 # A name prefix matching more customers than this is checked case by case (joined) instead.
 NAME_MATCHES_MAX = 500
@@ -233,7 +234,7 @@ def _case_year_span() -> range:
 def searched_references(text: str) -> list[str]:
     """The references a search for a case number may mean, in their stored form: "C-2026-24"
     means C-2026-000024; a number alone that number in every year cases exist for."""
-    match = _NUMBER_RE.fullmatch(text.strip())
+    match = _NUMBER_RE.fullmatch(text.strip().lstrip("#").rstrip("."))  # "#24" and "24." as agents write them
     if match is None or int(match["number"]) == 0:
         return []
     number = int(match["number"])
@@ -246,20 +247,23 @@ def search_words(text: str) -> list[str]:
     customers' name keys), without the punctuation around them nor French elisions."""
     words: list[str] = []
     for raw in search_key(text).split():
+        before, *after = _APOSTROPHE_RE.split(raw.strip(_EDGE_PUNCTUATION_BUT_APOSTROPHES))
+        if after == [""] and len(before) <= 2:
+            continue  # an elision alone ("l'", "qu’"): nothing to search for, not every "l"
         word = raw.strip(_EDGE_PUNCTUATION) or raw  # a word of punctuation only is searched as typed
         parts = _APOSTROPHE_RE.split(word)
         # "l'armoire" -> "armoire", "qu'il" -> "il"; "aujourd'hui" keeps both halves.
-        parts = [part for i, part in enumerate(parts) if part and not (i < len(parts) - 1 and len(part) <= 2)]
-        words += [part for part in parts or [word] if part not in words]
+        kept = [part for i, part in enumerate(parts) if part and not (i < len(parts) - 1 and len(part) <= 2)]
+        words += [part for part in kept or [word] if part not in words]
     return words[:MAX_SEARCH_WORDS]
 
 
 def _name_key_range(key: str, word: str) -> Q:
     """Customers whose folded name key `key` starts with `word`, as a range the key's index
     answers (as customers.selectors._prefix_scan: byte order, hence "C" on PostgreSQL)."""
-    if connection.vendor == "postgresql":
-        return Q(**{f"_{key}_c__gte": word, f"_{key}_c__lt": next_prefix(word)})
-    return Q(**{f"{key}__gte": word, f"{key}__lt": next_prefix(word)})
+    column = f"_{key}_c" if connection.vendor == "postgresql" else key
+    end = next_prefix(word)
+    return Q(**{f"{column}__gte": word}) & (Q(**{f"{column}__lt": end}) if end is not None else Q())
 
 
 def _customers_named(word: str) -> Q:
@@ -294,6 +298,12 @@ def search_condition(text: str) -> Q:
     condition = Q() if words else Q(pk__in=[])
     for word in words:
         condition &= Q(subject_key__contains=word) | _customers_named(word)
+    whole = search_key(text).strip(_EDGE_PUNCTUATION)
+    if whole and words != [whole]:
+        # A name of several words or with an apostrophe ("Le Goff", "O'Brien") as customer
+        # search reads it, with either apostrophe (a name is stored as it was typed)
+        for spelling in dict.fromkeys((whole, whole.replace("’", "'"), whole.replace("'", "’"))):
+            condition |= _customers_named(spelling)
     references = searched_references(text)
     if references:
         condition = Q(reference__in=references) | condition

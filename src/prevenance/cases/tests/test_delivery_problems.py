@@ -19,7 +19,7 @@ UNREACHABLE_SMTP = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBacken
     (problem("no_channel", channel="phone"), "fr", "Aucun moyen d’envoi pour le canal Téléphone : envoyez vous-même cette réponse par ce canal."),
     (problem("no_address"), "fr", "Le client n’a pas d’adresse e-mail à laquelle envoyer ce message."),
     (problem("bounced", address="a@example.com", date="2026-11-30T09:00:00+00:00", reason="550 5.1.1 User unknown"), "en",
-     "The customer's email address a@example.com bounced on 11/30/2026 (550 5.1.1 User unknown): add another address, "
+     "The customer's email address a@example.com bounced on 30/11/2026 (550 5.1.1 User unknown): add another address, "
      "or wait for them to write from one that works."),
     (problem("bounced_without_reason", address="a@example.com", date="2026-11-30T09:00:00+00:00"), "fr",
      "L’adresse e-mail du client a@example.com a été refusée le 30/11/2026 : ajoutez une autre adresse, "

@@ -300,3 +300,30 @@ def test_migration_0016_can_be_run_again_and_mends_stale_keys():
     migration_0016.fill_subject_keys(global_apps, editor)
     migration_0016.fill_subject_keys(global_apps, editor)
     assert dict(Case.objects.values_list("pk", "subject_key")) == {fresh.pk: "echange", stale.pk: "montage"}
+
+
+# --- review fixes ---------------------------------------------------------------------------
+
+
+def test_a_full_name_with_a_particle_or_an_apostrophe_finds_its_customers_case(agent, desk, supervisor):
+    make_case("g@example.com", "Facture", team=desk["ours"], actor=supervisor, name=("Yann", "Le Goff"))
+    make_case("o@example.com", "Retour", team=desk["ours"], actor=supervisor, name=("Sean", "O'Brien"))
+    assert found(agent, "Le Goff") == ["Facture"]
+    assert found(agent, "O'Brien") == ["Retour"]
+    assert found(agent, "o’brien") == ["Retour"]
+
+
+def test_a_number_written_with_a_hash_or_a_final_dot_is_a_case_number(agent, desk):
+    number = str(int(desk["armoire"].reference.rsplit("-", 1)[1]))
+    assert "Montage de l'armoire" in found(agent, f"#{number}")
+    assert "Montage de l'armoire" in found(agent, f"{number}.")
+
+
+def test_an_elision_alone_searches_nothing_rather_than_every_l(agent, desk):
+    assert found(agent, "l'") == [] and found(agent, "qu’") == []
+
+
+def test_odd_characters_are_a_search_like_any_other_never_a_500(client, agent, desk):
+    client.force_login(agent)
+    for typed in ("colis \U0010ffff", "\U0010ffff", "colis\x00"):
+        assert client.get(reverse("cases:inbox"), {"q": typed}).status_code == 200
