@@ -198,3 +198,24 @@ def test_a_voucher_granted_at_once_is_sent_with_its_code(receiver, committed, ag
     assert event["type"] == "gesture.requested"
     assert (sent["status"], sent["voucher_code"], sent["reason"]) == ("granted", gesture.voucher_code, "Colis abîmé")
     assert sent["decided_by_id"] == agent.pk and sent["decided_at"]
+
+
+def test_erasing_a_customer_blanks_their_words_in_the_delivery_log(receiver, committed, agent, admin_user):
+    from prevenance.core.models import WebhookDelivery
+    from prevenance.customers.services import erase_customer
+
+    with committed():
+        case = open_email_case("lea@example.com", subject="Mme Léa Martin, 12 rue des Lilas").case
+        other = open_email_case("paul@example.com", subject="Paul garde son sujet").case
+    with committed():
+        request_gesture(case=case, type="refund", amount="10", currency="EUR", reason="Mme Martin a un colis abîmé", actor=agent)
+    erase_customer(customer=case.customer, actor=admin_user)
+    logged = json.dumps([delivery.payload for delivery in WebhookDelivery.objects.all()], ensure_ascii=False)
+    assert "Lilas" not in logged and "Mme Martin" not in logged
+    assert "Paul garde son sujet" in logged  # another customer's events are left alone
+    erased = [d.payload["data"]["object"] for d in WebhookDelivery.objects.filter(event="case.created")
+              if d.payload["data"]["object"]["id"] == case.pk]
+    assert erased and all(item["customer_id"] is None and item["reference"] == case.reference for item in erased)
+    [gesture] = [d.payload["data"]["object"] for d in WebhookDelivery.objects.filter(event="gesture.requested")]
+    assert (gesture["customer_id"], gesture["reason"], gesture["amount"]) == (None, "", "10.00")
+    assert other.customer_id is not None

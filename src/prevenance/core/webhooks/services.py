@@ -126,6 +126,32 @@ def emit_event(event: str, data: dict) -> list[int]:
     return _store(endpoint_ids, _envelope(event, data, now), now)
 
 
+# The words an event's object may carry about a person (case subject, copied addresses,
+# gesture reasons): what an erasure blanks in the delivery log.
+PERSONAL_KEYS = ("subject", "cc_addresses", "reason", "decision_reason", "body", "comment", "sender_address", "sender_name")
+
+
+def erase_from_delivery_log(*, customer_ids: list[int]) -> int:
+    """Right to erasure in the delivery log: the events about these customers keep their ids,
+    dates and statuses (what debugging a receiver needs) and lose their words and the link to
+    the customer. A delivery not sent yet goes out erased. Returns the deliveries changed."""
+    changed = 0
+    rows = WebhookDelivery.objects.filter(payload__data__object__customer_id__in=customer_ids).only("pk", "payload")
+    for delivery in rows.iterator(chunk_size=500):
+        payload = delivery.payload
+        item = payload["data"]["object"]
+        for key in PERSONAL_KEYS:
+            if key in item:
+                item[key] = [] if isinstance(item[key], list) else ""
+        item["customer_id"] = None
+        # A change of a personal field keeps that it changed, not from what to what.
+        for key, change in (payload["data"].get("changes") or {}).items():
+            if key in PERSONAL_KEYS and isinstance(change, dict):
+                payload["data"]["changes"][key] = {"from": "", "to": ""}
+        changed += WebhookDelivery.objects.filter(pk=delivery.pk).update(payload=payload)
+    return changed
+
+
 def send_test_event(*, endpoint: WebhookEndpoint, actor=None) -> WebhookDelivery:
     """A `webhook.test` event to this endpoint alone (active or not), to check the receiver."""
     now = timezone.now()

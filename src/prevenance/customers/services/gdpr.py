@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import AuditKind
+from prevenance.core.webhooks.services import erase_from_delivery_log
 from prevenance.customers.models import Customer, IdentityConflict
 from prevenance.customers.relations import ExportedFile, customer_foreign_keys
 
@@ -140,6 +141,7 @@ def erase_customer(*, customer: Customer, actor=None) -> Customer:
                     before_erase(rows)
                 blanks = {name: _blank_value(model, name) for name in getattr(model, "gdpr_personal_fields", ())}
                 counts[model._meta.label_lower] = rows.update(**{relation.field.name: None}, **blanks)
+        counts["core.webhookdelivery"] = erase_from_delivery_log(customer_ids=ids)
         now = timezone.now()
         for record in records:
             for field in Customer.PERSONAL_FIELDS:
