@@ -17,6 +17,7 @@ from prevenance.cases.choices import CaseStatus, MessageKind
 from prevenance.cases.mail.sanitize import sanitize_html
 from prevenance.cases.models import Case, CaseCounter, Message
 from prevenance.cases.selectors.kept_settings import kept_settings
+from prevenance.cases.selectors.visibility import visible_cases
 from prevenance.cases.services import numbering
 from prevenance.core.choices import CHANNELS
 from prevenance.core.sql import insert_instance, insert_linked_pair, select_for_update
@@ -257,6 +258,14 @@ def lock_live_case(case_id: int) -> Case:
             return locked
         case_id = locked.merged_into_id
     return locked
+
+
+def refuse_hidden_survivor(case: Case, target: Case, user) -> None:
+    """Writing through a merged case lands on its survivor (`target`, locked): only for a user
+    who sees it. None: no user to check (the email intake, the system)."""
+    if user is not None and target.pk != case.pk and not visible_cases(user).filter(pk=target.pk).exists():
+        raise invalid("case", _("Case %(reference)s was merged into a case you cannot see; ask its team.")
+                      % {"reference": case.reference}, "case_not_visible")
 
 
 def case_text(case: Case) -> str:

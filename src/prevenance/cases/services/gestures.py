@@ -24,8 +24,12 @@ from prevenance.cases.selectors import (
     delegation_limit,
     granted_on_case,
 )
-from prevenance.cases.selectors.visibility import visible_cases
-from prevenance.cases.services.common import clean_choice, lock_case, lock_live_case
+from prevenance.cases.services.common import (
+    clean_choice,
+    lock_case,
+    lock_live_case,
+    refuse_hidden_survivor,
+)
 from prevenance.core.audit import record_audit
 from prevenance.core.roles import AGENT, SUPERVISOR
 from prevenance.core.validation import invalid
@@ -148,10 +152,7 @@ def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str
     text = _clean_reason(reason, field="reason", required=True)
     with transaction.atomic():
         locked = lock_live_case(case.pk)
-        if locked.pk != case.pk and not visible_cases(actor).filter(pk=locked.pk).exists():
-            # A gesture on a merged case goes to its survivor: only for someone who sees it.
-            raise invalid("case", _("Case %(reference)s was merged into a case you cannot see; ask its team.")
-                          % {"reference": case.reference}, "case_not_visible")
+        refuse_hidden_survivor(case, locked, actor)  # a merged case's gesture goes to its survivor
         if locked.customer_id is None:
             raise invalid("case", _("This case's customer was erased: no gesture can be made."), "customer_erased")
         limit = delegation_limit(actor, currency)

@@ -15,7 +15,6 @@ from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, MessageKind, Priority
 from prevenance.cases.models import Case, Team
 from prevenance.cases.selectors.kept_settings import pinned_settings
-from prevenance.cases.selectors.visibility import visible_cases
 from prevenance.cases.services.acknowledgements import (
     acknowledge_case,
     plan_acknowledgement,
@@ -39,6 +38,7 @@ from prevenance.cases.services.common import (
     create_case,
     insert_case,
     lock_live_case,
+    refuse_hidden_survivor,
     stored_message,
 )
 from prevenance.cases.services.outbound import customer_email_addresses, our_mailboxes
@@ -248,12 +248,6 @@ def open_case(
     return Intake(case=case, message=message, created=True, case_opened=True, conflict=resolution.conflict)
 
 
-def _refuse_hidden_survivor(case: Case, target: Case, user) -> None:
-    if user is not None and target.pk != case.pk and not visible_cases(user).filter(pk=target.pk).exists():
-        raise invalid("case", _("Case %(reference)s was merged into a case you cannot see; ask its team.")
-                      % {"reference": case.reference}, "case_not_visible")
-
-
 def _refuse_erased(case: Case) -> None:
     # An erased person's words are not added to an unlinked case (a later erasure could not
     # find them): the intake opens a new case from the sender's identities instead.
@@ -323,7 +317,7 @@ def add_inbound_message(
     try:
         with transaction.atomic():
             target = lock_live_case(case.pk)
-            _refuse_hidden_survivor(case, target, visible_to)
+            refuse_hidden_survivor(case, target, visible_to)
             _refuse_erased(target)
             late = target.status == CaseStatus.RESOLVED and (target.resolved_at is None or now - target.resolved_at > reopen_window())
             opened = target.status == CaseStatus.CLOSED or late

@@ -7,13 +7,12 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from prevenance.cases.models import Message
-from prevenance.cases.selectors import case_by_reference
 from prevenance.cases.selectors.case_page import reply_templates_for
+from prevenance.cases.selectors.inbox import searched_references
 from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.services import (
     add_note,
@@ -144,20 +143,11 @@ def case_labels(request, case_id: int):
         root_cause=data["root_cause"], actor=request.user), "labels")
 
 
-def _case_typed(user, typed: str, *, near):
-    """The visible case an agent typed: its reference, or only its number ("65", "000065") for
-    a case of this year or of the year of `near`."""
-    typed = typed.strip()
-    candidates = [typed]
-    if typed.isascii() and typed.isdigit() and is_row_id(int(typed)):  # "²" is a digit to isdigit, not to int
-        years = sorted({timezone.localdate().year, timezone.localtime(near.created_at).year})
-        candidates = [f"C-{year}-{int(typed):06d}" for year in years]
-    found = []
-    for reference in candidates:
-        try:
-            found.append(case_by_reference(user, reference))
-        except Http404:
-            continue
+def _case_typed(user, typed: str):
+    """The visible case an agent typed: its reference, or its number as the inbox's search box
+    reads one ("65", "#65", "C-2026-65": selectors.inbox.searched_references)."""
+    references = searched_references(typed) or [typed.strip().upper()]
+    found = list(visible_cases(user).filter(reference__in=references)[:2])
     if len(found) != 1:
         message = _("Several cases have this number: type the whole reference (C-2026-000065).") if found else _(
             "No case you can see has this reference.")
@@ -173,7 +163,7 @@ def case_merge(request, case_id: int):
     form = MergeForm(request.POST)
 
     def merge(data):
-        loser = _case_typed(request.user, data["loser"], near=case)
+        loser = _case_typed(request.user, data["loser"])
         merge_cases(survivor=case, loser=loser, actor=request.user)
         messages.success(request, _("Case %(loser)s merged into this one: its messages are in the conversation below.")
                          % {"loser": loser.reference})
