@@ -1,17 +1,34 @@
 import re
 import unicodedata
 
+# Letters Unicode does not decompose into a base letter and an accent, written as people
+# type them on a keyboard without them: "cœur" is found by "coeur", "Łukasz" by "lukasz".
+# (casefold already writes "ß" as "ss".) Changing this changes stored keys: a migration
+# must refill them (core.refill, as cases/0017 and customers/0009 do).
+_UNDECOMPOSED_LETTERS = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
+UNDECOMPOSED_LETTERS = "œæøłđðþıŒÆØŁĐÐÞ"
+
 
 def search_key(value: str | None) -> str:
     """Fold a name for prefix search: lower case, accents removed, spaces squeezed.
 
-    "Éloïse  D'Arc" and "eloise d'arc" give the same key, so a search finds both.
+    "Éloïse  D'Arc" and "eloise d'arc" give the same key, so a search finds both; "Œuvre"
+    and "oeuvre" too.
     """
     if not value:
         return ""
-    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    decomposed = unicodedata.normalize("NFKD", value.casefold().translate(_UNDECOMPOSED_LETTERS))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.split())
+
+
+def name_search_keys(first_name: str, last_name: str, company_name: str, *, company: bool) -> tuple[str, str]:
+    """A customer's two folded name keys (last name first, first name first): a person is found
+    by either order; a company by its name."""
+    if company and company_name:
+        key = search_key(company_name)[:220]
+        return key, key
+    return search_key(f"{last_name} {first_name}")[:220], search_key(f"{first_name} {last_name}")[:220]
 
 
 def next_prefix(prefix: str) -> str | None:

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from prevenance.core.choices import Channel
 from prevenance.core.models import TimeStampedModel
-from prevenance.core.text import search_key
+from prevenance.core.text import name_search_keys
 from prevenance.customers.choices import (
     ConflictStatus,
     ConsentAction,
@@ -88,11 +88,9 @@ class Customer(TimeStampedModel):
         return " ".join(part for part in (self.first_name, self.last_name) if part) or self.company_name
 
     def refresh_search_keys(self) -> None:
-        if self.kind == CustomerKind.COMPANY and self.company_name:
-            self.sort_key = self.alt_key = search_key(self.company_name)[:220]
-        else:
-            self.sort_key = search_key(f"{self.last_name} {self.first_name}")[:220]
-            self.alt_key = search_key(f"{self.first_name} {self.last_name}")[:220]
+        self.sort_key, self.alt_key = name_search_keys(
+            self.first_name, self.last_name, self.company_name, company=self.kind == CustomerKind.COMPANY
+        )
 
     def save(self, *args, **kwargs):
         self.refresh_search_keys()
