@@ -7,7 +7,7 @@ one numbered sort that returns two rows; the number of queries never depends on 
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -162,8 +162,8 @@ class Dashboard:
     resolution: Resolution
     gestures: Gestures
     contacts: Contacts | None  # None when the user may not see interactions
-    # CSAT and CES from the surveys' own selector, over every visible case answered in the
-    # period: it takes no team or channel filter, so it shows them as groups instead.
+    # CSAT and CES from the surveys' own selector, over the visible cases answered in the
+    # period, in the team and channel chosen, grouped as `satisfaction_by` says.
     satisfaction: SatisfactionSummary
     satisfaction_by: str
 
@@ -249,6 +249,10 @@ def duration_percentiles(
     median_rank, p90_rank = _rank(count, 50), _rank(count, 90)
     numbered = rows.annotate(position=Window(RowNumber(), order_by=[F("elapsed").asc(), F("pk").asc()]))
     picked = dict(numbered.filter(position__in={median_rank, p90_rank}).values_list("position", "elapsed"))
+    if len(picked) < len({median_rank, p90_rank}):
+        # A case left the population between the count and this read (a customer's reply
+        # reopened it): count again rather than read a rank that is gone.
+        return duration_percentiles(cases, end_field=end_field, start_field=start_field)
     return TimeFigure(count, timedelta(seconds=picked[median_rank]), timedelta(seconds=picked[p90_rank]))
 
 
@@ -285,7 +289,9 @@ def _sla_counts(prefix: str, period: Period, *, done_field: str, due_field: str,
     done = Q(IsNull(settled_at, False))
     overdue = Q(**{f"{due_field}__lte": now})
     if due_field == "resolution_due_at":
-        overdue &= Q(sla_paused_at__isnull=True)
+        # A waiting case's due time moves when its clock restarts, by the time it waited: one
+        # not due when the wait began is undecided; one already late stays late.
+        overdue &= Q(sla_paused_at__isnull=True) | Q(**{f"{due_field}__lte": F("sla_paused_at")})
     decided = Q(**{f"{due_field}__gte": period.start, f"{due_field}__lt": period.end}) & (done | overdue)
     if due_field == "resolution_due_at":
         # Closed without ever being resolved (spam, a duplicate): nothing was to be resolved.
@@ -385,7 +391,10 @@ def contacts_by_channel(user, cases: QuerySet[Case], period: Period) -> Contacts
     if period.channel:
         interactions = interactions.filter(channel=period.channel)
     if period.team is not None:
-        case_ids = cases.annotate(ref=Cast("pk", CharField())).values("ref")
+        # The team's cases whatever channel they were opened by: a call about an email case
+        # is a phone contact of the team.
+        team_cases = dashboard_scope(user, replace(period, channel="")) if period.channel else cases
+        case_ids = team_cases.annotate(ref=Cast("pk", CharField())).values("ref")
         interactions = interactions.filter(ref_type="cases.case", ref_id__in=case_ids)
     contacts = dict(interactions.order_by().values("channel").annotate(n=Count("pk")).values_list("channel", "n"))
     costs = {row.channel: row for row in ChannelCost.objects.all()}

@@ -175,7 +175,7 @@ class GestureReport:
     start: datetime
     end: datetime
     lines: list[AgentGestures]
-    thresholds: dict[str, Decimal]  # per currency: mean + 2 standard deviations of the period's gestures
+    thresholds: dict[str, Decimal]  # per currency: above this a gesture is an outlier (outlier_threshold)
     medians: dict[str, Decimal]  # per currency: median of the agents' totals
     outlier_gestures: list[Gesture]
 
