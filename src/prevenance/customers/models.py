@@ -19,6 +19,9 @@ from prevenance.customers.choices import (
     OrderStatus,
 )
 
+# What may name a nameless customer on a page (a card number or a device id may not).
+_ADDRESS_KINDS = (IdentityKind.EMAIL, IdentityKind.PHONE, IdentityKind.SOCIAL)
+
 # How each model that points at a customer is treated on a GDPR erasure
 # (read by customers.gdpr, which walks every relation generically):
 #   gdpr_on_erase = "delete"  the rows go;
@@ -79,7 +82,15 @@ class Customer(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return self.display_name or f"#{self.pk}"
+        return self.display_name or self.loaded_address or f"#{self.pk}"
+
+    @property
+    def loaded_address(self) -> str:
+        """How a nameless customer is known, as a helpdesk shows them: their first email or phone,
+        when the caller loaded their identities (customers.selectors.load_nameless_addresses);
+        "" otherwise, so that printing a customer never runs a query."""
+        loaded = getattr(self, "_prefetched_objects_cache", {}).get("identities")
+        return next((identity.value for identity in loaded or () if identity.kind in _ADDRESS_KINDS), "")
 
     @property
     def display_name(self) -> str:

@@ -1,11 +1,12 @@
 """Reads about customers; access_* fetch and authorise at once (404 for missing and not yours)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.db.models.functions import Collate
 from django.http import Http404
 
@@ -109,6 +110,13 @@ def search_customers(user, query: str, *, limit: int = 20) -> list[Customer]:
     if key and len(found) < limit:
         found += _name_prefix(base, key, limit - len(found), {c.pk for c in found})
     return found
+
+
+def load_nameless_addresses(customers: Iterable[Customer | None]) -> None:
+    """Load the identities of the nameless customers among `customers` (one query, none when all
+    have a name), so that they are shown by their email or phone (Customer.loaded_address)."""
+    nameless = [customer for customer in customers if customer is not None and not customer.display_name]
+    prefetch_related_objects(nameless, Prefetch("identities", queryset=Identity.objects.order_by("pk")))
 
 
 def customer_identities(customer: Customer) -> list[Identity]:

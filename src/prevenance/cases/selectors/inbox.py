@@ -46,6 +46,7 @@ from prevenance.core.pagination import InvalidCursor, decode_cursor, encode_curs
 from prevenance.core.text import next_prefix, search_key
 from prevenance.core.validation import MAX_ID, invalid, is_row_id
 from prevenance.customers.models import Customer
+from prevenance.customers.selectors import load_nameless_addresses
 
 PAGE_SIZE = 25
 # Tab counts stop here: counting every open case of a million is not worth a slow page.
@@ -471,6 +472,7 @@ def inbox(user, *, view: str | None = OPEN, filters: dict | None = None, cursor:
     page_keys = keys[:limit]
     rows = Case.objects.select_related("customer", "team", "assignee", "sla_policy").in_bulk([pk for _key, pk in page_keys])
     items = [rows[pk] for _key, pk in page_keys if pk in rows]
+    load_nameless_addresses(case.customer for case in items)
     next_cursor = None
     if len(keys) > limit:
         key, pk = page_keys[-1]

@@ -560,12 +560,13 @@ def test_breaching_soon_merges_an_agents_sources_soonest_first_without_repeats(a
 
 def test_an_agents_page_reads_each_source_and_status_once(agent, spread):
     """Two teams + triage, four active statuses: 12 short reads, and one for the agent's own
-    cases (plus the team list and the page's rows), whatever the number of cases."""
+    cases (plus the team list, the page's rows and the addresses of its nameless customers),
+    whatever the number of cases."""
     with CaptureQueriesContext(connection) as captured:
         inbox(agent, view="open")
     status_reads = [q["sql"] for q in captured if "ORDER BY" in q["sql"] and "LIMIT 26" in q["sql"]]
     assert len(status_reads) == 3 * 4 + 1
-    assert len(captured) == 1 + len(status_reads) + 1
+    assert len(captured) == 1 + len(status_reads) + 1 + 1
 
 
 def test_each_source_split_holds_exactly_the_visible_cases(agent, supervisor, spread):

@@ -39,7 +39,12 @@ from prevenance.cases.views.case_forms import (
 from prevenance.cases.workflow import TRANSITIONS
 from prevenance.core.choices import Channel
 from prevenance.core.htmx import htmx_partial
-from prevenance.customers.selectors import bounced_addresses, consent_states, customer_orders
+from prevenance.customers.selectors import (
+    bounced_addresses,
+    consent_states,
+    customer_orders,
+    load_nameless_addresses,
+)
 from prevenance.interactions.selectors import customer_timeline
 
 TIMELINE_SHOWN = 8
@@ -72,6 +77,7 @@ def _sidebar(user, case) -> dict:
     customer = case.customer
     if customer is None or not user.has_perm("customers.view_customer"):
         return {}
+    load_nameless_addresses([customer])
     side = {"other_cases": customer_open_cases(user, case), "bounced": bounced_addresses(customer)}
     if user.has_perm("customers.view_order"):
         side["orders"] = customer_orders(customer, limit=ORDERS_SHOWN)
