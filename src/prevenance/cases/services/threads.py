@@ -9,6 +9,7 @@ from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
 from prevenance.cases.models import Case, Gesture, Message
 from prevenance.cases.services.common import REFERENCE_TYPE, create_case, lock_case, refuse_closed
+from prevenance.cases.services.priority import score_case
 from prevenance.cases.services.sla import restart_resolution_clock, resume_clock, start_clock
 from prevenance.core.audit import record_audit
 from prevenance.core.validation import invalid
@@ -133,21 +134,26 @@ def split_message(*, message: Message, actor) -> Case:
         refuse_closed(source)
         if message.kind != MessageKind.INBOUND:
             raise invalid("message", _("Only a message from the customer can become a case of its own."), "not_inbound")
-        if not source.messages.exclude(pk=message.pk).exists():
-            raise invalid("message", _("This is the case's only message: there is nothing to split from."), "only_message")
+        if not source.messages.filter(kind=MessageKind.INBOUND).exclude(pk=message.pk).exists():
+            # Its acknowledgement or the replies to it would be left on a case about nothing.
+            raise invalid(
+                "message", _("This is the case's only message from the customer: there is nothing to split from."), "only_message"
+            )
         if source.customer_id is None:
             raise invalid("message", _("This case's customer was erased."), "customer_erased")
         now = timezone.now()
         case = create_case(
             customer=source.customer, channel=message.channel, subject=source.subject, created_at=now, type=source.type,
-            priority=source.priority, team=source.team, split_from=source, last_customer_message_at=message.created_at,
-            language=source.language, priority_score=source.priority_score, priority_reasons=source.priority_reasons,
+            team=source.team, split_from=source, last_customer_message_at=message.created_at, language=source.language,
             # Answered from the mailbox the message came to, about the same order, copying the
             # people this message copied (the source's copies were kept for its own matter).
             mailbox=message.mailbox or source.mailbox, order=source.order,
             cc_addresses=_copied_on(message, source),
         )
-        start_clock(case, now)  # its own SLA clock, from its creation
+        # Its own priority, from its message: not the source's age, SLA state or raised level.
+        score_case(case, text=f"{case.subject}\n{message.body_text}", now=now)
+        case.save(update_fields=["priority", "priority_score", "priority_reasons"])
+        start_clock(case, now)  # its own SLA clock, from its creation (the policy may depend on the priority)
         message.case = case
         message.save(update_fields=["case"])
         _move_timeline([message.pk], case)

@@ -172,10 +172,35 @@ def test_split_refuses_the_only_message_and_a_reply(agent):
     reply = add_reply(case=source, author=agent, body="Bonjour")
     with pytest.raises(ValidationError) as outbound:
         split_message(message=reply, actor=agent)
-    assert alone.value.message_dict == {"message": ["This is the case's only message: there is nothing to split from."]}
+    assert alone.value.message_dict == {
+        "message": ["This is the case's only message from the customer: there is nothing to split from."]}
     assert outbound.value.message_dict == {"message": ["Only a message from the customer can become a case of its own."]}
     assert Case.objects.count() == 1
     assert Message.objects.filter(case=source).count() == 2
+
+
+def test_split_refuses_the_only_customer_message_beside_the_acknowledgement(agent):
+    ensure_default_templates()
+    source = open_email_case("seul@example.com").case
+    assert source.messages.filter(kind=MessageKind.OUTBOUND).exists()  # the acknowledgement
+    with pytest.raises(ValidationError) as alone:
+        split_message(message=source.messages.get(kind=MessageKind.INBOUND), actor=agent)
+    assert alone.value.messages == ["This is the case's only message from the customer: there is nothing to split from."]
+    assert Case.objects.count() == 1
+
+
+def test_a_split_case_gets_its_own_priority_not_the_sources_age_and_breach(agent):
+    source = open_email_case("vieux@example.com", subject="Commande", body="Ma commande est en retard.").case
+    Case.objects.filter(pk=source.pk).update(
+        priority="urgent", priority_score=70,
+        priority_reasons=[{"code": "age", "points": 20}, {"code": "sla_breached", "points": 30}],
+    )
+    other = add_inbound_message(case=source, body="Autre chose : merci pour la livraison, tout va bien.").message
+    new = split_message(message=other, actor=agent)
+    new.refresh_from_db()
+    codes = {reason["code"] for reason in new.priority_reasons}
+    assert not codes & {"age", "sla_breached"}
+    assert new.priority != "urgent" and new.priority_score < 70
 
 
 def test_merging_customers_moves_their_cases_and_messages(supervisor):
