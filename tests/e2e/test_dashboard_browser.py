@@ -104,11 +104,11 @@ def test_a_supervisor_filters_the_dashboard_by_team(live_server, monkeypatch):
         page.select_option("#id_team", str(teams[0].pk))
         page.click("button[type=submit]:has-text('Show')")
         expect(page).to_have_url(_contains(f"team={teams[0].pk}"))
-        rows = page.locator("#dash-backlog ~ table").first.locator("tbody tr td.num")
+        rows = page.locator("#dash-backlog ~ .table-scroll table").first.locator("tbody tr td.num")
         counts = [int(text) for text in rows.all_inner_texts()]
         assert sum(counts) == team_open
         expect(page.locator(".dash-grid")).to_contain_text("Inbound contacts")
-        assert page.locator("#dash-contacts ~ table tbody tr").count() > 0
+        assert page.locator("#dash-contacts ~ .table-scroll table tbody tr").count() > 0
 
 
 def _starts_with(prefix: str) -> re.Pattern:

@@ -1,0 +1,50 @@
+"""On a phone (390 × 844), no page is wider than the screen: wide tables scroll inside their card.
+
+Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e/test_phone_layout_browser.py
+Save the screenshots: add PREVENANCE_SCREENSHOT_DIR=docs
+"""
+
+from chromium import BROWSER_TESTS, chromium_page, log_in, screenshot
+
+from prevenance.cases.services import add_reply, assign_case, refuse_gesture, request_gesture
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.customers.tests.factories import UserFactory
+
+pytestmark = BROWSER_TESTS
+
+PAGE_WIDTH = "document.documentElement.scrollWidth"
+SCREEN_WIDTH = "window.innerWidth"
+
+
+def test_the_dashboard_the_inbox_and_a_case_with_gestures_fit_a_phone(live_server, monkeypatch):
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    agent = UserFactory(username="samir", first_name="Samir", last_name="Benali", role="agent")
+    boss = UserFactory(username="claire", first_name="Claire", last_name="Morel", role="supervisor")
+    team = TeamFactory(name="Livraisons", members=[agent])
+    case = assign_case(case=open_email_case("lea.bernard@example.fr", subject="Canapé taché").case,
+                       team=team, assignee=agent, actor=boss)
+    add_reply(case=case, author=agent, body="Bonjour, nous nous en occupons.")
+    refused = request_gesture(case=case, type="refund", amount="1000", currency="EUR",
+                              reason="Remboursement complet du canapé taché à la livraison", actor=agent)
+    refuse_gesture(gesture=refused, actor=boss, reason="Proposer d'abord un nettoyage à domicile")
+    request_gesture(case=case, type="voucher", amount="20.50", currency="EUR", reason="Geste pour le retard", actor=agent)
+
+    with chromium_page(monkeypatch, width=390, height=844, locale="fr-FR") as page:
+        log_in(page, live_server, "/cases/dashboard/", "claire")
+        page.select_option("#language-select", "fr")
+        expect(page.locator(".dash-grid")).to_be_visible()
+        assert page.evaluate(PAGE_WIDTH) <= page.evaluate(SCREEN_WIDTH)
+        screenshot(page, "dashboard-phone-fr.png")
+
+        page.goto(f"{live_server.url}/cases/{case.pk}/")
+        expect(page.locator("#gestures table")).to_contain_text("Refusé")
+        assert page.evaluate(PAGE_WIDTH) <= page.evaluate(SCREEN_WIDTH)
+        screenshot(page, "case-phone-fr.png")
+
+        page.goto(f"{live_server.url}/cases/")
+        expect(page.locator("#inbox-table")).to_contain_text(case.reference)
+        assert page.evaluate(PAGE_WIDTH) <= page.evaluate(SCREEN_WIDTH)
+        # The columns out of sight are announced: the table scrolls inside its card.
+        expect(page.locator(".scroll-hint")).to_be_visible()
+        assert page.evaluate("document.querySelector('.table-scroll').scrollWidth > document.querySelector('.table-scroll').clientWidth")
