@@ -66,3 +66,13 @@ def test_a_gesture_above_the_supervisors_own_limit_is_not_theirs_to_decide(clien
     assert client.post(decide(big), {"decision": "approve"}).status_code == 404
     big.refresh_from_db()
     assert big.status == GestureStatus.REQUESTED
+
+
+def test_the_limits_are_written_as_amounts_everywhere_on_the_page(client, agent, supervisor, waiting):
+    request_gesture(case=waiting.case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)
+    client.force_login(supervisor)
+    page = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The supervisor's own limit (2,000 EUR) above the table, and the highest limit in the
+    # "waiting for someone else" table, grouped with two decimals as the gestures' amounts.
+    assert page.count("2,000.00 EUR") == 2
+    assert "2000.00" not in page and "2000 EUR" not in page
