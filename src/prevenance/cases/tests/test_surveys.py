@@ -175,6 +175,30 @@ def test_the_link_only_shows_the_answer_preselected_and_a_click_on_the_page_reco
 
 
 @pytest.mark.django_db
+def test_the_page_is_in_the_surveys_language_unless_the_visitor_chooses_another_with_the_switch(agent):
+    survey = survey_of(resolved_case(agent))
+    assert survey.language == "fr"
+    client = Client()
+    url = f"/cases/survey/{survey.token}/"
+    # A browser set to English gets the survey's language all the same...
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page["Content-Language"] == "fr"
+    assert "Quelle est votre satisfaction" in page.content.decode()
+    # ... until the visitor picks English in the page's language switch: the choice wins.
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": url})
+    assert switched.status_code == 302 and switched["Location"] == url
+    page = client.get(url)
+    assert page["Content-Language"] == "en"
+    assert "How satisfied are you with the way we handled your request?" in page.content.decode()
+    assert re.search(r'<option value="en"\s+selected', page.content.decode())
+    # An answer posted then is recorded the same, and the next step stays in English.
+    client.post(url, {"step": "csat", "csat": "5"})
+    assert client.get(url)["Content-Language"] == "en"
+    survey.refresh_from_db()
+    assert (survey.csat, survey.language) == (5, "fr")
+
+
+@pytest.mark.django_db
 def test_answers_can_be_changed_for_seven_days_then_the_survey_is_closed(agent):
     survey = survey_of(resolved_case(agent))
     answer_survey(token=survey.token, csat=2)

@@ -6,6 +6,7 @@ every link of a message to check it: if a GET recorded the answer, every survey 
 company behind such a scanner would come back "1" or "5" without the customer doing anything.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -78,22 +79,35 @@ def _answer(request, survey):
     return _page(request, survey, step=_step(request, survey), status=400)
 
 
+def _language(request, survey) -> str:
+    """The survey's language, unless the visitor chose one with the page's language switch
+    (Django's `set_language` view keeps the choice in the language cookie): that choice wins."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen and translation.check_for_language(chosen):
+        try:
+            return translation.get_supported_language_variant(chosen)
+        except LookupError:
+            pass
+    return survey.language
+
+
 @require_http_methods(["GET", "POST"])
 def survey_page(request, token: str):
-    """The survey in the customer's language: rating (preselected from the link), then effort
+    """The survey in the customer's language (or the one the visitor chose): rating (preselected from the link), then effort
     and an optional comment; answers can be changed until the survey closes (7 days)."""
     survey = survey_by_token(token)
     if survey is None:
         response = render(request, "cases/survey_missing.html", status=404)
         response["Cache-Control"] = "no-store"
         return response
-    with translation.override(survey.language):
+    language = _language(request, survey)
+    with translation.override(language):
         if request.method == "POST" and is_open(survey):
             response = _answer(request, survey)
         else:
             step = _step(request, survey)
             response = _page(request, survey, step=step, status=410 if step == "closed" else 200)
-    response["Content-Language"] = survey.language
+    response["Content-Language"] = language
     # The page shows someone's answers: never kept by a shared cache or proxy.
     response["Cache-Control"] = "no-store"
     return response
