@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Min, OuterRef, Prefetch, QuerySet, Subquery, prefetch_related_objects
 from django.db.models.functions import Collate
 from django.http import Http404
 
@@ -172,6 +172,25 @@ def qualification(customer: Customer) -> str:
     if any(states[p].state == ConsentState.GRANTED for p in MARKETING_PURPOSES):
         return Qualification.OPTED_IN
     return Qualification.IDENTIFIED
+
+
+# What tells when someone became a customer, besides the record: an import can create the
+# record years after the first order, the first address seen or the first contact.
+_FIRST_DATES = ("orders__ordered_at", "identities__first_seen_at", "interactions__occurred_at")
+
+
+def customer_since(customer: Customer) -> datetime:
+    """The earliest of the record's creation, the first order, the first identity seen and the
+    first interaction: one query, each first date an indexed MIN in a subquery (a join of the
+    three would multiply the rows)."""
+    firsts = {
+        f"first_{n}": Subquery(Customer.objects.filter(pk=OuterRef("pk")).annotate(first=Min(path)).values("first"))
+        for n, path in enumerate(_FIRST_DATES)
+    }
+    row = Customer.objects.filter(pk=customer.pk).annotate(**firsts).values("created_at", *firsts).first()
+    if row is None:
+        return customer.created_at
+    return min(value for value in row.values() if value is not None)
 
 
 def customer_orders(customer: Customer, *, limit: int = 50) -> list[Order]:

@@ -1,6 +1,6 @@
 """The case page and its actions, through the Django test client on a real database."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -33,7 +33,7 @@ from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.models import AuditEvent
 from prevenance.core.testing import run_concurrently
 from prevenance.customers.models import Identity
-from prevenance.customers.tests.factories import UserFactory
+from prevenance.customers.tests.factories import OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -369,6 +369,13 @@ def test_the_sidebar_warns_when_the_customers_address_bounces(client, agent, set
     text = client.get(url("case", setup["case"])).content.decode()
     assert "camille@example.com bounced on" in text
     assert 'title="5.1.1 User unknown"' in text
+
+
+def test_the_sidebar_dates_the_customer_from_their_first_order_when_the_record_is_younger(client, agent, setup):
+    OrderFactory(customer=setup["case"].customer, ordered_at=datetime(2016, 5, 2, 10, 0, tzinfo=UTC))
+    client.force_login(agent)
+    text = client.get(url("case", setup["case"]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Customer since 2 May 2016" in text
 
 
 def test_the_gesture_form_of_a_merged_case_shows_the_delegation_left_on_its_survivor(client, agent, supervisor, setup):

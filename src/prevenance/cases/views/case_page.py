@@ -43,6 +43,7 @@ from prevenance.customers.selectors import (
     bounced_addresses,
     consent_states,
     customer_orders,
+    customer_since,
     load_nameless_addresses,
 )
 from prevenance.interactions.selectors import customer_timeline
@@ -78,7 +79,7 @@ def _sidebar(user, case) -> dict:
     if customer is None or not user.has_perm("customers.view_customer"):
         return {}
     load_nameless_addresses([customer])
-    side = {"other_cases": customer_open_cases(user, case), "bounced": bounced_addresses(customer)}
+    side = {"other_cases": customer_open_cases(user, case), "bounced": bounced_addresses(customer), "since": customer_since(customer)}
     if user.has_perm("customers.view_order"):
         side["orders"] = customer_orders(customer, limit=ORDERS_SHOWN)
     if user.has_perm("customers.view_consentevent"):

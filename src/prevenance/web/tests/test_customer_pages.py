@@ -10,7 +10,8 @@ from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent
 from prevenance.customers.choices import ConsentMethod, ConsentPurpose
 from prevenance.customers.services import ensure_consent_wording, grant_consent, withdraw_consent
-from prevenance.customers.tests.factories import CustomerFactory, IdentityFactory
+from prevenance.customers.selectors import customer_since
+from prevenance.customers.tests.factories import CustomerFactory, IdentityFactory, OrderFactory
 from prevenance.interactions.choices import Direction
 from prevenance.interactions.services import record_interaction
 
@@ -231,3 +232,37 @@ class TestBouncedAddress:
         assert response.status_code == 404
         other.refresh_from_db()
         assert other.bounced_at is not None
+
+
+class TestCustomerSince:
+    """'Customer since' is the earliest trace of the customer, not the record's creation date
+    (an import creates the record long after the first order, address or contact)."""
+
+    @pytest.mark.django_db
+    def test_a_customer_with_nothing_else_dates_from_the_record(self, django_assert_num_queries):
+        customer = CustomerFactory()
+        with django_assert_num_queries(1):
+            assert customer_since(customer) == customer.created_at
+
+    @pytest.mark.django_db
+    @pytest.mark.parametrize("earliest", ["order", "identity", "interaction"])
+    def test_the_earliest_of_order_identity_and_interaction_wins(self, earliest, django_assert_num_queries):
+        customer = CustomerFactory()
+        years = {"order": 2019, "identity": 2020, "interaction": 2021}
+        years[earliest] = 2015
+        at = {kind: dt.datetime(year, 3, 14, 9, 30, tzinfo=dt.UTC) for kind, year in years.items()}
+        OrderFactory(customer=customer, ordered_at=at["order"])
+        OrderFactory(customer=customer, ordered_at=at["order"] + dt.timedelta(days=400))
+        IdentityFactory(customer=customer, first_seen_at=at["identity"])
+        record_interaction(customer=customer, channel=Channel.PHONE, direction=Direction.INBOUND,
+                           summary="Appel", occurred_at=at["interaction"])
+        OrderFactory(ordered_at=dt.datetime(2001, 1, 1, tzinfo=dt.UTC))  # another customer's
+        with django_assert_num_queries(1):
+            assert customer_since(customer) == at[earliest]
+
+    def test_the_360_page_shows_the_first_order_date_of_an_imported_customer(self, login, agent, known_customer):
+        OrderFactory(customer=known_customer, ordered_at=dt.datetime(2016, 5, 2, 10, 0, tzinfo=dt.UTC))
+
+        body = login(agent).get(reverse("web:customer", args=[known_customer.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+        assert "<dt>Customer since</dt><dd>2 May 2016</dd>" in body

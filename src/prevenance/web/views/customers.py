@@ -21,6 +21,7 @@ from prevenance.customers.selectors import (
     consent_states,
     customer_identities,
     customer_orders,
+    customer_since,
     qualification,
     search_customers,
 )
@@ -63,6 +64,7 @@ def _detail_context(request, customer, *, consent_form=None) -> dict:
     context = {
         "customer": customer,
         "qualification": qualification(customer),
+        "customer_since": customer_since(customer),
         "identities": customer_identities(customer) if user.has_perm("customers.view_identity") else None,
         "orders": customer_orders(customer) if user.has_perm("customers.view_order") else None,
         "channels": Channel.choices,
