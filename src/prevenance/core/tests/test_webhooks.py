@@ -2,8 +2,11 @@
 
 import hmac
 import json
+import re
+import time
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.contrib.admin.sites import site
@@ -104,6 +107,31 @@ def test_the_signature_is_hmac_sha256_over_timestamp_and_body():
     assert verify_signature("whsec_test", header, b'{"a":1}', now=1_700_000_100)
     assert not verify_signature("whsec_test", header, b'{"a":1}', now=1_700_000_000 + 301)  # replayed too late
     assert not verify_signature("whsec_test", "garbage", b'{"a":1}')
+
+
+def _documented_verify():
+    """The receiver's check as docs/webhooks.md prints it, run as a receiver would copy it."""
+    docs = (Path(__file__).resolve().parents[4] / "docs" / "webhooks.md").read_text(encoding="utf-8")
+    snippet = re.search(r"```python\n(import hashlib.*?def verify\(.*?)```", docs, re.DOTALL).group(1)
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102 - our own documentation
+    return namespace["verify"]
+
+
+@pytest.mark.parametrize("forged", ["é", "\ud800", "ａｂ"])
+def test_a_signature_header_that_is_not_ascii_is_refused_not_raised(forged):
+    # hmac.compare_digest raises TypeError on a str holding anything but ASCII.
+    header = f"t={int(time.time())},v1={forged}"
+
+    assert verify_signature("whsec_test", header, b"{}") is False
+    assert _documented_verify()("whsec_test", header, b"{}") is False
+
+
+def test_the_documented_receiver_check_accepts_what_we_sign():
+    header = signature_header("whsec_test", b'{"a":1}')
+
+    assert _documented_verify()("whsec_test", header, b'{"a":1}') is True
+    assert _documented_verify()("whsec_other", header, b'{"a":1}') is False
 
 
 def test_nothing_is_sent_for_a_rolled_back_write(receiver, endpoint, committed):

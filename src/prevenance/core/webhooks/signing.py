@@ -41,4 +41,6 @@ def verify_signature(
         return False
     if abs((time.time() if now is None else now) - timestamp) > tolerance:
         return False
-    return hmac.compare_digest(compute_signature(secret, timestamp, body), parts.get("v1", ""))
+    # As bytes: compare_digest raises TypeError on a str that is not ASCII (a forged header);
+    # "replace" turns a character UTF-8 cannot hold into "?", which no hex signature contains.
+    return hmac.compare_digest(compute_signature(secret, timestamp, body).encode(), parts.get("v1", "").encode("utf-8", "replace"))
