@@ -1,12 +1,25 @@
 """One error format for the whole API: {"detail": [{"loc": [...], "msg": "...", "type": "..."}]}.
 
 Ninja's own schema errors, the services' Django ValidationError, missing records, refused
-permissions, bad cursors and bad credentials all answer in that shape, never with a 500.
+permissions, bad cursors, bad credentials and a body over the size limit all answer in that
+shape, never with a 500; `msg` is in the request's language (pydantic's messages too, by
+`type`: SCHEMA_MESSAGES). An unknown path and a method an endpoint does not have are put in
+that shape by api.middleware.ApiErrorShapeMiddleware.
 """
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    ValidationError,
+)
 from django.http import Http404
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
@@ -29,9 +42,100 @@ def _loc(raw) -> list:
     return loc
 
 
+def _one_of(expected: str) -> str:
+    # pydantic's "'a', 'b' or 'c'" with the request's "or".
+    head, sep, last = str(expected).rpartition(" or ")
+    # Translators: the end of a list of allowed values: 'question', 'request' or 'complaint'.
+    return _("%(values)s or %(last)s") % {"values": head, "last": last} if sep else str(expected)
+
+
+def _at_most(ctx: dict) -> str:
+    limit = int(ctx["max_length"])
+    return ngettext("String should have at most %(limit)d character", "String should have at most %(limit)d characters", limit) % {
+        "limit": limit,
+    }
+
+
+def _at_least(ctx: dict) -> str:
+    limit = int(ctx["min_length"])
+    return ngettext("String should have at least %(limit)d character", "String should have at least %(limit)d characters", limit) % {
+        "limit": limit,
+    }
+
+
+def _too_many(ctx: dict) -> str:
+    limit, actual = int(ctx["max_length"]), int(ctx["actual_length"])
+    return ngettext("List should have at most %(limit)d item after validation, not %(actual)d",
+                    "List should have at most %(limit)d items after validation, not %(actual)d",
+                    limit) % {"limit": limit, "actual": actual}
+
+
+# pydantic's messages by error type, in the request's language, filled from the error's `ctx`;
+# the English is pydantic's own. A type not listed keeps pydantic's (English) message.
+SCHEMA_MESSAGES: dict[str, Callable[[dict], str]] = {
+    "missing": lambda ctx: _("Field required"),
+    "extra_forbidden": lambda ctx: _("Extra inputs are not permitted"),
+    "string_type": lambda ctx: _("Input should be a valid string"),
+    "string_too_long": _at_most,
+    "string_too_short": _at_least,
+    "string_pattern_mismatch": lambda ctx: _("String should match pattern '%(pattern)s'") % {"pattern": ctx["pattern"]},
+    "too_long": _too_many,
+    "int_type": lambda ctx: _("Input should be a valid integer"),
+    "int_parsing": lambda ctx: _("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": lambda ctx: _("Input should be a valid integer, got a number with a fractional part"),
+    "float_type": lambda ctx: _("Input should be a valid number"),
+    "float_parsing": lambda ctx: _("Input should be a valid number, unable to parse string as a number"),
+    "decimal_type": lambda ctx: _("Decimal input should be an integer, float, string or Decimal object"),
+    "decimal_parsing": lambda ctx: _("Input should be a valid decimal"),
+    "bool_type": lambda ctx: _("Input should be a valid boolean"),
+    "bool_parsing": lambda ctx: _("Input should be a valid boolean, unable to interpret input"),
+    "enum": lambda ctx: _("Input should be %(expected)s") % {"expected": _one_of(ctx["expected"])},
+    "literal_error": lambda ctx: _("Input should be %(expected)s") % {"expected": _one_of(ctx["expected"])},
+    "less_than_equal": lambda ctx: _("Input should be less than or equal to %(limit)s") % {"limit": ctx["le"]},
+    "less_than": lambda ctx: _("Input should be less than %(limit)s") % {"limit": ctx["lt"]},
+    "greater_than_equal": lambda ctx: _("Input should be greater than or equal to %(limit)s") % {"limit": ctx["ge"]},
+    "greater_than": lambda ctx: _("Input should be greater than %(limit)s") % {"limit": ctx["gt"]},
+    "list_type": lambda ctx: _("Input should be a valid list"),
+    "dict_type": lambda ctx: _("Input should be a valid dictionary"),
+    "model_type": lambda ctx: _("Input should be a valid dictionary"),
+    "model_attributes_type": lambda ctx: _("Input should be a valid dictionary"),
+    # The parser's detail ("invalid digit in duration", "EOF while parsing...") stays as given.
+    "datetime_type": lambda ctx: _("Input should be a valid datetime"),
+    "datetime_parsing": lambda ctx: _("Input should be a valid datetime, %(error)s") % {"error": ctx["error"]},
+    "datetime_from_date_parsing": lambda ctx: _("Input should be a valid datetime or date, %(error)s") % {"error": ctx["error"]},
+    "date_type": lambda ctx: _("Input should be a valid date"),
+    "date_parsing": lambda ctx: _("Input should be a valid date in the format YYYY-MM-DD, %(error)s") % {"error": ctx["error"]},
+    "date_from_datetime_parsing": lambda ctx: _("Input should be a valid date or datetime, %(error)s") % {"error": ctx["error"]},
+    "time_delta_type": lambda ctx: _("Input should be a valid timedelta"),
+    "time_delta_parsing": lambda ctx: _("Input should be a valid timedelta, %(error)s") % {"error": ctx["error"]},
+    "json_invalid": lambda ctx: _("Invalid JSON: %(error)s") % {"error": ctx["error"]},
+    "json_type": lambda ctx: _("JSON input should be string, bytes or bytearray"),
+    # Our own validators raise a translated ValueError (cases/schemas.py).
+    "value_error": lambda ctx: _("Value error, %(error)s") % {"error": ctx["error"]},
+}
+
+
+def schema_message(error: dict) -> str:
+    """pydantic's message for one error, in the request's language when its type is known."""
+    translate = SCHEMA_MESSAGES.get(str(error.get("type", "")))
+    if translate is not None:
+        try:
+            return translate(error.get("ctx") or {})
+        except (KeyError, TypeError, ValueError):
+            pass  # a ctx not as expected: pydantic's own words rather than none
+    return str(error.get("msg", ""))
+
+
 def schema_error_body(errors: list[dict]) -> dict:
     # Only loc/msg/type: pydantic's "input" would echo a huge or personal value back.
-    return error_body(*((_loc(e.get("loc")), e.get("msg", ""), e.get("type", "invalid")) for e in errors))
+    return error_body(*((_loc(e.get("loc")), schema_message(e), e.get("type", "invalid")) for e in errors))
+
+
+def too_large_body() -> dict:
+    """A request over DATA_UPLOAD_MAX_MEMORY_SIZE (Django refuses to read its body): 413."""
+    limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    msg = _("The request is larger than %(limit)s, the most this server accepts: send the files in several requests.") % {"limit": limit}
+    return error_body((["body"], msg, "request_too_large"))
 
 
 def django_error_body(exc: ValidationError) -> dict:
@@ -81,10 +185,16 @@ def install_error_handlers(api: NinjaAPI) -> None:
         msg = _("Authentication required: send “Authorization: Bearer <API key>” with a valid, unrevoked key.")
         return respond(request, error_body(([], msg, "not_authenticated")), 401)
 
+    @api.exception_handler(RequestDataTooBig)
+    def too_large(request, exc):
+        return respond(request, too_large_body(), 413)
+
     @api.exception_handler(HttpError)
     def http_error(request, exc):
         if exc.status_code == 400 and isinstance(exc.__cause__, SchemaValidationError):
             return schema_invalid(request, exc.__cause__)
+        if exc.status_code == 400 and isinstance(exc.__cause__, RequestDataTooBig):
+            return too_large(request, exc.__cause__)
         if exc.status_code == 400:
             # Ninja raises this for a body that is not JSON.
             return respond(request, error_body((["body"], _("The request body is not valid JSON."), "json_invalid")), 400)

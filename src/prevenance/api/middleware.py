@@ -1,4 +1,7 @@
-"""Idempotency-Key on the API's POST requests: a retried request gets the first answer again.
+"""The API's middleware: Idempotency-Key on POST requests, and the error shape for what
+never reaches an endpoint (ApiErrorShapeMiddleware, at the end).
+
+Idempotency-Key on the API's POST requests: a retried request gets the first answer again.
 
 A POST under /api/v1/ with an `Idempotency-Key` header runs in one transaction that also
 stores its answer under (caller, key); a retry with the same key and the same request is
@@ -12,12 +15,13 @@ See docs/api.md, "Idempotent retries".
 import hashlib
 import re
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from prevenance.api import services
-from prevenance.api.errors import error_body
+from prevenance.api.errors import error_body, too_large_body
 from prevenance.api.selectors import active_key_for
 from prevenance.core.files import discard_files, files_discarded_on_failure
 
@@ -70,6 +74,11 @@ class IdempotencyMiddleware:
         scope = _scope(request)
         if scope is None:
             return self.get_response(request)
+        try:
+            request.body  # noqa: B018 - read once here: the fingerprint needs it
+        except RequestDataTooBig:
+            # Over DATA_UPLOAD_MAX_MEMORY_SIZE: refused before any claim, so nothing is kept.
+            return JsonResponse(too_large_body(), status=413)
         return self._once(request, scope, key)
 
     def _once(self, request, scope: str, key: str):
@@ -106,3 +115,30 @@ class IdempotencyMiddleware:
                 # and sent again under the same key.
                 services.release_idempotency_key(scope=scope, key=key)
         return response
+
+
+class ApiErrorShapeMiddleware:
+    """The API's error shape for the answers no endpoint writes: Django's HTML 404 for a path
+    under /api/ that does not exist, and Ninja's plain-text 405 for a method an endpoint does not
+    have (its `Allow` header is kept). A JSON answer passes as it is. After LocaleMiddleware:
+    `msg` is in the request's language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code not in (404, 405)
+            or not request.path_info.startswith(API_PREFIX)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        if response.status_code == 404:
+            return JsonResponse(error_body(([], _("Not found."), "not_found")), status=404)
+        allowed = ", ".join(sorted(method.strip() for method in response.get("Allow", "").split(",") if method.strip()))
+        msg = _("This path does not accept %(method)s; it accepts %(allowed)s.") % {"method": request.method[:20], "allowed": allowed}
+        shaped = JsonResponse(error_body(([], msg, "method_not_allowed")), status=405)
+        if response.has_header("Allow"):
+            shaped["Allow"] = response["Allow"]
+        return shaped

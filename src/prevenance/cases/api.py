@@ -49,6 +49,7 @@ from prevenance.cases.selectors import (
     visible_cases,
 )
 from prevenance.cases.selectors.case_page import access_attachment
+from prevenance.cases.selectors.visibility import case_of_stored_message, case_of_written_message
 from prevenance.cases.services import sla_policies
 from prevenance.cases.services.email_attachments import display_filename
 from prevenance.cases.services.updates import update_case
@@ -84,6 +85,16 @@ def _team(pk):
     return _found(Team, pk, "team_id", _("Unknown team."))
 
 
+def _sent(payload, *, nullable: tuple[str, ...] = ()) -> dict:
+    """The fields a PATCH body sends; `null` only where it clears something (a team), never
+    read as "false" or "empty" (`{"active": null}` must not switch a policy off)."""
+    sent = payload.dict(exclude_unset=True)
+    empty = sorted(field for field, value in sent.items() if value is None and field not in nullable)
+    if empty:
+        raise ValidationError({field: [_("This field cannot be empty.")] for field in empty})
+    return sent
+
+
 # Cases ---------------------------------------------------------------------------------------
 
 
@@ -111,7 +122,7 @@ def create_case(request, payload: CaseIn):
         sender_address=payload.email or "", sender_name=payload.sender_name, message_id=payload.message_id,
     )
     if not intake.created:
-        return Status(200, access_case(request.auth, intake.case.pk))
+        return Status(200, case_of_stored_message(request.auth, intake.message))
     intake.case.tag_names = []  # just opened: no tags, no query for them
     return Status(201, intake.case)
 
@@ -158,13 +169,8 @@ def get_case(request, case_id: int):
 @router.patch("/{case_id}", response={200: CaseOut, **ERRORS}, summary="Change the status, assignee, team, priority, type, language, origin channel or tags")
 def patch_case(request, case_id: int, payload: CaseUpdateIn):
     case = access_case(request.auth, case_id, perm="cases.change_case")
-    sent = payload.dict(exclude_unset=True)
-    changes = {}
-    for field in ("status", "priority", "type", "language", "channel"):
-        if field in sent:
-            if sent[field] is None:
-                raise ValidationError({field: [_("This field cannot be empty.")]})
-            changes[field] = sent[field]
+    sent = _sent(payload, nullable=("assignee_id", "team_id", "tags"))
+    changes = {field: sent[field] for field in ("status", "priority", "type", "language", "channel") if field in sent}
     if "team_id" in sent:
         changes["team"] = _team(sent["team_id"])
     if "assignee_id" in sent:
@@ -247,7 +253,7 @@ def download_attachment(request, case_id: int, attachment_id: int):
 def add_message(request, case_id: int, payload: MessageIn):
     require_perm(request.auth, "cases.add_message")
     case = access_case(request.auth, case_id, perm="cases.change_case")
-    opened = False
+    opened, written = False, True
     files = _decoded_attachments(payload.attachments)
     if files and payload.kind == "inbound":
         raise ValidationError({"attachments": [_("Files go with a reply or a note; a customer's files come with their email or the contact form.")]})
@@ -263,9 +269,11 @@ def add_message(request, case_id: int, payload: MessageIn):
             sender_address=payload.sender_address, sender_name=payload.sender_name, message_id=payload.message_id,
             visible_to=request.auth,  # a merged case's survivor only for someone who sees it
         )
-        message, opened = intake.message, intake.case_opened
-    # The case the message is on now (a merged case leads to its survivor; a late reply opens one).
-    return Status(201, {"message": message, "case": visible_cases(request.auth).get(pk=message.case_id), "case_opened": opened})
+        message, opened, written = intake.message, intake.case_opened, intake.created
+    # The case the message is on now (a merged case leads to its survivor; a late reply opens
+    # one, maybe in a team the caller is not in: answered all the same, the write is made).
+    on = case_of_written_message(message) if written else case_of_stored_message(request.auth, message, posted_to=case)
+    return Status(201, {"message": message, "case": on, "case_opened": opened})
 
 
 # Gestures ------------------------------------------------------------------------------------
@@ -362,7 +370,7 @@ def get_template(request, template_id: int):
 @templates_router.patch("/{template_id}", response={200: TemplateOut, **ERRORS}, summary="Change some fields of a reply template")
 def update_template(request, template_id: int, payload: TemplatePatch):
     template = _template(request, template_id)
-    changes = payload.dict(exclude_unset=True)
+    changes = _sent(payload, nullable=("team_id",))
     if "team_id" in changes:
         changes["team"] = _team(changes.pop("team_id"))
     return services.update_reply_template(template=template, actor=request.auth, **changes)
@@ -411,7 +419,7 @@ def get_policy(request, policy_id: int):
 @sla_router.patch("/{policy_id}", response={200: SLAPolicyOut, **ERRORS}, summary="Change some fields of an SLA policy")
 def update_policy(request, policy_id: int, payload: SLAPolicyPatch):
     policy = _policy(request, policy_id)
-    return sla_policies.update_sla_policy(policy=policy, actor=request.auth, **_policy_fields(payload.dict(exclude_unset=True)))
+    return sla_policies.update_sla_policy(policy=policy, actor=request.auth, **_policy_fields(_sent(payload, nullable=("calendar_id",))))
 
 
 @sla_router.delete("/{policy_id}", response={204: None, **ERRORS}, summary="Delete an SLA policy")

@@ -7,6 +7,7 @@ checked by the services, which answer with the field and the reason.
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import BeforeValidator
 
@@ -48,7 +49,9 @@ class CaseIn(Schema):
     body: str = Field("", max_length=1_000_000)
     body_html: str = Field("", max_length=1_000_000)
     type: CaseType = CaseType.QUESTION
-    priority: Priority = Priority.NORMAL
+    priority: Priority | None = Field(
+        None, description="A floor: the priority score may raise it, never lower it. Left out, the score decides alone.",
+    )
     channel: Channel = Channel.API
     team_id: int | None = OptionalId
     order_id: int | None = OptionalId
@@ -205,7 +208,7 @@ def _json_number_or_text(value):
     # JSON true would otherwise become 1 (a euro granted for a client's bug), and a list three
     # errors, one per type tried: one refusal on the field instead.
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError("a decimal as a string (“12.50”) or a whole number")
+        raise ValueError(_("a decimal as a string (“12.50”) or a whole number"))
     return value
 
 

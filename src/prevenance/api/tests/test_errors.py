@@ -4,7 +4,9 @@ import base64
 import json
 
 import pytest
+from django.utils import translation
 
+from prevenance.api.errors import schema_message
 from prevenance.api.tests.helpers import field_errors
 from prevenance.customers.models import Customer, Order
 from prevenance.customers.tests.factories import CustomerFactory
@@ -169,8 +171,109 @@ def test_bad_interactions_answer_422_and_write_nothing(agent, api_as, body):
     assert Interaction.objects.count() == 0
 
 
-def test_unknown_paths_under_the_api_are_not_500(agent, api_as):
-    assert api_as(agent).get("/nothing-here").status_code == 404
+@pytest.mark.parametrize("path", ["/nothing-here", "/cases/1/nothing-here", "/customers/", "/"])
+def test_unknown_paths_under_the_api_answer_404_in_the_error_format(agent, api_as, path):
+    response = api_as(agent).get(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": [{"loc": [], "msg": "Not found.", "type": "not_found"}]}
+
+
+def test_a_method_the_endpoint_does_not_have_answers_405_in_the_error_format(agent, api_as):
+    response = api_as(agent).client.put("/api/v1/cases/1", data="{}", content_type="application/json", headers={"Accept-Language": "fr"})
+
+    assert response.status_code == 405
+    _assert_error_format(response)
+    assert response.json()["detail"][0]["type"] == "method_not_allowed"
+    assert response.json()["detail"][0]["msg"] == "Ce chemin n’accepte pas PUT\xa0; il accepte GET, PATCH."
+    assert sorted(response["Allow"].replace(" ", "").split(",")) == ["GET", "PATCH"]
+
+
+def test_a_web_page_that_does_not_exist_is_still_a_page(client):
+    response = client.get("/nothing-here/")
+
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "big-1"])
+def test_a_request_over_the_size_limit_answers_413_in_the_error_format(supervisor, api_as, settings, idempotency_key):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    headers = {"Accept-Language": "fr", **({"Idempotency-Key": idempotency_key} if idempotency_key else {})}
+
+    response = api_as(supervisor).client.post(
+        "/api/v1/customers", data=json.dumps({"first_name": "x" * 1000}), content_type="application/json", headers=headers,
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": [{
+        "loc": ["body"], "type": "request_too_large",
+        "msg": "La requête dépasse 1000\xa0octets, le maximum accepté par ce serveur\xa0: envoyez les fichiers en plusieurs requêtes.",
+    }]}
+    assert Customer.objects.count() == 0
+
+
+# pydantic's messages, by error type: English as pydantic says it, French under Accept-Language: fr.
+SCHEMA_ERRORS = [
+    ("/customers", {"first_name": 123}, "first_name", "string_type", "Input should be a valid string", "La valeur doit être du texte"),
+    ("/customers", {"lifecycle_state": "zombie"}, "lifecycle_state", "enum", None, None),
+    ("/customers", {"birth_date": "yesterday"}, "birth_date", "date_from_datetime_parsing", None, None),
+    ("/cases", {"email": "a@example.com", "subject": "x" * 10_001}, "subject", "string_too_long",
+     "String should have at most 10000 characters", "Le texte doit faire au plus 10000 caractères"),
+    ("/cases", {"email": "a@example.com", "team_id": 0}, "team_id", "greater_than_equal",
+     "Input should be greater than or equal to 1", "La valeur doit être supérieure ou égale à 1"),
+    ("/cases", {"email": "a@example.com", "team_id": "two"}, "team_id", "int_parsing", None, None),
+    ("/cases", {"email": "a@example.com", "identities": [{"value": "x"}]}, "kind", "missing", "Field required", "Champ obligatoire"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field", "kind", "english", "french"), SCHEMA_ERRORS)
+def test_schema_errors_speak_the_requests_language(agent, api_as, path, body, field, kind, english, french):
+    client = api_as(agent).client
+
+    def msg(language):
+        response = client.post("/api/v1" + path, data=json.dumps(body), content_type="application/json", headers={"Accept-Language": language})
+        assert response.status_code == 422
+        [item] = [item for item in response.json()["detail"] if item["loc"][-1] == field]
+        assert item["type"] == kind
+        return item["msg"]
+
+    en, fr = msg("en"), msg("fr")
+    assert en != fr
+    if english is not None:
+        assert (en, fr) == (english, french)
+
+
+def test_an_enumeration_error_lists_the_values_with_the_requests_or(agent, api_as):
+    body = json.dumps({"email": "a@example.com", "subject": "x", "type": "rant"})
+
+    en, fr = (
+        api_as(agent).client.post("/api/v1/cases", data=body, content_type="application/json", headers={"Accept-Language": language})
+        .json()["detail"][0]["msg"]
+        for language in ("en", "fr")
+    )
+
+    assert en.startswith("Input should be 'question', ") and en.endswith(" or 'incident'"), en
+    assert fr.startswith("La valeur doit être 'question', ") and fr.endswith(" ou 'incident'"), fr
+
+
+@pytest.mark.parametrize(
+    ("error", "english"),
+    [
+        ({"type": "missing", "msg": "Field required"}, "Field required"),
+        ({"type": "int_parsing", "msg": "x"}, "Input should be a valid integer, unable to parse string as an integer"),
+        ({"type": "less_than_equal", "ctx": {"le": 100}, "msg": "x"}, "Input should be less than or equal to 100"),
+        ({"type": "greater_than_equal", "ctx": {"ge": 1}, "msg": "x"}, "Input should be greater than or equal to 1"),
+        ({"type": "string_too_long", "ctx": {"max_length": 1}, "msg": "x"}, "String should have at most 1 character"),
+        ({"type": "too_long", "ctx": {"max_length": 20, "actual_length": 21}, "msg": "x"}, "List should have at most 20 items after validation, not 21"),
+        ({"type": "literal_error", "ctx": {"expected": "'reply', 'note' or 'inbound'"}, "msg": "x"}, "Input should be 'reply', 'note' or 'inbound'"),
+        ({"type": "less_than_equal", "ctx": {}, "msg": "pydantic's own"}, "pydantic's own"),  # ctx not as expected
+        ({"type": "some_new_type", "msg": "pydantic's own"}, "pydantic's own"),
+    ],
+)
+def test_schema_messages_are_filled_from_the_errors_ctx(error, english):
+    with translation.override("en"):
+        assert schema_message(error) == english
 
 
 def test_openapi_schema_lists_the_endpoints_and_the_bearer_scheme(client):

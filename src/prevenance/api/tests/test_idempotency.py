@@ -12,6 +12,8 @@ from prevenance.api.models import IdempotencyKey
 from prevenance.api.services import IDEMPOTENCY_TTL, create_api_key, prune_idempotency_keys
 from prevenance.api.tests.helpers import API
 from prevenance.cases.models import Attachment, Case, Message
+from prevenance.cases.services import assign_case, change_status
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.testing import run_concurrently
 from prevenance.customers.models import IdentityConflict
 from prevenance.customers.tests.factories import UserFactory
@@ -105,6 +107,35 @@ def test_a_refusal_keeps_what_it_records_on_purpose(raw_key):
     assert not IdempotencyKey.objects.filter(key="k-409").exists()  # the claim is released: a retry runs again
 
 
+def test_a_customer_message_that_opens_a_case_out_of_sight_is_replayed_not_run_again(raw_key, agent, supervisor):
+    # The agent sees a closed case only through its assignment (they left its team): the
+    # message opens a follow-up case in that team. Answered 201, so kept: the retry replays.
+    team = TeamFactory(members=[supervisor, agent])
+    case = assign_case(case=open_email_case(team=team).case, assignee=agent, team=team, actor=supervisor)
+    team.members.remove(agent)
+    change_status(case=change_status(case=case, status="resolved", actor=supervisor), status="closed", actor=supervisor)
+    message = {"kind": "inbound", "body": "Toujours rien reçu."}
+
+    first = post(raw_key, message, "chat-retry-1", path=f"/cases/{case.pk}/messages")
+    again = post(raw_key, message, "chat-retry-1", path=f"/cases/{case.pk}/messages")
+
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (201, 201, "true")
+    assert again.json() == first.json()
+    assert Case.objects.filter(reopened_from=case).count() == 1
+    assert Message.objects.filter(body_text="Toujours rien reçu.").count() == 1
+
+
+def test_a_request_over_the_size_limit_claims_no_key(raw_key, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = post(raw_key, {**CASE, "body": "x" * 1000}, "too-big-1")
+
+    assert response.status_code == 413
+    assert response.json()["detail"][0]["type"] == "request_too_large"
+    assert not IdempotencyKey.objects.exists()
+    assert post(raw_key, CASE, "too-big-1").status_code == 201  # the key is free for the smaller request
+
+
 def test_a_server_error_after_a_reply_with_files_keeps_neither_the_reply_nor_its_files(raw_key, settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path
     case_id = post(raw_key, CASE, None).json()["id"]
@@ -114,7 +145,7 @@ def test_a_server_error_after_a_reply_with_files_keeps_neither_the_reply_nor_its
 
     # The reply and its file are stored, then building the answer fails: a 500, so the
     # middleware rolls the request's transaction back, and the file must go with it.
-    monkeypatch.setattr("prevenance.cases.api.visible_cases", fail)
+    monkeypatch.setattr("prevenance.cases.api.case_of_written_message", fail)
     reply = {"kind": "reply", "body": "Voici l'étiquette.",
              "attachments": [{"filename": "label.pdf", "content_base64": base64.b64encode(b"%PDF-1.4 label").decode()}]}
     client = Client(headers={"authorization": f"Bearer {raw_key}", "idempotency-key": "k-500"}, raise_request_exception=False)

@@ -5,9 +5,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.models import Case, Message, Team
+from prevenance.core.validation import invalid
 
 VIEW_CASE = "cases.view_case"
 VIEW_ALL_CASES = "cases.view_all_cases"
@@ -77,3 +79,32 @@ def case_by_reference(user, reference: str) -> Case:
     if case is None:
         raise Http404
     return case
+
+
+def case_of_written_message(message: Message) -> Case:
+    """The case a message the caller just wrote landed on, with its tags, read without the
+    visibility filter: a customer message on a closed case opens a follow-up case in the
+    case's team, which its poster may not be in (PATCH answers a case moved out of the caller's
+    teams the same way). The write is made; answering it lets a retry replay it."""
+    return Case.objects.prefetch_related("tags").get(pk=message.case_id)
+
+
+def case_of_stored_message(user, message: Message, *, posted_to: Case | None = None) -> Case:
+    """The case of a message found again by its `message_id` (a retried intake), for `user`.
+
+    Answered when the user wrote it (the case they opened: the retry gets what the first answer
+    gave, wherever the case went since), when they see that case, or, for a customer message
+    posted on `posted_to`, when it is on that case, the case it was merged into, or a follow-up
+    case opened from either. Otherwise the id is someone else's, on a case the user may not
+    see: a 422 `message_id_taken` that names no case.
+    """
+    case = Case.objects.prefetch_related("tags").get(pk=message.case_id)
+    if message.author_id is not None and message.author_id == getattr(user, "pk", None):
+        return case
+    reached = {posted_to.pk, posted_to.merged_into_id} - {None} if posted_to is not None else set()
+    if case.pk in reached or case.reopened_from_id in reached or visible_cases(user).filter(pk=case.pk).exists():
+        return case
+    raise invalid(
+        "message_id", _("This message_id is already stored on a case you cannot see: send this message with an id of its own."),
+        "message_id_taken",
+    )

@@ -48,6 +48,8 @@ def policy_errors(values: dict) -> dict[str, list]:
         # after the year 9999, and every intake on the policy would then fail.
         if not isinstance(target, timedelta) or target <= timedelta(0) or target > MAX_TARGET:
             errors[field] = [_("A duration longer than zero and at most 365 days.")]
+    if not isinstance(values.get("active", True), bool):
+        errors["active"] = [_("Say true or false.")]  # None is not "off"
     percent = values.get("near_breach_percent")
     if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 99:
         errors["near_breach_percent"] = [_("The near-breach threshold is between 1 and 99 %.")]

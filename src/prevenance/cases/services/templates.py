@@ -334,12 +334,18 @@ def create_reply_template(
 ) -> ReplyTemplate:
     """A new template; unknown placeholders, languages or channels are refused with the field."""
     _require(actor, "cases.add_replytemplate")
+    _refuse_not_bool(active)
     fields = clean_template_fields(name=name, purpose=purpose, language=language, channel=channel, team=team, subject=subject, body=body)
     with transaction.atomic():
-        template = ReplyTemplate(active=bool(active), **fields)
+        template = ReplyTemplate(active=active, **fields)
         _save_unique(template, field="name", message=_("A template with this name already exists for this language and channel."))
         record_audit(kind=TemplateAuditKind.TEMPLATE_CREATED, actor=actor, subject=template, payload={"name": template.name})
     return template
+
+
+def _refuse_not_bool(active) -> None:
+    if not isinstance(active, bool):  # bool(None) would switch the template off
+        raise invalid("active", _("Say true or false."), "bool_type")
 
 
 TEMPLATE_FIELDS = ("name", "purpose", "language", "channel", "team", "subject", "body")
@@ -351,6 +357,7 @@ def update_reply_template(*, template: ReplyTemplate, actor, **changes) -> Reply
     unknown = set(changes) - {*TEMPLATE_FIELDS, "active"}
     if unknown:
         raise ValidationError({sorted(unknown)[0]: [_("This field cannot be changed.")]})
+    _refuse_not_bool(changes.get("active", True))
     with transaction.atomic():
         # Merged with the locked row, not the caller's copy: a field nobody asked to change
         # keeps what a concurrent edit saved.
@@ -361,7 +368,7 @@ def update_reply_template(*, template: ReplyTemplate, actor, **changes) -> Reply
         for field, value in fields.items():
             setattr(locked, field, value)
         if "active" in changes:
-            locked.active = bool(changes["active"])
+            locked.active = changes["active"]
         _save_unique(locked, field="name", message=_("A template with this name already exists for this language and channel."))
         record_audit(kind=TemplateAuditKind.TEMPLATE_CHANGED, actor=actor, subject=locked, payload={"fields": sorted(changes)})
     return locked
@@ -425,7 +432,7 @@ def update_signature(*, signature: Signature, actor, **changes) -> Signature:
         for field, value in fields.items():
             setattr(locked, field, value)
         if "active" in changes:
-            locked.active = bool(changes["active"])
+            locked.active = changes["active"]
         _save_unique(locked, field="language", message=_signature_clash(locked.team))
         record_audit(kind=TemplateAuditKind.SIGNATURE_CHANGED, actor=actor, subject=locked, payload={"fields": sorted(changes)})
     return locked

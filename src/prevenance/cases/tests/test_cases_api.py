@@ -1,12 +1,20 @@
 """The cases API over HTTP: cases, messages, gestures, approvals, templates, SLA policies."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from prevenance.cases.models import Case, Gesture, Message, ReplyTemplate, SLAPolicy, Tag
-from prevenance.cases.services import add_inbound_message, change_status
+from prevenance.cases.services import (
+    add_inbound_message,
+    change_status,
+    create_reply_template,
+    sla_policies,
+    update_reply_template,
+)
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.customers.models import Identity
 from prevenance.customers.tests.factories import UserFactory
@@ -404,6 +412,61 @@ def test_sla_policies_crud(as_agent, as_supervisor):
     assert as_supervisor.patch(f"/sla-policies/{body['id']}", {"active": False}).json()["active"] is False
     assert as_supervisor.delete(f"/sla-policies/{body['id']}").status_code == 204
     assert not SLAPolicy.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["active", "name", "case_type", "priority", "first_response_target", "near_breach_percent"])
+def test_null_is_refused_for_an_sla_policy_field_that_cannot_be_empty(as_supervisor, field):
+    policy = as_supervisor.post("/sla-policies", {"name": "Standard", "first_response_target": "PT4H", "resolution_target": "P2D"}).json()
+
+    response = as_supervisor.patch(f"/sla-policies/{policy['id']}", {field: None})
+
+    assert response.status_code == 422
+    assert field_errors(response) == {field: "This field cannot be empty."}
+    assert as_supervisor.get(f"/sla-policies/{policy['id']}").json() == policy  # nothing changed: still active
+
+
+def test_null_clears_an_sla_policys_calendar(as_supervisor):
+    policy = as_supervisor.post("/sla-policies", {"name": "Standard", "first_response_target": "PT4H", "resolution_target": "P2D"}).json()
+
+    response = as_supervisor.patch(f"/sla-policies/{policy['id']}", {"calendar_id": None, "active": False})
+
+    assert response.status_code == 200
+    assert (response.json()["calendar_id"], response.json()["active"]) == (None, False)
+
+
+@pytest.mark.parametrize("field", ["active", "name", "language", "channel", "body"])
+def test_null_is_refused_for_a_template_field_that_cannot_be_empty(as_supervisor, field):
+    template = as_supervisor.post("/templates", {"name": "Accueil", "language": "fr", "body": "Bonjour {customer_first_name}"}).json()
+
+    response = as_supervisor.patch(f"/templates/{template['id']}", {field: None, "subject": "Changé ?"})
+
+    assert response.status_code == 422
+    assert field_errors(response) == {field: "This field cannot be empty."}
+    assert as_supervisor.get(f"/templates/{template['id']}").json() == template
+
+
+def test_the_template_service_refuses_an_active_that_is_not_a_boolean(supervisor):
+    template = create_reply_template(actor=supervisor, name="Accueil", language="fr", body="Bonjour")
+
+    with pytest.raises(ValidationError) as refused:
+        update_reply_template(template=template, actor=supervisor, active=None)
+
+    assert refused.value.message_dict == {"active": ["Say true or false."]}
+    template.refresh_from_db()
+    assert template.active is True
+
+
+def test_the_sla_policy_service_refuses_an_active_that_is_not_a_boolean(supervisor):
+    policy = sla_policies.create_sla_policy(
+        actor=supervisor, name="Standard", first_response_target=timedelta(hours=4), resolution_target=timedelta(days=2),
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        sla_policies.update_sla_policy(policy=policy, actor=supervisor, active=None)
+
+    assert refused.value.message_dict == {"active": ["Say true or false."]}
+    policy.refresh_from_db()
+    assert policy.active is True
 
 
 def test_the_openapi_schema_documents_the_cases_endpoints(api_as, agent):
