@@ -404,23 +404,44 @@ def type_rule(signals: Signals, conf: PriorityConfig) -> list[Reason]:
     return [Reason("case_type", points, {"type": str(signals.case_type)})] if points else []
 
 
+_WRITTEN_WORD = re.compile(r"[^\W_]+")
+
+
+def as_written(text: str, found) -> str:
+    """Words or phrases found in the folded text ("cassee", "porter plainte"), each word spelt
+    as its first occurrence in `text` ("cassée", "Porter plainte"), joined by commas: what a
+    person reads in a reason. A word the folding made up ("ne" of "n'", "numero" of "n°") or
+    that the folding split ("cœur") stays as found."""
+    wanted = {word for phrase in found for word in phrase.split()}
+    spelt: dict[str, str] = {}
+    for match in _WRITTEN_WORD.finditer(straight_apostrophes(text)):
+        original = match.group()
+        folded = _TOKEN.findall(fold(original))
+        if len(folded) == 1 and folded[0] in wanted:
+            spelt.setdefault(folded[0], original)
+            if len(spelt) == len(wanted):
+                break
+    return ", ".join(" ".join(spelt.get(word, word) for word in phrase.split()) for phrase in found)
+
+
 def text_rules(signals: Signals, conf: PriorityConfig) -> list[Reason]:
     reasons = []
     mood = sentiment(signals.text)
+    # The words are matched folded, and named as the customer wrote them.
     if mood.polarity < 0 and (points := min(conf.negative_max, round(-mood.polarity * conf.negative_points_per_unit))):
-        reasons.append(Reason("sentiment_negative", points, {"words": ", ".join(mood.negative_words[:3])}))
+        reasons.append(Reason("sentiment_negative", points, {"words": as_written(signals.text, mood.negative_words[:3])}))
     # A single "merci" / "thanks" is politeness, not satisfaction: it takes more than one unit.
     elif mood.polarity > 1 and (points := min(conf.positive_max, round(mood.polarity * conf.positive_points_per_unit))):
-        reasons.append(Reason("sentiment_positive", -points, {"words": ", ".join(mood.positive_words[:3])}))
+        reasons.append(Reason("sentiment_positive", -points, {"words": as_written(signals.text, mood.positive_words[:3])}))
     exclaims, capitals = shouting(signals.text)
     if exclaims:
         reasons.append(Reason("exclamations", conf.exclamation_points))
     if capitals:
         reasons.append(Reason("capitals", conf.capitals_points))
     if churn := find_phrases(signals.text, CHURN_PHRASES):
-        reasons.append(Reason("churn_threat", conf.churn_points, {"words": ", ".join(churn[:3])}))
+        reasons.append(Reason("churn_threat", conf.churn_points, {"words": as_written(signals.text, churn[:3])}))
     if legal := find_phrases(signals.text, LEGAL_PHRASES):
-        reasons.append(Reason("legal_threat", conf.legal_points, {"words": ", ".join(legal[:3])}))
+        reasons.append(Reason("legal_threat", conf.legal_points, {"words": as_written(signals.text, legal[:3])}))
     return reasons
 
 

@@ -237,6 +237,22 @@ def test_reasons_stored_with_names_are_still_shown():
     assert priority.with_level_floor(old, Priority.URGENT)[0] == 60  # and they still count
 
 
+def test_reasons_name_the_words_as_the_customer_wrote_them_while_matching_folded_text():
+    text = "Canapé livré avec un pied CASSÉ, tissu abîmé. Cassé ! Je vais porter plainte auprès de l’UFC-Que Choisir et résilier"
+    reasons = {reason.code: reason for reason in priority.score(signals(text)).reasons}
+    assert reasons["sentiment_negative"].params == {"words": "CASSÉ, abîmé, plainte"}  # the first "cassé" as written
+    assert reasons["legal_threat"].params == {"words": "porter plainte, Que Choisir"}
+    assert reasons["churn_threat"].params == {"words": "résilier"}
+    with translation.override("fr"):
+        assert reasons["sentiment_negative"].label() == "Ton négatif : CASSÉ, abîmé, plainte"
+
+
+def test_reasons_stored_with_folded_words_are_still_shown():
+    old = {"code": "sentiment_negative", "points": 6, "label": "Negative tone: cassee, abimee", "params": {"words": "cassee, abimee"}}
+    with translation.override("fr"):
+        assert priority.reason_label(old) == "Ton négatif : cassee, abimee"
+
+
 def test_age_steps():
     opened = utc(2026, 12, 1, 9)
     assert codes(opened_at=opened, now=opened + 23 * H) == {}
@@ -264,7 +280,7 @@ def test_an_angry_vip_complaint_on_twitter_is_urgent_and_every_reason_is_shown()
     assert result.points == sum(r.points for r in result.reasons)
     stored = result.stored_reasons()
     assert all(set(item) == {"code", "points", "label", "params"} for item in stored)
-    assert "Threatens to leave: resilier" in [item["label"] for item in stored]
+    assert "Threatens to leave: résilier" in [item["label"] for item in stored]  # as written
     assert [priority.reason_label(item) for item in stored] == [item["label"] for item in stored]
 
 
