@@ -57,6 +57,29 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
+class SubmittedOnceForm(forms.Form):
+    """A hidden submission id, a fresh UUID each time the form is rendered: the service stores
+    it with what the form wrote, so the same POST sent twice (a double click, a browser or proxy
+    retry) writes once and answers as the first did (cases/services/submissions.py). A bound
+    form keeps the id posted: a form shown again with its errors is still that submission.
+    Not required: a page rendered before the field existed still posts (unprotected)."""
+
+    submission_id = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("submission_id", uuid.uuid4().hex)
+
+    def clean_submission_id(self) -> str:
+        value = self.cleaned_data["submission_id"].strip()
+        if not value:
+            return ""
+        try:
+            return uuid.UUID(value).hex
+        except ValueError as exc:
+            raise ValidationError(_("This form has expired; please reload the page.")) from exc
+
+
 def clean_phone_field(value: str) -> str:
     value = value.strip()
     if value:
@@ -118,7 +141,7 @@ class ContactForm(AccessibleFormMixin, forms.Form):
         return cleaned
 
 
-class AgentEntryForm(AccessibleFormMixin, forms.Form):
+class AgentEntryForm(AccessibleFormMixin, SubmittedOnceForm):
     """What an agent types while the customer is on the phone, at the counter or at home."""
 
     channel = forms.ChoiceField(label=_("Contact by"), choices=[(c, Channel(c).label) for c in AGENT_CHANNELS],

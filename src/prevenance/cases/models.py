@@ -288,6 +288,9 @@ class Case(TimeStampedModel):
     # Set when a reopening restarts the first-response clock of a case never answered; empty,
     # that clock runs from `created_at` (recalculate_due_times reads it).
     first_response_clock_started_at = models.DateTimeField(_("first-response clock started at"), null=True, blank=True)
+    # The agent-entry form submission that opened it (cases/services/submissions.py): the same
+    # POST sent twice finds this case instead of opening a second one. NULL for every other intake.
+    submission_id = models.UUIDField(_("form submission"), null=True, blank=True, editable=False)
 
     gdpr_on_erase = "unlink"
     gdpr_personal_fields = ("subject", "subject_key", "cc_addresses")
@@ -303,6 +306,10 @@ class Case(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["reference"], name="case_unique_reference", violation_error_message=_("This case reference is already taken.")
+            ),
+            models.UniqueConstraint(
+                fields=["submission_id"], condition=Q(submission_id__isnull=False), name="case_unique_submission_id",
+                violation_error_message=_("This form was already sent."),
             ),
             models.CheckConstraint(
                 condition=~Q(merged_into=models.F("id")),
@@ -419,6 +426,9 @@ class Message(models.Model):
     interaction = models.ForeignKey(
         Interaction, verbose_name=_("interaction"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The case page's reply or note form submission that wrote it (cases/services/submissions.py):
+    # the same POST sent twice finds this message instead of storing (and sending) a second one.
+    submission_id = models.UUIDField(_("form submission"), null=True, blank=True, editable=False)
 
     gdpr_on_erase = "unlink"
     gdpr_personal_fields = (
@@ -434,6 +444,10 @@ class Message(models.Model):
             models.UniqueConstraint(
                 fields=["message_id"], condition=Q(message_id__isnull=False), name="case_message_unique_message_id",
                 violation_error_message=_("A message with this id is already stored."),
+            ),
+            models.UniqueConstraint(
+                fields=["submission_id"], condition=Q(submission_id__isnull=False), name="case_message_unique_submission_id",
+                violation_error_message=_("This form was already sent."),
             ),
         ]
         indexes = [
@@ -552,6 +566,9 @@ class Gesture(TimeStampedModel):
     decision_reason = models.TextField(_("reason for the decision"), blank=True)
     # NULL rather than "" for gestures that are not vouchers, so the unique constraint leaves them alone.
     voucher_code = models.CharField(_("voucher code"), max_length=20, null=True, blank=True)  # noqa: DJ001
+    # The case page's gesture form submission that asked for it (cases/services/submissions.py):
+    # the same POST sent twice finds this gesture instead of granting a second one.
+    submission_id = models.UUIDField(_("form submission"), null=True, blank=True, editable=False)
 
     gdpr_on_erase = "unlink"
     gdpr_personal_fields = ("reason", "decision_reason")
@@ -568,6 +585,10 @@ class Gesture(TimeStampedModel):
             models.UniqueConstraint(
                 fields=["voucher_code"], name="gesture_unique_voucher_code",
                 violation_error_message=_("This voucher code is already taken."),
+            ),
+            models.UniqueConstraint(
+                fields=["submission_id"], condition=Q(submission_id__isnull=False), name="gesture_unique_submission_id",
+                violation_error_message=_("This form was already sent."),
             ),
             models.CheckConstraint(
                 condition=Q(amount__gt=0), name="gesture_amount_positive",

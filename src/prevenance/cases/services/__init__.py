@@ -17,7 +17,13 @@ from prevenance.cases.services.gestures import (
     refuse_gesture,
     request_gesture,
 )
-from prevenance.cases.services.handling import add_note, add_reply, assign_case, change_status
+from prevenance.cases.services.handling import (
+    add_note,
+    add_reply,
+    assign_case,
+    change_status,
+    take_case,
+)
 from prevenance.cases.services.intake import add_inbound_message, open_case, reopen_window
 from prevenance.cases.services.labels import set_case_labels
 from prevenance.cases.services.outbound import queue_delivery
@@ -93,6 +99,7 @@ __all__ = [
     "queue_delivery",
     "reopen_window",
     "split_message",
+    "take_case",
     "delete_view",
     "save_view",
     "set_case_labels",

@@ -4,16 +4,23 @@ See docs/contact-form.md ("Agent entry"). One transaction: the case, the agent's
 the agent settled it there and then, the resolution (first-contact resolution).
 """
 
+import uuid
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
-from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType
-from prevenance.cases.models import Case, Team
+from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, MessageKind
+from prevenance.cases.models import Case, Message, Team
 from prevenance.cases.services.common import Intake, lock_case
 from prevenance.cases.services.handling import add_note, assign_case, change_status
 from prevenance.cases.services.intake import open_case
+from prevenance.cases.services.submissions import (
+    clean_submission_id,
+    earlier_submission,
+    submission_reused,
+)
 from prevenance.cases.services.web_form import typed_identities
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
@@ -90,6 +97,18 @@ def _handled_by(case: Case, actor) -> None:
     case_events.case_updated(locked, {"assignee": case_events.change(before["assignee"], after["assignee"])})
 
 
+def _earlier_case(submission: uuid.UUID | None, actor) -> Intake | None:
+    """The contact this form submission already recorded (submissions.py), as an Intake that
+    created nothing, else None. The agent who recorded it wrote its first message."""
+    case = earlier_submission(Case.objects.all(), submission)
+    if case is None:
+        return None
+    first = Message.objects.filter(case=case, kind=MessageKind.INBOUND).order_by("created_at", "pk").first()
+    if first is not None and first.author_id != actor.pk:
+        raise submission_reused()
+    return Intake(case=case, message=first, created=False)
+
+
 def record_agent_contact(
     *,
     actor,
@@ -105,6 +124,7 @@ def record_agent_contact(
     order_reference: str = "",
     resolved: bool = False,
     note: str = "",
+    submission_id: uuid.UUID | str | None = None,
 ) -> Intake:
     """Open a case for what a customer told an agent (the agent is the message's author).
 
@@ -112,9 +132,16 @@ def record_agent_contact(
     unknown). A typed identity that belongs to someone other than the picked customer is refused
     rather than guessed at. `note` is kept as an internal note; `resolved` resolves the case at
     once, assigned to the agent.
+
+    `submission_id` (the agent entry form): the same submission sent again returns the case it
+    opened (`created` False), with nothing written, acknowledged or announced twice, also when
+    both arrive at once (the case's unique submission id stops the second; it returns the first).
     """
     if not actor.has_perm("cases.add_case"):
         raise PermissionDenied
+    submission = clean_submission_id(submission_id)
+    if (earlier := _earlier_case(submission, actor)) is not None:
+        return earlier
     if channel not in AGENT_CHANNELS:
         labels = ", ".join(str(Channel(value).label) for value in AGENT_CHANNELS)
         raise ValidationError({"channel": [_("Agent entry is for contacts by %(channels)s.") % {"channels": labels}]})
@@ -122,12 +149,20 @@ def record_agent_contact(
     order = _order(order_reference)
     hints = {key: value.strip() for key, value in (("first_name", first_name), ("last_name", last_name)) if value.strip()}
     with transaction.atomic():
-        intake = open_case(
-            identities=identities, hints=hints, channel=channel, subject=subject, body=body, type=type, order=order, actor=actor,
-            sender_name=" ".join(f"{first_name} {last_name}".split()), sender_address=email.strip(),
-            acknowledge=not resolved,  # settled on the spot: the survey at resolution is the only message
-            assignee=actor if resolved else None,  # handled by whoever settled it: nobody's round-robin turn
-        )
+        try:
+            intake = open_case(
+                identities=identities, hints=hints, channel=channel, subject=subject, body=body, type=type, order=order, actor=actor,
+                sender_name=" ".join(f"{first_name} {last_name}".split()), sender_address=email.strip(),
+                acknowledge=not resolved,  # settled on the spot: the survey at resolution is the only message
+                assignee=actor if resolved else None,  # handled by whoever settled it: nobody's round-robin turn
+                submission_id=submission,
+            )
+        except IntegrityError:
+            # The same submission raced this one and committed first (open_case's savepoint is
+            # rolled back, its acknowledgement and webhook with it): answer with its case.
+            if (earlier := _earlier_case(submission, actor)) is not None:
+                return earlier
+            raise
         if customer is not None and (intake.conflict is not None or intake.case.customer_id != customer.pk):
             raise ValidationError(
                 {"customer": [_("The email or phone you typed belongs to another customer: pick that customer, or leave it blank.")]}

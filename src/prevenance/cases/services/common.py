@@ -2,6 +2,7 @@
 
 import functools
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -395,6 +396,7 @@ def add_thread_entry(
     email_subject: str = "",
     delivery_due_at: datetime | None = None,
     delivery_attempts: int = 0,
+    submission_id: uuid.UUID | None = None,
 ) -> Message:
     """Store one message on a locked case; a message to or from the customer also goes on their timeline.
 
@@ -424,6 +426,7 @@ def add_thread_entry(
         email_subject=email_subject,
         delivery_due_at=delivery_due_at,
         delivery_attempts=delivery_attempts,
+        submission_id=submission_id,
     )
     if kind == MessageKind.NOTE or case.customer_id is None:
         insert_instance(message)

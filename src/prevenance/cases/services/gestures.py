@@ -6,6 +6,7 @@ See docs/cases.md, "Commercial gestures", for the rules and why.
 
 import re
 import secrets
+import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from prevenance.cases.services.common import (
     lock_live_case,
     refuse_hidden_survivor,
 )
+from prevenance.cases.services.submissions import clean_submission_id, earlier_submission
 from prevenance.core.audit import record_audit
 from prevenance.core.roles import AGENT, SUPERVISOR
 from prevenance.core.validation import invalid
@@ -140,18 +142,34 @@ def _insert_with_voucher(gesture: Gesture) -> None:
     raise invalid("voucher_code", _("No free voucher code was found; try again."), "voucher_exhausted")
 
 
-def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str, actor) -> Gesture:  # noqa: A002 - the issue's word
+def _earlier_gesture(submission: uuid.UUID | None, actor) -> Gesture | None:
+    """The gesture this form submission already asked for (submissions.py), else None."""
+    return earlier_submission(Gesture.objects.select_related("case"), submission, requested_by_id=actor.pk)
+
+
+def request_gesture(
+    *, case: Case, type: str, amount, currency: str, reason: str, actor, submission_id: uuid.UUID | str | None = None,  # noqa: A002 - the issue's word
+) -> Gesture:
     """Ask for a gesture on a case: granted at once when the actor's delegation limit covers
     it with the gestures already granted on the case (a limit is per case: several small
     gestures cannot add up to one the limit would not allow), otherwise left `requested` in
-    the approval queue."""
+    the approval queue.
+
+    `submission_id` (the case page's form): the same submission sent again returns the gesture
+    it made, with no second voucher, also when both arrive at once (the second waits for the
+    case lock, then finds the first)."""
     _require(actor, ADD_GESTURE)
+    submission = clean_submission_id(submission_id)
+    if (earlier := _earlier_gesture(submission, actor)) is not None:
+        return earlier
     kind = clean_choice("type", type, GestureType)
     amount = clean_amount(amount)
     currency = clean_currency(currency)
     text = _clean_reason(reason, field="reason", required=True)
     with transaction.atomic():
         locked = lock_live_case(case.pk)
+        if (earlier := _earlier_gesture(submission, actor)) is not None:
+            return earlier  # the same submission, committed while this one waited for the lock
         refuse_hidden_survivor(case, locked, actor)  # a merged case's gesture goes to its survivor
         if locked.customer_id is None:
             raise invalid("case", _("This case's customer was erased: no gesture can be made."), "customer_erased")
@@ -159,7 +177,7 @@ def request_gesture(*, case: Case, type: str, amount, currency: str, reason: str
         already = granted_on_case(locked.pk).get(currency, Decimal("0.00"))  # the case is locked: no race
         gesture = Gesture(
             case=locked, customer_id=locked.customer_id, type=kind, amount=amount, currency=currency, reason=text,
-            requested_by=actor, without_proof=amount <= trust_threshold(currency),
+            requested_by=actor, without_proof=amount <= trust_threshold(currency), submission_id=submission,
         )
         granted = already + amount <= limit
         if granted:

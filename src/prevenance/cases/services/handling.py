@@ -1,5 +1,6 @@
 """What agents do on a case: reply, write a note, move it through the workflow, assign it."""
 
+import uuid
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from prevenance.cases.services.common import (
 )
 from prevenance.cases.services.outbound import queue_delivery, reaches_customer
 from prevenance.cases.services.sla import pause_clock, restart_resolution_clock, resume_clock
+from prevenance.cases.services.submissions import clean_submission_id, earlier_submission
 from prevenance.cases.services.surveys import send_survey
 from prevenance.cases.services.templates import sign_reply
 from prevenance.cases.workflow import check_transition
@@ -47,6 +49,11 @@ def _checked_files(files: Sequence) -> list:
                          max_total_bytes=settings.PREVENANCE_REPLY_MAX_TOTAL_BYTES)
 
 
+def _earlier_message(submission: uuid.UUID | None, *, author, kind: str) -> Message | None:
+    """The reply or note this form submission already stored (submissions.py), else None."""
+    return earlier_submission(Message.objects.all(), submission, author_id=getattr(author, "pk", None), kind=kind)
+
+
 def default_reply_channel(case: Case) -> str:
     """Where an answer goes when the agent does not say: the case's channel when Prévenance can
     send on it (email), else email when the customer has an address (a phone, store or web-form
@@ -58,6 +65,7 @@ def default_reply_channel(case: Case) -> str:
 
 def add_reply(
     *, case: Case, author, body: str, body_html: str = "", channel: str | None = None, sign: bool = True, files: Sequence = (),
+    submission_id: uuid.UUID | str | None = None,
 ) -> Message:
     """An answer to the customer: on their timeline too; the first one stamps first_response_at.
 
@@ -67,12 +75,21 @@ def add_reply(
     PREVENANCE_REPLY_MAX_FILES, each within the size limit and all within
     PREVENANCE_REPLY_MAX_TOTAL_BYTES, of an accepted kind; all refused at once, with nothing
     written, when one is wrong).
+
+    `submission_id` (the case page's form): the same submission sent again returns the reply
+    it stored, with nothing stored or sent twice, also when both arrive at once (the second
+    waits for the case lock, then finds the first).
     """
+    submission = clean_submission_id(submission_id)
+    if (earlier := _earlier_message(submission, author=author, kind=MessageKind.OUTBOUND)) is not None:
+        return earlier
     text = _clean_text_body(body)
     html = clean_html(body_html)
     checked = _checked_files(files)
     with files_discarded_on_failure(), transaction.atomic():
         locked = lock_case(case.pk)
+        if (earlier := _earlier_message(submission, author=author, kind=MessageKind.OUTBOUND)) is not None:
+            return earlier  # the same submission, committed while this one waited for the lock
         refuse_closed(locked)
         if locked.customer_id is None:
             raise invalid("case", _("This case's customer was erased: there is no one to answer."), "customer_erased")
@@ -82,7 +99,7 @@ def add_reply(
             text, html = sign_reply(text, html, case=locked, agent=author)
         message = add_thread_entry(
             locked, kind=MessageKind.OUTBOUND, channel=reply_channel, body_text=text,
-            body_html=html, author=author, created_at=now,
+            body_html=html, author=author, created_at=now, submission_id=submission,
         )
         store_attachments(message, checked)
         changed = ["updated_at"]
@@ -101,14 +118,21 @@ def add_reply(
     return message
 
 
-def add_note(*, case: Case, author, body: str, files: Sequence = ()) -> Message:
+def add_note(*, case: Case, author, body: str, files: Sequence = (), submission_id: uuid.UUID | str | None = None) -> Message:
     """An internal note: never shown to the customer, never on their timeline. Allowed on any
-    case. `files` are attached as on a reply (an invoice, a photo for a colleague)."""
+    case. `files` are attached as on a reply (an invoice, a photo for a colleague);
+    `submission_id` makes a form sent twice store it once, as for add_reply."""
+    submission = clean_submission_id(submission_id)
+    if (earlier := _earlier_message(submission, author=author, kind=MessageKind.NOTE)) is not None:
+        return earlier
     text = _clean_text_body(body)
     checked = _checked_files(files)
     with files_discarded_on_failure(), transaction.atomic():
         locked = lock_case(case.pk)
-        message = add_thread_entry(locked, kind=MessageKind.NOTE, channel=locked.channel, body_text=text, author=author)
+        if (earlier := _earlier_message(submission, author=author, kind=MessageKind.NOTE)) is not None:
+            return earlier
+        message = add_thread_entry(locked, kind=MessageKind.NOTE, channel=locked.channel, body_text=text, author=author,
+                                   submission_id=submission)
         store_attachments(message, checked)
         record_audit(kind=CaseAuditKind.NOTE_ADDED, actor=author, subject=locked,
                      payload={"message": message.pk, **({"attachments": len(checked)} if checked else {})})
@@ -160,17 +184,51 @@ def _check_assignee(assignee, team: Team | None) -> None:
         )
 
 
+def _assign(locked: Case, *, assignee, team: Team | None, actor) -> None:
+    before = {"assignee": locked.assignee_id, "team": locked.team_id}
+    locked.assignee, locked.team = assignee, team
+    locked.save(update_fields=["assignee", "team", "updated_at"])
+    after = {"assignee": locked.assignee_id, "team": locked.team_id}
+    if before != after:
+        record_audit(kind=CaseAuditKind.ASSIGNED, actor=actor, subject=locked, payload={"from": before, "to": after})
+        case_events.case_updated(locked, {k: case_events.change(before[k], after[k]) for k in before if before[k] != after[k]})
+
+
 def assign_case(*, case: Case, assignee=None, team: Team | None = None, actor=None) -> Case:
     """Give the case to a team and/or a person (None clears); the person must be in the team."""
-    _check_assignee(assignee, team)
     with transaction.atomic():
         locked = lock_case(case.pk)
         refuse_closed(locked)
-        before = {"assignee": locked.assignee_id, "team": locked.team_id}
-        locked.assignee, locked.team = assignee, team
-        locked.save(update_fields=["assignee", "team", "updated_at"])
-        after = {"assignee": locked.assignee_id, "team": locked.team_id}
-        if before != after:
-            record_audit(kind=CaseAuditKind.ASSIGNED, actor=actor, subject=locked, payload={"from": before, "to": after})
-            case_events.case_updated(locked, {k: case_events.change(before[k], after[k]) for k in before if before[k] != after[k]})
+        _check_assignee(assignee, team)
+        _assign(locked, assignee=assignee, team=team, actor=actor)
+    return locked
+
+
+def take_case(*, case: Case, actor, seen_assignee_id: int | None) -> Case:
+    """"Assign to me": the actor becomes the assignee; the case keeps the team it has once
+    locked, so a supervisor's move to another team committed meanwhile stands.
+
+    Refused, with nothing written, when the actor is not a member of that team, and when
+    someone else was given the case since the actor's page showed `seen_assignee_id` (None:
+    unassigned): of two agents taking a case at once, the second is told who has it rather
+    than silently taking it over; taking over from a colleague is then a deliberate second click.
+    """
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        refuse_closed(locked)
+        if locked.assignee_id == actor.pk:
+            return locked
+        if locked.assignee_id is not None and locked.assignee_id != seen_assignee_id:
+            holder = locked.assignee
+            raise invalid(
+                "assignee", _("This case was assigned to %(user)s meanwhile. Click “Assign to me” again to take it over.")
+                % {"user": holder.get_full_name() or holder.get_username()}, "assigned_meanwhile",
+            )
+        _check_assignee(actor, None)
+        if locked.team is not None and not locked.team.members.filter(pk=actor.pk).exists():
+            raise invalid(
+                "assignee", _("You are not a member of the team %(team)s, which handles this case: ask a supervisor "
+                              "to move it to one of your teams.") % {"team": locked.team.name}, "not_in_team",
+            )
+        _assign(locked, assignee=actor, team=locked.team, actor=actor)
     return locked

@@ -1,5 +1,6 @@
 """Intake: a customer's message opens a case or joins one. Every channel comes through here."""
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -170,6 +171,7 @@ def open_case(
     automatic: str = "",
     problems: Sequence[Mapping[str, str]] = (),
     acknowledge: bool = True,
+    submission_id: uuid.UUID | None = None,
 ) -> Intake:
     """Open a case with the customer's first message (status new) and put it on their timeline.
 
@@ -187,6 +189,10 @@ def open_case(
 
     `assignee`: the agent already handling it (a request settled on the spot at an agent's
     entry): triage then picks nobody and no team's round-robin turn is used.
+
+    `submission_id`: the agent entry's form submission, stored on the case under a unique
+    constraint (a second one raises IntegrityError; agent_entry.record_agent_contact returns
+    the first case).
 
     The customer is found or created by resolve_customer. When the identities belong to two
     customers, the case opens on the older record (lowest id) and the IdentityConflict stays
@@ -217,6 +223,7 @@ def open_case(
                 customer=customer, channel=fields["channel"], subject=subject, created_at=now, type=type,
                 priority=priority or Priority.LOW, team=team, assignee=assignee, order=order, last_customer_message_at=now,
                 mailbox=fields["mailbox"], cc_addresses=_case_cc([], fields, customer_addresses=lambda: _email_identities(identities)),
+                submission_id=submission_id,
             )
             # Triage, then the clock (the SLA policy and calendar follow the final priority and
             # team), then one INSERT with all of it. A customer this intake created has no orders.

@@ -64,6 +64,7 @@ def agent_entry(request):
             actor=request.user, channel=data["channel"], subject=data["subject"], body=data["body"], type=data["type"],
             customer=chosen, email=data["email"], phone=data["phone"], first_name=data["first_name"],
             last_name=data["last_name"], order_reference=data["order"], resolved=data["resolved"], note=data["note"],
+            submission_id=data["submission_id"],  # sent twice: the first case again (services/submissions.py)
         )
     except ValidationError as exc:
         form.add_service_errors(exc)

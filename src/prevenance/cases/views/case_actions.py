@@ -1,5 +1,8 @@
 """What an agent does on the case page: each POST parses a form, calls one service, and
-answers with the re-rendered main column (HTMX) or a redirect; errors go next to the field."""
+answers with the re-rendered main column (HTMX) or a redirect; errors go next to the field.
+
+The reply, note and gesture forms carry a submission id: the same POST sent twice answers as
+the first did, with nothing written twice (cases/services/submissions.py)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,6 +27,7 @@ from prevenance.cases.services import (
     request_gesture,
     route_again,
     split_message,
+    take_case,
 )
 from prevenance.cases.views.case_forms import (
     AssignForm,
@@ -80,7 +84,8 @@ def case_reply(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.add_message")
     form = ReplyForm(request.POST, request.FILES, templates=reply_templates_for(case))
     return _run(request, case, form, "reply_form",
-                lambda data: add_reply(case=case, author=request.user, body=data["body"], files=data["attachments"]), "thread-end")
+                lambda data: add_reply(case=case, author=request.user, body=data["body"], files=data["attachments"],
+                                       submission_id=data["submission_id"]), "thread-end")
 
 
 @login_required
@@ -89,7 +94,8 @@ def case_note(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.add_message")
     form = NoteForm(request.POST, request.FILES)
     return _run(request, case, form, "note_form",
-                lambda data: add_note(case=case, author=request.user, body=data["body"], files=data["attachments"]), "thread-end")
+                lambda data: add_note(case=case, author=request.user, body=data["body"], files=data["attachments"],
+                                      submission_id=data["submission_id"]), "thread-end")
 
 
 @login_required
@@ -115,11 +121,22 @@ def case_assign(request, case_id: int):
 @login_required
 @require_POST
 def case_take(request, case_id: int):
-    """Assign to me (shortcut a): the case keeps its team; the service checks I belong to it."""
+    """Assign to me (shortcut a): the case keeps the team it has once locked; the service checks
+    I belong to it, and that nobody took it since my page showed `seen_assignee`."""
     case = access_case(request.user, case_id, perm="cases.change_case")
-    form = AssignForm({"team": case.team_id or "", "assignee": request.user.pk})
-    return _run(request, case, form, "assign_form", lambda data: assign_case(
-        case=case, assignee=request.user, team=case.team, actor=request.user), "assign")
+    form = AssignForm({"team": case.team_id or "", "assignee": request.user.pk})  # where refusals are shown
+    seen = _seen_assignee(request, case)
+    return _run(request, case, form, "assign_form", lambda _data: take_case(
+        case=case, actor=request.user, seen_assignee_id=seen), "assign")
+
+
+def _seen_assignee(request, case) -> int | None:
+    """The assignee the page showed when "Assign to me" was clicked (empty: nobody); a page
+    rendered before the field existed sends none: the assignee as read now."""
+    if "seen_assignee" not in request.POST:
+        return case.assignee_id
+    seen = request.POST["seen_assignee"].strip()
+    return int(seen) if seen.isascii() and seen.isdigit() and len(seen) <= 19 and is_row_id(int(seen)) else None
 
 
 @login_required
@@ -198,7 +215,7 @@ def case_gesture(request, case_id: int):
 
     def grant(data):
         gesture = request_gesture(case=case, type=data["type"], amount=data["amount"], currency=data["currency"],
-                                  reason=data["reason"], actor=request.user)
+                                  reason=data["reason"], actor=request.user, submission_id=data["submission_id"])
         if gesture.case_id != case.pk:  # a merged case's gesture goes to its survivor: say where, or it is made twice
             messages.success(request, _("Gesture recorded on %(reference)s, the case this one was merged into.")
                              % {"reference": gesture.case.reference})

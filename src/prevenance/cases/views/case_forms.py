@@ -5,14 +5,14 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.cases.choices import CaseType, GestureType
-from prevenance.cases.forms import MultipleFileField
+from prevenance.cases.forms import MultipleFileField, SubmittedOnceForm
 from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
 from prevenance.core.choices import Channel
 from prevenance.core.forms import ServiceErrorsMixin
 from prevenance.customers.choices import Language
 
 
-class ReplyForm(ServiceErrorsMixin, forms.Form):
+class ReplyForm(ServiceErrorsMixin, SubmittedOnceForm):
     template = forms.ModelChoiceField(label=_("Template"), queryset=ReplyTemplate.objects.none(), required=False)
     body = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 6}), required=False)
     attachments = MultipleFileField(label=_("Attach files (optional)"), required=False)
@@ -22,7 +22,7 @@ class ReplyForm(ServiceErrorsMixin, forms.Form):
         self.fields["template"].queryset = templates if templates is not None else ReplyTemplate.objects.none()
 
 
-class NoteForm(ServiceErrorsMixin, forms.Form):
+class NoteForm(ServiceErrorsMixin, SubmittedOnceForm):
     prefix = "note"  # the reply box beside it has a "body" too
     body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3, "data-shortcut-note": ""}), required=False)
     attachments = MultipleFileField(label=_("Attach files (optional)"), required=False)
@@ -61,7 +61,7 @@ class MergeForm(ServiceErrorsMixin, forms.Form):
                             widget=forms.TextInput(attrs={"placeholder": "C-2026-000123 · 123"}))
 
 
-class GestureForm(ServiceErrorsMixin, forms.Form):
+class GestureForm(ServiceErrorsMixin, SubmittedOnceForm):
     type = forms.ChoiceField(label=_("Gesture"), choices=GestureType.choices)
     # Text, not a number field: the service reads "12,50" as French people type it.
     amount = forms.CharField(label=_("Amount"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
