@@ -42,8 +42,15 @@ def test_the_supervisor_sees_the_gesture_and_grants_it(client, supervisor, waiti
 
 def test_refusing_needs_a_reason_and_changes_nothing_without_one(client, supervisor, waiting):
     client.force_login(supervisor)
-    response = client.post(decide(waiting), {"decision": "refuse", "reason": ""})
-    assert response.status_code == 400
+    response = client.post(decide(waiting), {"decision": "refuse", "reason": "  "})
+    # Back to the queue's own address (a reload shows the queue, posts nothing), the reason above it.
+    assert (response.status_code, response["Location"]) == (302, QUEUE)
+    page = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    messages = page.split('<ul class="messages">')[1].split("</ul>")[0]
+    assert 'class="message message-error"' in messages
+    assert f"Gesture on case {waiting.case.reference}: " in messages and "reason" in messages.lower()
+    assert f'id="gesture-{waiting.pk}"' in page  # still waiting, still offered
+    assert '<ul class="messages">' not in client.get(QUEUE).content.decode()  # said once
     waiting.refresh_from_db()
     assert waiting.status == GestureStatus.REQUESTED
     client.post(decide(waiting), {"decision": "refuse", "reason": "Pas de preuve de la tache"})

@@ -200,8 +200,9 @@ def test_an_approval_counts_what_the_case_was_already_granted(agent, supervisor,
     granted = approve_gesture(gesture=third, actor=supervisor)  # 1,500 + 400 fits
     assert AuditEvent.objects.filter(kind="gesture.granted", subject_id=str(granted.pk)).get().payload["granted_on_case"] == "1500.00"
     # From the page: granting it is refused with the reason, refusing it works.
-    tried = client.post(f"/cases/gestures/{second.pk}/decide/", {"decision": "approve"})
-    assert tried.status_code == 400 and "already granted on this case" in tried.content.decode()
+    tried = client.post(f"/cases/gestures/{second.pk}/decide/", {"decision": "approve"}, follow=True)
+    assert tried.redirect_chain == [("/cases/gestures/approvals/", 302)]
+    assert "already granted on this case" in tried.content.decode().split('class="messages"')[1].split("</ul>")[0]
     done = client.post(f"/cases/gestures/{second.pk}/decide/", {"decision": "refuse", "reason": "Déjà dédommagé"})
     assert done.status_code == 302
     second.refresh_from_db()
@@ -275,7 +276,7 @@ def test_gestures_nobody_may_decide_on_are_shown_with_the_reason(client, agent, 
     assert decidable not in waiting
     client.force_login(supervisor)
     page = client.get("/cases/gestures/approvals/").content.decode()
-    assert "Nobody: above the highest limit (2000.00 EUR). An administrator must raise one." in page
+    assert "Nobody: above the highest limit (2,000.00 EUR). An administrator must raise one." in page
     assert "Nobody: no delegation limit in GBP. An administrator must set one." in page
     assert "Nobody else may approve it. An administrator must give another person a limit." in page
     assert gestures_beyond_my_limit(agent) == []  # not an approver

@@ -50,19 +50,21 @@ def decide(request, gesture_id: int):
     if gesture is None:
         raise Http404
     form = DecisionForm(request.POST)
+    reference = gesture.case.reference
     if form.is_valid():
         try:
             if form.cleaned_data["decision"] == "approve":
                 approve_gesture(gesture=gesture, actor=request.user, reason=form.cleaned_data["reason"])
-                messages.success(request, _("Gesture on case %(reference)s granted.") % {"reference": gesture.case.reference})
+                messages.success(request, _("Gesture on case %(reference)s granted.") % {"reference": reference})
             else:
                 refuse_gesture(gesture=gesture, actor=request.user, reason=form.cleaned_data["reason"])
-                messages.success(request, _("Gesture on case %(reference)s refused.") % {"reference": gesture.case.reference})
-            return redirect("cases:gesture_approvals")
+                messages.success(request, _("Gesture on case %(reference)s refused.") % {"reference": reference})
         except ValidationError as exc:
             for error in exc.messages:
                 form.add_error(None, error)
-    return render(request, "cases/gesture_approvals.html", {
-        "gestures": gesture_approval_queue(request.user)[:200], "limits": delegation_limits(request.user), "beyond": gestures_beyond_my_limit(request.user),
-        "form": DecisionForm(), "failed": gesture.pk, "failed_form": form,
-    }, status=400)
+    # Back to the queue whatever happened (post/redirect/get): a reload never posts again, and
+    # a refusal says why above the queue, naming the case.
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, _("Gesture on case %(reference)s: %(error)s") % {"reference": reference, "error": error})
+    return redirect("cases:gesture_approvals")
