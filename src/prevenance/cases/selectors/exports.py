@@ -1,6 +1,5 @@
 """Cases as CSV: the inbox's view and filters, through the same visibility rule as every list."""
 
-import csv
 import io
 from collections.abc import Iterator
 
@@ -8,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases.models import Case
 from prevenance.cases.selectors.inbox import view_queryset
-from prevenance.core.csvio import spreadsheet_safe
+from prevenance.core.csvio import SpreadsheetDialect, spreadsheet_safe
 from prevenance.core.csvio.reading import format_datetime
 
 EXPORT_LIMIT = 100_000
@@ -35,10 +34,13 @@ def _row(case: Case) -> list[str]:
     )]
 
 
-def export_cases_csv(user, *, view: str | None, filters: dict | None) -> Iterator[str]:
-    """The cases of an inbox view with its filters, newest first, as CSV lines (UTF-8, comma),
-    at most EXPORT_LIMIT rows; only what `visible_cases(user)` allows. Raises ValidationError on
-    bad filters and Http404 on a saved view that is not the user's, before the first line."""
+def export_cases_csv(user, *, view: str | None, filters: dict | None, dialect: SpreadsheetDialect | None = None) -> Iterator[str]:
+    """The cases of an inbox view with its filters, newest first, as CSV lines in the reader's
+    spreadsheet dialect (core.csvio.spreadsheet_dialect: UTF-8 with a byte order mark; comma,
+    or semicolon for a French reader), at most EXPORT_LIMIT rows; only what
+    `visible_cases(user)` allows. Raises ValidationError on bad filters and Http404 on a saved
+    view that is not the user's, before the first line."""
+    dialect = dialect or SpreadsheetDialect()
     rows = (
         view_queryset(user, view=view, filters=filters).select_related("customer", "team", "assignee")
         .order_by("-created_at", "-id")[:EXPORT_LIMIT]
@@ -46,7 +48,7 @@ def export_cases_csv(user, *, view: str | None, filters: dict | None) -> Iterato
 
     def lines() -> Iterator[str]:
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = dialect.writer(out)
         writer.writerow(export_header())
         for case in rows.iterator(chunk_size=BATCH):
             writer.writerow(_row(case))

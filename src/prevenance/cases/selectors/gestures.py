@@ -1,6 +1,5 @@
 """Reads about commercial gestures: delegation limits, the approval queue, the control report."""
 
-import csv
 import io
 import statistics
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 from prevenance.cases.choices import GestureStatus
 from prevenance.cases.models import DelegationLimit, Gesture
 from prevenance.cases.selectors.visibility import visible_cases
-from prevenance.core.csvio import spreadsheet_safe
+from prevenance.core.csvio import spreadsheet_dialect, spreadsheet_safe
 from prevenance.customers.selectors import require_perm
 
 ADD_GESTURE = "cases.add_gesture"
@@ -250,15 +249,13 @@ def gesture_control_report(user, *, start: datetime, end: datetime) -> GestureRe
 
 
 def gesture_report_csv(report: GestureReport, *, french: bool = False) -> str:
-    """The report as CSV for a spreadsheet, one line per agent and currency: UTF-8 with a byte
-    order mark (without it Excel reads the accents as Windows-1252), comma and amounts with a
-    dot, or, for a French reader, semicolon and decimal commas as French Excel expects."""
+    """The report as CSV for a spreadsheet, one line per agent and currency, in the reader's
+    spreadsheet dialect (core.csvio.spreadsheet_dialect: byte order mark; comma and amounts
+    with a dot, or semicolon and decimal commas for a French reader)."""
+    dialect = spreadsheet_dialect("fr" if french else "en")
     out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\n", delimiter=";" if french else ",")
-
-    def amount(value: Decimal) -> str:
-        return str(value).replace(".", ",") if french else str(value)
+    writer = dialect.writer(out)
+    amount = dialect.number
 
     writer.writerow([
         _("agent"), _("currency"), _("count"), _("total"), _("average"), _("outlier gestures"), _("above twice the other agents' median"),

@@ -14,10 +14,12 @@ pytestmark = pytest.mark.django_db
 EXPORT = reverse("cases:export")
 
 
-def rows(response) -> list[list[str]]:
+def rows(response, *, delimiter: str = ",") -> list[list[str]]:
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    text = b"".join(response.streaming_content).decode()
+    assert text.startswith("\ufeff")  # so that Excel reads the accents as UTF-8
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter))
 
 
 @pytest.fixture
@@ -56,3 +58,14 @@ def test_bad_filters_are_refused_and_people_without_the_permission_too(client, a
     assert client.get(EXPORT, {"view": "open", "channel": "pigeon"}).status_code == 400
     client.force_login(marketer)
     assert client.get(EXPORT).status_code == 403
+
+
+def test_a_french_reader_gets_the_spreadsheet_dialect_of_the_gesture_report(client, supervisor, cases):
+    # French Excel reads a comma-separated file as one column: semicolons, as the gesture report.
+    client.force_login(supervisor)
+    client.cookies["django_language"] = "fr"
+    response = client.get(EXPORT, {"view": "open", "q": cases["mine"].reference})
+    table = rows(response, delimiter=";")
+    assert table[0][:3] == ["référence", "ouvert le", "statut"]
+    assert [row[0] for row in table[1:]] == [cases["mine"].reference]
+    assert table[1][7] == "Colis abîmé"

@@ -231,6 +231,32 @@ def run_export(*, kind: str, stream: io.TextIOBase) -> int:
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+@dataclass(frozen=True)
+class SpreadsheetDialect:
+    """How the spreadsheet of a reader opens a CSV file they download. Always UTF-8 with a byte
+    order mark (without it Excel reads the accents as Windows-1252); a comma and numbers with
+    a dot, or, for a French reader, a semicolon and decimal commas as French Excel expects (it
+    reads a comma-separated file as one column)."""
+
+    delimiter: str = ","
+    decimal_mark: str = "."
+
+    def number(self, value) -> str:
+        return str(value).replace(".", self.decimal_mark)
+
+    def writer(self, out):
+        """A csv writer on `out` (a text stream), after the byte order mark."""
+        out.write("\ufeff")
+        return csv.writer(out, lineterminator="\n", delimiter=self.delimiter)
+
+
+def spreadsheet_dialect(language: str | None) -> SpreadsheetDialect:
+    """The dialect for a reader of `language` (the page's language when they download)."""
+    if (language or "").lower().startswith("fr"):
+        return SpreadsheetDialect(delimiter=";", decimal_mark=",")
+    return SpreadsheetDialect()
+
+
 def spreadsheet_safe(value) -> str:
     """A cell for a CSV people open in a spreadsheet: text starting like a formula (= + - @)
     gets a leading ' so the spreadsheet shows it instead of running it. Not for files meant to
