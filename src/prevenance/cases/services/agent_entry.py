@@ -139,7 +139,10 @@ def record_agent_contact(
     """
     if not actor.has_perm("cases.add_case"):
         raise PermissionDenied
-    submission = clean_submission_id(submission_id)
+    submission = clean_submission_id(
+        submission_id, channel, subject, body, type, getattr(customer, "pk", ""), email, phone, first_name, last_name,
+        order_reference, resolved, note,
+    )
     if (earlier := _earlier_case(submission, actor)) is not None:
         return earlier
     if channel not in AGENT_CHANNELS:

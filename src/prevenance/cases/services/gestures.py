@@ -159,7 +159,7 @@ def request_gesture(
     it made, with no second voucher, also when both arrive at once (the second waits for the
     case lock, then finds the first)."""
     _require(actor, ADD_GESTURE)
-    submission = clean_submission_id(submission_id)
+    submission = clean_submission_id(submission_id, case.pk, type, amount, currency, reason)
     if (earlier := _earlier_gesture(submission, actor)) is not None:
         return earlier
     kind = clean_choice("type", type, GestureType)

@@ -26,7 +26,11 @@ from prevenance.cases.services.common import (
 )
 from prevenance.cases.services.outbound import queue_delivery, reaches_customer
 from prevenance.cases.services.sla import pause_clock, restart_resolution_clock, resume_clock
-from prevenance.cases.services.submissions import clean_submission_id, earlier_submission
+from prevenance.cases.services.submissions import (
+    clean_submission_id,
+    earlier_submission,
+    file_names,
+)
 from prevenance.cases.services.surveys import send_survey
 from prevenance.cases.services.templates import sign_reply
 from prevenance.cases.workflow import check_transition
@@ -80,7 +84,7 @@ def add_reply(
     it stored, with nothing stored or sent twice, also when both arrive at once (the second
     waits for the case lock, then finds the first).
     """
-    submission = clean_submission_id(submission_id)
+    submission = clean_submission_id(submission_id, MessageKind.OUTBOUND, case.pk, body, body_html, *file_names(files))
     if (earlier := _earlier_message(submission, author=author, kind=MessageKind.OUTBOUND)) is not None:
         return earlier
     text = _clean_text_body(body)
@@ -122,7 +126,7 @@ def add_note(*, case: Case, author, body: str, files: Sequence = (), submission_
     """An internal note: never shown to the customer, never on their timeline. Allowed on any
     case. `files` are attached as on a reply (an invoice, a photo for a colleague);
     `submission_id` makes a form sent twice store it once, as for add_reply."""
-    submission = clean_submission_id(submission_id)
+    submission = clean_submission_id(submission_id, MessageKind.NOTE, case.pk, body, *file_names(files))
     if (earlier := _earlier_message(submission, author=author, kind=MessageKind.NOTE)) is not None:
         return earlier
     text = _clean_text_body(body)

@@ -15,17 +15,28 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 
-def clean_submission_id(value) -> uuid.UUID | None:
-    """The submission id a form posted; None when it posted none (a page rendered before the
-    field existed, a caller that is not a form): then nothing is checked."""
+def clean_submission_id(value, *content) -> uuid.UUID | None:
+    """The id under which this submission is stored: the form's id bound to what it says
+    (`content`, the fields as posted); None when the form posted no id (a page rendered before
+    the field existed, a caller that is not a form): then nothing is checked.
+
+    Bound to the content because a form's id outlives one sending: a page the browser restores
+    with its Back button holds the id of its first sending, and a new reply typed into it is a
+    new submission that must be stored, not taken for the first one (as the contact form's id
+    is a hash of its content). A double click sends the same content: the same id.
+    """
     if value is None or value == "":
         return None
-    if isinstance(value, uuid.UUID):
-        return value
     try:
-        return uuid.UUID(str(value))
+        form_id = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError as exc:
         raise ValidationError({"submission_id": [_("This form has expired; please reload the page.")]}) from exc
+    return uuid.uuid5(form_id, "\x1f".join(str(part) for part in content)) if content else form_id
+
+
+def file_names(files) -> list[str]:
+    """What identifies a submission's uploads in its content: their names."""
+    return [getattr(upload, "name", "") or "" for upload in files]
 
 
 def earlier_submission(queryset: models.QuerySet, submission_id: uuid.UUID | None, **same) -> models.Model | None:
@@ -33,8 +44,7 @@ def earlier_submission(queryset: models.QuerySet, submission_id: uuid.UUID | Non
 
     `same` names what that row must share with this submission (its author): a submission id
     is one form sent by one person, so a row written by someone else under it is refused rather
-    than returned. What the form says is not compared: the same submission sent again is the
-    same submission, whatever its fields hold now.
+    than returned. What the form says is already in the id (clean_submission_id).
     """
     if submission_id is None:
         return None

@@ -146,7 +146,7 @@ def test_an_agent_entry_sent_twice_at_once_opens_one_case(agent_case):
             "body": "Samedi plutôt que vendredi.", "order": "", "note": "", "submission_id": "3d7a8a4da9d87e4b0c6f5b1c4e0f9a8b"}
     results, errors = race_behind(lambda: lock_case(case.pk), *posts(agent, "/cases/new/", form))
     assert (errors, results) == ([], [302, 302])
-    assert Case.objects.filter(submission_id="3d7a8a4da9d87e4b0c6f5b1c4e0f9a8b").count() == 1
+    assert Case.objects.filter(submission_id__isnull=False).count() == 1
     assert Case.objects.count() == 2  # Camille's first case and the one recorded
 
 
