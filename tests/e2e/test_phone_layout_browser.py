@@ -1,4 +1,5 @@
 """On a phone (390 × 844), no page is wider than the screen: wide tables scroll inside their card.
+On a laptop (1366 × 768), the main menu holds on one line and the inbox's search box shows its hint.
 
 Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e/test_phone_layout_browser.py
 Save the screenshots: add PREVENANCE_SCREENSHOT_DIR=docs
@@ -48,3 +49,36 @@ def test_the_dashboard_the_inbox_and_a_case_with_gestures_fit_a_phone(live_serve
         # The columns out of sight are announced: the table scrolls inside its card.
         expect(page.locator(".scroll-hint")).to_be_visible()
         assert page.evaluate("document.querySelector('.table-scroll').scrollWidth > document.querySelector('.table-scroll').clientWidth")
+
+
+def test_the_menu_holds_on_one_line_and_the_inbox_search_shows_its_hint_on_a_laptop(live_server, monkeypatch):
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    UserFactory(username="claire", first_name="Claire", last_name="Morel", role="supervisor")
+    with chromium_page(monkeypatch, width=1366, height=768, locale="fr-FR") as page:
+        log_in(page, live_server, "/cases/", "claire")
+        page.select_option("#language-select", "fr")
+        expect(page.locator("h1")).to_have_text("Boîte de réception")
+        screenshot(page, "inbox-1366-fr.png")
+        # Every entry of the supervisor's menu (the longest) on one line
+        tops = page.locator(".mainnav a").evaluate_all("links => links.map(a => Math.round(a.getBoundingClientRect().top))")
+        assert len(tops) >= 8 and len(set(tops)) == 1, tops
+        # The search box is as wide as its hint, and the status filter as its longest choice
+        fits = page.evaluate("""() => {
+            const measure = (element, text) => {
+                const context = document.createElement("canvas").getContext("2d");
+                context.font = getComputedStyle(element).font;
+                return context.measureText(text).width;
+            };
+            const search = document.querySelector("#inbox-q"), status = document.querySelector("#f-status");
+            const padding = element => parseFloat(getComputedStyle(element).paddingLeft) + parseFloat(getComputedStyle(element).paddingRight);
+            return {
+                search: measure(search, search.placeholder) <= search.clientWidth - padding(search),
+                status: measure(status, status.options[status.selectedIndex].text) + 24 <= status.clientWidth - padding(status),
+            };
+        }""")
+        assert fits == {"search": True, "status": True}
+        # What is the user's own is under their name
+        page.click(".usermenu summary")
+        expect(page.locator(".usermenu-list")).to_contain_text("Ma disponibilité")
+        expect(page.locator(".usermenu-list")).to_contain_text("Se déconnecter")
