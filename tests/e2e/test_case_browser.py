@@ -361,3 +361,35 @@ def test_an_agent_reads_why_a_gesture_was_refused_and_finds_the_customers_cases_
         screenshot(page, "customer-360-cases-fr.png")
         cases.locator(f"a:has-text('{older.reference}')").click()
         expect(page.locator("h1")).to_contain_text(older.reference)
+
+
+def test_split_and_merge_ask_before_they_run(live_server, monkeypatch):
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    from prevenance.cases.services import add_inbound_message  # noqa: PLC0415
+
+    UserFactory(username="claire", first_name="Claire", role="supervisor")
+    case = open_email_case("paul.girard@example.fr", subject="Deux sujets", body="Mon colis est abîmé.").case
+    add_inbound_message(case=case, body="Et ma facture est fausse.")
+    other = open_email_case("paul.girard@example.fr", subject="Colis", body="Toujours rien.").case
+    answers = []
+    with chromium_page(monkeypatch) as page:
+        page.on("dialog", lambda dialog: (answers.append(dialog.message), dialog.dismiss() if len(answers) == 1 else dialog.accept()))
+        log_in(page, live_server, f"/cases/{case.pk}/", "claire")
+        page.wait_for_load_state("load")
+        split = page.locator("text=Split into a new case")
+        expect(split).to_have_count(2)  # one per customer message, none on the acknowledgement
+        split.last.click()  # dismissed: nothing happens
+        page.wait_for_timeout(300)
+        assert Case.objects.count() == 2
+        split.last.click()  # accepted: the message becomes a case
+        page.wait_for_url(lambda url: f"/cases/{case.pk}/" not in url)
+        assert Case.objects.filter(split_from=case).count() == 1
+        page.goto(f"{live_server.url}/cases/{case.pk}/")
+        expect(page.locator("text=Split into a new case")).to_have_count(0)  # its only customer message left
+        page.fill("#id_loser", other.reference)
+        page.click("text=Merge into this case")
+        expect(page.locator(".messages")).to_be_visible()
+    assert answers[0].startswith("Move this message out") and answers[2].startswith("Merge the other case")
+    other.refresh_from_db()
+    assert other.merged_into_id == case.pk

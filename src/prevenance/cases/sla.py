@@ -141,6 +141,9 @@ class TimeLeft:
     target: timedelta
     paused: bool
     near: bool
+    # Whether `left` was counted in a calendar's opening hours (not around the clock, nor in
+    # wall-clock time far from the due time): the page says "business hours" only then.
+    business_hours: bool = False
 
     @property
     def breached(self) -> bool:

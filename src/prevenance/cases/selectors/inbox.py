@@ -21,7 +21,7 @@ import heapq
 import re
 import string
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -565,7 +565,12 @@ def sla_times(cases: Iterable[Case], now: datetime | None = None) -> dict[int, T
     specs = calendar_specs({cid for cid in map(calendar_id, cases) if cid is not None})
     times = {}
     for case in cases:
-        left = _far_clock(case, now) or sla.sla_time_left(case, now, specs.get(calendar_id(case)) or sla.around_the_clock())
+        left = _far_clock(case, now)
+        if left is None:
+            spec = specs.get(calendar_id(case))
+            left = sla.sla_time_left(case, now, sla.usable(spec) if spec is not None else sla.around_the_clock())
+            if left is not None and spec is not None and spec.has_opening:
+                left = replace(left, business_hours=True)
         if left is not None:
             times[case.pk] = left
     return times

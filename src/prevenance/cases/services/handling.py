@@ -69,12 +69,13 @@ def default_reply_channel(case: Case) -> str:
 
 def add_reply(
     *, case: Case, author, body: str, body_html: str = "", channel: str | None = None, sign: bool = True, files: Sequence = (),
-    submission_id: uuid.UUID | str | None = None,
+    submission_id: uuid.UUID | str | None = None, language: str | None = None,
 ) -> Message:
     """An answer to the customer: on their timeline too; the first one stamps first_response_at.
 
     Answering a new case opens it. An email reply is sent after commit (outbound.queue_delivery),
     with the team's (else the brand's) signature added unless `sign` is False (templates.sign_reply),
+    in `language` when the reply is written in another language than the case's (a template's),
     and with `files` attached (uploads, checked as the contact form's are: at most
     PREVENANCE_REPLY_MAX_FILES, each within the size limit and all within
     PREVENANCE_REPLY_MAX_TOTAL_BYTES, of an accepted kind; all refused at once, with nothing
@@ -100,7 +101,7 @@ def add_reply(
         now = timezone.now()
         reply_channel = clean_channel(channel or default_reply_channel(locked))
         if sign and reply_channel == Channel.EMAIL:
-            text, html = sign_reply(text, html, case=locked, agent=author)
+            text, html = sign_reply(text, html, case=locked, agent=author, language=language)
         message = add_thread_entry(
             locked, kind=MessageKind.OUTBOUND, channel=reply_channel, body_text=text,
             body_html=html, author=author, created_at=now, submission_id=submission,

@@ -234,9 +234,10 @@ def apply_signature(body: str, *, case: Case, agent=None, signature: Signature |
     return f"{body.rstrip()}\n\n{sign_off}"
 
 
-def sign_reply(text: str, html: str, *, case: Case, agent=None) -> tuple[str, str]:
-    """(text, html) of a reply with the sign-off added to both (the HTML one escaped)."""
-    sign_off = sign_off_for(case, agent)
+def sign_reply(text: str, html: str, *, case: Case, agent=None, language: str | None = None) -> tuple[str, str]:
+    """(text, html) of a reply with the sign-off added to both (the HTML one escaped), in
+    `language` (the reply's, e.g. the template's it was written from), else the case's."""
+    sign_off = sign_off_for(case, agent, language=language)
     if not sign_off or _ends_with(text, sign_off):
         return text, html
     if html:

@@ -416,6 +416,25 @@ def test_the_reply_box_shows_the_tone_guidance_and_a_sign_off_typed_by_hand_is_n
     assert sent.body_text.count("Bien cordialement") == 1 and "\r" not in sent.body_text
 
 
+def test_templates_in_the_cases_language_come_first_and_a_reply_from_another_is_signed_in_its_language(client, agent, setup):
+    from prevenance.cases.models import ReplyTemplate
+    from prevenance.cases.services import ensure_default_templates
+
+    ensure_default_templates()
+    agent.first_name = "Marie"
+    agent.save(update_fields=["first_name"])
+    client.force_login(agent)
+    page = client.get(url("case", setup["case"]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    picker = page[page.index('id="id_template"'):page.index("</select>", page.index('id="id_template"'))]
+    own, others = picker.split("Other languages", 1)
+    assert "In the case's language (French)" in own and "(en)" not in own and "(en)" in others
+
+    english = ReplyTemplate.objects.filter(purpose="reply", language="en").first()
+    assert client.post(url("case_reply", setup["case"]), {"body": "Your parcel leaves tomorrow.", "template": english.pk}).status_code == 302
+    sent = Message.objects.filter(case=setup["case"], kind=MessageKind.OUTBOUND, author=agent).get()
+    assert sent.body_text.endswith("Kind regards,\nMarie\nCustomer care") and "Bien cordialement" not in sent.body_text
+
+
 def test_a_refused_gesture_shows_who_decided_and_why(client, agent, supervisor, setup):
     from prevenance.cases.services import refuse_gesture
 

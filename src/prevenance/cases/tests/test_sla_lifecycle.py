@@ -312,3 +312,21 @@ def test_time_left_stands_still_while_waiting_for_the_customer_and_is_none_witho
     no_policy = open_email_case("other@example.com", subject="Q", body="x").case
     SLAPolicy.objects.all().delete()
     assert sla.sla_time_left(fresh(no_policy), utc(2026, 12, 23, 9)) is None
+
+
+def test_the_case_page_says_business_hours_only_when_a_calendar_counts_them(french_team, supervisor, monkeypatch):
+    # Given one case on the team's office hours and one under a policy with no calendar at all
+    policy()
+    at(monkeypatch, utc(2026, 12, 21, 9))
+    office = open_email_case("bureau@example.com", received_at=utc(2026, 12, 21, 9), team=french_team).case
+    anytime = open_email_case("partout@example.com", received_at=utc(2026, 12, 21, 9)).case
+    client = Client()
+    client.force_login(supervisor)
+
+    def sla_line(case) -> str:
+        page = client.get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        start = page.index('id="sla-left"')
+        return page[start:page.index("</p>", start)]
+
+    assert "(business hours)" in sla_line(office)
+    assert "left" in sla_line(anytime) and "(business hours)" not in sla_line(anytime)  # its clock runs around the clock

@@ -85,7 +85,13 @@ def case_reply(request, case_id: int):
     form = ReplyForm(request.POST, request.FILES, templates=reply_templates_for(case))
     return _run(request, case, form, "reply_form",
                 lambda data: add_reply(case=case, author=request.user, body=data["body"], files=data["attachments"],
-                                       submission_id=data["submission_id"]), "thread-end")
+                                       submission_id=data["submission_id"], language=_language_of(data["template"])),
+                "thread-end")
+
+
+def _language_of(template) -> str | None:
+    """The language a reply written from `template` is in (signed in it), None when written freely."""
+    return template.language if template is not None else None
 
 
 @login_required

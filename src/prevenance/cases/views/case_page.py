@@ -10,7 +10,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from prevenance.cases import downloads
-from prevenance.cases.choices import CaseStatus
+from prevenance.cases.choices import CaseStatus, MessageKind
 from prevenance.cases.selectors import case_thread, remaining_delegation
 from prevenance.cases.selectors.case_page import (
     access_attachment,
@@ -101,7 +101,9 @@ def case_context(request, case, **given) -> dict:
     return {
         "case": case,
         "clock": sla_times([case]).get(case.pk),
-        "thread": list(case_thread(case)),
+        "thread": (thread := list(case_thread(case))),
+        # Split is offered while another customer message would stay (split_message refuses otherwise).
+        "customer_messages": sum(message.kind == MessageKind.INBOUND for message in thread),
         "status_choices": _status_choices(case),
         "gestures": case_gestures(case) if user.has_perm("cases.view_gesture") else [],
         # A gesture on a merged case goes to its survivor (request_gesture): that case's delegation.

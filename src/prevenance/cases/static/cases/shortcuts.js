@@ -1,6 +1,7 @@
 /* Prévenance: keyboard shortcuts for the inbox and the case page. Plain JS, no build step.
    j/k next/previous case, o or Enter open, r reply, n note, a assign to me, e resolve,
-   g then i inbox, / search, ? help, Esc leaves a text box. Documented on the page (?). */
+   g then i inbox, / search, ? help, Esc leaves a text box. Documented on the page (?).
+   Also: forms marked data-confirm ask before they are sent. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -104,6 +105,12 @@
 
   document.addEventListener("change", function (event) {
     if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
+  });
+
+  // A form that cannot be undone in one click asks first (data-confirm; HTMX forms use hx-confirm).
+  document.addEventListener("submit", function (event) {
+    var question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
   });
 
   document.addEventListener("DOMContentLoaded", function () {
