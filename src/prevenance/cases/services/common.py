@@ -329,31 +329,58 @@ AUTOMATIC_ON_CASE_LABELS = {"bounce": gettext_noop("Delivery failure on case %(r
                             "auto_reply": gettext_noop("Automatic reply on case %(reference)s")}
 
 
-def _summary(case: Case, kind: str, automatic: str = "") -> str:
-    if automatic in AUTOMATIC_ON_CASE_LABELS:
-        label = _(AUTOMATIC_ON_CASE_LABELS[automatic])
-    else:
-        label = _(SUMMARY_LABELS[MessageKind.OUTBOUND if kind == MessageKind.OUTBOUND else MessageKind.INBOUND])
-    text = label % {"reference": case.reference}
-    return f"{text}: {case.subject}"[:255] if case.subject else text
-
-
 # What the email intake writes on a customer's timeline for an auto-reply or a bounce that
 # belongs to no case ("Delivery failure: <subject>").
 AUTOMATIC_LABELS = {"bounce": gettext_noop("Delivery failure"), "auto_reply": gettext_noop("Automatic reply")}
 
+# Each label followed by the subject, whole sentences for the translators: the colon is
+# the language's (French puts a no-break space before it).
+WITH_SUBJECT = {
+    SUMMARY_LABELS[MessageKind.OUTBOUND]: gettext_noop("Reply on case %(reference)s: %(subject)s"),
+    SUMMARY_LABELS[MessageKind.INBOUND]: gettext_noop("Message on case %(reference)s: %(subject)s"),
+    AUTOMATIC_ON_CASE_LABELS["bounce"]: gettext_noop("Delivery failure on case %(reference)s: %(subject)s"),
+    AUTOMATIC_ON_CASE_LABELS["auto_reply"]: gettext_noop("Automatic reply on case %(reference)s: %(subject)s"),
+    AUTOMATIC_LABELS["bounce"]: gettext_noop("Delivery failure: %(subject)s"),
+    AUTOMATIC_LABELS["auto_reply"]: gettext_noop("Automatic reply: %(subject)s"),
+}
+
+
+def summary_with_subject(label_msgid: str, subject: str, reference: str = "") -> str:
+    """A timeline summary in the active language: the label (one of the msgids above), then
+    the subject when there is one; at most 255 characters (Interaction.summary)."""
+    if not subject:
+        return _(label_msgid) % {"reference": reference}
+    return (_(WITH_SUBJECT[label_msgid]) % {"reference": reference, "subject": subject})[:255]
+
+
+def _summary(case: Case, kind: str, automatic: str = "") -> str:
+    if automatic in AUTOMATIC_ON_CASE_LABELS:
+        label = AUTOMATIC_ON_CASE_LABELS[automatic]
+    else:
+        label = SUMMARY_LABELS[MessageKind.OUTBOUND if kind == MessageKind.OUTBOUND else MessageKind.INBOUND]
+    return summary_with_subject(label, case.subject, case.reference)
+
+
+def _pattern(translated: str) -> str:
+    # Any space matches any space: the timeline stores a summary with its spaces made plain
+    # (interactions.services.clean_interaction_fields), the French no-break one too.
+    pattern = r"\s+".join(re.escape(word) for word in translated.split())
+    pattern = pattern.replace(re.escape("%(reference)s"), r"(?P<reference>C-\d{4}-\d+)")
+    return pattern.replace(re.escape("%(subject)s"), "(?P<subject>.*)")
+
 
 @functools.cache
 def _summary_patterns() -> tuple[tuple[re.Pattern, str], ...]:
-    """Each summary label in each of the site's languages, as a pattern, with its msgid."""
-    patterns = []
+    """Each summary label in each of the site's languages, as a pattern, with its label's
+    msgid: followed by the subject as each language writes it, then alone or followed by
+    ": subject" (as every language wrote it before the subject had its own sentence)."""
+    with_subject, alone = [], []
     for msgid in (*SUMMARY_LABELS.values(), *AUTOMATIC_ON_CASE_LABELS.values(), *AUTOMATIC_LABELS.values()):
         for code, _name in settings.LANGUAGES:
             with translation.override(code):
-                label = re.escape(_(msgid))
-            label = label.replace(re.escape("%(reference)s"), r"(?P<reference>C-\d{4}-\d+)")
-            patterns.append((re.compile(f"{label}(?P<rest>: .*)?", re.DOTALL), msgid))
-    return tuple(patterns)
+                with_subject.append((re.compile(_pattern(_(WITH_SUBJECT[msgid])), re.DOTALL), msgid))
+                alone.append((re.compile(_pattern(_(msgid)) + "(?:: (?P<subject>.*))?", re.DOTALL), msgid))
+    return tuple(with_subject + alone)
 
 
 def localized_case_summary(summary: str) -> str | None:
@@ -362,10 +389,8 @@ def localized_case_summary(summary: str) -> str | None:
     other summary (interactions.display)."""
     for pattern, msgid in _summary_patterns():
         if match := pattern.fullmatch(summary):
-            label = _(msgid)
-            if "reference" in pattern.groupindex:
-                label %= {"reference": match["reference"]}
-            return label + (match["rest"] or "")
+            reference = match["reference"] if "reference" in pattern.groupindex else ""
+            return summary_with_subject(msgid, match["subject"] or "", reference)
     return None
 
 

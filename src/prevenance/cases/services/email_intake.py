@@ -49,6 +49,7 @@ from prevenance.cases.services.common import (
     lock_live_case,
     quoted,
     stored_message,
+    summary_with_subject,
     team_mailbox_addresses,
 )
 from prevenance.cases.services.email_attachments import (
@@ -342,11 +343,11 @@ def _automatic(
     )
     if customer is None:
         return IntakeResult(outcome=Outcome.AUTOMATIC_IGNORED, **base)
-    label = _(AUTOMATIC_LABELS["bounce" if parsed.is_bounce else "auto_reply"])
+    label = AUTOMATIC_LABELS["bounce" if parsed.is_bounce else "auto_reply"]
     subject = clean_subject(parsed.subject)  # no NUL (PostgreSQL refuses it in text), one line
     interaction, _created = record_interaction(
         customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND,
-        summary=f"{label}: {subject}"[:255] if subject else label,
+        summary=summary_with_subject(label, subject),
         body=clean_body(parsed.text[:10_000]), occurred_at=now, external_id=_timeline_id(parsed), system=True,
     )
     return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, **base)

@@ -520,7 +520,7 @@ def test_numbers_follow_the_language_but_chart_coordinates_never_do(client, supe
 
     html = client.get("/cases/dashboard/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
 
-    assert "33,3 %" in html  # one in three reopened, written the French way
+    assert "33,3\u00a0%" in html  # one in three reopened, written the French way (a no-break space)
     assert 'width="100.0"' in html  # the same bar, with a dot inside the SVG
     assert not re.search(r'\b(width|x|y)="\d+,\d', html)  # no attribute anywhere with a decimal comma
 
@@ -726,9 +726,10 @@ def test_the_migration_backfills_the_first_resolution_from_the_audit_trail(super
 def test_shares_and_means_are_rounded_half_up_not_cut_off():
     from django.utils import translation
 
-    from prevenance.cases.views.charts import format_share, rounded
+    from prevenance.cases.views.charts import format_share
+    from prevenance.core.formats import rounded
 
-    assert format_share(10 / 22) == "45.5 %"  # 45.45… was shown 45.4
+    assert format_share(10 / 22) == "45.5%"  # 45.45… was shown 45.4; no space before % in English
     assert rounded(4.125, 2) == Decimal("4.13") and rounded(2 / 3 * 100, 1) == Decimal("66.7")
     with translation.override("fr"):
-        assert format_share(10 / 22) == "45,5 %"
+        assert format_share(10 / 22) == "45,5\u00a0%"  # a no-break space in French

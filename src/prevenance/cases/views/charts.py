@@ -7,10 +7,10 @@ readers through the SVG's aria-label) and the page prints the same figures in a 
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+
+from prevenance.core.formats import format_percent
 
 WIDTH = 700
 LABEL_WIDTH = 240  # the bar labels' column
@@ -81,12 +81,6 @@ def format_duration(value: timedelta | None) -> str:
     return _("%(minutes)d min") % {"minutes": mins}
 
 
-def rounded(value: float, places: int) -> Decimal:
-    """Rounded half up to `places` decimals: number_format alone cuts the digits off (10 of 22
-    on time is 45.45 %, shown 45.4 instead of 45.5)."""
-    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-
-
 def format_share(rate: float | None) -> str:
-    # number_format: "62.5 %" in English, "62,5 %" in French.
-    return "—" if rate is None else f"{number_format(rounded(rate * 100, 1), 1)} %"
+    """A rate (0–1) as a percentage: "62.5%" in English, "62,5 %" in French."""
+    return "—" if rate is None else format_percent(rate * 100)

@@ -25,8 +25,9 @@ from prevenance.cases.selectors import (
     Period,
     case_dashboard,
 )
-from prevenance.cases.views.charts import bar_chart, format_duration, format_share, rounded
+from prevenance.cases.views.charts import bar_chart, format_duration, format_share
 from prevenance.core.choices import Channel
+from prevenance.core.formats import format_percent, rounded
 
 DEFAULT_DAYS = 30
 PRESETS = (7, 30, 90, 365)
@@ -131,7 +132,7 @@ def _csat_text(line) -> str:
     if line.csat is None:
         return "—"
     n = line.csat_responses
-    return ngettext("%(share)s %% (%(n)d answer)", "%(share)s %% (%(n)d answers)", n) % {"share": number_format(rounded(line.csat, 1), 1), "n": n}
+    return ngettext("%(share)s (%(n)d answer)", "%(share)s (%(n)d answers)", n) % {"share": format_percent(line.csat), "n": n}
 
 
 def _ces_text(line) -> str:

@@ -4,6 +4,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
+from prevenance.core.formats import format_percent
 from prevenance.core.validation import is_row_id
 from prevenance.customers.choices import ConsentState
 from prevenance.interactions.display import localized_summary
@@ -47,8 +48,15 @@ def summary_text(summary: str) -> str:
 
 
 @register.filter
-def percent(value: float) -> float:
-    return round((value or 0) * 100, 1)
+def percent(rate: float) -> str:
+    """A rate (0–1) as a percentage in the reader's language: "33.3%", "33,3 %"."""
+    return format_percent((rate or 0) * 100)
+
+
+@register.filter
+def as_percent(value) -> str:
+    """A number of percent (0–100) written as the reader's language does: "66.7%", "66,7 %"."""
+    return format_percent(value)
 
 
 @register.filter

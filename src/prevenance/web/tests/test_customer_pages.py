@@ -11,7 +11,7 @@ from prevenance.core.models import AuditEvent
 from prevenance.customers.choices import ConsentMethod, ConsentPurpose
 from prevenance.customers.selectors import customer_since
 from prevenance.customers.services import ensure_consent_wording, grant_consent, withdraw_consent
-from prevenance.customers.tests.factories import CustomerFactory, IdentityFactory, OrderFactory
+from prevenance.customers.tests.factories import CustomerFactory, IdentityFactory, OrderFactory, UserFactory
 from prevenance.interactions.choices import Direction
 from prevenance.interactions.services import record_interaction
 
@@ -175,7 +175,9 @@ class TestDashboard:
         stats = response.context["stats"]
         assert (stats.customers, stats.opted_in, stats.open_conflicts) == (3, 1, 0)
         body = response.content.decode()
-        assert "33.3 %" in body
+        assert "33.3%" in body and "33.3 %" not in body  # as English writes a percentage
+        french = client.get(reverse("web:home"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+        assert "33,3\u00a0%" in french
         assert "Sent the tracking link" in body
 
     def test_a_user_without_role_sees_no_figures(self, login, nobody, known_customer):
@@ -266,3 +268,14 @@ class TestCustomerSince:
         body = login(agent).get(reverse("web:customer", args=[known_customer.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
         assert "<dt>Customer since</dt><dd>2 May 2016</dd>" in body
+
+
+def test_the_timeline_names_the_agent_as_colleagues_call_them(login, agent, known_customer):
+    colleague = UserFactory(username="camille.agent", first_name="Camille", last_name="Martin", role="agent")
+    record_interaction(customer=known_customer, channel=Channel.PHONE, direction=Direction.OUTBOUND,
+                       summary="Called back about the delivery", agent=colleague)
+
+    body = login(agent).get(reverse("web:customer", args=[known_customer.pk])).content.decode()
+
+    entry = body.split("Called back about the delivery")[1].split("</li>")[0]
+    assert "Camille Martin" in entry and "camille.agent" not in entry
