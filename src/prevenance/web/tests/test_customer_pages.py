@@ -11,7 +11,12 @@ from prevenance.core.models import AuditEvent
 from prevenance.customers.choices import ConsentMethod, ConsentPurpose
 from prevenance.customers.selectors import customer_since
 from prevenance.customers.services import ensure_consent_wording, grant_consent, withdraw_consent
-from prevenance.customers.tests.factories import CustomerFactory, IdentityFactory, OrderFactory, UserFactory
+from prevenance.customers.tests.factories import (
+    CustomerFactory,
+    IdentityFactory,
+    OrderFactory,
+    UserFactory,
+)
 from prevenance.interactions.choices import Direction
 from prevenance.interactions.services import record_interaction
 
