@@ -4,6 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 def rounded(value, places: int) -> Decimal:
@@ -17,3 +18,14 @@ def format_percent(value, places: int = 1) -> str:
     (a no-break space before the sign, the translation's business)."""
     return _("%(number)s%%") % {"number": number_format(rounded(value, places), places)}
 
+
+def format_file_size(size: int) -> str:
+    """A size as people read it on a form: "10 MB" ("10 Mo" in French), "2.5 MB", "800 KB";
+    units of 1,024 as operating systems count, without the decimal a round size does not need
+    (Django's filesizeformat writes "10.0 MB", "10,0 Mio")."""
+    for factor, label in ((1024 ** 3, _("%(size)s GB")), (1024 ** 2, _("%(size)s MB")), (1024, _("%(size)s KB"))):
+        if size >= factor:
+            value = rounded(size / factor, 1)
+            places = 0 if value == value.to_integral_value() else 1
+            return label % {"size": number_format(value, places)}
+    return ngettext("%(size)d byte", "%(size)d bytes", size) % {"size": size}

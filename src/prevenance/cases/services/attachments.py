@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from prevenance.cases.models import Attachment, Message
@@ -27,6 +26,7 @@ from prevenance.cases.services.email_attachments import (
     stored_name,
 )
 from prevenance.core.files import store_file
+from prevenance.core.formats import format_file_size
 
 HEAD_BYTES = 8192
 OFFICE_ZIP = b"PK\x03\x04"
@@ -92,7 +92,7 @@ def _check_one(upload) -> CheckedFile | str:
     size = int(upload.size or 0)
     if size > max_attachment_bytes():
         return _("“%(name)s” is %(size)s; each file may be at most %(limit)s.") % {
-            "name": name, "size": filesizeformat(size), "limit": filesizeformat(max_attachment_bytes()),
+            "name": name, "size": format_file_size(size), "limit": format_file_size(max_attachment_bytes()),
         }
     head = _head(upload)
     reason = refusal(filename=name, content_type=getattr(upload, "content_type", "") or "", size=size, head=head)
@@ -116,7 +116,7 @@ def check_uploads(uploads: Sequence, *, max_files: int, field: str = "attachment
     total = sum(int(getattr(upload, "size", 0) or 0) for upload in uploads)
     if max_total_bytes is not None and total > max_total_bytes:
         raise ValidationError({field: [_("These files come to %(size)s; together they may be at most %(limit)s.") % {
-            "size": filesizeformat(total), "limit": filesizeformat(max_total_bytes)}]})
+            "size": format_file_size(total), "limit": format_file_size(max_total_bytes)}]})
     checked, errors = [], []
     for upload in uploads:
         outcome = _check_one(upload)

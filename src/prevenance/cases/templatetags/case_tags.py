@@ -11,8 +11,15 @@ from prevenance.cases.delivery_problems import message_send_error
 from prevenance.cases.mail.problems import problem_lines as read_problems
 from prevenance.cases.mail.sanitize import sanitize_html
 from prevenance.cases.priority import reason_label
+from prevenance.cases.selectors.gestures import approval_queue_count
 
 register = template.Library()
+
+
+@register.simple_tag
+def approvals_waiting(user) -> int:
+    """How many gestures wait for `user`'s decision: the menu's badge (one COUNT query)."""
+    return approval_queue_count(user)
 
 
 @register.filter

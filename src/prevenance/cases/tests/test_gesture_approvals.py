@@ -83,3 +83,26 @@ def test_the_limits_are_written_as_amounts_everywhere_on_the_page(client, agent,
     # "waiting for someone else" table, grouped with two decimals as the gestures' amounts.
     assert page.count("2,000.00 EUR") == 2
     assert "2000.00" not in page and "2000 EUR" not in page
+
+
+def test_the_menu_counts_the_gestures_waiting_for_the_viewer_in_one_query(client, agent, supervisor, waiting, django_assert_num_queries):
+    from prevenance.cases.selectors import approval_queue_count, gesture_approval_queue  # noqa: PLC0415
+
+    case = waiting.case
+    request_gesture(case=case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)  # beyond 2,000
+    request_gesture(case=case, type="voucher", amount=Decimal("30"), currency="EUR", reason="Bon", actor=agent)  # within 50: granted
+    request_gesture(case=case, type="refund", amount=Decimal("60"), currency="EUR", reason="Frais de port", actor=agent)
+    request_gesture(case=open_email_case("autre@example.com").case, type="refund", amount=Decimal("70"), currency="USD",
+                    reason="Pas de plafond en USD", actor=agent)
+    assert supervisor.has_perm("cases.approve_gesture")  # the permissions read (once per request, as the menu does)
+    with django_assert_num_queries(1):
+        count = approval_queue_count(supervisor)
+    assert count == gesture_approval_queue(supervisor).count() == 2  # the 120 and the 60 EUR
+    assert approval_queue_count(agent) == 0
+
+    client.force_login(supervisor)
+    page = client.get(reverse("web:home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<span class="nav-count" aria-hidden="true">2</span>' in page
+    assert "(2 gestures waiting for your decision)" in page
+    client.force_login(agent)
+    assert "nav-count" not in client.get(reverse("web:home")).content.decode()

@@ -593,3 +593,17 @@ def test_each_source_split_holds_exactly_the_visible_cases(agent, supervisor, sp
                 assert len(seen) == len(set(seen))
                 if user == agent:
                     assert hidden_case.reference not in seen
+
+
+def test_an_empty_search_says_nothing_matches_and_an_empty_view_says_it_is_empty(client, agent, world):
+    client.force_login(agent)
+    searched = client.get(reverse("cases:inbox"), {"view": "open", "q": "introuvable"}).content.decode()
+    assert "No case matches this search." in searched and "No case in this view." not in searched
+    filtered = client.get(reverse("cases:inbox"), {"view": "open", "channel": "video"}).content.decode()
+    assert "No case matches this search." in filtered
+    # The next rows of an empty search, asked by HTMX, say it the same way
+    fragment = client.get(reverse("cases:inbox"), {"view": "open", "q": "introuvable"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "No case matches this search." in fragment
+    client.force_login(UserFactory(username="newcomer", role="agent"))  # nothing is theirs yet
+    empty = client.get(reverse("cases:inbox"), {"view": "mine"}).content.decode()
+    assert "No case in this view." in empty and "No case matches this search." not in empty

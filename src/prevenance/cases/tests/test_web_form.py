@@ -433,7 +433,7 @@ class TestAttachments:
         response = post(client, data={**form_data(), "attachments": [big]})
 
         assert response.status_code == 400
-        assert response.context["form"].errors["attachments"] == ["“scan.pdf” is 2.0\xa0KB; each file may be at most 1000\xa0bytes."]
+        assert response.context["form"].errors["attachments"] == ["“scan.pdf” is 2 KB; each file may be at most 1000 bytes."]
         assert stored_nothing()
 
     def test_too_many_files_are_refused(self, client, settings):

@@ -10,7 +10,6 @@ import math
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,6 +20,7 @@ from prevenance.cases.forms import ContactForm
 from prevenance.cases.ratelimit import client_ip, client_key, hit, peek
 from prevenance.cases.services.attachments import check_uploads
 from prevenance.cases.services.web_form import submit_contact_form
+from prevenance.core.formats import format_file_size
 from prevenance.customers.choices import Language
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def _rate_limited(request, form, retry_after: int):
 def contact(request):
     if request.method == "POST" and _content_length(request) > _max_request_bytes():
         problem = _("What you sent is too large (at most %(size)s in all). Please attach fewer or smaller files.") % {
-            "size": filesizeformat(_max_request_bytes())
+            "size": format_file_size(_max_request_bytes())
         }
         return _page(request, ContactForm(), status=413, problem=problem)
     return _contact(request)

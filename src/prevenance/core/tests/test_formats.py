@@ -1,11 +1,13 @@
-"""Percentages written as each language writes them (core/formats.py)."""
+"""Percentages and file sizes written as each language writes them (core/formats.py)."""
 
 from decimal import Decimal
 
 import pytest
 from django.utils import translation
 
-from prevenance.core.formats import format_percent, rounded
+from prevenance.core.formats import format_file_size, format_percent, rounded
+
+MB = 1024 * 1024
 
 
 def test_a_share_is_rounded_half_up():
@@ -17,3 +19,17 @@ def test_a_percentage_has_no_space_in_english_and_a_no_break_space_in_french(lan
     with translation.override(language):
         assert format_percent(100 / 3) == written
 
+
+@pytest.mark.parametrize(("size", "en", "fr"), [
+    (10 * MB, "10 MB", "10\u00a0Mo"),
+    (25 * MB // 10, "2.5 MB", "2,5\u00a0Mo"),
+    (800 * 1024, "800 KB", "800\u00a0ko"),
+    (2 * 1024 * MB, "2 GB", "2\u00a0Go"),
+    (1, "1 byte", "1\u00a0octet"),
+    (1000, "1000 bytes", "1000\u00a0octets"),
+])
+def test_a_file_size_is_written_as_customers_read_it(size, en, fr):
+    with translation.override("en"):
+        assert format_file_size(size) == en
+    with translation.override("fr"):
+        assert format_file_size(size) == fr
