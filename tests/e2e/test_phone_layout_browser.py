@@ -7,7 +7,13 @@ Save the screenshots: add PREVENANCE_SCREENSHOT_DIR=docs
 
 from chromium import BROWSER_TESTS, chromium_page, log_in, screenshot
 
-from prevenance.cases.services import add_reply, assign_case, refuse_gesture, request_gesture
+from prevenance.cases.services import (
+    add_reply,
+    assign_case,
+    ensure_default_limits,
+    refuse_gesture,
+    request_gesture,
+)
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.customers.tests.factories import UserFactory
 
@@ -54,15 +60,22 @@ def test_the_dashboard_the_inbox_and_a_case_with_gestures_fit_a_phone(live_serve
 def test_the_menu_holds_on_one_line_and_the_inbox_search_shows_its_hint_on_a_laptop(live_server, monkeypatch):
     from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
 
-    UserFactory(username="claire", first_name="Claire", last_name="Morel", role="supervisor")
+    ensure_default_limits()
+    agent = UserFactory(username="samir", first_name="Samir", last_name="Benali", role="agent")
+    UserFactory(username="claire.morel-lefebvre", first_name="Claire", last_name="Morel", role="supervisor")
+    TeamFactory(name="Livraisons", members=[agent])
+    for n in range(12):  # a two-digit badge on the approvals entry
+        case = open_email_case(f"client{n}@example.com", subject="Canapé taché").case
+        request_gesture(case=case, type="refund", amount="120", currency="EUR", reason="Canapé taché", actor=agent)
     with chromium_page(monkeypatch, width=1366, height=768, locale="fr-FR") as page:
-        log_in(page, live_server, "/cases/", "claire")
+        log_in(page, live_server, "/cases/", "claire.morel-lefebvre")
         page.select_option("#language-select", "fr")
         expect(page.locator("h1")).to_have_text("Boîte de réception")
         screenshot(page, "inbox-1366-fr.png")
         # Every entry of the supervisor's menu (the longest) on one line
         tops = page.locator(".mainnav a").evaluate_all("links => links.map(a => Math.round(a.getBoundingClientRect().top))")
         assert len(tops) >= 8 and len(set(tops)) == 1, tops
+        expect(page.locator(".mainnav .nav-count")).to_have_text("12")
         # The search box is as wide as its hint, and the status filter as its longest choice
         fits = page.evaluate("""() => {
             const measure = (element, text) => {
