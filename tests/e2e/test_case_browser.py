@@ -106,7 +106,7 @@ def test_an_agent_answers_the_most_urgent_case_from_the_inbox_with_the_keyboard(
         # r goes to the reply box; picking the template fills it for this customer.
         page.keyboard.press("r")
         expect(page.locator("#id_body")).to_be_focused()
-        page.select_option("#id_template", label="Excuses et solution (fr)")
+        page.select_option("#id_template", label="Excuses et solution")
         expect(page.locator("#id_body")).to_have_value(
             f"Bonjour Hélène,\n\nNous sommes désolés pour ce désagrément (dossier {first.reference}). "
             "Un nouveau pied part aujourd'hui.\n\nSamir"

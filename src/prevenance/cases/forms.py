@@ -5,7 +5,6 @@ import uuid
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.cases.choices import CaseType
@@ -13,6 +12,7 @@ from prevenance.cases.services.agent_entry import AGENT_CHANNELS
 from prevenance.cases.services.attachments import accepted_extensions
 from prevenance.cases.services.web_form import FORM_TYPES
 from prevenance.core.choices import Channel
+from prevenance.core.formats import format_file_size
 from prevenance.core.forms import ServiceErrorsMixin
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.normalize import normalize_identity
@@ -90,7 +90,7 @@ def clean_phone_field(value: str) -> str:
 def _attachment_help() -> str:
     return _("Up to %(count)d files of %(size)s each: %(types)s.") % {
         "count": settings.PREVENANCE_CONTACT_FORM_MAX_FILES,
-        "size": filesizeformat(settings.PREVENANCE_ATTACHMENT_MAX_BYTES),
+        "size": format_file_size(settings.PREVENANCE_ATTACHMENT_MAX_BYTES),
         "types": accepted_extensions(),
     }
 

@@ -398,7 +398,7 @@ def test_a_wrong_file_refuses_the_reply_with_nothing_written_or_sent(agent, sett
         ([upload("facture.pdf", b"Bonjour, ceci est du texte.")], "does not contain what its name says"),
         ([upload("setup.exe", b"MZ\x90\x00")], "setup.exe"),
         ([upload(f"f{n}.pdf", PDF) for n in range(3)], "At most 2 files."),
-        ([upload("big.pdf", PDF + b"x" * 600), upload("big2.pdf", PDF + b"x" * 600)], "together they may be at most 1.0"),
+        ([upload("big.pdf", PDF + b"x" * 600), upload("big2.pdf", PDF + b"x" * 600)], "together they may be at most 1 KB."),
     ):
         with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as refused:
             reply(case, agent, files=files)

@@ -544,3 +544,13 @@ def test_the_same_submission_posted_twice_at_once_stores_one_case_and_one_copy_o
     assert Case.objects.count() == Message.objects.filter(kind=MessageKind.INBOUND).count() == 1
     assert Attachment.objects.count() == 1
     assert len(media_files(settings)) == 1
+
+
+@pytest.mark.django_db
+def test_the_form_states_its_file_size_limit_as_customers_read_it(client, settings):
+    settings.PREVENANCE_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    french = client.get(URL, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    english = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "10\xa0Mo" in french or "10 Mo" in french
+    assert "Mio" not in french and "10,0" not in french
+    assert "10 MB" in english and "10.0 MB" not in english
