@@ -17,13 +17,13 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.http import Http404
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 
+from prevenance.core.formats import format_file_size
 from prevenance.core.pagination import InvalidCursor
 
 # Every body parameter of every operation is named `payload`; it is dropped from `loc` so
@@ -133,7 +133,7 @@ def schema_error_body(errors: list[dict]) -> dict:
 
 def too_large_body() -> dict:
     """A request over DATA_UPLOAD_MAX_MEMORY_SIZE (Django refuses to read its body): 413."""
-    limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    limit = format_file_size(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     msg = _("The request is larger than %(limit)s, the most this server accepts: send the files in several requests.") % {"limit": limit}
     return error_body((["body"], msg, "request_too_large"))
 

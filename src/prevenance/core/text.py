@@ -6,7 +6,7 @@ import unicodedata
 # (casefold already writes "ß" as "ss".) Changing this changes stored keys: a migration
 # must refill them (core.refill, as cases/0017 and customers/0009 do).
 _UNDECOMPOSED_LETTERS = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
-UNDECOMPOSED_LETTERS = "œæøłđðþıŒÆØŁĐÐÞ"
+UNDECOMPOSED_LETTERS = "œæøłđðþıŒÆØŁĐÐÞǿǾǽǼ"  # and the letters made of one of them and an accent
 
 
 def search_key(value: str | None) -> str:
@@ -17,8 +17,9 @@ def search_key(value: str | None) -> str:
     """
     if not value:
         return ""
-    decomposed = unicodedata.normalize("NFKD", value.casefold().translate(_UNDECOMPOSED_LETTERS))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    # Written out once the accents are gone: "ǿ" decomposes into "ø" and an accent.
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_UNDECOMPOSED_LETTERS)
     return " ".join(stripped.split())
 
 

@@ -2,9 +2,8 @@
 submissions, each stored once (cases/services/submissions.py, docs/cases.md "Double submissions").
 
 Cheap on a million rows: each column is nullable without a default (a plain ALTER TABLE ADD
-COLUMN on SQLite and PostgreSQL, no row rewritten), and each unique index is partial (WHERE
-submission_id IS NOT NULL): it holds no existing row, nor any written by the API or the email
-intake.
+COLUMN on SQLite and PostgreSQL, no row rewritten, the table locked for an instant). Their
+unique indexes come in 0019, built without blocking writes.
 """
 
 from django.conf import settings
@@ -35,17 +34,5 @@ class Migration(migrations.Migration):
             model_name='message',
             name='submission_id',
             field=models.UUIDField(blank=True, editable=False, null=True, verbose_name='form submission'),
-        ),
-        migrations.AddConstraint(
-            model_name='case',
-            constraint=models.UniqueConstraint(condition=models.Q(('submission_id__isnull', False)), fields=('submission_id',), name='case_unique_submission_id', violation_error_message='This form was already sent.'),
-        ),
-        migrations.AddConstraint(
-            model_name='gesture',
-            constraint=models.UniqueConstraint(condition=models.Q(('submission_id__isnull', False)), fields=('submission_id',), name='gesture_unique_submission_id', violation_error_message='This form was already sent.'),
-        ),
-        migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('submission_id__isnull', False)), fields=('submission_id',), name='case_message_unique_submission_id', violation_error_message='This form was already sent.'),
         ),
     ]

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
-from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind
+from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind, Priority
 from prevenance.cases.models import Case, Gesture, Message
 from prevenance.cases.services.common import REFERENCE_TYPE, create_case, lock_case, refuse_closed
 from prevenance.cases.services.priority import score_case
@@ -145,6 +145,7 @@ def split_message(*, message: Message, actor) -> Case:
         case = create_case(
             customer=source.customer, channel=message.channel, subject=source.subject, created_at=now, type=source.type,
             team=source.team, split_from=source, last_customer_message_at=message.created_at, language=source.language,
+            priority=Priority.LOW,  # the score decides (score_case never lowers the level it finds)
             # Answered from the mailbox the message came to, about the same order, copying the
             # people this message copied (the source's copies were kept for its own matter).
             mailbox=message.mailbox or source.mailbox, order=source.order,

@@ -101,6 +101,9 @@ def case_context(request, case, **given) -> dict:
     return {
         "case": case,
         "clock": sla_times([case]).get(case.pk),
+        # The language replies are written in (the case's, else the customer's): the template
+        # picker lists that language's templates first.
+        "reply_language": case_language(case),
         "thread": (thread := list(case_thread(case))),
         # Split is offered while another customer message would stay (split_message refuses otherwise).
         "customer_messages": sum(message.kind == MessageKind.INBOUND for message in thread),
