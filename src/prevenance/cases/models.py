@@ -4,7 +4,6 @@ See docs/cases.md for the model, the workflow and what issue 3 still adds.
 """
 
 import io
-import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,13 +26,12 @@ from prevenance.cases.choices import (
     TemplatePurpose,
 )
 from prevenance.core.choices import Channel
+from prevenance.core.currencies import clean_currency
 from prevenance.core.models import BusinessCalendar, TimeStampedModel
 from prevenance.core.text import search_key
 from prevenance.customers.models import Customer, Order
 from prevenance.customers.relations import ExportedFile
 from prevenance.interactions.models import Interaction
-
-CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 
 
 class Team(TimeStampedModel):
@@ -116,7 +114,10 @@ class RoutingRule(TimeStampedModel):
     active = models.BooleanField(_("active"), default=True)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True, help_text=_("Empty: any channel."))
     case_type = models.CharField(_("case type"), max_length=10, choices=CaseType.choices, blank=True, help_text=_("Empty: any type."))
-    language = models.CharField(_("language"), max_length=5, blank=True, help_text=_("Empty: any language."))
+    language = models.CharField(
+        _("language"), max_length=5, blank=True, choices=settings.LANGUAGES,
+        help_text=_("Empty: any language. A language also matches its regional variants (French: fr-BE, fr-CA...)."),
+    )
     keywords = models.TextField(
         _("keywords"), blank=True, help_text=_("One per line or comma-separated; any of them in the subject or message matches. Empty: any text."),
     )
@@ -644,9 +645,7 @@ class DelegationLimit(models.Model):
         return f"{self.group or self.user}: {self.max_amount} {self.currency}"
 
     def clean(self) -> None:
-        self.currency = (self.currency or "").strip().upper()
-        if not CURRENCY_PATTERN.fullmatch(self.currency):
-            raise ValidationError({"currency": _("Three capital letters, as in ISO 4217 (EUR, USD...).")})
+        self.currency = clean_currency(self.currency)
 
 
 class SLAPolicy(TimeStampedModel):
@@ -857,6 +856,9 @@ class ChannelCost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()}: {self.unit_cost} {self.currency}"
+
+    def clean(self) -> None:
+        self.currency = clean_currency(self.currency)
 
 
 class SavedView(TimeStampedModel):

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
 from prevenance.cases.choices import GestureAuditKind, GestureStatus, GestureType
-from prevenance.cases.models import CURRENCY_PATTERN, Case, DelegationLimit, Gesture
+from prevenance.cases.models import Case, DelegationLimit, Gesture
 from prevenance.cases.selectors import (
     ADD_GESTURE,
     APPROVE_GESTURE,
@@ -33,6 +33,7 @@ from prevenance.cases.services.common import (
 )
 from prevenance.cases.services.submissions import clean_submission_id, earlier_submission
 from prevenance.core.audit import record_audit
+from prevenance.core.currencies import clean_currency
 from prevenance.core.roles import AGENT, SUPERVISOR
 from prevenance.core.validation import invalid
 
@@ -82,13 +83,6 @@ def clean_amount(value) -> Decimal:
     if amount != amount.quantize(CENT):
         raise ValidationError({"amount": [_("At most two decimal places.")]})
     return amount.quantize(CENT)
-
-
-def clean_currency(value) -> str:
-    currency = value.strip().upper() if isinstance(value, str) else ""
-    if not CURRENCY_PATTERN.fullmatch(currency):
-        raise ValidationError({"currency": [_("Three letters, as in ISO 4217 (EUR, USD...).")]})
-    return currency
 
 
 def _clean_reason(value, *, field: str, required: bool) -> str:
