@@ -65,6 +65,8 @@ _SUPERVISOR = _AGENT | {
     *(f"core.{action}_{model}" for action in ("view", "add", "change", "delete") for model in ("openingperiod", "holiday")),
     # The brand's reply templates and the SLA targets of their teams.
     *(f"cases.{action}_{model}" for action in ("add", "change", "delete") for model in ("replytemplate", "slapolicy")),
+    # Which team a new case goes to (the admin's Routing rules).
+    *(f"cases.{action}_routingrule" for action in ("view", "add", "change", "delete")),
     # Signatures (the brand's voice) and the satisfaction answers.
     "cases.view_signature",
     *(f"cases.{action}_signature" for action in ("add", "change", "delete")),
@@ -88,12 +90,20 @@ _ADMIN = _SUPERVISOR | _MARKETING | {
     *(
         f"cases.{action}_{model}"
         for action in ("view", "add", "change", "delete")
-        for model in ("case", "message", "attachment", "team", "tag", "rootcause", "casecounter", "delegationlimit")
+        for model in (
+            "case", "message", "attachment", "team", "tag", "rootcause", "casecounter", "delegationlimit",
+            # Routing settings (skills, agents' profiles) and the dashboard's cost per contact.
+            "skill", "agentprofile", "channelcost",
+        )
     ),
     # Webhook endpoints (their secrets) and the delivery log: administrators only.
     *(f"core.{action}_webhookendpoint" for action in ("view", "add", "change", "delete")),
     "core.view_webhookdelivery",
 }
+
+# Roles that configure in the admin site (/admin/: SLA policies, templates, routing...): their
+# users are staff. Staff status opens the admin site only; what it shows is the role's permissions.
+STAFF_ROLES = frozenset({SUPERVISOR, ADMIN})
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     AGENT: _AGENT,
@@ -116,3 +126,15 @@ def ensure_roles() -> None:
             if permission is not None:
                 wanted.append(permission)
         group.permissions.set(wanted)
+
+
+def assign_role(*, user, role: str) -> None:
+    """Put `user` in the role's group; supervisors and administrators also become staff, so
+    that they reach the admin site where their permissions let them configure (STAFF_ROLES).
+    Giving a role by hand on the admin's user page: tick "Staff status" for those two too."""
+    if role not in ROLE_PERMISSIONS:
+        raise ValueError(f"unknown role {role!r}")
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    if role in STAFF_ROLES and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])

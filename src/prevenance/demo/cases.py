@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.test.utils import override_settings
 from tqdm import tqdm
@@ -50,7 +49,7 @@ from prevenance.cases.services.sla import check_sla_breaches
 from prevenance.cases.services.sla_policies import create_sla_policy
 from prevenance.cases.services.surveys import ANSWER_WINDOW
 from prevenance.celery import app as celery_app
-from prevenance.core.roles import AGENT, SUPERVISOR
+from prevenance.core.roles import AGENT, SUPERVISOR, assign_role
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Identity
 from prevenance.customers.services import IdentityInput
@@ -108,7 +107,7 @@ def _staff() -> dict[str, object]:
         if created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
-        user.groups.add(Group.objects.get(name=role))
+        assign_role(user=user, role=role)  # the supervisor is staff: SLA policies, templates in the admin
         users[username] = user
     return users
 

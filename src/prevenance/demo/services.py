@@ -4,10 +4,9 @@ import secrets
 from datetime import UTC, date, datetime, time
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
-from prevenance.core.roles import ADMIN
+from prevenance.core.roles import ADMIN, assign_role
 from prevenance.demo.build import DemoSummary, build_demo
 from prevenance.demo.cases import build_demo_cases
 
@@ -42,6 +41,5 @@ def create_first_admin() -> tuple[object, str] | None:
             return None
         password = secrets.token_urlsafe(12)
         user = User.objects.create_superuser(username=FIRST_ADMIN_USERNAME, email="", password=password)
-        group, _created = Group.objects.get_or_create(name=ADMIN)
-        user.groups.add(group)
+        assign_role(user=user, role=ADMIN)
     return user, password

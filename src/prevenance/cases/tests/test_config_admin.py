@@ -9,7 +9,7 @@ from django.test import Client
 
 from prevenance.cases.models import ChannelCost, DelegationLimit, RoutingRule
 from prevenance.cases.tests.factories import TeamFactory
-from prevenance.core.roles import AGENT
+from prevenance.core.roles import ADMIN, AGENT, SUPERVISOR, assign_role
 from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +55,39 @@ def test_a_currency_in_lower_case_is_stored_in_capitals(root):
 
     assert response.status_code == 302
     assert ChannelCost.objects.values_list("currency", "unit_cost").get() == ("CHF", Decimal("1.50"))
+
+
+# Roles: administrators and supervisors are staff and reach what they configure.
+
+
+@pytest.mark.parametrize("model", ["routingrule", "skill", "agentprofile", "channelcost", "slapolicy", "team"])
+def test_an_administrator_who_is_not_superuser_can_configure_routing_and_costs(model):
+    user = UserFactory(username="anne")
+    assign_role(user=user, role=ADMIN)
+    client = Client()
+    client.force_login(user)
+
+    assert user.is_staff and not user.is_superuser
+    assert client.get(f"/admin/cases/{model}/").status_code == 200
+    assert client.get(f"/admin/cases/{model}/add/").status_code == 200
+
+
+def test_a_supervisor_is_staff_and_configures_routing_rules_sla_policies_and_templates_not_costs():
+    user = UserFactory(username="nadia")
+    assign_role(user=user, role=SUPERVISOR)
+    client = Client()
+    client.force_login(user)
+
+    assert user.is_staff
+    for model in ("routingrule", "slapolicy", "replytemplate", "signature"):
+        assert client.get(f"/admin/cases/{model}/add/").status_code == 200, model
+    for model in ("channelcost", "skill", "agentprofile", "delegationlimit"):
+        assert client.get(f"/admin/cases/{model}/add/").status_code == 403, model
+
+
+def test_an_agent_is_not_staff():
+    user = UserFactory(username="camille")
+    assign_role(user=user, role=AGENT)
+
+    assert not user.is_staff
+    assert list(user.groups.values_list("name", flat=True)) == [AGENT]
