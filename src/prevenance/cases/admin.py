@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -24,6 +26,9 @@ from prevenance.cases.models import (
     Team,
 )
 from prevenance.cases.services import sla_policies
+from prevenance.cases.templatetags.case_tags import duration_short
+from prevenance.cases.workflow import ACTIVE
+from prevenance.core.admin import RefuseDeletionMixin
 from prevenance.core.calendars import require_opening_hours
 from prevenance.core.queue import enqueue_on_commit
 
@@ -53,11 +58,24 @@ class TeamForm(forms.ModelForm):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(RefuseDeletionMixin, admin.ModelAdmin):
+    """A team its active cases still need cannot be deleted: they would fall back to triage
+    unnoticed (Case.team is emptied) while its routing rules, templates and signatures go."""
+
     form = TeamForm
     list_display = ("name", "calendar")
     search_fields = ("name",)
     filter_horizontal = ("members",)
+
+    def deletion_refusal(self, team: Team) -> str | None:
+        count = Case.objects.filter(team=team, status__in=ACTIVE).count()
+        if not count:
+            return None
+        return ngettext(
+            "The team “%(name)s” still has %(count)d active case: move it to another team first.",
+            "The team “%(name)s” still has %(count)d active cases: move them to another team first.",
+            count,
+        ) % {"name": team.name, "count": count}
 
 
 @admin.register(Tag)
@@ -75,6 +93,10 @@ class RootCauseAdmin(admin.ModelAdmin):
 @admin.register(CaseCounter)
 class CaseCounterAdmin(ReadOnlyAdmin):
     list_display = ("year", "last")
+
+
+CLASSIFICATION_HELP = _("Type and priority are changed on the case page (Classification), which picks the SLA "
+                        "policy again, updates the score and records the change.")
 
 
 class MessageInline(admin.TabularInline):
@@ -96,22 +118,30 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
-    """Labels (subject, type, priority, tags, root cause) are edited here; the workflow,
-    assignment, merge and thread change only through the services, which check them."""
+    """Labels (subject, tags, root cause) are edited here. Type and priority change on the case
+    page (change_case_type / change_priority: SLA policy picked again, score, audit, webhook);
+    the workflow, assignment, merge and thread only through the services, which check them."""
 
     list_display = ("reference", "subject", "customer", "type", "status", "priority", "team", "assignee", "created_at")
     list_filter = ("status", "type", "priority", "channel", "team")
     search_fields = ("reference", "subject")
     show_full_result_count = False
     fields = (
-        "reference", "customer", "subject", "type", "priority", "tags", "root_cause", "channel", "status", "team",
+        "reference", "case_page", "customer", "subject", "type", "priority", "tags", "root_cause", "channel", "status", "team",
         "assignee", "order", "merged_into", "reopened_from", "split_from", "reopen_count", "created_at",
         "first_response_at", "last_customer_message_at", "resolved_at", "closed_at",
     )
-    readonly_fields = tuple(f for f in fields if f not in ("subject", "type", "priority", "tags", "root_cause"))
+    readonly_fields = tuple(f for f in fields if f not in ("subject", "tags", "root_cause"))
     autocomplete_fields = ("tags",)
     raw_id_fields = ("root_cause",)
     inlines = [MessageInline]
+
+    def get_fieldsets(self, request, obj=None):
+        return [(None, {"fields": self.fields, "description": CLASSIFICATION_HELP})]
+
+    @admin.display(description=_("case page"))
+    def case_page(self, case: Case) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("cases:case", args=[case.pk]), _("Open the case page"))
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -154,12 +184,18 @@ class GestureAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-# Changing these moves the due times of the open cases on the policy (docs/cases.md).
-SLA_TIMING_FIELDS = frozenset({"first_response_target", "resolution_target", "calendar"})  # as services.sla_policies.TIMING_FIELDS
+TARGET_HELP = _("Business time, as “days hours:minutes:seconds”: “2 00:00:00” is two days, “08:00:00” eight "
+                "hours; at least one minute (a bare “8” would be 8 seconds).")
 
 
 class SLAPolicyForm(forms.ModelForm):
-    """The API's rules (targets up to MAX_TARGET, a calendar with opening hours...), not a copy."""
+    """The API's rules (targets from one minute to MAX_TARGET, a calendar with opening hours...), not a copy."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in ("first_response_target", "resolution_target"):
+            if field in self.fields:
+                self.fields[field].help_text = TARGET_HELP
 
     def clean(self):
         cleaned = super().clean()
@@ -170,22 +206,46 @@ class SLAPolicyForm(forms.ModelForm):
 
 
 @admin.register(SLAPolicy)
-class SLAPolicyAdmin(admin.ModelAdmin):
-    """The most specific active policy applies to a new case (docs/cases.md). Saving new targets
-    or a new calendar recalculates the due times of its open cases not yet breached, after
-    commit; the action also moves those already breached."""
+class SLAPolicyAdmin(RefuseDeletionMixin, admin.ModelAdmin):
+    """The most specific active policy applies to a new case (docs/cases.md). Saved through the
+    services (audit row): new targets or a new calendar recalculate the due times of its open
+    cases not yet breached, after commit; the action also moves those already breached. A
+    policy active cases use cannot be deleted (their escalation would stop): deactivate it."""
 
     form = SLAPolicyForm
 
-    list_display = ("name", "active", "case_type", "priority", "customer_tier", "first_response_target", "resolution_target", "calendar")
+    list_display = ("name", "active", "case_type", "priority", "customer_tier", "first_response", "resolution", "calendar")
     list_filter = ("active", "case_type", "priority")
     search_fields = ("name",)
     actions = ["recalculate_due_times"]
 
+    @admin.display(description=_("first response target"), ordering="first_response_target")
+    def first_response(self, policy: SLAPolicy) -> str:
+        return duration_short(policy.first_response_target)
+
+    @admin.display(description=_("resolution target"), ordering="resolution_target")
+    def resolution(self, policy: SLAPolicy) -> str:
+        return duration_short(policy.resolution_target)
+
     def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        if change and SLA_TIMING_FIELDS & set(form.changed_data):
-            enqueue_on_commit(case_tasks.recalculate_due_times, obj.pk)
+        if change:
+            changes = {field: form.cleaned_data[field] for field in form.changed_data if field in sla_policies.FIELDS}
+            saved = sla_policies.update_sla_policy(policy=obj, actor=request.user, **changes)
+        else:
+            fields = {field: form.cleaned_data[field] for field in sla_policies.FIELDS if field in form.cleaned_data}
+            saved = sla_policies.create_sla_policy(actor=request.user, **fields)
+        obj.pk = saved.pk
+
+    def deletion_refusal(self, policy: SLAPolicy) -> str | None:
+        count = sla_policies.active_cases_on(policy)
+        return sla_policies.in_use_message(policy, count) if count else None
+
+    def delete_model(self, request, obj) -> None:
+        sla_policies.delete_sla_policy(policy=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for policy in queryset:
+            sla_policies.delete_sla_policy(policy=policy, actor=request.user)
 
     @admin.action(description=_("Recalculate the due times of open cases (breached ones included)"), permissions=["change"])
     def recalculate_due_times(self, request, queryset) -> None:

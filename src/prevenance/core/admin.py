@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -7,6 +7,22 @@ from prevenance.core.calendars.services import calendar_in_use
 from prevenance.core.calendars.spec import clean_periods
 from prevenance.core.models import AuditEvent, BusinessCalendar, Holiday, OpeningPeriod, TaskEffect
 from prevenance.core.webhooks import admin as webhooks_admin  # noqa: F401 - registers endpoints and the delivery log
+
+
+class RefuseDeletionMixin:
+    """For a ModelAdmin whose objects may be in a state that forbids deleting them: what
+    `deletion_refusal(obj)` says (None: deletable) is listed as "protected" on the confirmation
+    page and the bulk delete action's, shown as an error, and nothing is deleted."""
+
+    def deletion_refusal(self, obj) -> str | None:
+        raise NotImplementedError
+
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        reasons = [reason for reason in map(self.deletion_refusal, objs) if reason]
+        for reason in reasons:
+            self.message_user(request, reason, messages.ERROR)
+        return deleted, model_count, perms_needed, [*protected, *reasons]
 
 
 @admin.register(AuditEvent)
@@ -55,10 +71,17 @@ class HolidayInline(admin.TabularInline):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
     list_display = ("name", "time_zone", "updated_at")
     search_fields = ("name",)
     inlines = (OpeningPeriodInline, HolidayInline)
+
+    def deletion_refusal(self, calendar: BusinessCalendar) -> str | None:
+        # As emptying it is refused: the SLA clocks of its teams and policies would run around the clock.
+        if not calendar_in_use(calendar):
+            return None
+        return _("The calendar “%(name)s” is used by a team or an SLA policy: give them another calendar first.") % {
+            "name": calendar.name}
 
 
 @admin.register(TaskEffect)

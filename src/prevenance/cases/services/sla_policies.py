@@ -6,10 +6,12 @@ from datetime import timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, CaseType, Priority
-from prevenance.cases.models import SLAPolicy
+from prevenance.cases.models import Case, SLAPolicy
+from prevenance.cases.workflow import ACTIVE
 from prevenance.core.audit import record_audit
 from prevenance.core.calendars import require_opening_hours
 from prevenance.core.models import BusinessCalendar
@@ -19,6 +21,8 @@ from prevenance.core.validation import invalid
 FIELDS = ("name", "active", "case_type", "priority", "customer_tier", "first_response_target", "resolution_target", "calendar",
           "near_breach_percent")
 MAX_TARGET = timedelta(days=365)
+# A target is typed as "days hours:minutes:seconds": a bare "8" means 8 seconds, never meant.
+MIN_TARGET = timedelta(minutes=1)
 
 
 def _require(actor, perm: str) -> None:
@@ -46,8 +50,13 @@ def policy_errors(values: dict) -> dict[str, list]:
         target = values.get(field)
         # Bounded so that due times stay computable: millions of days of business time fall
         # after the year 9999, and every intake on the policy would then fail.
-        if not isinstance(target, timedelta) or target <= timedelta(0) or target > MAX_TARGET:
-            errors[field] = [_("A duration longer than zero and at most 365 days.")]
+        if not isinstance(target, timedelta) or target < MIN_TARGET or target > MAX_TARGET:
+            errors[field] = [_("A duration of at least one minute and at most 365 days.")]
+    first, resolution = values.get("first_response_target"), values.get("resolution_target")
+    if not errors.keys() & {"first_response_target", "resolution_target"} and isinstance(first, timedelta) \
+            and isinstance(resolution, timedelta) and resolution < first:
+        # Every case would breach its resolution target before its first reply was even due.
+        errors["resolution_target"] = [_("The resolution target cannot be shorter than the first-response target.")]
     if not isinstance(values.get("active", True), bool):
         errors["active"] = [_("Say true or false.")]  # None is not "off"
     percent = values.get("near_breach_percent")
@@ -122,9 +131,30 @@ def _timing(policy: SLAPolicy) -> tuple:
     return tuple(getattr(policy, name) for name in TIMING_FIELDS)
 
 
+def active_cases_on(policy: SLAPolicy) -> int:
+    """How many active cases run their clocks on `policy` (deleting it would take them out of the SLA check)."""
+    return Case.objects.filter(sla_policy=policy, status__in=ACTIVE).count()
+
+
+def in_use_message(policy: SLAPolicy, count: int) -> str:
+    return ngettext(
+        "The SLA policy “%(name)s” is used by %(count)d active case: deleting it would stop that case's "
+        "escalation. Deactivate it instead.",
+        "The SLA policy “%(name)s” is used by %(count)d active cases: deleting it would stop their "
+        "escalation. Deactivate it instead.",
+        count,
+    ) % {"name": policy.name, "count": count}
+
+
 def delete_sla_policy(*, policy: SLAPolicy, actor) -> None:
-    """Cases keep their due times (their `sla_policy` becomes empty); deactivate instead to keep the link."""
+    """Refused while active cases use the policy: the SLA check reads only the cases with a
+    policy, so theirs would stop escalating; deactivate it instead (new cases no longer get it,
+    those on it keep their clocks). Closed and resolved cases keep their due times (their
+    `sla_policy` becomes empty)."""
     _require(actor, "cases.delete_slapolicy")
     with transaction.atomic():
+        locked = SLAPolicy.objects.select_for_update().get(pk=policy.pk)
+        if count := active_cases_on(locked):
+            raise invalid("sla_policy", in_use_message(locked, count), "in_use")
         record_audit(kind=CaseAuditKind.SLA_POLICY_CHANGED, actor=actor, subject=policy, payload={"deleted": policy.name})
         SLAPolicy.objects.filter(pk=policy.pk).delete()

@@ -37,9 +37,11 @@ def test_every_cases_admin_page_answers(superuser_client):
         assert client.get(url).status_code == 200, url
 
 
-def test_cases_cannot_be_added_and_their_workflow_cannot_be_edited_in_the_admin(superuser_client):
+def test_cases_cannot_be_added_and_their_workflow_type_and_priority_cannot_be_edited_in_the_admin(superuser_client):
     client, _user = superuser_client
     case = open_email_case(subject="Avant").case
+    type_before, priority_before = case.type, case.priority
+    assert (type_before, priority_before) != ("complaint", "high")
     assert client.get("/admin/cases/case/add/").status_code == 403
     assert client.get("/admin/cases/message/add/").status_code == 403
     response = client.post(
@@ -49,7 +51,8 @@ def test_cases_cannot_be_added_and_their_workflow_cannot_be_edited_in_the_admin(
     )
     assert response.status_code == 302
     case.refresh_from_db()
-    assert (case.subject, case.type, case.priority, case.status) == ("Après", "complaint", "high", CaseStatus.NEW)
+    # Type and priority change on the case page, through the services (SLA policy, score, audit).
+    assert (case.subject, case.type, case.priority, case.status) == ("Après", type_before, priority_before, CaseStatus.NEW)
 
 
 def test_a_root_cause_cannot_sit_under_its_own_child():

@@ -414,6 +414,32 @@ def test_sla_policies_crud(as_agent, as_supervisor):
     assert not SLAPolicy.objects.exists()
 
 
+def test_an_sla_policy_is_refused_a_resolution_target_shorter_than_its_first_response_or_under_a_minute(as_supervisor):
+    backwards = as_supervisor.post("/sla-policies", {"name": "Standard", "first_response_target": "P2D", "resolution_target": "PT1H"})
+    seconds = as_supervisor.post("/sla-policies", {"name": "Standard", "first_response_target": 8, "resolution_target": 24})
+
+    assert backwards.status_code == 422
+    assert field_errors(backwards) == {"resolution_target": "The resolution target cannot be shorter than the first-response target."}
+    assert seconds.status_code == 422
+    assert field_errors(seconds) == {"first_response_target": "A duration of at least one minute and at most 365 days.",
+                                     "resolution_target": "A duration of at least one minute and at most 365 days."}
+    assert not SLAPolicy.objects.exists()
+
+
+def test_an_sla_policy_active_cases_use_cannot_be_deleted_deactivate_it_instead(as_supervisor):
+    policy = as_supervisor.post("/sla-policies", {"name": "Standard", "first_response_target": "PT4H", "resolution_target": "P2D"}).json()
+    case = open_email_case().case
+    assert case.sla_policy_id == policy["id"]
+
+    response = as_supervisor.delete(f"/sla-policies/{policy['id']}")
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "in_use"
+    assert "Deactivate it instead." in field_errors(response)["sla_policy"]
+    assert Case.objects.get(pk=case.pk).sla_policy_id == policy["id"]
+    assert as_supervisor.patch(f"/sla-policies/{policy['id']}", {"active": False}).status_code == 200
+
+
 @pytest.mark.parametrize("field", ["active", "name", "case_type", "priority", "first_response_target", "near_breach_percent"])
 def test_null_is_refused_for_an_sla_policy_field_that_cannot_be_empty(as_supervisor, field):
     policy = as_supervisor.post("/sla-policies", {"name": "Standard", "first_response_target": "PT4H", "resolution_target": "P2D"}).json()

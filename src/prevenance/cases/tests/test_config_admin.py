@@ -1,18 +1,27 @@
 """The configuration admin (SLA policies, teams, calendars, routing, costs, limits): the API's
 rules and services, no silent loss of an SLA clock or a team's cases, and the roles reach it."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
+from django.utils import timezone
 
-from prevenance.cases.models import ChannelCost, DelegationLimit, RoutingRule
-from prevenance.cases.tests.factories import TeamFactory
+from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType
+from prevenance.cases.models import Case, ChannelCost, DelegationLimit, RoutingRule, SLAPolicy, Team
+from prevenance.cases.services import change_status
+from prevenance.cases.services.sla import check_sla_breaches
+from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.calendars import create_business_calendar, default_calendar_periods
+from prevenance.core.models import AuditEvent, BusinessCalendar
 from prevenance.core.roles import ADMIN, AGENT, SUPERVISOR, assign_role
 from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+H = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -21,6 +30,145 @@ def root():
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client
+
+
+def _policy_form(**fields):
+    data = {"name": "P", "active": "on", "case_type": "", "priority": "", "customer_tier": "",
+            "first_response_target": "08:00:00", "resolution_target": "3 00:00:00", "calendar": "",
+            "near_breach_percent": "80"}
+    data.update(fields)
+    return data
+
+
+def _audits(policy_pk) -> list:
+    return list(AuditEvent.objects.filter(kind=CaseAuditKind.SLA_POLICY_CHANGED, subject_id=str(policy_pk))
+                .order_by("id").values_list("payload", flat=True))
+
+
+# SLA policies: the services' rules and audit rows.
+
+
+def test_sla_policy_admin_refuses_a_resolution_target_shorter_than_the_first_response_target(root):
+    response = root.post("/admin/cases/slapolicy/add/", _policy_form(
+        name="Backwards", first_response_target="2 00:00:00", resolution_target="01:00:00"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "resolution_target": ["The resolution target cannot be shorter than the first-response target."]}
+    assert not SLAPolicy.objects.exists()
+
+
+def test_a_bare_number_is_not_saved_as_seconds_and_the_format_is_explained(root):
+    page = root.get("/admin/cases/slapolicy/add/").content.decode()
+    assert "“days hours:minutes:seconds”" in page
+
+    response = root.post("/admin/cases/slapolicy/add/", _policy_form(name="Eight", first_response_target="8",
+                                                                     resolution_target="24"))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["first_response_target"] == ["A duration of at least one minute and at most 365 days."]
+    assert not SLAPolicy.objects.exists()
+
+
+def test_sla_policy_created_and_changed_in_the_admin_is_audited_as_through_the_api(root):
+    response = root.post("/admin/cases/slapolicy/add/", _policy_form(name="Standard"))
+    assert response.status_code == 302
+    policy = SLAPolicy.objects.get(name="Standard")
+    assert (policy.first_response_target, policy.resolution_target) == (8 * H, 72 * H)
+
+    response = root.post(f"/admin/cases/slapolicy/{policy.pk}/change/", _policy_form(
+        name="Standard", first_response_target="04:00:00", resolution_target="1 00:00:00"))
+
+    assert response.status_code == 302
+    policy.refresh_from_db()
+    assert (policy.first_response_target, policy.resolution_target) == (4 * H, 24 * H)
+    assert _audits(policy.pk) == [{"created": "Standard"}, {"fields": ["first_response_target", "resolution_target"]}]
+
+
+def test_an_sla_policy_open_cases_use_cannot_be_deleted_in_the_admin(root):
+    policy = SLAPolicy.objects.create(name="Standard", first_response_target=1 * H, resolution_target=2 * H)
+    case = open_email_case().case
+    assert case.sla_policy_id == policy.pk
+
+    page = root.get(f"/admin/cases/slapolicy/{policy.pk}/delete/").content.decode()
+    response = root.post(f"/admin/cases/slapolicy/{policy.pk}/delete/", {"post": "yes"})
+    bulk = root.post("/admin/cases/slapolicy/", {"action": "delete_selected", "_selected_action": [policy.pk],
+                                                 "post": "yes"})
+
+    message = ("The SLA policy “Standard” is used by 1 active case: deleting it would stop that case&#x27;s "
+               "escalation. Deactivate it instead.")
+    assert message in page and message in response.content.decode() and message in bulk.content.decode()
+    assert SLAPolicy.objects.filter(pk=policy.pk).exists() and _audits(policy.pk) == []
+    assert Case.objects.get(pk=case.pk).sla_policy_id == policy.pk
+    assert check_sla_breaches(now=timezone.now() + timedelta(days=30)) == 2  # both clocks still escalate
+
+
+def test_an_sla_policy_no_active_case_uses_is_deleted_through_the_audited_service(root):
+    policy = SLAPolicy.objects.create(name="Standard", first_response_target=1 * H, resolution_target=2 * H)
+    case = open_email_case().case
+    change_status(case=case, actor=UserFactory(), status=CaseStatus.RESOLVED)
+
+    response = root.post(f"/admin/cases/slapolicy/{policy.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not SLAPolicy.objects.exists()
+    assert _audits(policy.pk) == [{"deleted": "Standard"}]
+    assert Case.objects.get(pk=case.pk).sla_policy_id is None
+
+
+def test_sla_policy_list_shows_targets_as_people_read_them_in_their_language(root):
+    SLAPolicy.objects.create(name="Standard", first_response_target=8 * H, resolution_target=timedelta(days=2))
+
+    english = root.get("/admin/cases/slapolicy/").content.decode()
+    french = root.get("/admin/cases/slapolicy/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    assert "8 h 00 min" in english and "2 d 0 h" in english and "2 days" not in english
+    assert "8 h 00 min" in french and "2 j 0 h" in french
+
+
+# Teams and calendars: nothing deleted that cases or clocks still need.
+
+
+def test_a_team_with_active_cases_cannot_be_deleted_and_the_page_says_how_many(root):
+    team = TeamFactory(name="Réclamations")
+    first = open_email_case(team=team).case
+    open_email_case(team=team)
+
+    page = root.get(f"/admin/cases/team/{team.pk}/delete/").content.decode()
+    root.post(f"/admin/cases/team/{team.pk}/delete/", {"post": "yes"})
+
+    assert "The team “Réclamations” still has 2 active cases: move them to another team first." in page
+    assert Team.objects.filter(pk=team.pk).exists()
+    assert Case.objects.get(pk=first.pk).team_id == team.pk
+
+
+def test_a_team_without_active_cases_can_be_deleted(root):
+    team = TeamFactory(name="Ancienne équipe")
+
+    response = root.post(f"/admin/cases/team/{team.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Team.objects.filter(pk=team.pk).exists()
+
+
+def test_a_calendar_a_team_uses_cannot_be_deleted_in_the_admin(root):
+    calendar = create_business_calendar(name="Paris", periods=default_calendar_periods())
+    team = TeamFactory(calendar=calendar)
+
+    page = root.get(f"/admin/core/businesscalendar/{calendar.pk}/delete/").content.decode()
+    root.post(f"/admin/core/businesscalendar/{calendar.pk}/delete/", {"post": "yes"})
+
+    assert "The calendar “Paris” is used by a team or an SLA policy: give them another calendar first." in page
+    team.refresh_from_db()
+    assert team.calendar_id == calendar.pk
+
+
+def test_a_calendar_nobody_uses_can_be_deleted(root):
+    calendar = create_business_calendar(name="Lyon", periods=default_calendar_periods())
+
+    assert root.post(f"/admin/core/businesscalendar/{calendar.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not BusinessCalendar.objects.filter(pk=calendar.pk).exists()
 
 
 # Routing rules, costs and limits: values a case or an amount can actually have.
@@ -91,3 +239,18 @@ def test_an_agent_is_not_staff():
 
     assert not user.is_staff
     assert list(user.groups.values_list("name", flat=True)) == [AGENT]
+
+
+# Cases: type and priority change through the case page's services only.
+
+
+def test_the_case_admin_shows_type_and_priority_read_only_and_points_to_the_case_page(root):
+    SLAPolicy.objects.create(name="Complaints", case_type=CaseType.COMPLAINT, first_response_target=1 * H,
+                             resolution_target=4 * H)
+    case = open_email_case(subject="Question", body="Bonjour, une question.").case
+
+    page = root.get(f"/admin/cases/case/{case.pk}/change/").content.decode()
+
+    assert "Type and priority are changed on the case page (Classification)" in page
+    assert f'href="/cases/{case.pk}/"' in page
+    assert 'name="type"' not in page and 'name="priority"' not in page
