@@ -118,12 +118,12 @@ def update_sla_policy(*, policy: SLAPolicy, actor, **changes) -> SLAPolicy:
         _save(locked)
         record_audit(kind=CaseAuditKind.SLA_POLICY_CHANGED, actor=actor, subject=locked, payload={"fields": sorted(changes)})
         if _timing(locked) != timing_before:
-            # As the admin does: the open cases not yet breached follow the new targets.
+            # The API and the admin (which saves through here): the open cases not yet breached follow the new targets.
             enqueue_on_commit(case_tasks.recalculate_due_times, locked.pk)
     return locked
 
 
-# The fields a case's due times are computed from (the admin's save queues the same task).
+# The fields a case's due times are computed from.
 TIMING_FIELDS = ("first_response_target", "resolution_target", "calendar_id")
 
 
