@@ -27,6 +27,24 @@ def _fast_password_hashing():
     fast.disable()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_by_their_own_names():
+    """Pages under test name static files as the apps hold them ("cases/shortcuts.js"), which
+    WhiteNoise serves from the apps (WHITENOISE_USE_FINDERS). After `make run`, var/static holds
+    collectstatic's manifest, and the cache-busting storage would name "shortcuts.c24f….js",
+    which the apps do not have: `make test` after `make run` failed every browser test that
+    needs a script or a style sheet."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    plain = override_settings(STORAGES={
+        **settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    })
+    plain.enable()
+    yield
+    plain.disable()
+
+
 @pytest.fixture(autouse=True)
 def _case_number_sequences_checked_again():
     """A test's transaction rolls back the year's case-number sequence (PostgreSQL) that an

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.test.utils import override_settings
 from tqdm import tqdm
 
 from prevenance.customers.choices import ConsentPurpose, Language
@@ -20,6 +19,7 @@ from prevenance.customers.services import (
     withdraw_consent,
 )
 from prevenance.customers.services.orders import clean_order_fields
+from prevenance.demo.emails import emails_nowhere
 from prevenance.demo.plan import PlannedPerson, Planner
 from prevenance.interactions.models import Interaction
 from prevenance.interactions.services import clean_interaction_fields, record_interaction
@@ -164,8 +164,9 @@ def build_demo(*, customers: int, seed: int, today: date, progress: bool = False
     planner = Planner(seed=seed, today=today)
     summary = DemoSummary()
     wordings = _ensure_wordings()
-    # The demo people are fictional: confirmation emails of their double opt-ins go nowhere.
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+    # The demo people are fictional: confirmation emails of their double opt-ins go nowhere
+    # (a backend overridden here alone left them queued for the worker, which sent them).
+    with emails_nowhere():
         for number in tqdm(range(1, customers + 1), disable=not progress, unit="customer", desc="demo"):
             plan = planner.person(number)
             # One transaction per person: the services inside nest as savepoints, so a person

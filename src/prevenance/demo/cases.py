@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.test.utils import override_settings
 from tqdm import tqdm
 
 from prevenance.cases.choices import CaseStatus, CaseType, GestureType, MessageKind
@@ -48,7 +47,6 @@ from prevenance.cases.services.routing import set_availability
 from prevenance.cases.services.sla import check_sla_breaches
 from prevenance.cases.services.sla_policies import create_sla_policy
 from prevenance.cases.services.surveys import ANSWER_WINDOW
-from prevenance.celery import app as celery_app
 from prevenance.core.roles import AGENT, SUPERVISOR, assign_role
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Identity
@@ -62,6 +60,7 @@ from prevenance.demo.case_texts import (
     TAGS,
     CaseText,
 )
+from prevenance.demo.emails import emails_nowhere
 from prevenance.interactions.models import Interaction
 
 CARE_MAILBOX = "service-client@maison-prevenance.example"
@@ -326,22 +325,17 @@ def build_demo_cases(*, count: int, seed: int, now: datetime, progress: bool = F
     # Fictional people: acknowledgements, replies, surveys and the supervisor's SLA notices go
     # nowhere, and are marked sent at once (eager tasks) instead of queueing hundreds of emails
     # for the first worker start.
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-            for customer, email in tqdm(customers, disable=not progress, unit="case", desc="demo cases"):
-                with transaction.atomic():
-                    story = _write_case(customer, email, rng=rng, now=now, users=users, summary=summary)
-                # After the commit: the (eager) sending tasks run on commit and stamp sent_at;
-                # the acknowledgement waits in the outbox for a sweep, run here at once.
-                send_due_emails()
-                with transaction.atomic():
-                    _backdate(story.case, replied_at=story.replied_at, resolved_at=story.resolved_at)
-                    _label(story, rng=after, tags=tags, causes=causes, summary=summary)
-                    if story.resolved_at:
-                        _answer_survey(story, rng=after, now=now, summary=summary)
-            _settle(now, summary)
-    finally:
-        celery_app.conf.task_always_eager = eager
+    with emails_nowhere():
+        for customer, email in tqdm(customers, disable=not progress, unit="case", desc="demo cases"):
+            with transaction.atomic():
+                story = _write_case(customer, email, rng=rng, now=now, users=users, summary=summary)
+            # After the commit: the (eager) sending tasks run on commit and stamp sent_at;
+            # the acknowledgement waits in the outbox for a sweep, run here at once.
+            send_due_emails()
+            with transaction.atomic():
+                _backdate(story.case, replied_at=story.replied_at, resolved_at=story.resolved_at)
+                _label(story, rng=after, tags=tags, causes=causes, summary=summary)
+                if story.resolved_at:
+                    _answer_survey(story, rng=after, now=now, summary=summary)
+        _settle(now, summary)
     return summary

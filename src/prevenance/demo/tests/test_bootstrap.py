@@ -44,7 +44,8 @@ def test_first_bootstrap_loads_the_demo_and_creates_the_admin_once(db):
     assert list(user.groups.values_list("name", flat=True)) == ["admin"]
     assert user.check_password(password)
     assert len(password) >= 16
-    assert output.count(password) == 1
+    assert output.count(password) == 2  # before the demo's load and after it, nowhere else
+    assert output.index(password) < output.index("Loading the demo company")
     assert output.rstrip().endswith("Prévenance is at http://127.0.0.1:8000/")
 
 
@@ -80,3 +81,17 @@ def test_bootstrap_refuses_a_negative_demo_size(db):
     with pytest.raises(CommandError, match="--demo-customers must be 0 or more"):
         bootstrap(demo_customers=-1)
     assert snapshot() == {"customers": 0, "orders": 0, "interactions": 0, "users": []}
+
+
+def test_a_demo_load_stopped_halfway_has_shown_the_password_and_says_what_to_do(db, monkeypatch):
+    def interrupted(**_options):
+        CustomerFactory()  # some people written before Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("prevenance.demo.management.commands.bootstrap.load_demo_company", interrupted)
+    out = StringIO()
+    with pytest.raises(CommandError) as stopped:
+        call_command("bootstrap", verbosity=0, stdout=out, demo_customers=50)
+    username, password = PASSWORD_LINE.search(out.getvalue()).groups()
+    assert get_user_model().objects.get(username=username).check_password(password)
+    assert "delete var/prevenance.sqlite3" in str(stopped.value)

@@ -208,3 +208,19 @@ def test_same_seed_gives_identical_rows_in_two_databases(tmp_path):
     assert digest_first.startswith("digest: ")
     assert digest_first == digest_second
     assert _demo_digest(other, 8) != digest_first
+
+
+@pytest.mark.django_db(transaction=True)  # each person's transaction commits, as in `make run`
+def test_the_demo_queues_no_email_for_the_worker_to_send(monkeypatch):
+    # Outside the tests tasks go to a broker: the double opt-in confirmations of the fictional
+    # people were queued there and sent through the real backend at the first worker start.
+    from prevenance.celery import app as celery_app
+    from prevenance.demo.build import build_demo
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    queued = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, *args, **kwargs: queued.append(name))
+    summary = build_demo(customers=30, seed=3, today=date(2026, 3, 1))
+    assert summary.customers >= 30
+    assert queued == []
+    assert celery_app.conf.task_always_eager is False  # put back as it was

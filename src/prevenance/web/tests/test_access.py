@@ -137,3 +137,11 @@ def test_dismissing_a_conflict_is_refused_to_an_agent(login, agent, pair):
     assert response.status_code == 403
     conflict.refresh_from_db()
     assert conflict.status == "open"
+
+
+def test_favicon_ico_leads_to_the_icon_the_pages_name(client):
+    # The Django admin's pages name no icon: browsers ask for /favicon.ico (a 404 in every log).
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 301 and answer["Location"].endswith("web/favicon.svg")
+    icon = client.get(answer["Location"])
+    assert icon.status_code == 200 and b"<svg" in b"".join(icon.streaming_content if icon.streaming else [icon.content])
