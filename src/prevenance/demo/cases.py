@@ -47,6 +47,12 @@ from prevenance.cases.services.routing import set_availability
 from prevenance.cases.services.sla import check_sla_breaches
 from prevenance.cases.services.sla_policies import create_sla_policy
 from prevenance.cases.services.surveys import ANSWER_WINDOW
+from prevenance.core.calendars import (
+    add_holiday,
+    create_business_calendar,
+    default_calendar_periods,
+)
+from prevenance.core.models import BusinessCalendar
 from prevenance.core.roles import AGENT, SUPERVISOR, assign_role
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Identity
@@ -111,9 +117,23 @@ def _staff() -> dict[str, object]:
     return users
 
 
+def _office_hours() -> BusinessCalendar:
+    """The service's opening hours (Paris, Monday to Friday 09:00–12:30 and 13:30–18:00) and
+    French public holidays: the teams' SLA clocks run in business hours, as the README says."""
+    calendar = BusinessCalendar.objects.filter(name=OFFICE_HOURS).first()
+    if calendar is None:
+        calendar = create_business_calendar(name=OFFICE_HOURS, time_zone="Europe/Paris", periods=default_calendar_periods())
+        for day, name in FRENCH_HOLIDAYS:
+            for year in (2025, 2026, 2027):
+                add_holiday(calendar=calendar, date=f"{year}-{day}", name=name)
+    return calendar
+
+
 def _teams(users: dict) -> dict[str, Team]:
-    care, _created = Team.objects.get_or_create(name="Service client", defaults={"email": CARE_MAILBOX})
-    complaints, _created = Team.objects.get_or_create(name="Réclamations", defaults={"email": COMPLAINTS_MAILBOX})
+    hours = _office_hours()
+    care, _created = Team.objects.get_or_create(name="Service client", defaults={"email": CARE_MAILBOX, "calendar": hours})
+    complaints, _created = Team.objects.get_or_create(
+        name="Réclamations", defaults={"email": COMPLAINTS_MAILBOX, "calendar": hours})
     teams = {"care": care, "complaints": complaints}
     for username, _first, _last, _email, _role, team_key in STAFF:
         teams[team_key].members.add(users[username])
@@ -296,6 +316,13 @@ def _answer_survey(story: CaseStory, *, rng: random.Random, now: datetime, summa
     summary.surveys_answered += 1
 
 
+OFFICE_HOURS = "Horaires du service client"
+# Fixed-date French public holidays (month-day); Easter's depend on the year and are left out.
+FRENCH_HOLIDAYS = [("01-01", "Jour de l'an"), ("05-01", "Fête du travail"), ("05-08", "Victoire 1945"),
+                   ("07-14", "Fête nationale"), ("08-15", "Assomption"), ("11-01", "Toussaint"),
+                   ("11-11", "Armistice 1918"), ("12-25", "Noël")]
+
+
 def _settle(now: datetime, summary: CaseDemoSummary) -> None:
     """What the periodic jobs would do first thing (cases/tasks.py): score the cases again for
     their age and SLA time left, and record and escalate the SLA breaches, once, at the demo's
@@ -305,8 +332,15 @@ def _settle(now: datetime, summary: CaseDemoSummary) -> None:
     summary.sla_events = check_sla_breaches(now=now)
 
 
-def build_demo_cases(*, count: int, seed: int, now: datetime, progress: bool = False) -> CaseDemoSummary:
-    """`count` cases over the last two months on existing demo customers, with the care set-up they need."""
+def build_demo_cases(
+    *, count: int, seed: int, now: datetime, progress: bool = False, settle_at: datetime | None = None,
+) -> CaseDemoSummary:
+    """`count` cases over the last two months on existing demo customers, with the care set-up they need.
+
+    The priority refresh and the SLA check run once at the end, at `settle_at` (default `now`):
+    a demo loaded during the day it tells passes the real time, so that what fell due since
+    its midnight is caught now, with the load's emails going nowhere, not by the first live
+    check (which mailed the supervisor a dozen notices)."""
     rng = random.Random(seed)
     # Labels and survey answers draw from a sequence of their own: changing how they are
     # drawn leaves the cases' story as it was.
@@ -337,5 +371,5 @@ def build_demo_cases(*, count: int, seed: int, now: datetime, progress: bool = F
                 _label(story, rng=after, tags=tags, causes=causes, summary=summary)
                 if story.resolved_at:
                     _answer_survey(story, rng=after, now=now, summary=summary)
-        _settle(now, summary)
+        _settle(settle_at or now, summary)
     return summary

@@ -18,7 +18,9 @@ def load_demo_company(*, customers: int, seed: int, today: date, progress: bool 
     SQLite write lock for a minute; an interrupted load keeps whole people only)."""
     summary = build_demo(customers=customers, seed=seed, today=today, progress=progress)
     # One case for about fifteen customers: a live inbox, a backlog, and two months of history.
-    cases = build_demo_cases(count=max(1, customers // 15), seed=seed, now=_start_of(today), progress=progress)
+    now = datetime.now(UTC)
+    cases = build_demo_cases(count=max(1, customers // 15), seed=seed, now=_start_of(today), progress=progress,
+                             settle_at=now if now.date() == today else None)
     summary.cases = cases.cases
     return summary
 

@@ -125,3 +125,17 @@ def test_demo_inbox_is_in_order_from_the_start_and_sent_no_email(demo_cases):
     # the supervisor was told of each event, by the dummy backend: no email reached anybody
     assert SLAEvent.objects.exists() and not SLAEvent.objects.filter(notified_at=None).exists()
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_the_demo_teams_count_business_hours_and_the_first_live_check_finds_nothing_new():
+    from datetime import UTC, datetime
+
+    from prevenance.cases.models import Team
+    from prevenance.cases.services.sla import check_sla_breaches
+    from prevenance.demo.services import load_demo_company
+
+    load_demo_company(customers=150, seed=5, today=datetime.now(UTC).date())
+    assert all(team.calendar is not None and team.calendar.periods.exists() for team in Team.objects.all())
+    # What fell due between the demo's midnight and now was settled during the load.
+    assert check_sla_breaches(now=datetime.now(UTC)) == 0
