@@ -6,6 +6,7 @@ docs/routing-and-priority.md; the figures come from `config()` (Django setting
 `PREVENANCE_PRIORITY`, a dict overriding any of the defaults below).
 """
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -407,6 +408,13 @@ def type_rule(signals: Signals, conf: PriorityConfig) -> list[Reason]:
 _WRITTEN_WORD = re.compile(r"[^\W_]+")
 
 
+@functools.lru_cache(maxsize=8192)
+def _folded_tokens(word: str) -> tuple[str, ...]:
+    # Cached: the same few hundred words make most messages, and folding one costs microseconds
+    # on the intake's hot path.
+    return tuple(_TOKEN.findall(fold(word)))
+
+
 def as_written(text: str, found) -> str:
     """Words or phrases found in the folded text ("cassee", "porter plainte"), each word spelt
     as its first occurrence in `text` ("cassée", "Porter plainte"), joined by commas: what a
@@ -416,7 +424,7 @@ def as_written(text: str, found) -> str:
     spelt: dict[str, str] = {}
     for match in _WRITTEN_WORD.finditer(straight_apostrophes(text)):
         original = match.group()
-        folded = _TOKEN.findall(fold(original))
+        folded = _folded_tokens(original)
         if len(folded) == 1 and folded[0] in wanted:
             spelt.setdefault(folded[0], original)
             if len(spelt) == len(wanted):
