@@ -2,7 +2,6 @@
 a channel, a case reopened while the page is computed, amounts grouped as on every page."""
 
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -20,27 +19,16 @@ from prevenance.cases.services import (
     ensure_default_channel_costs,
     request_gesture,
 )
-from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.factories import TeamFactory
+from prevenance.cases.tests.test_dashboard import (  # the same cases, placed in time
+    NOW,
+    PERIOD,
+    D,
+    H,
+    make_case,
+)
 from prevenance.core.choices import Channel
 from prevenance.interactions.models import Interaction
-
-NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
-PERIOD = Period(start=datetime(2026, 3, 1, tzinfo=UTC), end=datetime(2026, 3, 21, tzinfo=UTC))
-H = timedelta(hours=1)
-D = timedelta(days=1)
-
-_numbers = iter(range(1, 10_000))
-
-
-def make_case(*, created: datetime, status: str = CaseStatus.OPEN, channel: str = Channel.EMAIL, team=None, **fields) -> Case:
-    """A case opened through the intake, then placed in time (and state) exactly."""
-    n = next(_numbers)
-    case = open_email_case(f"review{n}@example.com", subject=f"Case {n}", received_at=created, channel=channel).case
-    if fields.get("resolved_at") and "first_resolved_at" not in fields:
-        fields["first_resolved_at"] = fields["resolved_at"]
-    Case.objects.filter(pk=case.pk).update(created_at=created, status=status, team=team, **fields)
-    case.refresh_from_db()
-    return case
 
 
 def scope(user, period: Period = PERIOD):
