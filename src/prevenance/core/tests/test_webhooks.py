@@ -428,3 +428,15 @@ def test_a_worker_that_outlived_its_lease_does_not_overwrite_the_newer_attempt(r
     }) is False
     delivered = WebhookDelivery.objects.get()
     assert (delivered.status, delivered.attempts, delivered.error) == (WebhookDeliveryStatus.SUCCEEDED, 1, "")
+
+
+def test_the_admin_refuses_a_signing_secret_anyone_could_guess():
+    client = staff_client("admin")
+    form = {"name": "CRM", "url": "https://crm.example.com/hooks", "active": "on"}
+
+    short = client.post("/admin/core/webhookendpoint/add/", {**form, "secret": "abc"})
+    kept = client.post("/admin/core/webhookendpoint/add/", {**form, "secret": "  a" * 12})
+
+    assert short.status_code == 200 and "At least 24 characters" in short.content.decode()
+    assert not WebhookEndpoint.objects.filter(secret="abc").exists()
+    assert kept.status_code == 302 and WebhookEndpoint.objects.get().secret == ("  a" * 12).strip()

@@ -11,6 +11,9 @@ from prevenance.core.models import WebhookDelivery, WebhookDeliveryStatus, Webho
 from prevenance.core.webhooks import services
 from prevenance.core.webhooks.events import WebhookEvent
 
+# Generated secrets are far longer (signing.new_webhook_secret): 43 random URL-safe characters.
+MIN_SECRET_LENGTH = 24
+
 
 class WebhookEndpointForm(forms.ModelForm):
     url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
@@ -22,6 +25,16 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ("name", "url", "events", "active", "secret")
+
+    def clean_secret(self) -> str:
+        # Anyone who guesses the secret can sign events the integrator will trust.
+        secret = self.cleaned_data["secret"].strip()
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise forms.ValidationError(
+                _("At least %(n)d characters: the receiver trusts whatever is signed with it. Leave the one "
+                  "generated for you unless the receiver gives its own.") % {"n": MIN_SECRET_LENGTH}
+            )
+        return secret
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
