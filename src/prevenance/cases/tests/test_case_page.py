@@ -430,6 +430,11 @@ def test_templates_in_the_cases_language_come_first_and_a_reply_from_another_is_
     assert "In the case's language (French)" in own and "(en)" not in own and "(en)" in others
 
     english = ReplyTemplate.objects.filter(purpose="reply", language="en").first()
+    french = ReplyTemplate.objects.filter(purpose="reply", language="fr").first()
+    # Picking a template swaps in the sign-off the reply will carry, in that template's language.
+    picked = client.get(url("case_template", setup["case"]), {"template": english.pk}).content.decode()
+    assert 'id="reply-sign-off" hx-swap-oob="true"' in picked and "Kind regards,<br>Marie" in picked
+    assert "Bien cordialement,<br>Marie" in client.get(url("case_template", setup["case"]), {"template": french.pk}).content.decode()
     assert client.post(url("case_reply", setup["case"]), {"body": "Your parcel leaves tomorrow.", "template": english.pk}).status_code == 302
     sent = Message.objects.filter(case=setup["case"], kind=MessageKind.OUTBOUND, author=agent).get()
     assert sent.body_text.endswith("Kind regards,\nMarie\nCustomer care") and "Bien cordialement" not in sent.body_text

@@ -151,12 +151,15 @@ def reply_template(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.add_message")
     templates = reply_templates_for(case)
     form = ReplyForm(request.GET, templates=templates)
-    body = ""
-    if form.is_valid() and form.cleaned_data["template"] is not None:
-        _subject, body = render_template(template=form.cleaned_data["template"], case=case, agent=request.user)
-    form = ReplyForm(initial={"template": form.cleaned_data.get("template") if form.is_valid() else None, "body": body},
-                     templates=templates)
-    return render(request, "cases/partials/reply_body.html", {"case": case, "reply_form": form})
+    body, template = "", form.cleaned_data.get("template") if form.is_valid() else None
+    if template is not None:
+        _subject, body = render_template(template=template, case=case, agent=request.user)
+    form = ReplyForm(initial={"template": template, "body": body}, templates=templates)
+    # The sign-off shown above the box follows the language the reply will be signed in (the
+    # template's: case_actions.case_reply), swapped out of band.
+    signed = default_reply_channel(case) == Channel.EMAIL
+    sign_off = sign_off_for(case, request.user, language=template.language if template else None) if signed else ""
+    return render(request, "cases/partials/reply_body.html", {"case": case, "reply_form": form, "sign_off": sign_off})
 
 
 @login_required
