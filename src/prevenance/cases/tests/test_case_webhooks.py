@@ -17,23 +17,8 @@ from prevenance.cases.services import (
     split_message,
 )
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
-from prevenance.core.models import WebhookEndpoint
-from prevenance.core.tests.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    WebhookEndpoint.objects.create(name="CRM", url=server.url)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def bodies(receiver) -> list[dict]:

@@ -23,8 +23,6 @@ from prevenance.cases.services import (
 from prevenance.cases.services.agent_entry import record_agent_contact
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.choices import Channel
-from prevenance.core.models import WebhookEndpoint
-from prevenance.core.tests.receiver import Receiver
 from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,19 +52,6 @@ def page(client, agent, case):
     """The agent's client and the submission ids of the case page as it was rendered."""
     client.force_login(agent)
     return client, submission_ids(client.get(url("case", case)).content.decode())
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    WebhookEndpoint.objects.create(name="CRM", url=server.url)
-    yield server
-    server.close()
 
 
 def test_each_form_of_the_case_page_carries_its_own_fresh_submission_id(page, client, case):
