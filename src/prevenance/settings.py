@@ -203,9 +203,6 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
-# A customer's reply within this many days of a case's resolution reopens it; later, it
-# opens a new case linked to the old one.
-PREVENANCE_REOPEN_DAYS = env_int("PREVENANCE_REOPEN_DAYS", 7)
 # A mail server that gives up on an address for now (mailbox full, server down): this many
 # such failures within this many days, without the person writing in between, flag the
 # address as bouncing, as one refusal for good does (customers/services/deliverability.py).
@@ -237,10 +234,6 @@ def env_amounts(name: str, default: str) -> dict[str, Decimal]:
             raise ImproperlyConfigured(f"{name} must read like EUR=30,GBP=25, got {raw!r}")
         amounts[currency.strip().upper()] = value
     return amounts
-
-
-# Commercial gestures up to this amount are made on the customer's word, without proof.
-PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF = env_amounts("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF", "EUR=30")
 
 
 def shared_cache(url: str) -> dict:

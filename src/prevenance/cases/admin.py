@@ -6,7 +6,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from prevenance.cases import admin_templates  # noqa: F401 - registers templates, signatures, surveys
+from prevenance.cases import (
+    admin_settings,  # noqa: F401 - registers the case settings and trust thresholds
+    admin_templates,  # noqa: F401 - registers templates, signatures, surveys
+)
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.models import (
     AgentProfile,

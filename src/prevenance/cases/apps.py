@@ -22,6 +22,8 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
+        from prevenance.cases import checks  # noqa: F401, PLC0415 - registers the system checks
+
         post_migrate.connect(_default_delegation_limits, sender=self, dispatch_uid="prevenance-delegation-limits")
         from prevenance.cases.choices import AUTOMATIC_TIMELINE_PREFIX  # noqa: PLC0415
         from prevenance.cases.selectors.visibility import visible_case_refs  # noqa: PLC0415 - needs ready apps

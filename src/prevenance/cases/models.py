@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -830,6 +831,66 @@ class SatisfactionSurvey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.sent_at:%Y-%m-%d}"
+
+
+MAX_REOPEN_DAYS = 365
+
+
+class CaseSettings(TimeStampedModel):
+    """The case settings an administrator changes in the admin: one row (id 1), created by the
+    migration that brought it, with the values the environment gave before (docs/cases.md)."""
+
+    SINGLETON_ID = 1
+
+    reopen_days = models.PositiveSmallIntegerField(
+        _("reopen window (days)"), default=7,
+        validators=[MaxValueValidator(MAX_REOPEN_DAYS)],
+        help_text=_("A customer's reply within this many days of a case's resolution reopens it; a later reply "
+                    "opens a new case linked to the old one. 0: a reply to a resolved case always opens a new case."),
+    )
+
+    class Meta:
+        verbose_name = _("case settings")
+        verbose_name_plural = _("case settings")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="case_settings_single_row"),
+            models.CheckConstraint(
+                condition=Q(reopen_days__lte=MAX_REOPEN_DAYS), name="case_settings_reopen_days_max",
+                violation_error_message=_("The reopen window is at most 365 days."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Case settings"))
+
+
+class TrustThreshold(models.Model):
+    """Up to this amount, in one currency, a commercial gesture is made on the customer's word,
+    without asking for proof. A currency without a row has no such threshold: proof is asked."""
+
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    max_amount = models.DecimalField(_("largest gesture without proof"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("trust-without-proof threshold")
+        verbose_name_plural = _("trust-without-proof thresholds")
+        ordering = ["currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency"], name="trust_threshold_unique_currency",
+                violation_error_message=_("This currency already has a threshold."),
+            ),
+            models.CheckConstraint(
+                condition=Q(max_amount__gte=0), name="trust_threshold_not_negative",
+                violation_error_message=_("The threshold cannot be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.max_amount} {self.currency}"
+
+    def clean(self) -> None:
+        self.currency = clean_currency(self.currency)
 
 
 class ChannelCost(models.Model):

@@ -48,6 +48,9 @@ _SUPERVISOR = _AGENT | {
     "cases.approve_gesture",
     "cases.view_gesture_report",
     "cases.view_delegationlimit",
+    # The reopen window and the amounts granted without proof, read (changed by administrators).
+    "cases.view_casesettings",
+    "cases.view_trustthreshold",
     # Inbox views shared with everyone (cases/services/saved_views.py).
     "cases.add_savedview",
     "cases.delete_savedview",
@@ -94,6 +97,8 @@ _ADMIN = _SUPERVISOR | _MARKETING | {
             "case", "message", "attachment", "team", "tag", "rootcause", "casecounter", "delegationlimit",
             # Routing settings (skills, agents' profiles) and the dashboard's cost per contact.
             "skill", "agentprofile", "channelcost",
+            # The reopen window (one row: never added or deleted) and the trust-without-proof thresholds.
+            "casesettings", "trustthreshold",
         )
     ),
     # Webhook endpoints (their secrets) and the delivery log: administrators only.

@@ -4,6 +4,7 @@ Every list and every fetch of cases starts from `visible_cases` (visibility.py).
 """
 
 from prevenance.cases.selectors.agents import AgentSettings, agent_settings
+from prevenance.cases.selectors.case_settings import case_settings, reopen_window, trust_threshold
 from prevenance.cases.selectors.dashboard import Dashboard, Period, case_dashboard
 from prevenance.cases.selectors.gestures import (
     ADD_GESTURE,
@@ -47,6 +48,9 @@ from prevenance.cases.selectors.visibility import (
 )
 
 __all__ = [
+    "case_settings",
+    "reopen_window",
+    "trust_threshold",
     "granted_on_case",
     "remaining_delegation",
     "gestures_beyond_my_limit",

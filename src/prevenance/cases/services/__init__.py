@@ -24,7 +24,7 @@ from prevenance.cases.services.handling import (
     change_status,
     take_case,
 )
-from prevenance.cases.services.intake import add_inbound_message, open_case, reopen_window
+from prevenance.cases.services.intake import add_inbound_message, open_case
 from prevenance.cases.services.labels import set_case_labels
 from prevenance.cases.services.outbound import queue_delivery
 from prevenance.cases.services.priority import refresh_priority_scores
@@ -97,7 +97,6 @@ __all__ = [
     "merge_cases",
     "open_case",
     "queue_delivery",
-    "reopen_window",
     "split_message",
     "take_case",
     "delete_view",

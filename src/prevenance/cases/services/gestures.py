@@ -9,9 +9,8 @@ import secrets
 import uuid
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +23,7 @@ from prevenance.cases.selectors import (
     APPROVE_GESTURE,
     delegation_limit,
     granted_on_case,
+    trust_threshold,
 )
 from prevenance.cases.services.common import (
     clean_choice,
@@ -45,7 +45,6 @@ VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 VOUCHER_ATTEMPTS = 5
 DEFAULT_CURRENCY = "EUR"
 DEFAULT_LIMITS = {AGENT: Decimal("50.00"), SUPERVISOR: Decimal("2000.00")}
-DEFAULT_TRUST_WITHOUT_PROOF = {DEFAULT_CURRENCY: Decimal("30.00")}
 
 
 def new_voucher_code() -> str:
@@ -92,23 +91,6 @@ def _clean_reason(value, *, field: str, required: bool) -> str:
     if len(text) > MAX_REASON:
         raise ValidationError({field: [_("At most %(limit)d characters (got %(length)d).") % {"limit": MAX_REASON, "length": len(text)}]})
     return text
-
-
-def trust_threshold(currency: str) -> Decimal:
-    """Up to this amount a gesture is made on the customer's word, without asking for proof.
-
-    Setting PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF: {currency: amount}; a currency not listed
-    has no threshold (proof always asked).
-    """
-    configured = getattr(settings, "PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF", DEFAULT_TRUST_WITHOUT_PROOF)
-    try:
-        value = configured.get(currency)
-        threshold = Decimal(str(value)) if value is not None else Decimal(0)
-    except (AttributeError, InvalidOperation, ValueError) as exc:
-        raise ImproperlyConfigured("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF must map currencies to amounts.") from exc
-    if not threshold.is_finite() or threshold < 0:
-        raise ImproperlyConfigured("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF amounts must be zero or more.")
-    return threshold
 
 
 def _require(actor, perm: str) -> None:

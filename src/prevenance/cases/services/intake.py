@@ -2,12 +2,11 @@
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, MessageKind, Priority
 from prevenance.cases.models import Case, Team
+from prevenance.cases.selectors.case_settings import reopen_window
 from prevenance.cases.selectors.kept_settings import pinned_settings
 from prevenance.cases.services.acknowledgements import (
     acknowledge_case,
@@ -61,16 +61,6 @@ from prevenance.customers.services import (
     lock_live_customer,
     resolve_customer,
 )
-
-DEFAULT_REOPEN_DAYS = 7
-
-
-def reopen_window() -> timedelta:
-    """How long after its resolution a customer's reply reopens a case (PREVENANCE_REOPEN_DAYS)."""
-    days = getattr(settings, "PREVENANCE_REOPEN_DAYS", DEFAULT_REOPEN_DAYS)
-    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-        raise ImproperlyConfigured(f"PREVENANCE_REOPEN_DAYS must be a whole number of days >= 0, not {days!r}")
-    return timedelta(days=days)
 
 
 def _clean_message(
@@ -304,7 +294,7 @@ def add_inbound_message(
     """A customer's reply on a case (email fields as in open_case; new Cc join the case's).
 
     A reply to a merged case goes to the case it was merged into. A reply to a resolved case
-    reopens it within the reopen window (PREVENANCE_REOPEN_DAYS); after the window, or on a
+    reopens it within the reopen window (the case settings in the admin); after the window, or on a
     closed case (which never reopens), it opens a new case linked by `reopened_from`.
     A reply while the case waits for the customer puts it back to open. `acknowledge=False`
     sends no acknowledgement for a follow-up case (replays of old mail: ingest-email --no-acknowledge).

@@ -2,7 +2,7 @@
 
 import factory
 
-from prevenance.cases.models import Team
+from prevenance.cases.models import CaseSettings, Team, TrustThreshold
 from prevenance.cases.services import Intake, open_case
 from prevenance.core.choices import Channel
 from prevenance.customers.choices import IdentityKind
@@ -32,3 +32,16 @@ def open_email_case(email: str = "claire@example.com", *, subject: str = "Colis 
         sender_address=email,
         **kwargs,
     )
+
+
+def reopen_within(days: int) -> CaseSettings:
+    """Set the reopen window, as an administrator does in the admin."""
+    row, _created = CaseSettings.objects.update_or_create(pk=CaseSettings.SINGLETON_ID, defaults={"reopen_days": days})
+    return row
+
+
+def trust_without_proof(**amounts: str) -> None:
+    """Set the trust-without-proof thresholds, e.g. trust_without_proof(EUR="5"); the others go."""
+    TrustThreshold.objects.exclude(currency__in=amounts).delete()
+    for currency, amount in amounts.items():
+        TrustThreshold.objects.update_or_create(currency=currency, defaults={"max_amount": amount})

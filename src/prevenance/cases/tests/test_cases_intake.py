@@ -5,13 +5,12 @@ import re
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import override_settings
 from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus, CaseType, MessageKind
 from prevenance.cases.models import Case, CaseCounter, Message
 from prevenance.cases.services import add_inbound_message, add_reply, change_status, open_case
-from prevenance.cases.tests.factories import open_email_case
+from prevenance.cases.tests.factories import open_email_case, reopen_within
 from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent
 from prevenance.core.testing import run_concurrently
@@ -168,8 +167,8 @@ def test_a_reply_while_waiting_for_the_customer_puts_the_case_back_to_open(agent
     assert Interaction.objects.filter(ref_id=str(case.pk), direction=Direction.INBOUND).count() == 2
 
 
-@override_settings(PREVENANCE_REOPEN_DAYS=3)
 def test_a_reply_within_the_window_reopens_the_resolved_case(agent):
+    reopen_within(3)
     case = change_status(case=open_email_case().case, status=CaseStatus.RESOLVED, actor=agent)
     intake = add_inbound_message(case=case, body="Still broken.", received_at=case.resolved_at + dt.timedelta(days=3))
     case.refresh_from_db()
@@ -178,8 +177,8 @@ def test_a_reply_within_the_window_reopens_the_resolved_case(agent):
     assert Case.objects.count() == 1
 
 
-@override_settings(PREVENANCE_REOPEN_DAYS=3)
 def test_a_reply_after_the_window_opens_a_new_case_linked_to_the_old_one(agent):
+    reopen_within(3)
     case = change_status(case=open_email_case(subject="Colis").case, status=CaseStatus.RESOLVED, actor=agent)
     intake = add_inbound_message(
         case=case, body="Still broken.", received_at=case.resolved_at + dt.timedelta(days=3, seconds=1), message_id="<late@mail>"

@@ -28,7 +28,7 @@ from prevenance.cases.services import (
     request_gesture,
 )
 from prevenance.cases.services import gestures as gesture_services
-from prevenance.cases.tests.factories import open_email_case
+from prevenance.cases.tests.factories import open_email_case, trust_without_proof
 from prevenance.core.models import AuditEvent
 from prevenance.customers.services import erase_customer, export_customer_data, merge_customers
 from prevenance.customers.tests.factories import UserFactory
@@ -300,8 +300,8 @@ def test_small_gestures_are_flagged_as_made_without_proof(agent):
     assert ask(agent, "5", currency="USD").without_proof is False
 
 
-def test_the_trust_threshold_is_a_setting(agent, settings):
-    settings.PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF = {"EUR": "5", "USD": "10"}
+def test_the_trust_threshold_is_set_per_currency(agent):
+    trust_without_proof(EUR="5", USD="10")
     assert ask(agent, "6").without_proof is False
     assert ask(agent, "10", currency="USD").without_proof is True
 

@@ -11,7 +11,7 @@ from django.apps import apps as global_apps
 from django.contrib.admin.sites import site as admin_site
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.test import RequestFactory, override_settings
+from django.test import RequestFactory
 from django.urls import reverse
 
 from prevenance.cases.choices import CaseStatus
@@ -31,7 +31,7 @@ from prevenance.cases.services import (
     save_view,
     split_message,
 )
-from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.factories import TeamFactory, open_email_case, reopen_within
 from prevenance.core.text import search_key
 from prevenance.customers.services import erase_customer
 
@@ -236,8 +236,8 @@ def test_every_new_case_gets_its_folded_subject(agent):
     assert Case.objects.get(pk=split.pk).subject_key == "demande d'echange urgent"
 
 
-@override_settings(PREVENANCE_REOPEN_DAYS=3)
 def test_a_follow_up_case_gets_its_folded_subject(agent):
+    reopen_within(3)
     case = change_status(case=open_email_case(subject="Colis abîmé").case, status=CaseStatus.RESOLVED, actor=agent)
     intake = add_inbound_message(case=case, body="Toujours cassé.", received_at=case.resolved_at + dt.timedelta(days=4),
                                  message_id="<late@mail>")

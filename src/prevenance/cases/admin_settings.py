@@ -1,0 +1,42 @@
+"""Admin pages for the case settings (one row) and the trust-without-proof thresholds (imported
+by admin.py)."""
+
+from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+from prevenance.cases.models import CaseSettings, TrustThreshold
+
+
+@admin.register(CaseSettings)
+class CaseSettingsAdmin(admin.ModelAdmin):
+    """One row: the list opens it, it is never added or deleted."""
+
+    fields = ("reopen_days", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        row, _created = CaseSettings.objects.get_or_create(pk=CaseSettings.SINGLETON_ID)
+        return HttpResponseRedirect(reverse("admin:cases_casesettings_change", args=[row.pk]))
+
+    def response_change(self, request, obj):
+        # Back to the admin's index: the list of one row would only open this page again.
+        response = super().response_change(request, obj)
+        if "_continue" not in request.POST:
+            return HttpResponseRedirect(reverse("admin:app_list", args=[obj._meta.app_label]))
+        return response
+
+
+@admin.register(TrustThreshold)
+class TrustThresholdAdmin(admin.ModelAdmin):
+    """Gestures up to the amount, in its currency, are made without asking for proof. No row for
+    a currency: proof is always asked."""
+
+    list_display = ("currency", "max_amount")
+    ordering = ("currency",)

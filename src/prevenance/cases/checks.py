@@ -1,0 +1,26 @@
+"""System checks (`prevenance check`, and every command that starts the server) for the cases app."""
+
+import os
+
+from django.core import checks
+
+# Environment variables an earlier version read; their settings now live in the admin.
+MOVED_TO_THE_ADMIN = {
+    "PREVENANCE_REOPEN_DAYS": "Cases > Case settings > reopen window",
+    "PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF": "Cases > Trust-without-proof thresholds",
+}
+
+
+@checks.register()
+def settings_moved_to_the_admin(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Say so when an environment variable that is no longer read is still set: whoever set it
+    would otherwise believe it still applies."""
+    return [
+        checks.Warning(
+            f"{name} is set but no longer read: the value it had when migration cases 0021 ran was copied; "
+            f"change it in the admin ({place}).",
+            hint=f"Remove {name} from the environment.", id="prevenance.W001",
+        )
+        for name, place in MOVED_TO_THE_ADMIN.items()
+        if os.environ.get(name, "").strip()
+    ]

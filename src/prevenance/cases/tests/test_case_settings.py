@@ -1,0 +1,205 @@
+"""The reopen window and the trust-without-proof thresholds, set by an administrator in the admin
+(they were environment variables): what the admin accepts and refuses, and what the intake and
+the gestures then do."""
+
+import datetime as dt
+import importlib
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from prevenance.cases.checks import settings_moved_to_the_admin
+from prevenance.cases.choices import CaseStatus
+from prevenance.cases.models import Case, CaseSettings, TrustThreshold
+from prevenance.cases.selectors import reopen_window, trust_threshold
+from prevenance.cases.services import add_inbound_message, change_status, request_gesture
+from prevenance.cases.tests.factories import open_email_case
+from prevenance.core.roles import ADMIN, SUPERVISOR, assign_role
+from prevenance.customers.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+seeding = importlib.import_module("prevenance.cases.migrations.0021_case_settings")
+SETTINGS_URL = "/admin/cases/casesettings/1/change/"
+
+
+@pytest.fixture
+def root():
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def _reply_days_after_resolution(agent, days: int) -> tuple[Case, Case]:
+    case = change_status(case=open_email_case().case, status=CaseStatus.RESOLVED, actor=agent)
+    intake = add_inbound_message(case=case, body="Toujours cassé.", received_at=case.resolved_at + dt.timedelta(days=days),
+                                 message_id=f"<late-{days}@mail>")
+    return case, intake.case
+
+
+# --- the reopen window ---------------------------------------------------------------------
+
+def test_the_migration_starts_the_window_at_seven_days_and_the_admin_changes_it(root, agent):
+    assert CaseSettings.objects.get().reopen_days == 7
+    response = root.post(SETTINGS_URL, {"reopen_days": "2"})
+
+    assert response.status_code == 302
+    assert reopen_window() == dt.timedelta(days=2)
+    old, follow_up = _reply_days_after_resolution(agent, 3)
+    assert follow_up.pk != old.pk and follow_up.reopened_from_id == old.pk
+
+
+def test_within_the_window_set_in_the_admin_the_reply_reopens_the_case(root, agent):
+    root.post(SETTINGS_URL, {"reopen_days": "30"})
+
+    old, same = _reply_days_after_resolution(agent, 20)
+    assert same.pk == old.pk
+    assert Case.objects.get(pk=old.pk).status == CaseStatus.OPEN
+
+
+def test_a_window_of_zero_days_never_reopens(root, agent):
+    root.post(SETTINGS_URL, {"reopen_days": "0"})
+
+    old, follow_up = _reply_days_after_resolution(agent, 0)
+    assert follow_up.pk == old.pk  # at the very instant of the resolution: not yet "after" it
+    case = change_status(case=open_email_case("b@example.com").case, status=CaseStatus.RESOLVED, actor=agent)
+    later = add_inbound_message(case=case, body="Encore.", received_at=case.resolved_at + dt.timedelta(seconds=1)).case
+    assert later.pk != case.pk
+
+
+@pytest.mark.parametrize(("value", "error"), [
+    ("-1", "Ensure this value is greater than or equal to 0."),
+    ("366", "Ensure this value is less than or equal to 365."),
+    ("seven", "Enter a whole number."),
+    ("", "This field is required."),
+    ("2.5", "Enter a whole number."),
+])
+def test_the_admin_refuses_a_window_that_is_no_number_of_days_and_keeps_the_old_one(root, value, error):
+    response = root.post(SETTINGS_URL, {"reopen_days": value})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"reopen_days": [error]}
+    assert CaseSettings.objects.get().reopen_days == 7
+
+
+def test_the_settings_are_one_row_never_added_or_deleted(root):
+    list_page = root.get("/admin/cases/casesettings/")
+
+    assert list_page.status_code == 302 and list_page.url == SETTINGS_URL
+    assert root.get("/admin/cases/casesettings/add/").status_code == 403
+    assert root.post("/admin/cases/casesettings/1/delete/", {"post": "yes"}).status_code == 403
+    assert CaseSettings.objects.count() == 1
+    assert "Reopen window (days)" in root.get(SETTINGS_URL).content.decode()
+
+
+def test_the_list_brings_back_a_missing_row_with_the_default_window(root):
+    CaseSettings.objects.all().delete()
+    assert reopen_window() == dt.timedelta(days=7)  # a missing row reads as the defaults
+
+    assert root.get("/admin/cases/casesettings/").url == SETTINGS_URL
+    assert CaseSettings.objects.get().reopen_days == 7
+
+
+def test_the_settings_page_is_in_french_for_a_french_administrator(root):
+    root.cookies.load({"django_language": "fr"})
+    page = root.get(SETTINGS_URL, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Délai de réouverture (jours)" in page
+
+
+# --- trust-without-proof thresholds --------------------------------------------------------
+
+def test_the_migration_starts_with_thirty_euros_without_proof(agent):
+    assert list(TrustThreshold.objects.values_list("currency", "max_amount")) == [("EUR", Decimal("30.00"))]
+    case = open_email_case().case
+    gesture = request_gesture(case=case, type="refund", amount="30", currency="EUR", reason="Colis abîmé", actor=agent)
+    assert gesture.without_proof is True
+
+
+def test_a_threshold_added_in_the_admin_applies_to_its_currency_only(root, agent):
+    response = root.post("/admin/cases/trustthreshold/add/", {"currency": "gbp", "max_amount": "25"})
+
+    assert response.status_code == 302
+    assert trust_threshold("GBP") == Decimal("25.00")
+    assert trust_threshold("USD") == Decimal("0.00")
+    case = open_email_case().case
+    within = request_gesture(case=case, type="refund", amount="25", currency="GBP", reason="Retard", actor=agent)
+    beyond = request_gesture(case=case, type="refund", amount="5", currency="USD", reason="Retard", actor=agent)
+    assert (within.without_proof, beyond.without_proof) == (True, False)
+
+
+def test_a_deleted_threshold_means_proof_is_always_asked(root, agent):
+    threshold = TrustThreshold.objects.get(currency="EUR")
+    root.post(f"/admin/cases/trustthreshold/{threshold.pk}/delete/", {"post": "yes"})
+
+    gesture = request_gesture(case=open_email_case().case, type="refund", amount="1", currency="EUR",
+                              reason="Retard", actor=agent)
+    assert gesture.without_proof is False
+
+
+@pytest.mark.parametrize(("form", "errors"), [
+    ({"currency": "EUR", "max_amount": "10"}, {"__all__": ["This currency already has a threshold."]}),
+    ({"currency": "ZZZ", "max_amount": "10"}, {"currency": ["A currency code of ISO 4217, in three letters (EUR, USD, GBP...)."]}),
+    ({"currency": "USD", "max_amount": "-1"}, {"__all__": ["The threshold cannot be negative."]}),
+    ({"currency": "USD", "max_amount": "ten"}, {"max_amount": ["Enter a number."]}),
+])
+def test_the_admin_refuses_a_bad_threshold_and_saves_nothing(root, form, errors):
+    response = root.post("/admin/cases/trustthreshold/add/", form)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == errors
+    assert list(TrustThreshold.objects.values_list("currency", "max_amount")) == [("EUR", Decimal("30.00"))]
+
+
+# --- who changes them ----------------------------------------------------------------------
+
+def test_an_administrator_changes_them_a_supervisor_only_reads_them():
+    admin_user, supervisor = UserFactory(username="anne"), UserFactory(username="nadia")
+    assign_role(user=admin_user, role=ADMIN)
+    assign_role(user=supervisor, role=SUPERVISOR)
+    as_admin, as_supervisor = Client(), Client()
+    as_admin.force_login(admin_user)
+    as_supervisor.force_login(supervisor)
+
+    assert as_admin.post(SETTINGS_URL, {"reopen_days": "3"}).status_code == 302
+    assert as_admin.get("/admin/cases/trustthreshold/add/").status_code == 200
+    assert as_supervisor.get(SETTINGS_URL).status_code == 200
+    as_supervisor.post(SETTINGS_URL, {"reopen_days": "9"})
+    assert CaseSettings.objects.get().reopen_days == 3
+    assert as_supervisor.get("/admin/cases/trustthreshold/add/").status_code == 403
+
+
+# --- upgrading from the environment variables ----------------------------------------------
+
+def test_the_migration_copies_the_environment_values_an_installation_had(monkeypatch):
+    monkeypatch.setenv("PREVENANCE_REOPEN_DAYS", "10")
+    monkeypatch.setenv("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF", "eur=15, GBP=12.5")
+    assert seeding.environment_reopen_days() == 10
+    assert seeding.environment_trust_thresholds() == {"EUR": Decimal("15.00"), "GBP": Decimal("12.50")}
+    monkeypatch.delenv("PREVENANCE_REOPEN_DAYS")
+    monkeypatch.delenv("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF")
+    assert seeding.environment_reopen_days() == 7
+    assert seeding.environment_trust_thresholds() == {"EUR": Decimal("30.00")}
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("PREVENANCE_REOPEN_DAYS", "-1"), ("PREVENANCE_REOPEN_DAYS", "a week"), ("PREVENANCE_REOPEN_DAYS", "400"),
+    ("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF", "EUR=-5"), ("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF", "euro=5"),
+    ("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF", "EUR=NaN"),
+])
+def test_the_migration_stops_on_an_environment_value_it_cannot_read(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        seeding.environment_reopen_days() if name == "PREVENANCE_REOPEN_DAYS" else seeding.environment_trust_thresholds()
+
+
+def test_a_variable_still_set_is_reported_as_no_longer_read(monkeypatch, capsys):
+    assert settings_moved_to_the_admin(None) == []
+    monkeypatch.setenv("PREVENANCE_REOPEN_DAYS", "10")
+
+    warnings = settings_moved_to_the_admin(None)
+    assert [warning.id for warning in warnings] == ["prevenance.W001"]
+    assert "PREVENANCE_REOPEN_DAYS is set but no longer read" in warnings[0].msg
+    call_command("check")
+    assert "PREVENANCE_REOPEN_DAYS is set but no longer read" in capsys.readouterr().err
