@@ -24,9 +24,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    Value,
     Window,
 )
-from django.db.models.functions import Cast, Coalesce, RowNumber
+from django.db.models.functions import Cast, Coalesce, Greatest, RowNumber
 from django.db.models.lookups import IsNull, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -231,29 +232,32 @@ class ElapsedSeconds(Func):
         raise NotSupportedError(f"ElapsedSeconds is written for SQLite and PostgreSQL, not {connection.vendor}.")
 
 
-def duration_percentiles(
-    cases: QuerySet[Case], *, end_field: str, start_field: str = "created_at", count: int | None = None
-) -> TimeFigure:
-    """Median and p90 of `end_field - start_field`, by the nearest-rank method (`count`: the
-    number of `cases`, when the caller has counted them already).
+def duration_percentiles(cases: QuerySet[Case], *, end_field: str, start_field: str = "created_at") -> TimeFigure:
+    """Median and p90 of `end_field - start_field`, by the nearest-rank method.
 
-    The database computes the durations, numbers them in order (ROW_NUMBER) and returns the
-    two rows at the ranks: one sort, whatever the number of cases. SQLite has no percentile
+    One statement: the database computes the durations, numbers them in order (ROW_NUMBER),
+    counts them (COUNT(*) OVER ()) and returns the rows at the two ranks (`_rank`'s integer
+    arithmetic, written in SQL). Counting in the same statement as the ranking reads one
+    population, even while customers' replies reopen cases. SQLite has no percentile
     function and PostgreSQL's percentile_cont interpolates, so ranks are picked the same way
     on both and give the same answer.
     """
     rows = cases.filter(**{f"{end_field}__isnull": False}).annotate(elapsed=ElapsedSeconds(F(end_field), F(start_field)))
-    count = rows.count() if count is None else count
-    if not count:
+    numbered = rows.annotate(
+        position=Window(RowNumber(), order_by=[F("elapsed").asc(), F("pk").asc()]),
+        total=Window(Count("pk")),
+    )
+    picked = list(numbered.filter(Q(position=_rank_sql(50)) | Q(position=_rank_sql(90))).values_list("position", "elapsed", "total"))
+    if not picked:
         return TimeFigure(0, None, None)
-    median_rank, p90_rank = _rank(count, 50), _rank(count, 90)
-    numbered = rows.annotate(position=Window(RowNumber(), order_by=[F("elapsed").asc(), F("pk").asc()]))
-    picked = dict(numbered.filter(position__in={median_rank, p90_rank}).values_list("position", "elapsed"))
-    if len(picked) < len({median_rank, p90_rank}):
-        # A case left the population between the count and this read (a customer's reply
-        # reopened it): count again rather than read a rank that is gone.
-        return duration_percentiles(cases, end_field=end_field, start_field=start_field)
-    return TimeFigure(count, timedelta(seconds=picked[median_rank]), timedelta(seconds=picked[p90_rank]))
+    count = picked[0][2]
+    by_position = {position: elapsed for position, elapsed, _total in picked}
+    return TimeFigure(count, timedelta(seconds=by_position[_rank(count, 50)]), timedelta(seconds=by_position[_rank(count, 90)]))
+
+
+def _rank_sql(percent: int):
+    """`_rank` as an expression over the window's `total`: integer division on both databases."""
+    return Greatest(Value(1), (F("total") * percent + 99) / 100)
 
 
 def _answered(period: Period) -> Q:
@@ -264,14 +268,14 @@ def _resolved(period: Period) -> Q:
     return Q(resolved_at__gte=period.start, resolved_at__lt=period.end)
 
 
-def first_response_times(cases: QuerySet[Case], period: Period, *, count: int | None = None) -> TimeFigure:
+def first_response_times(cases: QuerySet[Case], period: Period) -> TimeFigure:
     """From opening to the first reply to the customer, over the cases first answered in the period."""
-    return duration_percentiles(cases.filter(_answered(period)), end_field="first_response_at", count=count)
+    return duration_percentiles(cases.filter(_answered(period)), end_field="first_response_at")
 
 
-def resolution_times(cases: QuerySet[Case], period: Period, *, count: int | None = None) -> TimeFigure:
+def resolution_times(cases: QuerySet[Case], period: Period) -> TimeFigure:
     """From opening to resolution (elapsed time, pauses included), over the cases resolved in the period."""
-    return duration_percentiles(cases.filter(_resolved(period)), end_field="resolved_at", count=count)
+    return duration_percentiles(cases.filter(_resolved(period)), end_field="resolved_at")
 
 
 def _settled_at(done_field: str):
@@ -424,11 +428,9 @@ def case_dashboard(user, period: Period, *, now: datetime | None = None, satisfa
         raise ValidationError({"satisfaction_by": [_("Group by one of: %(groups)s.") % {"groups": ", ".join(SATISFACTION_GROUPS)}]})
     now = now or timezone.now()
     cases = dashboard_scope(user, period)
-    # One pass over the cases for the counts that have no index to use (the SLA shares and
-    # the sizes of the two percentile populations), instead of one full scan for each.
+    # One pass over the cases for the counts that have no index to use (the SLA shares),
+    # instead of one full scan for each.
     counts = cases.aggregate(
-        answered=Count("pk", filter=_answered(period)),
-        resolved=Count("pk", filter=_resolved(period)),
         **_sla_counts("first", period, done_field="first_response_at", due_field="first_response_due_at", now=now),
         **_sla_counts("resolution", period, done_field="resolved_at", due_field="resolution_due_at", now=now),
     )
@@ -437,8 +439,8 @@ def case_dashboard(user, period: Period, *, now: datetime | None = None, satisfa
         now=now,
         backlog_by_age=backlog_by_age(cases, now=now),
         backlog_by_status=backlog_by_status(cases),
-        first_response=first_response_times(cases, period, count=counts["answered"]),
-        resolution_time=resolution_times(cases, period, count=counts["resolved"]),
+        first_response=first_response_times(cases, period),
+        resolution_time=resolution_times(cases, period),
         sla_first_response=Share(counts["first_met"], counts["first_total"]),
         sla_resolution=Share(counts["resolution_met"], counts["resolution_total"]),
         resolution=resolution_quality(cases, period),
