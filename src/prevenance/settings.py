@@ -268,6 +268,10 @@ PREVENANCE_CONTACT_FORM_MAX_FILES = env_int("PREVENANCE_CONTACT_FORM_MAX_FILES",
 PREVENANCE_REPLY_MAX_FILES = env_int("PREVENANCE_REPLY_MAX_FILES", 10)
 # ...and their size together: an email much bigger than 20 MB is refused by most mail relays.
 PREVENANCE_REPLY_MAX_TOTAL_BYTES = env_int("PREVENANCE_REPLY_MAX_TOTAL_BYTES", 20 * 1024 * 1024, minimum=1)
+# Webhook URLs that are, or resolve to, loopback, private, link-local, unique-local or other
+# internal addresses are refused when saved and at every call (core/webhooks/destinations.py).
+# On: an installation that delivers to an internal service on purpose (docs/webhooks.md).
+PREVENANCE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("PREVENANCE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES")
 
 # Absolute links in emails (consent confirmation, surveys) start with this.
 PREVENANCE_BASE_URL = os.environ.get("PREVENANCE_BASE_URL", "http://127.0.0.1:8000")

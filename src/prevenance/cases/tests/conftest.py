@@ -7,8 +7,10 @@ from prevenance.core.tests.receiver import Receiver
 
 
 @pytest.fixture
-def receiver():
-    """A local HTTP server registered as the one webhook endpoint (every event)."""
+def receiver(settings):
+    """A local HTTP server registered as the one webhook endpoint (every event). It listens on
+    127.0.0.1: the setting that lets webhooks reach private addresses is on for the test."""
+    settings.PREVENANCE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     server = Receiver()
     WebhookEndpoint.objects.create(name="CRM", url=server.url)
     yield server

@@ -91,7 +91,8 @@ def test_the_same_type_changes_nothing_and_a_closed_case_or_an_unknown_type_is_r
     assert fresh(case).type == CaseType.QUESTION
 
 
-def test_reclassifying_is_sent_as_case_updated(agent, django_capture_on_commit_callbacks):
+def test_reclassifying_is_sent_as_case_updated(agent, django_capture_on_commit_callbacks, settings):
+    settings.PREVENANCE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the receiver listens on 127.0.0.1
     receiver = Receiver()
     try:
         WebhookEndpoint.objects.create(name="CRM", url=receiver.url)
@@ -280,7 +281,8 @@ def test_the_same_channel_changes_nothing_and_a_closed_case_or_an_unknown_channe
     assert fresh(case).channel == Channel.PHONE
 
 
-def test_correcting_the_channel_is_sent_as_case_updated(agent, django_capture_on_commit_callbacks):
+def test_correcting_the_channel_is_sent_as_case_updated(agent, django_capture_on_commit_callbacks, settings):
+    settings.PREVENANCE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the receiver listens on 127.0.0.1
     receiver = Receiver()
     try:
         WebhookEndpoint.objects.create(name="CRM", url=receiver.url)

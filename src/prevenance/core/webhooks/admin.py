@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from prevenance.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
-from prevenance.core.webhooks import services
+from prevenance.core.webhooks import destinations, services
 from prevenance.core.webhooks.events import WebhookEvent
 
 # Generated secrets are far longer (signing.new_webhook_secret): 43 random URL-safe characters.
@@ -37,9 +37,12 @@ class WebhookEndpointForm(forms.ModelForm):
         return secret
 
     def clean_url(self) -> str:
+        # http(s) only, and no internal address (SSRF); each call checks the address again.
         url = self.cleaned_data["url"]
-        if not url.lower().startswith(("http://", "https://")):
-            raise forms.ValidationError(_("Only http and https URLs can be called."))
+        try:
+            destinations.check_url(url)
+        except destinations.RefusedDestination as exc:
+            raise forms.ValidationError(str(exc)) from exc
         return url
 
 

@@ -30,6 +30,7 @@ from prevenance.core import tasks as core_tasks
 from prevenance.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from prevenance.core.queue import enqueue_on_commit, lease_due_rows
 from prevenance.core.sql import db_datetime
+from prevenance.core.webhooks.destinations import RefusedDestination, open_checked
 from prevenance.core.webhooks.events import TEST_EVENT
 from prevenance.core.webhooks.signing import SIGNATURE_HEADER, signature_header
 
@@ -177,17 +178,10 @@ def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
     return WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect is an answer, not a delivery: following it would send the signed body elsewhere.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
-    """(status code, error text); a status of 2xx with an empty error is a success."""
+    """(status code, error text); a status of 2xx with an empty error is a success. Raises
+    RefusedDestination, before anything is sent, for a URL that may not be called: not
+    http(s), or a host that resolves to an internal address now (destinations.py)."""
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
     request = urllib.request.Request(
         delivery.endpoint.url,
@@ -203,7 +197,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
         },
     )
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        with open_checked(request, timeout=TIMEOUT_SECONDS) as response:
             return response.status, ""
     except urllib.error.HTTPError as exc:
         text = exc.read(MAX_ERROR).decode("utf-8", "replace")
@@ -223,8 +217,14 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool |
         code, error = None, "The endpoint was deactivated."
         give_up = True
     else:
-        code, error = _post(delivery)
-        give_up = False
+        try:
+            code, error = _post(delivery)
+            give_up = False
+        except RefusedDestination as exc:
+            # Retrying would not change the answer (an address let through on purpose needs
+            # the setting, then "retry now"); the reason stays in the log.
+            code, error = None, str(exc)
+            give_up = True
     finished = timezone.now()
     fields = {"attempts": delivery.attempts + 1, "last_attempt_at": finished, "response_code": code, "error": error[:MAX_ERROR],
               "attempt_started_at": None}
