@@ -330,3 +330,15 @@ def test_through_a_proxy_a_name_resolving_here_to_a_private_address_is_refused(p
 )
 def test_the_kinds_of_address(address, kind):
     assert destinations.address_kind(address) == kind
+
+
+@pytest.mark.parametrize("url", ["no scheme at all", "http://", "https://[::1"])
+def test_a_stored_url_that_is_no_url_fails_its_delivery_with_the_reason(protected, url):
+    # Written straight into the table (an old import, a hand-made fix): the admin refuses it.
+    WebhookEndpoint.objects.create(name="Broken", url="https://hooks.example.com/in")
+    WebhookEndpoint.objects.update(url=url)
+
+    delivery = deliver()
+
+    assert delivery.status == WebhookDeliveryStatus.FAILED
+    assert delivery.error and delivery.attempt_started_at is None

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from prevenance.core import tasks as core_tasks
 from prevenance.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
@@ -183,7 +184,22 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     RefusedDestination, before anything is sent, for a URL that may not be called: not
     http(s), or a host that resolves to an internal address now (destinations.py)."""
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
-    request = urllib.request.Request(
+    try:
+        request = _request(delivery, body)
+    except ValueError as exc:  # a URL written into the table by hand: the admin refuses it
+        raise RefusedDestination(_("The endpoint's URL cannot be read: %(error)s") % {"error": exc}) from exc
+    try:
+        with open_checked(request, timeout=TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        text = exc.read(MAX_ERROR).decode("utf-8", "replace")
+        return exc.code, f"HTTP {exc.code}: {text}".strip()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, str(getattr(exc, "reason", exc))
+
+
+def _request(delivery: WebhookDelivery, body: bytes) -> urllib.request.Request:
+    return urllib.request.Request(
         delivery.endpoint.url,
         data=body,
         method="POST",
@@ -196,14 +212,6 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
             "Prevenance-Delivery": str(delivery.pk),
         },
     )
-    try:
-        with open_checked(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        text = exc.read(MAX_ERROR).decode("utf-8", "replace")
-        return exc.code, f"HTTP {exc.code}: {text}".strip()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, str(getattr(exc, "reason", exc))
 
 
 def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool | None:
