@@ -29,6 +29,7 @@ from prevenance.cases.models import (
     Team,
 )
 from prevenance.cases.services import sla_policies
+from prevenance.cases.sla import crossing
 from prevenance.cases.templatetags.case_tags import duration_short
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.admin import RefuseDeletionMixin
@@ -205,12 +206,19 @@ class SLAPolicyForm(forms.ModelForm):
         for field, errors in sla_policies.policy_errors(cleaned).items():
             if field in cleaned:  # a field that failed its own validation already shows why
                 self.add_error(field, errors)
+        scope = ("active", "case_type", "priority", "customer_tier")
+        if all(field in cleaned for field in scope) and (
+                holder := sla_policies.same_scope(cleaned, exclude_pk=self.instance.pk)) is not None:
+            # On "active", as the services say it (and the database constraint's generic message,
+            # which cannot name the policy, is then not shown beside it).
+            self.add_error("active", sla_policies.scope_taken_message(holder))
         return cleaned
 
 
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(RefuseDeletionMixin, admin.ModelAdmin):
-    """The most specific active policy applies to a new case (docs/cases.md). Saved through the
+    """The most specific active policy applies to a new case (docs/cases.md); a second active
+    policy of the same scope is refused, naming the first. Saved through the
     services (audit row): new targets or a new calendar recalculate the due times of its open
     cases not yet breached, after commit; the action also moves those already breached. A
     policy active cases use cannot be deleted (their escalation would stop): deactivate it."""
@@ -238,6 +246,13 @@ class SLAPolicyAdmin(RefuseDeletionMixin, admin.ModelAdmin):
             fields = {field: form.cleaned_data[field] for field in sla_policies.FIELDS if field in form.cleaned_data}
             saved = sla_policies.create_sla_policy(actor=request.user, **fields)
         obj.pk = saved.pk
+        if saved.active:
+            for other in crossing(saved, SLAPolicy.objects.filter(active=True).order_by("pk")):
+                older = min(saved, other, key=lambda policy: policy.pk)
+                self.message_user(request, _(
+                    "Some cases match both “%(policy)s” and “%(other)s”, which are equally specific: they get "
+                    "“%(older)s”, the older one. To choose otherwise, make one of them more specific."
+                ) % {"policy": saved.name, "other": other.name, "older": older.name}, messages.WARNING)
 
     def deletion_refusal(self, policy: SLAPolicy) -> str | None:
         count = sla_policies.active_cases_on(policy)

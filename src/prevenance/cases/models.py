@@ -11,7 +11,8 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -651,7 +652,8 @@ class DelegationLimit(models.Model):
 
 class SLAPolicy(TimeStampedModel):
     """Targets in business time for the cases it matches; the most specific active policy wins
-    (cases/sla.py select_policy, docs/cases.md)."""
+    (cases/sla.py select_policy, docs/cases.md). Two active policies never have the same scope
+    (type, priority, customer tier): one would never apply."""
 
     name = models.CharField(_("name"), max_length=100)
     active = models.BooleanField(_("active"), default=True)
@@ -676,6 +678,14 @@ class SLAPolicy(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["name"], name="sla_policy_unique_name", violation_error_message=_("An SLA policy with this name already exists.")
+            ),
+            # The race between two people saving: services/sla_policies.py checks first, naming the
+            # policy, with the tier compared as matching does (spaces, any case). SQLite's LOWER
+            # folds ASCII letters only: "Élite" beside "élite" is left to that check there.
+            models.UniqueConstraint(
+                F("case_type"), F("priority"), Lower("customer_tier"), condition=Q(active=True),
+                name="sla_policy_unique_active_scope",
+                violation_error_message=_("Another active SLA policy already has this type, priority and customer tier."),
             ),
             models.CheckConstraint(
                 condition=Q(first_response_target__gt=timedelta(0), resolution_target__gt=timedelta(0)),

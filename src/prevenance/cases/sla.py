@@ -50,8 +50,9 @@ def spec_for(case, policy) -> CalendarSpec:
     return usable(calendar_spec(calendar)) if calendar is not None else around_the_clock()
 
 
-def _tier(value: str | None) -> str:
-    # Typed by people on both sides (the customer's tier, the policy's): "Gold " is gold.
+def tier_key(value: str | None) -> str:
+    """A tier as matching compares it: typed by people on both sides (the customer's tier, the
+    policy's), "Gold " is gold."""
     return (value or "").strip().casefold()
 
 
@@ -64,13 +65,43 @@ def matches(policy, *, case_type: str, priority: str, customer_tier: str = "") -
         policy.active
         and policy.case_type in ("", case_type)
         and policy.priority in ("", priority)
-        and (not policy.customer_tier or _tier(policy.customer_tier) == _tier(customer_tier))
+        and (not policy.customer_tier or tier_key(policy.customer_tier) == tier_key(customer_tier))
     )
+
+
+def _scope(policy) -> tuple[str, str, str]:
+    return policy.case_type, policy.priority, tier_key(policy.customer_tier)
+
+
+def crossing(policy, others: Iterable) -> list:
+    """The policies of `others` as specific as `policy`, of another scope, that some cases match
+    together with it ("complaints" and "urgent": an urgent complaint), where no more specific
+    policy of `others` takes those cases: for them the older applies, which the admin says when
+    one of the two is saved. `others` are the active policies."""
+    others = list(others)
+    mine = _scope(policy)
+
+    def covers(candidate, scope) -> bool:  # matches every case of `scope`
+        return all(not want or want == have for want, have in zip(_scope(candidate), scope, strict=True))
+
+    found = []
+    for other in others:
+        theirs = _scope(other)
+        if other.pk == policy.pk or theirs == mine or specificity(other) != specificity(policy):
+            continue
+        if any(a and b and a != b for a, b in zip(mine, theirs, strict=True)):
+            continue  # no case matches both
+        both = tuple(a or b for a, b in zip(mine, theirs, strict=True))
+        if not any(covers(third, both) and specificity(third) > specificity(policy) for third in others):
+            found.append(other)
+    return found
 
 
 def select_policy(policies: Iterable, *, case_type: str, priority: str, customer_tier: str = ""):
     """The active policy matching the case with the most criteria set (type, priority, tier);
-    between equally specific ones, the oldest (lowest id). None when nothing matches."""
+    between equally specific ones (two policies of the same scope cannot both be active, so
+    scopes that cross: "complaints" and "urgent" for an urgent complaint), the oldest (lowest
+    id). None when nothing matches."""
     candidates = [p for p in policies if matches(p, case_type=case_type, priority=priority, customer_tier=customer_tier)]
     if not candidates:
         return None

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from prevenance.cases import sla
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, CaseType, Priority
 from prevenance.cases.models import Case, SLAPolicy
@@ -81,12 +82,42 @@ def _clean(values: dict) -> dict:
             "customer_tier": str(values.get("customer_tier") or "").strip(), "active": bool(values.get("active", True))}
 
 
+def same_scope(policy_or_values, *, exclude_pk: int | None = None) -> SLAPolicy | None:
+    """The active policy, other than `exclude_pk`, that has the same type, priority and customer
+    tier (compared as matching compares it): beside it, one of the two would never apply. None
+    when there is none, or when the policy given is not active."""
+    scope = ("active", "case_type", "priority", "customer_tier")
+    values = policy_or_values if isinstance(policy_or_values, dict) else {f: getattr(policy_or_values, f) for f in scope}
+    if not values.get("active", True):
+        return None
+    others = SLAPolicy.objects.filter(active=True, case_type=values.get("case_type") or "", priority=values.get("priority") or "")
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    tier = sla.tier_key(values.get("customer_tier"))
+    return next((other for other in others.order_by("pk") if sla.tier_key(other.customer_tier) == tier), None)
+
+
+def scope_taken_message(holder: SLAPolicy) -> str:
+    return _("The active SLA policy “%(name)s” already applies to the same cases (same type, priority and customer tier): "
+             "change one of them, or deactivate “%(name)s” first.") % {"name": holder.name}
+
+
+def _refuse_same_scope(policy: SLAPolicy) -> None:
+    if (holder := same_scope(policy, exclude_pk=policy.pk)) is not None:
+        raise invalid("active", scope_taken_message(holder), "scope_taken")
+
+
 def _save(policy: SLAPolicy) -> None:
+    """Save, a lost race on a unique constraint (the name, or the active scope: two people
+    saving at once) told as the check before would have told it."""
     try:
         with transaction.atomic():
             policy.save()
     except IntegrityError:
-        raise invalid("name", _("An SLA policy with this name already exists."), "duplicate") from None
+        if SLAPolicy.objects.filter(name=policy.name).exclude(pk=policy.pk).exists():
+            raise invalid("name", _("An SLA policy with this name already exists."), "duplicate") from None
+        _refuse_same_scope(policy)  # the row that won is committed now, hence seen
+        raise
 
 
 def create_sla_policy(*, actor, **values) -> SLAPolicy:
@@ -97,6 +128,7 @@ def create_sla_policy(*, actor, **values) -> SLAPolicy:
     cleaned = _clean({"near_breach_percent": 80, "active": True, **values})
     with transaction.atomic():
         policy = SLAPolicy(**cleaned)
+        _refuse_same_scope(policy)
         _save(policy)
         record_audit(kind=CaseAuditKind.SLA_POLICY_CHANGED, actor=actor, subject=policy, payload={"created": policy.name})
     return policy
@@ -115,6 +147,7 @@ def update_sla_policy(*, policy: SLAPolicy, actor, **changes) -> SLAPolicy:
         cleaned = _clean({field: changes.get(field, getattr(locked, field)) for field in FIELDS})
         for field, value in cleaned.items():
             setattr(locked, field, value)
+        _refuse_same_scope(locked)
         _save(locked)
         record_audit(kind=CaseAuditKind.SLA_POLICY_CHANGED, actor=actor, subject=locked, payload={"fields": sorted(changes)})
         if _timing(locked) != timing_before:

@@ -56,12 +56,12 @@ def test_the_most_specific_active_policy_wins_then_the_oldest():
     complaints = policy("Complaints", case_type=CaseType.COMPLAINT)
     policy("Urgent complaints, retired", case_type=CaseType.COMPLAINT, priority=Priority.URGENT, active=False)
     urgent = policy("Urgent", priority=Priority.URGENT)
-    policy("Urgent too", priority=Priority.URGENT)
     policy("VIP", customer_tier="vip")
     policies = list(SLAPolicy.objects.all())
     # When / then
     assert sla.select_policy(policies, case_type=CaseType.QUESTION, priority=Priority.NORMAL) == general
     assert sla.select_policy(policies, case_type=CaseType.COMPLAINT, priority=Priority.NORMAL) == complaints
+    # "Complaints" and "Urgent" cross (equally specific, both match): the older applies
     assert sla.select_policy(policies, case_type=CaseType.COMPLAINT, priority=Priority.URGENT) == complaints
     assert sla.select_policy(policies, case_type=CaseType.QUESTION, priority=Priority.URGENT) == urgent
     assert sla.select_policy(policies, case_type=CaseType.QUESTION, priority=Priority.LOW, customer_tier="vip").name == "VIP"
