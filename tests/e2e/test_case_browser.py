@@ -191,6 +191,7 @@ def test_a_supervisor_sees_the_bounced_address_why_the_reply_did_not_go_and_expo
     from prevenance.cases.choices import MessageKind  # noqa: PLC0415
     from prevenance.cases.models import Message  # noqa: PLC0415
     from prevenance.cases.services import ensure_default_templates, ingest_email  # noqa: PLC0415
+    from prevenance.cases.services.bounces import bounce_token  # noqa: PLC0415
 
     settings.MEDIA_ROOT = tmp_path
     ensure_default_templates()
@@ -206,7 +207,8 @@ def test_a_supervisor_sees_the_bounced_address_why_the_reply_did_not_go_and_expo
         "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
         "Final-Recipient: rfc822; helene.marchand@example.fr\r\nAction: failed\r\nStatus: 5.1.1\r\n"
         "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
-        f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ack.message_id}>\r\n--b--\r\n"
+        f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ack.message_id}>\r\n"
+        f"X-Prevenance-Bounce-Token: {bounce_token(ack.message_id, 'helene.marchand@example.fr')}\r\n--b--\r\n"
     ).encode())
     with chromium_page(monkeypatch) as page:
         log_in(page, live_server, f"/cases/{case.pk}/", "samir")

@@ -17,6 +17,10 @@ from prevenance.cases.mail.headers import message_ids
 
 _HEADERS = BytesHeaderParser(policy=policy.compat32)
 DIAGNOSTIC_MAX = 200
+# The header each copy of our emails carries: the delivery mark of the one recipient it went to
+# (cases/services/bounces.py). A report returning the copy's headers returns it too.
+BOUNCE_TOKEN_HEADER = "X-Prevenance-Bounce-Token"
+TOKEN_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,10 @@ def returned_message_id(returned: bytes | None) -> str | None:
         return None
     ids = message_ids(_HEADERS.parsebytes(returned).get("Message-ID"))
     return ids[0] if ids else None
+
+
+def returned_token(returned: bytes | None) -> str:
+    """The delivery mark (BOUNCE_TOKEN_HEADER) in the headers a bounce returns, or ""."""
+    if not returned:
+        return ""
+    return "".join(str(_HEADERS.parsebytes(returned).get(BOUNCE_TOKEN_HEADER) or "").split())[:TOKEN_MAX]

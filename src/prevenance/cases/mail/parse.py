@@ -109,6 +109,8 @@ class ParsedMessage:
     # the envelope recipient as the delivering server wrote it (Postfix's local delivery and
     # pipe add them). A sender can write them too: the intake only takes a team's mailbox there.
     delivered_to: tuple[str, ...] = ()
+    # Of a bounce: the delivery mark in the headers it returns (dsn.BOUNCE_TOKEN_HEADER), or "".
+    returned_token: str = ""
 
 
 class _Reader:
@@ -382,7 +384,7 @@ def _read(reader: _Reader, message: EmailMessage) -> ParsedMessage:
     report_type = str(params.get("report-type", "")).lower() if content_type == "multipart/report" else None
     auto = autoreply.auto_reply_reasons(message, subject, report_type)
     bounce = autoreply.bounce_reasons(message, from_.address if from_ else None, report_type)
-    failed, returned_id = _delivery_failure(reader, message) if bounce else ((), None)
+    failed, returned_id, returned_token = _delivery_failure(reader, message) if bounce else ((), None, "")
     return ParsedMessage(
         message_id=message_id,
         synthetic_id=synthetic,
@@ -410,13 +412,15 @@ def _read(reader: _Reader, message: EmailMessage) -> ParsedMessage:
         parse_errors=tuple(reader.problems),
         raw_size=len(reader.raw),
         delivered_to=reader.delivered_to(message),
+        returned_token=returned_token,
     )
 
 
-def _delivery_failure(reader: _Reader, message: EmailMessage) -> tuple[tuple[dsn.FailedRecipient, ...], str | None]:
+def _delivery_failure(reader: _Reader, message: EmailMessage) -> tuple[tuple[dsn.FailedRecipient, ...], str | None, str]:
     parts = {item.content_type: item.content for item in reversed(reader.attachments) if not item.too_large}
     failed = dsn.delivery_failures(parts.get("message/delivery-status"), reader.raw_header(message, "x-failed-recipients"), _normalize_address)
-    return failed, dsn.returned_message_id(parts.get("text/rfc822-headers") or parts.get("message/rfc822"))
+    returned = parts.get("text/rfc822-headers") or parts.get("message/rfc822")
+    return failed, dsn.returned_message_id(returned), dsn.returned_token(returned)
 
 
 def _fallback(reader: _Reader) -> ParsedMessage:

@@ -20,6 +20,12 @@ ATTACHMENT_TOO_LARGE = "attachment_too_large"
 ATTACHMENT_REFUSED = "attachment_refused"  # by the intake (a program, an empty file), not the parser
 TOO_MANY_RECIPIENTS = "too_many_recipients"  # by the intake: only the first MAX_ADDRESSES of a list are kept
 REFUSED_REFERENCE = "refused_reference"  # by the intake: the subject's case reference was not honoured (detail: it)
+# By the intake, of a bounce whose failures were not applied (detail: the addresses it names;
+# services/bounces.py): it returns no email of ours, returns one without the delivery mark, or
+# with a mark that is not the named address's.
+BOUNCE_NOT_OURS = "bounce_not_ours"
+BOUNCE_UNMARKED = "bounce_unmarked"
+BOUNCE_MISMATCH = "bounce_mismatch"
 
 LABELS = {
     EMPTY_MESSAGE: _("The message is empty."),
@@ -38,6 +44,13 @@ LABELS = {
     ATTACHMENT_REFUSED: _("An attachment was refused (a program or script, or an empty file); only the original message keeps it."),
     TOO_MANY_RECIPIENTS: _("The message has more recipients than are kept; the first ones were kept, the original message has them all."),
     REFUSED_REFERENCE: _("The case reference in the subject is unknown or not this sender's case; the message was not added to that case."),
+    BOUNCE_NOT_OURS: _("This delivery failure report does not return an email we sent, so it proves nothing about these "
+                       "addresses; they were not marked as undeliverable."),
+    BOUNCE_UNMARKED: _("This delivery failure report returns an email of ours without its delivery mark (an email sent before "
+                       "marks existed, or a report without the original's headers); these addresses were not marked as "
+                       "undeliverable."),
+    BOUNCE_MISMATCH: _("This delivery failure report names these addresses, but its delivery mark was made for another "
+                       "recipient or altered (it may be forged); they were not marked as undeliverable."),
 }
 
 

@@ -1,14 +1,71 @@
-"""A bounce of one of our emails: tied to the email that failed; the addresses it says failed
-for good are flagged on the customers who have them, and those it says failed for now are
-counted, enough such failures flagging them too (docs/email-intake.md, "Bounces")."""
+"""A bounce of one of our emails: tied to the email that failed; applied only for the address
+it proves that email was sent to, whose failure for good flags it on the customers who have
+it, and whose failure for now is counted, enough such failures flagging it too
+(docs/email-intake.md, "Bounces").
 
+The proof is the delivery mark. Each recipient of an email gets their own copy
+(outbound.deliver), carrying in BOUNCE_TOKEN_HEADER a signature, with the site's SECRET_KEY,
+of the email's Message-ID and of that one recipient's address (`bounce_token`). A genuine
+report returns the headers of the copy that failed, mark included. Anyone else, a person in
+copy of the email among them, may know its Message-ID and the customer's address, but has
+never seen the customer's mark: a report they make up does not change the customer's
+address. It is still stored, with the reason it was not applied (`BounceEffect.refused`)."""
+
+from dataclasses import dataclass
 from datetime import datetime
 
+from django.core import signing
+from django.utils.translation import gettext as _
+
 from prevenance.cases.choices import MessageKind
-from prevenance.cases.mail.dsn import FailedRecipient
+from prevenance.cases.mail.dsn import BOUNCE_TOKEN_HEADER, FailedRecipient
 from prevenance.cases.mail.parse import ParsedMessage
+from prevenance.cases.mail.problems import (
+    BOUNCE_MISMATCH,
+    BOUNCE_NOT_OURS,
+    BOUNCE_UNMARKED,
+    ParseProblem,
+)
 from prevenance.cases.models import Message
+from prevenance.customers.choices import IdentityKind
+from prevenance.customers.models import Customer
 from prevenance.customers.services import mark_bounced, note_temporary_failures
+
+__all__ = ["BOUNCE_TOKEN_HEADER", "BounceEffect", "apply_bounce", "bounce_token", "returned_email"]
+
+_SALT = "prevenance.cases.bounces"
+
+
+def _signed_value(message_id: str, address: str) -> str:
+    return f"{message_id}\n{address.strip().casefold()}"
+
+
+def bounce_token(message_id: str, recipient: str) -> str:
+    """The delivery mark of our email `message_id` (as stored, without brackets) in the copy
+    sent to `recipient`: an HMAC-SHA256 with SECRET_KEY (Django's signing, salted), 43
+    characters of URL-safe base64."""
+    return signing.Signer(salt=_SALT).signature(_signed_value(message_id, recipient))
+
+
+def _sent_to(email: Message) -> list[str]:
+    addresses = (*email.to_addresses, *email.cc_addresses, *email.bcc_addresses)
+    return list(dict.fromkeys(address.strip().casefold() for address in addresses))
+
+
+def marked_recipient(email: Message, token: str) -> str | None:
+    """The address among those `email` was sent to whose delivery mark `token` is, else None.
+    Compared in constant time, with SECRET_KEY and then each of SECRET_KEY_FALLBACKS (a key
+    being rotated still proves the emails signed before)."""
+    if not token:
+        return None
+    signer = signing.Signer(salt=_SALT)
+    for address in _sent_to(email):
+        try:
+            signer.unsign(f"{_signed_value(email.message_id, address)}{signer.sep}{token}")
+        except signing.BadSignature:
+            continue
+        return address
+    return None
 
 
 def returned_email(parsed: ParsedMessage) -> Message | None:
@@ -34,15 +91,57 @@ def _reason(failure: FailedRecipient) -> str:
     return failure.diagnostic
 
 
-def flag_failed_recipients(parsed: ParsedMessage, email: Message, *, at: datetime) -> tuple[str, ...]:
-    """Flag the addresses the bounce says failed for good, and count those it says failed for
-    now, among the addresses `email` was sent to: a report naming an address we did not write
-    to (forged, or about another email) changes nothing. Returns the addresses flagged on a
-    customer (a temporary failure flags one when it is the last its series allows)."""
-    sent_to = {address.casefold() for address in (*email.to_addresses, *email.cc_addresses, *email.bcc_addresses)}
-    failures = [failure for failure in parsed.failed_recipients if failure.address in sent_to]
-    permanent = {failure.address: _reason(failure) for failure in failures if failure.permanent}
-    temporary = {failure.address: _reason(failure) for failure in failures if not failure.permanent}
+@dataclass(frozen=True)
+class BounceEffect:
+    # The customers' addresses flagged as undeliverable (a temporary failure flags one when it
+    # is the last its series allows).
+    flagged: tuple[str, ...] = ()
+    # Why the addresses it names were not applied (code, and those addresses as detail), or None.
+    refused: ParseProblem | None = None
+
+    def refused_problems(self) -> list[dict]:
+        """The refusal as a stored message problem ({"code", "detail"}), if any."""
+        return [{"code": self.refused.code, "detail": self.refused.detail}] if self.refused else []
+
+
+def apply_bounce(parsed: ParsedMessage, email: Message | None, *, at: datetime) -> BounceEffect:
+    """Apply a bounce returning our `email` (None: it returns none of ours) for the one address
+    its delivery mark proves the failed copy went to: flag it if it failed for good, count it
+    if it failed for now. Every other address it names is left alone, and the effect says why
+    (a report returning no email of ours, one without the mark, or a mark that is not that
+    address's: forged, altered, or about another recipient's copy)."""
+    failures = parsed.failed_recipients
+    if not failures:
+        return BounceEffect()
+    proven = marked_recipient(email, parsed.returned_token) if email is not None else None
+    applied = [failure for failure in failures if proven is not None and failure.address.casefold() == proven]
+    unproven = [failure.address for failure in failures if failure not in applied]
+    permanent = {failure.address: _reason(failure) for failure in applied if failure.permanent}
+    temporary = {failure.address: _reason(failure) for failure in applied if not failure.permanent}
     flagged = [*(mark_bounced(reasons=permanent, at=at) if permanent else ()),
                *(note_temporary_failures(reasons=temporary, at=at) if temporary else ())]
-    return tuple(dict.fromkeys(identity.normalized for identity in flagged))
+    refused = None
+    if unproven:
+        code = BOUNCE_NOT_OURS if email is None else (BOUNCE_MISMATCH if parsed.returned_token else BOUNCE_UNMARKED)
+        refused = ParseProblem(code, ", ".join(unproven)[:200])
+    return BounceEffect(flagged=tuple(dict.fromkeys(identity.normalized for identity in flagged)), refused=refused)
+
+
+def named_customer(effect: BounceEffect, parsed: ParsedMessage) -> Customer | None:
+    """The customer a bounce not applied names (the first whose email address it says failed):
+    the one whose timeline keeps it when no case and no known sender does."""
+    if effect.refused is None:
+        return None
+    addresses = [failure.address for failure in parsed.failed_recipients]
+    return (
+        Customer.objects.filter(identities__kind=IdentityKind.EMAIL, identities__normalized__in=addresses).order_by("pk").first()
+    )
+
+
+def refused_timeline_text(effect: BounceEffect, subject: str, body: str) -> tuple[str, str]:
+    """(summary, body) of the timeline entry of a bounce not applied: the summary says so, the
+    body starts with why, in the active language."""
+    summary = (_("Delivery failure, not applied: %(subject)s") % {"subject": subject} if subject
+               else _("Delivery failure, not applied"))
+    reason = f"{effect.refused.label} ({effect.refused.detail})" if effect.refused.detail else effect.refused.label
+    return summary[:255], f"{reason}\n\n{body}"

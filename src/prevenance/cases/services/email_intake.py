@@ -29,7 +29,13 @@ from prevenance.cases.mail.problems import (
 )
 from prevenance.cases.models import Attachment, Case, Message
 from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
-from prevenance.cases.services.bounces import flag_failed_recipients, returned_email
+from prevenance.cases.services.bounces import (
+    BounceEffect,
+    apply_bounce,
+    named_customer,
+    refused_timeline_text,
+    returned_email,
+)
 from prevenance.cases.services.common import (
     AUTOMATIC_LABELS,
     MAX_ADDRESSES,
@@ -317,17 +323,24 @@ def _automatic(
     parsed: ParsedMessage, case: Case | None, how: str, base: dict, raw: bytes, mailbox: str, received_at: datetime | None,
 ) -> IntakeResult:
     """An auto-reply or a bounce: kept where it says something, never answered, never a new case.
-    A bounce of one of our emails goes on that email's case and flags the addresses that failed."""
+    A bounce of one of our emails goes on that email's case and flags the address that failed,
+    when its delivery mark proves the email was sent there (bounces.py); one that does not is
+    kept with the reason, on a case or a timeline, and changes no address."""
     now = received_at or timezone.now()
     email = returned_email(parsed) if parsed.is_bounce else None
     if case is None and email is not None:
         case, how = Case(pk=email.case_id), "returned_message"
     target = lock_live_case(case.pk) if case is not None else None
-    if email is not None:
+    effect = BounceEffect()
+    if parsed.is_bounce:
         # After the case's lock: a reply's intake takes the case, then the identity, too.
-        base = {**base, "bounced": flag_failed_recipients(parsed, email, at=now)}
+        effect = apply_bounce(parsed, email, at=now)
+        base = {**base, "bounced": effect.flagged}
+        if effect.refused is not None:
+            base["problems"] = (*base["problems"], effect.refused)
     if target is not None and target.customer_id is not None:
         attachments, problems = _attachment_plan(parsed)
+        problems += effect.refused_problems()
         fields = _automatic_entry_fields(_message_fields(parsed, mailbox=mailbox, problems=problems))
         # No status change: an out-of-office neither reopens a case nor ends a wait for the customer.
         message = add_thread_entry(
@@ -341,14 +354,18 @@ def _automatic(
         Customer.objects.filter(identities__kind=IdentityKind.EMAIL, identities__normalized=address).order_by("pk").first()
         if address else None
     )
+    # A bounce not applied is kept where it is seen: else on the timeline of the customer it names.
+    customer = customer or named_customer(effect, parsed)
     if customer is None:
         return IntakeResult(outcome=Outcome.AUTOMATIC_IGNORED, **base)
     label = AUTOMATIC_LABELS["bounce" if parsed.is_bounce else "auto_reply"]
     subject = clean_subject(parsed.subject)  # no NUL (PostgreSQL refuses it in text), one line
+    summary, body = summary_with_subject(label, subject), parsed.text[:10_000]
+    if effect.refused is not None:
+        summary, body = refused_timeline_text(effect, subject, body)
     interaction, _created = record_interaction(
-        customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND,
-        summary=summary_with_subject(label, subject),
-        body=clean_body(parsed.text[:10_000]), occurred_at=now, external_id=_timeline_id(parsed), system=True,
+        customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND, summary=summary,
+        body=clean_body(body), occurred_at=now, external_id=_timeline_id(parsed), system=True,
     )
     return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, **base)
 

@@ -36,6 +36,7 @@ from prevenance.cases import delivery_problems
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.models import Case, Message
+from prevenance.cases.services.bounces import BOUNCE_TOKEN_HEADER, bounce_token
 from prevenance.cases.services.common import clean_header, fetch_all, quoted, team_mailbox_addresses
 from prevenance.cases.services.templates import case_language
 from prevenance.core.choices import Channel
@@ -315,9 +316,32 @@ def _angle(message_id: str) -> str:
     return f"<{message_id}>"
 
 
-def build_email(message: Message, *, subject: str = "") -> EmailMultiAlternatives:
+class _Copy(EmailMultiAlternatives):
+    """One recipient's copy of an email: its headers name everyone it went to (To, Cc), its
+    envelope only that recipient."""
+
+    envelope_recipient = ""
+
+    def recipients(self) -> list[str]:
+        return [self.envelope_recipient] if self.envelope_recipient else super().recipients()
+
+
+def recipients(message: Message) -> list[str]:
+    """Who an email is sent to, one copy each: To, then Cc, each address once."""
+    found: dict[str, str] = {}
+    for address in (*message.to_addresses, *message.cc_addresses):
+        found.setdefault(address.casefold(), address)
+    return list(found.values())
+
+
+def build_email(message: Message, *, subject: str = "", recipient: str = "") -> EmailMultiAlternatives:
+    """The email of `message`; with `recipient`, that person's copy: sent to them alone, with
+    their delivery mark (bounces.bounce_token), so that only a bounce of their copy can flag
+    their address."""
     case = message.case
     headers = {"Message-ID": _angle(message.message_id)}
+    if recipient:
+        headers[BOUNCE_TOKEN_HEADER] = bounce_token(message.message_id, recipient)
     if message.in_reply_to:
         headers["In-Reply-To"] = _angle(message.in_reply_to)
         headers["References"] = " ".join(_angle(ref) for ref in (message.references or message.in_reply_to).split())
@@ -326,7 +350,7 @@ def build_email(message: Message, *, subject: str = "") -> EmailMultiAlternative
         # own auto-responder does not answer it (RFC 3834; Exchange's header).
         headers["Auto-Submitted"] = "auto-replied"
         headers["X-Auto-Response-Suppress"] = "All"
-    email = EmailMultiAlternatives(
+    email = _Copy(
         subject=outbound_subject(case, subject=subject),
         body=message.body_text,
         from_email=_from_header(case, message.mailbox),
@@ -334,6 +358,7 @@ def build_email(message: Message, *, subject: str = "") -> EmailMultiAlternative
         cc=list(message.cc_addresses),
         headers=headers,
     )
+    email.envelope_recipient = recipient
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
     for attachment in message.attachments.all():
@@ -356,7 +381,8 @@ def _from_header(case: Case, mailbox: str) -> str:
 
 
 def deliver(*, message_id: int, subject: str = "") -> bool:
-    """Send one OUTBOUND email of the outbox once; True when it was sent now.
+    """Send one OUTBOUND email of the outbox once, a copy to each recipient (`recipients`,
+    `build_email`); True when it was sent now.
 
     A failed send records its error on the message and when the next attempt is due
     (retry_delay), for the sweep; after MAX_ATTEMPTS it is given up, the error kept. `subject`
@@ -375,7 +401,22 @@ def deliver(*, message_id: int, subject: str = "") -> bool:
         return False
 
     def send() -> None:
-        build_email(message, subject=message.email_subject or subject).send()
+        # One copy per recipient, each with its own delivery mark and sent once (its own
+        # run_once: an attempt failing after the customer's copy went does not send it again).
+        # A copy whose recipient the server refuses is left out, as one envelope for all left
+        # out a refused recipient; all refused is a failed attempt.
+        addresses = recipients(message)
+        refused: list[smtplib.SMTPRecipientsRefused] = []
+        for number, address in enumerate(addresses):
+            def send_copy(address: str = address) -> None:
+                build_email(message, subject=message.email_subject or subject, recipient=address).send()
+
+            try:
+                run_once(key=f"case-message-send:{message.pk}:{number}", effect=send_copy)
+            except smtplib.SMTPRecipientsRefused as exc:
+                refused.append(exc)
+        if refused and len(refused) == len(addresses):
+            raise refused[0]
         Message.objects.filter(pk=message.pk).update(sent_at=timezone.now(), send_error="", send_problem={}, delivery_due_at=None)
 
     try:

@@ -5,7 +5,9 @@ import datetime as dt
 import io
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from prevenance.cases.choices import MessageKind
@@ -18,6 +20,7 @@ from prevenance.cases.services import (
     open_case,
     send_survey,
 )
+from prevenance.cases.services.bounces import bounce_token
 from prevenance.cases.services.email_intake import Outcome
 from prevenance.cases.tests.factories import open_email_case
 from prevenance.core.choices import Channel
@@ -36,9 +39,14 @@ def defaults(settings, tmp_path):
     ensure_default_templates()
 
 
-def dsn(*, returned_id: str, recipients: list[tuple[str, str, str]], dsn_id: str = "dsn-1@mx.example.net",
-        extra_headers: str = "") -> bytes:
-    """A delivery status notification as Postfix writes it: (address, action, status) per recipient."""
+def dsn(*, returned_id: str = "", recipients: list[tuple[str, str, str]], dsn_id: str = "dsn-1@mx.example.net",
+        extra_headers: str = "", token: str = "", returned: str = "") -> bytes:
+    """A delivery status notification as Postfix writes it: (address, action, status) per recipient;
+    the failed copy's headers are `returned`, else a Message-ID (and delivery mark) only."""
+    returned = returned or (
+        f"Message-ID: <{returned_id}>\r\n" + (f"X-Prevenance-Bounce-Token: {token}\r\n" if token else "")
+        + "Subject: [C-2026-000001] Nous avons bien recu votre demande\r\n"
+    )
     blocks = "".join(
         f"Final-Recipient: rfc822; {address}\r\nAction: {action}\r\nStatus: {status}\r\n"
         f"Diagnostic-Code: smtp; 550 {status} <{address}>:\r\n    Recipient address rejected: User unknown\r\n\r\n"
@@ -51,14 +59,18 @@ def dsn(*, returned_id: str, recipients: list[tuple[str, str, str]], dsn_id: str
         "--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
         "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
         f"{blocks}"
-        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"Message-ID: <{returned_id}>\r\nSubject: [C-2026-000001] Nous avons bien recu votre demande\r\n"
+        f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\n{returned}"
         "--b--\r\n"
     ).encode()
 
 
 def acknowledgement(case) -> Message:
     return Message.objects.get(case=case, kind=MessageKind.OUTBOUND)
+
+
+def returning(email: Message, address: str = "claire@example.com") -> dict[str, str]:
+    """What a genuine report of the copy of `email` sent to `address` returns: its Message-ID and delivery mark."""
+    return {"returned_id": email.message_id, "token": bounce_token(email.message_id, address)}
 
 
 def email_identity(address: str) -> Identity:
@@ -89,7 +101,7 @@ def test_a_bounce_of_an_acknowledgement_flags_the_address_and_lands_on_its_case(
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
     ack = acknowledgement(case)
     # when the mail server says the address does not exist
-    result = ingest_email(raw=dsn(returned_id=ack.message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    result = ingest_email(raw=dsn(**returning(ack), recipients=[("claire@example.com", "failed", "5.1.1")]))
     # then the bounce is on the case (found by the email it returns), not answered, and the address is flagged
     assert (result.outcome, result.case.pk, result.threaded_by, result.bounced) == (
         Outcome.AUTOMATIC_ON_CASE, case.pk, "returned_message", ("claire@example.com",))
@@ -105,7 +117,7 @@ def test_a_bounce_of_an_acknowledgement_flags_the_address_and_lands_on_its_case(
 
 def test_no_email_goes_to_a_bounced_address_until_the_person_writes_from_it(agent, django_capture_on_commit_callbacks):
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
-    ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    ingest_email(raw=dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "failed", "5.1.1")]))
     # An agent's reply is not sent: it says why
     reply = add_reply(case=case, author=agent, body="Nous regardons.")
     reply.refresh_from_db()
@@ -132,7 +144,7 @@ def test_no_email_goes_to_a_bounced_address_until_the_person_writes_from_it(agen
 
 def test_a_new_case_by_email_from_the_bounced_address_clears_it_and_is_acknowledged():
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
-    ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    ingest_email(raw=dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "failed", "5.1.1")]))
     second = ingest_email(raw=(
         b"From: Claire <claire@example.com>\r\nTo: care@prevenance.test\r\nSubject: Nouvelle commande\r\n"
         b"Message-ID: <c9@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nUne autre question.\r\n"
@@ -146,34 +158,148 @@ def test_a_new_case_by_email_from_the_bounced_address_clears_it_and_is_acknowled
 def test_replies_go_to_the_customers_other_address_while_one_bounces(agent, django_capture_on_commit_callbacks):
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
     Identity.objects.create(customer=case.customer, kind=IdentityKind.EMAIL, value="claire@work.example", normalized="claire@work.example")
-    ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    ingest_email(raw=dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "failed", "5.1.1")]))
     with django_capture_on_commit_callbacks(execute=False):
         reply = add_reply(case=case, author=agent, body="Nous regardons.")
     reply.refresh_from_db()
     assert (reply.send_error, reply.to_addresses) == ("", ["claire@work.example"])
 
 
+def stored_problems(result) -> list[dict]:
+    result.message.refresh_from_db()
+    return result.message.problems
+
+
 def test_a_report_about_an_address_we_did_not_write_to_flags_nothing():
     # Given Claire's acknowledgement, and Paul, another customer
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
     open_email_case("paul@example.com", message_id="p1@example.com")
-    # when a report (forged, or confused) returns Claire's email but names Paul's address
-    result = ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("paul@example.com", "failed", "5.1.1")]))
-    # then the bounce is kept on Claire's case, and no address is flagged
+    # when a report (forged, or confused) returns Claire's copy of her email but names Paul's address
+    result = ingest_email(raw=dsn(**returning(acknowledgement(case)), recipients=[("paul@example.com", "failed", "5.1.1")]))
+    # then the bounce is kept on Claire's case with the reason, and no address is flagged
     assert (result.outcome, result.case.pk, result.bounced) == (Outcome.AUTOMATIC_ON_CASE, case.pk, ())
+    assert stored_problems(result) == [{"code": "bounce_mismatch", "detail": "paul@example.com"}]
     assert not Identity.objects.filter(bounced_at__isnull=False).exists()
 
 
-def test_a_report_returning_no_email_of_ours_flags_nothing():
-    open_email_case("claire@example.com", message_id="c1@example.com")
+# Forged reports: only the copy's delivery mark proves which address an email failed for ------
+
+
+def reply_with_paul_in_copy(agent, capture) -> tuple[Message, dict[str, str]]:
+    """An agent's reply to Claire, with Paul in copy, sent: the email, and the headers of each
+    copy by recipient, as a report returns them (text/rfc822-headers)."""
+    case = ingest_email(raw=(
+        b"From: Claire <claire@example.com>\r\nTo: care@prevenance.test\r\nCc: Paul <paul@example.com>\r\n"
+        b"Subject: Colis\r\nMessage-ID: <c1@example.com>\r\n\r\nMon colis est arrive abime.\r\n"
+    )).case
+    with capture(execute=True):
+        reply = add_reply(case=case, author=agent, body="Nous regardons.")
+    headers = {}
+    for sent in mail.outbox:
+        [recipient] = sent.recipients()
+        headers[recipient] = sent.message().as_string().split("\n\n", 1)[0].replace("\n", "\r\n") + "\r\n"
+    return reply, headers
+
+
+@pytest.mark.parametrize(("status", "soft_bounces"), [("5.1.1", 0), ("4.2.2", 1)])
+def test_a_genuine_report_of_the_customers_copy_is_applied(agent, django_capture_on_commit_callbacks, status, soft_bounces):
+    reply, headers = reply_with_paul_in_copy(agent, django_capture_on_commit_callbacks)
+    # When Claire's mail server returns her copy of the reply
+    result = ingest_email(raw=dsn(returned=headers["claire@example.com"], recipients=[("claire@example.com", "failed", status)]))
+    # then her address is flagged (failed for good) or the failure counted (failed for now)
+    assert (result.outcome, result.case.pk) == (Outcome.AUTOMATIC_ON_CASE, reply.case_id)
+    identity = email_identity("claire@example.com")
+    assert (identity.bounced_at is not None, identity.soft_bounces) == (status == "5.1.1", soft_bounces)
+    assert stored_problems(result) == []
+
+
+@pytest.mark.parametrize("status", ["5.1.1", "4.2.2"])
+def test_a_person_in_copy_cannot_make_up_a_report_for_the_customer(agent, django_capture_on_commit_callbacks, status):
+    reply, headers = reply_with_paul_in_copy(agent, django_capture_on_commit_callbacks)
+    # Paul knows the reply's Message-ID and Claire's address: he writes a report of his copy naming her
+    result = ingest_email(raw=dsn(returned=headers["paul@example.com"], recipients=[("claire@example.com", "failed", status)]))
+    # It is kept on the case, with the reason it was not applied; Claire's address is untouched
+    assert (result.outcome, result.case.pk, result.bounced) == (Outcome.AUTOMATIC_ON_CASE, reply.case_id, ())
+    assert [(problem.code, problem.detail) for problem in result.problems] == [("bounce_mismatch", "claire@example.com")]
+    assert stored_problems(result) == [{"code": "bounce_mismatch", "detail": "claire@example.com"}]
+    identity = email_identity("claire@example.com")
+    assert (identity.bounced_at, identity.soft_bounces) == (None, 0)
+    assert not AuditEvent.objects.filter(kind="identity.bounced").exists()
+
+
+def test_the_case_page_says_why_a_report_was_not_applied(client, agent, supervisor, django_capture_on_commit_callbacks):
+    reply, headers = reply_with_paul_in_copy(agent, django_capture_on_commit_callbacks)
+    ingest_email(raw=dsn(returned=headers["paul@example.com"], recipients=[("claire@example.com", "failed", "5.1.1")]))
+    client.force_login(supervisor)
+    page = client.get(reverse("cases:case", kwargs={"case_id": reply.case_id})).content.decode()
+    assert "but its delivery mark was made for another recipient or altered (it may be forged)" in page
+    assert "(claire@example.com)</small>" in page
+
+
+def test_a_tampered_mark_is_refused():
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    token = returning(acknowledgement(case))["token"]
+    tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    result = ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, token=tampered,
+                                  recipients=[("claire@example.com", "failed", "5.1.1")]))
+    assert (result.outcome, result.bounced) == (Outcome.AUTOMATIC_ON_CASE, ())
+    assert stored_problems(result) == [{"code": "bounce_mismatch", "detail": "claire@example.com"}]
+    assert email_identity("claire@example.com").bounced_at is None
+
+
+def test_the_mark_of_one_email_does_not_prove_a_failure_of_another():
+    # Claire's mark on her first acknowledgement, returned with her second one's Message-ID
+    first = open_email_case("claire@example.com", message_id="c1@example.com").case
+    second = open_email_case("claire@example.com", message_id="c2@example.com", subject="Autre").case
+    result = ingest_email(raw=dsn(returned_id=acknowledgement(second).message_id, token=returning(acknowledgement(first))["token"],
+                                  recipients=[("claire@example.com", "failed", "5.1.1")]))
+    assert (result.case.pk, result.bounced) == (second.pk, ())
+    assert email_identity("claire@example.com").bounced_at is None
+
+
+def test_a_report_without_the_mark_is_kept_and_not_applied():
+    # An email sent before marks existed, or a server returning no headers: nothing proves the address
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    result = ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    assert (result.outcome, result.case.pk, result.bounced) == (Outcome.AUTOMATIC_ON_CASE, case.pk, ())
+    assert stored_problems(result) == [{"code": "bounce_unmarked", "detail": "claire@example.com"}]
+    assert email_identity("claire@example.com").bounced_at is None
+
+
+def test_a_mark_made_with_the_previous_secret_key_still_proves_it(settings):
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    raw = dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "failed", "5.1.1")])
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 50
+    assert ingest_email(raw=raw).bounced == ("claire@example.com",)
+
+
+def test_a_report_returning_no_email_of_ours_is_kept_on_the_named_customers_timeline():
+    customer = open_email_case("claire@example.com", message_id="c1@example.com").case.customer
+    # An outsider's report naming Claire, returning an email we never sent, from an unknown sender
     result = ingest_email(raw=dsn(returned_id="someone-else@elsewhere.example", recipients=[("claire@example.com", "failed", "5.1.1")]))
-    assert result.bounced == ()
+    assert (result.outcome, result.bounced) == (Outcome.AUTOMATIC_ON_TIMELINE, ())
+    assert [(problem.code, problem.detail) for problem in result.problems] == [("bounce_not_ours", "claire@example.com")]
     assert not Identity.objects.filter(bounced_at__isnull=False).exists()
+    # Agents see it on Claire's timeline, saying it was not applied and why
+    interaction = result.interaction
+    assert (interaction.customer_id, interaction.summary) == (customer.pk, "Delivery failure, not applied: Undelivered Mail Returned to Sender")
+    assert interaction.body.startswith("This delivery failure report does not return an email we sent, so it proves nothing about "
+                                       "these addresses; they were not marked as undeliverable. (claire@example.com)\n\n")
+    # and the same report delivered again is not stored twice
+    again = ingest_email(raw=dsn(returned_id="someone-else@elsewhere.example", recipients=[("claire@example.com", "failed", "5.1.1")]))
+    assert (again.outcome, again.interaction.pk) == (Outcome.DUPLICATE, interaction.pk)
+
+
+def test_a_report_naming_no_customer_from_an_unknown_sender_is_still_not_stored():
+    open_email_case("claire@example.com", message_id="c1@example.com")
+    result = ingest_email(raw=dsn(returned_id="someone-else@elsewhere.example", recipients=[("nobody@example.org", "failed", "5.1.1")]))
+    assert (result.outcome, result.interaction) == (Outcome.AUTOMATIC_IGNORED, None)
 
 
 def test_a_delay_flags_nothing_and_counts_nothing():
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
-    result = ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "delayed", "4.2.2")]))
+    result = ingest_email(raw=dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "delayed", "4.2.2")]))
     assert (result.outcome, result.bounced) == (Outcome.AUTOMATIC_ON_CASE, ())
     identity = email_identity("claire@example.com")
     assert (identity.bounced_at, identity.soft_bounces) == (None, 0)
@@ -181,7 +307,7 @@ def test_a_delay_flags_nothing_and_counts_nothing():
 
 def temporary_failure(case, number: int):
     """The mail server gave up for now on claire@example.com (her mailbox is full): bounce number `number`."""
-    return ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "4.2.2")],
+    return ingest_email(raw=dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "failed", "4.2.2")],
                                 dsn_id=f"dsn-{number}@mx.example.net"))
 
 
@@ -233,7 +359,7 @@ def test_the_number_of_temporary_failures_is_a_setting(settings):
 
 def test_the_same_bounce_delivered_twice_is_stored_once():
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
-    raw = dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")])
+    raw = dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "failed", "5.1.1")])
     ingest_email(raw=raw)
     again = ingest_email(raw=raw)
     assert again.outcome == Outcome.DUPLICATE
@@ -243,7 +369,7 @@ def test_the_same_bounce_delivered_twice_is_stored_once():
 def test_ingest_email_says_which_addresses_it_flagged(tmp_path):
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
     path = tmp_path / "bounce.eml"
-    path.write_bytes(dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    path.write_bytes(dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "failed", "5.1.1")]))
     out = io.StringIO()
     call_command("ingest_email", str(path), stdout=out)
     assert "(undeliverable from now on: claire@example.com)" in out.getvalue()
@@ -251,7 +377,7 @@ def test_ingest_email_says_which_addresses_it_flagged(tmp_path):
 
 def test_an_agent_or_an_api_call_naming_the_address_does_not_clear_it():
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
-    ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    ingest_email(raw=dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "failed", "5.1.1")]))
     for channel in (Channel.EMAIL, Channel.API, Channel.PHONE):  # an integrator may say "email" without any email received
         open_case(identities=[IdentityInput(IdentityKind.EMAIL, "claire@example.com")], channel=channel, subject="Relance", body="?")
     assert email_identity("claire@example.com").bounced_at is not None
@@ -259,7 +385,7 @@ def test_an_agent_or_an_api_call_naming_the_address_does_not_clear_it():
 
 def test_a_threaded_reply_without_a_sender_is_stored_and_clears_nothing():
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
-    ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    ingest_email(raw=dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "failed", "5.1.1")]))
     result = ingest_email(raw=(
         b"To: care@prevenance.test\r\nSubject: Re: colis\r\nMessage-ID: <nofrom@example.com>\r\nIn-Reply-To: <c1@example.com>\r\n"
         b"Content-Type: text/plain; charset=utf-8\r\n\r\nSans expediteur.\r\n"

@@ -1,9 +1,12 @@
 """Outbound delivery: replies sent through Django's email backend, threaded, from the right mailbox."""
 
+import smtplib
 from datetime import timedelta
+from typing import ClassVar
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.utils import timezone
 
 from prevenance.cases.choices import MessageKind
@@ -15,6 +18,7 @@ from prevenance.cases.services import (
     open_case,
     queue_delivery,
 )
+from prevenance.cases.services.bounces import bounce_token, marked_recipient
 from prevenance.cases.services.common import add_thread_entry
 from prevenance.cases.services.email_intake import Outcome
 from prevenance.cases.services.outbound import (
@@ -118,11 +122,95 @@ def test_replies_leave_from_the_mailbox_the_customer_wrote_to_and_copy_the_cc(ag
     # When the agent answers
     with django_capture_on_commit_callbacks(execute=True):
         reply(case, agent)
-    # then the reply comes from the team's mailbox, to Claire, with Paul in copy (never ourselves)
-    [sent] = mail.outbox
-    assert sent.from_email == "Service client <service.client@boutique-lumiere.fr>"
-    assert (sent.to, sent.cc) == (["claire@example.com"], ["paul@example.com"])
-    assert sent.extra_headers["Message-ID"].endswith("@boutique-lumiere.fr>")
+    # then the reply comes from the team's mailbox, to Claire, with Paul in copy (never ourselves):
+    # one copy each, whose headers name both
+    [to_claire, to_paul] = mail.outbox
+    for sent in (to_claire, to_paul):
+        assert sent.from_email == "Service client <service.client@boutique-lumiere.fr>"
+        assert (sent.to, sent.cc) == (["claire@example.com"], ["paul@example.com"])
+        assert sent.extra_headers["Message-ID"].endswith("@boutique-lumiere.fr>")
+    assert (to_claire.recipients(), to_paul.recipients()) == (["claire@example.com"], ["paul@example.com"])
+
+
+def claire_and_paul_case() -> Case:
+    return Case.objects.get(pk=ingest_email(raw=eml(
+        sender="claire@example.com", subject="Colis", message_id="c1@example.com", to="care@prevenance.test",
+        headers="Cc: paul@example.com\r\n")).case.pk)
+
+
+@pytest.mark.django_db
+def test_each_copy_carries_the_delivery_mark_of_its_recipient_alone(agent, django_capture_on_commit_callbacks):
+    case = claire_and_paul_case()
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent)
+    [to_claire, to_paul] = mail.outbox
+    # The mark is in the sent headers, signed for (this email, that recipient) only
+    assert f"X-Prevenance-Bounce-Token: {bounce_token(message.message_id, 'claire@example.com')}" in to_claire.message().as_string()
+    assert to_paul.extra_headers["X-Prevenance-Bounce-Token"] == bounce_token(message.message_id, "paul@example.com")
+    assert to_claire.extra_headers["X-Prevenance-Bounce-Token"] != to_paul.extra_headers["X-Prevenance-Bounce-Token"]
+    assert marked_recipient(message, to_paul.extra_headers["X-Prevenance-Bounce-Token"]) == "paul@example.com"
+
+
+class FlakyBackend(locmem.EmailBackend):
+    """The test outbox, with a server that refuses some recipients, or drops the connection
+    once when a copy goes to some: set `refused` and `drops` (addresses) before sending."""
+
+    refused: ClassVar[set[str]] = set()
+    drops: ClassVar[set[str]] = set()
+
+    def send_messages(self, messages):
+        for message in messages:
+            [recipient] = message.recipients()
+            if recipient in self.refused:
+                raise smtplib.SMTPRecipientsRefused({recipient: (550, b"5.1.1 User unknown")})
+            if recipient in self.drops:
+                self.drops.discard(recipient)
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def flaky(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
+    FlakyBackend.refused, FlakyBackend.drops = set(), set()
+    return FlakyBackend
+
+
+@pytest.mark.django_db
+def test_a_copy_the_server_refuses_leaves_the_others_sent(agent, flaky, django_capture_on_commit_callbacks):
+    case = claire_and_paul_case()
+    flaky.refused = {"paul@example.com"}
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent)
+    assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"]]
+    message.refresh_from_db()
+    assert message.sent_at is not None and message.send_error == ""
+
+
+@pytest.mark.django_db
+def test_every_copy_refused_is_a_failed_attempt(agent, flaky, django_capture_on_commit_callbacks):
+    case = claire_and_paul_case()
+    flaky.refused = {"claire@example.com", "paul@example.com"}
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent)
+    message.refresh_from_db()
+    assert (mail.outbox, message.sent_at, message.delivery_attempts) == ([], None, 1)
+    assert message.send_error.startswith("Sending failed:") and message.delivery_due_at is not None
+
+
+@pytest.mark.django_db
+def test_an_attempt_failing_after_the_customers_copy_does_not_send_it_again(agent, flaky, django_capture_on_commit_callbacks):
+    case = claire_and_paul_case()
+    flaky.drops = {"paul@example.com"}
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent)
+    message.refresh_from_db()
+    assert ([sent.recipients() for sent in mail.outbox], message.sent_at, message.delivery_attempts) == ([["claire@example.com"]], None, 1)
+    # The next attempt sends Paul's copy only
+    assert deliver(message_id=message.pk) is True
+    assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"], ["paul@example.com"]]
+    message.refresh_from_db()
+    assert message.sent_at is not None
 
 
 @pytest.mark.django_db
@@ -135,10 +223,11 @@ def test_a_default_sender_with_a_display_name_is_never_copied_and_keeps_message_
     assert case.cc_addresses == ["paul@example.com"]
     with django_capture_on_commit_callbacks(execute=True):
         reply(case, agent)
-    [sent] = mail.outbox
-    assert sent.cc == ["paul@example.com"]
-    assert sent.from_email == "Boutique Lumière <care@prevenance.test>"
-    assert sent.extra_headers["Message-ID"].count(">") == 1 and sent.extra_headers["Message-ID"].endswith("@prevenance.test>")
+    for sent in mail.outbox:  # Claire's copy and Paul's
+        assert sent.cc == ["paul@example.com"]
+        assert sent.from_email == "Boutique Lumière <care@prevenance.test>"
+        assert sent.extra_headers["Message-ID"].count(">") == 1 and sent.extra_headers["Message-ID"].endswith("@prevenance.test>")
+    assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"], ["paul@example.com"]]
 
 
 @pytest.mark.django_db
