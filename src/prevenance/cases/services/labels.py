@@ -14,12 +14,13 @@ from prevenance.core.validation import invalid
 def set_case_labels(*, case: Case, tags: list[Tag], root_cause: RootCause | None, actor) -> Case:
     """Replace the case's tags and root cause (None: not known yet); an audit row when anything changed.
 
-    Allowed on a closed case too: root causes are often only known after the fact.
+    Allowed on a closed case too: root causes are often only known after the fact. A retired
+    root cause is refused, unless the case has it already: it keeps it while its tags change.
     """
-    if root_cause is not None and not root_cause.active:
-        raise invalid("root_cause", _("This root cause is no longer in use."), "inactive_root_cause")
     with transaction.atomic():
         locked = lock_case(case.pk)
+        if root_cause is not None and not root_cause.active and root_cause.pk != locked.root_cause_id:
+            raise invalid("root_cause", _("This root cause is no longer in use."), "inactive_root_cause")
         names_before = sorted(locked.tags.values_list("name", flat=True))
         before = {"tags": sorted(locked.tags.values_list("pk", flat=True)), "root_cause": locked.root_cause_id}
         after = {"tags": sorted({tag.pk for tag in tags}), "root_cause": root_cause.pk if root_cause else None}

@@ -2,11 +2,13 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.cases.choices import CaseType, GestureType
 from prevenance.cases.forms import MultipleFileField, SubmittedOnceForm
 from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
+from prevenance.cases.selectors.root_causes import root_cause_choices
 from prevenance.core.choices import Channel
 from prevenance.core.forms import ServiceErrorsMixin
 from prevenance.customers.choices import Language
@@ -52,8 +54,30 @@ class LabelsForm(ServiceErrorsMixin, forms.Form):
                                 choices=[(value, label) for value, label in Channel.choices if value != Channel.EMAIL])
     tags = forms.ModelMultipleChoiceField(label=_("Tags"), queryset=Tag.objects.all(), required=False,
                                           widget=forms.SelectMultiple(attrs={"size": 4}))
-    root_cause = forms.ModelChoiceField(label=_("Root cause"), queryset=RootCause.objects.filter(active=True), required=False,
-                                        empty_label=_("Not known yet"))
+    # Any existing root cause is parsed: the service refuses a retired one, but the case's own,
+    # with its reason. The page offers the active ones only (RootCauseChoices).
+    root_cause = forms.ModelChoiceField(
+        label=_("Root cause"), queryset=RootCause.objects.all(), required=False, empty_label=_("Not known yet"),
+        error_messages={"invalid_choice": _("There is no such root cause: pick one from the list.")},
+    )
+
+    def __init__(self, *args, current_root_cause_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["root_cause"]
+        field.widget.choices = RootCauseChoices(field.empty_label, current_root_cause_id)
+
+
+class RootCauseChoices(BaseChoiceIterator):
+    """The root-cause picker's options, grouped (selectors.root_causes), read in one query and
+    only if the form is rendered."""
+
+    def __init__(self, empty_label, current_id: int | None):
+        self.empty_label, self.current_id, self._choices = empty_label, current_id, None
+
+    def __iter__(self):
+        if self._choices is None:
+            self._choices = [("", self.empty_label), *root_cause_choices(self.current_id)]
+        yield from self._choices
 
 
 class MergeForm(ServiceErrorsMixin, forms.Form):

@@ -60,12 +60,12 @@ def _status_choices(case) -> list[tuple[str, str]]:
 
 def _forms(case, user, given: dict) -> dict:
     templates = reply_templates_for(case)
-    initial_labels = {"type": case.type, "language": case_language(case), "channel": case.channel, "tags": list(case.tags.all()), "root_cause": case.root_cause}
+    initial_labels = {"type": case.type, "language": case_language(case), "channel": case.channel, "tags": list(case.tags.all()), "root_cause": case.root_cause_id}
     forms = {
         "reply_form": ReplyForm(templates=templates),
         "note_form": NoteForm(),
         "assign_form": AssignForm(initial={"team": case.team, "assignee": case.assignee}),
-        "labels_form": LabelsForm(initial=initial_labels),
+        "labels_form": LabelsForm(initial=initial_labels, current_root_cause_id=case.root_cause_id),
         "merge_form": MergeForm(),
         "gesture_form": GestureForm(),
     }
