@@ -1,7 +1,13 @@
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from prevenance.core.calendars.services import calendar_in_use
 from prevenance.core.calendars.spec import clean_periods
@@ -66,15 +72,56 @@ class OpeningPeriodInline(admin.TabularInline):
 
 
 class HolidayInline(admin.TabularInline):
+    """Newest first: the coming holidays on top, the past ones below, kept as the history the
+    SLA clocks ran on (docs/calendars.md)."""
+
     model = Holiday
     extra = 0
+    ordering = ("-date",)
+
+
+def local_today(calendar: BusinessCalendar) -> dt.date:
+    return timezone.now().astimezone(ZoneInfo(calendar.time_zone)).date()
+
+
+def past_holiday_warnings(calendar: BusinessCalendar, formset) -> list[str]:
+    """What to tell about the holidays just saved that fall on a day already past in the
+    calendar's zone: one entered there is most often a wrong year, and one deleted there
+    changes the business time later recalculations count for the cases open since."""
+    today = local_today(calendar)
+    entered = [*formset.new_objects, *(holiday for holiday, fields in formset.changed_objects if "date" in fields)]
+    warnings = [
+        _("The holiday “%(name)s” on %(date)s is a day already past: check the year. Due times already "
+          "computed do not move; for a closure that really happened, recalculate the due times of the SLA "
+          "policies on this calendar.") % {"name": holiday.name, "date": date_format(holiday.date)}
+        for holiday in entered if holiday.date < today
+    ]
+    warnings += [
+        _("The holiday “%(name)s” on %(date)s was a day already past: due times recalculated from now on count "
+          "it as open for the cases open since. Past holidays are best kept.") % {
+            "name": holiday.name, "date": date_format(holiday.date)}
+        for holiday in formset.deleted_objects if holiday.date < today
+    ]
+    return warnings
 
 
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
-    list_display = ("name", "time_zone", "updated_at")
+    list_display = ("name", "time_zone", "next_holiday", "updated_at")
     search_fields = ("name",)
     inlines = (OpeningPeriodInline, HolidayInline)
+
+    @admin.display(description=gettext_lazy("next holiday"))
+    def next_holiday(self, calendar: BusinessCalendar) -> str:
+        # Holidays are entered year by year: "none ahead" says this calendar's have run out.
+        holiday = calendar.holidays.filter(date__gte=local_today(calendar)).order_by("date").first()
+        return f"{date_format(holiday.date)} {holiday.name}" if holiday else _("none ahead")
+
+    def save_formset(self, request, form, formset, change) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is Holiday:
+            for warning in past_holiday_warnings(form.instance, formset):
+                self.message_user(request, warning, messages.WARNING)
 
     def deletion_refusal(self, calendar: BusinessCalendar) -> str | None:
         # As emptying it is refused: the SLA clocks of its teams and policies would run around the clock.

@@ -12,7 +12,7 @@ in order from the first page shown.
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -117,20 +117,23 @@ def _staff() -> dict[str, object]:
     return users
 
 
-def _office_hours() -> BusinessCalendar:
+def _office_hours(now: datetime) -> BusinessCalendar:
     """The service's opening hours (Paris, Monday to Friday 09:00–12:30 and 13:30–18:00) and
-    French public holidays: the teams' SLA clocks run in business hours, as the README says."""
+    French public holidays: the teams' SLA clocks run in business hours, as the README says.
+    Holidays are entered year by year, as a real service does: those of the demo's year, the
+    one before (its story) and the next (due times), for each of those years that has none."""
     calendar = BusinessCalendar.objects.filter(name=OFFICE_HOURS).first()
     if calendar is None:
         calendar = create_business_calendar(name=OFFICE_HOURS, time_zone="Europe/Paris", periods=default_calendar_periods())
-        for day, name in FRENCH_HOLIDAYS:
-            for year in (2025, 2026, 2027):
-                add_holiday(calendar=calendar, date=f"{year}-{day}", name=name)
+    for year in range(now.year - 1, now.year + 2):
+        if not calendar.holidays.filter(date__year=year).exists():
+            for day, name in french_public_holidays(year):
+                add_holiday(calendar=calendar, date=day, name=name)
     return calendar
 
 
-def _teams(users: dict) -> dict[str, Team]:
-    hours = _office_hours()
+def _teams(users: dict, now: datetime) -> dict[str, Team]:
+    hours = _office_hours(now)
     care, _created = Team.objects.get_or_create(name="Service client", defaults={"email": CARE_MAILBOX, "calendar": hours})
     complaints, _created = Team.objects.get_or_create(
         name="Réclamations", defaults={"email": COMPLAINTS_MAILBOX, "calendar": hours})
@@ -317,10 +320,31 @@ def _answer_survey(story: CaseStory, *, rng: random.Random, now: datetime, summa
 
 
 OFFICE_HOURS = "Horaires du service client"
-# Fixed-date French public holidays (month-day); Easter's depend on the year and are left out.
-FRENCH_HOLIDAYS = [("01-01", "Jour de l'an"), ("05-01", "Fête du travail"), ("05-08", "Victoire 1945"),
-                   ("07-14", "Fête nationale"), ("08-15", "Assomption"), ("11-01", "Toussaint"),
-                   ("11-11", "Armistice 1918"), ("12-25", "Noël")]
+# French public holidays on fixed dates (month, day); three more follow Easter.
+FRENCH_HOLIDAYS = [((1, 1), "Jour de l'an"), ((5, 1), "Fête du travail"), ((5, 8), "Victoire 1945"),
+                   ((7, 14), "Fête nationale"), ((8, 15), "Assomption"), ((11, 1), "Toussaint"),
+                   ((11, 11), "Armistice 1918"), ((12, 25), "Noël")]
+AFTER_EASTER = [(1, "Lundi de Pâques"), (39, "Ascension"), (50, "Lundi de Pentecôte")]
+
+
+def easter_sunday(year: int) -> date:
+    """Gregorian Easter Sunday (the anonymous algorithm of Meeus, Jones and Butcher)."""
+    a, (b, c) = year % 19, divmod(year, 100)
+    d, e = divmod(b, 4)
+    g = (b - (b + 8) // 25 + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    weekday = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * weekday) // 451
+    month, day = divmod(h + weekday - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def french_public_holidays(year: int) -> list[tuple[date, str]]:
+    """France's eleven public holidays of `year`, in date order."""
+    easter = easter_sunday(year)
+    days = [(date(year, *month_day), name) for month_day, name in FRENCH_HOLIDAYS]
+    return sorted(days + [(easter + timedelta(days=offset), name) for offset, name in AFTER_EASTER])
 
 
 def _settle(now: datetime, summary: CaseDemoSummary) -> None:
@@ -351,7 +375,7 @@ def build_demo_cases(
     ensure_default_limits()
     ensure_default_templates()
     users = _staff()
-    teams = _teams(users)
+    teams = _teams(users, now)
     _routing(teams)
     _sla_policies(users[STAFF[0][0]])
     tags, causes = _labels()
