@@ -2,6 +2,9 @@
 
 import pytest
 
+from prevenance.core.roles import AGENT, SUPERVISOR, assign_role
+from prevenance.customers.tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -35,3 +38,15 @@ def test_served_under_a_sub_path_the_admin_leads_to_the_apps_root_there(client, 
     page = client.get("/admin/", SCRIPT_NAME="/care").content.decode()
 
     assert '<a href="/care">View site</a>' in page
+
+
+def test_the_account_menu_leads_staff_to_the_admin_and_no_one_else(client):
+    supervisor, agent = UserFactory(username="nadia"), UserFactory(username="camille")
+    assign_role(user=supervisor, role=SUPERVISOR)
+    assign_role(user=agent, role=AGENT)
+    link = '<a href="/admin/">Settings (admin)</a>'
+
+    client.force_login(supervisor)
+    assert link in client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.force_login(agent)
+    assert link not in client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
