@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -87,11 +88,33 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+class TopLevelRootCauseFilter(admin.SimpleListFilter):
+    """The categories (top-level causes) only: the list of every parent would be as long as the tree."""
+
+    title = _("category")
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), name) for pk, name in RootCause.objects.filter(parent__isnull=True).values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        if not (self.value() or "").isdigit():
+            return queryset
+        category = int(self.value())
+        return queryset.filter(Q(pk=category) | Q(parent_id=category) | Q(parent__parent_id=category))
+
+
 @admin.register(RootCause)
 class RootCauseAdmin(admin.ModelAdmin):
+    """Hundreds of causes: searched by their name or their parent's, filtered by category, and
+    the parent picked by typing (autocomplete) rather than from a list of every cause."""
+
     list_display = ("name", "parent", "active")
-    list_filter = ("active",)
-    search_fields = ("name",)
+    list_filter = (TopLevelRootCauseFilter, "active")
+    search_fields = ("name", "parent__name")
+    autocomplete_fields = ("parent",)
+    list_select_related = ("parent",)
+    ordering = ("parent__name", "name")
 
 
 @admin.register(CaseCounter)

@@ -66,3 +66,26 @@ def test_a_root_cause_cannot_sit_under_its_own_child():
     assert Case.objects.count() == 0
 
 
+
+
+def test_root_causes_are_found_by_category_and_by_their_parents_name(superuser_client):
+    client, _user = superuser_client
+    delivery = RootCause.objects.create(name="Livraison")
+    carrier = RootCause.objects.create(name="Transporteur", parent=delivery)
+    late = RootCause.objects.create(name="Retard", parent=carrier)
+    billing = RootCause.objects.create(name="Facturation")
+    RootCause.objects.create(name="Double prélèvement", parent=billing)
+
+    def names(**query) -> set[str]:
+        response = client.get("/admin/cases/rootcause/", query)
+        assert response.status_code == 200
+        return {cause.name for cause in response.context["cl"].result_list}
+
+    assert names(category=str(delivery.pk)) == {"Livraison", "Transporteur", "Retard"}
+    assert names(q="transporteur") == {"Transporteur", "Retard"}
+    assert names(category="x") == names()  # a forged value filters nothing
+    filters = client.get("/admin/cases/rootcause/").content.decode()
+    assert f"?category={delivery.pk}" in filters and f"?category={late.pk}" not in filters
+    # The parent is picked by typing: the autocomplete answers the causes by their name or their parent's.
+    found = client.get("/admin/autocomplete/", {"app_label": "cases", "model_name": "rootcause", "field_name": "parent", "term": "fact"})
+    assert {row["text"] for row in found.json()["results"]} == {"Facturation", "Double prélèvement"}
