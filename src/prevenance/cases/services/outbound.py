@@ -15,6 +15,8 @@ after a backoff (`retry_delay`), then given up after MAX_ATTEMPTS with the error
 lost with its broker is made up for by the sweep once its lease has passed.
 """
 
+import contextlib
+import functools
 import re
 import smtplib
 import uuid
@@ -26,7 +28,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
@@ -334,10 +336,24 @@ def recipients(message: Message) -> list[str]:
     return list(found.values())
 
 
-def build_email(message: Message, *, subject: str = "", recipient: str = "") -> EmailMultiAlternatives:
+def attached_files(message: Message) -> list[tuple[str, bytes, str]]:
+    """(filename, content, content type) of each file attached to `message`, read from the
+    storage: once per send, for every copy. A stored file that is gone raises
+    FileNotFoundError, an OSError: the send is retried and, in the end, given up with the
+    reason shown on the case page."""
+    files = []
+    for attachment in message.attachments.all():
+        with attachment.open() as content:
+            files.append((attachment.filename, content.read(), attachment.content_type or "application/octet-stream"))
+    return files
+
+
+def build_email(
+    message: Message, *, subject: str = "", recipient: str = "", files: list[tuple[str, bytes, str]] | None = None,
+) -> EmailMultiAlternatives:
     """The email of `message`; with `recipient`, that person's copy: sent to them alone, with
     their delivery mark (bounces.bounce_token), so that only a bounce of their copy can flag
-    their address."""
+    their address. `files`: its attachments already read (attached_files), else read here."""
     case = message.case
     headers = {"Message-ID": _angle(message.message_id)}
     if recipient:
@@ -361,11 +377,8 @@ def build_email(message: Message, *, subject: str = "", recipient: str = "") -> 
     email.envelope_recipient = recipient
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
-    for attachment in message.attachments.all():
-        # A stored file that is gone raises FileNotFoundError, an OSError: the send is retried
-        # and, in the end, given up with the reason shown on the case page.
-        with attachment.open() as content:
-            email.attach(attachment.filename, content.read(), attachment.content_type or "application/octet-stream")
+    for filename, content, content_type in attached_files(message) if files is None else files:
+        email.attach(filename, content, content_type)
     return email
 
 
@@ -404,17 +417,34 @@ def deliver(*, message_id: int, subject: str = "") -> bool:
         # One copy per recipient, each with its own delivery mark and sent once (its own
         # run_once: an attempt failing after the customer's copy went does not send it again).
         # A copy whose recipient the server refuses is left out, as one envelope for all left
-        # out a refused recipient; all refused is a failed attempt.
+        # out a refused recipient; all refused is a failed attempt. Every copy goes over one
+        # connection, opened when the first copy still to send is ready (the files read once,
+        # before it) and closed after the last; a server refusing a recipient resets the
+        # transaction (RSET), and the connection goes on with the next copy.
         addresses = recipients(message)
         refused: list[smtplib.SMTPRecipientsRefused] = []
-        for number, address in enumerate(addresses):
-            def send_copy(address: str = address) -> None:
-                build_email(message, subject=message.email_subject or subject, recipient=address).send()
+        connection = get_connection()
+        files: list[tuple[str, bytes, str]] | None = None
 
-            try:
-                run_once(key=f"case-message-send:{message.pk}:{number}", effect=send_copy)
-            except smtplib.SMTPRecipientsRefused as exc:
-                refused.append(exc)
+        def send_copy(address: str) -> None:
+            nonlocal files
+            if files is None:
+                files = attached_files(message)
+            copy = build_email(message, subject=message.email_subject or subject, recipient=address, files=files)
+            connection.open()  # a no-op once open
+            connection.send_messages([copy])
+
+        try:
+            for number, address in enumerate(addresses):
+                try:
+                    run_once(key=f"case-message-send:{message.pk}:{number}", effect=functools.partial(send_copy, address))
+                except smtplib.SMTPRecipientsRefused as exc:
+                    refused.append(exc)
+        finally:
+            # Every copy sent was accepted already: a server that answers QUIT badly, or has
+            # gone, changes nothing, nor hides the error that ended the attempt.
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                connection.close()
         if refused and len(refused) == len(addresses):
             raise refused[0]
         Message.objects.filter(pk=message.pk).update(sent_at=timezone.now(), send_error="", send_problem={}, delivery_due_at=None)

@@ -2,6 +2,8 @@
 
 import smtplib
 from datetime import timedelta
+from email import message_from_bytes
+from email import policy as email_policy
 from typing import ClassVar
 
 import pytest
@@ -31,6 +33,7 @@ from prevenance.cases.services.outbound import (
 )
 from prevenance.cases.tasks import deliver_message
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.smtp_server import smtp_server
 from prevenance.core.choices import Channel
 from prevenance.core.models import TaskEffect
 from prevenance.core.testing import run_concurrently
@@ -211,6 +214,69 @@ def test_an_attempt_failing_after_the_customers_copy_does_not_send_it_again(agen
     assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"], ["paul@example.com"]]
     message.refresh_from_db()
     assert message.sent_at is not None
+
+
+class CountingBackend(locmem.EmailBackend):
+    """The test outbox, counting the connections made: Django makes one per backend it gets
+    (get_connection), and the SMTP backend opens one for each."""
+
+    made: ClassVar[int] = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        CountingBackend.made += 1
+
+
+@pytest.mark.django_db
+def test_every_copy_of_an_email_goes_over_one_connection(agent, settings, django_capture_on_commit_callbacks):
+    case = claire_and_paul_case()
+    settings.EMAIL_BACKEND = f"{__name__}.CountingBackend"
+    CountingBackend.made = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(case, agent)
+    assert ([sent.recipients() for sent in mail.outbox], CountingBackend.made) == ([["claire@example.com"], ["paul@example.com"]], 1)
+
+
+def claire_paul_and_marc_case() -> Case:
+    return Case.objects.get(pk=ingest_email(raw=eml(
+        sender="claire@example.com", subject="Colis", message_id="c1@example.com", to="care@prevenance.test",
+        headers="Cc: paul@example.com, Marc <marc@example.com>\r\n")).case.pk)
+
+
+@pytest.mark.django_db
+def test_over_a_real_smtp_server_each_copy_has_its_envelope_and_its_mark_on_one_connection(
+    agent, settings, django_capture_on_commit_callbacks,
+):
+    case = claire_paul_and_marc_case()
+    with smtp_server(settings) as server:
+        # Paul's server does not know his address: his copy is refused, the connection goes on
+        server.refused = {"paul@example.com"}
+        with django_capture_on_commit_callbacks(execute=True):
+            message = reply(case, agent, files=[upload("label.pdf", PDF)])
+    assert server.connections == 1
+    assert [item.recipients for item in server.delivered] == [["claire@example.com"], ["marc@example.com"]]
+    for item, recipient in zip(server.delivered, ("claire@example.com", "marc@example.com"), strict=True):
+        sent = message_from_bytes(item.data, policy=email_policy.default)
+        # Everyone is named in the headers, only the recipient in the envelope, with their own mark
+        assert (sent["To"], sent["Cc"], sent["Bcc"]) == ("claire@example.com", "paul@example.com, marc@example.com", None)
+        assert sent["Message-ID"] == f"<{message.message_id}>"  # the same for all: any answer threads to the case
+        assert sent["X-Prevenance-Bounce-Token"] == bounce_token(message.message_id, recipient)
+        assert [part.get_filename() for part in sent.iter_attachments()] == ["label.pdf"]
+    message.refresh_from_db()
+    assert (message.sent_at is not None, message.send_error) == (True, "")
+
+
+@pytest.mark.django_db
+def test_over_a_real_smtp_server_every_copy_refused_is_a_failed_attempt(agent, settings, django_capture_on_commit_callbacks):
+    case = claire_paul_and_marc_case()
+    with smtp_server(settings) as server:
+        server.refused = {"claire@example.com", "paul@example.com", "marc@example.com"}
+        with django_capture_on_commit_callbacks(execute=True):
+            message = reply(case, agent)
+    assert (server.connections, server.delivered) == (1, [])
+    message.refresh_from_db()
+    assert (message.sent_at, message.delivery_attempts) == (None, 1)
+    assert message.send_error.startswith("Sending failed:") and "claire@example.com" in message.send_error
 
 
 @pytest.mark.django_db

@@ -1,0 +1,104 @@
+"""A small SMTP server run in the test, over real sockets, for Django's SMTP backend.
+
+It speaks the subset smtplib uses without TLS or login (EHLO/HELO, MAIL, RCPT, DATA, RSET,
+NOOP, QUIT), keeps what it was given in memory, counts the connections made to it, and can
+be told to refuse some recipients at RCPT, as a server not knowing an address does.
+"""
+
+import re
+import socketserver
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+_ADDRESS_RE = re.compile(r"<([^>]*)>")
+
+
+@dataclass
+class Delivered:
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
+@dataclass
+class Mailbox:
+    refused: set[str] = field(default_factory=set)  # answered 550 at RCPT
+    connections: int = 0
+    delivered: list[Delivered] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def reply(self, line: str) -> None:
+        self.wfile.write(f"{line}\r\n".encode())
+
+    def handle(self) -> None:
+        box: Mailbox = self.server.mailbox
+        with box.lock:
+            box.connections += 1
+        self.reply("220 mx.prevenance.test ESMTP")
+        sender, recipients = None, []
+        while line := self.rfile.readline():
+            command = line.decode("ascii", "replace").strip()
+            verb = command[:4].upper()
+            found = _ADDRESS_RE.search(command)
+            address = found.group(1).lower() if found else ""
+            if verb in ("EHLO", "HELO"):
+                self.reply("250 mx.prevenance.test")
+            elif verb == "MAIL":
+                sender, recipients = address, []
+                self.reply("250 2.1.0 Ok")
+            elif verb == "RCPT" and sender is None:
+                self.reply("503 5.5.1 MAIL first")
+            elif verb == "RCPT" and address in box.refused:
+                self.reply(f"550 5.1.1 <{address}>: Recipient address rejected: User unknown")
+            elif verb == "RCPT":
+                recipients.append(address)
+                self.reply("250 2.1.5 Ok")
+            elif verb == "DATA" and not recipients:
+                self.reply("554 5.5.1 No valid recipients")
+            elif verb == "DATA":
+                self.reply("354 End data with <CR><LF>.<CR><LF>")
+                data = b""
+                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                    data += chunk[1:] if chunk.startswith(b"..") else chunk
+                with box.lock:
+                    box.delivered.append(Delivered(sender, recipients, data))
+                sender, recipients = None, []
+                self.reply("250 2.0.0 Ok: queued")
+            elif verb == "RSET":
+                sender, recipients = None, []
+                self.reply("250 2.0.0 Ok")
+            elif verb == "NOOP":
+                self.reply("250 2.0.0 Ok")
+            elif verb == "QUIT":
+                self.reply("221 2.0.0 Bye")
+                return
+            else:
+                self.reply("502 5.5.2 Command not recognized")
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@contextmanager
+def smtp_server(settings) -> Iterator[Mailbox]:
+    """Run the server on a free port of 127.0.0.1 and point Django's SMTP backend at it."""
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.mailbox = Mailbox()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.server_address[1]
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    try:
+        yield server.mailbox
+    finally:
+        server.shutdown()
+        server.server_close()
