@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email import policy
 from email.parser import BytesHeaderParser
 
-from prevenance.cases.mail.headers import message_ids
+from prevenance.cases.mail.headers import message_ids, repair_raw
 
 _HEADERS = BytesHeaderParser(policy=policy.compat32)
 DIAGNOSTIC_MAX = 200
@@ -31,6 +31,13 @@ class FailedRecipient:
     permanent: bool = True  # False: a 4.x.x failure, the server gave up for now
 
 
+def _raw_header(headers, name: str) -> str:
+    # The first such header's raw text: a raw 8-bit byte in it arrives surrogate-escaped (for
+    # repair_raw), where get() would give an email.header.Header, which no string function takes.
+    name = name.lower()
+    return next((str(value) for key, value in headers.raw_items() if key.lower() == name), "")
+
+
 def _blocks(report: bytes):
     # A report is a block of per-message fields, then one block per recipient, separated by
     # blank lines; each block has the syntax of a message's headers (folded lines included).
@@ -41,7 +48,9 @@ def _blocks(report: bytes):
 
 
 def _field(block, name: str) -> str:
-    return " ".join(str(block.get(name) or "").split())
+    # From the raw text: an address with an accented domain written in UTF-8 stays readable
+    # (get() would give it as an email.header.Header, its letters replaced).
+    return " ".join(repair_raw(_raw_header(block, name))[0].split())
 
 
 def _after_type(value: str) -> str:
@@ -73,17 +82,22 @@ def delivery_failures(
     return tuple(found.values())
 
 
+def _returned_header(returned: bytes, name: str) -> str:
+    return _raw_header(_HEADERS.parsebytes(returned), name)
+
+
 def returned_message_id(returned: bytes | None) -> str | None:
     """The Message-ID of the message a bounce returns (its text/rfc822-headers or message/rfc822
     part): how the bounce is tied to the email of ours that failed."""
     if not returned:
         return None
-    ids = message_ids(_HEADERS.parsebytes(returned).get("Message-ID"))
+    ids = message_ids(_returned_header(returned, "Message-ID"))
     return ids[0] if ids else None
 
 
 def returned_token(returned: bytes | None) -> str:
-    """The delivery mark (BOUNCE_TOKEN_HEADER) in the headers a bounce returns, or ""."""
+    """The delivery mark (BOUNCE_TOKEN_HEADER) in the headers a bounce returns, or "": folded
+    lines and spaces taken out, at most TOKEN_MAX characters (a longer one is no mark of ours)."""
     if not returned:
         return ""
-    return "".join(str(_HEADERS.parsebytes(returned).get(BOUNCE_TOKEN_HEADER) or "").split())[:TOKEN_MAX]
+    return "".join(repair_raw(_returned_header(returned, BOUNCE_TOKEN_HEADER))[0].split())[:TOKEN_MAX]

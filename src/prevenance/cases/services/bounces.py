@@ -47,6 +47,18 @@ def bounce_token(message_id: str, recipient: str) -> str:
     return signing.Signer(salt=_SALT).signature(_signed_value(message_id, recipient))
 
 
+def _address_key(address: str) -> str:
+    """An address as a report and our email are compared on: casefolded, the domain in its
+    ASCII (IDNA) form. Our mail server got "claire@xn--caf-dma.example" for the customer's
+    "claire@café.example" (Django writes the envelope so), and its report names it that way."""
+    local, at, domain = address.strip().casefold().rpartition("@")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass  # not a domain the codec takes: compared as it is
+    return f"{local}{at}{domain}"
+
+
 def _sent_to(email: Message) -> list[str]:
     addresses = (*email.to_addresses, *email.cc_addresses, *email.bcc_addresses)
     return list(dict.fromkeys(address.strip().casefold() for address in addresses))
@@ -114,12 +126,15 @@ def apply_bounce(parsed: ParsedMessage, email: Message | None, *, at: datetime) 
     if not failures:
         return BounceEffect()
     proven = marked_recipient(email, parsed.returned_token) if email is not None else None
-    applied = [failure for failure in failures if proven is not None and failure.address.casefold() == proven]
+    applied = [failure for failure in failures if proven is not None and _address_key(failure.address) == _address_key(proven)]
     unproven = [failure.address for failure in failures if failure not in applied]
-    permanent = {failure.address: _reason(failure) for failure in applied if failure.permanent}
-    temporary = {failure.address: _reason(failure) for failure in applied if not failure.permanent}
-    flagged = [*(mark_bounced(reasons=permanent, at=at) if permanent else ()),
-               *(note_temporary_failures(reasons=temporary, at=at) if temporary else ())]
+    flagged = []
+    if applied:
+        # Under the address as we sent to it (the identity's `normalized`), whatever form the
+        # report gives it; one failure per report, the permanent one if it names both kinds.
+        failure = next((item for item in applied if item.permanent), applied[0])
+        reasons = {proven: _reason(failure)}
+        flagged = mark_bounced(reasons=reasons, at=at) if failure.permanent else note_temporary_failures(reasons=reasons, at=at)
     refused = None
     if unproven:
         code = BOUNCE_NOT_OURS if email is None else (BOUNCE_MISMATCH if parsed.returned_token else BOUNCE_UNMARKED)

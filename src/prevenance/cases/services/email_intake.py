@@ -88,7 +88,8 @@ class Outcome:
     FOLLOW_UP = "follow_up"  # a reply too late for its case (closed, or resolved past the window): new linked case
     DUPLICATE = "duplicate"  # this Message-ID was already stored: nothing written
     AUTOMATIC_ON_CASE = "automatic_on_case"  # auto-reply or bounce stored on the case it answers
-    AUTOMATIC_ON_TIMELINE = "automatic_on_timeline"  # no case found: on the known sender's timeline only
+    # No case found: on the known sender's timeline only, or a bounce not applied on the named customer's (`timeline`)
+    AUTOMATIC_ON_TIMELINE = "automatic_on_timeline"
     AUTOMATIC_IGNORED = "automatic_ignored"  # no case, unknown sender: nothing stored, nobody to tell
     NO_SENDER = "no_sender"  # no readable From address: nobody to attach it to
 
@@ -109,6 +110,9 @@ class IntakeResult:
     problems: tuple[ParseProblem, ...] = ()
     # Of a bounce of one of our emails: the customers' addresses it flagged as undeliverable.
     bounced: tuple[str, ...] = ()
+    # Of AUTOMATIC_ON_TIMELINE, whose timeline keeps it: "sender" (the customer who has the
+    # sender's address) or "named" (a bounce not applied: the customer whose address it names).
+    timeline: str = ""
 
 
 def _thread_by_ids(parsed: ParsedMessage) -> tuple[Case | None, str]:
@@ -354,8 +358,10 @@ def _automatic(
         Customer.objects.filter(identities__kind=IdentityKind.EMAIL, identities__normalized=address).order_by("pk").first()
         if address else None
     )
-    # A bounce not applied is kept where it is seen: else on the timeline of the customer it names.
-    customer = customer or named_customer(effect, parsed)
+    timeline = "sender"
+    if customer is None:
+        # A bounce not applied is kept where it is seen: else on the timeline of the customer it names.
+        customer, timeline = named_customer(effect, parsed), "named"
     if customer is None:
         return IntakeResult(outcome=Outcome.AUTOMATIC_IGNORED, **base)
     label = AUTOMATIC_LABELS["bounce" if parsed.is_bounce else "auto_reply"]
@@ -367,7 +373,7 @@ def _automatic(
         customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND, summary=summary,
         body=clean_body(body), occurred_at=now, external_id=_timeline_id(parsed), system=True,
     )
-    return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, **base)
+    return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, timeline=timeline, **base)
 
 
 def _stored_result(parsed: ParsedMessage, base: dict, stored: Message | None) -> IntakeResult | None:

@@ -40,9 +40,10 @@ def defaults(settings, tmp_path):
 
 
 def dsn(*, returned_id: str = "", recipients: list[tuple[str, str, str]], dsn_id: str = "dsn-1@mx.example.net",
-        extra_headers: str = "", token: str = "", returned: str = "") -> bytes:
+        extra_headers: str = "", token: str = "", returned: str = "", returned_type: str = "text/rfc822-headers") -> bytes:
     """A delivery status notification as Postfix writes it: (address, action, status) per recipient;
-    the failed copy's headers are `returned`, else a Message-ID (and delivery mark) only."""
+    the failed copy's headers (or whole copy, `returned_type` message/rfc822) are `returned`, else
+    a Message-ID (and delivery mark) only."""
     returned = returned or (
         f"Message-ID: <{returned_id}>\r\n" + (f"X-Prevenance-Bounce-Token: {token}\r\n" if token else "")
         + "Subject: [C-2026-000001] Nous avons bien recu votre demande\r\n"
@@ -59,7 +60,7 @@ def dsn(*, returned_id: str = "", recipients: list[tuple[str, str, str]], dsn_id
         "--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
         "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
         f"{blocks}"
-        f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\n{returned}"
+        f"--b\r\nContent-Type: {returned_type}\r\n\r\n{returned}"
         "--b--\r\n"
     ).encode()
 
@@ -227,6 +228,19 @@ def test_a_person_in_copy_cannot_make_up_a_report_for_the_customer(agent, django
     assert not AuditEvent.objects.filter(kind="identity.bounced").exists()
 
 
+def test_a_bounce_of_the_satisfaction_survey_is_applied_too(agent, django_capture_on_commit_callbacks):
+    # Every email of ours to a customer carries the mark: acknowledgements, replies, and surveys
+    reply, _headers = reply_with_paul_in_copy(agent, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_survey(case=reply.case) is not None
+    [sent] = mail.outbox  # the customer's alone: its links answer for her
+    assert sent.recipients() == ["claire@example.com"]
+    returned = sent.message().as_string().split("\n\n", 1)[0].replace("\n", "\r\n") + "\r\n"
+    result = ingest_email(raw=dsn(returned=returned, recipients=[("claire@example.com", "failed", "5.1.1")]))
+    assert (result.case.pk, result.bounced) == (reply.case_id, ("claire@example.com",))
+
+
 def test_the_case_page_says_why_a_report_was_not_applied(client, agent, supervisor, django_capture_on_commit_callbacks):
     reply, headers = reply_with_paul_in_copy(agent, django_capture_on_commit_callbacks)
     ingest_email(raw=dsn(returned=headers["paul@example.com"], recipients=[("claire@example.com", "failed", "5.1.1")]))
@@ -375,6 +389,36 @@ def test_ingest_email_says_which_addresses_it_flagged(tmp_path):
     assert "(undeliverable from now on: claire@example.com)" in out.getvalue()
 
 
+def ingest_file(tmp_path, raw: bytes) -> str:
+    path = tmp_path / "bounce.eml"
+    path.write_bytes(raw)
+    out = io.StringIO()
+    call_command("ingest_email", str(path), stdout=out)
+    return out.getvalue().split(": ", 1)[1].strip()
+
+
+def test_ingest_email_says_where_a_report_not_applied_went_and_why(tmp_path):
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    # Returning no email of ours, from an unknown sender: on the timeline of Claire, whom it names
+    assert ingest_file(tmp_path, dsn(returned_id="someone-else@elsewhere.example", recipients=[("claire@example.com", "failed", "5.1.1")])) == (
+        "bounce stored on the timeline of the customer whose address it names, not answered "
+        "(failure not applied to claire@example.com: it returns no email we sent)")
+    # Returning our acknowledgement without its mark: on the case
+    assert ingest_file(tmp_path, dsn(returned_id=acknowledgement(case).message_id, dsn_id="dsn-2@mx.example.net",
+                                     recipients=[("claire@example.com", "failed", "5.1.1")])) == (
+        f"bounce stored on {case.reference}, not answered "
+        "(failure not applied to claire@example.com: the email of ours it returns has no delivery mark)")
+
+
+def test_ingest_email_still_says_the_senders_timeline_when_it_is(tmp_path):
+    # An out-of-office from Claire that answers nothing we know: on her own timeline
+    open_email_case("claire@example.com", message_id="c1@example.com")
+    assert ingest_file(tmp_path, (
+        b"From: claire@example.com\r\nTo: care@prevenance.test\r\nSubject: Absente\r\nMessage-ID: <ooo@example.com>\r\n"
+        b"Auto-Submitted: auto-replied\r\n\r\nJe suis absente.\r\n"
+    )) == "auto-reply stored on the sender's timeline, not answered"
+
+
 def test_an_agent_or_an_api_call_naming_the_address_does_not_clear_it():
     case = open_email_case("claire@example.com", message_id="c1@example.com").case
     ingest_email(raw=dsn(**returning(acknowledgement(case)), recipients=[("claire@example.com", "failed", "5.1.1")]))
@@ -392,3 +436,74 @@ def test_a_threaded_reply_without_a_sender_is_stored_and_clears_nothing():
     ))
     assert result.outcome == Outcome.APPENDED
     assert email_identity("claire@example.com").bounced_at is not None
+
+
+# Reports as mail servers really write them -------------------------------------------------
+
+
+def test_a_report_naming_the_address_by_its_ascii_domain_is_applied_to_the_customers_address():
+    # Claire writes from an accented domain; our mail server got her address with the domain in
+    # its ASCII form (Django writes the envelope so), and its report names it that way.
+    case = open_email_case("claire@café.example", message_id="c1@example.com").case
+    ack = acknowledgement(case)
+    result = ingest_email(raw=dsn(**returning(ack, "claire@café.example"), recipients=[("claire@xn--caf-dma.example", "failed", "5.1.1")]))
+    assert (result.outcome, result.bounced) == (Outcome.AUTOMATIC_ON_CASE, ("claire@café.example",))
+    assert stored_problems(result) == []
+    assert email_identity("claire@café.example").bounced_at is not None
+
+
+def test_a_report_naming_the_accented_address_in_utf8_is_applied():
+    case = open_email_case("claire@café.example", message_id="c1@example.com").case
+    result = ingest_email(raw=dsn(**returning(acknowledgement(case), "claire@café.example"),
+                                  recipients=[("claire@café.example", "failed", "5.1.1")]))
+    assert (result.bounced, stored_problems(result)) == (("claire@café.example",), [])
+
+
+def test_a_temporary_failure_named_twice_in_one_report_is_counted_once():
+    # The report names Claire's address both ways (the envelope's ASCII domain, the accented one)
+    case = open_email_case("claire@café.example", message_id="c1@example.com").case
+    result = ingest_email(raw=dsn(**returning(acknowledgement(case), "claire@café.example"), recipients=[
+        ("claire@xn--caf-dma.example", "failed", "4.2.2"), ("claire@café.example", "failed", "4.2.2"),
+    ]))
+    assert (email_identity("claire@café.example").soft_bounces, stored_problems(result)) == (1, [])
+
+
+def test_a_returned_message_id_with_a_stray_8bit_byte_still_ties_the_report_to_our_email():
+    # A server returning our headers with a raw accented byte in the Message-ID line: the report
+    # is still read as a bounce of our acknowledgement, and Claire's mark applies it.
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    ack = acknowledgement(case)
+    raw = dsn(recipients=[("claire@example.com", "failed", "5.1.1")], returned=(
+        f"Message-ID: <{ack.message_id}> (envoy\u00e9)\r\n"
+        f"X-Prevenance-Bounce-Token: {bounce_token(ack.message_id, 'claire@example.com')}\r\n"
+    ))
+    result = ingest_email(raw=raw)
+    assert (result.outcome, result.case.pk, result.bounced) == (Outcome.AUTOMATIC_ON_CASE, case.pk, ("claire@example.com",))
+
+
+@pytest.mark.parametrize("token", ["\u00e9" * 50, "A" * 100_000, "abc\x00def", "=?utf-8?q?abc?="])
+def test_a_malformed_or_huge_mark_is_a_mismatch_not_an_error(token):
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    result = ingest_email(raw=dsn(returned_id=acknowledgement(case).message_id, token=token,
+                                  recipients=[("claire@example.com", "failed", "5.1.1")]))
+    assert (result.outcome, result.case.pk, result.bounced) == (Outcome.AUTOMATIC_ON_CASE, case.pk, ())
+    assert stored_problems(result) == [{"code": "bounce_mismatch", "detail": "claire@example.com"}]
+
+
+def test_a_mark_folded_over_lines_by_a_server_still_proves_the_address():
+    case = open_email_case("claire@example.com", message_id="c1@example.com").case
+    ack = acknowledgement(case)
+    token = bounce_token(ack.message_id, "claire@example.com")
+    raw = dsn(recipients=[("claire@example.com", "failed", "5.1.1")], returned=(
+        f"message-id: <{ack.message_id}>\r\nx-prevenance-bounce-token:\r\n {token[:20]}\r\n\t{token[20:]}\r\n"
+    ))
+    assert ingest_email(raw=raw).bounced == ("claire@example.com",)
+
+
+def test_a_report_returning_the_whole_copy_as_message_rfc822_is_applied(agent, django_capture_on_commit_callbacks):
+    # Exchange and others return the whole failed email, not only its headers
+    reply, _headers = reply_with_paul_in_copy(agent, django_capture_on_commit_callbacks)
+    [claires_copy] = [sent for sent in mail.outbox if sent.recipients() == ["claire@example.com"]]
+    whole = claires_copy.message().as_bytes(linesep="\r\n").decode()
+    result = ingest_email(raw=dsn(returned=whole, returned_type="message/rfc822", recipients=[("claire@example.com", "failed", "5.1.1")]))
+    assert (result.case.pk, result.bounced) == (reply.case_id, ("claire@example.com",))

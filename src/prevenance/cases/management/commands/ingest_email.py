@@ -6,6 +6,7 @@ from django.db import DataError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from prevenance.cases.mail.problems import BOUNCE_MISMATCH, BOUNCE_NOT_OURS, BOUNCE_UNMARKED
 from prevenance.cases.services import ingest_email
 from prevenance.cases.services.email_intake import IntakeResult, Outcome, database_reason
 
@@ -20,15 +21,29 @@ LABELS = {
     Outcome.NO_SENDER: gettext_lazy("not stored: no readable sender address"),
 }
 AUTOMATIC = {"auto_reply": gettext_lazy("auto-reply"), "bounce": gettext_lazy("bounce"), "": gettext_lazy("message")}
+# A bounce not applied (services/bounces.py) is kept on the timeline of the customer it names
+# when no case and no known sender keep it.
+ON_NAMED_TIMELINE = gettext_lazy("%(automatic)s stored on the timeline of the customer whose address it names, not answered")
+# Why a bounce changed none of the addresses it names, by the problem stored with it.
+NOT_APPLIED = {
+    BOUNCE_NOT_OURS: gettext_lazy("it returns no email we sent"),
+    BOUNCE_UNMARKED: gettext_lazy("the email of ours it returns has no delivery mark"),
+    BOUNCE_MISMATCH: gettext_lazy("its delivery mark is not theirs (made for another recipient, or altered)"),
+}
 
 
 def describe(result: IntakeResult) -> str:
     reference = result.case.reference if result.case is not None else "-"
-    line = LABELS[result.outcome] % {"reference": reference, "automatic": AUTOMATIC[result.automatic]}
+    label = ON_NAMED_TIMELINE if result.timeline == "named" else LABELS[result.outcome]
+    line = label % {"reference": reference, "automatic": AUTOMATIC[result.automatic]}
     if result.refused_reference:
         line += " " + _("(subject reference %(reference)s refused: not this sender's case)") % {"reference": result.refused_reference}
     if result.bounced:
         line += " " + _("(undeliverable from now on: %(addresses)s)") % {"addresses": ", ".join(result.bounced)}
+    for problem in result.problems:
+        if problem.code in NOT_APPLIED:
+            line += " " + _("(failure not applied to %(addresses)s: %(reason)s)") % {
+                "addresses": problem.detail, "reason": NOT_APPLIED[problem.code]}
     return line
 
 
