@@ -216,7 +216,15 @@ TARGET_HELP = _("Business time, as “days hours:minutes:seconds”: “2 00:00:
 
 
 class SLAPolicyForm(forms.ModelForm):
-    """The API's rules (targets from one minute to MAX_TARGET, a calendar with opening hours...), not a copy."""
+    """The API's rules (targets from one minute to MAX_TARGET, a calendar with opening hours...), not a copy.
+
+    Once valid, the form saves through the services itself (SLAPolicyAdmin.get_form names the
+    actor), inside the admin page's transaction: a refusal the checks could not foresee (someone
+    saved the same name or scope meanwhile, which the database's constraints stop) is then shown
+    on the form, nothing written, where raised from save_model it was a server error."""
+
+    actor = None  # who saves: the request's user, set by SLAPolicyAdmin.get_form
+    saved = None  # the policy as the services saved it
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -236,6 +244,22 @@ class SLAPolicyForm(forms.ModelForm):
             # which cannot name the policy, is then not shown beside it).
             self.add_error("active", sla_policies.scope_taken_message(holder))
         return cleaned
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.actor is None or self.errors:
+            return
+        try:
+            if self.instance.pk is not None:
+                changes = {field: self.cleaned_data[field] for field in self.changed_data if field in sla_policies.FIELDS}
+                self.saved = sla_policies.update_sla_policy(policy=self.instance, actor=self.actor, **changes)
+            else:
+                fields = {field: self.cleaned_data[field] for field in sla_policies.FIELDS if field in self.cleaned_data}
+                self.saved = sla_policies.create_sla_policy(actor=self.actor, **fields)
+        except ValidationError as refused:  # the services' own transaction rolled back: nothing written
+            errors = refused.error_dict if hasattr(refused, "error_dict") else {None: refused.error_list}
+            for field, field_errors in errors.items():
+                self.add_error(field if field in self.fields else None, field_errors)
 
 
 @admin.register(SLAPolicy)
@@ -261,13 +285,12 @@ class SLAPolicyAdmin(RefuseDeletionMixin, admin.ModelAdmin):
     def resolution(self, policy: SLAPolicy) -> str:
         return duration_short(policy.resolution_target)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
     def save_model(self, request, obj, form, change) -> None:
-        if change:
-            changes = {field: form.cleaned_data[field] for field in form.changed_data if field in sla_policies.FIELDS}
-            saved = sla_policies.update_sla_policy(policy=obj, actor=request.user, **changes)
-        else:
-            fields = {field: form.cleaned_data[field] for field in sla_policies.FIELDS if field in form.cleaned_data}
-            saved = sla_policies.create_sla_policy(actor=request.user, **fields)
+        saved = form.saved  # through the services, as the form was validated (SLAPolicyForm._post_clean)
         obj.pk = saved.pk
         if saved.active:
             for other in crossing(saved, SLAPolicy.objects.filter(active=True).order_by("pk")):

@@ -186,6 +186,61 @@ def test_the_admin_refuses_a_duplicate_naming_the_policy_and_saves_the_policy_it
     assert list(SLAPolicy.objects.order_by("pk").values_list("name", "active")) == [("Complaints", True), ("Complaints 2", False)]
 
 
+def _lose_the_race_to(monkeypatch, service: str, **theirs):
+    """The other person's policy (`theirs`) is committed after this page's form was validated,
+    just before its save reaches the services; `same_scope` then misses it too when `theirs`
+    says checked_too_early (the database's constraint is what refuses)."""
+    real, real_same_scope = getattr(sla_policies, service), sla_policies.same_scope
+    early = theirs.pop("checked_too_early", False)
+    checks = []
+
+    def checked_before_their_commit(*args, **kwargs):  # the service's check, then the real one
+        checks.append(1)
+        return None if len(checks) == 1 else real_same_scope(*args, **kwargs)
+
+    def racing(**kwargs):
+        SLAPolicy.objects.create(**{**TARGETS, **theirs})
+        if early:
+            monkeypatch.setattr(sla_policies, "same_scope", checked_before_their_commit)
+        return real(**kwargs)
+
+    monkeypatch.setattr(sla_policies, service, racing)
+
+
+@pytest.mark.parametrize("checked_too_early", [False, True])
+def test_an_admin_save_that_lost_the_race_for_the_scope_shows_the_refusal_on_the_form_and_writes_nothing(
+        root, monkeypatch, checked_too_early):
+    from django.contrib.admin.models import LogEntry
+
+    _lose_the_race_to(monkeypatch, "create_sla_policy", name="Complaints (theirs)", case_type="complaint",
+                      checked_too_early=checked_too_early)
+    before = audits()
+
+    response = root.post("/admin/cases/slapolicy/add/", _form(name="Complaints", case_type="complaint"))
+
+    assert response.status_code == 200
+    # When checked too early, the database refused, and the policy that won is named all the same.
+    assert response.context["adminform"].form.errors == {"active": [taken("Complaints (theirs)")]}
+    assert list(SLAPolicy.objects.values_list("name", flat=True)) == ["Complaints (theirs)"]
+    assert audits() == before and not LogEntry.objects.exists()
+
+
+def test_an_admin_change_that_lost_the_race_for_the_name_shows_the_refusal_on_the_form_and_writes_nothing(root, monkeypatch):
+    from django.contrib.admin.models import LogEntry
+
+    complaints = sla_policies.create_sla_policy(actor=UserFactory(username="boss", is_superuser=True), name="Complaints",
+                                                case_type=CaseType.COMPLAINT, **TARGETS)
+    _lose_the_race_to(monkeypatch, "update_sla_policy", name="Claims", case_type="incident")
+    before = audits()
+
+    response = root.post(f"/admin/cases/slapolicy/{complaints.pk}/change/", _form(name="Claims", case_type="complaint"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"name": ["An SLA policy with this name already exists."]}
+    assert SLAPolicy.objects.get(pk=complaints.pk).name == "Complaints"
+    assert audits() == before and not LogEntry.objects.exists()
+
+
 def test_the_admin_says_which_of_two_crossing_policies_applies_where_both_match(root):
     root.post("/admin/cases/slapolicy/add/", _form(name="Complaints", case_type="complaint"))
     response = root.post("/admin/cases/slapolicy/add/", _form(name="Urgent", priority="urgent"), follow=True)
