@@ -8,6 +8,7 @@ from prevenance.cases.models import SLAPolicy
 from prevenance.cases.services import outbound as outbound_services
 from prevenance.cases.services import priority as priority_services
 from prevenance.cases.services import sla as sla_services
+from prevenance.core.models import BusinessCalendar
 
 
 @shared_task(name="prevenance.cases.tasks.check_sla_breaches")
@@ -28,6 +29,14 @@ def recalculate_due_times(policy_id: int, include_breached: bool = False) -> int
     """Move the due times of the open cases on an SLA policy after it changed; idempotent."""
     policy = SLAPolicy.objects.filter(pk=policy_id).first()
     return sla_services.recalculate_due_times(policy=policy, include_breached=include_breached) if policy else 0
+
+
+@shared_task(name="prevenance.cases.tasks.recalculate_calendar_due_times")
+def recalculate_calendar_due_times(calendar_id: int, include_breached: bool = True) -> int:
+    """Move the due times of the open cases whose clocks run on a business calendar after its
+    holidays or hours changed (the admin's action); idempotent."""
+    calendar = BusinessCalendar.objects.filter(pk=calendar_id).first()
+    return sla_services.recalculate_calendar_due_times(calendar=calendar, include_breached=include_breached) if calendar else 0
 
 
 @shared_task(name="prevenance.cases.tasks.deliver_message")

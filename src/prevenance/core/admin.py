@@ -9,7 +9,15 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from prevenance.core.calendars.services import calendar_in_use
+from prevenance.core.calendars.services import (
+    add_holiday,
+    calendar_in_use,
+    change_holiday,
+    create_business_calendar,
+    delete_business_calendar,
+    remove_holiday,
+    update_business_calendar,
+)
 from prevenance.core.calendars.spec import clean_periods
 from prevenance.core.models import AuditEvent, BusinessCalendar, Holiday, OpeningPeriod, TaskEffect
 from prevenance.core.webhooks import admin as webhooks_admin  # noqa: F401 - registers endpoints and the delivery log
@@ -92,8 +100,8 @@ def past_holiday_warnings(calendar: BusinessCalendar, formset) -> list[str]:
     entered = [*formset.new_objects, *(holiday for holiday, fields in formset.changed_objects if "date" in fields)]
     warnings = [
         _("The holiday “%(name)s” on %(date)s is a day already past: check the year. Due times already "
-          "computed do not move; for a closure that really happened, recalculate the due times of the SLA "
-          "policies on this calendar.") % {"name": holiday.name, "date": date_format(holiday.date)}
+          "computed do not move; for a closure that really happened, recalculate the due times of the open "
+          "cases on this calendar.") % {"name": holiday.name, "date": date_format(holiday.date)}
         for holiday in entered if holiday.date < today
     ]
     warnings += [
@@ -105,8 +113,22 @@ def past_holiday_warnings(calendar: BusinessCalendar, formset) -> list[str]:
     return warnings
 
 
+def moves_clocks(formset) -> bool:
+    """Whether the inline just saved changed when the calendar is open: a period added, changed
+    or removed, a holiday added, moved or removed (renaming one changes nothing)."""
+    if formset.model is Holiday:
+        return bool(formset.new_objects or formset.deleted_objects
+                    or any("date" in fields for _holiday, fields in formset.changed_objects))
+    return bool(formset.new_objects or formset.changed_objects or formset.deleted_objects)
+
+
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
+    """Saved through the calendar services (core/calendars/services.py): every change to the
+    calendar, its opening periods or its holidays leaves an audit row naming who made it and
+    what changed. The cases app adds the recalculation of its open cases' due times
+    (cases/admin_calendars.py)."""
+
     list_display = ("name", "time_zone", "next_holiday", "updated_at")
     search_fields = ("name",)
     inlines = (OpeningPeriodInline, HolidayInline)
@@ -117,11 +139,57 @@ class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
         holiday = calendar.holidays.filter(date__gte=local_today(calendar)).order_by("date").first()
         return f"{date_format(holiday.date)} {holiday.name}" if holiday else _("none ahead")
 
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            fields = {field: form.cleaned_data[field] for field in ("name", "time_zone") if field in form.changed_data}
+            if fields:
+                update_business_calendar(calendar=obj, actor=request.user, **fields)
+            return
+        # Its periods and holidays are the inlines', saved next (save_formset).
+        saved = create_business_calendar(name=obj.name, time_zone=obj.time_zone, actor=request.user)
+        obj.pk, obj.name, obj.created_at, obj.updated_at = saved.pk, saved.name, saved.created_at, saved.updated_at
+        obj._state.adding = False
+
     def save_formset(self, request, form, formset, change) -> None:
-        super().save_formset(request, form, formset, change)
-        if formset.model is Holiday:
-            for warning in past_holiday_warnings(form.instance, formset):
+        # commit=False lists the new, changed and deleted rows (the admin's change message reads
+        # them) and writes nothing: the services write, each with its audit row.
+        formset.save(commit=False)
+        calendar = form.instance
+        if formset.model is OpeningPeriod:
+            if moves_clocks(formset):
+                kept = [f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+                update_business_calendar(calendar=calendar, actor=request.user,
+                                         periods=[(row["weekday"], row["start_time"], row["end_time"]) for row in kept])
+        elif formset.model is Holiday:
+            self._save_holidays(request, calendar, formset)
+            for warning in past_holiday_warnings(calendar, formset):
                 self.message_user(request, warning, messages.WARNING)
+        else:
+            formset.save()
+
+    @staticmethod
+    def _save_holidays(request, calendar: BusinessCalendar, formset) -> None:
+        # Removed first, then moved, then added: a date freed in the same save can be taken again.
+        stored = dict(Holiday.objects.filter(pk__in=[h.pk for h in formset.deleted_objects]).values_list("pk", "date"))
+        for holiday in formset.deleted_objects:
+            if holiday.pk in stored:  # else removed meanwhile by someone else: nothing left to remove
+                holiday.date = stored[holiday.pk]  # the form may hold a date typed before ticking "Delete"
+                remove_holiday(calendar=calendar, date=holiday.date, actor=request.user)
+        for holiday, fields in formset.changed_objects:
+            change_holiday(holiday=holiday, actor=request.user,
+                           **{field: getattr(holiday, field) for field in ("date", "name") if field in fields})
+        for holiday in formset.new_objects:
+            holiday.pk = add_holiday(calendar=calendar, date=holiday.date, name=holiday.name, actor=request.user).pk
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        if (change and "time_zone" in form.changed_data) or any(moves_clocks(formset) for formset in formsets):
+            self.opening_hours_changed(request, form.instance)
+
+    def opening_hours_changed(self, request, calendar: BusinessCalendar) -> None:
+        """Called after a save that changed when `calendar` is open (its periods, holidays or
+        zone). Due times already stored do not move by themselves: the cases app, whose SLA
+        clocks run on calendars, says here how many open cases that concerns."""
 
     def deletion_refusal(self, calendar: BusinessCalendar) -> str | None:
         # As emptying it is refused: the SLA clocks of its teams and policies would run around the clock.
@@ -129,6 +197,13 @@ class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
             return None
         return _("The calendar “%(name)s” is used by a team or an SLA policy: give them another calendar first.") % {
             "name": calendar.name}
+
+    def delete_model(self, request, obj) -> None:
+        delete_business_calendar(calendar=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for calendar in queryset.order_by("pk"):
+            delete_business_calendar(calendar=calendar, actor=request.user)
 
 
 @admin.register(TaskEffect)

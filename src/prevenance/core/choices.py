@@ -31,5 +31,19 @@ class AuditKind(models.TextChoices):
     API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
 
 
+class CalendarAuditKind(models.TextChoices):
+    """Audit kinds written by the business-calendar services (core/calendars/services.py); the
+    subject is the calendar, also for its holidays and opening periods."""
+
+    CREATED = "calendar.created", _("Business calendar created")
+    CHANGED = "calendar.changed", _("Business calendar changed")
+    DELETED = "calendar.deleted", _("Business calendar deleted")
+    HOLIDAY_ADDED = "calendar.holiday_added", _("Holiday added")
+    HOLIDAY_CHANGED = "calendar.holiday_changed", _("Holiday changed")
+    HOLIDAY_REMOVED = "calendar.holiday_removed", _("Holiday removed")
+    # Written by the cases app (cases/services/sla.py), which runs the SLA clocks on calendars.
+    DUE_TIMES_RECALCULATED = "calendar.due_times_recalculated", _("Due times of a calendar's open cases recalculated")
+
+
 # `Channel.values` builds a new list on every access; intake checks membership per contact.
 CHANNELS = frozenset(Channel.values)

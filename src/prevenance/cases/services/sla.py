@@ -1,5 +1,5 @@
 """SLA writes: due times when a case opens or reopens, the clock paused while waiting for the
-customer, due times recalculated when a policy changes, and the periodic breach check that
+customer, due times recalculated when a policy or a calendar changes, and the periodic breach check that
 escalates once per case and kind (docs/cases.md)."""
 
 import copy
@@ -9,15 +9,17 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
 from prevenance.cases import priority as priority_rules
 from prevenance.cases import sla
+from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, SLAEventKind
 from prevenance.cases.models import Case, SLAEvent, SLAPolicy
 from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
@@ -31,8 +33,9 @@ from prevenance.core.calendars import (
     business_time_between,
     calendar_spec,
 )
+from prevenance.core.choices import CalendarAuditKind
 from prevenance.core.models import BusinessCalendar, TaskEffect
-from prevenance.core.queue import run_once
+from prevenance.core.queue import enqueue_on_commit, run_once
 from prevenance.core.roles import SUPERVISOR
 
 logger = logging.getLogger(__name__)
@@ -223,20 +226,20 @@ def _recalculate_one(case_id: int, policy: SLAPolicy, include_breached: bool) ->
         return bool(changed)
 
 
-def recalculate_due_times(*, policy: SLAPolicy, include_breached: bool = False) -> int:
-    """Recompute the due times of the open cases on `policy` from its current targets and
-    calendar; returns the cases changed. Idempotent.
-
-    Cases already breached on a clock keep that clock's due time unless `include_breached`
-    (the admin action asks for it): moving a breach into the future would hide it, and the
-    breach was already escalated. A clock already stopped (first response given) is left
-    alone. Each case is its own transaction, so open cases keep taking replies meanwhile."""
-    ids = Case.objects.filter(sla_policy=policy, status__in=ACTIVE, merged_into__isnull=True).values_list("pk", flat=True)
-    # The policy and the teams' calendars are read once for the run, not once per case.
-    policy = SLAPolicy.objects.select_related("calendar").get(pk=policy.pk)
+def _recalculate(cases, include_breached: bool) -> int:
+    """Recompute the due times of the open cases among `cases` (a queryset) from their policy's
+    current targets and the calendar their clocks run on as it is now; returns the cases changed.
+    Each case is its own transaction, so open cases keep taking replies meanwhile, and a case
+    that moved on meanwhile (answered, resolved, given another policy) is left as it is."""
+    rows = list(cases.filter(status__in=ACTIVE, merged_into__isnull=True, sla_policy__isnull=False)
+                .order_by("pk").values_list("pk", "sla_policy_id"))
+    # The policies and the teams' calendars are read once for the run, not once per case.
+    policies = SLAPolicy.objects.select_related("calendar").in_bulk({policy_id for _case_id, policy_id in rows})
     changed = 0
     with pinned_settings():
-        for case_id in list(ids.order_by("pk")):
+        for case_id, policy_id in rows:
+            if (policy := policies.get(policy_id)) is None:
+                continue  # deleted meanwhile (refused while open cases use it): nothing to follow
             try:
                 changed += _recalculate_one(case_id, policy, include_breached)
             except ValidationError:
@@ -246,6 +249,46 @@ def recalculate_due_times(*, policy: SLAPolicy, include_breached: bool = False) 
                 logger.warning("Case %s: no computable due time on the SLA policy %r; left as it was", case_id, policy.name,
                                exc_info=True)
     return changed
+
+
+def recalculate_due_times(*, policy: SLAPolicy, include_breached: bool = False) -> int:
+    """Recompute the due times of the open cases on `policy` from its current targets and
+    calendar; returns the cases changed. Idempotent.
+
+    Cases already breached on a clock keep that clock's due time unless `include_breached`
+    (the admin action asks for it): moving a breach into the future would hide it, and the
+    breach was already escalated. A clock already stopped (first response given) is left
+    alone, and a paused clock stays paused."""
+    return _recalculate(Case.objects.filter(sla_policy=policy), include_breached)
+
+
+def cases_on_calendar(calendar: BusinessCalendar):
+    """The open cases whose SLA clocks run on `calendar`, as sla.calendar_for picks it: their
+    policy's calendar, or their team's when the policy has none."""
+    return Case.objects.filter(status__in=ACTIVE, merged_into__isnull=True, sla_policy__isnull=False).filter(
+        Q(sla_policy__calendar=calendar) | Q(sla_policy__calendar__isnull=True, team__calendar=calendar))
+
+
+def recalculate_calendar_due_times(*, calendar: BusinessCalendar, include_breached: bool = True) -> int:
+    """Recompute the due times of the open cases whose clocks run on `calendar`, after its
+    holidays or opening hours changed (an unplanned closure entered afterwards); returns the
+    cases changed. As recalculate_due_times, of which it is the calendar's side; breached
+    clocks are included by default, as the admin's actions do: a strike that made a case late
+    is exactly what this moves."""
+    return _recalculate(cases_on_calendar(calendar), include_breached)
+
+
+def request_calendar_recalculation(*, calendar: BusinessCalendar, actor) -> int:
+    """Queue recalculate_calendar_due_times after commit, with an audit row on the calendar
+    naming who asked and how many open cases run on it then (returned)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.has_perm("core.change_businesscalendar"):
+        raise PermissionDenied
+    with transaction.atomic():
+        count = cases_on_calendar(calendar).count()
+        record_audit(kind=CalendarAuditKind.DUE_TIMES_RECALCULATED, actor=actor, subject=calendar,
+                     payload={"open_cases": count, "breached_included": True})
+        enqueue_on_commit(case_tasks.recalculate_calendar_due_times, calendar.pk)
+    return count
 
 
 def _still_due(case: Case, kind: str, due_at: datetime, now: datetime) -> bool:

@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from prevenance.core.audit import record_audit
 from prevenance.core.calendars.selectors import calendar_spec, touch_calendar
 from prevenance.core.calendars.spec import clean_periods, clean_time_zone
+from prevenance.core.choices import CalendarAuditKind
 from prevenance.core.models import BusinessCalendar, Holiday, OpeningPeriod
 
 _NAME_LIMIT = 100
@@ -64,7 +66,17 @@ def _save_calendar(calendar: BusinessCalendar) -> None:
         raise _name_taken(calendar.name) from exc
 
 
-def _replace_periods(calendar: BusinessCalendar, periods) -> None:
+def _period_rows(periods) -> list[dict]:
+    """Periods (weekday, start, end) as the audit rows keep them, in week order."""
+    return [{"weekday": weekday, "start": start.isoformat(timespec="minutes"), "end": end.isoformat(timespec="minutes")}
+            for weekday, start, end in sorted(periods)]
+
+
+def _replace_periods(calendar: BusinessCalendar, periods) -> dict[str, list]:
+    """Replace the week; returns the periods added and removed, for the audit row (empty when
+    the week is the same)."""
+    before = set(OpeningPeriod.objects.filter(calendar=calendar).values_list("weekday", "start_time", "end_time"))
+    after = {(p.weekday, p.start, p.end) for p in periods}
     OpeningPeriod.objects.filter(calendar=calendar).delete()
     OpeningPeriod.objects.bulk_create(
         OpeningPeriod(calendar=calendar, weekday=p.weekday, start_time=p.start, end_time=p.end)
@@ -72,6 +84,8 @@ def _replace_periods(calendar: BusinessCalendar, periods) -> None:
     )
     # bulk_create sends no signal: move the version the cached specs are kept under ourselves.
     calendar.updated_at = touch_calendar(calendar.pk)
+    changes = {"periods_added": _period_rows(after - before), "periods_removed": _period_rows(before - after)}
+    return {key: rows for key, rows in changes.items() if rows}
 
 
 def _never_open(name: str) -> str:
@@ -102,15 +116,20 @@ def calendar_in_use(calendar: BusinessCalendar) -> bool:
 
 @transaction.atomic
 def create_business_calendar(
-    *, name: str, time_zone: str = "Europe/Paris", periods: Iterable[Any] = ()
+    *, name: str, time_zone: str = "Europe/Paris", periods: Iterable[Any] = (), actor=None
 ) -> BusinessCalendar:
-    """A calendar and its weekly opening periods (see spec.clean_periods for their form)."""
+    """A calendar and its weekly opening periods (see spec.clean_periods for their form).
+    `actor`, here and in the services below: who made the change, named in its audit row
+    (None: the system, such as the demo's load)."""
     cleaned = _clean_calendar(name=name, time_zone=time_zone, periods=periods)
     if BusinessCalendar.objects.filter(name=cleaned["name"]).exists():
         raise _name_taken(cleaned["name"])
     calendar = BusinessCalendar(name=cleaned["name"], time_zone=cleaned["time_zone"])
     _save_calendar(calendar)
     _replace_periods(calendar, cleaned["periods"])
+    record_audit(kind=CalendarAuditKind.CREATED, actor=actor, subject=calendar, payload={
+        "name": calendar.name, "time_zone": calendar.time_zone,
+        "periods": _period_rows((p.weekday, p.start, p.end) for p in cleaned["periods"])})
     return calendar
 
 
@@ -121,9 +140,11 @@ def update_business_calendar(
     name: str | None = None,
     time_zone: str | None = None,
     periods: Iterable[Any] | None = None,
+    actor=None,
 ) -> BusinessCalendar:
     """Change the fields given; `periods`, when given, replaces the whole week. A calendar a
-    team or an SLA policy uses cannot be left without opening periods."""
+    team or an SLA policy uses cannot be left without opening periods. The audit row says
+    what changed (old and new name or zone, the periods added and removed); none when nothing did."""
     given = {"name": name, "time_zone": time_zone, "periods": periods}
     cleaned = _clean_calendar(**{field: value for field, value in given.items() if value is not None})
     # The lock serialises two editors so the week is never a mix of both of their edits.
@@ -133,45 +154,108 @@ def update_business_calendar(
     if "periods" in cleaned and not cleaned["periods"] and calendar_in_use(locked):
         # Emptied, nothing could ever be due on it (the SLA code would count around the clock).
         raise ValidationError({"periods": [_("This calendar is used by a team or an SLA policy: it needs at least one opening period.")]})
+    changes: dict[str, Any] = {field: [getattr(locked, field), cleaned[field]] for field in ("name", "time_zone")
+                               if field in cleaned and cleaned[field] != getattr(locked, field)}
     locked.name = cleaned.get("name", locked.name)
     locked.time_zone = cleaned.get("time_zone", locked.time_zone)
     _save_calendar(locked)
     if "periods" in cleaned:
-        _replace_periods(locked, cleaned["periods"])
+        changes |= _replace_periods(locked, cleaned["periods"])
+    if changes:
+        record_audit(kind=CalendarAuditKind.CHANGED, actor=actor, subject=locked, payload=changes)
     calendar.name, calendar.time_zone, calendar.updated_at = locked.name, locked.time_zone, locked.updated_at
     return calendar
 
 
 @transaction.atomic
-def add_holiday(*, calendar: BusinessCalendar, date: Any, name: str) -> Holiday:
-    """Close the calendar for the whole of `date` (a local date in its time zone)."""
+def delete_business_calendar(*, calendar: BusinessCalendar, actor=None) -> None:
+    """Delete a calendar with its periods and holidays; refused while a team or an SLA policy
+    uses it (their clocks would count around the clock)."""
+    locked = BusinessCalendar.objects.select_for_update().filter(pk=calendar.pk).first()
+    if locked is None:
+        return  # deleted meanwhile: nothing left to do
+    if calendar_in_use(locked):
+        raise ValidationError({"calendar": [
+            _("The calendar “%(name)s” is used by a team or an SLA policy: give them another calendar first.") % {
+                "name": locked.name}]})
+    record_audit(kind=CalendarAuditKind.DELETED, actor=actor, subject=locked,
+                 payload={"name": locked.name, "time_zone": locked.time_zone})
+    locked.delete()
+
+
+def _clean_holiday(**fields: Any) -> dict[str, Any]:
+    cleaners = {"date": _clean_date, "name": _clean_name}
     cleaned, errors = {}, {}
-    for field, cleaner, value in (("date", _clean_date, date), ("name", _clean_name, name)):
+    for field, value in fields.items():
         try:
-            cleaned[field] = cleaner(value)
+            cleaned[field] = cleaners[field](value)
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    date, name = cleaned["date"], cleaned["name"]
-    taken = ValidationError(
-        {"date": [_("This calendar already has a holiday on %(date)s.") % {"date": date.isoformat()}]}
-    )
-    if Holiday.objects.filter(calendar=calendar, date=date).exists():
-        raise taken
+    return cleaned
+
+
+def _date_taken(date: dt.date) -> ValidationError:
+    return ValidationError({"date": [_("This calendar already has a holiday on %(date)s.") % {"date": date.isoformat()}]})
+
+
+def _save_holiday(holiday: Holiday, **kwargs: Any) -> None:
     try:
         with transaction.atomic():
-            return Holiday.objects.create(calendar=calendar, date=date, name=name)
+            holiday.save(**kwargs)
     except IntegrityError as exc:
-        raise taken from exc
+        raise _date_taken(holiday.date) from exc
 
 
 @transaction.atomic
-def remove_holiday(*, calendar: BusinessCalendar, date: Any) -> None:
+def add_holiday(*, calendar: BusinessCalendar, date: Any, name: str, actor=None) -> Holiday:
+    """Close the calendar for the whole of `date` (a local date in its time zone)."""
+    cleaned = _clean_holiday(date=date, name=name)
+    if Holiday.objects.filter(calendar=calendar, date=cleaned["date"]).exists():
+        raise _date_taken(cleaned["date"])
+    holiday = Holiday(calendar=calendar, **cleaned)
+    _save_holiday(holiday)
+    record_audit(kind=CalendarAuditKind.HOLIDAY_ADDED, actor=actor, subject=calendar,
+                 payload={"date": holiday.date.isoformat(), "name": holiday.name})
+    return holiday
+
+
+@transaction.atomic
+def change_holiday(*, holiday: Holiday, date: Any = None, name: Any = None, actor=None) -> Holiday:
+    """Move a holiday to another date or rename it (the fields given); the audit row gives the
+    holiday as it is now and, under "before", the old value of what changed (no row when
+    nothing did)."""
+    given = {field: value for field, value in (("date", date), ("name", name)) if value is not None}
+    cleaned = _clean_holiday(**given)
+    locked = Holiday.objects.select_for_update().select_related("calendar").filter(pk=holiday.pk).first()
+    if locked is None:
+        raise ValidationError({"date": [_("This holiday no longer exists: it was removed meanwhile.")]})
+    if "date" in cleaned and Holiday.objects.filter(calendar_id=locked.calendar_id, date=cleaned["date"]).exclude(
+            pk=locked.pk).exists():
+        raise _date_taken(cleaned["date"])
+    before = {field: getattr(locked, field) for field, value in cleaned.items() if getattr(locked, field) != value}
+    if before:
+        for field in before:
+            setattr(locked, field, cleaned[field])
+        _save_holiday(locked, update_fields=list(before))
+        if "date" in before:
+            before["date"] = before["date"].isoformat()
+        record_audit(kind=CalendarAuditKind.HOLIDAY_CHANGED, actor=actor, subject=locked.calendar,
+                     payload={"date": locked.date.isoformat(), "name": locked.name, "before": before})
+    holiday.date, holiday.name = locked.date, locked.name
+    return holiday
+
+
+@transaction.atomic
+def remove_holiday(*, calendar: BusinessCalendar, date: Any, actor=None) -> None:
     """Open the calendar again on `date`; refused when there is no holiday on it."""
     date = _clean_date(date)
-    deleted, _rows = Holiday.objects.filter(calendar=calendar, date=date).delete()
-    if not deleted:
+    holiday = Holiday.objects.select_for_update().filter(calendar=calendar, date=date).first()
+    if holiday is None:
         raise ValidationError(
             {"date": [_("This calendar has no holiday on %(date)s.") % {"date": date.isoformat()}]}
         )
+    holiday.delete()
+    record_audit(kind=CalendarAuditKind.HOLIDAY_REMOVED, actor=actor, subject=calendar,
+                 payload={"date": date.isoformat(), "name": holiday.name})

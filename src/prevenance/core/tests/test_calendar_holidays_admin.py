@@ -14,6 +14,7 @@ from prevenance.core.calendars import (
     default_calendar_periods,
 )
 from prevenance.core.models import Holiday
+from prevenance.core.tests.calendar_admin_forms import page_form
 
 pytestmark = pytest.mark.django_db
 
@@ -41,29 +42,6 @@ def calendar():
     return calendar
 
 
-def page_form(calendar, *, holidays=(), deleted=(), changed=None) -> dict:
-    """The change form as the page sends it: every period and holiday as they are, `changed`
-    ({holiday: {field: value}}) and `deleted` applied, `holidays` (date, name) added."""
-    data = {"name": calendar.name, "time_zone": calendar.time_zone}
-    periods = list(calendar.periods.order_by("pk"))
-    data |= {"periods-TOTAL_FORMS": str(len(periods)), "periods-INITIAL_FORMS": str(len(periods))}
-    for n, period in enumerate(periods):
-        data |= {f"periods-{n}-id": str(period.pk), f"periods-{n}-calendar": str(calendar.pk),
-                 f"periods-{n}-weekday": str(period.weekday), f"periods-{n}-start_time": f"{period.start_time:%H:%M}",
-                 f"periods-{n}-end_time": f"{period.end_time:%H:%M}"}
-    existing = list(calendar.holidays.order_by("-date"))
-    data |= {"holidays-TOTAL_FORMS": str(len(existing) + len(holidays)), "holidays-INITIAL_FORMS": str(len(existing))}
-    for n, holiday in enumerate(existing):
-        values = {"date": holiday.date.isoformat(), "name": holiday.name, **(changed or {}).get(holiday.name, {})}
-        data |= {f"holidays-{n}-id": str(holiday.pk), f"holidays-{n}-calendar": str(calendar.pk),
-                 f"holidays-{n}-date": values["date"], f"holidays-{n}-name": values["name"]}
-        if holiday.name in deleted:
-            data[f"holidays-{n}-DELETE"] = "on"
-    for n, (date, name) in enumerate(holidays, start=len(existing)):
-        data |= {f"holidays-{n}-calendar": str(calendar.pk), f"holidays-{n}-date": date, f"holidays-{n}-name": name}
-    return data
-
-
 def save(root, calendar, **changes):
     response = root.post(f"/admin/core/businesscalendar/{calendar.pk}/change/", page_form(calendar, **changes), follow=True)
     assert response.status_code == 200 and response.redirect_chain, response.context["adminform"].form.errors
@@ -75,7 +53,7 @@ def test_a_holiday_entered_on_a_day_already_past_is_kept_and_the_year_questioned
 
     assert warnings == [
         "The holiday “Saint-Sylvestre” on 31 Dec 2025 is a day already past: check the year. Due times already "
-        "computed do not move; for a closure that really happened, recalculate the due times of the SLA policies "
+        "computed do not move; for a closure that really happened, recalculate the due times of the open cases "
         "on this calendar."]
     assert set(calendar.holidays.values_list("name", flat=True)) == {"Armistice", "Noël", "Saint-Sylvestre", "Jour de l'an"}
 
@@ -84,15 +62,15 @@ def test_the_past_is_reckoned_in_the_calendars_zone(root, calendar):
     # 30 November is over in Paris although UTC still reads 30 November.
     assert save(root, calendar, holidays=[("2026-11-30", "Fermeture exceptionnelle")]) == [
         "The holiday “Fermeture exceptionnelle” on 30 Nov 2026 is a day already past: check the year. Due times "
-        "already computed do not move; for a closure that really happened, recalculate the due times of the SLA "
-        "policies on this calendar."]
+        "already computed do not move; for a closure that really happened, recalculate the due times of the open "
+        "cases on this calendar."]
     assert save(root, calendar, holidays=[("2026-12-01", "Pont")]) == []  # today is not past
 
 
 def test_moving_a_holiday_into_the_past_is_questioned_renaming_a_past_one_is_not(root, calendar):
     assert save(root, calendar, changed={"Noël": {"date": "2025-12-25"}}) == [
         "The holiday “Noël” on 25 Dec 2025 is a day already past: check the year. Due times already computed do "
-        "not move; for a closure that really happened, recalculate the due times of the SLA policies on this "
+        "not move; for a closure that really happened, recalculate the due times of the open cases on this "
         "calendar."]
     assert save(root, calendar, changed={"Armistice": {"name": "Armistice 1918"}}) == []
     assert set(calendar.holidays.values_list("date", "name")) == {
