@@ -23,7 +23,7 @@ from prevenance.core.calendars import (
     delete_business_calendar,
 )
 from prevenance.core.models import AuditEvent, BusinessCalendar
-from prevenance.core.tests.calendar_admin_forms import page_form
+from prevenance.core.tests.calendar_admin_forms import page_form, staff_client
 from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,12 +51,7 @@ def elsewhere():
 
 @pytest.fixture
 def staff(supervisor):
-    """A supervisor (who keeps the teams' calendars, core/roles.py), staff as assign_role makes them."""
-    supervisor.is_staff = True
-    supervisor.save(update_fields=["is_staff"])
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(supervisor)
-    return client
+    return staff_client(supervisor)
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """The business calendar's admin change form as the page sends it, for the tests that save it
 (holidays, opening periods, audit rows, the cases app's recalculation prompt)."""
 
+from django.test import Client
+
 
 def page_form(calendar, *, holidays=(), deleted=(), changed=None, periods=(), deleted_periods=(), changed_periods=None,
               **fields) -> dict:
@@ -42,3 +44,13 @@ def new_calendar_form(**fields) -> dict:
     """The add form, without periods or holidays unless `fields` brings their rows."""
     return {"name": "Office", "time_zone": "Europe/Paris", "periods-TOTAL_FORMS": "0", "periods-INITIAL_FORMS": "0",
             "holidays-TOTAL_FORMS": "0", "holidays-INITIAL_FORMS": "0", **fields}
+
+
+def staff_client(supervisor):
+    """A test client logged in as the supervisor, who keeps the teams' opening hours and holidays
+    (core/roles.py), made staff as assign_role makes them; pages in English."""
+    supervisor.is_staff = True
+    supervisor.save(update_fields=["is_staff"])
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(supervisor)
+    return client

@@ -14,7 +14,7 @@ from prevenance.core.calendars import (
     update_business_calendar,
 )
 from prevenance.core.models import AuditEvent, BusinessCalendar, Holiday
-from prevenance.core.tests.calendar_admin_forms import new_calendar_form, page_form
+from prevenance.core.tests.calendar_admin_forms import new_calendar_form, page_form, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -23,13 +23,7 @@ MORNING = {"weekday": 0, "start": "09:00", "end": "12:30"}
 
 @pytest.fixture
 def client(supervisor):
-    # A supervisor: the role that keeps the teams' opening hours and holidays (core/roles.py),
-    # staff as assign_role makes them.
-    supervisor.is_staff = True
-    supervisor.save(update_fields=["is_staff"])
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(supervisor)
-    return client
+    return staff_client(supervisor)
 
 
 @pytest.fixture
