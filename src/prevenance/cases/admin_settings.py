@@ -2,6 +2,7 @@
 by admin.py)."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -22,6 +23,8 @@ class CaseSettingsAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         row, _created = CaseSettings.objects.get_or_create(pk=CaseSettings.SINGLETON_ID)
         return HttpResponseRedirect(reverse("admin:cases_casesettings_change", args=[row.pk]))
 

@@ -203,3 +203,13 @@ def test_a_variable_still_set_is_reported_as_no_longer_read(monkeypatch, capsys)
     assert "PREVENANCE_REOPEN_DAYS is set but no longer read" in warnings[0].msg
     call_command("check")
     assert "PREVENANCE_REOPEN_DAYS is set but no longer read" in capsys.readouterr().err
+
+
+def test_staff_without_the_permission_is_refused_and_nothing_is_created():
+    staff = UserFactory(username="sam", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    CaseSettings.objects.all().delete()
+
+    assert client.get("/admin/cases/casesettings/").status_code == 403
+    assert not CaseSettings.objects.exists()
