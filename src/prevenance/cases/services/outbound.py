@@ -417,12 +417,13 @@ def deliver(*, message_id: int, subject: str = "") -> bool:
         # One copy per recipient, each with its own delivery mark and sent once (its own
         # run_once: an attempt failing after the customer's copy went does not send it again).
         # A copy whose recipient the server refuses is left out, as one envelope for all left
-        # out a refused recipient; all refused is a failed attempt. Every copy goes over one
+        # out a refused recipient (a copy the server refuses for good after reading it, 5xx, is
+        # left out the same way); all refused is a failed attempt. Every copy goes over one
         # connection, opened when the first copy still to send is ready (the files read once,
         # before it) and closed after the last; a server refusing a recipient resets the
         # transaction (RSET), and the connection goes on with the next copy.
         addresses = recipients(message)
-        refused: list[smtplib.SMTPRecipientsRefused] = []
+        refused: list[smtplib.SMTPException] = []
         connection = get_connection()
         files: list[tuple[str, bytes, str]] | None = None
 
@@ -440,6 +441,10 @@ def deliver(*, message_id: int, subject: str = "") -> bool:
                     run_once(key=f"case-message-send:{message.pk}:{number}", effect=functools.partial(send_copy, address))
                 except smtplib.SMTPRecipientsRefused as exc:
                     refused.append(exc)
+                except smtplib.SMTPDataError as exc:
+                    if not 500 <= exc.smtp_code < 600:
+                        raise  # refused for now (4xx): the next attempt sends this copy again
+                    refused.append(exc)  # refused for good once the server saw it: as a refused recipient
         finally:
             # Every copy sent was accepted already: a server that answers QUIT badly, or has
             # gone, changes nothing, nor hides the error that ended the attempt.

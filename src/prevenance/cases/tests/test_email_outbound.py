@@ -160,12 +160,15 @@ class FlakyBackend(locmem.EmailBackend):
 
     refused: ClassVar[set[str]] = set()
     drops: ClassVar[set[str]] = set()
+    rejected: ClassVar[dict[str, int]] = {}  # address -> SMTP code answered to the message itself
 
     def send_messages(self, messages):
         for message in messages:
             [recipient] = message.recipients()
             if recipient in self.refused:
                 raise smtplib.SMTPRecipientsRefused({recipient: (550, b"5.1.1 User unknown")})
+            if recipient in self.rejected:
+                raise smtplib.SMTPDataError(self.rejected[recipient], b"Message rejected")
             if recipient in self.drops:
                 self.drops.discard(recipient)
                 raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
@@ -175,7 +178,7 @@ class FlakyBackend(locmem.EmailBackend):
 @pytest.fixture
 def flaky(settings):
     settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
-    FlakyBackend.refused, FlakyBackend.drops = set(), set()
+    FlakyBackend.refused, FlakyBackend.drops, FlakyBackend.rejected = set(), set(), {}
     return FlakyBackend
 
 
@@ -188,6 +191,31 @@ def test_a_copy_the_server_refuses_leaves_the_others_sent(agent, flaky, django_c
     assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"]]
     message.refresh_from_db()
     assert message.sent_at is not None and message.send_error == ""
+
+
+@pytest.mark.django_db
+def test_a_copy_rejected_for_good_once_sent_is_left_out_and_one_rejected_for_now_is_sent_again(
+    agent, flaky, django_capture_on_commit_callbacks,
+):
+    # For good (554, e.g. a content filter at Paul's server): Claire got the reply, it is sent
+    case = claire_and_paul_case()
+    flaky.rejected = {"paul@example.com": 554}
+    with django_capture_on_commit_callbacks(execute=True):
+        message = reply(case, agent)
+    message.refresh_from_db()
+    assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"]]
+    assert (message.sent_at is not None, message.send_error, message.delivery_due_at) == (True, "", None)
+
+    # For now (451): the attempt failed, and the next one sends Paul's copy alone
+    mail.outbox.clear()
+    flaky.rejected = {"paul@example.com": 451}
+    with django_capture_on_commit_callbacks(execute=True):
+        second = reply(case, agent, body="Encore une précision.")
+    second.refresh_from_db()
+    assert (second.sent_at, second.delivery_attempts) == (None, 1)
+    flaky.rejected = {}
+    assert deliver(message_id=second.pk) is True
+    assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"], ["paul@example.com"]]
 
 
 @pytest.mark.django_db
