@@ -13,6 +13,7 @@ from prevenance.core.calendars.services import (
     add_holiday,
     calendar_in_use,
     change_holiday,
+    clean_calendar_name,
     create_business_calendar,
     delete_business_calendar,
     remove_holiday,
@@ -122,6 +123,20 @@ def moves_clocks(formset) -> bool:
     return bool(formset.new_objects or formset.changed_objects or formset.deleted_objects)
 
 
+class BusinessCalendarForm(forms.ModelForm):
+    class Meta:
+        model = BusinessCalendar
+        fields = ["name", "time_zone"]
+
+    def clean_name(self) -> str:
+        # As the services store it ("Paris  office" is "Paris office"): a name another calendar
+        # has is refused here, on the field, rather than by the service once saving.
+        try:
+            return clean_calendar_name(self.cleaned_data.get("name"), calendar=self.instance)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["name"]) from None
+
+
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
     """Saved through the calendar services (core/calendars/services.py): every change to the
@@ -129,6 +144,7 @@ class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
     what changed. The cases app adds the recalculation of its open cases' due times
     (cases/admin_calendars.py)."""
 
+    form = BusinessCalendarForm
     list_display = ("name", "time_zone", "next_holiday", "updated_at")
     search_fields = ("name",)
     inlines = (OpeningPeriodInline, HolidayInline)

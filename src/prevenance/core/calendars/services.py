@@ -57,6 +57,18 @@ def _name_taken(name: str) -> ValidationError:
     return ValidationError({"name": [_("A business calendar named “%(name)s” already exists.") % {"name": name}]})
 
 
+def clean_calendar_name(value: Any, *, calendar: BusinessCalendar | None = None) -> str:
+    """A calendar's name as the services store it (spaces collapsed), refused when another
+    calendar has it: for a form to say so on the field before anything is saved."""
+    name = _clean_name(value)
+    others = BusinessCalendar.objects.filter(name=name)
+    if calendar is not None and calendar.pk is not None:
+        others = others.exclude(pk=calendar.pk)
+    if others.exists():
+        raise _name_taken(name)
+    return name
+
+
 def _save_calendar(calendar: BusinessCalendar) -> None:
     # The savepoint lets a lost race on the unique name become a clear error, not a 500.
     try:

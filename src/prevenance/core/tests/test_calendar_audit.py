@@ -189,3 +189,24 @@ def test_the_services_refuse_bad_changes_and_write_nothing(supervisor, calendar)
     assert missing.value.message_dict == {"date": ["This calendar has no holiday on 2026-12-31."]}
     assert audits(calendar.pk) == before
     assert list(calendar.holidays.order_by("date").values_list("name", flat=True)) == ["Noël", "Saint-Étienne"]
+
+
+def test_a_name_another_calendar_has_once_spaces_collapse_is_refused_on_the_field(client, calendar):
+    other = create_business_calendar(name="Paris  office", time_zone="Europe/Paris", periods=default_calendar_periods())
+    assert other.name == "Paris office"
+
+    added = client.post("/admin/core/businesscalendar/add/", new_calendar_form(name="Paris   office"))
+    renamed = client.post(f"/admin/core/businesscalendar/{calendar.pk}/change/", page_form(calendar, name=" Paris  office"))
+
+    for response in (added, renamed):
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors == {
+            "name": ["A business calendar named “Paris office” already exists."]}
+    assert sorted(BusinessCalendar.objects.values_list("name", flat=True)) == ["Office", "Paris office"]
+
+
+def test_a_calendar_keeps_its_own_name_when_saved_again(client, calendar):
+    response = client.post(f"/admin/core/businesscalendar/{calendar.pk}/change/", page_form(calendar, name=" Office "))
+
+    assert response.status_code == 302
+    assert BusinessCalendar.objects.get(pk=calendar.pk).name == "Office"
