@@ -27,8 +27,6 @@ from prevenance.cases.mail.problems import (
     ParseProblem,
 )
 from prevenance.cases.models import Message
-from prevenance.customers.choices import IdentityKind
-from prevenance.customers.models import Customer
 from prevenance.customers.services import mark_bounced, note_temporary_failures
 
 __all__ = ["BOUNCE_TOKEN_HEADER", "BounceEffect", "apply_bounce", "bounce_token", "returned_email"]
@@ -140,17 +138,6 @@ def apply_bounce(parsed: ParsedMessage, email: Message | None, *, at: datetime) 
         code = BOUNCE_NOT_OURS if email is None else (BOUNCE_MISMATCH if parsed.returned_token else BOUNCE_UNMARKED)
         refused = ParseProblem(code, ", ".join(unproven)[:200])
     return BounceEffect(flagged=tuple(dict.fromkeys(identity.normalized for identity in flagged)), refused=refused)
-
-
-def named_customer(effect: BounceEffect, parsed: ParsedMessage) -> Customer | None:
-    """The customer a bounce not applied names (the first whose email address it says failed):
-    the one whose timeline keeps it when no case and no known sender does."""
-    if effect.refused is None:
-        return None
-    addresses = [failure.address for failure in parsed.failed_recipients]
-    return (
-        Customer.objects.filter(identities__kind=IdentityKind.EMAIL, identities__normalized__in=addresses).order_by("pk").first()
-    )
 
 
 def refused_timeline_text(effect: BounceEffect, subject: str, body: str) -> tuple[str, str]:

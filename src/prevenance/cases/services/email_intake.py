@@ -32,7 +32,6 @@ from prevenance.cases.selectors.kept_settings import kept_settings, pinned_setti
 from prevenance.cases.services.bounces import (
     BounceEffect,
     apply_bounce,
-    named_customer,
     refused_timeline_text,
     returned_email,
 )
@@ -110,9 +109,6 @@ class IntakeResult:
     problems: tuple[ParseProblem, ...] = ()
     # Of a bounce of one of our emails: the customers' addresses it flagged as undeliverable.
     bounced: tuple[str, ...] = ()
-    # Of AUTOMATIC_ON_TIMELINE, whose timeline keeps it: "sender" (the customer who has the
-    # sender's address) or "named" (a bounce not applied: the customer whose address it names).
-    timeline: str = ""
 
 
 def _thread_by_ids(parsed: ParsedMessage) -> tuple[Case | None, str]:
@@ -358,11 +354,9 @@ def _automatic(
         Customer.objects.filter(identities__kind=IdentityKind.EMAIL, identities__normalized=address).order_by("pk").first()
         if address else None
     )
-    timeline = "sender"
     if customer is None:
-        # A bounce not applied is kept where it is seen: else on the timeline of the customer it names.
-        customer, timeline = named_customer(effect, parsed), "named"
-    if customer is None:
+        # Not even a bounce that names a customer's address: anyone can write one, and its
+        # text would land in that customer's history. Why it was not applied is in `base`.
         return IntakeResult(outcome=Outcome.AUTOMATIC_IGNORED, **base)
     label = AUTOMATIC_LABELS["bounce" if parsed.is_bounce else "auto_reply"]
     subject = clean_subject(parsed.subject)  # no NUL (PostgreSQL refuses it in text), one line
@@ -373,7 +367,7 @@ def _automatic(
         customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND, summary=summary,
         body=clean_body(body), occurred_at=now, external_id=_timeline_id(parsed), system=True,
     )
-    return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, timeline=timeline, **base)
+    return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, **base)
 
 
 def _stored_result(parsed: ParsedMessage, base: dict, stored: Message | None) -> IntakeResult | None:

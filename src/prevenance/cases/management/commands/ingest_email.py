@@ -21,9 +21,6 @@ LABELS = {
     Outcome.NO_SENDER: gettext_lazy("not stored: no readable sender address"),
 }
 AUTOMATIC = {"auto_reply": gettext_lazy("auto-reply"), "bounce": gettext_lazy("bounce"), "": gettext_lazy("message")}
-# A bounce not applied (services/bounces.py) is kept on the timeline of the customer it names
-# when no case and no known sender keep it.
-ON_NAMED_TIMELINE = gettext_lazy("%(automatic)s stored on the timeline of the customer whose address it names, not answered")
 # Why a bounce changed none of the addresses it names, by the problem stored with it.
 NOT_APPLIED = {
     BOUNCE_NOT_OURS: gettext_lazy("it returns no email we sent"),
@@ -34,8 +31,7 @@ NOT_APPLIED = {
 
 def describe(result: IntakeResult) -> str:
     reference = result.case.reference if result.case is not None else "-"
-    label = ON_NAMED_TIMELINE if result.timeline == "named" else LABELS[result.outcome]
-    line = label % {"reference": reference, "automatic": AUTOMATIC[result.automatic]}
+    line = LABELS[result.outcome] % {"reference": reference, "automatic": AUTOMATIC[result.automatic]}
     if result.refused_reference:
         line += " " + _("(subject reference %(reference)s refused: not this sender's case)") % {"reference": result.refused_reference}
     if result.bounced:
