@@ -17,9 +17,10 @@ def settings_moved_to_the_admin(app_configs, **kwargs) -> list[checks.CheckMessa
     would otherwise believe it still applies."""
     return [
         checks.Warning(
-            f"{name} is set but no longer read: the value it had when migration cases 0021 ran was copied; "
-            f"change it in the admin ({place}).",
-            hint=f"Remove {name} from the environment.", id="prevenance.W001",
+            f"{name} is set but read only once: migration cases 0021 copies its value into the admin, and nothing "
+            f"reads it after that. Once migrated, change the setting in the admin ({place}).",
+            hint=f"Remove {name} from the environment after migrating (before, the migration would start from the "
+                 f"default instead).", id="prevenance.W001",
         )
         for name, place in MOVED_TO_THE_ADMIN.items()
         if os.environ.get(name, "").strip()

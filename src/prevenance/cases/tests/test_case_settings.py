@@ -200,9 +200,10 @@ def test_a_variable_still_set_is_reported_as_no_longer_read(monkeypatch, capsys)
 
     warnings = settings_moved_to_the_admin(None)
     assert [warning.id for warning in warnings] == ["prevenance.W001"]
-    assert "PREVENANCE_REOPEN_DAYS is set but no longer read" in warnings[0].msg
+    assert "PREVENANCE_REOPEN_DAYS is set but read only once" in warnings[0].msg
+    assert "after migrating" in warnings[0].hint
     call_command("check")
-    assert "PREVENANCE_REOPEN_DAYS is set but no longer read" in capsys.readouterr().err
+    assert "PREVENANCE_REOPEN_DAYS is set but read only once" in capsys.readouterr().err
 
 
 def test_staff_without_the_permission_is_refused_and_nothing_is_created():
