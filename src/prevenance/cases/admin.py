@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -101,8 +100,21 @@ class TopLevelRootCauseFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not (self.value() or "").isdigit():
             return queryset
-        category = int(self.value())
-        return queryset.filter(Q(pk=category) | Q(parent_id=category) | Q(parent__parent_id=category))
+        return queryset.filter(pk__in=self._tree_under(int(self.value())))
+
+    @staticmethod
+    def _tree_under(category: int) -> set[int]:
+        """The category and every cause below it, at any depth (one query: the tree is small)."""
+        children: dict[int | None, list[int]] = {}
+        for pk, parent_id in RootCause.objects.values_list("pk", "parent_id"):
+            children.setdefault(parent_id, []).append(pk)
+        found, waiting = set(), [category]
+        while waiting:
+            pk = waiting.pop()
+            if pk not in found:  # a cycle written by hand into the table stops here
+                found.add(pk)
+                waiting.extend(children.get(pk, ()))
+        return found
 
 
 @admin.register(RootCause)

@@ -73,6 +73,7 @@ def test_root_causes_are_found_by_category_and_by_their_parents_name(superuser_c
     delivery = RootCause.objects.create(name="Livraison")
     carrier = RootCause.objects.create(name="Transporteur", parent=delivery)
     late = RootCause.objects.create(name="Retard", parent=carrier)
+    RootCause.objects.create(name="Week-end", parent=late)  # three levels down
     billing = RootCause.objects.create(name="Facturation")
     RootCause.objects.create(name="Double prélèvement", parent=billing)
 
@@ -81,7 +82,7 @@ def test_root_causes_are_found_by_category_and_by_their_parents_name(superuser_c
         assert response.status_code == 200
         return {cause.name for cause in response.context["cl"].result_list}
 
-    assert names(category=str(delivery.pk)) == {"Livraison", "Transporteur", "Retard"}
+    assert names(category=str(delivery.pk)) == {"Livraison", "Transporteur", "Retard", "Week-end"}
     assert names(q="transporteur") == {"Transporteur", "Retard"}
     assert names(category="x") == names()  # a forged value filters nothing
     filters = client.get("/admin/cases/rootcause/").content.decode()

@@ -154,7 +154,7 @@ def _connect(address: tuple[str, int], timeout=None, source_address=None) -> soc
 
 # http.client connects through `self._create_connection` (socket.create_connection) and keeps
 # `self.host`, the URL's name, for the Host header and for TLS's server_hostname (SNI and the
-# certificate check). The tests check that pinning, Host and SNI hold (test_webhooks.py).
+# certificate check). The tests check that pinning, Host and SNI hold (test_webhook_destinations.py).
 class _CheckedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
