@@ -1,5 +1,5 @@
 """Admin pages for the case settings (one row) and the trust-without-proof thresholds (imported
-by admin.py)."""
+by admin.py); saved through their services (cases/services/case_settings.py), audit rows included."""
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -7,6 +7,11 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from prevenance.cases.models import CaseSettings, TrustThreshold
+from prevenance.cases.services.case_settings import (
+    remove_trust_threshold,
+    set_trust_threshold,
+    update_case_settings,
+)
 
 
 @admin.register(CaseSettings)
@@ -28,6 +33,9 @@ class CaseSettingsAdmin(admin.ModelAdmin):
         row, _created = CaseSettings.objects.get_or_create(pk=CaseSettings.SINGLETON_ID)
         return HttpResponseRedirect(reverse("admin:cases_casesettings_change", args=[row.pk]))
 
+    def save_model(self, request, obj, form, change) -> None:
+        update_case_settings(actor=request.user, reopen_days=form.cleaned_data["reopen_days"])
+
     def response_change(self, request, obj):
         # Back to the admin's index: the list of one row would only open this page again.
         response = super().response_change(request, obj)
@@ -43,3 +51,18 @@ class TrustThresholdAdmin(admin.ModelAdmin):
 
     list_display = ("currency", "max_amount")
     ordering = ("currency",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A row is one currency's: another currency is another row (added), not this one renamed.
+        return ("currency",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change) -> None:
+        saved = set_trust_threshold(actor=request.user, currency=obj.currency, max_amount=obj.max_amount)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj) -> None:
+        remove_trust_threshold(actor=request.user, threshold=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for threshold in queryset:
+            remove_trust_threshold(actor=request.user, threshold=threshold)

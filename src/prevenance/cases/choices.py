@@ -102,6 +102,14 @@ class TemplatePurpose(models.TextChoices):
     SURVEY = "survey", _("Satisfaction survey invitation")
 
 
+class SettingsAuditKind(models.TextChoices):
+    """Audit kinds written by the case settings services (cases/services/case_settings.py)."""
+
+    CASE_SETTINGS_CHANGED = "case_settings.changed", _("Case settings changed")
+    TRUST_THRESHOLD_SET = "trust_threshold.set", _("Trust-without-proof threshold set")
+    TRUST_THRESHOLD_REMOVED = "trust_threshold.removed", _("Trust-without-proof threshold removed")
+
+
 class TemplateAuditKind(models.TextChoices):
     """Audit kinds written by the template, acknowledgement and survey services (cases/services/templates.py...)."""
 

@@ -7,6 +7,7 @@ import importlib
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import Client
 
@@ -15,7 +16,9 @@ from prevenance.cases.choices import CaseStatus
 from prevenance.cases.models import Case, CaseSettings, TrustThreshold
 from prevenance.cases.selectors import reopen_window, trust_threshold
 from prevenance.cases.services import add_inbound_message, change_status, request_gesture
+from prevenance.cases.services.case_settings import set_trust_threshold, update_case_settings
 from prevenance.cases.tests.factories import open_email_case
+from prevenance.core.models import AuditEvent
 from prevenance.core.roles import ADMIN, SUPERVISOR, assign_role
 from prevenance.customers.tests.factories import UserFactory
 
@@ -214,3 +217,57 @@ def test_staff_without_the_permission_is_refused_and_nothing_is_created():
 
     assert client.get("/admin/cases/casesettings/").status_code == 403
     assert not CaseSettings.objects.exists()
+
+
+# --- who changed what: audit rows ----------------------------------------------------------
+
+def _audits(kind: str) -> list[tuple[str, dict]]:
+    return [(event.actor.username if event.actor else "", event.payload)
+            for event in AuditEvent.objects.filter(kind=kind).order_by("pk")]
+
+
+def test_a_change_of_the_window_leaves_an_audit_row_with_before_and_after_and_an_unchanged_save_none(root):
+    root.post(SETTINGS_URL, {"reopen_days": "3"})
+    root.post(SETTINGS_URL, {"reopen_days": "3"})
+
+    assert _audits("case_settings.changed") == [("root", {"reopen_days": [7, 3]})]
+
+
+def test_thresholds_set_changed_and_removed_in_the_admin_leave_audit_rows(root):
+    root.post("/admin/cases/trustthreshold/add/", {"currency": "GBP", "max_amount": "25"})
+    gbp = TrustThreshold.objects.get(currency="GBP")
+    root.post(f"/admin/cases/trustthreshold/{gbp.pk}/change/", {"max_amount": "20"})
+    root.post(f"/admin/cases/trustthreshold/{gbp.pk}/change/", {"max_amount": "20.00"})  # unchanged: no row
+    eur = TrustThreshold.objects.get(currency="EUR")
+    root.post("/admin/cases/trustthreshold/", {"action": "delete_selected", "_selected_action": [str(eur.pk), str(gbp.pk)],
+                                               "post": "yes"})
+
+    assert _audits("trust_threshold.set") == [
+        ("root", {"currency": "GBP", "max_amount": [None, "25.00"]}),
+        ("root", {"currency": "GBP", "max_amount": ["25.00", "20.00"]}),
+    ]
+    assert sorted(payload["currency"] for _actor, payload in _audits("trust_threshold.removed")) == ["EUR", "GBP"]
+    assert not TrustThreshold.objects.exists()
+
+
+def test_a_thresholds_currency_cannot_be_changed_in_place(root):
+    eur = TrustThreshold.objects.get(currency="EUR")
+    root.post(f"/admin/cases/trustthreshold/{eur.pk}/change/", {"currency": "USD", "max_amount": "30"})
+
+    assert list(TrustThreshold.objects.values_list("currency", flat=True)) == ["EUR"]
+
+
+@pytest.mark.parametrize(("amount", "field"), [("-1", "max_amount"), ("abc", "max_amount"), ("1e20", "max_amount")])
+def test_the_threshold_service_refuses_a_bad_amount_and_writes_nothing(amount, field):
+    with pytest.raises(ValidationError) as refused:
+        set_trust_threshold(actor=None, currency="EUR", max_amount=amount)
+
+    assert field in refused.value.message_dict
+    assert TrustThreshold.objects.get(currency="EUR").max_amount == Decimal("30.00")
+    assert not AuditEvent.objects.filter(kind="trust_threshold.set").exists()
+
+
+def test_the_window_service_refuses_a_window_over_a_year(agent):
+    with pytest.raises(ValidationError):
+        update_case_settings(actor=agent, reopen_days=400)
+    assert CaseSettings.objects.get().reopen_days == 7

@@ -1,0 +1,57 @@
+"""The case settings an administrator keeps (the reopen window, the trust-without-proof
+thresholds): each change through a service, with an audit row naming who made it and the
+values before and after (docs/cases.md, "Case settings")."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from prevenance.cases.choices import SettingsAuditKind
+from prevenance.cases.models import CaseSettings, TrustThreshold
+from prevenance.core.audit import record_audit
+from prevenance.core.currencies import clean_currency
+
+
+@transaction.atomic
+def update_case_settings(*, actor, reopen_days: int) -> CaseSettings:
+    """Set the reopen window (whole days, 0 to 365: the model's validators say why otherwise)."""
+    CaseSettings.objects.get_or_create(pk=CaseSettings.SINGLETON_ID)
+    row = CaseSettings.objects.select_for_update().get(pk=CaseSettings.SINGLETON_ID)
+    before = row.reopen_days
+    row.reopen_days = reopen_days
+    row.full_clean()
+    if row.reopen_days != before:
+        row.save(update_fields=["reopen_days", "updated_at"])
+        record_audit(kind=SettingsAuditKind.CASE_SETTINGS_CHANGED, actor=actor, subject=row,
+                     payload={"reopen_days": [before, row.reopen_days]})
+    return row
+
+
+@transaction.atomic
+def set_trust_threshold(*, actor, currency: str, max_amount: Decimal | str) -> TrustThreshold:
+    """Gestures up to `max_amount` in `currency` are made without proof (replaces that currency's)."""
+    currency = clean_currency(currency)
+    candidate = TrustThreshold(currency=currency, max_amount=max_amount)
+    # The currency's row is replaced, not refused as a duplicate: its other rules are checked here.
+    candidate.full_clean(validate_unique=False, validate_constraints=False)
+    if candidate.max_amount < 0:
+        raise ValidationError({"max_amount": [_("The threshold cannot be negative.")]})
+    current = TrustThreshold.objects.select_for_update().filter(currency=currency).first()
+    before = str(current.max_amount) if current is not None else None
+    threshold, _created = TrustThreshold.objects.update_or_create(currency=currency, defaults={"max_amount": candidate.max_amount})
+    threshold.refresh_from_db(fields=["max_amount"])
+    if before != str(threshold.max_amount):
+        record_audit(kind=SettingsAuditKind.TRUST_THRESHOLD_SET, actor=actor, subject=threshold,
+                     payload={"currency": currency, "max_amount": [before, str(threshold.max_amount)]})
+    return threshold
+
+
+@transaction.atomic
+def remove_trust_threshold(*, actor, threshold: TrustThreshold) -> None:
+    """From now on, proof is asked for every gesture in that currency."""
+    deleted, _rows = TrustThreshold.objects.filter(pk=threshold.pk).delete()
+    if deleted:
+        record_audit(kind=SettingsAuditKind.TRUST_THRESHOLD_REMOVED, actor=actor, subject=threshold,
+                     payload={"currency": threshold.currency, "max_amount": str(threshold.max_amount)})
