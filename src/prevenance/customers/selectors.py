@@ -20,6 +20,7 @@ from prevenance.customers.choices import (
     IdentityKind,
     Qualification,
 )
+from prevenance.customers.delivery_marks import consent_event_id
 from prevenance.customers.models import ConsentEvent, Customer, Identity, IdentityConflict, Order
 from prevenance.customers.normalize import guess_identity_kind, normalize_identity
 
@@ -160,6 +161,33 @@ def consent_states(customer: Customer) -> dict[str, ConsentStatus]:
             continue
         states[event.purpose] = ConsentStatus(event.purpose, _STATE_OF_ACTION[event.action], event.occurred_at, event)
     return states
+
+
+@dataclass(frozen=True)
+class ConsentConfirmation:
+    """A consent confirmation email of ours (services/consents.py), as a bounce returns it."""
+
+    message_id: str
+    customer: Customer
+    # The addresses it may have gone to: the person's email addresses, as stored (normalized).
+    sent_to: tuple[str, ...]
+
+
+def consent_confirmation(message_id: str) -> ConsentConfirmation | None:
+    """The confirmation email of a consent request whose Message-ID (without brackets) is
+    `message_id` (delivery_marks.consent_message_id), else None: not of that form, or the
+    request is gone, or its person erased."""
+    event_id = consent_event_id(message_id)
+    event = (
+        ConsentEvent.objects.select_related("customer")
+        .filter(pk=event_id, action=ConsentAction.REQUESTED, confirmation_token__isnull=False, customer__isnull=False)
+        .first()
+        if event_id is not None else None
+    )
+    if event is None or event.customer.erased_at is not None:
+        return None
+    addresses = Identity.objects.filter(customer=event.customer, kind=IdentityKind.EMAIL).order_by("pk")
+    return ConsentConfirmation(message_id, event.customer, tuple(addresses.values_list("normalized", flat=True)))
 
 
 def consent_history(customer: Customer) -> list[ConsentEvent]:

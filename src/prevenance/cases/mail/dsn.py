@@ -15,11 +15,12 @@ from email.parser import BytesHeaderParser
 
 from prevenance.cases.mail.headers import message_ids, repair_raw
 
+# The header each copy of our emails carries: the delivery mark of the one recipient it went to
+# (customers/delivery_marks.py). A report returning the copy's headers returns it too.
+from prevenance.customers.delivery_marks import BOUNCE_TOKEN_HEADER
+
 _HEADERS = BytesHeaderParser(policy=policy.compat32)
 DIAGNOSTIC_MAX = 200
-# The header each copy of our emails carries: the delivery mark of the one recipient it went to
-# (cases/services/bounces.py). A report returning the copy's headers returns it too.
-BOUNCE_TOKEN_HEADER = "X-Prevenance-Bounce-Token"
 TOKEN_MAX = 200
 
 

@@ -5,7 +5,8 @@ it, and whose failure for now is counted, enough such failures flagging it too
 
 The proof is the delivery mark. Each recipient of an email gets their own copy
 (outbound.deliver), carrying in BOUNCE_TOKEN_HEADER a signature, with the site's SECRET_KEY,
-of the email's Message-ID and of that one recipient's address (`bounce_token`). A genuine
+of the email's Message-ID and of that one recipient's address (`bounce_token`, in
+customers/delivery_marks.py: the consent confirmation email carries it too). A genuine
 report returns the headers of the copy that failed, mark included. Anyone else, a person in
 copy of the email among them, may know its Message-ID and the customer's address, but has
 never seen the customer's mark: a report they make up does not change the customer's
@@ -14,11 +15,10 @@ address. It is still stored, with the reason it was not applied (`BounceEffect.r
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core import signing
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import MessageKind
-from prevenance.cases.mail.dsn import BOUNCE_TOKEN_HEADER, FailedRecipient
+from prevenance.cases.mail.dsn import FailedRecipient
 from prevenance.cases.mail.parse import ParsedMessage
 from prevenance.cases.mail.problems import (
     BOUNCE_MISMATCH,
@@ -27,22 +27,13 @@ from prevenance.cases.mail.problems import (
     ParseProblem,
 )
 from prevenance.cases.models import Message
+from prevenance.customers.delivery_marks import BOUNCE_TOKEN_HEADER, bounce_token, marked_address
+from prevenance.customers.selectors import ConsentConfirmation, consent_confirmation
 from prevenance.customers.services import mark_bounced, note_temporary_failures
 
-__all__ = ["BOUNCE_TOKEN_HEADER", "BounceEffect", "apply_bounce", "bounce_token", "returned_email"]
-
-_SALT = "prevenance.cases.bounces"
-
-
-def _signed_value(message_id: str, address: str) -> str:
-    return f"{message_id}\n{address.strip().casefold()}"
-
-
-def bounce_token(message_id: str, recipient: str) -> str:
-    """The delivery mark of our email `message_id` (as stored, without brackets) in the copy
-    sent to `recipient`: an HMAC-SHA256 with SECRET_KEY (Django's signing, salted), 43
-    characters of URL-safe base64."""
-    return signing.Signer(salt=_SALT).signature(_signed_value(message_id, recipient))
+__all__ = [
+    "BOUNCE_TOKEN_HEADER", "BounceEffect", "apply_bounce", "bounce_token", "returned_consent_confirmation", "returned_email",
+]
 
 
 def _address_key(address: str) -> str:
@@ -57,32 +48,28 @@ def _address_key(address: str) -> str:
     return f"{local}{at}{domain}"
 
 
-def _sent_to(email: Message) -> list[str]:
+def _sent_to(email: Message | ConsentConfirmation) -> list[str]:
+    if isinstance(email, ConsentConfirmation):
+        return list(email.sent_to)
     addresses = (*email.to_addresses, *email.cc_addresses, *email.bcc_addresses)
     return list(dict.fromkeys(address.strip().casefold() for address in addresses))
 
 
-def marked_recipient(email: Message, token: str) -> str | None:
-    """The address among those `email` was sent to whose delivery mark `token` is, else None.
-    Compared in constant time, with SECRET_KEY and then each of SECRET_KEY_FALLBACKS (a key
-    being rotated still proves the emails signed before)."""
-    if not token:
-        return None
-    signer = signing.Signer(salt=_SALT)
-    for address in _sent_to(email):
-        try:
-            signer.unsign(f"{_signed_value(email.message_id, address)}{signer.sep}{token}")
-        except signing.BadSignature:
-            continue
-        return address
-    return None
+def marked_recipient(email: Message | ConsentConfirmation, token: str) -> str | None:
+    """The address among those `email` was sent to whose delivery mark `token` is, else None
+    (delivery_marks.marked_address: constant time, SECRET_KEY and its fallbacks)."""
+    return marked_address(email.message_id, token, _sent_to(email))
+
+
+def _returned_ids(parsed: ParsedMessage) -> list[str]:
+    ids = [parsed.returned_message_id, parsed.in_reply_to, *reversed(parsed.references)]
+    return list(dict.fromkeys(item for item in ids if item))
 
 
 def returned_email(parsed: ParsedMessage) -> Message | None:
     """Our OUTBOUND email a bounce returns: the Message-ID in its returned headers, else the
     ids it threads on (some servers answer the failed email as a reply)."""
-    ids = [parsed.returned_message_id, parsed.in_reply_to, *reversed(parsed.references)]
-    ids = list(dict.fromkeys(item for item in ids if item))
+    ids = _returned_ids(parsed)
     if not ids:
         return None
     found = {
@@ -92,6 +79,12 @@ def returned_email(parsed: ParsedMessage) -> Message | None:
         )
     }
     return next((found[item] for item in ids if item in found), None)
+
+
+def returned_consent_confirmation(parsed: ParsedMessage) -> ConsentConfirmation | None:
+    """The consent confirmation email of ours a bounce returns (customers' double opt-in, sent
+    with no case), found by its Message-ID like returned_email; else None."""
+    return next((found for item in _returned_ids(parsed) if (found := consent_confirmation(item))), None)
 
 
 def _reason(failure: FailedRecipient) -> str:
@@ -108,15 +101,17 @@ class BounceEffect:
     flagged: tuple[str, ...] = ()
     # Why the addresses it names were not applied (code, and those addresses as detail), or None.
     refused: ParseProblem | None = None
+    # The address its delivery mark proves (as we sent to it), to which the failure was applied, or "".
+    proven: str = ""
 
     def refused_problems(self) -> list[dict]:
         """The refusal as a stored message problem ({"code", "detail"}), if any."""
         return [{"code": self.refused.code, "detail": self.refused.detail}] if self.refused else []
 
 
-def apply_bounce(parsed: ParsedMessage, email: Message | None, *, at: datetime) -> BounceEffect:
-    """Apply a bounce returning our `email` (None: it returns none of ours) for the one address
-    its delivery mark proves the failed copy went to: flag it if it failed for good, count it
+def apply_bounce(parsed: ParsedMessage, email: Message | ConsentConfirmation | None, *, at: datetime) -> BounceEffect:
+    """Apply a bounce returning our `email` (a case's, or a consent confirmation; None: it
+    returns none of ours) for the one address its delivery mark proves the failed copy went to: flag it if it failed for good, count it
     if it failed for now. Every other address it names is left alone, and the effect says why
     (a report returning no email of ours, one without the mark, or a mark that is not that
     address's: forged, altered, or about another recipient's copy)."""
@@ -137,7 +132,10 @@ def apply_bounce(parsed: ParsedMessage, email: Message | None, *, at: datetime) 
     if unproven:
         code = BOUNCE_NOT_OURS if email is None else (BOUNCE_MISMATCH if parsed.returned_token else BOUNCE_UNMARKED)
         refused = ParseProblem(code, ", ".join(unproven)[:200])
-    return BounceEffect(flagged=tuple(dict.fromkeys(identity.normalized for identity in flagged)), refused=refused)
+    return BounceEffect(
+        flagged=tuple(dict.fromkeys(identity.normalized for identity in flagged)), refused=refused,
+        proven=proven if applied else "",
+    )
 
 
 def refused_timeline_text(effect: BounceEffect, subject: str, body: str) -> tuple[str, str]:

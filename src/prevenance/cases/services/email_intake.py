@@ -33,6 +33,7 @@ from prevenance.cases.services.bounces import (
     BounceEffect,
     apply_bounce,
     refused_timeline_text,
+    returned_consent_confirmation,
     returned_email,
 )
 from prevenance.cases.services.common import (
@@ -328,13 +329,15 @@ def _automatic(
     kept with the reason, on a case or a timeline, and changes no address."""
     now = received_at or timezone.now()
     email = returned_email(parsed) if parsed.is_bounce else None
+    # A consent confirmation (customers' double opt-in) is ours too, sent with no case.
+    consent = returned_consent_confirmation(parsed) if parsed.is_bounce and email is None and case is None else None
     if case is None and email is not None:
         case, how = Case(pk=email.case_id), "returned_message"
     target = lock_live_case(case.pk) if case is not None else None
     effect = BounceEffect()
     if parsed.is_bounce:
         # After the case's lock: a reply's intake takes the case, then the identity, too.
-        effect = apply_bounce(parsed, email, at=now)
+        effect = apply_bounce(parsed, email or consent, at=now)
         base = {**base, "bounced": effect.flagged}
         if effect.refused is not None:
             base["problems"] = (*base["problems"], effect.refused)
@@ -354,6 +357,9 @@ def _automatic(
         Customer.objects.filter(identities__kind=IdentityKind.EMAIL, identities__normalized=address).order_by("pk").first()
         if address else None
     )
+    if consent is not None and effect.proven:
+        # A genuine bounce of a consent confirmation: on the timeline of the person it was sent to.
+        customer = consent.customer
     if customer is None:
         # Not even a bounce that names a customer's address: anyone can write one, and its
         # text would land in that customer's history. Why it was not applied is in `base`.

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -21,6 +21,11 @@ from prevenance.customers.choices import (
     ConsentMethod,
     ConsentPurpose,
     IdentityKind,
+)
+from prevenance.customers.delivery_marks import (
+    BOUNCE_TOKEN_HEADER,
+    bounce_token,
+    consent_message_id,
 )
 from prevenance.customers.models import ConsentEvent, ConsentWording, Customer, Identity
 from prevenance.customers.services.profile import lock_live_customer
@@ -101,15 +106,18 @@ def send_consent_confirmation(*, event_id: int) -> bool:
         return False
 
     def send() -> None:
+        # Our Message-ID and the person's delivery mark: a bounce of it flags a mistyped
+        # address like that of any of our emails (cases/services/bounces.py).
+        message_id = consent_message_id(event.pk)
         with translation.override(customer.language):
             link = settings.PREVENANCE_BASE_URL.rstrip("/") + reverse("web:confirm_consent", args=[event.confirmation_token])
-            send_mail(
+            EmailMessage(
                 subject=_("Please confirm your subscription"),
-                message=_("Hello %(name)s,\n\nTo confirm that you wish to receive our news by email, open this link:\n%(link)s\n\nIf you did not ask for it, ignore this message.")
+                body=_("Hello %(name)s,\n\nTo confirm that you wish to receive our news by email, open this link:\n%(link)s\n\nIf you did not ask for it, ignore this message.")
                 % {"name": customer.first_name or "", "link": link},
-                from_email=None,
-                recipient_list=[email.normalized],
-            )
+                to=[email.normalized],
+                headers={"Message-ID": f"<{message_id}>", BOUNCE_TOKEN_HEADER: bounce_token(message_id, email.normalized)},
+            ).send()
 
     return run_once(key=f"consent-confirmation:{event.pk}", effect=send)
 
