@@ -88,7 +88,7 @@ class Outcome:
     FOLLOW_UP = "follow_up"  # a reply too late for its case (closed, or resolved past the window): new linked case
     DUPLICATE = "duplicate"  # this Message-ID was already stored: nothing written
     AUTOMATIC_ON_CASE = "automatic_on_case"  # auto-reply or bounce stored on the case it answers
-    # No case found: on the known sender's timeline only, or a bounce not applied on the named customer's (`timeline`)
+    # No case found: on the known sender's timeline only, or a consent confirmation's proven bounce on its recipient's
     AUTOMATIC_ON_TIMELINE = "automatic_on_timeline"
     AUTOMATIC_IGNORED = "automatic_ignored"  # no case, unknown sender: nothing stored, nobody to tell
     NO_SENDER = "no_sender"  # no readable From address: nobody to attach it to

@@ -406,13 +406,13 @@ def test_ingest_email_says_where_a_report_not_applied_went_and_why(tmp_path):
         "(failure not applied to claire@example.com: the email of ours it returns has no delivery mark)")
 
 
-def test_ingest_email_still_says_the_senders_timeline_when_it_is(tmp_path):
+def test_ingest_email_says_the_customers_timeline_for_an_auto_reply_from_a_customer(tmp_path):
     # An out-of-office from Claire that answers nothing we know: on her own timeline
     open_email_case("claire@example.com", message_id="c1@example.com")
     assert ingest_file(tmp_path, (
         b"From: claire@example.com\r\nTo: care@prevenance.test\r\nSubject: Absente\r\nMessage-ID: <ooo@example.com>\r\n"
         b"Auto-Submitted: auto-replied\r\n\r\nJe suis absente.\r\n"
-    )) == "auto-reply stored on the sender's timeline, not answered"
+    )) == "auto-reply stored on the customer's timeline, not answered"
 
 
 def test_an_agent_or_an_api_call_naming_the_address_does_not_clear_it():

@@ -2,8 +2,11 @@
 mistyped address given on a web form is flagged like that of any of our emails, only when the
 report returns the email's own delivery mark for it (docs/email-intake.md, "Bounces")."""
 
+import io
+
 import pytest
 from django.core import mail
+from django.core.management import call_command
 
 from prevenance.cases.services import ingest_email
 from prevenance.cases.services.email_intake import Outcome
@@ -107,3 +110,13 @@ def test_the_mark_is_made_as_before_so_emails_already_sent_still_prove_their_add
     # The value the mark had when it was made in cases (same salt, same signed text)
     settings.SECRET_KEY = "pinned-key-for-the-test-0123456789-abcdefghijklmnopqrstuvwxyz"
     assert bounce_token("c1.abc@prevenance.test", " Claire@Example.com") == "GXNEfuRKW0HiT-J5-O2I8uzDSxnYnH3cibpd9_cNE0E"
+
+
+def test_ingest_email_says_the_report_went_on_the_customers_timeline(confirmation, tmp_path):
+    _event, _identity, headers = confirmation
+    path = tmp_path / "bounce.eml"
+    path.write_bytes(dsn(returned=headers, recipients=[(TYPO, "failed", "5.1.1")]))
+    out = io.StringIO()
+    call_command("ingest_email", str(path), stdout=out)
+    assert out.getvalue().split(": ", 1)[1].strip() == (
+        f"bounce stored on the customer's timeline, not answered (undeliverable from now on: {TYPO})")

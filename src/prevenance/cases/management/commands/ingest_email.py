@@ -16,7 +16,7 @@ LABELS = {
     Outcome.FOLLOW_UP: gettext_lazy("follow-up case %(reference)s opened"),
     Outcome.DUPLICATE: gettext_lazy("duplicate of a stored message (%(reference)s)"),
     Outcome.AUTOMATIC_ON_CASE: gettext_lazy("%(automatic)s stored on %(reference)s, not answered"),
-    Outcome.AUTOMATIC_ON_TIMELINE: gettext_lazy("%(automatic)s stored on the sender's timeline, not answered"),
+    Outcome.AUTOMATIC_ON_TIMELINE: gettext_lazy("%(automatic)s stored on the customer's timeline, not answered"),
     Outcome.AUTOMATIC_IGNORED: gettext_lazy("%(automatic)s from an unknown sender, not stored"),
     Outcome.NO_SENDER: gettext_lazy("not stored: no readable sender address"),
 }
