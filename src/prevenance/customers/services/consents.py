@@ -89,7 +89,8 @@ def send_consent_confirmation(*, event_id: int) -> bool:
     """Email the double opt-in link of a consent request, once per request however often the
     task runs (prevenance.core.queue.run_once). True when it was sent now; False when it had
     been sent already, or there is nothing to send: the request is gone or settled since (a
-    withdrawal or a newer request came first), the person was erased, or has no email address."""
+    withdrawal or a newer request came first), the person was erased, or has no email address
+    that does not bounce."""
     event = ConsentEvent.objects.select_related("customer").filter(
         pk=event_id, action=ConsentAction.REQUESTED, confirmation_token__isnull=False
     ).first()
@@ -101,7 +102,12 @@ def send_consent_confirmation(*, event_id: int) -> bool:
     if settled:
         return False
     customer = event.customer
-    email = Identity.objects.filter(customer=customer, kind=IdentityKind.EMAIL).order_by("first_seen_at", "pk").first()
+    # An address flagged as undeliverable (a bounce, docs/email-intake.md) gets nothing: the
+    # next one does, if the person has another.
+    email = (
+        Identity.objects.filter(customer=customer, kind=IdentityKind.EMAIL, bounced_at__isnull=True)
+        .order_by("first_seen_at", "pk").first()
+    )
     if email is None:
         return False
 

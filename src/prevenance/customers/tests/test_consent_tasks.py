@@ -124,6 +124,20 @@ class TestSendConsentConfirmation:
         assert send_consent_confirmation(event.pk) is False
         assert mail.outbox == []
 
+    def test_an_address_flagged_as_undeliverable_is_passed_over_for_the_next(self):
+        identity = IdentityFactory(value="lea@exmaple.com")
+        customer = identity.customer
+        identity.bounced_at = identity.first_seen_at
+        identity.save(update_fields=["bounced_at"])
+        event = request_confirmation(customer)
+        assert send_consent_confirmation(event.pk) is False  # her only address bounces: nothing sent
+        assert mail.outbox == []
+
+        IdentityFactory(customer=customer, value="lea@example.com")
+        later = request_confirmation(customer)
+        assert send_consent_confirmation(later.pk) is True
+        assert [sent.recipients() for sent in mail.outbox] == [["lea@example.com"]]
+
     def test_only_a_pending_request_is_ever_emailed(self):
         customer = IdentityFactory(value="lea@example.com").customer
         grant = grant_consent(customer=customer, purpose=EMAIL, channel=Channel.IMPORT, method=ConsentMethod.IMPORT)
