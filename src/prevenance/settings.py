@@ -10,7 +10,6 @@ PREVENANCE_PHONE_REGION     default region for phone numbers without a country c
 
 import os
 import secrets
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -219,21 +218,6 @@ PREVENANCE_API_KEY_CACHE_SECONDS = env_int("PREVENANCE_API_KEY_CACHE_SECONDS", 1
 PREVENANCE_CASE_NUMBERS = os.environ.get("PREVENANCE_CASE_NUMBERS", "auto").strip().lower()
 if PREVENANCE_CASE_NUMBERS not in ("auto", "counter", "sequence"):
     raise ImproperlyConfigured(f"PREVENANCE_CASE_NUMBERS must be 'auto', 'counter' or 'sequence', got {PREVENANCE_CASE_NUMBERS!r}")
-
-def env_amounts(name: str, default: str) -> dict[str, Decimal]:
-    """"EUR=30,GBP=25" as {"EUR": Decimal("30"), "GBP": Decimal("25")}."""
-    raw = os.environ.get(name) or default
-    amounts = {}
-    for item in filter(None, (part.strip() for part in raw.split(","))):
-        currency, _, amount = item.partition("=")
-        try:
-            value = Decimal(amount.strip())
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if len(currency.strip()) != 3 or not currency.strip().isalpha() or not value.is_finite() or value < 0:
-            raise ImproperlyConfigured(f"{name} must read like EUR=30,GBP=25, got {raw!r}")
-        amounts[currency.strip().upper()] = value
-    return amounts
 
 
 def shared_cache(url: str) -> dict:
