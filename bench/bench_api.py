@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_api.py                       # PostgreSQL, a fresh database prevenance_bench_api
     .venv/bin/python bench/bench_api.py --clients 32 --seconds 30 --workers 5
     .venv/bin/python bench/bench_api.py --database-url postgres://postgres@127.0.0.1:5432/other --keep
+    .venv/bin/python bench/bench_api.py --floor               # open_case stubbed: what is left without a case
 
 The database named in --database-url is dropped and created again (it must be PostgreSQL,
 and its name must contain "bench"), then migrated. The server is `gunicorn prevenance.wsgi`
@@ -17,6 +18,10 @@ Then it checks: no error, and the database holds exactly one case per successful
 (counted by the run's tag in the subject, with distinct references); a sample of requests
 is sent again with the same Idempotency-Key and must be answered from the stored response
 without opening a case.
+
+With --floor, each worker answers with a case it stored once instead of opening one
+(bench/floor_gunicorn.py): the same requests, clients and server, so the run shows what
+the HTTP server, Django, the middleware, the Idempotency-Key and Ninja cost on their own.
 """
 
 import argparse
@@ -73,11 +78,14 @@ def make_key(url: str) -> str:
     return subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True, cwd=ROOT).stdout.strip()
 
 
-def start_server(url: str, port: int, workers: int, threads: int, var_dir: Path, numbers: str) -> subprocess.Popen:
+def start_server(url: str, port: int, workers: int, threads: int, var_dir: Path, numbers: str,
+                 floor: bool = False) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, PREVENANCE_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="prevenance.settings",
                PREVENANCE_CASE_NUMBERS=numbers)
     command = [sys.executable, "-m", "gunicorn", "prevenance.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                "--backlog", "2048", "--log-level", "warning"]
+    if floor:
+        command += ["--config", str(ROOT / "bench" / "floor_gunicorn.py")]
     if threads > 1:
         command += ["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30"]
     server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
@@ -197,7 +205,7 @@ def run(args) -> dict:
     if not args.keep:
         recreate_database(args.database_url)
     key = make_key(args.database_url) if not args.keep else args.api_key
-    server = start_server(args.database_url, args.port, args.workers, args.threads, var_dir, args.numbers)
+    server = start_server(args.database_url, args.port, args.workers, args.threads, var_dir, args.numbers, args.floor)
     try:
         measure_from = [float("inf")]
         until = threading.Event()
@@ -228,6 +236,7 @@ def run(args) -> dict:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.node()} {os.cpu_count()} CPUs, {platform.python_version()}",
         "load_average": [round(load_before, 2), round(load_after, 2)],
+        "floor_without_open_case": args.floor,
         "clients": args.clients, "workers": args.workers, "threads": args.threads, "case_numbers": args.numbers,
         "seconds": round(duration, 2),
         "requests": len(results), "created": len(ok), "errors": len(errors), "error_statuses": sorted(set(errors)),
@@ -287,11 +296,15 @@ def main() -> None:
                         help="PREVENANCE_CASE_NUMBERS for the server (cases/services/numbering.py)")
     parser.add_argument("--keep", action="store_true", help="reuse the database as it is (needs --api-key)")
     parser.add_argument("--api-key", default="")
+    parser.add_argument("--floor", action="store_true",
+                        help="stub open_case in the server (bench/floor_gunicorn.py): the HTTP floor, no case stored")
     args = parser.parse_args()
     result = run(args)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     check = result["rows_check"]
     # Every 201 (warm-up included) is exactly one stored case, each with its own reference.
+    if args.floor:  # no case is stored: only errors and the replayed retries can be checked
+        sys.exit(1 if result["errors"] or result["retries"]["replayed"] != result["retries"]["sent_again"] else 0)
     failed = (
         result["errors"]
         or check["distinct_references_answered"] != check["answered_201_measured"]
