@@ -317,6 +317,8 @@ def test_through_a_proxy_a_name_resolving_here_to_a_private_address_is_refused(p
         ("::ffff:8.8.8.8", None),  # an IPv4 address written in IPv6
         ("64:ff9b::808:808", None),  # NAT64 of a public address (IPv6-only networks)
         ("64:ff9b::a00:1", "private"),  # NAT64 of 10.0.0.1
+        ("64:ff9b:1:808:8:800::", "private"),  # a local translator's prefix (RFC 8215), even to 8.8.8.8
+        ("64:ff9b:1::a00:1", "private"),
         ("2002:a00:1::", "private"),  # 6to4 of 10.0.0.1
         ("::ffff:169.254.169.254", "link-local"),
         ("100.64.0.1", "private"),  # carrier-grade NAT

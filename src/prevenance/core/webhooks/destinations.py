@@ -26,6 +26,9 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # an IPv4 address in the last 32 bits (DNS64)
+# A translator run inside one network (RFC 8215), where the IPv4 address may sit anywhere
+# after the prefix: whatever it reaches is reached from inside that network.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 # RFC 1918, and the carriers' shared space (RFC 6598) that is just as internal.
 _PRIVATE_V4 = tuple(ipaddress.ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"))
 
@@ -69,7 +72,9 @@ def address_kind(address: str) -> str | None:
         return "multicast"
     if ip.version == 6 and ip in _UNIQUE_LOCAL:
         return "unique-local"
-    if (ip.version == 4 and any(ip in net for net in _PRIVATE_V4)) or (ip.version == 6 and ip.is_site_local):
+    if (ip.version == 4 and any(ip in net for net in _PRIVATE_V4)) or (
+        ip.version == 6 and (ip.is_site_local or ip in _LOCAL_NAT64)
+    ):
         return "private"
     if ip.is_private or ip.is_reserved or not ip.is_global:
         return "reserved"
