@@ -101,6 +101,12 @@ def run_once(*, key: str, effect: Callable[[], None], lease: timedelta = EFFECT_
     return True
 
 
+def effects_done(keys: Sequence[str]) -> set[str]:
+    """The keys among `keys` whose effect ran to its end (run_once): for a task whose effects
+    are parts of one piece of work, which parts went in an earlier run."""
+    return set(TaskEffect.objects.filter(key__in=keys, done_at__isnull=False).values_list("key", flat=True))
+
+
 def prune_task_effects(*, older_than: timedelta) -> int:
     """Forget the effects finished more than `older_than` ago; returns how many."""
     deleted, _ = TaskEffect.objects.filter(done_at__lt=timezone.now() - older_than).delete()

@@ -9,10 +9,13 @@ The message row is its own outbox entry: `delivery_due_at` says when the next at
 (NULL: nothing to send). A reply's task is sent when the transaction commits and the row is
 leased to it for QUEUE_LEASE; an acknowledgement (one per new case, the hot path of every
 intake) is only marked due and the periodic sweep (`send_due_emails`, every few seconds)
-sends its task. The task sends it once (`deliver`, through `run_once`) with Django's email
-backend and stamps `sent_at`; a failed send keeps the error in `send_error` and is due again
-after a backoff (`retry_delay`), then given up after MAX_ATTEMPTS with the error kept. A task
-lost with its broker is made up for by the sweep once its lease has passed.
+sends its task. The task sends it once (`deliver`, through `run_once`), a copy to each
+recipient, with Django's email backend and stamps `sent_at`; a failed send keeps the error in
+`send_error` and is due again after a backoff (`retry_delay`), then given up after MAX_ATTEMPTS
+with the error kept. A retry sends only the copies not accepted yet; the email counts as sent
+once the customer's copy is accepted, and a copy still refused at the last attempt is named on
+the message (delivery_problems.COPIES_NOT_DELIVERED) instead of failing the copies that went.
+A task lost with its broker is made up for by the sweep once its lease has passed.
 """
 
 import contextlib
@@ -42,7 +45,7 @@ from prevenance.cases.services.bounces import BOUNCE_TOKEN_HEADER, bounce_token
 from prevenance.cases.services.common import clean_header, fetch_all, quoted, team_mailbox_addresses
 from prevenance.cases.services.templates import case_language
 from prevenance.core.choices import Channel
-from prevenance.core.queue import enqueue_on_commit, lease_due_rows, run_once
+from prevenance.core.queue import effects_done, enqueue_on_commit, lease_due_rows, run_once
 from prevenance.core.sql import db_datetime, update_instance
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Identity
@@ -393,17 +396,27 @@ def _from_header(case: Case, mailbox: str) -> str:
         return mailbox
 
 
+# An email still to send: not sent yet, or sent to the customer while a copy to someone else is
+# tried again (deliver). One sent to all, or given up, is left alone.
+_STILL_TO_SEND = Q(sent_at__isnull=True) | Q(delivery_due_at__isnull=False)
+
+
 def deliver(*, message_id: int, subject: str = "") -> bool:
     """Send one OUTBOUND email of the outbox once, a copy to each recipient (`recipients`,
-    `build_email`); True when it was sent now.
+    `build_email`, `_send_copies`); True when the attempt left no copy to send again.
 
-    A failed send records its error on the message and when the next attempt is due
-    (retry_delay), for the sweep; after MAX_ATTEMPTS it is given up, the error kept. `subject`
-    is for tasks queued before the subject was stored on the message.
+    A failed attempt records its problem on the message and when the next attempt is due
+    (retry_delay), for the sweep; only the copies not accepted yet are sent again. The email
+    counts as sent (`sent_at`) once the customer's copy (To) is accepted, even while a copy to
+    someone in Cc is still tried again, and when an attempt leaves nothing to try again with at
+    least one copy accepted: the problem then names each recipient it did not reach (refused
+    for good, or given up after MAX_ATTEMPTS). With no copy accepted at all, the email is given
+    up after MAX_ATTEMPTS, the error kept. `subject` is for tasks queued before the subject was
+    stored on the message.
     """
     message = (
         Message.objects.select_related("case", "case__team")
-        .filter(Q(pk=message_id) & Q(kind=MessageKind.OUTBOUND) & Q(channel=Channel.EMAIL) & Q(sent_at__isnull=True))
+        .filter(_STILL_TO_SEND, Q(pk=message_id) & Q(kind=MessageKind.OUTBOUND) & Q(channel=Channel.EMAIL))
         .first()
     )
     if message is None:
@@ -412,66 +425,194 @@ def deliver(*, message_id: int, subject: str = "") -> bool:
         # Erased meanwhile, or never addressed (send_error says why): out of the outbox.
         Message.objects.filter(pk=message.pk).update(delivery_due_at=None)
         return False
+    attempt = message.delivery_attempts + 1
 
     def send() -> None:
-        # One copy per recipient, each with its own delivery mark and sent once (its own
-        # run_once: an attempt failing after the customer's copy went does not send it again).
-        # A copy whose recipient the server refuses is left out, as one envelope for all left
-        # out a refused recipient (a copy the server refuses for good after reading it, 5xx, is
-        # left out the same way); all refused is a failed attempt. Every copy goes over one
-        # connection, opened when the first copy still to send is ready (the files read once,
-        # before it) and closed after the last; a server refusing a recipient resets the
-        # transaction (RSET), and the connection goes on with the next copy.
-        addresses = recipients(message)
-        refused: list[smtplib.SMTPException] = []
-        connection = get_connection()
-        files: list[tuple[str, bytes, str]] | None = None
-
-        def send_copy(address: str) -> None:
-            nonlocal files
-            if files is None:
-                files = attached_files(message)
-            copy = build_email(message, subject=message.email_subject or subject, recipient=address, files=files)
-            connection.open()  # a no-op once open
-            connection.send_messages([copy])
-
-        try:
-            for number, address in enumerate(addresses):
-                try:
-                    run_once(key=f"case-message-send:{message.pk}:{number}", effect=functools.partial(send_copy, address))
-                except smtplib.SMTPRecipientsRefused as exc:
-                    refused.append(exc)
-                except smtplib.SMTPDataError as exc:
-                    if not 500 <= exc.smtp_code < 600:
-                        raise  # refused for now (4xx): the next attempt sends this copy again
-                    refused.append(exc)  # refused for good once the server saw it: as a refused recipient
-        finally:
-            # Every copy sent was accepted already: a server that answers QUIT badly, or has
-            # gone, changes nothing, nor hides the error that ended the attempt.
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                connection.close()
-        if refused and len(refused) == len(addresses):
-            raise refused[0]
-        Message.objects.filter(pk=message.pk).update(sent_at=timezone.now(), send_error="", send_problem={}, delivery_due_at=None)
+        undelivered = _send_copies(message, message.email_subject or subject)
+        if len(undelivered) == len(recipients(message)):
+            first = next(iter(undelivered.values()))
+            raise _AttemptFailed(delivery_problems.problem("send_failed", error=first.error[:2000]))
+        tried_again = any(not copy.for_good for copy in undelivered.values())
+        if tried_again and attempt < MAX_ATTEMPTS:
+            raise _AttemptFailed(_copies_problem(undelivered, attempt=None), customer_served=_customer_served(message, undelivered))
+        problem = _copies_problem(undelivered, attempt=attempt) if undelivered else {}
+        fields = {
+            "sent_at": message.sent_at or timezone.now(), "send_problem": problem, "delivery_due_at": None,
+            "send_error": delivery_problems.describe(problem)[:2000] if problem else "",
+        }
+        if tried_again:
+            fields["delivery_attempts"] = attempt  # the last: the copies still refused are given up
+        Message.objects.filter(pk=message.pk).update(**fields)
 
     try:
         # Built inside: reading an attached file that is gone from the storage is a failed
         # attempt (retried, then given up with its reason), not a task that fails for ever.
         return run_once(key=f"case-message-send:{message.pk}", effect=send)
-    except (smtplib.SMTPException, OSError) as exc:
-        _attempt_failed(message, str(exc) or type(exc).__name__)
+    except _AttemptFailed as failure:
+        _attempt_failed(message, failure)
         return False
 
 
-def _attempt_failed(message: Message, reason: str) -> None:
+@dataclass(frozen=True)
+class _Undelivered:
+    """A copy not accepted, and why: refused for good (a 5xx answer, sent again only while no
+    copy was accepted) or for now (a 4xx answer, a connection lost, an attempt ended before it:
+    the next attempt sends it again)."""
+
+    error: str
+    for_good: bool = False
+
+
+class _ConnectionLost(Exception):
+    """The connection failed while a copy was being sent: that copy did not go, the next goes
+    over a new connection."""
+
+
+class _AttemptFailed(Exception):
+    """An attempt that leaves copies to send again: its problem, and whether the customer's
+    copy went all the same (the email then counts as sent while the others are tried again)."""
+
+    def __init__(self, problem: dict, *, customer_served: bool = False):
+        super().__init__(problem)
+        self.problem, self.customer_served = problem, customer_served
+
+
+def _copy_key(message: Message, number: int) -> str:
+    return f"case-message-send:{message.pk}:{number}"
+
+
+def _send_copies(message: Message, subject: str) -> dict[str, _Undelivered]:
+    """Send each recipient's copy that no attempt sent yet, each once (its own run_once, so an
+    attempt failing after the customer's copy went does not send it again); returns the copies
+    not accepted, by address, in the order of `recipients`.
+
+    A copy whose recipient or message the server refuses, or whose connection drops, is left
+    for what it is (_refusal) and the others still go: one envelope for all left out a refused
+    recipient the same way. Every copy goes over one connection, opened when the first copy
+    still to send is ready (the files read once, before it) and closed after the last; a server
+    refusing a recipient or a message resets the transaction (RSET) and the connection goes on,
+    one that hangs up is opened again for the next copy. An error no copy can get past (the
+    server unreachable, our sender refused, a stored file gone) ends the attempt: every copy
+    not sent yet is left with it."""
+    addresses = recipients(message)
+    undelivered: dict[str, _Undelivered] = {}
+    connection = get_connection()
+    files: list[tuple[str, bytes, str]] | None = None
+
+    def send_copy(address: str) -> None:
+        nonlocal files
+        if files is None:
+            files = attached_files(message)
+        copy = build_email(message, subject=subject, recipient=address, files=files)
+        connection.open()  # a no-op once open
+        try:
+            connection.send_messages([copy])
+        except smtplib.SMTPServerDisconnected as exc:
+            raise _ConnectionLost(str(exc) or type(exc).__name__) from exc
+        except smtplib.SMTPException:
+            raise  # the server's answer (_refusal says whether it is about this copy)
+        except OSError as exc:
+            raise _ConnectionLost(str(exc) or type(exc).__name__) from exc
+
+    number = 0
+    try:
+        for number, address in enumerate(addresses):
+            try:
+                run_once(key=_copy_key(message, number), effect=functools.partial(send_copy, address))
+            except (smtplib.SMTPException, _ConnectionLost) as exc:
+                refusal = _refusal(exc)
+                if refusal is None:
+                    raise
+                undelivered[address] = refusal
+                if _hung_up(exc):
+                    _close_quietly(connection)  # opened again for the next copy
+    except (smtplib.SMTPException, OSError) as exc:
+        left = {_copy_key(message, later): address for later, address in enumerate(addresses) if later >= number}
+        sent_before = effects_done(list(left))
+        reason = _Undelivered(_error_text(exc))
+        undelivered.update({address: reason for key, address in left.items() if key not in sent_before})
+    finally:
+        _close_quietly(connection)
+    return undelivered
+
+
+def _refusal(exc: Exception) -> _Undelivered | None:
+    """How a failed copy counts; None for an error about the whole attempt (our sender refused,
+    a server that will not talk to us)."""
+    if isinstance(exc, _ConnectionLost):
+        return _Undelivered(str(exc))
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _text in exc.recipients.values()]
+        return _Undelivered(_error_text(exc), for_good=bool(codes) and all(500 <= code < 600 for code in codes))
+    if isinstance(exc, smtplib.SMTPDataError):
+        return _Undelivered(_error_text(exc), for_good=500 <= exc.smtp_code < 600)
+    return None
+
+
+def _hung_up(exc: Exception) -> bool:
+    # 421: the server closes the connection as it answers (smtplib closes its side too).
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return any(code == 421 for code, _text in exc.recipients.values())
+    return isinstance(exc, _ConnectionLost) or (isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code == 421)
+
+
+def _close_quietly(connection) -> None:
+    # Every copy sent was accepted already: a server that answers QUIT badly, or has gone,
+    # changes nothing, nor hides the error that ended the attempt (SMTPException is an OSError).
+    with contextlib.suppress(OSError):
+        connection.close()
+
+
+def _error_text(exc: BaseException) -> str:
+    """An error as the agent reads it: the server's answer ("451 4.7.1 Try again later"), else
+    the error's own words."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        return "; ".join(_answer(code, text) for code, text in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _answer(exc.smtp_code, exc.smtp_error)
+    return str(exc) or type(exc).__name__
+
+
+def _answer(code: int, text: bytes | str) -> str:
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def _customer_served(message: Message, undelivered: Mapping[str, _Undelivered]) -> bool:
+    """Whether the customer's copy (To) was accepted: the email then counts as sent, as a
+    bounce of that copy is what would say they did not get it (bounces.py)."""
+    missing = {address.casefold() for address in undelivered}
+    return not any(address.casefold() in missing for address in message.to_addresses)
+
+
+def _copies_problem(undelivered: Mapping[str, _Undelivered], *, attempt: int | None) -> dict:
+    """The problem of an email some recipients got: each copy not delivered, given up after
+    `attempt` (the last) unless refused for good; None: tried again."""
+    copies = []
+    for address, copy in undelivered.items():
+        error = copy.error[:500]
+        if copy.for_good:
+            copies.append(delivery_problems.problem("not_delivered", address=address, error=error))
+        elif attempt is None:
+            copies.append(delivery_problems.problem("not_delivered_yet", address=address, error=error))
+        else:
+            copies.append(delivery_problems.problem("not_delivered_given_up", address=address, error=error, attempts=str(attempt)))
+    return delivery_problems.copies_not_delivered(copies)
+
+
+def _attempt_failed(message: Message, failure: _AttemptFailed) -> None:
     attempts = message.delivery_attempts + 1
-    stored = delivery_problems.problem("send_failed", error=reason[:2000])
+    stored = failure.problem
+    fields: dict[str, Any] = {}
     if attempts >= MAX_ATTEMPTS:
-        stored, due = {**stored, "given_up": True}, None
+        # No copy was accepted (deliver counts an email some recipients got as sent).
+        stored, fields["delivery_due_at"] = {**stored, "given_up": True}, None
     else:
-        due = timezone.now() + timedelta(seconds=retry_delay(attempts - 1))
-    Message.objects.filter(pk=message.pk, sent_at__isnull=True).update(
-        send_error=delivery_problems.describe(stored)[:2000], send_problem=stored, delivery_attempts=attempts, delivery_due_at=due,
+        fields["delivery_due_at"] = timezone.now() + timedelta(seconds=retry_delay(attempts - 1))
+    if failure.customer_served and message.sent_at is None:
+        fields["sent_at"] = timezone.now()
+    Message.objects.filter(_STILL_TO_SEND, pk=message.pk).update(
+        send_error=delivery_problems.describe(stored)[:2000], send_problem=stored, delivery_attempts=attempts, **fields,
     )
 
 

@@ -7,7 +7,7 @@ from django import template
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from prevenance.cases.delivery_problems import message_send_error
+from prevenance.cases.delivery_problems import message_send_error, message_send_lines
 from prevenance.cases.mail.problems import problem_lines as read_problems
 from prevenance.cases.mail.sanitize import sanitize_html
 from prevenance.cases.priority import reason_label
@@ -26,6 +26,12 @@ def approvals_waiting(user) -> int:
 def send_error_text(message) -> str:
     """Why this outbound email was not sent, in the reader's language (delivery_problems.py)."""
     return message_send_error(message)
+
+
+@register.filter
+def send_problem_lines(message) -> list[str]:
+    """For an email sent: each recipient it did not reach, and why, in the reader's language."""
+    return message_send_lines(message)
 
 
 @register.filter

@@ -190,7 +190,9 @@ def test_a_copy_the_server_refuses_leaves_the_others_sent(agent, flaky, django_c
         message = reply(case, agent)
     assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"]]
     message.refresh_from_db()
-    assert message.sent_at is not None and message.send_error == ""
+    # Sent, and Paul named on the thread: his copy will not be tried again
+    assert message.sent_at is not None and message.delivery_due_at is None
+    assert message.send_error == "Not delivered to paul@example.com: 550 5.1.1 User unknown"
 
 
 @pytest.mark.django_db
@@ -204,18 +206,21 @@ def test_a_copy_rejected_for_good_once_sent_is_left_out_and_one_rejected_for_now
         message = reply(case, agent)
     message.refresh_from_db()
     assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"]]
-    assert (message.sent_at is not None, message.send_error, message.delivery_due_at) == (True, "", None)
+    assert (message.sent_at is not None, message.send_error, message.delivery_due_at) == (
+        True, "Not delivered to paul@example.com: 554 Message rejected", None)
 
-    # For now (451): the attempt failed, and the next one sends Paul's copy alone
+    # For now (451): Claire has it (sent), and the next attempt sends Paul's copy alone
     mail.outbox.clear()
     flaky.rejected = {"paul@example.com": 451}
     with django_capture_on_commit_callbacks(execute=True):
         second = reply(case, agent, body="Encore une précision.")
     second.refresh_from_db()
-    assert (second.sent_at, second.delivery_attempts) == (None, 1)
+    assert (second.sent_at is not None, second.delivery_attempts, second.delivery_due_at is not None) == (True, 1, True)
     flaky.rejected = {}
     assert deliver(message_id=second.pk) is True
     assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"], ["paul@example.com"]]
+    second.refresh_from_db()
+    assert (second.send_error, second.delivery_due_at) == ("", None)
 
 
 @pytest.mark.django_db
@@ -236,7 +241,8 @@ def test_an_attempt_failing_after_the_customers_copy_does_not_send_it_again(agen
     with django_capture_on_commit_callbacks(execute=True):
         message = reply(case, agent)
     message.refresh_from_db()
-    assert ([sent.recipients() for sent in mail.outbox], message.sent_at, message.delivery_attempts) == ([["claire@example.com"]], None, 1)
+    assert ([sent.recipients() for sent in mail.outbox], message.delivery_attempts) == ([["claire@example.com"]], 1)
+    assert message.sent_at is not None and message.delivery_due_at is not None  # Claire has it; Paul's copy is due again
     # The next attempt sends Paul's copy only
     assert deliver(message_id=message.pk) is True
     assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"], ["paul@example.com"]]
@@ -291,7 +297,8 @@ def test_over_a_real_smtp_server_each_copy_has_its_envelope_and_its_mark_on_one_
         assert sent["X-Prevenance-Bounce-Token"] == bounce_token(message.message_id, recipient)
         assert [part.get_filename() for part in sent.iter_attachments()] == ["label.pdf"]
     message.refresh_from_db()
-    assert (message.sent_at is not None, message.send_error) == (True, "")
+    assert (message.sent_at is not None, message.send_error) == (
+        True, "Not delivered to paul@example.com: 550 5.1.1 <paul@example.com>: Recipient address rejected: User unknown")
 
 
 @pytest.mark.django_db

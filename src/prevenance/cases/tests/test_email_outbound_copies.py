@@ -1,0 +1,299 @@
+"""Outbound delivery, copy by copy: a copy that keeps failing does not fail the copies that went.
+
+Each recipient gets their own copy (outbound.deliver). When one copy, say to a person in Cc,
+is refused for now at every attempt, the others are never sent again, the email counts as
+sent as soon as the customer's copy went, and the last attempt gives up that copy alone,
+named on the message. Only an email no one got is given up as a whole."""
+
+import smtplib
+import socketserver
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import ClassVar
+
+import pytest
+from django.core import mail
+from django.core.mail.backends import locmem
+from django.urls import reverse
+from django.utils import timezone
+
+from prevenance.cases.delivery_problems import message_send_error
+from prevenance.cases.models import Case, Message
+from prevenance.cases.services import add_reply, ingest_email
+from prevenance.cases.services.outbound import MAX_ATTEMPTS, deliver, send_due_emails
+from prevenance.core.testing import run_concurrently
+
+TRY_LATER = b"4.7.1 Try again later"
+
+
+@pytest.fixture(autouse=True)
+def _sender(settings):
+    settings.DEFAULT_FROM_EMAIL = "care@prevenance.test"
+
+
+class RefusingBackend(locmem.EmailBackend):
+    """The test outbox, with a server answering `for_now[address]` (an SMTP code) to the
+    message of every copy sent to that address, however often it is sent."""
+
+    for_now: ClassVar[dict[str, int]] = {}
+
+    def send_messages(self, messages):
+        for message in messages:
+            [recipient] = message.recipients()
+            if recipient in self.for_now:
+                raise smtplib.SMTPDataError(self.for_now[recipient], TRY_LATER)
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def refusing(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    RefusingBackend.for_now = {}
+    return RefusingBackend
+
+
+def claire_paul_and_marc_case() -> Case:
+    raw = (
+        "From: claire@example.com\r\nTo: care@prevenance.test\r\nCc: paul@example.com, marc@example.com\r\n"
+        "Subject: Colis\r\nMessage-ID: <c1@example.com>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nToujours rien reçu.\r\n"
+    ).encode()
+    return Case.objects.get(pk=ingest_email(raw=raw).case.pk)
+
+
+def sent_to() -> list[str]:
+    return [address for sent in mail.outbox for address in sent.recipients()]
+
+
+def given_up(address: str, error: str) -> dict:
+    return {"code": "not_delivered_given_up", "params": {"address": address, "error": error, "attempts": str(MAX_ATTEMPTS)}}
+
+
+@pytest.mark.django_db
+def test_a_copy_in_copy_refused_for_now_at_every_attempt_is_given_up_alone_and_the_email_is_sent(
+    agent, refusing, django_capture_on_commit_callbacks,
+):
+    case = claire_paul_and_marc_case()
+    refusing.for_now = {"paul@example.com": 451}
+    # The first attempt: Claire (the customer) and Marc get their copies, Paul's server says later
+    with django_capture_on_commit_callbacks(execute=True):
+        message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
+    message.refresh_from_db()
+    assert sent_to() == ["claire@example.com", "marc@example.com"]
+    # The customer has it: the email counts as sent, and stays in the outbox for Paul's copy
+    first_sent_at = message.sent_at
+    assert first_sent_at is not None and message.delivery_due_at is not None and message.delivery_attempts == 1
+    assert message.send_problem == {"code": "copies_not_delivered", "copies": [
+        {"code": "not_delivered_yet", "params": {"address": "paul@example.com", "error": "451 4.7.1 Try again later"}},
+    ]}
+    assert message.send_error == "Not delivered to paul@example.com yet: 451 4.7.1 Try again later"
+
+    # Every retry sends Paul's copy alone, and it is refused every time
+    for attempt in range(2, MAX_ATTEMPTS):
+        assert deliver(message_id=message.pk) is False
+        message.refresh_from_db()
+        assert (message.delivery_attempts, message.delivery_due_at is not None) == (attempt, True)
+    assert deliver(message_id=message.pk) is True  # the last: nothing left to try again
+    assert sent_to() == ["claire@example.com", "marc@example.com"]  # never sent twice
+
+    message.refresh_from_db()
+    assert (message.sent_at, message.delivery_due_at, message.delivery_attempts) == (first_sent_at, None, MAX_ATTEMPTS)
+    assert message.send_problem == {"code": "copies_not_delivered", "copies": [given_up("paul@example.com", "451 4.7.1 Try again later")]}
+    assert message.send_error == f"Not delivered to paul@example.com: 451 4.7.1 Try again later (given up after {MAX_ATTEMPTS} attempts)"
+    assert "given_up" not in message.send_problem  # not the whole email
+    # Out of the outbox: no sweep, no task sends anything again
+    assert send_due_emails(now=timezone.now() + timedelta(days=1)) == 0
+    assert deliver(message_id=message.pk) is False
+    assert sent_to() == ["claire@example.com", "marc@example.com"]
+
+
+@pytest.mark.django_db
+def test_an_email_no_one_got_is_given_up_as_a_whole_after_the_last_attempt(agent, refusing, django_capture_on_commit_callbacks):
+    case = claire_paul_and_marc_case()
+    refusing.for_now = {"claire@example.com": 451, "paul@example.com": 452, "marc@example.com": 451}
+    with django_capture_on_commit_callbacks(execute=True):
+        message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
+    for _attempt in range(2, MAX_ATTEMPTS + 1):
+        assert deliver(message_id=message.pk) is False
+    message.refresh_from_db()
+    assert mail.outbox == []
+    assert (message.sent_at, message.delivery_due_at, message.delivery_attempts) == (None, None, MAX_ATTEMPTS)
+    assert message.send_problem == {"code": "send_failed", "params": {"error": "451 4.7.1 Try again later"}, "given_up": True}
+    assert message.send_error == "Sending failed: 451 4.7.1 Try again later (given up: no more attempts)"
+
+
+@pytest.mark.django_db
+def test_while_the_customers_copy_is_refused_for_now_the_email_is_not_sent_yet(agent, refusing, django_capture_on_commit_callbacks):
+    case = claire_paul_and_marc_case()
+    refusing.for_now = {"claire@example.com": 421}
+    with django_capture_on_commit_callbacks(execute=True):
+        message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
+    message.refresh_from_db()
+    # Paul and Marc have it, Claire does not: not sent yet, and her copy is named
+    assert sent_to() == ["paul@example.com", "marc@example.com"]
+    assert (message.sent_at, message.delivery_attempts, message.delivery_due_at is not None) == (None, 1, True)
+    assert message_send_error(message) == "Not delivered to claire@example.com yet: 421 4.7.1 Try again later"
+
+    # Her server takes it at the next attempt: sent, to her alone, nothing left to say
+    refusing.for_now = {}
+    assert deliver(message_id=message.pk) is True
+    message.refresh_from_db()
+    assert sent_to() == ["paul@example.com", "marc@example.com", "claire@example.com"]
+    assert message.sent_at is not None and (message.send_error, message.send_problem, message.delivery_due_at) == ("", {}, None)
+
+
+@pytest.mark.django_db
+def test_the_last_attempt_gives_up_the_customers_copy_when_only_people_in_copy_got_it(
+    agent, refusing, django_capture_on_commit_callbacks,
+):
+    case = claire_paul_and_marc_case()
+    refusing.for_now = {"claire@example.com": 450}
+    with django_capture_on_commit_callbacks(execute=False):
+        message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
+    Message.objects.filter(pk=message.pk).update(delivery_attempts=MAX_ATTEMPTS - 1)
+    assert deliver(message_id=message.pk) is True
+    message.refresh_from_db()
+    # Someone got it: sent, with the customer named as not reached (the agent sees it, beside the message)
+    assert message.sent_at is not None and message.delivery_due_at is None
+    assert message.send_problem["copies"] == [given_up("claire@example.com", "450 4.7.1 Try again later")]
+
+
+# A real SMTP server, for the two temporary failures smtplib and Django's SMTP backend raise
+# themselves: a recipient refused for now at RCPT (greylisting), and a connection that drops.
+
+@dataclass
+class Greylisting:
+    greylisted: set[str] = field(default_factory=set)  # answered 450 at RCPT
+    hangs_up_on: set[str] = field(default_factory=set)  # the connection drops once their message is read
+    connections: int = 0
+    delivered: list[list[str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def reply(self, line: str) -> None:
+        self.wfile.write(f"{line}\r\n".encode())
+
+    def handle(self) -> None:
+        box: Greylisting = self.server.box
+        with box.lock:
+            box.connections += 1
+        self.reply("220 mx.prevenance.test ESMTP")
+        recipients: list[str] = []
+        while line := self.rfile.readline():
+            command = line.decode("ascii", "replace").strip()
+            verb, address = command[:4].upper(), command.partition("<")[2].partition(">")[0].lower()
+            if verb == "RCPT" and address in box.greylisted:
+                self.reply(f"450 4.2.0 <{address}>: Recipient address rejected: Greylisted, try again later")
+            elif verb == "RCPT":
+                recipients.append(address)
+                self.reply("250 2.1.5 Ok")
+            elif verb == "DATA":
+                self.reply("354 End data with <CR><LF>.<CR><LF>")
+                while self.rfile.readline() not in (b".\r\n", b""):
+                    pass
+                if set(recipients) & box.hangs_up_on:
+                    return  # gone without an answer
+                with box.lock:
+                    box.delivered.append(recipients)
+                recipients = []
+                self.reply("250 2.0.0 Ok: queued")
+            elif verb == "QUIT":
+                self.reply("221 2.0.0 Bye")
+                return
+            else:  # EHLO, MAIL, RSET, NOOP
+                recipients = [] if verb in ("MAIL", "RSET") else recipients
+                self.reply("250 mx.prevenance.test" if verb == "EHLO" else "250 2.0.0 Ok")
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@contextmanager
+def greylisting_server(settings) -> Iterator[Greylisting]:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.box = Greylisting()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.server_address[1]
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    try:
+        yield server.box
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.django_db
+def test_over_a_real_smtp_server_a_dropped_connection_and_a_greylisted_copy_do_not_stop_the_others(
+    agent, settings, django_capture_on_commit_callbacks,
+):
+    case = claire_paul_and_marc_case()
+    with greylisting_server(settings) as server:
+        # Paul's copy drops the connection every time, Marc's server greylists him for ever
+        server.hangs_up_on, server.greylisted = {"paul@example.com"}, {"marc@example.com"}
+        with django_capture_on_commit_callbacks(execute=True):
+            message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
+        # The first attempt: Claire's copy went; Marc's was tried over a new connection after Paul's dropped
+        assert (server.delivered, server.connections) == ([["claire@example.com"]], 2)
+        message.refresh_from_db()
+        assert message.sent_at is not None and message.delivery_due_at is not None
+        for _attempt in range(2, MAX_ATTEMPTS + 1):
+            deliver(message_id=message.pk)
+        assert server.delivered == [["claire@example.com"]]  # never sent again
+    message.refresh_from_db()
+    assert (message.delivery_due_at, message.delivery_attempts) == (None, MAX_ATTEMPTS)
+    assert message.send_problem["copies"] == [
+        given_up("paul@example.com", "Connection unexpectedly closed"),
+        given_up("marc@example.com", "450 4.2.0 <marc@example.com>: Recipient address rejected: Greylisted, try again later"),
+    ]
+
+
+@pytest.mark.django_db
+def test_the_thread_shows_an_email_sent_and_the_recipients_it_did_not_reach(
+    client, agent, refusing, django_capture_on_commit_callbacks,
+):
+    case = claire_paul_and_marc_case()
+    refusing.for_now = {"paul@example.com": 451}
+    with django_capture_on_commit_callbacks(execute=True):
+        message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
+    client.force_login(agent)
+
+    def shown() -> str:
+        page = client.get(reverse("cases:case", kwargs={"case_id": case.pk})).content.decode()
+        start = page.index(f'id="message-{message.pk}"')
+        return page[start:page.index("msg-body", start)]
+
+    # While Paul's copy is tried again: sent, his copy still to send
+    retrying = shown()
+    assert "· sent ·" in retrying and "some copies still to send, next attempt" in retrying and "not sent" not in retrying
+    assert "⚠ Not delivered to paul@example.com yet: 451 4.7.1 Try again later" in retrying
+    # Given up: sent, and Paul named with why
+    Message.objects.filter(pk=message.pk).update(delivery_attempts=MAX_ATTEMPTS - 1)
+    deliver(message_id=message.pk)
+    done = shown()
+    assert "· sent" in done and "not sent" not in done and "still to send" not in done and 'class="error send-error"' not in done
+    assert f"⚠ Not delivered to paul@example.com: 451 4.7.1 Try again later (given up after {MAX_ATTEMPTS} attempts)" in done
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_retrying_an_email_at_once_send_the_copy_left_once(agent, refusing):
+    case = claire_paul_and_marc_case()
+    refusing.for_now = {"paul@example.com": 451}
+    message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")  # sent at its commit
+    assert sent_to() == ["claire@example.com", "marc@example.com"]
+    # Paul's server takes it now; the task and the sweep's task run at the same instant
+    refusing.for_now = {}
+    results, errors = run_concurrently(lambda: deliver(message_id=message.pk), lambda: deliver(message_id=message.pk))
+    assert errors == [] and sorted(results) == [False, True]
+    assert sent_to() == ["claire@example.com", "marc@example.com", "paul@example.com"]
+    message.refresh_from_db()
+    assert (message.send_problem, message.delivery_due_at, message.delivery_attempts) == ({}, None, 1)
