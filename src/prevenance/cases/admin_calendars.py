@@ -3,9 +3,13 @@ due times of the open cases whose SLA clocks run on a calendar recalculated afte
 or opening hours changed (a strike entered afterwards), as an action on the list and as a
 page the prompt shown after saving such a change links to. Imported by admin.py."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,6 +20,22 @@ from django.utils.translation import gettext_lazy, ngettext
 from prevenance.cases.services import sla as sla_services
 from prevenance.core.admin import BusinessCalendarAdmin
 from prevenance.core.models import BusinessCalendar
+
+
+def cases_a_change_reaches(calendar: BusinessCalendar, days: tuple[dt.date, dt.date] | None):
+    """The open cases on `calendar` (sla.cases_on_calendar) whose due times a change to its open
+    time on the local `days` (the first and the last; None: every day) can move: those whose
+    clocks were started by the end of the last day (at the case's creation: a recalculation counts
+    from there) and have a due time still running (the first response not given yet, the
+    resolution) on or after the start of the first. Any other case's clocks ran and run on days
+    the change left alone."""
+    cases = sla_services.cases_on_calendar(calendar)
+    if days is None:
+        return cases
+    zone = ZoneInfo(calendar.time_zone)
+    start, end = (dt.datetime.combine(day, dt.time.min, tzinfo=zone) for day in (days[0], days[1] + dt.timedelta(days=1)))
+    return cases.filter(Q(created_at__lt=end) & (
+        Q(first_response_at__isnull=True, first_response_due_at__gte=start) | Q(resolution_due_at__gte=start)))
 
 
 class CalendarAdmin(BusinessCalendarAdmin):
@@ -63,14 +83,25 @@ class CalendarAdmin(BusinessCalendarAdmin):
         }
         return TemplateResponse(request, "admin/cases/recalculate_calendar.html", context)
 
-    def opening_hours_changed(self, request, calendar: BusinessCalendar) -> None:
-        count = sla_services.cases_on_calendar(calendar).count()
-        if not count or not self.has_change_permission(request, calendar):
+    def opening_hours_changed(self, request, calendar: BusinessCalendar, *,
+                              days: tuple[dt.date, dt.date] | None) -> None:
+        if not self.has_change_permission(request, calendar):
             return
-        text = ngettext(
-            "%(count)d open case runs its SLA clocks on this calendar: its due times do not move by themselves.",
-            "%(count)d open cases run their SLA clocks on this calendar: their due times do not move by themselves.",
-            count) % {"count": count}
+        count = cases_a_change_reaches(calendar, days).count()
+        if not count:
+            return
+        if days is None:
+            text = ngettext(
+                "%(count)d open case runs its SLA clocks on this calendar: its due times do not move by themselves.",
+                "%(count)d open cases run their SLA clocks on this calendar: their due times do not move by themselves.",
+                count) % {"count": count}
+        else:
+            text = ngettext(
+                "%(count)d open case runs its SLA clocks on this calendar over the days this change touches: its "
+                "due times do not move by themselves.",
+                "%(count)d open cases run their SLA clocks on this calendar over the days this change touches: their "
+                "due times do not move by themselves.",
+                count) % {"count": count}
         url = reverse("admin:core_businesscalendar_recalculate", args=[calendar.pk])
         self.message_user(request, format_html('{} <a href="{}">{}</a>', text, url, _("Recalculate the due times")),
                           messages.WARNING)

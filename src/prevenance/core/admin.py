@@ -1,9 +1,12 @@
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -16,6 +19,8 @@ from prevenance.core.calendars.services import (
     clean_calendar_name,
     create_business_calendar,
     delete_business_calendar,
+    holiday_date_taken,
+    holidays_taken,
     remove_holiday,
     update_business_calendar,
 )
@@ -80,11 +85,31 @@ class OpeningPeriodInline(admin.TabularInline):
     extra = 0
 
 
+class HolidayFormSet(forms.BaseInlineFormSet):
+    """Refuse, on its date and as the services word it, a holiday on a date the calendar has
+    one on that is not on this page (added since the page was opened, by someone else or in
+    another tab): the formset's own check compares the page's rows only. A row deleted or
+    moved on the page frees its date for another row of the same save."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors) or self.instance.pk is None:
+            return
+        kept = [form for form in self.forms
+                if form.has_changed() and form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        on_page = [form.instance.pk for form in self.initial_forms if form.instance.pk is not None]
+        taken = holidays_taken(self.instance, [form.cleaned_data["date"] for form in kept], besides=on_page)
+        for form in kept:
+            if (date := form.cleaned_data["date"]) in taken:
+                form.add_error("date", holiday_date_taken(date).messages)
+
+
 class HolidayInline(admin.TabularInline):
     """Newest first: the coming holidays on top, the past ones below, kept as the history the
     SLA clocks ran on (docs/calendars.md)."""
 
     model = Holiday
+    formset = HolidayFormSet
     extra = 0
     ordering = ("-date",)
 
@@ -114,6 +139,27 @@ def past_holiday_warnings(calendar: BusinessCalendar, formset) -> list[str]:
     return warnings
 
 
+def holiday_days_touched(formset) -> set[dt.date]:
+    """The days on which the holiday inline just saved opened or closed the calendar: the dates
+    of the holidays added and removed, the old and new dates of those moved. The old dates are
+    the ones stored when the page was sent (its forms' initial values)."""
+    stored = {form.instance.pk: form.initial.get("date") for form in formset.initial_forms}
+    moved = [holiday for holiday, fields in formset.changed_objects if "date" in fields]
+    days = {holiday.date for holiday in [*formset.new_objects, *moved]}
+    days |= {stored.get(holiday.pk) or holiday.date for holiday in [*formset.deleted_objects, *moved]}
+    return days
+
+
+def days_touched(form, formsets) -> tuple[dt.date, dt.date] | None:
+    """The first and the last local day whose open time the save changed, for the cases app to
+    count only the open cases whose clocks ran or run over them; None when it is every day (new
+    opening hours or a new zone: every due time counts differently)."""
+    if "time_zone" in form.changed_data or any(formset.model is not Holiday for formset in formsets):
+        return None
+    days = {day for formset in formsets for day in holiday_days_touched(formset)}
+    return min(days), max(days)
+
+
 def moves_clocks(formset) -> bool:
     """Whether the inline just saved changed when the calendar is open: a period added, changed
     or removed, a holiday added, moved or removed (renaming one changes nothing)."""
@@ -121,6 +167,20 @@ def moves_clocks(formset) -> bool:
         return bool(formset.new_objects or formset.deleted_objects
                     or any("date" in fields for _holiday, fields in formset.changed_objects))
     return bool(formset.new_objects or formset.changed_objects or formset.deleted_objects)
+
+
+class RefusedWhileSaving(Exception):
+    """A service refused a write once the page had passed its checks: another person's change
+    reached the database in between (a holiday on the same date). Raised through the admin's
+    transaction, which rolls back with it: nothing of the page is written."""
+
+
+@contextmanager
+def refusals_roll_back() -> Iterator[None]:
+    try:
+        yield
+    except ValidationError as refused:
+        raise RefusedWhileSaving(" ".join(refused.messages)) from refused
 
 
 class BusinessCalendarForm(forms.ModelForm):
@@ -141,8 +201,10 @@ class BusinessCalendarForm(forms.ModelForm):
 class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
     """Saved through the calendar services (core/calendars/services.py): every change to the
     calendar, its opening periods or its holidays leaves an audit row naming who made it and
-    what changed. The cases app adds the recalculation of its open cases' due times
-    (cases/admin_calendars.py)."""
+    what changed; a new calendar is created with the page's periods and holidays in one call.
+    A service's refusal once the page passed its checks (someone else's change in between) rolls
+    the whole save back and shows the page again. The cases app adds the recalculation of its
+    open cases' due times (cases/admin_calendars.py)."""
 
     form = BusinessCalendarForm
     list_display = ("name", "time_zone", "next_holiday", "updated_at")
@@ -155,14 +217,51 @@ class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
         holiday = calendar.holidays.filter(date__gte=local_today(calendar)).order_by("date").first()
         return f"{date_format(holiday.date)} {holiday.name}" if holiday else _("none ahead")
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except RefusedWhileSaving:
+            pass  # rolled back: the page again, its checks now seeing what the other change wrote
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except RefusedWhileSaving as refused:
+            # Changed again meanwhile, or a refusal the page's checks do not foresee.
+            self.message_user(request, _("Nothing was saved: %(reasons)s The page now shows the calendar as it is.") % {
+                "reasons": refused}, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(self, request, obj, form, change) -> None:
-        if change:
-            fields = {field: form.cleaned_data[field] for field in ("name", "time_zone") if field in form.changed_data}
-            if fields:
+        if not change:
+            return  # created in save_related, with its periods and holidays: one service call, one audit row
+        fields = {field: form.cleaned_data[field] for field in ("name", "time_zone") if field in form.changed_data}
+        if fields:
+            with refusals_roll_back():
                 update_business_calendar(calendar=obj, actor=request.user, **fields)
-            return
-        # Its periods and holidays are the inlines', saved next (save_formset).
-        saved = create_business_calendar(name=obj.name, time_zone=obj.time_zone, actor=request.user)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        with refusals_roll_back():
+            if change:
+                super().save_related(request, form, formsets, change)
+            else:
+                self._create_calendar(request, form, formsets)
+        for formset in formsets:
+            if formset.model is Holiday:
+                for warning in past_holiday_warnings(form.instance, formset):
+                    self.message_user(request, warning, messages.WARNING)
+        moved = [formset for formset in formsets if moves_clocks(formset)]
+        if change and ("time_zone" in form.changed_data or moved):
+            self.opening_hours_changed(request, form.instance, days=days_touched(form, moved))
+
+    @staticmethod
+    def _create_calendar(request, form, formsets) -> None:
+        for formset in formsets:
+            formset.save(commit=False)  # lists the rows (the admin's change message reads them); writes nothing
+        rows = {formset.model: formset.new_objects for formset in formsets}
+        saved = create_business_calendar(
+            name=form.cleaned_data["name"], time_zone=form.cleaned_data["time_zone"], actor=request.user,
+            periods=[(period.weekday, period.start_time, period.end_time) for period in rows.get(OpeningPeriod, ())],
+            holidays=[(holiday.date, holiday.name) for holiday in rows.get(Holiday, ())])
+        obj = form.instance
         obj.pk, obj.name, obj.created_at, obj.updated_at = saved.pk, saved.name, saved.created_at, saved.updated_at
         obj._state.adding = False
 
@@ -178,8 +277,6 @@ class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
                                          periods=[(row["weekday"], row["start_time"], row["end_time"]) for row in kept])
         elif formset.model is Holiday:
             self._save_holidays(request, calendar, formset)
-            for warning in past_holiday_warnings(calendar, formset):
-                self.message_user(request, warning, messages.WARNING)
         else:
             formset.save()
 
@@ -197,15 +294,12 @@ class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
         for holiday in formset.new_objects:
             holiday.pk = add_holiday(calendar=calendar, date=holiday.date, name=holiday.name, actor=request.user).pk
 
-    def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)
-        if (change and "time_zone" in form.changed_data) or any(moves_clocks(formset) for formset in formsets):
-            self.opening_hours_changed(request, form.instance)
-
-    def opening_hours_changed(self, request, calendar: BusinessCalendar) -> None:
+    def opening_hours_changed(self, request, calendar: BusinessCalendar, *,
+                              days: tuple[dt.date, dt.date] | None) -> None:
         """Called after a save that changed when `calendar` is open (its periods, holidays or
-        zone). Due times already stored do not move by themselves: the cases app, whose SLA
-        clocks run on calendars, says here how many open cases that concerns."""
+        zone); `days`, the first and last local day it changed (None: every day; days_touched).
+        Due times already stored do not move by themselves: the cases app, whose SLA clocks run
+        on calendars, says here how many open cases that concerns."""
 
     def deletion_refusal(self, calendar: BusinessCalendar) -> str | None:
         # As emptying it is refused: the SLA clocks of its teams and policies would run around the clock.

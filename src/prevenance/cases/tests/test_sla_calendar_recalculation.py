@@ -102,8 +102,9 @@ def test_a_strike_entered_the_day_after_moves_the_open_cases_on_that_calendar_on
                           page_form(office, holidays=[(STRIKE, "Grève")]), follow=True)
     prompt = [str(m) for m in response.context["messages"] if "SLA clocks" in str(m)]
     assert prompt == [
-        f'3 open cases run their SLA clocks on this calendar: their due times do not move by themselves. '
-        f'<a href="/admin/core/businesscalendar/{office.pk}/recalculate/">Recalculate the due times</a>']
+        f'3 open cases run their SLA clocks on this calendar over the days this change touches: their due times '
+        f'do not move by themselves. <a href="/admin/core/businesscalendar/{office.pk}/recalculate/">Recalculate '
+        f'the due times</a>']
     assert due(cases["team's calendar"]) == BEFORE  # nothing moves by itself
 
     # When the link is followed and the recalculation confirmed
@@ -171,11 +172,37 @@ def test_new_opening_hours_prompt_too_and_a_renamed_holiday_or_a_calendar_withou
 
     assert len(prompts(office, changed_periods={(4, "13:30"): {"end_time": "17:00"}})) == 1
     assert len(prompts(office, time_zone="Europe/Brussels")) == 1
-    assert len(prompts(office, holidays=[("2026-12-25", "Noël")])) == 1
-    assert prompts(office, changed={"Noël": {"name": "Noël (fermé)"}}) == []  # renamed: no clock moves
+    assert len(prompts(office, holidays=[(STRIKE, "Grève")])) == 1
+    assert prompts(office, changed={"Grève": {"name": "Grève (fermé)"}}) == []  # renamed: no clock moves
     assert prompts(office) == []  # saved unchanged
     empty = create_business_calendar(name="Unused", periods=default_calendar_periods())
     assert prompts(empty, holidays=[(STRIKE, "Grève")]) == []
+
+
+def test_the_prompt_counts_only_the_open_cases_whose_clocks_run_over_the_days_a_holiday_change_touches(
+    staff, office, cases,
+):
+    # Besides the three cases on the office due by Wednesday 18:00, one opened now (Wednesday
+    # 10:00 in Paris): first reply due at 15:00, resolution on Monday 14 December at 10:00.
+    late = open_email_case("late@example.com", received_at=NOW, team=cases["team's calendar"].team).case
+    assert due(late) == (utc(2026, 12, 9, 14), utc(2026, 12, 14, 9))
+    add_holiday(calendar=office, date="2026-11-11", name="Armistice")  # before any of these cases opened
+    add_holiday(calendar=office, date="2026-11-10", name="Pont")
+
+    def counted(**changes) -> list[int]:
+        response = staff.post(f"/admin/core/businesscalendar/{office.pk}/change/", page_form(office, **changes), follow=True)
+        assert response.redirect_chain, response.context["adminform"].form.errors
+        return [int(str(m).split()[0]) for m in response.context["messages"] if "SLA clocks" in str(m)]
+
+    # A holiday after every due time, or one before every case opened, reaches none of them.
+    assert counted(holidays=[("2027-05-01", "Fête du travail")]) == []
+    assert counted(deleted={"Pont"}) == []
+    assert counted(deleted={"Fête du travail"}) == []
+    # Friday: only the case still running then; moved from before the cases to Tuesday: those running on Tuesday.
+    assert counted(holidays=[("2026-12-11", "Pont de décembre")]) == [1]
+    assert counted(changed={"Armistice": {"date": "2026-12-08"}}) == [3]
+    # New opening hours: every open case on the calendar.
+    assert counted(changed_periods={(4, "13:30"): {"end_time": "17:00"}}) == [4]
 
 
 def test_no_calendar_selected_is_said_and_nothing_is_queued(staff, cases, django_capture_on_commit_callbacks):

@@ -21,7 +21,7 @@ from prevenance.core.calendars import (
     default_calendar_periods,
     update_business_calendar,
 )
-from prevenance.core.models import OpeningPeriod
+from prevenance.core.models import AuditEvent, BusinessCalendar, OpeningPeriod
 from prevenance.customers.models import Customer
 from prevenance.customers.tests.factories import UserFactory
 
@@ -195,6 +195,34 @@ def test_the_calendar_admin_cannot_delete_every_opening_period_of_a_calendar_in_
     assert response.status_code == 200
     assert "needs at least one opening period" in response.content.decode()
     assert used.periods.count() == len(periods)
+
+
+def test_an_administrator_deletes_a_calendar_nobody_uses_and_is_told_why_not_one_in_use(admin_user, supervisor):
+    unused = create_business_calendar(name="Lyon", time_zone="Europe/Paris", periods=default_calendar_periods())
+    used = create_business_calendar(name="Bureau", time_zone="Europe/Paris", periods=default_calendar_periods())
+    team = TeamFactory(calendar=used)
+    clients = {}
+    for user in (admin_user, supervisor):
+        user.is_staff = True  # as assign_role makes both roles
+        user.save(update_fields=["is_staff"])
+        clients[user.username] = Client(HTTP_ACCEPT_LANGUAGE="en")
+        clients[user.username].force_login(user)
+
+    # Supervisors keep calendars but do not delete them.
+    assert clients["supervisor"].post(f"/admin/core/businesscalendar/{unused.pk}/delete/", {"post": "yes"}).status_code == 403
+    page = clients["admin"].get(f"/admin/core/businesscalendar/{used.pk}/delete/")
+    refused = clients["admin"].post(f"/admin/core/businesscalendar/{used.pk}/delete/", {"post": "yes"})
+    deleted = clients["admin"].post(f"/admin/core/businesscalendar/{unused.pk}/delete/", {"post": "yes"})
+
+    in_use = "The calendar “Bureau” is used by a team or an SLA policy: give them another calendar first."
+    assert page.status_code == refused.status_code == 200
+    assert in_use in page.content.decode() and in_use in refused.content.decode()
+    assert deleted.status_code == 302
+    assert list(BusinessCalendar.objects.values_list("name", flat=True)) == ["Bureau"]
+    team.refresh_from_db()
+    assert team.calendar_id == used.pk
+    assert list(AuditEvent.objects.filter(kind="calendar.deleted").values_list("actor__username", "payload")) == [
+        ("admin", {"name": "Lyon", "time_zone": "Europe/Paris"})]
 
 
 # Targets: the admin refuses what the API refuses -------------------------------------------

@@ -1,7 +1,7 @@
 """Every write to business calendars, one transaction each."""
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -39,9 +39,58 @@ def _clean_date(value: Any) -> dt.date:
         raise ValidationError({"date": [_("Not a date (expected YYYY-MM-DD).")]}) from exc
 
 
+def _clean_holiday(**fields: Any) -> dict[str, Any]:
+    cleaners = {"date": _clean_date, "name": _clean_name}
+    cleaned, errors = {}, {}
+    for field, value in fields.items():
+        try:
+            cleaned[field] = cleaners[field](value)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _clean_holidays(holidays: Iterable[Any]) -> list[tuple[dt.date, str]]:
+    """A new calendar's holidays as (date, name), by date; every bad one said at once, by its
+    position, under "holidays"."""
+    rows: dict[dt.date, str] = {}
+    errors = []
+    for number, holiday in enumerate(holidays, start=1):
+        try:
+            date, name = (holiday["date"], holiday["name"]) if isinstance(holiday, Mapping) else holiday
+            row = _clean_holiday(date=date, name=name)
+        except (KeyError, TypeError, ValueError):
+            errors.append(_("Holiday %(number)d: %(reason)s") % {"number": number, "reason": _("expected a date and a name.")})
+            continue
+        except ValidationError as exc:
+            errors += [_("Holiday %(number)d: %(reason)s") % {"number": number, "reason": message} for message in exc.messages]
+            continue
+        if row["date"] in rows:
+            errors += holiday_date_taken(row["date"]).messages
+        rows[row["date"]] = row["name"]
+    if errors:
+        raise ValidationError({"holidays": errors})
+    return sorted(rows.items())
+
+
+def holiday_date_taken(date: dt.date) -> ValidationError:
+    """The refusal of a second holiday on `date` in one calendar, on the "date" field: the
+    services' and the admin's (core/admin.py) alike."""
+    return ValidationError({"date": [_("This calendar already has a holiday on %(date)s.") % {"date": date.isoformat()}]})
+
+
+def holidays_taken(calendar: BusinessCalendar, dates: Iterable[dt.date], *, besides: Iterable[int] = ()) -> set[dt.date]:
+    """Which of `dates` the calendar has a holiday on already, leaving out the holidays `besides`
+    (the one being moved; those a form is moving or removing itself)."""
+    return set(Holiday.objects.filter(calendar=calendar, date__in=set(dates)).exclude(pk__in=list(besides))
+               .values_list("date", flat=True))
+
+
 def _clean_calendar(**fields: Any) -> dict[str, Any]:
     """Clean the fields given, reporting every bad one at once."""
-    cleaners = {"name": _clean_name, "time_zone": clean_time_zone, "periods": clean_periods}
+    cleaners = {"name": _clean_name, "time_zone": clean_time_zone, "periods": clean_periods, "holidays": _clean_holidays}
     cleaned, errors = {}, {}
     for field, value in fields.items():
         try:
@@ -128,20 +177,24 @@ def calendar_in_use(calendar: BusinessCalendar) -> bool:
 
 @transaction.atomic
 def create_business_calendar(
-    *, name: str, time_zone: str = "Europe/Paris", periods: Iterable[Any] = (), actor=None
+    *, name: str, time_zone: str = "Europe/Paris", periods: Iterable[Any] = (), holidays: Iterable[Any] = (), actor=None
 ) -> BusinessCalendar:
-    """A calendar and its weekly opening periods (see spec.clean_periods for their form).
+    """A calendar with its weekly opening periods (see spec.clean_periods for their form) and
+    its holidays ((date, name) pairs or mappings with `date` and `name`), in one audit row.
     `actor`, here and in the services below: who made the change, named in its audit row
     (None: the system, such as the demo's load)."""
-    cleaned = _clean_calendar(name=name, time_zone=time_zone, periods=periods)
+    cleaned = _clean_calendar(name=name, time_zone=time_zone, periods=periods, holidays=holidays)
     if BusinessCalendar.objects.filter(name=cleaned["name"]).exists():
         raise _name_taken(cleaned["name"])
     calendar = BusinessCalendar(name=cleaned["name"], time_zone=cleaned["time_zone"])
     _save_calendar(calendar)
+    # A new calendar: no date can be taken. _replace_periods then moves the version once for both.
+    Holiday.objects.bulk_create(Holiday(calendar=calendar, date=date, name=name) for date, name in cleaned["holidays"])
     _replace_periods(calendar, cleaned["periods"])
     record_audit(kind=CalendarAuditKind.CREATED, actor=actor, subject=calendar, payload={
         "name": calendar.name, "time_zone": calendar.time_zone,
-        "periods": _period_rows((p.weekday, p.start, p.end) for p in cleaned["periods"])})
+        "periods": _period_rows((p.weekday, p.start, p.end) for p in cleaned["periods"]),
+        "holidays": [{"date": date.isoformat(), "name": name} for date, name in cleaned["holidays"]]})
     return calendar
 
 
@@ -195,37 +248,22 @@ def delete_business_calendar(*, calendar: BusinessCalendar, actor=None) -> None:
     locked.delete()
 
 
-def _clean_holiday(**fields: Any) -> dict[str, Any]:
-    cleaners = {"date": _clean_date, "name": _clean_name}
-    cleaned, errors = {}, {}
-    for field, value in fields.items():
-        try:
-            cleaned[field] = cleaners[field](value)
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
-
-
-def _date_taken(date: dt.date) -> ValidationError:
-    return ValidationError({"date": [_("This calendar already has a holiday on %(date)s.") % {"date": date.isoformat()}]})
-
-
 def _save_holiday(holiday: Holiday, **kwargs: Any) -> None:
+    # The check before it cannot see a holiday another transaction has not committed yet: the
+    # savepoint lets the unique constraint's refusal of that date become the same clear error.
     try:
         with transaction.atomic():
             holiday.save(**kwargs)
     except IntegrityError as exc:
-        raise _date_taken(holiday.date) from exc
+        raise holiday_date_taken(holiday.date) from exc
 
 
 @transaction.atomic
 def add_holiday(*, calendar: BusinessCalendar, date: Any, name: str, actor=None) -> Holiday:
     """Close the calendar for the whole of `date` (a local date in its time zone)."""
     cleaned = _clean_holiday(date=date, name=name)
-    if Holiday.objects.filter(calendar=calendar, date=cleaned["date"]).exists():
-        raise _date_taken(cleaned["date"])
+    if holidays_taken(calendar, [cleaned["date"]]):
+        raise holiday_date_taken(cleaned["date"])
     holiday = Holiday(calendar=calendar, **cleaned)
     _save_holiday(holiday)
     record_audit(kind=CalendarAuditKind.HOLIDAY_ADDED, actor=actor, subject=calendar,
@@ -243,9 +281,8 @@ def change_holiday(*, holiday: Holiday, date: Any = None, name: Any = None, acto
     locked = Holiday.objects.select_for_update().select_related("calendar").filter(pk=holiday.pk).first()
     if locked is None:
         raise ValidationError({"date": [_("This holiday no longer exists: it was removed meanwhile.")]})
-    if "date" in cleaned and Holiday.objects.filter(calendar_id=locked.calendar_id, date=cleaned["date"]).exclude(
-            pk=locked.pk).exists():
-        raise _date_taken(cleaned["date"])
+    if "date" in cleaned and holidays_taken(locked.calendar, [cleaned["date"]], besides=[locked.pk]):
+        raise holiday_date_taken(cleaned["date"])
     before = {field: getattr(locked, field) for field, value in cleaned.items() if getattr(locked, field) != value}
     if before:
         for field in before:

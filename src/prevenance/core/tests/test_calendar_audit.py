@@ -1,7 +1,10 @@
 """Every change to a business calendar, its opening periods or its holidays leaves an audit row
 naming who made it and what changed, whether made in the admin or through the services."""
 
+import datetime as dt
+
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.test import Client
 
@@ -40,7 +43,7 @@ def audits(calendar_id) -> list[tuple]:
 
 @pytest.fixture
 def root(django_user_model):
-    # Deleting a calendar is no role's (core/roles.py): a superuser's only.
+    # A superuser; administrators may delete calendars too, supervisors may not (core/roles.py).
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(django_user_model.objects.create_superuser("root", "root@staff.example", "pw"))
     return client
@@ -134,15 +137,55 @@ def test_a_calendar_created_renamed_and_deleted_in_the_admin_is_audited(client, 
     assert client.post(f"/admin/core/businesscalendar/{calendar.pk}/delete/", {"post": "yes"}).status_code == 403
     assert root.post(f"/admin/core/businesscalendar/{calendar.pk}/delete/", {"post": "yes"}).status_code == 302
 
+    # Created with its periods and holidays: one row, then one per later change.
     assert audits(calendar.pk) == [
-        ("calendar.created", "supervisor", {"name": "Office", "time_zone": "Europe/Paris", "periods": []}),
-        ("calendar.changed", "supervisor", {"periods_added": [MORNING]}),
-        ("calendar.holiday_added", "supervisor", {"date": "2026-12-25", "name": "Noël"}),
+        ("calendar.created", "supervisor", {"name": "Office", "time_zone": "Europe/Paris", "periods": [MORNING],
+                                            "holidays": [{"date": "2026-12-25", "name": "Noël"}]}),
         ("calendar.changed", "supervisor",
          {"name": ["Office", "Head office"], "time_zone": ["Europe/Paris", "Europe/Brussels"]}),
         ("calendar.deleted", "root", {"name": "Head office", "time_zone": "Europe/Brussels"}),
     ]
     assert not BusinessCalendar.objects.exists()
+
+
+def test_a_calendar_created_in_the_admin_has_its_periods_and_holidays_and_the_admins_change_message(client):
+    form = new_calendar_form(**{
+        "periods-TOTAL_FORMS": "3", "periods-0-weekday": "0", "periods-0-start_time": "09:00",
+        "periods-0-end_time": "12:30", "periods-1-weekday": "0", "periods-1-start_time": "13:30",
+        "periods-1-end_time": "18:00", "periods-2-weekday": "5", "periods-2-start_time": "10:00",
+        "periods-2-end_time": "13:00", "periods-2-DELETE": "on",  # added, then struck out before saving
+        "holidays-TOTAL_FORMS": "2", "holidays-0-date": "2027-01-01", "holidays-0-name": "Jour de l'an",
+        "holidays-1-date": "2026-12-25", "holidays-1-name": "Noël"})
+
+    response = client.post("/admin/core/businesscalendar/add/", form, follow=True)
+
+    calendar = BusinessCalendar.objects.get()
+    assert response.redirect_chain == [("/admin/core/businesscalendar/", 302)]
+    assert [kind for kind, _actor, _payload in audits(calendar.pk)] == ["calendar.created"]
+    assert audits(calendar.pk)[0][2] == {
+        "name": "Office", "time_zone": "Europe/Paris",
+        "periods": [MORNING, {"weekday": 0, "start": "13:30", "end": "18:00"}],
+        "holidays": [{"date": "2026-12-25", "name": "Noël"}, {"date": "2027-01-01", "name": "Jour de l'an"}]}
+    assert list(calendar.periods.values_list("weekday", "start_time", "end_time")) == [
+        (0, dt.time(9), dt.time(12, 30)), (0, dt.time(13, 30), dt.time(18))]
+    assert list(calendar.holidays.values_list("date", "name")) == [
+        (dt.date(2026, 12, 25), "Noël"), (dt.date(2027, 1, 1), "Jour de l'an")]
+    # The admin's history names the rows added, as for any other inline.
+    entry = LogEntry.objects.get(object_id=str(calendar.pk))
+    assert entry.is_addition() and "Noël" in entry.get_change_message()
+
+
+def test_a_calendar_created_by_the_services_with_bad_holidays_is_refused_whole(supervisor):
+    with pytest.raises(ValidationError) as refused:
+        create_business_calendar(name="Office", periods=[(0, "09:00", "12:30")], actor=supervisor, holidays=[
+            ("2026-12-25", "Noël"), {"date": "2026-12-25", "name": "Noël again"}, ("25/12/2026", "Noël"), "2026-05-01"])
+
+    assert refused.value.message_dict == {"holidays": [
+        "This calendar already has a holiday on 2026-12-25.",
+        "Holiday 3: Not a date (expected YYYY-MM-DD).",
+        "Holiday 4: expected a date and a name.",
+    ]}
+    assert not BusinessCalendar.objects.exists() and not AuditEvent.objects.exists()
 
 
 def test_the_bulk_delete_action_audits_each_calendar(root, calendar):
@@ -166,7 +209,8 @@ def test_the_services_audit_too_and_say_nothing_when_nothing_changed(supervisor)
     remove_holiday(calendar=calendar, date="2026-12-26", actor=supervisor)
 
     assert audits(calendar.pk) == [
-        ("calendar.created", "supervisor", {"name": "Office", "time_zone": "Europe/Paris", "periods": [MORNING]}),
+        ("calendar.created", "supervisor",
+         {"name": "Office", "time_zone": "Europe/Paris", "periods": [MORNING], "holidays": []}),
         ("calendar.holiday_added", None, {"date": "2026-12-25", "name": "Noël"}),  # no actor: the system (the demo)
         ("calendar.holiday_changed", "supervisor", {"date": "2026-12-26", "name": "Noël", "before": {"date": "2026-12-25"}}),
         ("calendar.holiday_removed", "supervisor", {"date": "2026-12-26", "name": "Noël"}),
