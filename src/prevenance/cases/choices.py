@@ -108,6 +108,8 @@ class SettingsAuditKind(models.TextChoices):
     CASE_SETTINGS_CHANGED = "case_settings.changed", _("Case settings changed")
     TRUST_THRESHOLD_SET = "trust_threshold.set", _("Trust-without-proof threshold set")
     TRUST_THRESHOLD_REMOVED = "trust_threshold.removed", _("Trust-without-proof threshold removed")
+    PRIORITY_SETTINGS_CHANGED = "priority_settings.changed", _("Priority settings changed")
+    PRIORITY_RESCORE_REQUESTED = "priority_settings.rescore_requested", _("Open cases queued to be scored again")
 
 
 class TemplateAuditKind(models.TextChoices):

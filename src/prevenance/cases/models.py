@@ -5,11 +5,12 @@ See docs/cases.md for the model, the workflow and what issue 3 still adds.
 
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -27,6 +28,7 @@ from prevenance.cases.choices import (
     SLAEventKind,
     TemplatePurpose,
 )
+from prevenance.cases.priority import PriorityConfig
 from prevenance.core.choices import Channel
 from prevenance.core.currencies import clean_currency
 from prevenance.core.models import BusinessCalendar, TimeStampedModel
@@ -901,6 +903,226 @@ class TrustThreshold(models.Model):
 
     def clean(self) -> None:
         self.currency = clean_currency(self.currency)
+
+
+# Bounds of the priority settings: beyond them a figure is a typing mistake, not a policy.
+MAX_PRIORITY_POINTS = 1000
+MAX_AGE_STEP_DAYS = 365
+
+
+def default_public_channels() -> list[str]:
+    return [Channel.SOCIAL, Channel.FORUM]
+
+
+def _points_field(label, default: int, help_text=""):
+    return models.PositiveSmallIntegerField(
+        label, default=default, validators=[MaxValueValidator(MAX_PRIORITY_POINTS)], help_text=help_text,
+    )
+
+
+def _step_amount_field(label, default: int):
+    return models.DecimalField(label, max_digits=12, decimal_places=2, default=default, validators=[MinValueValidator(0)])
+
+
+def _step_days_field(label, default: int):
+    return models.PositiveSmallIntegerField(label, default=default, validators=[MaxValueValidator(MAX_AGE_STEP_DAYS)])
+
+
+def _rising(first: str, second: str, third: str) -> Q:
+    return Q(**{f"{second}__gt": F(first)}) & Q(**{f"{third}__gt": F(second)})
+
+
+class PrioritySettings(TimeStampedModel):
+    """The figures of the priority score (cases/priority.py, docs/routing-and-priority.md) that an
+    administrator changes in the admin: one row (id 1), created by the migration that brought
+    it with the figures of the former PREVENANCE_PRIORITY setting, or the defaults.
+
+    A model of its own rather than more fields on CaseSettings: its figures go to the score of
+    every case and are kept per process with the routing settings (selectors/kept_settings.py),
+    they are checked together (steps that rise, levels in order), and a change to them is
+    followed by rescoring the open cases, which the reopen window has nothing to do with."""
+
+    SINGLETON_ID = 1
+    # What an administrator sets (the service takes any of these): everything but the timestamps.
+    FIGURES = (
+        "currency", "value_step1_amount", "value_step1_points", "value_step2_amount", "value_step2_points",
+        "value_step3_amount", "value_step3_points", "vip_points", "complaint_points", "incident_points",
+        "request_points", "question_points", "public_channels", "public_points", "negative_points_per_unit",
+        "negative_max", "positive_points_per_unit", "positive_max", "exclamation_points", "capitals_points",
+        "churn_points", "legal_points", "age_step1_days", "age_step1_points", "age_step2_days", "age_step2_points",
+        "age_step3_days", "age_step3_points", "sla_near_points", "sla_breached_points", "urgent_threshold",
+        "high_threshold", "normal_threshold",
+    )
+
+    currency = models.CharField(
+        _("currency of the orders"), max_length=3, default="EUR",
+        help_text=_("An ISO 4217 code (EUR, USD, GBP...). Orders in another currency are not counted: there are no "
+                    "exchange rates."),
+    )
+    value_step1_amount = _step_amount_field(_("first step: orders from"), 500)
+    value_step1_points = _points_field(_("first step: points"), 10)
+    value_step2_amount = _step_amount_field(_("second step: orders from"), 1500)
+    value_step2_points = _points_field(_("second step: points"), 20)
+    value_step3_amount = _step_amount_field(_("third step: orders from"), 5000)
+    value_step3_points = _points_field(_("third step: points"), 30)
+    vip_points = _points_field(_("VIP customer"), 25, _("The customer is marked VIP on their record."))
+    complaint_points = _points_field(_("complaint"), 20)
+    incident_points = _points_field(_("incident"), 20)
+    request_points = _points_field(_("request"), 10)
+    question_points = _points_field(_("question"), 0)
+    public_channels = models.JSONField(
+        _("public channels"), default=default_public_channels, blank=True,
+        help_text=_("Channels where everyone can read what the customer writes. Tick none to give no channel "
+                    "these points."),
+    )
+    public_points = _points_field(_("points for a public channel"), 20)
+    negative_points_per_unit = _points_field(
+        _("negative tone: points per unit"), 3,
+        _("A mildly negative word (“late”, “retard”) is one unit, an angry one (“unacceptable”, “inadmissible”) up "
+          "to four; “very” and “très” multiply it."),
+    )
+    negative_max = _points_field(_("negative tone: at most"), 30)
+    positive_points_per_unit = _points_field(
+        _("positive tone: points taken away per unit"), 2,
+        _("A single “thanks” or “merci” is politeness and takes nothing away."),
+    )
+    positive_max = _points_field(_("positive tone: at most taken away"), 10)
+    exclamation_points = _points_field(_("repeated exclamation marks"), 5, _("“!!” or more, anywhere."))
+    capitals_points = _points_field(
+        _("written in capitals"), 5,
+        _("Three or more words of three letters or more in capitals, making at least half of the words."),
+    )
+    churn_points = _points_field(
+        _("threat to leave"), 20,
+        _("“Résilier”, “aller voir ailleurs”, “cancel my subscription”, “go elsewhere”… (“cancel my order” is a "
+          "request, not a threat)."),
+    )
+    legal_points = _points_field(
+        _("threat of legal action"), 25,
+        _("“Avocat”, “mise en demeure”, “UFC-Que Choisir”, “lawyer”, “legal action”…"),
+    )
+    age_step1_days = _step_days_field(_("first step: waiting for (days)"), 1)
+    age_step1_points = _points_field(_("first step: points"), 5)
+    age_step2_days = _step_days_field(_("second step: waiting for (days)"), 3)
+    age_step2_points = _points_field(_("second step: points"), 10)
+    age_step3_days = _step_days_field(_("third step: waiting for (days)"), 7)
+    age_step3_points = _points_field(_("third step: points"), 20)
+    sla_near_points = _points_field(
+        _("SLA due soon"), 15,
+        _("The case's earliest running SLA clock (first response, then resolution) has less time left than its "
+          "policy's near-breach percentage allows."),
+    )
+    sla_breached_points = _points_field(
+        _("SLA overdue"), 30,
+        _("That clock is past its due time. These points move the case up the list; its level rises one step "
+          "through the SLA escalation."),
+    )
+    urgent_threshold = models.SmallIntegerField(_("urgent from"), default=60)
+    high_threshold = models.SmallIntegerField(_("high from"), default=30)
+    normal_threshold = models.SmallIntegerField(
+        _("normal from"), default=0,
+        help_text=_("Below this score a case is low (a clearly positive message on a plain question). It may be "
+                    "negative."),
+    )
+
+    class Meta:
+        verbose_name = _("priority settings")
+        verbose_name_plural = _("priority settings")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="priority_settings_single_row"),
+            models.CheckConstraint(
+                condition=Q(value_step1_amount__gte=0)
+                & _rising("value_step1_amount", "value_step2_amount", "value_step3_amount"),
+                name="priority_settings_value_steps_rise",
+                violation_error_message=_("The customer value steps rise from the first to the third."),
+            ),
+            models.CheckConstraint(
+                condition=_rising("age_step1_days", "age_step2_days", "age_step3_days"),
+                name="priority_settings_age_steps_rise",
+                violation_error_message=_("The waiting steps rise from the first to the third."),
+            ),
+            models.CheckConstraint(
+                condition=_rising("normal_threshold", "high_threshold", "urgent_threshold"),
+                name="priority_settings_levels_in_order",
+                violation_error_message=_("Urgent starts above high, and high above normal."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Priority settings"))
+
+    def clean(self) -> None:
+        """The errors the constraints would give, on the field to correct, with the figure to beat."""
+        errors: dict[str, list] = {}
+        self._clean_public_channels(errors)
+        if self.currency is not None:
+            try:
+                self.currency = clean_currency(self.currency)
+            except ValidationError as error:
+                errors.update(error.message_dict)
+        self._check_rising(errors, ("value_step1_amount", "value_step2_amount", "value_step3_amount"))
+        self._check_rising(errors, ("age_step1_days", "age_step2_days", "age_step3_days"))
+        if self._both_set("high_threshold", "normal_threshold") and self.high_threshold <= self.normal_threshold:
+            errors.setdefault("high_threshold", []).append(
+                _("High starts above normal (%(normal)s).") % {"normal": self.normal_threshold})
+        if self._both_set("urgent_threshold", "high_threshold") and self.urgent_threshold <= self.high_threshold:
+            errors.setdefault("urgent_threshold", []).append(
+                _("Urgent starts above high (%(high)s).") % {"high": self.high_threshold})
+        if errors:
+            raise ValidationError(errors)
+
+    def _both_set(self, *names: str) -> bool:
+        return all(isinstance(getattr(self, name), int | Decimal) for name in names)
+
+    def _check_rising(self, errors: dict, names: tuple[str, ...]) -> None:
+        for lower, higher in zip(names, names[1:], strict=False):
+            if self._both_set(lower, higher) and getattr(self, higher) <= getattr(self, lower):
+                errors.setdefault(higher, []).append(
+                    _("Each step starts above the one before (%(previous)s).") % {"previous": getattr(self, lower)})
+
+    def _clean_public_channels(self, errors: dict) -> None:
+        chosen = self.public_channels
+        if not isinstance(chosen, list | tuple) or not all(isinstance(code, str) for code in chosen):
+            errors["public_channels"] = [_("A list of channels.")]
+            return
+        if unknown := [code for code in chosen if code not in Channel.values]:
+            errors["public_channels"] = [_("“%(value)s” is not a channel.") % {"value": unknown[0]}]
+            return
+        # In the order of the channel list, once each: the same choice always reads the same.
+        self.public_channels = [code for code in Channel.values if code in chosen]
+
+    def as_priority_config(self) -> PriorityConfig:
+        """The figures as the rules read them (cases/priority.py)."""
+        return PriorityConfig(
+            value_thresholds=(
+                (self.value_step3_amount, self.value_step3_points), (self.value_step2_amount, self.value_step2_points),
+                (self.value_step1_amount, self.value_step1_points),
+            ),
+            currency=self.currency,
+            vip_points=self.vip_points,
+            type_points={
+                CaseType.COMPLAINT: self.complaint_points, CaseType.INCIDENT: self.incident_points,
+                CaseType.REQUEST: self.request_points, CaseType.QUESTION: self.question_points,
+            },
+            public_channels=tuple(self.public_channels),
+            public_points=self.public_points,
+            negative_points_per_unit=self.negative_points_per_unit,
+            negative_max=self.negative_max,
+            positive_points_per_unit=self.positive_points_per_unit,
+            positive_max=self.positive_max,
+            exclamation_points=self.exclamation_points,
+            capitals_points=self.capitals_points,
+            churn_points=self.churn_points,
+            legal_points=self.legal_points,
+            age_steps=(
+                (self.age_step3_days, self.age_step3_points), (self.age_step2_days, self.age_step2_points),
+                (self.age_step1_days, self.age_step1_points),
+            ),
+            sla_near_points=self.sla_near_points,
+            sla_breached_points=self.sla_breached_points,
+            levels={Priority.URGENT: self.urgent_threshold, Priority.HIGH: self.high_threshold,
+                    Priority.NORMAL: self.normal_threshold},
+        )
 
 
 class ChannelCost(models.Model):

@@ -2,21 +2,21 @@
 
 Pure: no database. `services/priority.py` gathers the signals (the customer's orders, the SLA
 clock) and stores the result on the case. Every rule is described in
-docs/routing-and-priority.md; the figures come from `config()` (Django setting
-`PREVENANCE_PRIORITY`, a dict overriding any of the defaults below).
+docs/routing-and-priority.md. The figures are a `PriorityConfig` the caller passes in: an
+administrator sets them in the admin (models.PrioritySettings), and
+`selectors.kept_settings.priority_config()` reads them, kept per process; the defaults below
+are the figures a new installation starts with.
 """
 
 import functools
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -92,6 +92,8 @@ def reason_label(stored: Mapping) -> str:
 
 @dataclass(frozen=True)
 class PriorityConfig:
+    """The figures of the rules (models.PrioritySettings holds them; these are its defaults)."""
+
     # (threshold, points), highest first: orders of the last 12 months in `currency`.
     value_thresholds: tuple = ((5000, 30), (1500, 20), (500, 10))
     currency: str = "EUR"
@@ -116,34 +118,6 @@ class PriorityConfig:
     sla_breached_points: int = 30
     # The lowest score of each level; below `normal` is low.
     levels: Mapping = field(default_factory=lambda: {Priority.URGENT: 60, Priority.HIGH: 30, Priority.NORMAL: 0})
-
-
-def _check_steps(name: str, steps) -> tuple:
-    try:
-        cleaned = tuple((Decimal(str(limit)), int(points)) for limit, points in steps)
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        raise ImproperlyConfigured(f"PREVENANCE_PRIORITY[{name!r}] must be a list of (threshold, points) pairs") from exc
-    return tuple(sorted(cleaned, reverse=True))
-
-
-def config() -> PriorityConfig:
-    """The defaults, with the keys of the PREVENANCE_PRIORITY setting replacing theirs."""
-    overrides = getattr(settings, "PREVENANCE_PRIORITY", None) or {}
-    if not isinstance(overrides, Mapping):
-        raise ImproperlyConfigured("PREVENANCE_PRIORITY must be a dict")
-    known = {f.name for f in fields(PriorityConfig)}
-    if unknown := set(overrides) - known:
-        raise ImproperlyConfigured(f"PREVENANCE_PRIORITY has unknown keys: {sorted(unknown)}")
-    conf = replace(PriorityConfig(), **overrides)
-    levels = dict(conf.levels)
-    if set(levels) != {Priority.URGENT, Priority.HIGH, Priority.NORMAL} or not (
-        levels[Priority.URGENT] > levels[Priority.HIGH] > levels[Priority.NORMAL]
-    ):
-        raise ImproperlyConfigured("PREVENANCE_PRIORITY['levels'] needs urgent > high > normal thresholds")
-    return replace(
-        conf, value_thresholds=_check_steps("value_thresholds", conf.value_thresholds),
-        age_steps=_check_steps("age_steps", conf.age_steps),
-    )
 
 
 # Sentiment --------------------------------------------------------------------------------
@@ -479,17 +453,16 @@ def time_rules(signals: Signals, conf: PriorityConfig) -> list[Reason]:
 RULES = (value_rules, type_rule, text_rules, channel_rule, time_rules)
 
 
-def level_for(points: int, conf: PriorityConfig | None = None) -> str:
-    conf = conf or config()
+def level_for(points: int, conf: PriorityConfig) -> str:
     for level in (Priority.URGENT, Priority.HIGH, Priority.NORMAL):
         if points >= conf.levels[level]:
             return level
     return Priority.LOW
 
 
-def score(signals: Signals, conf: PriorityConfig | None = None) -> Score:
-    conf = conf or config()
-    reasons = tuple(reason for rule in RULES for reason in rule(signals, conf))
+def score(signals: Signals, conf: PriorityConfig) -> Score:
+    # A rule an administrator gave 0 points says nothing: no reason "Threatens to leave: 0".
+    reasons = tuple(reason for rule in RULES for reason in rule(signals, conf) if reason.points)
     points = sum(reason.points for reason in reasons)
     return Score(points=points, level=level_for(points, conf), reasons=reasons)
 
@@ -501,13 +474,12 @@ def higher_level(first: str, second: str) -> str:
     return first if LEVEL_ORDER.get(first, 0) >= LEVEL_ORDER.get(second, 0) else second
 
 
-def with_level_floor(reasons: list, level: str, conf: PriorityConfig | None = None) -> tuple[int, list[dict]]:
+def with_level_floor(reasons: list, level: str, conf: PriorityConfig) -> tuple[int, list[dict]]:
     """The score and stored reasons of a case at `level`. When the rules alone score below
     that level's threshold (a person chose the level, at intake or later, or an SLA breach
     raised it), one reason makes up the difference: the inbox lists the most urgent first by
     score, and an urgent case then comes before every case the rules only found high. A level
     set lower by hand takes the top-up away; the rules' points stay."""
-    conf = conf or config()
     kept = [dict(reason) for reason in reasons if reason.get("code") != LEVEL_FLOOR]
     points = sum(int(reason.get("points", 0)) for reason in kept)
     threshold = conf.levels.get(level)
@@ -517,10 +489,9 @@ def with_level_floor(reasons: list, level: str, conf: PriorityConfig | None = No
     return points, kept
 
 
-def with_time_reasons(stored: list, signals: Signals, conf: PriorityConfig | None = None) -> tuple[int, list[dict]] | None:
+def with_time_reasons(stored: list, signals: Signals, conf: PriorityConfig) -> tuple[int, list[dict]] | None:
     """The score and stored reasons once the time rules are evaluated again at `signals.now`,
     the other reasons kept as they are; None when the time rules give what is stored."""
-    conf = conf or config()
     fresh = time_rules(signals, conf)
     before = [(r.get("code"), r.get("points"), r.get("params") or {}) for r in stored if r.get("code") in TIME_CODES]
     if before == [(r.code, r.points, dict(r.params)) for r in fresh]:

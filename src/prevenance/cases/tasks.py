@@ -24,6 +24,13 @@ def refresh_priority_scores() -> int:
     return priority_services.refresh_priority_scores()
 
 
+@shared_task(name="prevenance.cases.tasks.rescore_open_cases")
+def rescore_open_cases() -> int:
+    """Score the open cases again with the priority figures as they are now (after an
+    administrator changed them and asked for it in the admin); idempotent."""
+    return priority_services.rescore_open_cases()
+
+
 @shared_task(name="prevenance.cases.tasks.recalculate_due_times")
 def recalculate_due_times(policy_id: int, include_breached: bool = False) -> int:
     """Move the due times of the open cases on an SLA policy after it changed; idempotent."""

@@ -51,6 +51,8 @@ _SUPERVISOR = _AGENT | {
     # The reopen window and the amounts granted without proof, read (changed by administrators).
     "cases.view_casesettings",
     "cases.view_trustthreshold",
+    # The figures of the priority score, read (changed by administrators).
+    "cases.view_prioritysettings",
     # Inbox views shared with everyone (cases/services/saved_views.py).
     "cases.add_savedview",
     "cases.delete_savedview",
@@ -99,8 +101,13 @@ _ADMIN = _SUPERVISOR | _MARKETING | {
             "skill", "agentprofile", "channelcost",
             # The reopen window (one row: never added or deleted) and the trust-without-proof thresholds.
             "casesettings", "trustthreshold",
+            # The figures of the priority score (one row: never added or deleted).
+            "prioritysettings",
         )
     ),
+    # Deleting a business calendar (refused while a team or an SLA policy uses it, core/admin.py);
+    # supervisors add and change calendars only.
+    "core.delete_businesscalendar",
     # Webhook endpoints (their secrets) and the delivery log: administrators only.
     *(f"core.{action}_webhookendpoint" for action in ("view", "add", "change", "delete")),
     "core.view_webhookdelivery",

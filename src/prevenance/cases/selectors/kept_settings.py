@@ -1,6 +1,6 @@
 """The care settings every intake reads, kept per process: active reply templates and signatures,
-active SLA policies (with their calendars), active routing rules, and the teams (with their
-calendars and mailboxes).
+active SLA policies (with their calendars), active routing rules, the teams (with their
+calendars and mailboxes), and the figures of the priority score.
 
 They are few and change rarely, but open_case read them all on every case: six queries and
 their ORM compilation, a third of an intake (docs/benchmarks.md, "Email intake"). Each process
@@ -26,14 +26,23 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
-from prevenance.cases.models import ReplyTemplate, RoutingRule, Signature, SLAPolicy, Team
-from prevenance.cases.priority import straight_apostrophes
+from prevenance.cases.models import (
+    PrioritySettings,
+    ReplyTemplate,
+    RoutingRule,
+    Signature,
+    SLAPolicy,
+    Team,
+)
+from prevenance.cases.priority import PriorityConfig, straight_apostrophes
+from prevenance.cases.selectors.case_settings import priority_settings
 from prevenance.core.models import BusinessCalendar
 from prevenance.core.text import search_key
 
 # (model, has an `active` flag): the tables whose rows are kept, or which kept rows carry.
 _VERSIONED = (
     (ReplyTemplate, True), (Signature, True), (SLAPolicy, True), (RoutingRule, True), (Team, False), (BusinessCalendar, False),
+    (PrioritySettings, False),
 )
 
 
@@ -48,6 +57,8 @@ class KeptSettings:
     mailboxes: dict[str, int] = field(default_factory=dict)
     # Routing rule id -> its keywords as one whole-word pattern over folded text (None: any text).
     keyword_patterns: dict[int, re.Pattern | None] = field(default_factory=dict)
+    # The figures every case is scored with (the admin's Priority settings; the defaults without a row).
+    priority: PriorityConfig = field(default_factory=PriorityConfig)
 
     def team(self, team_id: int | None) -> Team | None:
         """A copy of the team (callers may set it on a case), or None."""
@@ -101,6 +112,7 @@ def _load() -> KeptSettings:
         teams=teams,
         mailboxes=mailboxes,
         keyword_patterns={rule.pk: keyword_pattern(rule.keywords) for rule in rules},
+        priority=priority_settings().as_priority_config(),
     )
 
 
@@ -118,6 +130,12 @@ def kept_settings() -> KeptSettings:
     """The settings as they are now (one version statement), or as pinned for this intake.
     The rows are shared: read them, copy one before changing it (KeptSettings.team does)."""
     return _pinned.get() or _current()
+
+
+def priority_config() -> PriorityConfig:
+    """The figures of the priority score as the administrator set them last, from this
+    process's copy: free inside an intake (pinned), one version statement outside."""
+    return kept_settings().priority
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """The case settings an administrator keeps (the reopen window, the trust-without-proof
-thresholds): each change through a service, with an audit row naming who made it and the
-values before and after (docs/cases.md, "Case settings")."""
+thresholds, the figures of the priority score): each change through a service, with an audit
+row naming who made it and the values before and after (docs/cases.md, "Case settings")."""
 
 from decimal import Decimal
 
@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import SettingsAuditKind
-from prevenance.cases.models import CaseSettings, TrustThreshold
+from prevenance.cases.models import CaseSettings, PrioritySettings, TrustThreshold
 from prevenance.core.audit import record_audit
 from prevenance.core.currencies import clean_currency
 
@@ -55,3 +55,30 @@ def remove_trust_threshold(*, actor, threshold: TrustThreshold) -> None:
     if deleted:
         record_audit(kind=SettingsAuditKind.TRUST_THRESHOLD_REMOVED, actor=actor, subject=threshold,
                      payload={"currency": threshold.currency, "max_amount": str(threshold.max_amount)})
+
+
+@transaction.atomic
+def update_priority_settings(*, actor, **figures) -> PrioritySettings:
+    """Set figures of the priority score (any of PrioritySettings.FIGURES; the others keep
+    theirs). Checked as the admin checks them: a ValidationError names each field to correct
+    and nothing is saved. Cases scored before keep their score until they are scored again
+    (services.priority.request_rescore)."""
+    if unknown := sorted(set(figures) - set(PrioritySettings.FIGURES)):
+        raise TypeError(f"update_priority_settings() got unknown figures: {unknown}")
+    PrioritySettings.objects.get_or_create(pk=PrioritySettings.SINGLETON_ID)
+    row = PrioritySettings.objects.select_for_update().get(pk=PrioritySettings.SINGLETON_ID)
+    before = _figures(row)
+    for name, value in figures.items():
+        setattr(row, name, value)
+    row.full_clean()
+    after = _figures(row)
+    if changed := {name: [before[name], after[name]] for name in PrioritySettings.FIGURES if before[name] != after[name]}:
+        row.save(update_fields=[*changed, "updated_at"])
+        record_audit(kind=SettingsAuditKind.PRIORITY_SETTINGS_CHANGED, actor=actor, subject=row, payload=changed)
+    return row
+
+
+def _figures(row: PrioritySettings) -> dict:
+    """The figures as the audit row holds them: amounts as text with their cents ("500.00")."""
+    figures = {name: getattr(row, name) for name in PrioritySettings.FIGURES}
+    return {name: f"{value:.2f}" if isinstance(value, Decimal) else value for name, value in figures.items()}

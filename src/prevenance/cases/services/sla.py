@@ -22,7 +22,7 @@ from prevenance.cases import sla
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, SLAEventKind
 from prevenance.cases.models import Case, SLAEvent, SLAPolicy
-from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
+from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings, priority_config
 from prevenance.cases.services.common import lock_case
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.audit import record_audit
@@ -313,7 +313,7 @@ def _escalate(case_id: int, kind: str, due_at: datetime, now: datetime) -> SLAEv
             if kind in BREACHES and sla.ESCALATION[case.priority] != case.priority:
                 payload.update({"priority_from": case.priority, "priority_to": sla.ESCALATION[case.priority]})
                 case.priority = sla.ESCALATION[case.priority]
-                case.priority_score, case.priority_reasons = priority_rules.with_level_floor(case.priority_reasons or [], case.priority)
+                case.priority_score, case.priority_reasons = priority_rules.with_level_floor(case.priority_reasons or [], case.priority, priority_config())
                 case.save(update_fields=["priority", "priority_score", "priority_reasons", "updated_at"])
                 case_events.case_updated(case, {"priority": case_events.change(payload["priority_from"], case.priority)})
             audit_kind = CaseAuditKind.SLA_BREACHED if kind in BREACHES else CaseAuditKind.SLA_NEAR_BREACH

@@ -9,6 +9,7 @@ from prevenance.cases import events as case_events
 from prevenance.cases import priority as priority_rules
 from prevenance.cases.choices import CaseAuditKind, CaseType, MessageKind, Priority
 from prevenance.cases.models import Case, Message, Tag
+from prevenance.cases.selectors.kept_settings import priority_config
 from prevenance.cases.services.common import (
     case_text,
     clean_channel,
@@ -45,7 +46,7 @@ def change_priority(*, case: Case, priority: str, actor) -> Case:
             return locked
         previous_policy = locked.sla_policy_id
         locked.priority = priority
-        locked.priority_score, locked.priority_reasons = priority_rules.with_level_floor(locked.priority_reasons or [], priority)
+        locked.priority_score, locked.priority_reasons = priority_rules.with_level_floor(locked.priority_reasons or [], priority, priority_config())
         locked.save(update_fields=["priority", "priority_score", "priority_reasons", "updated_at", *follow_policy_of_type(locked)])
         payload = {"from": previous, "to": priority}
         if locked.sla_policy_id != previous_policy:

@@ -5,17 +5,18 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone, translation
 
 from prevenance.cases import events as case_events
 from prevenance.cases import priority
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, Priority
-from prevenance.cases.models import Case, SLAPolicy
+from prevenance.cases.models import Case, PrioritySettings, SLAPolicy
 from prevenance.cases.selectors import inbox
+from prevenance.cases.selectors.kept_settings import priority_config
 from prevenance.cases.services import change_status
 from prevenance.cases.services import priority as priority_services
+from prevenance.cases.services.case_settings import update_priority_settings
 from prevenance.cases.services.updates import change_priority
 from prevenance.cases.tests.factories import open_email_case
 from prevenance.core.choices import Channel
@@ -25,6 +26,8 @@ from prevenance.customers.models import Customer
 from prevenance.customers.tests.factories import OrderFactory
 
 H = timedelta(hours=1)
+# The figures a new installation starts with (the admin's Priority settings change them).
+DEFAULTS = priority.PriorityConfig()
 
 
 def utc(*args) -> datetime:
@@ -37,14 +40,14 @@ def signals(text: str = "", **fields) -> priority.Signals:
 
 
 def codes(text: str = "", **fields) -> dict[str, int]:
-    return {reason.code: reason.points for reason in priority.score(signals(text, **fields)).reasons}
+    return {reason.code: reason.points for reason in priority.score(signals(text, **fields), DEFAULTS).reasons}
 
 
 # Rules, one by one (pure) -----------------------------------------------------------------
 
 
 def test_a_plain_question_scores_zero_and_is_normal():
-    result = priority.score(signals("Bonjour, quand arrive ma commande ?"))
+    result = priority.score(signals("Bonjour, quand arrive ma commande ?"), DEFAULTS)
     assert (result.points, result.level, result.reasons) == (0, Priority.NORMAL, ())
 
 
@@ -202,16 +205,16 @@ def test_the_age_reason_says_day_or_days():
     assert priority.Reason(priority.AGE, 5, {"days": 1}).label() == "Waiting for 1 day or more"
     assert priority.Reason(priority.AGE, 10, {"days": 3}).label() == "Waiting for 3 days or more"
     opened = utc(2026, 12, 1, 9)
-    age = next(r for r in priority.score(signals(opened_at=opened, now=opened + 25 * H)).reasons if r.code == priority.AGE)
+    age = next(r for r in priority.score(signals(opened_at=opened, now=opened + 25 * H), DEFAULTS).reasons if r.code == priority.AGE)
     assert age.label() == "Waiting for 1 day or more"
 
 
 def test_reasons_store_codes_and_are_named_in_the_readers_language():
     # Scored in a worker whose language is English, read by a French agent.
     with translation.override("en"):
-        result = priority.score(signals("Bonjour", case_type=CaseType.COMPLAINT, channel=Channel.SOCIAL))
+        result = priority.score(signals("Bonjour", case_type=CaseType.COMPLAINT, channel=Channel.SOCIAL), DEFAULTS)
         stored = result.stored_reasons()
-        _points, stored = priority.with_level_floor(stored, Priority.URGENT)
+        _points, stored = priority.with_level_floor(stored, Priority.URGENT, DEFAULTS)
     by_code = {reason["code"]: reason for reason in stored}
     assert by_code["case_type"]["params"] == {"type": "complaint"}
     assert by_code["public_channel"]["params"] == {"channel": "social"}
@@ -234,12 +237,12 @@ def test_reasons_stored_with_names_are_still_shown():
         assert [priority.reason_label(reason) for reason in old] == [
             "Type de dossier : Complaint", "Canal public : Réseau social", "Priorité relevée à Urgent",
         ]
-    assert priority.with_level_floor(old, Priority.URGENT)[0] == 60  # and they still count
+    assert priority.with_level_floor(old, Priority.URGENT, DEFAULTS)[0] == 60  # and they still count
 
 
 def test_reasons_name_the_words_as_the_customer_wrote_them_while_matching_folded_text():
     text = "Canapé livré avec un pied CASSÉ, tissu abîmé. Cassé ! Je vais porter plainte auprès de l’UFC-Que Choisir et résilier"
-    reasons = {reason.code: reason for reason in priority.score(signals(text)).reasons}
+    reasons = {reason.code: reason for reason in priority.score(signals(text), DEFAULTS).reasons}
     assert reasons["sentiment_negative"].params == {"words": "CASSÉ, abîmé, plainte"}  # the first "cassé" as written
     assert reasons["legal_threat"].params == {"words": "porter plainte, Que Choisir"}
     assert reasons["churn_threat"].params == {"words": "résilier"}
@@ -267,14 +270,14 @@ def test_sla_time_left():
 
 
 def test_levels_follow_the_score():
-    assert [priority.level_for(p) for p in (-1, 0, 29, 30, 59, 60)] == ["low", "normal", "normal", "high", "high", "urgent"]
+    assert [priority.level_for(p, DEFAULTS) for p in (-1, 0, 29, 30, 59, 60)] == ["low", "normal", "normal", "high", "high", "urgent"]
 
 
 def test_an_angry_vip_complaint_on_twitter_is_urgent_and_every_reason_is_shown():
     result = priority.score(signals(
         "Colis jamais arrivé, c'est inadmissible !! Je vais résilier.", case_type=CaseType.COMPLAINT, channel=Channel.SOCIAL,
         is_vip=True,
-    ))
+    ), DEFAULTS)
     assert result.level == Priority.URGENT
     assert {r.code for r in result.reasons} == {"vip", "case_type", "sentiment_negative", "exclamations", "churn_threat", "public_channel"}
     assert result.points == sum(r.points for r in result.reasons)
@@ -284,19 +287,16 @@ def test_an_angry_vip_complaint_on_twitter_is_urgent_and_every_reason_is_shown()
     assert [priority.reason_label(item) for item in stored] == [item["label"] for item in stored]
 
 
-def test_the_figures_are_configurable(settings):
-    settings.PREVENANCE_PRIORITY = {"vip_points": 70, "public_channels": (Channel.SOCIAL, Channel.CHAT)}
-    assert priority.score(signals(is_vip=True)).level == Priority.URGENT
-    assert codes(channel=Channel.CHAT) == {"public_channel": 20}
+@pytest.mark.django_db
+def test_the_figures_are_the_admins(admin_user):
+    update_priority_settings(actor=admin_user, vip_points=70, public_channels=[Channel.SOCIAL, Channel.CHAT])
+    conf = priority_config()
+    assert priority.score(signals(is_vip=True), conf).level == Priority.URGENT
+    assert {r.code: r.points for r in priority.score(signals(channel=Channel.CHAT), conf).reasons} == {"public_channel": 20}
 
 
-@pytest.mark.parametrize(
-    "bad", [{"nonsense": 1}, {"levels": {"urgent": 10, "high": 20, "normal": 0}}, {"age_steps": [("x", 1)]}, ["vip_points"]]
-)
-def test_a_bad_configuration_fails_loudly(settings, bad):
-    settings.PREVENANCE_PRIORITY = bad
-    with pytest.raises(ImproperlyConfigured):
-        priority.config()
+def test_the_default_figures_are_the_settings_row_defaults():
+    assert PrioritySettings().as_priority_config() == DEFAULTS
 
 
 # What the intake stores -------------------------------------------------------------------
