@@ -21,6 +21,7 @@ from prevenance.cases.services.case_settings import (
     update_case_settings,
     update_priority_settings,
 )
+from prevenance.core.admin import RefusedWhileSaving, refusals_roll_back
 from prevenance.core.choices import Channel
 
 
@@ -78,8 +79,23 @@ class TrustThresholdAdmin(admin.ModelAdmin):
             remove_trust_threshold(actor=request.user, threshold=threshold)
 
 
+class _ShownChoices(forms.MultipleHiddenInput):
+    """The choices a page showed, hidden: none is sent as one empty value rather than nothing,
+    else the page shown again for an error would take the boxes ticked since for what it showed."""
+
+    def format_value(self, value):
+        return [choice for choice in super().format_value(value) if choice] or [""]
+
+
+class _ChannelsField(forms.MultipleChoiceField):
+    hidden_widget = _ShownChoices
+
+    def to_python(self, value) -> list[str]:
+        return [choice for choice in super().to_python(value) if choice]
+
+
 class PrioritySettingsForm(forms.ModelForm):
-    public_channels = forms.MultipleChoiceField(
+    public_channels = _ChannelsField(
         label=gettext_lazy("Public channels"), choices=Channel.choices, required=False,
         widget=forms.CheckboxSelectMultiple, help_text=PrioritySettings._meta.get_field("public_channels").help_text,
     )
@@ -87,6 +103,13 @@ class PrioritySettingsForm(forms.ModelForm):
     class Meta:
         model = PrioritySettings
         fields = PrioritySettings.FIGURES
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The page sends each figure as it showed it too: what it changed is then told apart
+        # from what another administrator saved since it was opened (PrioritySettingsAdmin.save_model).
+        for field in self.fields.values():
+            field.show_hidden_initial = True
 
 
 def _steps(prefix: str, limit: str) -> tuple:
@@ -166,8 +189,21 @@ class PrioritySettingsAdmin(admin.ModelAdmin):
         row, _created = PrioritySettings.objects.get_or_create(pk=PrioritySettings.SINGLETON_ID)
         return HttpResponseRedirect(reverse("admin:cases_prioritysettings_change", args=[row.pk]))
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except RefusedWhileSaving as refused:  # rolled back: nothing of the page is written
+            self.message_user(request, _("Nothing was saved: %(reasons)s The page now shows the figures as they are, "
+                                         "with the changes saved meanwhile.") % {"reasons": refused}, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(self, request, obj, form, change) -> None:
-        update_priority_settings(actor=request.user, **{name: form.cleaned_data[name] for name in PrioritySettings.FIGURES})
+        # Only the figures this page changed: another administrator's save since it was opened
+        # keeps theirs. Together they may no longer hold (steps that rise, levels in order): the
+        # service refuses them and the page is shown again as the figures are.
+        with refusals_roll_back():
+            update_priority_settings(actor=request.user, **{
+                name: form.cleaned_data[name] for name in form.changed_data if name in PrioritySettings.FIGURES})
         if form.changed_data:
             self._offer_rescore(request)
 

@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -309,11 +311,34 @@ class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
             "name": calendar.name}
 
     def delete_model(self, request, obj) -> None:
-        delete_business_calendar(calendar=obj, actor=request.user)
+        with refusals_roll_back():
+            delete_business_calendar(calendar=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
-        for calendar in queryset.order_by("pk"):
-            delete_business_calendar(calendar=calendar, actor=request.user)
+        with refusals_roll_back():
+            for calendar in queryset.order_by("pk"):
+                delete_business_calendar(calendar=calendar, actor=request.user)
+
+    # A team or a policy can take a calendar between the confirmation's check (deletion_refusal)
+    # and the service's, made again under the calendar's lock: the refusal rolls the whole delete
+    # back (the admin's log rows and every calendar of a bulk delete) and is shown, not a 500.
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except RefusedWhileSaving as refused:
+            self.message_user(request, _("Nothing was deleted: %(reasons)s") % {"reasons": refused}, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:core_businesscalendar_change", args=[object_id]))
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method != "POST":
+            return super().changelist_view(request, extra_context)
+        try:
+            with transaction.atomic():  # Django's delete action logs, then deletes: both or neither
+                return super().changelist_view(request, extra_context)
+        except RefusedWhileSaving as refused:
+            self.message_user(request, _("Nothing was deleted: %(reasons)s") % {"reasons": refused}, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(TaskEffect)

@@ -483,8 +483,9 @@ def _copy_key(message: Message, number: int) -> str:
 
 def _send_copies(message: Message, subject: str) -> dict[str, _Undelivered]:
     """Send each recipient's copy that no attempt sent yet, each once (its own run_once, so an
-    attempt failing after the customer's copy went does not send it again); returns the copies
-    not accepted, by address, in the order of `recipients`.
+    attempt failing after the customer's copy went does not send it again), but for those an
+    earlier attempt saw refused for good (_refused_for_good); returns the copies not accepted,
+    by address, in the order of `recipients`.
 
     A copy whose recipient or message the server refuses, or whose connection drops, is left
     for what it is (_refusal) and the others still go: one envelope for all left out a refused
@@ -495,7 +496,7 @@ def _send_copies(message: Message, subject: str) -> dict[str, _Undelivered]:
     server unreachable, our sender refused, a stored file gone) ends the attempt: every copy
     not sent yet is left with it."""
     addresses = recipients(message)
-    undelivered: dict[str, _Undelivered] = {}
+    undelivered = _refused_for_good(message)
     connection = get_connection()
     files: list[tuple[str, bytes, str]] | None = None
 
@@ -517,6 +518,8 @@ def _send_copies(message: Message, subject: str) -> dict[str, _Undelivered]:
     number = 0
     try:
         for number, address in enumerate(addresses):
+            if address in undelivered:
+                continue  # refused for good at an earlier attempt while another copy went
             try:
                 run_once(key=_copy_key(message, number), effect=functools.partial(send_copy, address))
             except (smtplib.SMTPException, _ConnectionLost) as exc:
@@ -530,10 +533,20 @@ def _send_copies(message: Message, subject: str) -> dict[str, _Undelivered]:
         left = {_copy_key(message, later): address for later, address in enumerate(addresses) if later >= number}
         sent_before = effects_done(list(left))
         reason = _Undelivered(_error_text(exc))
-        undelivered.update({address: reason for key, address in left.items() if key not in sent_before})
+        undelivered.update({address: reason for key, address in left.items() if key not in sent_before and address not in undelivered})
     finally:
         _close_quietly(connection)
-    return undelivered
+    return {address: undelivered[address] for address in addresses if address in undelivered}
+
+
+def _refused_for_good(message: Message) -> dict[str, _Undelivered]:
+    """The copies an earlier attempt saw refused for good while another copy went (named on the
+    message as "not_delivered"): not sent again, their refusal kept for the problem."""
+    stored = message.send_problem or {}
+    if stored.get("code") != delivery_problems.COPIES_NOT_DELIVERED:
+        return {}
+    return {copy["params"]["address"]: _Undelivered(copy["params"]["error"], for_good=True)
+            for copy in stored.get("copies") or [] if copy.get("code") == "not_delivered"}
 
 
 def _refusal(exc: Exception) -> _Undelivered | None:

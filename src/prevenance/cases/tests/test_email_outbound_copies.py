@@ -35,23 +35,28 @@ def _sender(settings):
 
 
 class RefusingBackend(locmem.EmailBackend):
-    """The test outbox, with a server answering `for_now[address]` (an SMTP code) to the
-    message of every copy sent to that address, however often it is sent."""
+    """The test outbox, with a server answering `for_now[address]` (an SMTP code, or a code and
+    its text) to the message of every copy sent to that address, however often it is sent;
+    `tried` lists the recipient of every copy sent, taken or not."""
 
-    for_now: ClassVar[dict[str, int]] = {}
+    for_now: ClassVar[dict[str, int | tuple[int, bytes]]] = {}
+    tried: ClassVar[list[str]] = []
 
     def send_messages(self, messages):
         for message in messages:
             [recipient] = message.recipients()
+            self.tried.append(recipient)
             if recipient in self.for_now:
-                raise smtplib.SMTPDataError(self.for_now[recipient], TRY_LATER)
+                answer = self.for_now[recipient]
+                code, text = answer if isinstance(answer, tuple) else (answer, TRY_LATER)
+                raise smtplib.SMTPDataError(code, text)
         return super().send_messages(messages)
 
 
 @pytest.fixture
 def refusing(settings):
     settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
-    RefusingBackend.for_now = {}
+    RefusingBackend.for_now, RefusingBackend.tried = {}, []
     return RefusingBackend
 
 
@@ -159,6 +164,32 @@ def test_the_last_attempt_gives_up_the_customers_copy_when_only_people_in_copy_g
     # Someone got it: sent, with the customer named as not reached (the agent sees it, beside the message)
     assert message.sent_at is not None and message.delivery_due_at is None
     assert message.send_problem["copies"] == [given_up("claire@example.com", "450 4.7.1 Try again later")]
+
+
+@pytest.mark.django_db
+def test_a_copy_refused_for_good_is_not_sent_again_while_another_is_tried_again(
+    agent, refusing, django_capture_on_commit_callbacks,
+):
+    case = claire_paul_and_marc_case()
+    # Paul's server refuses his copy for good once it has read it, Marc's says later
+    refusing.for_now = {"paul@example.com": (550, b"5.7.1 Message rejected"), "marc@example.com": 451}
+    with django_capture_on_commit_callbacks(execute=True):
+        message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
+    assert refusing.tried == ["claire@example.com", "paul@example.com", "marc@example.com"]
+
+    # Every retry sends Marc's copy alone; Paul's refusal stays named meanwhile
+    deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert message_send_error(message) == ("Not delivered to paul@example.com: 550 5.7.1 Message rejected\n"
+                                           "Not delivered to marc@example.com yet: 451 4.7.1 Try again later")
+    refusing.for_now.pop("marc@example.com")
+    assert deliver(message_id=message.pk) is True
+    assert refusing.tried == ["claire@example.com", "paul@example.com", "marc@example.com", "marc@example.com",
+                              "marc@example.com"]
+
+    message.refresh_from_db()
+    assert message.delivery_due_at is None and message.send_problem == {"code": "copies_not_delivered", "copies": [
+        {"code": "not_delivered", "params": {"address": "paul@example.com", "error": "550 5.7.1 Message rejected"}}]}
 
 
 # A real SMTP server, for the two temporary failures smtplib and Django's SMTP backend raise

@@ -5,6 +5,7 @@ cases scored with the new figures at once (in this process and in another), and 
 scored again on request."""
 
 import importlib
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -53,10 +54,11 @@ def root():
 
 
 def form(**changes) -> dict:
-    """The admin form as the page shows the row now, with `changes`."""
+    """The admin form as the page shows the row now, with `changes` (and, hidden, each figure as
+    the page showed it: what the save compares with to know what this page changed)."""
     row = PrioritySettings.objects.get()
-    data = {name: getattr(row, name) for name in PrioritySettings.FIGURES}
-    data.update(changes)
+    shown = {name: getattr(row, name) for name in PrioritySettings.FIGURES}
+    data = {**shown, **changes, **{f"initial-{name}": value for name, value in shown.items()}}
     return {name: value for name, value in data.items() if value is not None}
 
 
@@ -153,6 +155,53 @@ def test_saving_the_page_unchanged_writes_nothing_and_offers_nothing(root):
 
     assert not any("keep the score" in str(message) for message in response.context["messages"])
     assert audits() == []
+
+
+def test_a_page_opened_before_another_administrators_save_leaves_their_figures_as_they_set_them(root, admin_user):
+    page = form()  # opened by root, who gets each figure as shown, hidden, with it
+    shown = root.get(SETTINGS_URL).content.decode()
+    assert 'name="initial-vip_points" value="25"' in shown and 'name="initial-public_channels" value="forum"' in shown
+    update_priority_settings(actor=admin_user, vip_points=40)  # another administrator saves meanwhile
+
+    response = root.post(SETTINGS_URL, {**page, "complaint_points": 35}, follow=True)
+
+    assert response.status_code == 200
+    row = PrioritySettings.objects.get()
+    assert (row.vip_points, row.complaint_points) == (40, 35)
+    assert audits() == [("admin", {"vip_points": [25, 40]}), ("root", {"complaint_points": [20, 35]})]
+
+
+def test_figures_that_no_longer_hold_with_another_administrators_save_are_refused_whole(root, admin_user):
+    page = form()
+    update_priority_settings(actor=admin_user, value_step2_amount=1000)  # meanwhile: still above the first step's 500
+
+    response = root.post(SETTINGS_URL, {**page, "value_step1_amount": "1200", "vip_points": 30}, follow=True)
+
+    assert response.redirect_chain == [(SETTINGS_URL, 302)]
+    assert [str(message) for message in response.context["messages"]] == [
+        "Nothing was saved: Each step starts above the one before (1200). The page now shows the figures as "
+        "they are, with the changes saved meanwhile."]
+    row = PrioritySettings.objects.get()
+    assert (row.value_step1_amount, row.value_step2_amount, row.vip_points) == (500, 1000, 25)
+    assert audits() == [("admin", {"value_step2_amount": ["1500.00", "1000.00"]})]
+
+
+def shown_channels(page: str) -> list[str]:
+    """The hidden inputs of the channels the page showed, as a browser sends them (no value: "")."""
+    return re.findall(r'<input type="hidden" name="initial-public_channels"(?: value="([^"]*)")?', page)
+
+
+def test_channels_ticked_on_a_page_shown_again_for_an_error_are_saved_once_it_is_corrected(root, admin_user):
+    update_priority_settings(actor=admin_user, public_channels=[])  # none ticked when the page opens
+    assert shown_channels(root.get(SETTINGS_URL).content.decode()) == [""]
+
+    # Chat ticked, and a figure mistyped: the page comes back with the error
+    again = root.post(SETTINGS_URL, {**form(public_channels=["chat"], vip_points="lots"), "initial-public_channels": [""]})
+    assert again.status_code == 200
+    # It still says it showed no channel at first: the channels ticked are a change, saved once the figure is corrected
+    assert shown_channels(again.content.decode()) == [""]
+    root.post(SETTINGS_URL, {**form(public_channels=["chat"]), "initial-public_channels": [""]})
+    assert PrioritySettings.objects.get().public_channels == ["chat"]
 
 
 @pytest.mark.parametrize(("changes", "errors"), [

@@ -6,11 +6,13 @@ clocks left paused, and the page that saved the change says how many cases it co
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
 
+from prevenance.cases.admin_calendars import CalendarAdmin
 from prevenance.cases.choices import CaseStatus, CaseType
 from prevenance.cases.models import Case, SLAPolicy
 from prevenance.cases.services import change_status
@@ -255,3 +257,61 @@ def test_a_calendar_a_team_or_a_policy_uses_cannot_be_deleted_and_nothing_is_wri
             f"The calendar “{calendar.name}” is used by a team or an SLA policy: give them another calendar first."]}
     assert AuditEvent.objects.count() == before
     assert BusinessCalendar.objects.count() == 2
+
+
+# A calendar taken into use while it is being deleted ------------------------------------------
+
+
+@pytest.fixture
+def root():
+    # Administrators delete calendars, supervisors do not (core/roles.py)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def taken_after_the_pages_check(monkeypatch, calendar, take):
+    """Another administrator's save lands between the delete page's check (the confirmation
+    page's, made again on the POST) and the delete itself."""
+    checked = CalendarAdmin.get_deleted_objects
+
+    def then_taken(self, objs, request):
+        found = checked(self, objs, request)
+        take(calendar)
+        return found
+
+    monkeypatch.setattr(CalendarAdmin, "get_deleted_objects", then_taken)
+
+
+def test_a_calendar_a_policy_starts_using_while_it_is_deleted_is_kept_with_a_clear_error(root, monkeypatch):
+    seasonal = create_business_calendar(name="Saisonnier", periods=default_calendar_periods())
+    taken_after_the_pages_check(monkeypatch, seasonal, lambda calendar: SLAPolicy.objects.create(
+        name="Été", calendar=calendar, first_response_target=4 * H, resolution_target=24 * H))
+
+    response = root.post(f"/admin/core/businesscalendar/{seasonal.pk}/delete/", {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain == [(f"/admin/core/businesscalendar/{seasonal.pk}/change/", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Nothing was deleted: The calendar “Saisonnier” is used by a team or an SLA policy: give them another "
+        "calendar first."]
+    assert BusinessCalendar.objects.filter(pk=seasonal.pk).exists()
+    assert not AuditEvent.objects.filter(kind="calendar.deleted").exists()
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+
+
+def test_the_bulk_delete_of_calendars_one_of_which_a_team_takes_meanwhile_deletes_none(root, monkeypatch):
+    first = create_business_calendar(name="Hiver", periods=default_calendar_periods())
+    second = create_business_calendar(name="Été", periods=default_calendar_periods())
+    taken_after_the_pages_check(monkeypatch, second, lambda calendar: TeamFactory(calendar=calendar))
+
+    response = root.post("/admin/core/businesscalendar/", {
+        "action": "delete_selected", "_selected_action": [first.pk, second.pk], "post": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain == [("/admin/core/businesscalendar/", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Nothing was deleted: The calendar “Été” is used by a team or an SLA policy: give them another calendar first."]
+    assert BusinessCalendar.objects.count() == 2
+    assert not AuditEvent.objects.filter(kind="calendar.deleted").exists()
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
