@@ -520,8 +520,13 @@ def _send_copies(message: Message, subject: str) -> dict[str, _Undelivered]:
         for number, address in enumerate(addresses):
             if address in undelivered:
                 continue  # refused for good at an earlier attempt while another copy went
+            key = _copy_key(message, number)
             try:
-                run_once(key=_copy_key(message, number), effect=functools.partial(send_copy, address))
+                if not run_once(key=key, effect=functools.partial(send_copy, address)) and not effects_done([key]):
+                    # Claimed by an attempt whose worker died during the send (this one took the
+                    # email over after its lease): not known to have gone, so tried again once
+                    # that claim has run out too, rather than counted as sent.
+                    undelivered[address] = _Undelivered(_("an earlier attempt was sending this copy when it stopped"))
             except (smtplib.SMTPException, _ConnectionLost) as exc:
                 refusal = _refusal(exc)
                 if refusal is None:

@@ -24,6 +24,7 @@ from prevenance.cases.delivery_problems import message_send_error
 from prevenance.cases.models import Case, Message
 from prevenance.cases.services import add_reply, ingest_email
 from prevenance.cases.services.outbound import MAX_ATTEMPTS, deliver, send_due_emails
+from prevenance.core.models import TaskEffect
 from prevenance.core.testing import run_concurrently
 
 TRY_LATER = b"4.7.1 Try again later"
@@ -328,3 +329,26 @@ def test_two_workers_retrying_an_email_at_once_send_the_copy_left_once(agent, re
     assert sent_to() == ["claire@example.com", "marc@example.com", "paul@example.com"]
     message.refresh_from_db()
     assert (message.send_problem, message.delivery_due_at, message.delivery_attempts) == ({}, None, 1)
+
+
+@pytest.mark.django_db
+def test_a_copy_a_dead_worker_was_sending_is_tried_again_not_counted_as_sent(agent, refusing, django_capture_on_commit_callbacks):
+    case = claire_paul_and_marc_case()
+    message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")  # not sent: no commit callback
+    # A worker took the email and claimed Paul's copy (the second), then died mid-send; the
+    # email's own claim has run out and this attempt takes it over, Paul's claim a moment later
+    # has not yet.
+    TaskEffect.objects.create(key=f"case-message-send:{message.pk}", claimed_at=timezone.now() - timedelta(minutes=11))
+    TaskEffect.objects.create(key=f"case-message-send:{message.pk}:1", claimed_at=timezone.now() - timedelta(minutes=9))
+
+    assert deliver(message_id=message.pk) is False
+    assert sent_to() == ["claire@example.com", "marc@example.com"]
+    message.refresh_from_db()
+    assert message.sent_at is not None and message.delivery_due_at is not None  # Claire has it; Paul's copy is due again
+    assert [copy["params"]["address"] for copy in message.send_problem["copies"]] == ["paul@example.com"]
+
+    TaskEffect.objects.filter(key=f"case-message-send:{message.pk}:1").update(claimed_at=timezone.now() - timedelta(minutes=11))
+    assert deliver(message_id=message.pk) is True
+    assert sent_to() == ["claire@example.com", "marc@example.com", "paul@example.com"]
+    message.refresh_from_db()
+    assert (message.send_problem, message.delivery_due_at) == ({}, None)
