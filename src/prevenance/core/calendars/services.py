@@ -1,7 +1,7 @@
 """Every write to business calendars, one transaction each."""
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -39,8 +39,8 @@ def _clean_date(value: Any) -> dt.date:
         raise ValidationError({"date": [_("Not a date (expected YYYY-MM-DD).")]}) from exc
 
 
-def _clean_holiday(**fields: Any) -> dict[str, Any]:
-    cleaners = {"date": _clean_date, "name": _clean_name}
+def _clean_fields(cleaners: Mapping[str, Callable[[Any], Any]], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean the fields given, each with its cleaner, reporting every bad one at once."""
     cleaned, errors = {}, {}
     for field, value in fields.items():
         try:
@@ -50,6 +50,10 @@ def _clean_holiday(**fields: Any) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def _clean_holiday(**fields: Any) -> dict[str, Any]:
+    return _clean_fields({"date": _clean_date, "name": _clean_name}, fields)
 
 
 def _clean_holidays(holidays: Iterable[Any]) -> list[tuple[dt.date, str]]:
@@ -91,15 +95,7 @@ def holidays_taken(calendar: BusinessCalendar, dates: Iterable[dt.date], *, besi
 def _clean_calendar(**fields: Any) -> dict[str, Any]:
     """Clean the fields given, reporting every bad one at once."""
     cleaners = {"name": _clean_name, "time_zone": clean_time_zone, "periods": clean_periods, "holidays": _clean_holidays}
-    cleaned, errors = {}, {}
-    for field, value in fields.items():
-        try:
-            cleaned[field] = cleaners[field](value)
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
+    return _clean_fields(cleaners, fields)
 
 
 def _name_taken(name: str) -> ValidationError:
