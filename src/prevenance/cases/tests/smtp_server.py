@@ -2,7 +2,8 @@
 
 It speaks the subset smtplib uses without TLS or login (EHLO/HELO, MAIL, RCPT, DATA, RSET,
 NOOP, QUIT), keeps what it was given in memory, counts the connections made to it, and can
-be told to refuse some recipients at RCPT, as a server not knowing an address does.
+be told to refuse some recipients at RCPT, as a server not knowing an address does, to refuse
+others for now (greylisting), or to drop the connection once it has read a message for some.
 """
 
 import re
@@ -25,6 +26,8 @@ class Delivered:
 @dataclass
 class Mailbox:
     refused: set[str] = field(default_factory=set)  # answered 550 at RCPT
+    greylisted: set[str] = field(default_factory=set)  # answered 450 at RCPT
+    hangs_up_on: set[str] = field(default_factory=set)  # the connection drops once their message is read
     connections: int = 0
     delivered: list[Delivered] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,6 +57,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.reply("503 5.5.1 MAIL first")
             elif verb == "RCPT" and address in box.refused:
                 self.reply(f"550 5.1.1 <{address}>: Recipient address rejected: User unknown")
+            elif verb == "RCPT" and address in box.greylisted:
+                self.reply(f"450 4.2.0 <{address}>: Recipient address rejected: Greylisted, try again later")
             elif verb == "RCPT":
                 recipients.append(address)
                 self.reply("250 2.1.5 Ok")
@@ -64,6 +69,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 data = b""
                 while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
                     data += chunk[1:] if chunk.startswith(b"..") else chunk
+                if set(recipients) & box.hangs_up_on:
+                    return  # gone without an answer
                 with box.lock:
                     box.delivered.append(Delivered(sender, recipients, data))
                 sender, recipients = None, []

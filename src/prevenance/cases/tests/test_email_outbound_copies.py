@@ -6,11 +6,6 @@ sent as soon as the customer's copy went, and the last attempt gives up that cop
 named on the message. Only an email no one got is given up as a whole."""
 
 import smtplib
-import socketserver
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import ClassVar
 
@@ -24,6 +19,7 @@ from prevenance.cases.delivery_problems import message_send_error
 from prevenance.cases.models import Case, Message
 from prevenance.cases.services import add_reply, ingest_email
 from prevenance.cases.services.outbound import MAX_ATTEMPTS, deliver, send_due_emails
+from prevenance.cases.tests.smtp_server import smtp_server
 from prevenance.core.models import TaskEffect
 from prevenance.core.testing import run_concurrently
 
@@ -193,94 +189,26 @@ def test_a_copy_refused_for_good_is_not_sent_again_while_another_is_tried_again(
         {"code": "not_delivered", "params": {"address": "paul@example.com", "error": "550 5.7.1 Message rejected"}}]}
 
 
-# A real SMTP server, for the two temporary failures smtplib and Django's SMTP backend raise
-# themselves: a recipient refused for now at RCPT (greylisting), and a connection that drops.
-
-@dataclass
-class Greylisting:
-    greylisted: set[str] = field(default_factory=set)  # answered 450 at RCPT
-    hangs_up_on: set[str] = field(default_factory=set)  # the connection drops once their message is read
-    connections: int = 0
-    delivered: list[list[str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class _Handler(socketserver.StreamRequestHandler):
-    def reply(self, line: str) -> None:
-        self.wfile.write(f"{line}\r\n".encode())
-
-    def handle(self) -> None:
-        box: Greylisting = self.server.box
-        with box.lock:
-            box.connections += 1
-        self.reply("220 mx.prevenance.test ESMTP")
-        recipients: list[str] = []
-        while line := self.rfile.readline():
-            command = line.decode("ascii", "replace").strip()
-            verb, address = command[:4].upper(), command.partition("<")[2].partition(">")[0].lower()
-            if verb == "RCPT" and address in box.greylisted:
-                self.reply(f"450 4.2.0 <{address}>: Recipient address rejected: Greylisted, try again later")
-            elif verb == "RCPT":
-                recipients.append(address)
-                self.reply("250 2.1.5 Ok")
-            elif verb == "DATA":
-                self.reply("354 End data with <CR><LF>.<CR><LF>")
-                while self.rfile.readline() not in (b".\r\n", b""):
-                    pass
-                if set(recipients) & box.hangs_up_on:
-                    return  # gone without an answer
-                with box.lock:
-                    box.delivered.append(recipients)
-                recipients = []
-                self.reply("250 2.0.0 Ok: queued")
-            elif verb == "QUIT":
-                self.reply("221 2.0.0 Bye")
-                return
-            else:  # EHLO, MAIL, RSET, NOOP
-                recipients = [] if verb in ("MAIL", "RSET") else recipients
-                self.reply("250 mx.prevenance.test" if verb == "EHLO" else "250 2.0.0 Ok")
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-@contextmanager
-def greylisting_server(settings) -> Iterator[Greylisting]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.box = Greylisting()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.server_address[1]
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    try:
-        yield server.box
-    finally:
-        server.shutdown()
-        server.server_close()
-
+# Over a real SMTP server, for the two temporary failures smtplib and Django's SMTP backend
+# raise themselves: a recipient refused for now at RCPT (greylisting), and a connection that drops.
 
 @pytest.mark.django_db
 def test_over_a_real_smtp_server_a_dropped_connection_and_a_greylisted_copy_do_not_stop_the_others(
     agent, settings, django_capture_on_commit_callbacks,
 ):
     case = claire_paul_and_marc_case()
-    with greylisting_server(settings) as server:
+    with smtp_server(settings) as server:
         # Paul's copy drops the connection every time, Marc's server greylists him for ever
         server.hangs_up_on, server.greylisted = {"paul@example.com"}, {"marc@example.com"}
         with django_capture_on_commit_callbacks(execute=True):
             message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
         # The first attempt: Claire's copy went; Marc's was tried over a new connection after Paul's dropped
-        assert (server.delivered, server.connections) == ([["claire@example.com"]], 2)
+        assert ([d.recipients for d in server.delivered], server.connections) == ([["claire@example.com"]], 2)
         message.refresh_from_db()
         assert message.sent_at is not None and message.delivery_due_at is not None
         for _attempt in range(2, MAX_ATTEMPTS + 1):
             deliver(message_id=message.pk)
-        assert server.delivered == [["claire@example.com"]]  # never sent again
+        assert [d.recipients for d in server.delivered] == [["claire@example.com"]]  # never sent again
     message.refresh_from_db()
     assert (message.delivery_due_at, message.delivery_attempts) == (None, MAX_ATTEMPTS)
     assert message.send_problem["copies"] == [
