@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
@@ -53,7 +54,8 @@ def new_voucher_code() -> str:
     return f"PRV-{chars[:4]}-{chars[4:]}"
 
 
-THOUSANDS_OR_DECIMALS = re.compile(r"[+]?\d{1,3}(?:,\d{3})+")
+# "1,500" or "1.500": thousands to some readers, one and a half to others (as is "10.000").
+THOUSANDS_OR_DECIMALS = re.compile(r"[+]?\d{1,3}(?:,\d{3})+|[+]?\d{1,3}(?:\.\d{3})+")
 # A thousands space after a group of 1 to 3 digits not starting with 0 ("1 500", not "0 500").
 SPACED_THOUSANDS = re.compile(r"(?<![\d])([1-9]\d{0,2})((?:[ \u00a0\u202f]\d{3})+)(?!\d)")
 
@@ -66,7 +68,7 @@ def clean_amount(value) -> Decimal:
         # "1 500,00" as French writes it (a space, or the no-break spaces a number format puts)
         value = SPACED_THOUSANDS.sub(lambda match: match[1] + re.sub(r"\D", "", match[2]), value.strip())
     if isinstance(value, str) and THOUSANDS_OR_DECIMALS.fullmatch(value):
-        # "1,500": one thousand five hundred to an English reader, 1.50 to a French one.
+        # "1,500": one thousand five hundred to an English reader, 1.50 to a French one; "1.500" the other way round.
         raise invalid("amount", _("“%(value)s” could be read two ways: write 1500 or 1500.00 (or 1,50 for one euro fifty).")
                       % {"value": value.strip()[:40]}, "ambiguous_amount")
     try:
@@ -78,10 +80,15 @@ def clean_amount(value) -> Decimal:
     if amount <= 0:
         raise ValidationError({"amount": [_("The amount must be greater than zero.")]})
     if amount > MAX_AMOUNT:
-        raise ValidationError({"amount": [_("The amount cannot exceed %(max)s.") % {"max": MAX_AMOUNT}]})
+        raise ValidationError({"amount": [_("The amount cannot exceed %(max)s.") % {"max": _money(MAX_AMOUNT)}]})
     if amount != amount.quantize(CENT):
         raise ValidationError({"amount": [_("At most two decimal places.")]})
     return amount.quantize(CENT)
+
+
+def _money(amount: Decimal) -> str:
+    """An amount in a message as the reader's language writes it, as the pages do ("1 500,00")."""
+    return number_format(amount, 2, force_grouping=True)
 
 
 def _clean_reason(value, *, field: str, required: bool) -> str:
@@ -188,7 +195,7 @@ def _check_decider(gesture: Gesture, actor, *, granting: bool) -> tuple[Decimal,
     if gesture.amount > limit:
         raise invalid(
             "actor", _("Your delegation limit (%(limit)s %(currency)s) does not cover this gesture.")
-                       % {"limit": limit, "currency": gesture.currency},
+                       % {"limit": _money(limit), "currency": gesture.currency},
             "over_limit",
         )
     already = granted_on_case(gesture.case_id).get(gesture.currency, Decimal("0.00")) if granting else Decimal("0.00")
@@ -196,7 +203,7 @@ def _check_decider(gesture: Gesture, actor, *, granting: bool) -> tuple[Decimal,
         raise invalid(
             "actor", _("Your delegation limit (%(limit)s %(currency)s) does not cover this gesture together with the "
                          "%(granted)s %(currency)s already granted on this case.")
-                       % {"limit": limit, "currency": gesture.currency, "granted": already},
+                       % {"limit": _money(limit), "currency": gesture.currency, "granted": _money(already)},
             "over_limit",
         )
     return limit, already
@@ -211,11 +218,11 @@ def _decide(gesture: Gesture, *, status: str, actor, reason: str, audit: str) ->
     with transaction.atomic():
         current = Gesture.objects.get(pk=gesture.pk)
         if granting:
-            locked_id = current.case_id
-            case = lock_case(locked_id)
+            case = lock_case(current.case_id)
             current = Gesture.objects.get(pk=gesture.pk)
-            if current.case_id != locked_id:  # a merge moved it to the surviving case meanwhile
+            while current.case_id != case.pk:  # a merge moved it to the surviving case meanwhile (again, maybe)
                 case = lock_case(current.case_id)
+                current = Gesture.objects.get(pk=gesture.pk)
             if case.customer_id is None:  # erased while the gesture waited: nobody to give it to
                 raise invalid("case", _("This case's customer was erased: no gesture can be made."), "customer_erased")
         limit, already = _check_decider(current, actor, granting=granting)

@@ -368,7 +368,7 @@ def test_refusals_carry_their_code_in_type(as_agent, as_supervisor):
     over = as_supervisor.post(f"/gestures/{second}/approve", {})
     assert over.status_code == 422
     assert [(e["loc"], e["type"]) for e in over.json()["detail"]] == [(["body", "actor"], "over_limit")]
-    assert "1500.00 EUR already granted on this case" in over.json()["detail"][0]["msg"]
+    assert "1,500.00 EUR already granted on this case" in over.json()["detail"][0]["msg"]
     again = as_supervisor.post(f"/gestures/{first}/refuse", {"reason": "Trop tard"})
     assert [e["type"] for e in again.json()["detail"]] == ["already_decided"]
     assert as_agent.patch(f"/cases/{case.pk}", {"status": "closed"}).status_code == 200

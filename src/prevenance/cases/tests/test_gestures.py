@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from prevenance.cases.choices import GestureStatus, GestureType
 from prevenance.cases.models import DelegationLimit, Gesture
@@ -164,7 +165,7 @@ def test_approval_needs_a_limit_that_covers_the_amount(agent, supervisor, admin_
     gesture = ask(agent, "3000")
     with pytest.raises(ValidationError) as refused:
         approve_gesture(gesture=gesture, actor=supervisor)
-    assert refused.value.message_dict == {"actor": ["Your delegation limit (2000.00 EUR) does not cover this gesture."]}
+    assert refused.value.message_dict == {"actor": ["Your delegation limit (2,000.00 EUR) does not cover this gesture."]}
     assert gesture_approval_queue(supervisor).count() == 0
     DelegationLimit.objects.create(user=admin_user, currency="EUR", max_amount=Decimal("5000"))
     assert list(gesture_approval_queue(admin_user)) == [gesture]
@@ -186,7 +187,7 @@ def test_an_approval_counts_what_the_case_was_already_granted(agent, supervisor,
         approve_gesture(gesture=second, actor=supervisor)
     assert refused.value.error_dict["actor"][0].code == "over_limit"
     assert refused.value.message_dict == {"actor": [
-        "Your delegation limit (2000.00 EUR) does not cover this gesture together with the 1500.00 EUR already granted on this case."]}
+        "Your delegation limit (2,000.00 EUR) does not cover this gesture together with the 1,500.00 EUR already granted on this case."]}
     second.refresh_from_db()
     assert second.status == GestureStatus.REQUESTED
     waiting = {item.gesture: (item.gesture.granted_before, item.decider_exists, item.highest_limit)
@@ -207,6 +208,21 @@ def test_an_approval_counts_what_the_case_was_already_granted(agent, supervisor,
     assert done.status_code == 302
     second.refresh_from_db()
     assert second.status == GestureStatus.REFUSED
+
+
+def test_a_refusal_writes_amounts_as_the_readers_language_does(agent, supervisor):
+    # The queue page says "1 500,00 EUR déjà accordés"; its refusal above it said "1500.00 EUR".
+    case = open_email_case().case
+    first, second = ask(agent, "1500", case=case), ask(agent, "1500", case=case)
+    approve_gesture(gesture=first, actor=UserFactory(username="boss2", role="supervisor"))
+    with translation.override("fr"), pytest.raises(ValidationError) as refused:
+        approve_gesture(gesture=second, actor=supervisor)
+    assert refused.value.messages == [
+        "Votre plafond de délégation (2\u00a0000,00 EUR) ne couvre pas ce geste ajouté aux 1\u00a0500,00 EUR déjà "
+        "accordés sur ce dossier."]
+    with translation.override("fr"), pytest.raises(ValidationError) as refused:
+        ask(agent, "10000000000")
+    assert refused.value.messages == ["Le montant ne peut pas dépasser 9\u00a0999\u00a0999\u00a0999,99."]
 
 
 def test_an_agent_cannot_approve_even_within_their_limit(agent):
@@ -405,6 +421,18 @@ def test_an_amount_with_a_thousands_comma_is_refused_as_ambiguous(agent):
     assert ask(agent, "1500").amount == Decimal("1500.00")
 
 
+def test_an_amount_with_a_thousands_dot_is_refused_as_ambiguous(agent):
+    # "10.000" is ten thousand to a French reader who groups with a dot and 10.00 to an English
+    # one: it was read as 10.00 (the trailing zeros are no extra cents) and granted at once.
+    for typed in ("1.500", "10.000", "2.000.000", "+1.500"):
+        with pytest.raises(ValidationError) as refused:
+            ask(agent, typed)
+        assert refused.value.error_dict["amount"][0].code == "ambiguous_amount"
+    assert Gesture.objects.count() == 0
+    assert ask(agent, "1.5").amount == Decimal("1.50")
+    assert ask(agent, "1500.00").amount == Decimal("1500.00")
+
+
 def test_no_gesture_for_an_erased_customer(agent, admin_user):
     case = open_email_case().case
     erase_customer(customer=case.customer, actor=admin_user)
@@ -431,6 +459,29 @@ def test_a_gesture_on_a_merged_case_goes_to_the_survivor(agent, supervisor):
     loser = open_email_case("same@example.com", subject="Re").case
     merge_cases(survivor=survivor, loser=loser, actor=supervisor)
     assert ask(agent, "10", case=loser).case == survivor
+
+
+def test_an_approval_follows_a_gesture_merged_twice_while_it_waited_for_the_lock(agent, supervisor, monkeypatch):
+    # The gesture's case A is merged into B, then B into C (which was granted 1,500 EUR), each
+    # merge committing just before the approval locks the case it last read: the limit must be
+    # checked against C's total, not B's (empty once its gestures moved on).
+    first, middle, last = (open_email_case("same@example.com", subject=subject).case for subject in ("A", "B", "C"))
+    waiting = ask(agent, "1500", case=first)
+    approve_gesture(gesture=ask(agent, "1500", case=last), actor=UserFactory(username="boss2", role="supervisor"))
+    merges = iter([(middle, first), (last, middle)])
+    real_lock_case = gesture_services.lock_case
+
+    def merge_then_lock(case_id):
+        if (pair := next(merges, None)) is not None:
+            merge_cases(survivor=pair[0], loser=pair[1], actor=supervisor)
+        return real_lock_case(case_id)
+
+    monkeypatch.setattr(gesture_services, "lock_case", merge_then_lock)
+    with pytest.raises(ValidationError) as refused:
+        approve_gesture(gesture=waiting, actor=supervisor)
+    assert refused.value.error_dict["actor"][0].code == "over_limit"
+    waiting.refresh_from_db()  # the refusal rolled back with the merges made inside its transaction
+    assert waiting.status == GestureStatus.REQUESTED
 
 
 def test_a_delegation_limit_is_a_group_or_a_user_in_a_known_currency(agent):
