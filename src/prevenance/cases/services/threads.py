@@ -74,6 +74,9 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
             raise invalid("loser", _("One of these cases was already merged into another case."), "already_merged")
         refuse_closed(survivor)
         refuse_closed(loser)
+        if survivor.customer_id is None or loser.customer_id is None:
+            # Erasure unlinks a person's cases: two unlinked cases may be two people's.
+            raise invalid("loser", _("A case of an erased customer cannot be merged."), "customer_erased")
         if survivor.customer_id != loser.customer_id:
             raise invalid(
                 "loser", _("These cases belong to different customers: merge the customers first."),
@@ -132,9 +135,10 @@ def split_message(*, message: Message, actor) -> Case:
         if message.case_id != source.pk:
             raise invalid("message", _("This message moved to another case meanwhile; try again."), "message_moved")
         refuse_closed(source)
-        if message.kind != MessageKind.INBOUND:
+        # An auto-reply or a bounce is stored as inbound (email_intake._automatic) but says nothing of the customer's.
+        if message.kind != MessageKind.INBOUND or message.automatic:
             raise invalid("message", _("Only a message from the customer can become a case of its own."), "not_inbound")
-        if not source.messages.filter(kind=MessageKind.INBOUND).exclude(pk=message.pk).exists():
+        if not source.messages.filter(kind=MessageKind.INBOUND, automatic="").exclude(pk=message.pk).exists():
             # Its acknowledgement or the replies to it would be left on a case about nothing.
             raise invalid(
                 "message", _("This is the case's only message from the customer: there is nothing to split from."), "only_message"

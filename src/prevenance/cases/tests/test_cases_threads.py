@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus, MessageKind
@@ -419,3 +420,57 @@ def test_a_case_without_sla_waiting_for_the_customer_opens_for_their_answer_desp
     merge_cases(survivor=waiting, loser=answer, actor=supervisor)
     waiting.refresh_from_db()
     assert waiting.status == CaseStatus.OPEN
+
+
+def test_cases_of_erased_customers_are_not_merged(supervisor, admin_user):
+    # Two people's cases, both kept (unlinked) after each person was erased: nothing says they are one customer's
+    first = open_email_case("anne@example.com").case
+    second = open_email_case("paul@example.com").case
+    for case in (first, second):
+        erase_customer(customer=case.customer, actor=admin_user)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    with pytest.raises(ValidationError) as erased:
+        merge_cases(survivor=first, loser=second, actor=supervisor)
+    assert erased.value.message_dict == {"loser": ["A case of an erased customer cannot be merged."]}
+    second.refresh_from_db()
+    assert (second.merged_into_id, second.status, second.messages.count()) == (None, CaseStatus.NEW, 1)
+    assert not AuditEvent.objects.filter(kind="case.merged").exists()
+
+
+def out_of_office(case: Case) -> Message:
+    """The customer's automatic reply to our email about `case`, which the email intake stores on it."""
+    address = case.messages.get(kind=MessageKind.INBOUND).sender_address
+    raw = (f"From: {address}\r\nTo: care@prevenance.test\r\nSubject: Absente [{case.reference}]\r\n"
+           f"Message-ID: <absente-{case.pk}@example.com>\r\nAuto-Submitted: auto-replied\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n\r\nJe suis absente jusqu'au 3.\r\n").encode()
+    result = ingest_email(raw=raw)
+    assert result.case.pk == case.pk and result.message.automatic == "auto_reply"
+    return result.message
+
+
+def test_an_out_of_office_is_not_a_customer_message_a_split_can_leave_behind_or_take(agent):
+    source = open_email_case("absente@example.com", subject="Colis", body="Mon colis est abîmé.").case
+    automatic = out_of_office(source)
+    only = source.messages.get(kind=MessageKind.INBOUND, automatic="")
+    with pytest.raises(ValidationError) as alone:
+        split_message(message=only, actor=agent)
+    with pytest.raises(ValidationError) as machine:
+        split_message(message=automatic, actor=agent)
+    assert alone.value.messages == ["This is the case's only message from the customer: there is nothing to split from."]
+    assert machine.value.messages == ["Only a message from the customer can become a case of its own."]
+    assert Case.objects.count() == 1
+    assert set(source.messages.values_list("pk", flat=True)) == {only.pk, automatic.pk}
+
+
+def test_the_case_page_offers_no_split_for_an_out_of_office_or_the_message_beside_it(client, agent):
+    source = open_email_case("absente@example.com", subject="Colis", body="Mon colis est abîmé.").case
+    out_of_office(source)
+    client.force_login(agent)
+    page = client.get(reverse("cases:case", kwargs={"case_id": source.pk}))
+    assert page.status_code == 200
+    assert "Split into a new case" not in page.content.decode()
+    # A second message from the customer: both of theirs can be split, never the automatic reply
+    add_inbound_message(case=source, body="Et ma facture ?")
+    page = client.get(reverse("cases:case", kwargs={"case_id": source.pk})).content.decode()
+    assert page.count("Split into a new case") == 2

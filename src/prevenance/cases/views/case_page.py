@@ -105,8 +105,9 @@ def case_context(request, case, **given) -> dict:
         # picker lists that language's templates first.
         "reply_language": case_language(case),
         "thread": (thread := list(case_thread(case))),
-        # Split is offered while another customer message would stay (split_message refuses otherwise).
-        "customer_messages": sum(message.kind == MessageKind.INBOUND for message in thread),
+        # Split is offered while another customer message would stay (split_message refuses otherwise);
+        # an auto-reply or a bounce is not one.
+        "customer_messages": sum(message.kind == MessageKind.INBOUND and not message.automatic for message in thread),
         "status_choices": _status_choices(case),
         "gestures": case_gestures(case) if user.has_perm("cases.view_gesture") else [],
         # A gesture on a merged case goes to its survivor (request_gesture): that case's delegation.
