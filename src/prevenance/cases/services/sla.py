@@ -20,7 +20,7 @@ from prevenance.cases import events as case_events
 from prevenance.cases import priority as priority_rules
 from prevenance.cases import sla
 from prevenance.cases import tasks as case_tasks
-from prevenance.cases.choices import CaseAuditKind, SLAEventKind
+from prevenance.cases.choices import CaseAuditKind, CaseStatus, SLAEventKind
 from prevenance.cases.models import Case, SLAEvent, SLAPolicy
 from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings, priority_config
 from prevenance.cases.services.common import lock_case
@@ -46,6 +46,8 @@ BREACHES = frozenset({SLAEventKind.FIRST_RESPONSE_BREACHED, SLAEventKind.RESOLUT
 spec_for = sla.spec_for
 RESOLUTION_EVENTS = (SLAEventKind.RESOLUTION_NEAR, SLAEventKind.RESOLUTION_BREACHED)
 FIRST_RESPONSE_EVENTS = (SLAEventKind.FIRST_RESPONSE_NEAR, SLAEventKind.FIRST_RESPONSE_BREACHED)
+BREACH_OF = {SLAEventKind.FIRST_RESPONSE_NEAR: SLAEventKind.FIRST_RESPONSE_BREACHED,
+             SLAEventKind.RESOLUTION_NEAR: SLAEventKind.RESOLUTION_BREACHED}
 
 
 def _policy_for(case: Case) -> SLAPolicy | None:
@@ -208,11 +210,13 @@ def follow_policy_of_type(case: Case) -> list[str]:
         # A resolved case's result is a fact: its due times stay. The policy still changes, so
         # that a reopening restarts its clock on the targets the case now calls for.
         return ["sla_policy"]
+    # A case waiting for the customer when its first policy applies had no clock to pause then.
+    paused = pause_clock(case, timezone.now()) if case.status == CaseStatus.PENDING_CUSTOMER else []
     try:
-        return ["sla_policy", *_recompute_due_times(case, policy, include_breached=False)]
+        return ["sla_policy", *paused, *_recompute_due_times(case, policy, include_breached=False)]
     except CalendarError:
         _no_due_time(case, policy)  # the due times promised at opening stay
-        return ["sla_policy"]
+        return ["sla_policy", *paused]
 
 
 def _recalculate_one(case_id: int, policy: SLAPolicy, include_breached: bool) -> bool:
@@ -362,6 +366,12 @@ def notify_sla_event(*, event_id: int) -> bool:
     another run is sending it, it is left for the next run, which sends it if that one failed."""
     event = SLAEvent.objects.select_related("case__sla_policy__calendar", "case__team__calendar").filter(pk=event_id).first()
     if event is None or event.notified_at is not None:
+        return False
+    if event.kind in BREACH_OF and SLAEvent.objects.filter(case=event.case_id, kind=BREACH_OF[event.kind]).exists():
+        # Its notice was held up (mail server down) until the clock breached: "is due at" a time
+        # gone by would reach the supervisors after, or beside, "is overdue". Not sent, not retried.
+        logger.info("SLA event %s on case %s: not sent, its breach overtook it", event.pk, event.case.reference)
+        SLAEvent.objects.filter(pk=event.pk, notified_at=None).update(notified_at=timezone.now())
         return False
     recipients = supervisors_to_notify(event.case)
 

@@ -159,3 +159,20 @@ def test_the_notice_is_written_in_the_sites_language_whatever_the_worker_runs_in
         [notice] = mail.outbox
         assert notice.subject == f"Dossier {case.reference}\u00a0: Première réponse bientôt due"  # French spacing
         assert translation.get_language() == "en"  # the worker's language is left as it was
+
+
+def test_a_due_soon_notice_its_breach_overtook_is_not_sent_after_the_breach(french_team, monkeypatch):
+    # Given a near breach recorded while the mail server was down (its notice left for later)
+    policy()
+    case = open_email_case(received_at=utc(2026, 12, 21, 8), team=french_team).case
+    with monkeypatch.context() as down:
+        down.setattr(sla_services, "send_mail", lambda **kwargs: (_ for _ in ()).throw(OSError("connection refused")))
+        assert sla_services.check_sla_breaches(now=utc(2026, 12, 21, 9, 40)) == 1
+    assert mail.outbox == []
+    # When the mail server is back only after the due time, and the check records the breach
+    assert sla_services.check_sla_breaches(now=utc(2026, 12, 21, 10, 5)) == 1
+    # Then the supervisor is told it is overdue, not also that it "is due" at a time gone by
+    assert [message.subject for message in mail.outbox] == [f"Case {case.reference}: First response overdue"]
+    assert not SLAEvent.objects.filter(notified_at=None).exists()  # nor is it tried again
+    sla_services.check_sla_breaches(now=utc(2026, 12, 21, 10, 10))
+    assert len(mail.outbox) == 1

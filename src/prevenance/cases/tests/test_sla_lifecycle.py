@@ -17,7 +17,7 @@ from prevenance.cases.services import (
     split_message,
 )
 from prevenance.cases.services import sla as sla_services
-from prevenance.cases.services.updates import change_priority
+from prevenance.cases.services.updates import change_case_type, change_priority
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.calendars import (
     add_holiday,
@@ -330,3 +330,24 @@ def test_the_case_page_says_business_hours_only_when_a_calendar_counts_them(fren
 
     assert "(business hours)" in sla_line(office)
     assert "left" in sla_line(anytime) and "(business hours)" not in sla_line(anytime)  # its clock runs around the clock
+
+
+def test_a_policy_that_applies_to_a_case_waiting_for_the_customer_starts_paused(agent, monkeypatch):
+    # Given a case no policy matched, put to wait for the customer (no clock then to pause)
+    policy("Complaints", first=1 * H, resolution=4 * H, case_type="complaint")
+    at(monkeypatch, utc(2026, 12, 21, 8))
+    case = open_email_case("calm@example.com", subject="Question", body="Bonjour, une question.").case
+    add_reply(case=case, author=agent, body="Pouvez-vous nous envoyer la facture ?")
+    change_status(case=case, status=CaseStatus.PENDING_CUSTOMER, actor=agent)
+    assert fresh(case).sla_policy is None
+    # When it is reclassified as a complaint while still waiting
+    at(monkeypatch, utc(2026, 12, 21, 9))
+    change_case_type(case=case, type="complaint", actor=agent)
+    # Then the complaint policy's resolution clock starts paused: no breach while the customer is awaited
+    waiting = fresh(case)
+    assert (waiting.sla_policy.name, waiting.sla_paused_at) == ("Complaints", utc(2026, 12, 21, 9))
+    assert sla_services.check_sla_breaches(now=utc(2026, 12, 23, 8)) == 0
+    # and it runs again, moved by the time waited, when the customer answers
+    at(monkeypatch, utc(2026, 12, 21, 11))
+    add_inbound_message(case=case, body="Voici la facture.", received_at=utc(2026, 12, 21, 11))
+    assert fresh(case).resolution_due_at == utc(2026, 12, 21, 14)
