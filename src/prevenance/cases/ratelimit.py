@@ -43,11 +43,20 @@ def client_ip(request) -> str:
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
     if len(forwarded) < proxies:
         return remote  # the request did not come through all our proxies: trust only the socket
-    candidate = forwarded[-proxies]
     try:
-        return str(ipaddress.ip_address(candidate))
+        return str(ipaddress.ip_address(_without_port(forwarded[-proxies])))
     except ValueError:
         return remote
+
+
+def _without_port(entry: str) -> str:
+    """An X-Forwarded-For entry's address: some gateways write "198.51.100.1:52100" or
+    "[2001:db8::1]:443", and reading those as no address would put every visitor behind
+    them under the proxy's one limit."""
+    if entry.startswith("["):
+        return entry[1:].partition("]")[0]
+    host, colon, port = entry.rpartition(":")
+    return host if colon and "." in host and port.isdigit() else entry
 
 
 def client_key(ip: str) -> str:

@@ -8,19 +8,28 @@ enclosing block, if any: an outer transaction can still roll back (the Idempoten
 middleware does so on a 5xx answer, and then deletes what it collected).
 """
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.core.files.storage import default_storage
 
+logger = logging.getLogger(__name__)
 _collecting: ContextVar[list[str] | None] = ContextVar("prevenance_files_stored", default=None)
 
 
 def discard_files(names: Sequence[str]) -> None:
-    """Remove files written by a transaction that was rolled back (no row points to them)."""
+    """Remove files written by a transaction that was rolled back (no row points to them).
+
+    Called while the failure that rolled it back propagates: a file that cannot be removed
+    (the storage down, a name it refused to write) is logged and the others are still
+    removed, and that failure, not the storage's, reaches the caller."""
     for name in names:
-        default_storage.delete(name)
+        try:
+            default_storage.delete(name)
+        except Exception:
+            logger.exception("Could not remove %s, written by a transaction that was rolled back", name)
 
 
 def store_file(name: str, content) -> str:

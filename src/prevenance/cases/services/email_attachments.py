@@ -21,6 +21,9 @@ from prevenance.core.files import store_file
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 MAX_FILENAME = 255
+# The stored file's own name, in bytes, after its random prefix: room left under the 255 bytes
+# of a file system for the suffix a storage adds on a clash.
+STORED_NAME_BYTES = 200
 
 # Programs and scripts a click would run (Windows, macOS, Linux, Office macros, Java): the
 # usual blocklist of mail gateways. Checked on the name, the declared type and the first bytes,
@@ -105,8 +108,12 @@ def stored_name(attachment: Attachment, filename: str) -> str:
     """Where the attachment's file goes: upload_to's folder, a random part, then the name. The
     random part makes the name ours alone, known before writing (a write that fails half-way
     leaves a file we can name and delete), and leaves a name the storage would make empty
-    ("🎉", "?") something to write under."""
-    return attachment.file.field.generate_filename(attachment, f"{uuid.uuid4().hex[:16]}-{filename[-200:]}")
+    ("🎉", "?") something to write under.
+
+    The name's end (its extension) is kept within STORED_NAME_BYTES of UTF-8: file systems
+    count a name in bytes (255 at most), and 200 Japanese or accented characters are more."""
+    tail = filename.encode()[-STORED_NAME_BYTES:].decode(errors="ignore")  # a character cut in two is dropped
+    return attachment.file.field.generate_filename(attachment, f"{uuid.uuid4().hex[:16]}-{tail}")
 
 
 def store_attachment(*, message: Message, filename: str, content_type: str, content: bytes) -> Attachment:

@@ -2,6 +2,7 @@
 
 import io
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -124,6 +125,25 @@ def test_each_attachment_is_stored_as_its_own_file_with_the_original():
     with pdf.file.open("rb") as handle:
         assert handle.read().startswith(b"%PDF-1.4")
     assert result.message.problems == []
+
+
+@pytest.mark.django_db
+def test_an_attachment_with_a_long_name_of_accented_letters_is_stored(tmp_path):
+    # 240 characters, 480 bytes of UTF-8: too long for one file name on disk unless cut.
+    name = "é" * 236 + ".pdf"
+    raw = (
+        f"From: camille@example.com\r\nTo: {SERVICE}\r\nSubject: Facture\r\nMessage-ID: <long-name@example.com>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nCi-joint.\r\n"
+        f"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename*=utf-8''{quote(name)}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
+    ).encode()
+
+    result = ingest_email(raw=raw)
+
+    pdf = result.message.attachments.get(filename=name)
+    assert len(Path(pdf.file.name).name.encode()) <= 255
+    with pdf.file.open("rb") as handle:
+        assert handle.read() == b"%PDF-1.4\n"
 
 
 @pytest.mark.django_db

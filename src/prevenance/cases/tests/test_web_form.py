@@ -405,6 +405,18 @@ class TestAttachments:
         assert stored["photo tache.png"].file.name.startswith("cases/")
         assert len(media_files(settings)) == 2
 
+    def test_a_long_name_in_a_script_of_several_bytes_a_letter_is_stored_and_shown_whole(self, client, settings):
+        # 250 characters are 750 bytes of UTF-8: more than a file system takes for one name.
+        name = "請求書" * 83 + ".pdf"
+
+        response = post(client, data={**form_data(), "attachments": [SimpleUploadedFile(name, PDF)]})
+
+        assert response.status_code == 302
+        attachment = Attachment.objects.get()
+        assert attachment.filename == name
+        assert attachment.file.name.endswith("書.pdf") and len(os.path.basename(attachment.file.name).encode()) <= 255
+        assert attachment.file.read() == PDF
+
     @pytest.mark.parametrize(
         ("upload", "reason"),
         [
@@ -517,6 +529,10 @@ class TestConfiguration:
             (1, "6.6.6.6, 198.51.100.1", "198.51.100.1"),
             (2, "6.6.6.6, 198.51.100.1, 10.0.0.1", "198.51.100.1"),
             (2, "198.51.100.1", "10.0.0.254"),
+            (1, "198.51.100.1:52100", "198.51.100.1"),  # a gateway writing the client's port too
+            (1, "[2001:db8::1]:443", "2001:db8::1"),
+            (1, "2001:db8::1", "2001:db8::1"),
+            (1, "[not-an-address]:443", "10.0.0.254"),
         ],
     )
     def test_the_client_address_behind_proxies(self, rf, settings, proxies, forwarded, expected):
