@@ -55,7 +55,10 @@ def new_voucher_code() -> str:
 
 
 # "1,500" or "1.500": thousands to some readers, one and a half to others (as is "10.000").
-THOUSANDS_OR_DECIMALS = re.compile(r"[+]?\d{1,3}(?:,\d{3})+|[+]?\d{1,3}(?:\.\d{3})+")
+THOUSANDS_OR_DECIMALS = re.compile(r"[+]?[0-9]{1,3}(?:,[0-9]{3})+|[+]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
+# What is left to read once the thousands spaces are gone: ASCII digits with one decimal mark
+# (not "1_000", "1e3" or other scripts' digits, which Decimal would read too).
+PLAIN_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
 # A thousands space after a group of 1 to 3 digits not starting with 0 ("1 500", not "0 500").
 SPACED_THOUSANDS = re.compile(r"(?<![\d])([1-9]\d{0,2})((?:[ \u00a0\u202f]\d{3})+)(?!\d)")
 
@@ -71,6 +74,8 @@ def clean_amount(value) -> Decimal:
         # "1,500": one thousand five hundred to an English reader, 1.50 to a French one; "1.500" the other way round.
         raise invalid("amount", _("“%(value)s” could be read two ways: write 1500 or 1500.00 (or 1,50 for one euro fifty).")
                       % {"value": value.strip()[:40]}, "ambiguous_amount")
+    if isinstance(value, str) and not PLAIN_AMOUNT.fullmatch(value.strip()):
+        raise ValidationError({"amount": [_("“%(value)s” is not an amount.") % {"value": value.strip()[:40]}]})
     try:
         amount = Decimal(value.strip().replace(",", ".")) if isinstance(value, str) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError):

@@ -433,6 +433,20 @@ def test_an_amount_with_a_thousands_dot_is_refused_as_ambiguous(agent):
     assert ask(agent, "1500.00").amount == Decimal("1500.00")
 
 
+def test_an_amount_in_another_notation_is_refused_not_guessed(agent):
+    # Python's Decimal reads all of these; a person typing them meant something else, or nothing.
+    for typed in ("1_000", "1e2", "\u0661\u0662", "12 EUR", "0x10", "1.2.3"):
+        with pytest.raises(ValidationError) as refused:
+            ask(agent, typed)
+        assert refused.value.message_dict == {"amount": [f"“{typed}” is not an amount."]}
+    with pytest.raises(ValidationError) as refused:
+        ask(agent, "0.001")  # not a thousands group: too many cents
+    assert refused.value.message_dict == {"amount": ["At most two decimal places."]}
+    assert Gesture.objects.count() == 0
+    assert ask(agent, "1 500,50").amount == Decimal("1500.50")
+    assert ask(agent, ",5").amount == Decimal("0.50")
+
+
 def test_no_gesture_for_an_erased_customer(agent, admin_user):
     case = open_email_case().case
     erase_customer(customer=case.customer, actor=admin_user)
