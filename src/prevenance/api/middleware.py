@@ -118,9 +118,10 @@ class IdempotencyMiddleware:
 
 
 class ApiErrorShapeMiddleware:
-    """The API's error shape for the answers no endpoint writes: Django's HTML 404 for a path
-    under /api/ that does not exist, and Ninja's plain-text 405 for a method an endpoint does not
-    have (its `Allow` header is kept). A JSON answer passes as it is. After LocaleMiddleware:
+    """The API's error shape for the answers no endpoint writes: Django's HTML 400 for a request
+    it refuses to read (more than DATA_UPLOAD_MAX_NUMBER_FIELDS query parameters, a Host not
+    allowed), its HTML 404 for a path under /api/ that does not exist, and Ninja's plain-text
+    405 for a method an endpoint does not have (its `Allow` header is kept). A JSON answer passes as it is. After LocaleMiddleware:
     `msg` is in the request's language."""
 
     def __init__(self, get_response):
@@ -129,11 +130,13 @@ class ApiErrorShapeMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if (
-            response.status_code not in (404, 405)
+            response.status_code not in (400, 404, 405)
             or not request.path_info.startswith(API_PREFIX)
             or response.get("Content-Type", "").startswith("application/json")
         ):
             return response
+        if response.status_code == 400:
+            return JsonResponse(error_body(([], _("This request is malformed: it was not read."), "bad_request")), status=400)
         if response.status_code == 404:
             return JsonResponse(error_body(([], _("Not found."), "not_found")), status=404)
         allowed = ", ".join(sorted(method.strip() for method in response.get("Allow", "").split(",") if method.strip()))

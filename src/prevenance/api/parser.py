@@ -57,6 +57,14 @@ class StrictJsonParser(Parser):
         return data
 
     def parse_querydict(self, data, list_fields, request):
+        repeated = sorted(key for key in data if key not in list_fields and len(data.getlist(key)) > 1)
+        if repeated:
+            # Django would keep the last value alone: `?status=open&status=new` would list the
+            # new cases only, as if the client had asked for them and nothing else.
+            raise ValidationError([
+                {"loc": ["query", key], "msg": _("Give this parameter once: it takes one value."), "type": "repeated_parameter"}
+                for key in repeated
+            ])
         result = super().parse_querydict(data, list_fields, request)
         found = _find_unstorable(result, ["query"])
         if found is not None:

@@ -243,7 +243,9 @@ def _decoded_attachments(items) -> list[SimpleUploadedFile]:
 
 
 @router.get("/{case_id}/attachments/{attachment_id}", response={200: None, **ERRORS},
-            summary="Download a file of the thread (as an attachment, application/octet-stream)")
+            summary="Download a file of the thread (as an attachment, application/octet-stream)",
+            # `200: None` alone would tell a generated client there is no body to read.
+            openapi_extra={"responses": {200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}})
 def download_attachment(request, case_id: int, attachment_id: int):
     return downloads.attachment_download(access_attachment(request.auth, case_id, attachment_id))
 

@@ -189,6 +189,26 @@ def test_a_method_the_endpoint_does_not_have_answers_405_in_the_error_format(age
     assert sorted(response["Allow"].replace(" ", "").split(",")) == ["GET", "PATCH"]
 
 
+def test_more_query_parameters_than_django_reads_answer_400_in_the_error_format(agent, api_as, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    response = api_as(agent).client.get("/api/v1/cases?" + "&".join(f"x{i}=1" for i in range(11)))
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": [{"loc": [], "msg": "This request is malformed: it was not read.", "type": "bad_request"}]}
+
+
+@pytest.mark.parametrize("query", ["status=open&status=new", "limit=5&limit=50", "q=a&q=b"])
+def test_a_parameter_given_twice_is_refused_not_read_as_its_last_value(agent, api_as, query):
+    path = "/customers" if query.startswith("q=") else "/cases"
+    response = api_as(agent).client.get(f"/api/v1{path}?{query}")
+
+    assert response.status_code == 422
+    key = query.split("=")[0]
+    assert response.json() == {"detail": [
+        {"loc": ["query", key], "msg": "Give this parameter once: it takes one value.", "type": "repeated_parameter"},
+    ]}
+
+
 def test_a_web_page_that_does_not_exist_is_still_a_page(client):
     response = client.get("/nothing-here/")
 

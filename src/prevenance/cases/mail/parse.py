@@ -22,7 +22,7 @@ from prevenance.cases.mail.headers import (
 )
 from prevenance.cases.mail.problems import ParseProblem
 from prevenance.cases.mail.quotes import reply_text
-from prevenance.cases.mail.sanitize import html_to_text, sanitize_html
+from prevenance.cases.mail.sanitize import html_to_text, sanitize_html, too_deeply_nested
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 SYNTHETIC_ID_DOMAIN = "synthetic.prevenance.invalid"
@@ -163,7 +163,8 @@ class _Reader:
             found = [(item.display_name, item.addr_spec) for item in message[name].addresses]
         except Exception:  # noqa: BLE001 - the header registry has raised on hostile input before
             self.problem(problems.HEADER_UNREADABLE, name)
-            found = getaddresses([repair_raw(raw)[0]])
+            # The simpler parser recurses on nested comments too: then the header gives no address.
+            found = _attempt(lambda: getaddresses([repair_raw(raw)[0]])) or []
         result = []
         for raw_name, raw_spec in found:
             display_name, bad_name = repair_raw(raw_name)
@@ -378,6 +379,8 @@ def _read(reader: _Reader, message: EmailMessage) -> ParsedMessage:
         reader.problem(problems.MISSING_FROM)
     reader.visit(message)
     html_source = reader.htmls[0] if reader.htmls else ""
+    if too_deeply_nested(html_source):
+        reader.problem(problems.HTML_TOO_DEEP)
     text = "\n\n".join(t.strip("\n") for t in reader.texts if t.strip()) or html_to_text(html_source)
     from_ = senders[0] if senders else None
     content_type, params = _content_type(message)

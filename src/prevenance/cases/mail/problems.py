@@ -17,6 +17,7 @@ INVALID_DATE = "invalid_date"
 CHARSET = "charset"
 PART_UNREADABLE = "part_unreadable"
 ATTACHMENT_TOO_LARGE = "attachment_too_large"
+HTML_TOO_DEEP = "html_too_deep"  # sanitize.too_deeply_nested: the HTML version is not kept, its text is
 ATTACHMENT_REFUSED = "attachment_refused"  # by the intake (a program, an empty file), not the parser
 TOO_MANY_RECIPIENTS = "too_many_recipients"  # by the intake: only the first MAX_ADDRESSES of a list are kept
 REFUSED_REFERENCE = "refused_reference"  # by the intake: the subject's case reference was not honoured (detail: it)
@@ -41,6 +42,7 @@ LABELS = {
     CHARSET: _("Some text was in an unknown or wrong character set; it was decoded as best as possible."),
     PART_UNREADABLE: _("A part of the message could not be decoded; it was kept as raw bytes."),
     ATTACHMENT_TOO_LARGE: _("An attachment is larger than the size limit; it is listed but its content was not kept."),
+    HTML_TOO_DEEP: _("The HTML version is nested too deeply to be shown safely; its text is shown and the original message keeps it."),
     ATTACHMENT_REFUSED: _("An attachment was refused (a program or script, or an empty file); only the original message keeps it."),
     TOO_MANY_RECIPIENTS: _("The message has more recipients than are kept; the first ones were kept, the original message has them all."),
     REFUSED_REFERENCE: _("The case reference in the subject is unknown or not this sender's case; the message was not added to that case."),

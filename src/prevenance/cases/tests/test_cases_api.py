@@ -503,6 +503,13 @@ def test_the_openapi_schema_documents_the_cases_endpoints(api_as, agent):
         assert path in paths
 
 
+def test_the_openapi_schema_says_an_attachment_download_answers_bytes(api_as, agent):
+    paths = api_as(agent).get("/openapi.json").json()["paths"]
+
+    answer = paths["/api/v1/cases/{case_id}/attachments/{attachment_id}"]["get"]["responses"]["200"]
+    assert answer["content"] == {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+
+
 def test_an_unknown_user_cannot_be_told_apart_from_a_missing_case(as_agent):
     assert as_agent.get("/cases/999999").status_code == 404
     assert as_agent.get(f"/cases/{2**63}").status_code in (404, 422)

@@ -1,11 +1,12 @@
 """Bad input: parse_message never raises on bytes, keeps what the customer sent and says what was wrong."""
 
 import base64
+import time
 from datetime import UTC, datetime
 
 import pytest
 
-from prevenance.cases.mail import MailAddress, ParseProblem, parse, parse_message
+from prevenance.cases.mail import MailAddress, ParseProblem, parse, parse_message, sanitize
 from prevenance.cases.mail.headers import case_reference, decode_header_text, message_ids
 
 
@@ -253,3 +254,35 @@ def test_problems_carry_a_label_for_people():
         "The message has no Message-ID; one was derived from its content.",
         "The message has no sender address.",
     ]
+
+
+def test_html_nested_too_deep_to_sanitise_in_time_keeps_its_text_and_is_flagged():
+    # 40,000 nested <dl><dd> (320 KB): the sanitiser's parser took about 18 s on it (square of the depth)
+    html = b"<dl><dd>" * 40_000 + b"Mon colis est arriv\xc3\xa9 ab\xc3\xaem\xc3\xa9."
+    raw = message("Message-ID: <deep-html@example.com>\nFrom: a@example.com\nContent-Type: text/html; charset=utf-8", html)
+    started = time.monotonic()
+    parsed = parse_message(raw)
+    assert time.monotonic() - started < 3
+    assert (parsed.html, parsed.text) == ("", "Mon colis est arrivé abîmé.")
+    assert ParseProblem("html_too_deep") in parsed.parse_errors
+
+
+@pytest.mark.parametrize(
+    ("html", "too_deep"),
+    [
+        ("<blockquote><div>" * 300 + "réponse" + "</div></blockquote>" * 300, False),  # a long quoted thread
+        ("<div></div>" * 5_000 + "<p>ligne<li>point<br>" * 2_000, False),  # many elements, shallow; unclosed <p>, <li>
+        ("<div></span>" * 1_001, True),  # an end tag that closes nothing does not hide the depth
+    ],
+)
+def test_html_nesting_limit(html, too_deep):
+    assert sanitize.too_deeply_nested(html) is too_deep
+    assert (sanitize.sanitize_html(html) == "") is too_deep
+
+
+def test_a_recipient_header_of_nested_comments_loses_only_itself():
+    # Both address parsers recurse once per "(": the whole message fell back to raw text, sender lost
+    raw = message("Message-ID: <parens@example.com>\nFrom: Claire <claire@example.com>\nTo: " + "(" * 5_000 + ")" * 5_000 + " sc@boutique.fr")
+    parsed = parse_message(raw)
+    assert (parsed.from_, parsed.to, parsed.text) == (MailAddress("Claire", "claire@example.com"), (), "Bonjour")
+    assert ParseProblem("header_unreadable", "to") in parsed.parse_errors
