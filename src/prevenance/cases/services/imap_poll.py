@@ -5,16 +5,21 @@ transaction), and only then flagged \\Seen. A crash in between leaves it unseen:
 poll reads it again and its Message-ID makes that a no-op ("duplicate"), then flags it.
 A message the intake refuses for good (e.g. a text over the size the case services take,
 or a value the database refuses: DataError) is flagged $PrevenanceRefused and stays unread for a person to look at; polls skip it.
+So is a message larger than PREVENANCE_INBOUND_EMAIL_MAX_BYTES (the relay endpoint's limit): its
+RFC822.SIZE is asked first and it is never downloaded (a 2 GB message would be read into memory
+and fail at every pass).
 On a server that keeps no keywords of its own (its PERMANENTFLAGS lack \\*), it is marked
 read and flagged (\\Flagged, the star mail clients show) instead: polls skip it all the same.
 """
 
 import imaplib
 import logging
+import re
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db import DataError
 from django.utils.translation import gettext as _
@@ -100,6 +105,21 @@ def _raw_message(data: list) -> bytes | None:
     return None
 
 
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+
+
+def _sizes(data: list) -> dict[str, int]:
+    """{uid: size} from a `UID FETCH (RFC822.SIZE)` answer: b'1 (UID 7 RFC822.SIZE 123)' lines, in
+    any item order; unsolicited FETCH lines (a flag change) carry no size and are skipped."""
+    sizes = {}
+    for item in data:
+        line = item[0] if isinstance(item, tuple) else item
+        if isinstance(line, bytes) and (uid := _UID.search(line)) and (size := _SIZE.search(line)):
+            sizes[uid.group(1).decode()] = int(size.group(1))
+    return sizes
+
+
 def poll_once(
     client: imaplib.IMAP4, *, folder: str = "INBOX", mailbox: str = "", limit: int = 100,
     on_result: Callable[[str, IntakeResult | None, str, str], None] | None = None,
@@ -117,32 +137,24 @@ def poll_once(
     except (OSError, imaplib.IMAP4.error) as exc:
         raise ImapError(_text(exc)) from exc
     uids = [uid.decode() for uid in (data[0] or b"").split()][:limit]
+    sizes = _message_sizes(client, uids)
+    max_bytes = settings.PREVENANCE_INBOUND_EMAIL_MAX_BYTES  # the relay endpoint's limit
     for uid in uids:
-        try:
-            raw = _raw_message(_check(client.uid("FETCH", uid, "(BODY.PEEK[])"), f"fetching message {uid}"))
-        except (OSError, imaplib.IMAP4.error) as exc:
-            raise ImapError(_text(exc)) from exc
-        if raw is None:
-            continue  # deleted meanwhile by another client
-        try:
-            result = ingest_email(raw=raw, mailbox=mailbox)
-        except ValidationError as exc:
-            result, reason = None, "; ".join(exc.messages)
-        except SuspiciousOperation as exc:
-            # Something in this message the storage or Django refuses (not the server being
-            # down): flagged, so it does not block the mailbox on every pass.
-            logger.warning("IMAP message %s refused: %s", uid, exc)
-            result, reason = None, _("Refused: %(reason)s") % {"reason": exc}
-        except DataError as exc:
-            # A value of this message the database cannot hold (the intake cleans what it knows
-            # of; this is the safety net): the message is refused, the mailbox goes on. Its
-            # transaction rolled back whole. The database being down is an OperationalError,
-            # which propagates and leaves the message unseen.
-            logger.warning("IMAP message %s refused by the database: %s", uid, exc)
-            result, reason = None, _("The database could not store it: %(reason)s") % {"reason": database_reason(exc)}
+        size = sizes.get(uid, 0)  # no size: deleted meanwhile, and the FETCH below finds nothing
+        if size > max_bytes:
+            # Never downloaded: read whole into memory it would fail the same way at every pass.
+            logger.warning("IMAP message %s not downloaded: %d bytes, over the limit of %d", uid, size, max_bytes)
+            result, reason = None, _(
+                "The message is %(size)d bytes, larger than the %(limit)d bytes the intake takes: not downloaded."
+            ) % {"size": size, "limit": max_bytes}
         else:
-            # Nobody to tie it to, and reading it again would not change that: refused, not lost.
-            reason = _("No readable sender address: not stored.") if result.outcome == Outcome.NO_SENDER else ""
+            try:
+                raw = _raw_message(_check(client.uid("FETCH", uid, "(BODY.PEEK[])"), f"fetching message {uid}"))
+            except (OSError, imaplib.IMAP4.error) as exc:
+                raise ImapError(_text(exc)) from exc
+            if raw is None:
+                continue  # deleted meanwhile by another client
+            result, reason = _ingest(uid, raw, mailbox)
         if reason:
             report.refused.append((uid, reason))
             _flag(client, uid, report.refused_flags)
@@ -155,6 +167,38 @@ def poll_once(
         if on_result:
             on_result(uid, result, "", "")
     return report
+
+
+def _message_sizes(client: imaplib.IMAP4, uids: list[str]) -> dict[str, int]:
+    """{uid: RFC822.SIZE}, in one cheap round trip for the whole batch, before any download."""
+    if not uids:
+        return {}
+    try:
+        return _sizes(_check(client.uid("FETCH", ",".join(uids), "(RFC822.SIZE)"), "fetching message sizes"))
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise ImapError(_text(exc)) from exc
+
+
+def _ingest(uid: str, raw: bytes, mailbox: str) -> tuple[IntakeResult | None, str]:
+    """The intake's result and "", or None and why the message is refused for good."""
+    try:
+        result = ingest_email(raw=raw, mailbox=mailbox)
+    except ValidationError as exc:
+        return None, "; ".join(exc.messages)
+    except SuspiciousOperation as exc:
+        # Something in this message the storage or Django refuses (not the server being
+        # down): flagged, so it does not block the mailbox on every pass.
+        logger.warning("IMAP message %s refused: %s", uid, exc)
+        return None, _("Refused: %(reason)s") % {"reason": exc}
+    except DataError as exc:
+        # A value of this message the database cannot hold (the intake cleans what it knows
+        # of; this is the safety net): the message is refused, the mailbox goes on. Its
+        # transaction rolled back whole. The database being down is an OperationalError,
+        # which propagates and leaves the message unseen.
+        logger.warning("IMAP message %s refused by the database: %s", uid, exc)
+        return None, _("The database could not store it: %(reason)s") % {"reason": database_reason(exc)}
+    # Nobody to tie it to, and reading it again would not change that: refused, not lost.
+    return result, _("No readable sender address: not stored.") if result.outcome == Outcome.NO_SENDER else ""
 
 
 def _keeps_keywords(client: imaplib.IMAP4) -> bool:

@@ -2,7 +2,8 @@
 
 The server speaks the subset imaplib uses here (CAPABILITY, LOGIN, SELECT, UID SEARCH / FETCH /
 STORE, LOGOUT), keeps its messages in memory, and can be told to fail a STORE, as a server
-dropping the connection between our commit and our flag would.
+dropping the connection between our commit and our flag would. It records which messages
+were downloaded (BODY.PEEK[]), apart from the sizes asked first (RFC822.SIZE).
 """
 
 import io
@@ -32,6 +33,7 @@ class Mailbox:
         self.messages: list[dict] = []  # {"uid", "raw", "flags"}
         self.fail_store = 0
         self.permanent_flags = ""  # e.g. "\\Seen \\Flagged": sent in SELECT's PERMANENTFLAGS; others are not kept
+        self.downloaded: list[int] = []  # uids whose BODY[] was sent
         self.lock = threading.Lock()
 
     def add(self, raw: bytes, *flags: str) -> int:
@@ -86,10 +88,18 @@ class Handler(socketserver.StreamRequestHandler):
                          if "\\Seen" not in m["flags"] and (keyword is None or keyword.group(1) not in m["flags"])]
                 self.send("* SEARCH " + " ".join(found))
             elif verb.upper() == "FETCH":
-                uid = int(rest.split(" ")[0])
-                seq, message = next((n, m) for n, m in enumerate(box.messages, 1) if m["uid"] == uid)
-                assert "BODY.PEEK[]" in rest  # fetching must not mark it read
-                self.wfile.write(f"* {seq} FETCH (UID {uid} BODY[] {{{len(message['raw'])}}}\r\n".encode() + message["raw"] + b")\r\n")
+                uid_set, _sp, items = rest.partition(" ")
+                wanted = {int(uid) for uid in uid_set.split(",")}
+                for seq, message in enumerate(box.messages, 1):
+                    if message["uid"] not in wanted:
+                        continue
+                    if items == "(RFC822.SIZE)":
+                        self.send(f"* {seq} FETCH (RFC822.SIZE {len(message['raw'])} UID {message['uid']})")
+                        continue
+                    assert items == "(BODY.PEEK[])"  # fetching must not mark it read
+                    box.downloaded.append(message["uid"])
+                    self.wfile.write(f"* {seq} FETCH (UID {message['uid']} BODY[] {{{len(message['raw'])}}}\r\n".encode()
+                                     + message["raw"] + b")\r\n")
             elif verb.upper() == "STORE":
                 if box.fail_store:
                     box.fail_store -= 1
@@ -172,6 +182,42 @@ def test_a_message_the_intake_refuses_stays_unread_flagged_and_is_not_retried(im
     assert imap.flags(huge) == {REFUSED_FLAG}
     assert "\\Seen" in imap.flags(fine)
     assert poll() == ""  # not read again
+
+
+@pytest.mark.django_db
+def test_a_message_over_the_size_limit_is_not_downloaded_and_stays_unread_flagged(imap, settings, caplog):
+    # Given the relay endpoint's limit, a message just over it and one just within it
+    settings.PREVENANCE_INBOUND_EMAIL_MAX_BYTES = 4000
+    def sized(message_id: str, size: int, **kwargs) -> bytes:
+        return eml(message_id, body="x" * (size - len(eml(message_id, body="", **kwargs))), **kwargs)
+
+    big = imap.add(sized("big@example.com", 4001))
+    fits = imap.add(sized("fits@example.com", 4000, sender="paul@example.com"))
+    assert len(imap.messages[0]["raw"]) == 4001 and len(imap.messages[1]["raw"]) == 4000
+    output = poll().splitlines()
+    # then the big one is never downloaded, left unread and flagged for a person, and named in the log
+    assert output[0] == (f"uid {big}: refused: The message is 4001 bytes, larger than the 4000 bytes the intake takes:"
+                         " not downloaded. (left unread, flagged $PrevenanceRefused)")
+    assert imap.flags(big) == {REFUSED_FLAG}
+    assert f"IMAP message {big} not downloaded: 4001 bytes, over the limit of 4000" in caplog.text
+    # and the one within the limit is stored as before
+    assert output[1] == f"uid {fits}: created {ref(1)}" and output[2] == "1 message(s) read, 1 refused"
+    assert imap.downloaded == [fits]
+    assert list(Message.objects.values_list("message_id", flat=True)) == ["fits@example.com"]
+    # A later pass neither downloads it nor deletes it
+    assert poll() == ""
+    assert imap.downloaded == [fits] and len(imap.messages) == 2
+
+
+@pytest.mark.django_db
+def test_a_message_over_the_size_limit_on_a_server_without_keywords_is_marked_read_and_starred(imap, settings):
+    settings.PREVENANCE_INBOUND_EMAIL_MAX_BYTES = 1024
+    imap.permanent_flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+    big = imap.add(eml("big@example.com", body="x" * 2000))
+    assert poll().splitlines()[0].endswith("not downloaded. (marked read and starred: this server keeps no keywords)")
+    assert imap.flags(big) == {"\\Seen", "\\Flagged"}
+    assert imap.downloaded == []
+    assert poll() == ""
 
 
 @pytest.mark.django_db
