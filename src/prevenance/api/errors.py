@@ -139,10 +139,12 @@ def too_large_body() -> dict:
 
 
 def django_error_body(exc: ValidationError) -> dict:
+    """A service's refusal; a field "customer.first_name" (core.validation.errors_nested_under)
+    is at ["body", "customer", "first_name"]."""
     items = []
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
-            loc = ["body"] if field == "__all__" else ["body", field]
+            loc = ["body"] if field == "__all__" else ["body", *field.split(".")]
             items.extend((loc, " ".join(error.messages), error.code or "invalid") for error in errors)
     else:
         items.extend((["body"], " ".join(error.messages), error.code or "invalid") for error in exc.error_list)

@@ -13,8 +13,10 @@ See docs/api.md, "Idempotent retries".
 """
 
 import hashlib
+import json
 import re
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
@@ -58,6 +60,18 @@ def _fingerprint(request) -> str:
 def _replay(stored) -> HttpResponse:
     response = HttpResponse(stored.response_body, status=stored.response_status, content_type=stored.content_type or None)
     response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def _server_error(response: HttpResponse) -> HttpResponse:
+    """Django's 500 page, its body replaced by the error format. Nothing of the exception is
+    said: its text may name tables, paths or a customer's data. The same response object, so
+    Django does not log it a second time (log_response marks the one it logged)."""
+    msg = _("An unexpected error occurred on the server; it has been logged.")
+    response.content = json.dumps(error_body(([], msg, "server_error")))
+    response["Content-Type"] = "application/json"
+    if response.has_header("Content-Length"):  # set by CommonMiddleware for the page
+        response["Content-Length"] = str(len(response.content))
     return response
 
 
@@ -120,9 +134,14 @@ class IdempotencyMiddleware:
 class ApiErrorShapeMiddleware:
     """The API's error shape for the answers no endpoint writes: Django's HTML 400 for a request
     it refuses to read (more than DATA_UPLOAD_MAX_NUMBER_FIELDS query parameters, a Host not
-    allowed), its HTML 404 for a path under /api/ that does not exist, and Ninja's plain-text
-    405 for a method an endpoint does not have (its `Allow` header is kept). A JSON answer passes as it is. After LocaleMiddleware:
-    `msg` is in the request's language."""
+    allowed), its HTML 404 for a path under /api/ that does not exist, Ninja's plain-text 405
+    for a method an endpoint does not have (its `Allow` header is kept), and Django's HTML 500
+    for an unhandled exception. A JSON answer passes as it is. After LocaleMiddleware: `msg` is
+    in the request's language.
+
+    The 500 is reshaped here, after Django has turned the exception into its answer: Django has
+    logged it (logger django.request, with the traceback) and IdempotencyMiddleware, further in,
+    has rolled the request back on that 5xx. With DEBUG on, the traceback is answered as it is."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -130,11 +149,13 @@ class ApiErrorShapeMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if (
-            response.status_code not in (400, 404, 405)
+            response.status_code not in (400, 404, 405, 500)
             or not request.path_info.startswith(API_PREFIX)
             or response.get("Content-Type", "").startswith("application/json")
         ):
             return response
+        if response.status_code == 500:
+            return response if settings.DEBUG else _server_error(response)
         if response.status_code == 400:
             return JsonResponse(error_body(([], _("This request is malformed: it was not read."), "bad_request")), status=400)
         if response.status_code == 404:

@@ -56,8 +56,8 @@ from prevenance.cases.services.updates import update_case
 from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar
 from prevenance.core.pagination import paginate_by_id
-from prevenance.core.schemas import ERRORS, LIMIT_DEFAULT, LIMIT_MAX
-from prevenance.core.validation import MAX_ID, is_row_id
+from prevenance.core.schemas import BODY_ERRORS, ERRORS, LIMIT_DEFAULT, LIMIT_MAX
+from prevenance.core.validation import MAX_ID, errors_nested_under, is_row_id
 from prevenance.customers.models import Order
 from prevenance.customers.selectors import require_perm
 from prevenance.customers.services import IdentityInput
@@ -109,18 +109,19 @@ def _identities(payload: CaseIn) -> list[IdentityInput]:
     return identities
 
 
-@router.post("", response={200: CaseOut, 201: CaseOut, **ERRORS},
+@router.post("", response={200: CaseOut, 201: CaseOut, **BODY_ERRORS},
              summary="Open a case (201), or find the one a message_id already opened (200)")
 def create_case(request, payload: CaseIn):
     require_perm(request.auth, "cases.add_case")
-    intake = services.open_case(
-        identities=_identities(payload),
-        hints=payload.customer.dict(exclude_none=True) if payload.customer else None,
-        channel=payload.channel, subject=payload.subject, body=payload.body, body_html=payload.body_html,
-        type=payload.type, priority=payload.priority, team=_team(payload.team_id),
-        order=_found(Order, payload.order_id, "order_id", _("Unknown order.")), actor=request.auth,
-        sender_address=payload.email or "", sender_name=payload.sender_name, message_id=payload.message_id,
-    )
+    hints = payload.customer.dict(exclude_none=True) if payload.customer else {}
+    with errors_nested_under("customer", hints):  # the service checks the hints under their own names
+        intake = services.open_case(
+            identities=_identities(payload), hints=hints or None,
+            channel=payload.channel, subject=payload.subject, body=payload.body, body_html=payload.body_html,
+            type=payload.type, priority=payload.priority, team=_team(payload.team_id),
+            order=_found(Order, payload.order_id, "order_id", _("Unknown order.")), actor=request.auth,
+            sender_address=payload.email or "", sender_name=payload.sender_name, message_id=payload.message_id,
+        )
     if not intake.created:
         return Status(200, case_of_stored_message(request.auth, intake.message))
     intake.case.tag_names = []  # just opened: no tags, no query for them
@@ -166,7 +167,7 @@ def get_case(request, case_id: int):
     return access_case(request.auth, case_id)
 
 
-@router.patch("/{case_id}", response={200: CaseOut, **ERRORS}, summary="Change the status, assignee, team, priority, type, language, origin channel or tags")
+@router.patch("/{case_id}", response={200: CaseOut, **BODY_ERRORS}, summary="Change the status, assignee, team, priority, type, language, origin channel or tags")
 def patch_case(request, case_id: int, payload: CaseUpdateIn):
     case = access_case(request.auth, case_id, perm="cases.change_case")
     sent = _sent(payload, nullable=("assignee_id", "team_id", "tags"))
@@ -188,7 +189,7 @@ def patch_case(request, case_id: int, payload: CaseUpdateIn):
     return Case.objects.prefetch_related("tags").get(pk=case.pk)
 
 
-@router.post("/{case_id}/route", response={200: CaseOut, **ERRORS}, summary="Apply the routing rules again (team, then agent)",
+@router.post("/{case_id}/route", response={200: CaseOut, **BODY_ERRORS}, summary="Apply the routing rules again (team, then agent)",
              description="As at opening: the first matching rule's team, then an agent by the team's routing method; "
                          "a case already in that team keeps its assignee. 422 `no_routing_rule` when no rule matches.")
 def route_case(request, case_id: int):
@@ -196,14 +197,14 @@ def route_case(request, case_id: int):
     return services.route_again(case=case, actor=request.auth)
 
 
-@router.post("/{case_id}/merge", response={200: CaseOut, **ERRORS}, summary="Merge another case (loser_id) into this one")
+@router.post("/{case_id}/merge", response={200: CaseOut, **BODY_ERRORS}, summary="Merge another case (loser_id) into this one")
 def merge_case(request, case_id: int, payload: MergeIn):
     survivor = access_case(request.auth, case_id, perm="cases.merge_case")
     loser = access_case(request.auth, payload.loser_id, perm="cases.merge_case")
     return services.merge_cases(survivor=survivor, loser=loser, actor=request.auth)
 
 
-@router.post("/{case_id}/messages/{message_id}/split", response={201: CaseOut, **ERRORS},
+@router.post("/{case_id}/messages/{message_id}/split", response={201: CaseOut, **BODY_ERRORS},
              summary="Move a customer message out of this case into a new case linked back (split_from_id)")
 def split_case_message(request, case_id: int, message_id: int):
     case = access_case(request.auth, case_id, perm="cases.change_case")
@@ -250,7 +251,7 @@ def download_attachment(request, case_id: int, attachment_id: int):
     return downloads.attachment_download(access_attachment(request.auth, case_id, attachment_id))
 
 
-@router.post("/{case_id}/messages", response={201: MessageCreatedOut, **ERRORS},
+@router.post("/{case_id}/messages", response={201: MessageCreatedOut, **BODY_ERRORS},
              summary="Add a reply, an internal note or a customer message")
 def add_message(request, case_id: int, payload: MessageIn):
     require_perm(request.auth, "cases.add_message")
@@ -296,7 +297,7 @@ def list_case_gestures(request, case_id: int, cursor: str | None = Cursor, limit
     return paginate_by_id(case.gestures.all(), cursor=cursor, limit=limit)
 
 
-@router.post("/{case_id}/gestures", response={201: GestureOut, **ERRORS},
+@router.post("/{case_id}/gestures", response={201: GestureOut, **BODY_ERRORS},
              summary="Request a gesture: granted at once within your limit, else queued")
 def request_gesture(request, case_id: int, payload: GestureIn):
     case = access_case(request.auth, case_id)
@@ -317,17 +318,17 @@ def get_gesture(request, gesture_id: int):
     return _gesture(request, gesture_id)
 
 
-@gestures_router.post("/{gesture_id}/approve", response={200: GestureOut, **ERRORS}, summary="Grant a waiting gesture")
+@gestures_router.post("/{gesture_id}/approve", response={200: GestureOut, **BODY_ERRORS}, summary="Grant a waiting gesture")
 def approve_gesture(request, gesture_id: int, payload: GestureDecisionIn):
     return services.approve_gesture(gesture=_gesture(request, gesture_id), actor=request.auth, reason=payload.reason)
 
 
-@gestures_router.post("/{gesture_id}/refuse", response={200: GestureOut, **ERRORS}, summary="Refuse a waiting gesture (reason required)")
+@gestures_router.post("/{gesture_id}/refuse", response={200: GestureOut, **BODY_ERRORS}, summary="Refuse a waiting gesture (reason required)")
 def refuse_gesture(request, gesture_id: int, payload: GestureDecisionIn):
     return services.refuse_gesture(gesture=_gesture(request, gesture_id), actor=request.auth, reason=payload.reason)
 
 
-@gestures_router.post("/{gesture_id}/cancel", response={200: GestureOut, **ERRORS}, summary="Withdraw your own waiting gesture")
+@gestures_router.post("/{gesture_id}/cancel", response={200: GestureOut, **BODY_ERRORS}, summary="Withdraw your own waiting gesture")
 def cancel_gesture(request, gesture_id: int, payload: GestureDecisionIn):
     return services.cancel_gesture(gesture=_gesture(request, gesture_id), actor=request.auth, reason=payload.reason)
 
@@ -357,7 +358,7 @@ def list_templates(
     return paginate_by_id(ReplyTemplate.objects.filter(**filters), cursor=cursor, limit=limit)
 
 
-@templates_router.post("", response={201: TemplateOut, **ERRORS}, summary="Create a reply template")
+@templates_router.post("", response={201: TemplateOut, **BODY_ERRORS}, summary="Create a reply template")
 def create_template(request, payload: TemplateIn):
     data = payload.dict()
     data["team"] = _team(data.pop("team_id"))
@@ -369,7 +370,7 @@ def get_template(request, template_id: int):
     return _template(request, template_id)
 
 
-@templates_router.patch("/{template_id}", response={200: TemplateOut, **ERRORS}, summary="Change some fields of a reply template")
+@templates_router.patch("/{template_id}", response={200: TemplateOut, **BODY_ERRORS}, summary="Change some fields of a reply template")
 def update_template(request, template_id: int, payload: TemplatePatch):
     template = _template(request, template_id)
     changes = _sent(payload, nullable=("team_id",))
@@ -408,7 +409,7 @@ def list_policies(request, active: bool | None = None, cursor: str | None = Curs
     return paginate_by_id(policies, cursor=cursor, limit=limit)
 
 
-@sla_router.post("", response={201: SLAPolicyOut, **ERRORS}, summary="Create an SLA policy")
+@sla_router.post("", response={201: SLAPolicyOut, **BODY_ERRORS}, summary="Create an SLA policy")
 def create_policy(request, payload: SLAPolicyIn):
     return Status(201, sla_policies.create_sla_policy(actor=request.auth, **_policy_fields(payload.dict())))
 
@@ -418,7 +419,7 @@ def get_policy(request, policy_id: int):
     return _policy(request, policy_id)
 
 
-@sla_router.patch("/{policy_id}", response={200: SLAPolicyOut, **ERRORS}, summary="Change some fields of an SLA policy")
+@sla_router.patch("/{policy_id}", response={200: SLAPolicyOut, **BODY_ERRORS}, summary="Change some fields of an SLA policy")
 def update_policy(request, policy_id: int, payload: SLAPolicyPatch):
     policy = _policy(request, policy_id)
     return sla_policies.update_sla_policy(policy=policy, actor=request.auth, **_policy_fields(_sent(payload, nullable=("calendar_id",))))

@@ -6,6 +6,9 @@ code (api/errors.py), so a client can act on `over_limit` or `case_closed` witho
 the translated words; services build their refusals here so the code always survives.
 """
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
 from django.core.exceptions import ValidationError
 
 # The largest primary key (a 64-bit signed integer, SQLite's and PostgreSQL's bigint): a number
@@ -21,3 +24,19 @@ def is_row_id(value: int) -> bool:
 def invalid(field: str, message, code: str, params: dict | None = None) -> ValidationError:
     """A ValidationError on `field` whose one message carries `code`."""
     return ValidationError({field: [ValidationError(message, code=code, params=params)]})
+
+
+@contextmanager
+def errors_nested_under(prefix: str, fields: Iterable[str]) -> Iterator[None]:
+    """Errors raised inside on `fields` re-keyed as `prefix.field`: where they sit in a nested
+    input. A service checks customer hints under their own names ("first_name"); the API body
+    has them under "customer", and its error answers ["body", "customer", "first_name"]."""
+    try:
+        yield
+    except ValidationError as exc:
+        nested = set(fields)
+        if not hasattr(exc, "error_dict") or not nested & exc.error_dict.keys():
+            raise
+        raise ValidationError(
+            {f"{prefix}.{field}" if field in nested else field: errors for field, errors in exc.error_dict.items()},
+        ) from exc

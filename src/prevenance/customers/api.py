@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from prevenance.core.pagination import paginate_by_id
-from prevenance.core.schemas import ERRORS, LIMIT_DEFAULT, LIMIT_MAX
+from prevenance.core.schemas import BODY_ERRORS, ERRORS, LIMIT_DEFAULT, LIMIT_MAX
+from prevenance.core.validation import errors_nested_under
 from prevenance.customers import services
 from prevenance.customers.choices import CustomerKind, Language, LifecycleState
 from prevenance.customers.downloads import customer_archive_response
@@ -85,21 +86,22 @@ def list_customers(
     return paginate_by_id(visible_customers(request.auth).filter(**filters), cursor=cursor, limit=limit)
 
 
-@router.post("", response={201: CustomerOut, **ERRORS}, summary="Create a customer")
+@router.post("", response={201: CustomerOut, **BODY_ERRORS}, summary="Create a customer")
 def create_customer(request, payload: CustomerIn):
     require_perm(request.auth, "customers.add_customer")
     return Status(201, services.create_customer(data=_data(payload)))
 
 
-@router.post("/resolve", response={200: ResolveOut, 409: ConflictErrorOut, **ERRORS}, summary="Find, attach or create the customer these identities name")
+@router.post("/resolve", response={200: ResolveOut, 409: ConflictErrorOut, **BODY_ERRORS}, summary="Find, attach or create the customer these identities name")
 def resolve_customer(request, payload: ResolveIn):
     require_perm(request.auth, "customers.add_customer")
     require_perm(request.auth, "customers.add_identity")
-    resolution = services.resolve_customer(
-        identities=[services.IdentityInput(i.kind, i.value, i.network, i.verified) for i in payload.identities],
-        hints=_data(payload.hints) if payload.hints else {},
-        channel=payload.channel,
-    )
+    hints = _data(payload.hints) if payload.hints else {}
+    with errors_nested_under("hints", hints):  # the service checks the hints under their own names
+        resolution = services.resolve_customer(
+            identities=[services.IdentityInput(i.kind, i.value, i.network, i.verified) for i in payload.identities],
+            hints=hints, channel=payload.channel,
+        )
     if resolution.is_conflict:
         msg = _("These identities belong to two different customers; merge them or dismiss the conflict.")
         detail = [{"loc": ["body", "identities"], "msg": msg, "type": "identity_conflict"}]
@@ -112,13 +114,13 @@ def get_customer(request, customer_id: int):
     return _access(request, customer_id, "customers.view_customer")
 
 
-@router.patch("/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="Change some fields of a customer")
+@router.patch("/{customer_id}", response={200: CustomerOut, **BODY_ERRORS}, summary="Change some fields of a customer")
 def update_customer(request, customer_id: int, payload: CustomerIn):
     customer = _access(request, customer_id, "customers.change_customer")
     return services.update_customer(customer=customer, data=_data(payload))
 
 
-@router.post("/{customer_id}/merge", response={200: CustomerOut, **ERRORS}, summary="Merge another customer into this one")
+@router.post("/{customer_id}/merge", response={200: CustomerOut, **BODY_ERRORS}, summary="Merge another customer into this one")
 def merge_customer(request, customer_id: int, payload: MergeIn):
     survivor = _access(request, customer_id, "customers.merge_customer")
     # The loser is taken as named (not followed to its survivor): merging it again is a no-op.
@@ -141,7 +143,7 @@ def gdpr_export_archive(request, customer_id: int):
     return customer_archive_response(customer=customer, actor=request.auth)
 
 
-@router.post("/{customer_id}/gdpr-erase", response={200: CustomerOut, **ERRORS}, summary="Erase the person (GDPR)")
+@router.post("/{customer_id}/gdpr-erase", response={200: CustomerOut, **BODY_ERRORS}, summary="Erase the person (GDPR)")
 def gdpr_erase(request, customer_id: int):
     # A merged id is not followed: erasing must name the record that is erased.
     customer = _access(request, customer_id, "customers.erase_customer", follow_merge=False)
@@ -157,7 +159,7 @@ def list_identities(request, customer_id: int, cursor: str | None = Cursor, limi
     return paginate_by_id(customer.identities.all(), cursor=cursor, limit=limit, descending=False)
 
 
-@router.post("/{customer_id}/identities", response={201: IdentityOut, **ERRORS}, summary="Attach an identity")
+@router.post("/{customer_id}/identities", response={201: IdentityOut, **BODY_ERRORS}, summary="Attach an identity")
 def add_identity(request, customer_id: int, payload: IdentityIn):
     customer = _access(request, customer_id, "customers.add_identity", "customers.view_customer")
     identity = services.add_identity(
@@ -194,13 +196,13 @@ def consent_history(request, customer_id: int, cursor: str | None = Cursor, limi
     return paginate_by_id(ConsentEvent.objects.filter(customer=customer), cursor=cursor, limit=limit)
 
 
-@router.post("/{customer_id}/consents/grant", response={201: ConsentEventOut, **ERRORS}, summary="Record an opt-in")
+@router.post("/{customer_id}/consents/grant", response={201: ConsentEventOut, **BODY_ERRORS}, summary="Record an opt-in")
 def grant_consent(request, customer_id: int, payload: ConsentIn):
     customer = _access(request, customer_id, "customers.add_consentevent", "customers.view_customer")
     return Status(201, services.grant_consent(customer=customer, actor=request.auth, **_data(payload)))
 
 
-@router.post("/{customer_id}/consents/withdraw", response={201: ConsentEventOut, **ERRORS}, summary="Record an opt-out")
+@router.post("/{customer_id}/consents/withdraw", response={201: ConsentEventOut, **BODY_ERRORS}, summary="Record an opt-out")
 def withdraw_consent(request, customer_id: int, payload: ConsentIn):
     customer = _access(request, customer_id, "customers.add_consentevent", "customers.view_customer")
     return Status(201, services.withdraw_consent(customer=customer, actor=request.auth, **_data(payload)))
@@ -215,7 +217,7 @@ def list_orders(request, customer_id: int, cursor: str | None = Cursor, limit: i
     return paginate_by_id(customer.orders.all(), cursor=cursor, limit=limit)
 
 
-@router.post("/{customer_id}/orders", response={200: OrderOut, 201: OrderOut, **ERRORS}, summary="Record an order (201) or update it by reference (200)")
+@router.post("/{customer_id}/orders", response={200: OrderOut, 201: OrderOut, **BODY_ERRORS}, summary="Record an order (201) or update it by reference (200)")
 def record_order(request, customer_id: int, payload: OrderIn):
     customer = _access(request, customer_id, "customers.add_order", "customers.view_customer")
     order, created = services.record_order(customer=customer, **payload.dict())

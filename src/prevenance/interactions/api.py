@@ -6,7 +6,7 @@ from ninja import Query, Router, Status
 
 from prevenance.core.choices import Channel
 from prevenance.core.pagination import paginate_by_id
-from prevenance.core.schemas import ERRORS, LIMIT_DEFAULT, LIMIT_MAX
+from prevenance.core.schemas import BODY_ERRORS, ERRORS, LIMIT_DEFAULT, LIMIT_MAX
 from prevenance.customers.models import Customer
 from prevenance.customers.selectors import access_customer, require_perm
 from prevenance.interactions.models import Interaction
@@ -45,7 +45,7 @@ def list_interactions(
 
 @router.post(
     "/{customer_id}/interactions",
-    response={200: InteractionOut, 201: InteractionOut, **ERRORS},
+    response={200: InteractionOut, 201: InteractionOut, **BODY_ERRORS},
     summary="Record an interaction (201), or find the one with this external_id (200)",
 )
 def create_interaction(request, customer_id: int, payload: InteractionIn):

@@ -51,6 +51,27 @@ def test_wrong_types_unknown_enums_huge_and_unstorable_strings_answer_422(agent,
     assert Customer.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/cases", {"email": "a@example.com", "subject": "x", "customer": {"first_name": "x" * 101}}, ["body", "customer", "first_name"]),
+        ("/cases", {"email": "a@example.com", "subject": "x", "customer": {"last_name": "x" * 101}}, ["body", "customer", "last_name"]),
+        ("/cases", {"email": "a@example.com", "subject": "x", "customer": {"first_name": 12}}, ["body", "customer", "first_name"]),
+        ("/customers/resolve", {"identities": [{"kind": "email", "value": "a@example.com"}], "hints": {"first_name": "x" * 101}},
+         ["body", "hints", "first_name"]),
+        ("/customers/resolve", {"identities": [{"kind": "email", "value": "a@example.com"}], "hints": {"birth_date": "2990-01-01"}},
+         ["body", "hints", "birth_date"]),
+        ("/customers", {"first_name": "x" * 101}, ["body", "first_name"]),  # a top-level field stays where it was
+    ],
+)
+def test_a_refused_nested_field_is_reported_where_it_sits_in_the_body(supervisor, api_as, path, body, loc):
+    response = api_as(supervisor).post(path, body)
+
+    assert response.status_code == 422, response.content
+    assert [item["loc"] for item in response.json()["detail"]] == [loc]
+    assert Customer.objects.count() == 0
+
+
 @pytest.mark.parametrize("raw", ["[1, 2]", '"text"', "42", "null"])
 def test_a_body_that_is_not_a_json_object_answers_422(agent, api_as, raw):
     response = api_as(agent).post("/customers", raw=raw)
@@ -189,6 +210,28 @@ def test_a_method_the_endpoint_does_not_have_answers_405_in_the_error_format(age
     assert sorted(response["Allow"].replace(" ", "").split(",")) == ["GET", "PATCH"]
 
 
+def _fail_with_internals(*args, **kwargs):
+    raise RuntimeError('relation "cases_case" at /srv/prevenance/db.py: claire@example.com')
+
+
+def test_an_unhandled_exception_answers_500_in_the_error_format_and_is_logged(agent, api_as, settings, monkeypatch, caplog):
+    settings.DEBUG = False
+    monkeypatch.setattr("prevenance.cases.api.access_case", _fail_with_internals)
+    client = api_as(agent).client
+    client.raise_request_exception = False
+
+    with caplog.at_level("ERROR", logger="django.request"):
+        response = client.get("/api/v1/cases/1")
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Length"] == str(len(response.content))
+    assert response.json() == {"detail": [{"loc": [], "msg": "An unexpected error occurred on the server; it has been logged.", "type": "server_error"}]}
+    assert b"cases_case" not in response.content and b"claire" not in response.content and b"Traceback" not in response.content
+    [record] = [r for r in caplog.records if r.name == "django.request"]  # once, with the traceback
+    assert record.levelname == "ERROR" and record.exc_info[0] is RuntimeError
+
+
 def test_more_query_parameters_than_django_reads_answer_400_in_the_error_format(agent, api_as, settings):
     settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
     response = api_as(agent).client.get("/api/v1/cases?" + "&".join(f"x{i}=1" for i in range(11)))
@@ -302,6 +345,21 @@ def test_openapi_schema_lists_the_endpoints_and_the_bearer_scheme(client):
     schema = json.loads(response.content)
     assert {"/api/v1/customers", "/api/v1/customers/{customer_id}/timeline", "/api/v1/customers/resolve"} <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"] == {"type": "http", "scheme": "bearer"}
+
+
+def test_openapi_schema_declares_every_error_an_operation_answers(client):
+    schema = json.loads(client.get("/api/v1/openapi.json").content)
+    error_ref = {"$ref": "#/components/schemas/ErrorOut"}
+
+    operations = [(method, path, op) for path, item in schema["paths"].items() for method, op in item.items()]
+    assert len(operations) > 40
+    for method, path, operation in operations:
+        responses = operation["responses"]
+        expected = {"400", "401", "403", "404", "422", "500"} | ({"413"} if method in ("post", "patch") else set())
+        for status in expected:
+            assert responses.get(status, {}).get("content", {}).get("application/json", {}).get("schema") == error_ref, (method, path, status)
+        assert "405" not in responses  # a path's answer to a method it lacks, no operation's
+    assert "409" in schema["paths"]["/api/v1/customers/resolve"]["post"]["responses"]
 
 
 def test_docs_page_loads_only_local_assets(client, settings):

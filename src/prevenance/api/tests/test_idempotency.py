@@ -11,6 +11,7 @@ from django.utils import timezone
 from prevenance.api.models import IdempotencyKey
 from prevenance.api.services import IDEMPOTENCY_TTL, create_api_key, prune_idempotency_keys
 from prevenance.api.tests.helpers import API
+from prevenance.cases import services as services_module
 from prevenance.cases.models import Attachment, Case, Message
 from prevenance.cases.services import assign_case, change_status
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
@@ -156,6 +157,26 @@ def test_a_server_error_after_a_reply_with_files_keeps_neither_the_reply_nor_its
     assert not Attachment.objects.exists()
     assert not list(tmp_path.rglob("*label.pdf"))
     assert not IdempotencyKey.objects.filter(key="k-500").exists()
+
+
+def test_a_server_error_answers_the_error_format_and_keeps_neither_the_case_nor_the_key(raw_key, settings, monkeypatch):
+    settings.DEBUG = False
+    open_case = services_module.open_case
+
+    def open_then_fail(**kwargs):
+        open_case(**kwargs)
+        raise RuntimeError("after the case was written")
+
+    monkeypatch.setattr(services_module, "open_case", open_then_fail)
+    client = Client(headers={"authorization": f"Bearer {raw_key}", "idempotency-key": "k-crash"}, raise_request_exception=False)
+    response = client.post(API + "/cases", data=json.dumps(CASE), content_type="application/json")
+
+    assert response.status_code == 500
+    assert response.json()["detail"][0]["type"] == "server_error"
+    assert not Case.objects.exists()
+    assert not IdempotencyKey.objects.exists()
+    monkeypatch.setattr(services_module, "open_case", open_case)
+    assert post(raw_key, CASE, "k-crash").status_code == 201  # the key is free: the retry runs
 
 
 @pytest.mark.parametrize("key", ["", " ", "x" * 256, "clé-accentuée", "two\twords"])

@@ -228,6 +228,20 @@ def test_a_redirect_is_not_followed(receiver, endpoint, committed):
     assert (delivery.status, delivery.response_code, len(receiver.calls)) == (WebhookDeliveryStatus.PENDING, 302, 1)
 
 
+def test_a_delivery_to_an_endpoint_deactivated_meanwhile_is_given_up_with_a_translated_reason(receiver, endpoint, monkeypatch):
+    # No catalogue line exists yet for a new msgid: a stand-in gettext shows the words go through it.
+    monkeypatch.setattr(services, "_", lambda message: f"«{message}»")
+    [delivery_id] = emit()  # still inside the test's transaction: queued, not sent
+    endpoint.active = False
+    endpoint.save()
+
+    assert services.attempt_delivery(delivery_id=delivery_id) is False
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.error) == (WebhookDeliveryStatus.FAILED, "«The endpoint was deactivated.»")
+    assert receiver.calls == []
+
+
 def test_an_attempt_is_made_once_even_if_the_task_runs_twice(receiver, endpoint, committed):
     receiver.statuses = [500]
     with committed():

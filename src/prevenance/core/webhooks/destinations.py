@@ -154,7 +154,7 @@ def _connect(address: tuple[str, int], timeout=None, source_address=None) -> soc
             sock.close()
         else:
             return sock
-    raise error or OSError(f"{host} has no address")
+    raise error or OSError(gettext("%(host)s has no address.") % {"host": host})
 
 
 # http.client connects through `self._create_connection` (socket.create_connection) and keeps

@@ -222,7 +222,7 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool |
     if delivery is None:
         return None
     if not delivery.endpoint.active and delivery.event != TEST_EVENT:
-        code, error = None, "The endpoint was deactivated."
+        code, error = None, _("The endpoint was deactivated.")
         give_up = True
     else:
         try:
