@@ -360,6 +360,22 @@ def sla_notice(event: SLAEvent) -> tuple[str, str]:
         return subject, body % values
 
 
+def _outdated_notice(event: SLAEvent) -> str | None:
+    """Why a "due soon" notice not sent yet no longer holds (for the log), None while it does:
+    its breach was recorded since, or its clock stopped (the first response given, the case
+    resolved). Breach notices always go."""
+    if event.kind not in BREACH_OF:
+        return None
+    if SLAEvent.objects.filter(case=event.case_id, kind=BREACH_OF[event.kind]).exists():
+        return "its breach overtook it"
+    case = event.case
+    if event.kind == SLAEventKind.FIRST_RESPONSE_NEAR and case.first_response_at is not None:
+        return "the first response was given meanwhile"
+    if event.kind == SLAEventKind.RESOLUTION_NEAR and case.resolved_at is not None:
+        return "the case was resolved meanwhile"
+    return None
+
+
 def notify_sla_event(*, event_id: int) -> bool:
     """Email the supervisors about one SLA event, once however often it is called. The event
     is marked notified only once its email was sent, by this call or an earlier one: while
@@ -367,10 +383,10 @@ def notify_sla_event(*, event_id: int) -> bool:
     event = SLAEvent.objects.select_related("case__sla_policy__calendar", "case__team__calendar").filter(pk=event_id).first()
     if event is None or event.notified_at is not None:
         return False
-    if event.kind in BREACH_OF and SLAEvent.objects.filter(case=event.case_id, kind=BREACH_OF[event.kind]).exists():
-        # Its notice was held up (mail server down) until the clock breached: "is due at" a time
-        # gone by would reach the supervisors after, or beside, "is overdue". Not sent, not retried.
-        logger.info("SLA event %s on case %s: not sent, its breach overtook it", event.pk, event.case.reference)
+    if (outdated := _outdated_notice(event)) is not None:
+        # Its notice was held up (mail server down) until it no longer held: "is due at" a time
+        # gone by, or for a clock already stopped, would only mislead. Not sent, not retried.
+        logger.info("SLA event %s on case %s: not sent, %s", event.pk, event.case.reference, outdated)
         SLAEvent.objects.filter(pk=event.pk, notified_at=None).update(notified_at=timezone.now())
         return False
     recipients = supervisors_to_notify(event.case)

@@ -161,6 +161,23 @@ def test_the_notice_is_written_in_the_sites_language_whatever_the_worker_runs_in
         assert translation.get_language() == "en"  # the worker's language is left as it was
 
 
+def test_a_due_soon_notice_held_up_until_the_case_was_answered_is_not_sent(french_team, agent, monkeypatch):
+    # Given a near breach recorded while the mail server was down (its notice left for later)
+    policy()
+    case = open_email_case(received_at=utc(2026, 12, 21, 8), team=french_team).case
+    with monkeypatch.context() as down:
+        down.setattr(sla_services, "send_mail", lambda **kwargs: (_ for _ in ()).throw(OSError("connection refused")))
+        assert sla_services.check_sla_breaches(now=utc(2026, 12, 21, 9, 40)) == 1
+    # When the agent answers before the mail server is back
+    monkeypatch.setattr(timezone, "now", lambda: utc(2026, 12, 21, 9, 50))
+    add_reply(case=case, author=agent, body="Nous regardons.")
+    mail.outbox.clear()  # the reply itself
+    sla_services.check_sla_breaches(now=utc(2026, 12, 21, 9, 55))
+    # Then the supervisor is not told the first response "is due" on a case already answered
+    assert mail.outbox == []
+    assert not SLAEvent.objects.filter(notified_at=None).exists()  # nor is it tried again
+
+
 def test_a_due_soon_notice_its_breach_overtook_is_not_sent_after_the_breach(french_team, monkeypatch):
     # Given a near breach recorded while the mail server was down (its notice left for later)
     policy()
