@@ -261,9 +261,21 @@ PREVENANCE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("PREVENANCE_WEBHOOK_ALLOW_
 PREVENANCE_BASE_URL = os.environ.get("PREVENANCE_BASE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "care@prevenance.localhost")
+# The outgoing server of the SMTP backends (Django's names; README, "Settings").
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")  # STARTTLS, usually on port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")  # TLS from the start, usually on port 465
+# Django waits forever by default: a server that stops answering would hold a worker for good.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 # Inbound email (docs/email-intake.md). Relays POST raw messages to /cases/inbound/email/ with
 # this secret (Authorization: Bearer, or as the Basic password); unset, the endpoint refuses all.
 PREVENANCE_INBOUND_EMAIL_TOKEN = os.environ.get("PREVENANCE_INBOUND_EMAIL_TOKEN", "")
+# Inbound messages kept aside for review (no usable sender, anti-robot field filled in) are
+# deleted this many days after they came (cases/services/suspended.py, docs/email-intake.md).
+PREVENANCE_SUSPENDED_RETENTION_DAYS = env_int("PREVENANCE_SUSPENDED_RETENTION_DAYS", 30, minimum=1)
 PREVENANCE_INBOUND_EMAIL_MAX_BYTES = env_int("PREVENANCE_INBOUND_EMAIL_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 # `prevenance poll-imap`: the mailbox it reads (options on the command line win).
 PREVENANCE_IMAP_HOST = os.environ.get("PREVENANCE_IMAP_HOST", "")
@@ -321,4 +333,5 @@ CELERY_BEAT_SCHEDULE = {
     # The email outbox: acknowledgements, retries, lost tasks (cases/services/outbound.py).
     "send-due-emails": {"task": "prevenance.cases.tasks.send_due_emails", "schedule": PREVENANCE_OUTBOX_SECONDS},
     "prune-idempotency-keys": {"task": "prevenance.api.tasks.prune_idempotency_keys", "schedule": 3600},
+    "purge-suspended-messages": {"task": "prevenance.cases.tasks.purge_suspended_messages", "schedule": 24 * 3600},
 }

@@ -35,6 +35,7 @@ from prevenance.cases.templatetags.case_tags import duration_short
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.admin import RefuseDeletionMixin
 from prevenance.core.calendars import require_opening_hours
+from prevenance.core.currencies import money_column
 from prevenance.core.queue import enqueue_on_commit
 
 
@@ -208,7 +209,7 @@ class DelegationLimitAdmin(admin.ModelAdmin):
     highest that applies to them. Set 0 rather than deleting a default: missing defaults are
     created again after the next migrate."""
 
-    list_display = ("group", "user", "currency", "max_amount")
+    list_display = ("group", "user", "currency", money_column("max_amount", _("largest gesture")))
     list_filter = ("currency", "group")
     raw_id_fields = ("user",)
 
@@ -217,7 +218,7 @@ class DelegationLimitAdmin(admin.ModelAdmin):
 class GestureAdmin(ReadOnlyAdmin):
     """Gestures are decided through the services (limits, four eyes, audit), never edited here."""
 
-    list_display = ("created_at", "case", "type", "amount", "currency", "status", "without_proof", "requested_by", "decided_by")
+    list_display = ("created_at", "case", "type", money_column("amount", _("amount")), "currency", "status", "without_proof", "requested_by", "decided_by")
     list_filter = ("status", "type", "currency", "without_proof")
     search_fields = ("case__reference", "voucher_code")
     raw_id_fields = ("case", "customer")
@@ -378,4 +379,4 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 @admin.register(ChannelCost)
 class ChannelCostAdmin(admin.ModelAdmin):
-    list_display = ("channel", "unit_cost", "currency")
+    list_display = ("channel", money_column("unit_cost", _("cost per contact")), "currency")

@@ -23,6 +23,7 @@ from prevenance.cases.services.case_settings import (
 )
 from prevenance.core.admin import RefusedWhileSaving, refusals_roll_back
 from prevenance.core.choices import Channel
+from prevenance.core.currencies import money_column
 
 
 @admin.register(CaseSettings)
@@ -60,7 +61,7 @@ class TrustThresholdAdmin(admin.ModelAdmin):
     """Gestures up to the amount, in its currency, are made without asking for proof. No row for
     a currency: proof is always asked."""
 
-    list_display = ("currency", "max_amount")
+    list_display = ("currency", money_column("max_amount", gettext_lazy("largest gesture without proof")))
     ordering = ("currency",)
 
     def get_readonly_fields(self, request, obj=None):

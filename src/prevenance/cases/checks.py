@@ -40,3 +40,34 @@ def priority_setting_moved_to_the_admin(app_configs, **kwargs) -> list[checks.Ch
         hint="Remove PREVENANCE_PRIORITY from your settings module after migrating (before, the migration would start "
              "from the defaults instead).", id="prevenance.W002",
     )]
+
+
+DJANGO_SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+SMTPUTF8_BACKEND = "prevenance.core.mail_backends.SMTPUTF8EmailBackend"
+
+
+@checks.register()
+def smtp_backend_for_international_addresses(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Django's SMTP backend writes an address with accents before the @ as an encoded word:
+    the server takes it and the reply reaches nobody, with no error anywhere. Prévenance's
+    backend is the same for every other email."""
+    if settings.EMAIL_BACKEND != DJANGO_SMTP_BACKEND:
+        return []
+    return [checks.Warning(
+        "EMAIL_BACKEND is Django's SMTP backend: replies to international addresses (accents or other scripts "
+        "before the @, such as clàire@exämple.com) would go to a garbled address and be lost without an error.",
+        hint=f"Set EMAIL_BACKEND={SMTPUTF8_BACKEND}: it sends every other email exactly as Django's does, and these "
+             "with SMTPUTF8 (docs/email-intake.md, \"International addresses\").", id="prevenance.W003",
+    )]
+
+
+@checks.register()
+def one_way_to_encrypt_smtp(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Django's SMTP backend refuses both at every send; said at start instead, where it is seen."""
+    if not (settings.EMAIL_USE_TLS and settings.EMAIL_USE_SSL):
+        return []
+    return [checks.Error(
+        "EMAIL_USE_TLS and EMAIL_USE_SSL are both on: no email could be sent.",
+        hint="Keep one: EMAIL_USE_TLS=1 for STARTTLS (usually port 587), or EMAIL_USE_SSL=1 for TLS from the start "
+             "(usually port 465).", id="prevenance.E001",
+    )]

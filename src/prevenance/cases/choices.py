@@ -129,3 +129,22 @@ class TemplateAuditKind(models.TextChoices):
 # out-of-office, a bounce): "cases.email:<Message-ID>" (services/email_intake.py), in the
 # cases app's namespace as "cases.message:" is, so that no integration's own ids collide.
 AUTOMATIC_TIMELINE_PREFIX = "cases.email:"  # "email:" before migration cases/0015
+
+
+class SuspensionReason(models.TextChoices):
+    """Why an inbound message was kept aside instead of opening a case (cases/services/suspended.py)."""
+
+    NO_SENDER = "no_sender", _("No readable sender address")
+    INVALID_SENDER = "invalid_sender", _("Sender address not usable")
+    HONEYPOT = "honeypot", _("Anti-robot field filled in")
+
+
+class SuspendedStatus(models.TextChoices):
+    # A discarded message is deleted (an audit row says what it was).
+    WAITING = "waiting", _("Waiting for review")
+    RECOVERED = "recovered", _("Recovered into a case")
+
+
+class SuspendedAuditKind(models.TextChoices):
+    RECOVERED = "suspended.recovered", _("Suspended message recovered into a case")
+    DISCARDED = "suspended.discarded", _("Suspended message discarded")

@@ -8,6 +8,7 @@ from typing import Any
 
 from prevenance.cases.choices import CaseStatus
 from prevenance.cases.models import Case, Gesture, Message
+from prevenance.core.currencies import in_minor_units
 from prevenance.core.webhooks.events import WebhookEvent
 from prevenance.core.webhooks.services import emit_event
 
@@ -76,7 +77,7 @@ def gesture_requested(gesture: Gesture) -> None:
                 "case_id": gesture.case_id,
                 "customer_id": gesture.customer_id,
                 "type": gesture.type,
-                "amount": str(gesture.amount),
+                "amount": str(in_minor_units(gesture.amount, gesture.currency)),  # "1500" JPY, "12.345" TND
                 "currency": gesture.currency,
                 "status": gesture.status,
                 # A voucher granted at once: the shop creates it from this code.

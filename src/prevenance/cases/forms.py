@@ -5,6 +5,7 @@ import uuid
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.cases.choices import CaseType
@@ -15,7 +16,7 @@ from prevenance.core.choices import Channel
 from prevenance.core.formats import format_file_size
 from prevenance.core.forms import ServiceErrorsMixin
 from prevenance.customers.choices import IdentityKind
-from prevenance.customers.normalize import normalize_identity
+from prevenance.customers.normalize import normalize_email, normalize_identity
 
 MAX_MESSAGE = 20_000
 
@@ -102,8 +103,11 @@ class ContactForm(AccessibleFormMixin, forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
     last_name = forms.CharField(label=_("Last name"), max_length=100, required=False,
                                 widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
-    email = forms.EmailField(label=_("Email address"), required=False, max_length=254,
-                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    # Not an EmailField: its validator and the browser's type="email" refuse a non-ASCII local
+    # part (RFC 6531, clàire@exämple.com); the normaliser is the rule. inputmode keeps the email keyboard.
+    email = forms.CharField(label=_("Email address"), required=False, max_length=254, validators=[normalize_email],
+                            error_messages={"invalid_email": EmailValidator.message},  # EmailField's words
+                            widget=forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email", "spellcheck": "false"}))
     phone = forms.CharField(label=_("Phone number"), max_length=40, required=False,
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}))
     type = forms.ChoiceField(label=_("Your message is"), choices=[(t.value, t.label) for t in FORM_TYPES], initial=CaseType.QUESTION)
@@ -147,7 +151,9 @@ class AgentEntryForm(AccessibleFormMixin, SubmittedOnceForm):
     channel = forms.ChoiceField(label=_("Contact by"), choices=[(c, Channel(c).label) for c in AGENT_CHANNELS],
                                 initial=Channel.PHONE, widget=forms.RadioSelect)
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    email = forms.EmailField(label=_("Email address"), required=False, max_length=254)
+    email = forms.CharField(label=_("Email address"), required=False, max_length=254, validators=[normalize_email],
+                            error_messages={"invalid_email": EmailValidator.message},  # as ContactForm.email
+                            widget=forms.TextInput(attrs={"inputmode": "email", "spellcheck": "false"}))
     phone = forms.CharField(label=_("Phone number"), max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel"}))
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)

@@ -26,11 +26,13 @@ from prevenance.cases.choices import (
     Priority,
     RoutingMethod,
     SLAEventKind,
+    SuspendedStatus,
+    SuspensionReason,
     TemplatePurpose,
 )
 from prevenance.cases.priority import PriorityConfig
 from prevenance.core.choices import Channel
-from prevenance.core.currencies import clean_currency
+from prevenance.core.currencies import AmountField, clean_amount, clean_currency
 from prevenance.core.models import BusinessCalendar, TimeStampedModel
 from prevenance.core.text import search_key
 from prevenance.customers.models import Customer, Order
@@ -553,7 +555,7 @@ class Gesture(TimeStampedModel):
         Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="case_gestures"
     )
     type = models.CharField(_("type"), max_length=12, choices=GestureType.choices)
-    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    amount = AmountField(_("amount"), max_digits=13, decimal_places=3)  # the currency's decimals, 0 to 3
     currency = models.CharField(_("currency"), max_length=3)
     reason = models.TextField(_("reason"))
     status = models.CharField(_("status"), max_length=10, choices=GestureStatus.choices, default=GestureStatus.REQUESTED)
@@ -608,6 +610,10 @@ class Gesture(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.get_type_display()} {self.amount} {self.currency}"
 
+    def clean(self) -> None:
+        self.currency = clean_currency(self.currency)
+        self.amount = clean_amount(self.amount, self.currency)
+
 
 class DelegationLimit(models.Model):
     """The largest gesture, in one currency, that members of a group (or one user) may grant
@@ -619,7 +625,7 @@ class DelegationLimit(models.Model):
         related_name="delegation_limits",
     )
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
-    max_amount = models.DecimalField(_("largest gesture"), max_digits=12, decimal_places=2)
+    max_amount = AmountField(_("largest gesture"), max_digits=13, decimal_places=3)
 
     class Meta:
         verbose_name = _("delegation limit")
@@ -650,6 +656,7 @@ class DelegationLimit(models.Model):
 
     def clean(self) -> None:
         self.currency = clean_currency(self.currency)
+        self.max_amount = clean_amount(self.max_amount, self.currency, field="max_amount")
 
 
 class SLAPolicy(TimeStampedModel):
@@ -881,7 +888,7 @@ class TrustThreshold(models.Model):
     without asking for proof. A currency without a row has no such threshold: proof is asked."""
 
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
-    max_amount = models.DecimalField(_("largest gesture without proof"), max_digits=12, decimal_places=2)
+    max_amount = AmountField(_("largest gesture without proof"), max_digits=13, decimal_places=3)
 
     class Meta:
         verbose_name = _("trust-without-proof threshold")
@@ -903,6 +910,7 @@ class TrustThreshold(models.Model):
 
     def clean(self) -> None:
         self.currency = clean_currency(self.currency)
+        self.max_amount = clean_amount(self.max_amount, self.currency, field="max_amount")
 
 
 # Bounds of the priority settings: beyond them a figure is a typing mistake, not a policy.
@@ -921,7 +929,7 @@ def _points_field(label, default: int, help_text=""):
 
 
 def _step_amount_field(label, default: int):
-    return models.DecimalField(label, max_digits=12, decimal_places=2, default=default, validators=[MinValueValidator(0)])
+    return AmountField(label, max_digits=13, decimal_places=3, default=default, validators=[MinValueValidator(0)])
 
 
 def _step_days_field(label, default: int):
@@ -1058,6 +1066,8 @@ class PrioritySettings(TimeStampedModel):
         if self.currency is not None:
             try:
                 self.currency = clean_currency(self.currency)
+                for name in ("value_step1_amount", "value_step2_amount", "value_step3_amount"):
+                    self._clean_step_amount(errors, name)
             except ValidationError as error:
                 errors.update(error.message_dict)
         self._check_rising(errors, ("value_step1_amount", "value_step2_amount", "value_step3_amount"))
@@ -1070,6 +1080,13 @@ class PrioritySettings(TimeStampedModel):
                 _("Urgent starts above high (%(high)s).") % {"high": self.high_threshold})
         if errors:
             raise ValidationError(errors)
+
+    def _clean_step_amount(self, errors: dict, name: str) -> None:
+        """The order amounts of a step have the decimals of the orders' currency (no 500.50 JPY)."""
+        try:
+            clean_amount(getattr(self, name), self.currency, field=name)
+        except ValidationError as error:
+            errors.update(error.message_dict)
 
     def _both_set(self, *names: str) -> bool:
         return all(isinstance(getattr(self, name), int | Decimal) for name in names)
@@ -1129,7 +1146,7 @@ class ChannelCost(models.Model):
     """What one contact costs on a channel, for the dashboard's estimated cost by channel."""
 
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
-    unit_cost = models.DecimalField(_("cost per contact"), max_digits=10, decimal_places=2)
+    unit_cost = AmountField(_("cost per contact"), max_digits=11, decimal_places=3)
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
 
     class Meta:
@@ -1152,6 +1169,7 @@ class ChannelCost(models.Model):
 
     def clean(self) -> None:
         self.currency = clean_currency(self.currency)
+        self.unit_cost = clean_amount(self.unit_cost, self.currency, field="unit_cost")
 
 
 class SavedView(TimeStampedModel):
@@ -1172,3 +1190,58 @@ class SavedView(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SuspendedMessage(models.Model):
+    """An inbound message that could not become a case on its own, kept for a person to review
+    (the "suspended" queue of helpdesks): an email with no readable or no usable sender
+    address, a contact form whose anti-robot field was filled in (a robot, or a password
+    manager). A supervisor recovers it into a case, giving the sender's address, or discards
+    it; the waiting ones are deleted after PREVENANCE_SUSPENDED_RETENTION_DAYS.
+    See docs/email-intake.md, "Suspended messages"."""
+
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    reason = models.CharField(_("reason"), max_length=20, choices=SuspensionReason.choices)
+    status = models.CharField(_("status"), max_length=20, choices=SuspendedStatus.choices, default=SuspendedStatus.WAITING)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    # What the message said about its sender, as it came (From header, or the form's field).
+    sender = models.CharField(_("sender as given"), max_length=1000, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("text"), blank=True)
+    # Email: the Message-ID (or the id derived from the bytes), so that the same message
+    # delivered again is kept once. Contact form: the submission's message id.
+    message_id = models.CharField(_("message ID"), max_length=255, blank=True)
+    mailbox = models.CharField(_("mailbox"), max_length=254, blank=True)
+    # Email: the raw original, in the row up to a size, else a file (as Attachment does).
+    raw = models.BinaryField(_("raw message"), null=True, editable=False)
+    raw_file = models.FileField(_("raw message file"), upload_to="suspended/%Y/%m/", max_length=255, blank=True)
+    # Contact form: the fields as sent (no files: they are not kept).
+    form_data = models.JSONField(_("form fields"), default=dict, blank=True)
+    client = models.CharField(_("client"), max_length=100, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("handled by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    case = models.ForeignKey(Case, verbose_name=_("recovered into"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("suspended message")
+        verbose_name_plural = _("suspended messages")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~Q(message_id=""), name="suspended_message_unique_message_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-received_at"], name="suspended_status_received")]
+
+    def __str__(self) -> str:
+        return self.subject or self.sender or str(self.pk)
+
+    def raw_bytes(self) -> bytes | None:
+        """The raw email, from the row or the storage; None for a contact form. Raises
+        FileNotFoundError when the stored file is gone."""
+        if self.raw_file.name:
+            with self.raw_file.open("rb") as handle:
+                return handle.read()
+        return bytes(self.raw) if self.raw is not None else None

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator
 from prevenance.cases.choices import CaseStatus, CaseType, GestureType, Priority, TemplatePurpose
 from prevenance.cases.mail.problems import problem_lines
 from prevenance.core.choices import Channel
+from prevenance.core.currencies import in_minor_units
 from prevenance.core.validation import MAX_ID
 from prevenance.customers.choices import IdentityKind, Language
 
@@ -215,7 +216,8 @@ def _json_number_or_text(value):
 class GestureIn(Schema):
     type: GestureType
     amount: Annotated[str | int | float, BeforeValidator(_json_number_or_text)] = Field(
-        ..., description="A decimal as a string (“12.50”) or a whole number; a float or a boolean is refused.",
+        ..., description="A decimal as a string (“12.50”) or a whole number; a float or a boolean is refused. "
+                         "At most the decimals of the currency (ISO 4217): none for JPY, 3 for TND.",
     )
     currency: str = Field("EUR", max_length=10)
     reason: str = Field(..., max_length=10_000)
@@ -244,7 +246,8 @@ class GestureOut(Schema):
 
     @staticmethod
     def resolve_amount(gesture) -> str:
-        return str(gesture.amount)
+        # With the currency's decimals ("12.50" EUR, "1500" JPY, "12.345" TND), not the column's 3.
+        return str(in_minor_units(gesture.amount, gesture.currency))
 
 
 class GesturePage(Schema):

@@ -8,6 +8,7 @@ from prevenance.cases.models import SLAPolicy
 from prevenance.cases.services import outbound as outbound_services
 from prevenance.cases.services import priority as priority_services
 from prevenance.cases.services import sla as sla_services
+from prevenance.cases.services import suspended_retention
 from prevenance.core.models import BusinessCalendar
 
 
@@ -44,6 +45,12 @@ def recalculate_calendar_due_times(calendar_id: int, include_breached: bool = Tr
     holidays or hours changed (the admin's action); idempotent."""
     calendar = BusinessCalendar.objects.filter(pk=calendar_id).first()
     return sla_services.recalculate_calendar_due_times(calendar=calendar, include_breached=include_breached) if calendar else 0
+
+
+@shared_task(name="prevenance.cases.tasks.purge_suspended_messages")
+def purge_suspended_messages() -> int:
+    """Delete the suspended messages past their retention (run daily by beat); idempotent."""
+    return suspended_retention.purge_suspended()
 
 
 @shared_task(name="prevenance.cases.tasks.deliver_message")

@@ -12,6 +12,7 @@ from prevenance.cases.views import (
     gesture_approvals,
     gesture_report,
     inbox,
+    suspended,
     web_form,
 )
 from prevenance.cases.views.inbound_email import inbound_email
@@ -49,6 +50,14 @@ urlpatterns += [
     path("<int:case_id>/merge/", case_actions.case_merge, name="case_merge"),
     path("<int:case_id>/messages/<int:message_id>/split/", case_actions.case_split, name="case_split"),
     path("<int:case_id>/gestures/", case_actions.case_gesture, name="case_gesture"),
+]
+
+# Inbound messages kept aside for review: recover into a case or discard (docs/email-intake.md).
+urlpatterns += [
+    path("suspended/", suspended.suspended_queue, name="suspended"),
+    path("suspended/discard/", suspended.suspended_discard, name="suspended_discard"),
+    path("suspended/<int:suspended_id>/recover/", suspended.suspended_recover, name="suspended_recover"),
+    path("suspended/<int:suspended_id>/original.eml", suspended.suspended_download, name="suspended_download"),
 ]
 
 # The public contact form and the agent's entry of a phone, store or field-visit contact (docs/contact-form.md).

@@ -252,3 +252,31 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint}"
+
+
+# A staff user's own settings (docs/dashboard.md, "My language").
+
+
+def language_choices() -> list[tuple[str, str]]:
+    # A callable, so the migration refers to settings.LANGUAGES instead of freezing a copy of it.
+    return list(settings.LANGUAGES)
+
+
+class UserPreferences(TimeStampedModel):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="preferences"
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=language_choices,
+        help_text=_("The language of the pages and of the emails sent to this user; blank: as the browser or the site says."),
+    )
+
+    class Meta:
+        verbose_name = _("user preferences")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language or '-'}"

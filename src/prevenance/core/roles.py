@@ -76,6 +76,8 @@ _SUPERVISOR = _AGENT | {
     "cases.view_signature",
     *(f"cases.{action}_signature" for action in ("add", "change", "delete")),
     "cases.view_satisfactionsurvey",
+    # Inbound messages kept aside (no usable sender, anti-robot field): recovered into a case or discarded.
+    *(f"cases.{action}_suspendedmessage" for action in ("view", "change", "delete")),
 }
 _MARKETING = {
     "customers.view_customer",

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from prevenance.core.currencies import money_column
 from prevenance.customers.models import (
     ConsentEvent,
     ConsentWording,
@@ -67,7 +69,7 @@ class ConsentEventAdmin(admin.ModelAdmin):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("reference", "customer", "ordered_at", "amount", "currency", "channel", "status")
+    list_display = ("reference", "customer", "ordered_at", money_column("amount", _("amount")), "currency", "channel", "status")
     list_filter = ("channel", "status", "currency")
     search_fields = ("reference",)
     raw_id_fields = ("customer",)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from django.utils.translation import gettext_lazy
 
 from prevenance.core.csvio import format_date, format_datetime
+from prevenance.core.currencies import in_minor_units
 from prevenance.customers.choices import ConsentAction, IdentityKind
 from prevenance.customers.imports import (
     CUSTOMER_COLUMNS,
@@ -111,5 +112,5 @@ class OrdersExporter:
         fields = ("customer_id", "reference", "ordered_at", "amount", "currency", "channel", "store", "items_count", "status")
         for order, keys in _with_customer_keys(orders, fields):
             yield {"reference": order.reference, **keys, "date": format_datetime(order.ordered_at),
-                   "amount": str(order.amount), "currency": order.currency, "channel": order.channel,
+                   "amount": str(in_minor_units(order.amount, order.currency)), "currency": order.currency, "channel": order.channel,
                    "store": order.store, "items_count": str(order.items_count), "status": order.status}

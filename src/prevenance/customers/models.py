@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.core.choices import Channel
+from prevenance.core.currencies import AmountField, clean_amount
 from prevenance.core.models import TimeStampedModel
 from prevenance.core.text import name_search_keys
 from prevenance.customers.choices import (
@@ -222,7 +223,7 @@ class Order(TimeStampedModel):
     )
     reference = models.CharField(_("reference"), max_length=64, unique=True)
     ordered_at = models.DateTimeField(_("date"))
-    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    amount = AmountField(_("amount"), max_digits=13, decimal_places=3)  # the currency's decimals, 0 to 3
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.WEB)
     store = models.CharField(_("store or site"), max_length=100, blank=True)
@@ -239,6 +240,10 @@ class Order(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.reference
+
+    def clean(self) -> None:
+        # The currency is not held to ISO 4217 here: a shop's own code is imported as it comes.
+        self.amount = clean_amount(self.amount, self.currency)
 
 
 class IdentityConflict(models.Model):

@@ -1,6 +1,7 @@
 """Turn what people type into one canonical value per identity kind."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,6 +17,17 @@ MAX_IDENTITY_LENGTH = 254
 SOCIAL_NETWORKS = ("twitter", "facebook", "instagram", "linkedin", "tiktok", "youtube", "whatsapp", "other")
 _HANDLE_RE = re.compile(r"^@?[\w.\-]{1,100}$")
 _TOKEN_RE = re.compile(r"^[\w.\-:/#]{1,100}$")
+# RFC 6531: a local part's atext is Django's ASCII set plus any non-ASCII character (UTF8-non-ascii).
+_UTF8_ATEXT = r"[-!#$%&'*+/=?^_`{}|~0-9a-z\u0080-\U0010ffff]"
+_UTF8_DOT_ATOM_RE = re.compile(rf"^{_UTF8_ATEXT}+(?:\.{_UTF8_ATEXT}+)*\Z", re.IGNORECASE)
+# Non-ASCII characters the grammar lets through but no mailbox name holds: controls, spaces and
+# line separators, surrogates (undecodable bytes), private-use and unassigned code points, and
+# invisible format characters (a bidi override makes an address read as another); but for the
+# two joiners, which Persian or Indic names need.
+_REFUSED_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"))
+_JOINERS = frozenset(("\u200c", "\u200d"))
+# What IDNA reads as a dot between labels (RFC 3490 section 3.1): 例子。广告 is 例子.广告.
+_IDNA_DOTS_RE = re.compile("[\u3002\uff0e\uff61]")
 
 
 @dataclass(frozen=True)
@@ -27,16 +39,69 @@ class NormalizedIdentity:
 
 
 def normalize_email(raw: str) -> str:
-    value = (raw or "").strip().casefold()
+    """One value per mailbox, trimmed and lower-cased. An ASCII address is checked by Django's
+    validate_email and kept as it is (stored identities depend on it). An international one
+    (RFC 6531: UTF-8 in the local part, an IDN domain) is put in NFC (RFC 6532) and its domain
+    in A-labels, the form ASCII addresses of that domain already have: `clàire@exämple.com`
+    and `CLÀIRE@xn--exmple-cua.com` are one identity. 254 characters at most, and 254 UTF-8
+    octets for an international address (the SMTP limit counts octets)."""
+    value = (raw or "").strip()
+    # lower(), not casefold(), past ASCII (where they agree): replies go to the normalised
+    # address, and casefold() turns straße@ into strasse@, another mailbox.
+    value = value.casefold() if value.isascii() else unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).lower())
     if not value or len(value) > MAX_IDENTITY_LENGTH:
-        raise ValidationError(_("“%(value)s” is not a valid email address.") % {"value": raw[:80]}, code="invalid_email")
+        raise _invalid_email(raw)
+    if value.isascii():
+        try:
+            validate_email(value)
+        except ValidationError as exc:
+            raise _invalid_email(raw) from exc
+        return value
+    local, _at, domain = value.rpartition("@")
+    domain = _ascii_domain(domain)
+    if not _valid_local_part(local) or domain is None or len(f"{local}@{domain}".encode()) > MAX_IDENTITY_LENGTH:
+        raise _invalid_email(raw)
+    return f"{local}@{domain}"
+
+
+def email_lookup_key(address: str) -> str:
+    """The identity an address read from a message names (normalize_email), for lookups that
+    must not raise (threading, bounces): what normalize_email refuses comes back trimmed and
+    lower-cased, matching nothing it stored."""
     try:
-        validate_email(value)
-    except ValidationError as exc:
-        raise ValidationError(
-            _("“%(value)s” is not a valid email address.") % {"value": raw[:80]}, code="invalid_email"
-        ) from exc
-    return value
+        return normalize_email(address)
+    except ValidationError:
+        return (address or "").strip().lower()
+
+
+def _invalid_email(raw: str) -> ValidationError:
+    return ValidationError(_("“%(value)s” is not a valid email address.") % {"value": (raw or "")[:80]}, code="invalid_email")
+
+
+def _valid_local_part(local: str) -> bool:
+    if local.isascii():
+        # Django's own rule: a dot-atom or a quoted string (empty when there was no "@").
+        return bool(validate_email.user_regex.match(local))
+    return bool(_UTF8_DOT_ATOM_RE.match(local)) and not any(
+        unicodedata.category(ch) in _REFUSED_CATEGORIES and ch not in _JOINERS for ch in local if not ch.isascii()
+    )
+
+
+def _ascii_domain(domain: str) -> str | None:
+    """The domain in A-labels (IDNA, as Django's outbound mail writes it), checked by Django's
+    validate_email domain rule; None when it is not a valid domain."""
+    if not domain.isascii():
+        # Both forms pass Django's rule: the encoding lets through labels it refuses ("-exämple").
+        domain = _IDNA_DOTS_RE.sub(".", domain)
+        if not validate_email.validate_domain_part(domain):
+            return None
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:  # an empty or too long label, a character IDNA prohibits
+            return None
+    if domain in validate_email.domain_allowlist or validate_email.validate_domain_part(domain):
+        return domain
+    return None
 
 
 @lru_cache(maxsize=65536)

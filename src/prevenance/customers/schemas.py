@@ -10,6 +10,7 @@ from typing import Any
 from ninja import Field, Schema
 
 from prevenance.core.choices import Channel
+from prevenance.core.currencies import in_minor_units
 from prevenance.core.schemas import ErrorItem
 from prevenance.customers.choices import (
     ConsentAction,
@@ -196,7 +197,8 @@ class OrderOut(Schema):
 
     @staticmethod
     def resolve_amount(order) -> str:
-        return str(order.amount)
+        # With the currency's decimals ("12.50" EUR, "1500" JPY, "12.345" TND), not the column's 3.
+        return str(in_minor_units(order.amount, order.currency))
 
 
 class OrderPage(Schema):

@@ -2,13 +2,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from prevenance.web import imports
-from prevenance.web.views import api_keys, customers, home, merge
+from prevenance.web.views import api_keys, customers, home, language, merge
 
 app_name = "web"
 
 urlpatterns = [
     path("", home.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True), name="login"),
+    # Django's login, applying the user's saved language (web/views/language.py).
+    path("login/", language.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("consent/confirm/<str:token>/", home.confirm_consent, name="confirm_consent"),
     path("customers/", customers.customer_search, name="customer_search"),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("conflicts/<int:conflict_id>/dismiss/", merge.conflict_dismiss, name="conflict_dismiss"),
     path("account/api-keys/", api_keys.api_keys, name="api_keys"),
     path("account/api-keys/<int:key_id>/revoke/", api_keys.api_key_revoke, name="api_key_revoke"),
+    path("account/language/", language.my_language, name="my_language"),
 ]
 
 # CSV import and export (web/imports.py).

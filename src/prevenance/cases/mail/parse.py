@@ -23,6 +23,7 @@ from prevenance.cases.mail.headers import (
 from prevenance.cases.mail.problems import ParseProblem
 from prevenance.cases.mail.quotes import reply_text
 from prevenance.cases.mail.sanitize import html_to_text, sanitize_html, too_deeply_nested
+from prevenance.customers.normalize import email_lookup_key
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 SYNTHETIC_ID_DOMAIN = "synthetic.prevenance.invalid"
@@ -386,7 +387,10 @@ def _extension(content_type: str) -> str:
 
 
 def _normalize_address(addr_spec: str) -> str | None:
-    value = (addr_spec or "").strip().strip("<>").casefold()
+    value = (addr_spec or "").strip().strip("<>")
+    # An international address (RFC 6531) in the form identities store it (NFC, the domain in
+    # A-labels), so that comparing it with a customer's identity compares one mailbox.
+    value = value.casefold() if value.isascii() else email_lookup_key(value)
     local, at, domain = value.rpartition("@")
     if not at or not local or "." not in domain.strip(".") or any(ch.isspace() for ch in value):
         return None

@@ -44,6 +44,7 @@ from prevenance.cases.selectors.satisfaction import GROUPS as SATISFACTION_GROUP
 from prevenance.cases.selectors.satisfaction import SatisfactionSummary, satisfaction_summary
 from prevenance.cases.selectors.visibility import VIEW_ALL_CASES, visible_cases
 from prevenance.core.choices import Channel
+from prevenance.core.currencies import in_minor_units
 from prevenance.interactions.choices import Direction
 from prevenance.interactions.models import Interaction
 
@@ -52,7 +53,6 @@ VIEW_INTERACTION = "interactions.view_interaction"
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING_CUSTOMER, CaseStatus.PENDING_INTERNAL)
 # Backlog age buckets: (key, lower bound in days included, upper bound in days excluded).
 AGE_BUCKETS = (("lt1", 0, 1), ("1to3", 1, 3), ("3to7", 3, 7), ("7to30", 7, 30), ("gt30", 30, None))
-_CENT = Decimal("0.01")
 
 
 def _age_labels() -> dict[str, str]:
@@ -349,9 +349,10 @@ def resolution_quality(cases: QuerySet[Case], period: Period) -> Resolution:
     )
 
 
-def _money(value) -> Decimal:
-    # SQLite's SUM gives back Decimal("50") for 50.00: quantized so both databases say the same.
-    return Decimal(value or 0).quantize(_CENT)
+def _money(value, currency: str) -> Decimal:
+    # SQLite's SUM gives back Decimal("50") for 50.00, PostgreSQL 50.000 from the column of 3
+    # decimals: given the currency's decimals so both databases say the same.
+    return in_minor_units(value, currency)
 
 
 def granted_gestures(cases: QuerySet[Case], period: Period) -> Gestures:
@@ -361,7 +362,7 @@ def granted_gestures(cases: QuerySet[Case], period: Period) -> Gestures:
     ).order_by()
     per_type = gestures.values("type", "currency").annotate(n=Count("pk"), total=Sum("amount")).order_by("currency", "type")
     by_type = [
-        GestureLine(row["type"], GestureType(row["type"]).label, row["currency"], row["n"], _money(row["total"])) for row in per_type
+        GestureLine(row["type"], GestureType(row["type"]).label, row["currency"], row["n"], _money(row["total"], row["currency"])) for row in per_type
     ]
     # The currency totals add up the type lines (a handful of rows) instead of a second query.
     counts, totals = defaultdict(int), defaultdict(Decimal)
@@ -406,7 +407,7 @@ def contacts_by_channel(user, cases: QuerySet[Case], period: Period) -> Contacts
     for channel in sorted(set(opened) | set(contacts)):
         cost_row = costs.get(channel)
         n = contacts.get(channel, 0)
-        cost = (cost_row.unit_cost * n).quantize(_CENT) if cost_row else None
+        cost = in_minor_units(cost_row.unit_cost * n, cost_row.currency) if cost_row else None
         if cost_row:
             totals[cost_row.currency] += cost
         else:

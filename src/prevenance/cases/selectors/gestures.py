@@ -4,12 +4,11 @@ import io
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import (
-    DecimalField,
     Exists,
     F,
     Max,
@@ -27,12 +26,12 @@ from prevenance.cases.choices import GestureStatus
 from prevenance.cases.models import DelegationLimit, Gesture
 from prevenance.cases.selectors.visibility import visible_cases
 from prevenance.core.csvio import spreadsheet_dialect, spreadsheet_safe
+from prevenance.core.currencies import AmountField, in_minor_units
 from prevenance.customers.selectors import require_perm
 
 ADD_GESTURE = "cases.add_gesture"
 APPROVE_GESTURE = "cases.approve_gesture"
 VIEW_GESTURE_REPORT = "cases.view_gesture_report"
-_CENT = Decimal("0.01")
 
 
 def delegation_limits(user) -> dict[str, Decimal]:
@@ -44,8 +43,9 @@ def delegation_limits(user) -> dict[str, Decimal]:
         DelegationLimit.objects.filter(Q(group__in=user.groups.values("pk")) | Q(user=user))
         .values("currency").annotate(largest=Max("max_amount")).order_by("currency")
     )
-    # SQLite's MAX hands back Decimal("50") for 50.00: quantized so both databases say the same.
-    return {row["currency"]: Decimal(row["largest"]).quantize(_CENT) for row in rows}
+    # SQLite's MAX hands back Decimal("50") for 50.00, PostgreSQL 50.000 from the column of
+    # 3 decimals: both given the currency's decimals, so both databases say the same.
+    return {row["currency"]: in_minor_units(row["largest"], row["currency"]) for row in rows}
 
 
 def delegation_limit(user, currency: str) -> Decimal:
@@ -56,7 +56,7 @@ def granted_on_case(case_id: int) -> dict[str, Decimal]:
     """The gestures granted on a case so far, totalled per currency."""
     rows = (Gesture.objects.filter(case_id=case_id, status=GestureStatus.GRANTED)
             .values("currency").annotate(total=Sum("amount")).order_by())
-    return {row["currency"]: Decimal(row["total"]).quantize(_CENT) for row in rows}
+    return {row["currency"]: in_minor_units(row["total"], row["currency"]) for row in rows}
 
 
 def remaining_delegation(user, case_id: int) -> dict[str, Decimal]:
@@ -70,7 +70,7 @@ def remaining_delegation(user, case_id: int) -> dict[str, Decimal]:
 
 def _with_granted_before(gestures: QuerySet[Gesture]) -> QuerySet[Gesture]:
     """Annotate `granted_before`: what was already granted on each gesture's case in its currency."""
-    amount = DecimalField(max_digits=12, decimal_places=2)
+    amount = AmountField(max_digits=13, decimal_places=3)
     granted = (
         Gesture.objects.filter(case=OuterRef("case"), currency=OuterRef("currency"), status=GestureStatus.GRANTED)
         .order_by().values("case").annotate(total=Sum("amount")).values("total")
@@ -218,14 +218,14 @@ def _agent_name(user) -> str:
 _MAD_TO_SD = Decimal("1.4826")
 
 
-def outlier_threshold(amounts: list[Decimal]) -> Decimal:
+def outlier_threshold(amounts: list[Decimal], currency: str = "EUR") -> Decimal:
     """The amount above which a gesture stands out among `amounts`: the median + 3 scaled median
     absolute deviations (Hampel's rule: the big gestures being looked for do not raise it, as
     they raise a mean and a standard deviation, which could never flag one of five gestures),
     and at least twice the median (amounts nearly all alike have no deviation to speak of)."""
     median = Decimal(statistics.median(amounts))
     deviation = Decimal(statistics.median(abs(amount - median) for amount in amounts))
-    return max(median + 3 * _MAD_TO_SD * deviation, 2 * median).quantize(_CENT, ROUND_HALF_UP)
+    return in_minor_units(max(median + 3 * _MAD_TO_SD * deviation, 2 * median), currency)
 
 
 def _median_of_others(totals: dict, agent_id) -> Decimal:
@@ -255,7 +255,7 @@ def gesture_control_report(user, *, start: datetime, end: datetime) -> GestureRe
         by_currency.setdefault(gesture.currency, []).append(gesture)
     lines, thresholds, medians, outliers = [], {}, {}, []
     for currency, rows in by_currency.items():
-        threshold = outlier_threshold([g.amount for g in rows])
+        threshold = outlier_threshold([g.amount for g in rows], currency)
         thresholds[currency] = threshold
         flagged = [g for g in rows if g.amount > threshold]
         outliers.extend(flagged)
@@ -265,11 +265,11 @@ def gesture_control_report(user, *, start: datetime, end: datetime) -> GestureRe
             per_agent.setdefault(gesture.requested_by_id, []).append(gesture)
         totals = {agent_id: sum((g.amount for g in mine), Decimal(0)) for agent_id, mine in per_agent.items()}
         median = statistics.median(totals.values())
-        medians[currency] = Decimal(median).quantize(_CENT, ROUND_HALF_UP)
+        medians[currency] = in_minor_units(median, currency)
         for agent_id, mine in per_agent.items():
             lines.append(AgentGestures(
                 agent_id=agent_id, agent=_agent_name(mine[0].requested_by), currency=currency, count=len(mine),
-                total=totals[agent_id], average=(totals[agent_id] / len(mine)).quantize(_CENT, ROUND_HALF_UP),
+                total=in_minor_units(totals[agent_id], currency), average=in_minor_units(totals[agent_id] / len(mine), currency),
                 outliers=sum(1 for g in mine if g.pk in flagged_ids),
                 above_team_median=totals[agent_id] > 2 * _median_of_others(totals, agent_id),
             ))

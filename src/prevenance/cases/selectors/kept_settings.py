@@ -38,6 +38,7 @@ from prevenance.cases.priority import PriorityConfig, straight_apostrophes
 from prevenance.cases.selectors.case_settings import priority_settings
 from prevenance.core.models import BusinessCalendar
 from prevenance.core.text import search_key
+from prevenance.customers.normalize import email_lookup_key
 
 # (model, has an `active` flag): the tables whose rows are kept, or which kept rows carry.
 _VERSIONED = (
@@ -102,7 +103,9 @@ def _load() -> KeptSettings:
     mailboxes: dict[str, int] = {}
     for team in teams.values():  # by id: the lowest id wins a shared address
         if team.email:
-            mailboxes.setdefault(team.email.lower(), team.pk)
+            # As written, and as the parser gives addresses (an accented domain in A-labels).
+            for address in dict.fromkeys((team.email.lower(), email_lookup_key(team.email))):
+                mailboxes.setdefault(address, team.pk)
     rules = tuple(RoutingRule.objects.filter(active=True).order_by("position", "pk"))
     return KeptSettings(
         templates=tuple(ReplyTemplate.objects.filter(active=True)),

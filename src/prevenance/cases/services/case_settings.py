@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from prevenance.cases.choices import SettingsAuditKind
 from prevenance.cases.models import CaseSettings, PrioritySettings, TrustThreshold
 from prevenance.core.audit import record_audit
-from prevenance.core.currencies import clean_currency
+from prevenance.core.currencies import clean_currency, in_minor_units
 
 
 @transaction.atomic
@@ -39,12 +39,13 @@ def set_trust_threshold(*, actor, currency: str, max_amount: Decimal | str) -> T
     if candidate.max_amount < 0:
         raise ValidationError({"max_amount": [_("The threshold cannot be negative.")]})
     current = TrustThreshold.objects.select_for_update().filter(currency=currency).first()
-    before = str(current.max_amount) if current is not None else None
+    before = str(in_minor_units(current.max_amount, currency)) if current is not None else None
     threshold, _created = TrustThreshold.objects.update_or_create(currency=currency, defaults={"max_amount": candidate.max_amount})
     threshold.refresh_from_db(fields=["max_amount"])
-    if before != str(threshold.max_amount):
+    after = str(in_minor_units(threshold.max_amount, currency))
+    if before != after:
         record_audit(kind=SettingsAuditKind.TRUST_THRESHOLD_SET, actor=actor, subject=threshold,
-                     payload={"currency": currency, "max_amount": [before, str(threshold.max_amount)]})
+                     payload={"currency": currency, "max_amount": [before, after]})
     return threshold
 
 
@@ -54,7 +55,8 @@ def remove_trust_threshold(*, actor, threshold: TrustThreshold) -> None:
     deleted, _rows = TrustThreshold.objects.filter(pk=threshold.pk).delete()
     if deleted:
         record_audit(kind=SettingsAuditKind.TRUST_THRESHOLD_REMOVED, actor=actor, subject=threshold,
-                     payload={"currency": threshold.currency, "max_amount": str(threshold.max_amount)})
+                     payload={"currency": threshold.currency,
+                              "max_amount": str(in_minor_units(threshold.max_amount, threshold.currency))})
 
 
 @transaction.atomic
@@ -79,6 +81,8 @@ def update_priority_settings(*, actor, **figures) -> PrioritySettings:
 
 
 def _figures(row: PrioritySettings) -> dict:
-    """The figures as the audit row holds them: amounts as text with their cents ("500.00")."""
+    """The figures as the audit row holds them: amounts as text with the decimals of the
+    orders' currency ("500.00" EUR, "500" JPY)."""
     figures = {name: getattr(row, name) for name in PrioritySettings.FIGURES}
-    return {name: f"{value:.2f}" if isinstance(value, Decimal) else value for name, value in figures.items()}
+    return {name: str(in_minor_units(value, row.currency)) if isinstance(value, Decimal) else value
+            for name, value in figures.items()}

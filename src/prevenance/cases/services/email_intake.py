@@ -7,7 +7,10 @@ endpoint) hands the raw bytes to `ingest_email`.
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -16,9 +19,17 @@ from django.utils.translation import gettext as _
 from prevenance.cases.choices import (
     AUTOMATIC_TIMELINE_PREFIX,
     MessageKind,
+    SuspendedStatus,
+    SuspensionReason,
 )
 from prevenance.cases.mail import parse_message
-from prevenance.cases.mail.parse import SYNTHETIC_ID_DOMAIN, ParsedMessage, content_message_id
+from prevenance.cases.mail.parse import (
+    MAX_PARSED_HEADER_LENGTH,
+    SYNTHETIC_ID_DOMAIN,
+    MailAddress,
+    ParsedMessage,
+    content_message_id,
+)
 from prevenance.cases.mail.parse import Attachment as ParsedAttachment
 from prevenance.cases.mail.problems import (
     INVALID_ADDRESS,
@@ -27,7 +38,7 @@ from prevenance.cases.mail.problems import (
     TOO_MANY_RECIPIENTS,
     ParseProblem,
 )
-from prevenance.cases.models import Attachment, Case, Message
+from prevenance.cases.models import Attachment, Case, Message, SuspendedMessage
 from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
 from prevenance.cases.services.bounces import (
     BounceEffect,
@@ -67,11 +78,13 @@ from prevenance.cases.services.email_attachments import (
 )
 from prevenance.cases.services.intake import add_inbound_message, open_case
 from prevenance.cases.services.outbound import default_from_address
+from prevenance.cases.services.suspension import keep_email
 from prevenance.core.choices import Channel
 from prevenance.core.files import files_discarded_on_failure, store_file
 from prevenance.core.text import guess_language
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Customer, Identity
+from prevenance.customers.normalize import normalize_email
 from prevenance.customers.services import IdentityInput, clear_bounce
 from prevenance.interactions.choices import Direction
 from prevenance.interactions.models import Interaction
@@ -91,7 +104,8 @@ class Outcome:
     # No case found: on the known sender's timeline only, or a consent confirmation's proven bounce on its recipient's
     AUTOMATIC_ON_TIMELINE = "automatic_on_timeline"
     AUTOMATIC_IGNORED = "automatic_ignored"  # no case, unknown sender: nothing stored, nobody to tell
-    NO_SENDER = "no_sender"  # no readable From address: nobody to attach it to
+    # No readable or no usable From address: kept aside for a person (suspension.py), not a case.
+    SUSPENDED = "suspended"
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,8 @@ class IntakeResult:
     problems: tuple[ParseProblem, ...] = ()
     # Of a bounce of one of our emails: the customers' addresses it flagged as undeliverable.
     bounced: tuple[str, ...] = ()
+    suspended: SuspendedMessage | None = None  # Outcome.SUSPENDED: the row kept for review
+    reason: str = ""  # Outcome.SUSPENDED: why (SuspensionReason)
 
 
 def _thread_by_ids(parsed: ParsedMessage) -> tuple[Case | None, str]:
@@ -389,7 +405,10 @@ def _stored_result(parsed: ParsedMessage, base: dict, stored: Message | None) ->
     return None
 
 
-def ingest_email(*, raw: bytes, mailbox: str = "", keep_date: bool = False, acknowledge: bool = True) -> IntakeResult:
+def ingest_email(
+    *, raw: bytes, mailbox: str = "", keep_date: bool = False, acknowledge: bool = True, sender: str = "",
+    received_at: datetime | None = None,
+) -> IntakeResult:
     """Store one inbound email on the right case, exactly once per Message-ID; one transaction.
 
     Threading: In-Reply-To, then References (newest first) against stored messages; then the
@@ -406,14 +425,22 @@ def ingest_email(*, raw: bytes, mailbox: str = "", keep_date: bool = False, ackn
     For replays and migrations (`prevenance ingest-email --keep-dates --no-acknowledge`):
     `keep_date` dates what is stored by the message's Date header when it is sane
     (message_date), else now; `acknowledge=False` queues no acknowledgement for a new case.
+
+    A message that would open a case but has no readable or no usable From address is kept
+    aside (Outcome.SUSPENDED, suspension.keep_email) for a person, who recovers it
+    (suspended.recover_suspended) by giving `sender`, the address to take instead of From,
+    and `received_at`, when it first came.
     """
+    if not raw.strip():
+        raise ValidationError(_("The message is empty: there is nothing to take in."), code="empty_message")
     mailbox = (clean_addresses([mailbox], field="mailbox") or [""])[0]
-    parsed = _customer_as_sender(_stored_id(parse_message(raw, max_attachment_bytes=max_attachment_bytes()), raw))
+    parsed = _stored_id(parse_message(raw, max_attachment_bytes=max_attachment_bytes()), raw)
+    parsed = _customer_as_sender(_with_sender(parsed, sender) if sender else parsed)
     parsed, stored = _own_message_id(parsed, raw)
     base = {"message_id": parsed.message_id, "automatic": _automatic_kind(parsed), "problems": parsed.parse_errors}
     if (again := _stored_result(parsed, base, stored)) is not None:
         return again
-    options = {"received_at": message_date(parsed) if keep_date else None, "acknowledge": acknowledge}
+    options = {"received_at": received_at or (message_date(parsed) if keep_date else None), "acknowledge": acknowledge}
     # A concurrent delivery may commit first under this Message-ID (the intake then finds it,
     # or its INSERT fails): the same message, whose copy is the stored one, or another message
     # reusing the id, and this one is taken in again under its own id.
@@ -422,12 +449,12 @@ def ingest_email(*, raw: bytes, mailbox: str = "", keep_date: bool = False, ackn
             result = _ingest(raw, parsed, base, mailbox, **options)
     except IntegrityError:
         if _reused_meanwhile(parsed, raw):
-            return ingest_email(raw=raw, mailbox=mailbox, keep_date=keep_date, acknowledge=acknowledge)
+            return ingest_email(raw=raw, mailbox=mailbox, keep_date=keep_date, acknowledge=acknowledge, sender=sender, received_at=received_at)
         if (again := _stored_result(parsed, base, stored_message(parsed.message_id))) is not None:
             return again
         raise
     if result.outcome == Outcome.DUPLICATE and _reused_meanwhile(parsed, raw):
-        return ingest_email(raw=raw, mailbox=mailbox, keep_date=keep_date, acknowledge=acknowledge)
+        return ingest_email(raw=raw, mailbox=mailbox, keep_date=keep_date, acknowledge=acknowledge, sender=sender, received_at=received_at)
     return result
 
 
@@ -486,6 +513,31 @@ def _customer_as_sender(parsed: ParsedMessage) -> ParsedMessage:
     return parsed
 
 
+def _with_sender(parsed: ParsedMessage, address: str) -> ParsedMessage:
+    """The message as if From were `address` (a person recovering a suspended message gave it),
+    keeping the name the message gave, if any."""
+    return replace(parsed, from_=MailAddress(name=parsed.from_.name if parsed.from_ else "", address=address), reply_to=())
+
+
+def _unusable_sender(parsed: ParsedMessage) -> str:
+    """Why this message's sender cannot be a customer (a SuspensionReason), or ""."""
+    if parsed.from_ is None:
+        return SuspensionReason.NO_SENDER
+    try:
+        normalize_email(parsed.from_.address)
+    except ValidationError:
+        return SuspensionReason.INVALID_SENDER
+    return ""
+
+
+def _sender_as_given(parsed: ParsedMessage, raw: bytes) -> str:
+    """The From header as the message wrote it, for the person who reviews it."""
+    if parsed.from_ is not None:
+        return f"{parsed.from_.name} <{parsed.from_.address}>" if parsed.from_.name else parsed.from_.address
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:MAX_PARSED_HEADER_LENGTH * 4])
+    return " ".join(str(headers.get("From", "")).split())
+
+
 def _comparable(text: str) -> str:
     return " ".join(text.replace("\x00", "").split())
 
@@ -516,6 +568,12 @@ def _ingest(
     mailbox, team_id = _mailbox(parsed, envelope)
     if parsed.is_auto_reply or parsed.is_bounce:
         return _automatic(parsed, case, how, base, raw, mailbox, received_at)
+    if (case is None or case.customer_id is None) and (reason := _unusable_sender(parsed)):
+        kept = keep_email(raw=raw, parsed=parsed, reason=reason, sender=_sender_as_given(parsed, raw), mailbox=mailbox,
+                          body=_body(parsed), received_at=received_at)
+        if kept.status == SuspendedStatus.RECOVERED:  # delivered again after a person took it in
+            return IntakeResult(outcome=Outcome.DUPLICATE, case=kept.case, **base)
+        return IntakeResult(outcome=Outcome.SUSPENDED, suspended=kept, reason=reason, **base)
     attachments, problems = _attachment_plan(parsed)
     if refused:
         # Kept on the message, not only in the result: an agent sees why it opened a new case.
@@ -526,8 +584,6 @@ def _ingest(
     if case is not None and case.customer_id is not None:
         intake = add_inbound_message(case=case, channel=Channel.EMAIL, received_at=received_at, acknowledge=acknowledge, **fields)
         outcome = Outcome.FOLLOW_UP if intake.case_opened else Outcome.APPENDED
-    elif parsed.from_ is None:
-        return IntakeResult(outcome=Outcome.NO_SENDER, **base)
     else:
         how = ""
         intake = open_case(

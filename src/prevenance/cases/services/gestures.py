@@ -13,7 +13,6 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
@@ -34,12 +33,17 @@ from prevenance.cases.services.common import (
 )
 from prevenance.cases.services.submissions import clean_submission_id, earlier_submission
 from prevenance.core.audit import record_audit
-from prevenance.core.currencies import clean_currency
+from prevenance.core.currencies import clean_amount as clean_currency_amount
+from prevenance.core.currencies import (
+    clean_currency,
+    format_money,
+    in_minor_units,
+    max_amount,
+    minor_units,
+)
 from prevenance.core.roles import AGENT, SUPERVISOR
 from prevenance.core.validation import invalid
 
-CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("9999999999.99")  # what the column (12 digits, 2 decimals) holds
 MAX_REASON = 2000
 # No 0/O or 1/I: a code read over the phone or copied from paper is typed right the first time.
 VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -56,6 +60,8 @@ def new_voucher_code() -> str:
 
 # "1,500" or "1.500": thousands to some readers, one and a half to others (as is "10.000").
 THOUSANDS_OR_DECIMALS = re.compile(r"[+]?[0-9]{1,3}(?:,[0-9]{3})+|[+]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
+# In a currency of three decimals, "12.345" is twelve dinars 345 millimes: its one mark is decimal.
+ONE_GROUP_OF_THREE = re.compile(r"[+]?[0-9]{1,3}[.,][0-9]{3}")
 # What is left to read once the thousands spaces are gone: ASCII digits with one decimal mark
 # (not "1_000", "1e3" or other scripts' digits, which Decimal would read too).
 PLAIN_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
@@ -63,14 +69,24 @@ PLAIN_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
 SPACED_THOUSANDS = re.compile(r"(?<![\d])([1-9]\d{0,2})((?:[ \u00a0\u202f]\d{3})+)(?!\d)")
 
 
-def clean_amount(value) -> Decimal:
+def clean_amount(value, currency: str) -> Decimal:
+    """A typed amount read without guessing, with the decimals `currency` has (a cleaned ISO
+    4217 code): "10.50" is refused in yen, "12.345" taken as twelve dinars 345 millimes in
+    Tunisian dinars. Elsewhere a group of three digits ("1.500", "12.345") is ambiguous."""
+    amount = _read_amount(value, currency)
+    if amount > max_amount(currency):
+        raise ValidationError({"amount": [_("The amount cannot exceed %(max)s.") % {"max": _money(max_amount(currency), currency)}]})
+    return clean_currency_amount(amount, currency)
+
+
+def _read_amount(value, currency: str) -> Decimal:
     # A float has already lost the cents it was meant to carry (0.1 + 0.2): refused, not rounded.
     if isinstance(value, (float, bool)):
         raise ValidationError({"amount": [_("Give the amount as a decimal number, e.g. “12.50”.")]})
     if isinstance(value, str):
         # "1 500,00" as French writes it (a space, or the no-break spaces a number format puts)
         value = SPACED_THOUSANDS.sub(lambda match: match[1] + re.sub(r"\D", "", match[2]), value.strip())
-    if isinstance(value, str) and THOUSANDS_OR_DECIMALS.fullmatch(value):
+    if isinstance(value, str) and THOUSANDS_OR_DECIMALS.fullmatch(value) and not _three_decimals(value, currency):
         # "1,500": one thousand five hundred to an English reader, 1.50 to a French one; "1.500" the other way round.
         raise invalid("amount", _("“%(value)s” could be read two ways: write 1500 or 1500.00 (or 1,50 for one euro fifty).")
                       % {"value": value.strip()[:40]}, "ambiguous_amount")
@@ -84,16 +100,19 @@ def clean_amount(value) -> Decimal:
         raise ValidationError({"amount": [_("“%(value)s” is not an amount.") % {"value": str(value)[:40]}]})
     if amount <= 0:
         raise ValidationError({"amount": [_("The amount must be greater than zero.")]})
-    if amount > MAX_AMOUNT:
-        raise ValidationError({"amount": [_("The amount cannot exceed %(max)s.") % {"max": _money(MAX_AMOUNT)}]})
-    if amount != amount.quantize(CENT):
-        raise ValidationError({"amount": [_("At most two decimal places.")]})
-    return amount.quantize(CENT)
+    return amount
 
 
-def _money(amount: Decimal) -> str:
-    """An amount in a message as the reader's language writes it, as the pages do ("1 500,00")."""
-    return number_format(amount, 2, force_grouping=True)
+def _three_decimals(value: str, currency: str) -> bool:
+    """Whether `value` is one group of three digits after a single mark ("12.345", "1,500") in a
+    currency of three decimals (TND, KWD...), where that is how its amounts are written."""
+    return minor_units(currency) == 3 and ONE_GROUP_OF_THREE.fullmatch(value) is not None
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """An amount in a message as the reader's language writes it, as the pages do, with its
+    currency's decimals ("1 500,00" EUR, "1 500" JPY, "1 500,000" TND)."""
+    return format_money(amount, currency)
 
 
 def _clean_reason(value, *, field: str, required: bool) -> str:
@@ -112,7 +131,8 @@ def _require(actor, perm: str) -> None:
 
 def _payload(gesture: Gesture, **extra) -> dict:
     return {
-        "case": gesture.case_id, "type": gesture.type, "amount": str(gesture.amount), "currency": gesture.currency, **extra,
+        "case": gesture.case_id, "type": gesture.type, "amount": str(in_minor_units(gesture.amount, gesture.currency)),
+        "currency": gesture.currency, **extra,
     }
 
 
@@ -151,8 +171,8 @@ def request_gesture(
     if (earlier := _earlier_gesture(submission, actor)) is not None:
         return earlier
     kind = clean_choice("type", type, GestureType)
-    amount = clean_amount(amount)
     currency = clean_currency(currency)
+    amount = clean_amount(amount, currency)
     text = _clean_reason(reason, field="reason", required=True)
     with transaction.atomic():
         locked = lock_live_case(case.pk)
@@ -200,7 +220,7 @@ def _check_decider(gesture: Gesture, actor, *, granting: bool) -> tuple[Decimal,
     if gesture.amount > limit:
         raise invalid(
             "actor", _("Your delegation limit (%(limit)s %(currency)s) does not cover this gesture.")
-                       % {"limit": _money(limit), "currency": gesture.currency},
+                       % {"limit": _money(limit, gesture.currency), "currency": gesture.currency},
             "over_limit",
         )
     already = granted_on_case(gesture.case_id).get(gesture.currency, Decimal("0.00")) if granting else Decimal("0.00")
@@ -208,7 +228,8 @@ def _check_decider(gesture: Gesture, actor, *, granting: bool) -> tuple[Decimal,
         raise invalid(
             "actor", _("Your delegation limit (%(limit)s %(currency)s) does not cover this gesture together with the "
                          "%(granted)s %(currency)s already granted on this case.")
-                       % {"limit": _money(limit), "currency": gesture.currency, "granted": _money(already)},
+                       % {"limit": _money(limit, gesture.currency), "currency": gesture.currency,
+                          "granted": _money(already, gesture.currency)},
             "over_limit",
         )
     return limit, already

@@ -26,7 +26,6 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases.services.email_intake import (
     IntakeResult,
-    Outcome,
     database_reason,
     ingest_email,
 )
@@ -197,8 +196,8 @@ def _ingest(uid: str, raw: bytes, mailbox: str) -> tuple[IntakeResult | None, st
         # which propagates and leaves the message unseen.
         logger.warning("IMAP message %s refused by the database: %s", uid, exc)
         return None, _("The database could not store it: %(reason)s") % {"reason": database_reason(exc)}
-    # Nobody to tie it to, and reading it again would not change that: refused, not lost.
-    return result, _("No readable sender address: not stored.") if result.outcome == Outcome.NO_SENDER else ""
+    # One without a usable sender is stored too: kept aside for a person (Outcome.SUSPENDED).
+    return result, ""
 
 
 def _keeps_keywords(client: imaplib.IMAP4) -> bool:

@@ -4,7 +4,9 @@ escalates once per case and kind (docs/cases.md)."""
 
 import copy
 import logging
+from collections import defaultdict
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -13,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
@@ -35,6 +37,7 @@ from prevenance.core.calendars import (
 )
 from prevenance.core.choices import CalendarAuditKind
 from prevenance.core.models import BusinessCalendar, TaskEffect
+from prevenance.core.preferences.selectors import user_languages
 from prevenance.core.queue import enqueue_on_commit, run_once
 from prevenance.core.roles import SUPERVISOR
 
@@ -330,27 +333,38 @@ def _escalate(case_id: int, kind: str, due_at: datetime, now: datetime) -> SLAEv
     return event
 
 
-def supervisors_to_notify(case: Case) -> list[str]:
-    """The team's supervisors; every supervisor when the case has no team, or when its team has
-    none with an email address (an escalation nobody receives is no escalation)."""
+def supervisors_to_notify(case: Case) -> dict[str, list[str]]:
+    """The addresses of the team's supervisors, by the language each reads (their own, else the
+    site's); every supervisor when the case has no team, or when its team has none with an email
+    address (an escalation nobody receives is no escalation). Two or three queries."""
     users = get_user_model().objects.filter(is_active=True, groups__name=SUPERVISOR).exclude(email="")
-    if case.team_id is not None and (team := sorted(set(users.filter(case_teams=case.team_id).values_list("email", flat=True)))):
-        return team
-    return sorted(set(users.values_list("email", flat=True)))
+    rows = []
+    if case.team_id is not None:
+        rows = list(users.filter(case_teams=case.team_id).order_by("pk").values_list("pk", "email").distinct())
+    if not rows:
+        rows = list(users.order_by("pk").values_list("pk", "email").distinct())
+    languages = user_languages(pk for pk, _email in rows)
+    by_language: dict[str, set[str]] = defaultdict(set)
+    seen: set[str] = set()
+    for pk, email in rows:
+        if email not in seen:  # an address two accounts share gets one email, in the first one's language
+            seen.add(email)
+            by_language[languages[pk]].add(email)
+    return {language: sorted(emails) for language, emails in sorted(by_language.items())}
 
 
-def sla_notice(event: SLAEvent) -> tuple[str, str]:
-    """The subject and body of the supervisors' email about `event`, in the site's language
-    (users have no language of their own), the due time in the zone of the calendar the clock
-    runs on, named."""
+def sla_notice(event: SLAEvent, language: str) -> tuple[str, str]:
+    """The subject and body of the supervisors' email about `event`, in `language` whatever the
+    worker runs in, the due time written as that language writes it, in the zone of the calendar
+    the clock runs on, named."""
     case = event.case
     calendar = sla.calendar_for(case, case.sla_policy)
     zone = calendar.time_zone if calendar is not None else settings.TIME_ZONE
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(language):
         values = {
             "reference": case.reference, "subject": case.subject, "event": event.get_kind_display(),
-            "due": timezone.localtime(event.due_at, ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M"), "time_zone": zone,
-            "priority": case.get_priority_display(),
+            "due": formats.date_format(timezone.localtime(event.due_at, ZoneInfo(zone)), "DATETIME_FORMAT"),
+            "time_zone": zone, "priority": case.get_priority_display(),
         }
         subject = _("Case %(reference)s: %(event)s") % values
         if event.kind in BREACHES:
@@ -358,6 +372,11 @@ def sla_notice(event: SLAEvent) -> tuple[str, str]:
         else:
             body = _("Case %(reference)s (%(subject)s) is due at %(due)s (%(time_zone)s time).\nPriority: %(priority)s.")
         return subject, body % values
+
+
+def _send_notice(event: SLAEvent, language: str, emails: list[str]) -> None:
+    subject, body = sla_notice(event, language)
+    send_mail(subject=subject, message=body, from_email=None, recipient_list=emails)
 
 
 def _outdated_notice(event: SLAEvent) -> str | None:
@@ -390,15 +409,16 @@ def notify_sla_event(*, event_id: int) -> bool:
         SLAEvent.objects.filter(pk=event.pk, notified_at=None).update(notified_at=timezone.now())
         return False
     recipients = supervisors_to_notify(event.case)
+    key = f"sla-notice:{event.pk}"
 
     def send() -> None:
-        if recipients:
-            subject, body = sla_notice(event)
-            send_mail(subject=subject, message=body, from_email=None, recipient_list=recipients)
+        for language, emails in recipients.items():
+            # One email per language, each sent once: a retry after a failure part-way (the
+            # mail server gone between two) sends only the ones not sent yet.
+            run_once(key=f"{key}:{language}", effect=partial(_send_notice, event, language, emails))
 
     if not recipients:
         logger.warning("SLA event %s on case %s: no active supervisor has an email address to be told", event.pk, event.case.reference)
-    key = f"sla-notice:{event.pk}"
     sent = run_once(key=key, effect=send)
     if sent or TaskEffect.objects.filter(key=key, done_at__isnull=False).exists():
         SLAEvent.objects.filter(pk=event.pk, notified_at=None).update(notified_at=timezone.now())

@@ -7,6 +7,7 @@ this service is the write: one transaction, nothing half-stored.
 import hashlib
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -111,11 +112,13 @@ def submit_contact_form(
     order_reference: str = "",
     files: Sequence = (),
     language: str = "",
+    received_at: datetime | None = None,
 ) -> Intake:
     """Open a case from the contact form: customer resolved from the email/phone, files attached.
 
     The same submission twice (a double click, a browser retry: same submission_id, same
-    words) returns the first case.
+    words) returns the first case. `received_at`: when it was sent, for a form kept aside
+    (suspended) and recovered later; now by default.
     """
     if type not in FORM_TYPES:
         raise ValidationError({"type": [_("Choose a question, a request or a complaint.")]})
@@ -127,6 +130,7 @@ def submit_contact_form(
         "body": _body_with_reference(body, order_reference), "sender_address": email.strip(),
         "sender_name": " ".join(f"{first_name} {last_name}".split()),
         "message_id": form_message_id(submission_id, email, phone, type, subject, body, order_reference, *_fingerprints(checked)),
+        "received_at": received_at,
     }
     order = senders_order(order_reference, identities)
     with files_discarded_on_failure(), transaction.atomic():

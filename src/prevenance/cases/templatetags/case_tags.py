@@ -12,6 +12,8 @@ from prevenance.cases.mail.problems import problem_lines as read_problems
 from prevenance.cases.mail.sanitize import sanitize_html
 from prevenance.cases.priority import reason_label
 from prevenance.cases.selectors.gestures import approval_queue_count
+from prevenance.cases.selectors.suspended import waiting_suspended_count
+from prevenance.core.currencies import format_money
 
 register = template.Library()
 
@@ -20,6 +22,12 @@ register = template.Library()
 def approvals_waiting(user) -> int:
     """How many gestures wait for `user`'s decision: the menu's badge (one COUNT query)."""
     return approval_queue_count(user)
+
+
+@register.simple_tag
+def suspended_waiting(user) -> int:
+    """How many inbound messages wait in the suspended queue: the menu's badge (one COUNT query)."""
+    return waiting_suspended_count(user)
 
 
 @register.filter
@@ -101,3 +109,11 @@ def reason_lines(reasons) -> list[str]:
 def get_item(mapping, key):
     """mapping[key] in a template (the tab counts by view key); 0 when absent."""
     return (mapping or {}).get(key, 0)
+
+
+@register.filter
+def money(amount, currency) -> str:
+    """`{{ gesture.amount|money:gesture.currency }}`: the amount with its currency's decimals
+    (ISO 4217: none for JPY, three for TND), grouped as the reader's language writes it
+    ("1 500,000" in French), without the code, which the templates write after it."""
+    return format_money(amount, currency)

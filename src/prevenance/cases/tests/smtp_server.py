@@ -4,6 +4,8 @@ It speaks the subset smtplib uses without TLS or login (EHLO/HELO, MAIL, RCPT, D
 NOOP, QUIT), keeps what it was given in memory, counts the connections made to it, and can
 be told to refuse some recipients at RCPT, as a server not knowing an address does, to refuse
 others for now (greylisting), or to drop the connection once it has read a message for some.
+Told to (smtp_server(smtputf8=True)), it offers SMTPUTF8 and 8BITMIME, reads its commands as
+UTF-8 and keeps the MAIL parameters of each message (RFC 6531).
 """
 
 import re
@@ -21,6 +23,7 @@ class Delivered:
     sender: str
     recipients: list[str]
     data: bytes
+    options: list[str] = field(default_factory=list)  # the MAIL parameters (SMTPUTF8, BODY=8BITMIME)
 
 
 @dataclass
@@ -28,6 +31,7 @@ class Mailbox:
     refused: set[str] = field(default_factory=set)  # answered 550 at RCPT
     greylisted: set[str] = field(default_factory=set)  # answered 450 at RCPT
     hangs_up_on: set[str] = field(default_factory=set)  # the connection drops once their message is read
+    smtputf8: bool = False  # offers SMTPUTF8 (and 8BITMIME), reads commands as UTF-8
     connections: int = 0
     delivered: list[Delivered] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -42,16 +46,20 @@ class _Handler(socketserver.StreamRequestHandler):
         with box.lock:
             box.connections += 1
         self.reply("220 mx.prevenance.test ESMTP")
-        sender, recipients = None, []
+        sender, recipients, options = None, [], []
         while line := self.rfile.readline():
-            command = line.decode("ascii", "replace").strip()
+            command = line.decode("utf-8" if box.smtputf8 else "ascii", "replace").strip()
             verb = command[:4].upper()
             found = _ADDRESS_RE.search(command)
             address = found.group(1).lower() if found else ""
-            if verb in ("EHLO", "HELO"):
+            if verb == "EHLO" and box.smtputf8:
+                for extension in ("mx.prevenance.test", "8BITMIME"):
+                    self.reply(f"250-{extension}")
+                self.reply("250 SMTPUTF8")
+            elif verb in ("EHLO", "HELO"):
                 self.reply("250 mx.prevenance.test")
             elif verb == "MAIL":
-                sender, recipients = address, []
+                sender, recipients, options = address, [], command[found.end():].split() if found else []
                 self.reply("250 2.1.0 Ok")
             elif verb == "RCPT" and sender is None:
                 self.reply("503 5.5.1 MAIL first")
@@ -72,7 +80,7 @@ class _Handler(socketserver.StreamRequestHandler):
                 if set(recipients) & box.hangs_up_on:
                     return  # gone without an answer
                 with box.lock:
-                    box.delivered.append(Delivered(sender, recipients, data))
+                    box.delivered.append(Delivered(sender, recipients, data, options))
                 sender, recipients = None, []
                 self.reply("250 2.0.0 Ok: queued")
             elif verb == "RSET":
@@ -93,13 +101,13 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 @contextmanager
-def smtp_server(settings) -> Iterator[Mailbox]:
-    """Run the server on a free port of 127.0.0.1 and point Django's SMTP backend at it."""
+def smtp_server(settings, *, smtputf8: bool = False, backend: str = "django.core.mail.backends.smtp.EmailBackend") -> Iterator[Mailbox]:
+    """Run the server on a free port of 127.0.0.1 and point Django's SMTP backend (or `backend`) at it."""
     server = _Server(("127.0.0.1", 0), _Handler)
-    server.mailbox = Mailbox()
+    server.mailbox = Mailbox(smtputf8=smtputf8)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = backend
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.server_address[1]
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from prevenance.cases.models import Case, Message
+from prevenance.cases.models import Case, Message, SuspendedMessage
 from prevenance.cases.tests.factories import TeamFactory
 
 TOKEN = "s3cret-relay-token"
@@ -44,7 +44,7 @@ def test_a_raw_message_opens_a_case_and_the_answer_names_it(client):
     case = Case.objects.get()
     assert response.json() == {
         "outcome": "created", "case": case.reference, "message_id": "c1@example.com", "stored": True,
-        "automatic": "", "refused_reference": None, "problems": [],
+        "automatic": "", "refused_reference": None, "problems": [], "suspended": None,
     }
     # The same message posted again (a relay's retry) is stored once
     again = post(client, eml())
@@ -107,11 +107,20 @@ def test_bad_input_gets_a_4xx_with_the_reason_and_stores_nothing(client, setting
     assert (empty.status_code, empty.json()) == (400, {"error": "The body is empty: post the raw message."})
     form = post(client, b"a=b", content_type="application/x-www-form-urlencoded")
     assert form.status_code == 415
-    nobody = post(client, b"Subject: hello\r\n\r\nno sender here\r\n")
-    assert (nobody.status_code, nobody.json()["outcome"], nobody.json()["error"]) == (
-        422, "no_sender", "No readable sender address: not stored.")
     bad_mailbox = post(client, eml(), path=URL + "?mailbox=not-an-address")
     assert (bad_mailbox.status_code, bad_mailbox.json()) == (422, {"error": "“not-an-address” is not an email address."})
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_message_without_a_sender_is_kept_aside_and_the_relay_told_it_is_stored(client):
+    # Answered 2xx: the relay must neither retry it nor bounce it to nobody.
+    raw = b"Subject: hello\r\nMessage-ID: <nobody-1@example.com>\r\n\r\nno sender here\r\n"
+    first, again = post(client, raw), post(client, raw)
+    assert (first.status_code, first.json()["outcome"], first.json()["stored"], first.json()["suspended"]) == (200, "suspended", True, "no_sender")
+    assert (again.status_code, again.json()["outcome"]) == (200, "suspended")
+    kept = SuspendedMessage.objects.get()
+    assert (kept.subject, kept.body.strip(), kept.raw_bytes()) == ("hello", "no sender here", raw)
     assert Message.objects.count() == 0
 
 

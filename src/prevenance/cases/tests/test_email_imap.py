@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 from django.db import DataError, OperationalError
 from django.utils import timezone
 
-from prevenance.cases.models import Attachment, Message
+from prevenance.cases.models import Attachment, Message, SuspendedMessage
 from prevenance.cases.services import imap_poll
 from prevenance.cases.services.imap_poll import REFUSED_FLAG
 
@@ -295,11 +295,12 @@ def test_attachments_named_with_nothing_a_file_name_can_keep_are_stored_all_the_
 
 
 @pytest.mark.django_db
-def test_a_message_without_a_readable_sender_stays_unread_and_flagged_for_a_person(imap):
+def test_a_message_without_a_readable_sender_is_kept_aside_for_a_person_and_not_read_again(imap):
     nameless = imap.add(eml("n1@example.com", sender="undisclosed-recipients:;"))
     output = poll()
-    assert output.splitlines()[0].startswith(f"uid {nameless}: refused: No readable sender address: not stored.")
-    assert imap.flags(nameless) == {REFUSED_FLAG}
+    assert output.splitlines()[0] == f"uid {nameless}: kept aside for review (suspended messages): No readable sender address"
+    assert REFUSED_FLAG not in imap.flags(nameless)
+    assert SuspendedMessage.objects.get().sender == "undisclosed-recipients:;"
     assert poll() == ""
 
 

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from prevenance.cases.choices import CaseStatus
-from prevenance.cases.models import Attachment, Case, Message
+from prevenance.cases.models import Attachment, Case, Message, SuspendedMessage
 from prevenance.cases.services import add_reply, change_status, email_intake, ingest_email
 from prevenance.cases.services.email_intake import Outcome, name_hints
 from prevenance.core.testing import run_concurrently
@@ -308,11 +308,12 @@ def test_a_reply_to_a_closed_case_opens_a_linked_follow_up(agent):
 
 
 @pytest.mark.django_db
-def test_bytes_that_are_not_a_message_store_nothing():
-    result = ingest_email(raw=b"")
-    assert (result.outcome, result.case, result.message) == (Outcome.NO_SENDER, None, None)
-    assert [problem.code for problem in result.problems][:1] == ["empty_message"]
+def test_empty_bytes_are_refused_and_store_nothing():
+    for raw in (b"", b" \r\n\r\n"):
+        with pytest.raises(ValidationError, match="The message is empty"):
+            ingest_email(raw=raw)
     assert counts() == (0, 0, 0, 0, 0)
+    assert not SuspendedMessage.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -139,12 +139,12 @@ def test_the_notices_say_due_soon_or_overdue_in_the_calendars_zone(montreal_team
     assert sla_services.check_sla_breaches(now=utc(2026, 12, 21, 15, 40)) == 1
     assert sla_services.check_sla_breaches(now=utc(2026, 12, 21, 16, 5)) == 1
     near, breached = mail.outbox
-    # Then each says it in its own tense, at Montreal's time, named
+    # Then each says it in its own tense, at Montreal's time written as English writes it, named
     assert near.body == (
-        f"Case {case.reference} (Colis abîmé) is due at 2026-12-21 11:00 (America/Montreal time).\nPriority: Normal."
+        f"Case {case.reference} (Colis abîmé) is due at 21 Dec 2026, 11:00 (America/Montreal time).\nPriority: Normal."
     )
     assert breached.body == (
-        f"Case {case.reference} (Colis abîmé) was due at 2026-12-21 11:00 (America/Montreal time) and is overdue."
+        f"Case {case.reference} (Colis abîmé) was due at 21 Dec 2026, 11:00 (America/Montreal time) and is overdue."
         "\nPriority: High."
     )
     assert near.subject == f"Case {case.reference}: First response due soon"

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from prevenance.cases import ratelimit
 from prevenance.cases.choices import CaseStatus, CaseType, MessageKind
-from prevenance.cases.models import Attachment, Case, Message
+from prevenance.cases.models import Attachment, Case, Message, SuspendedMessage
 from prevenance.cases.services.web_form import submit_contact_form
 from prevenance.core.choices import Channel
 from prevenance.core.testing import run_concurrently
@@ -235,22 +235,30 @@ class TestValidation:
 
 
 class TestHoneypot:
-    def test_a_filled_honeypot_pretends_success_stores_nothing_and_is_logged(self, client, caplog):
+    def test_a_filled_honeypot_pretends_success_opens_no_case_and_is_kept_aside_for_review(self, client, caplog):
+        data = form_data(website="https://spam.example")
         with caplog.at_level(logging.WARNING, logger="prevenance.cases.views.web_form"):
-            response = post(client, ip="198.51.100.9", data=form_data(website="https://spam.example"))
+            response = post(client, ip="198.51.100.9", data=data)
+            again = post(client, ip="198.51.100.9", data=data)  # the same submission posted twice: kept once
 
-        assert response.status_code == 302
+        assert response.status_code == again.status_code == 302
         assert response["Location"] == reverse("cases:contact_thanks")
         assert stored_nothing()
+        # Not dropped: a person's password manager may have filled the field in (docs/contact-form.md).
+        kept = SuspendedMessage.objects.get()
+        assert (kept.reason, kept.channel, kept.subject, kept.sender) == ("honeypot", "web", "Canapé livré taché", "ines.moreau@example.fr 06 11 22 33 44")
+        assert (kept.form_data["first_name"], kept.form_data["website"], kept.client) == ("Inès", "https://spam.example", "198.51.100.9")
         assert any("honeypot" in record.getMessage() and "198.51.100.9" in record.getMessage() for record in caplog.records)
         thanks = client.get(response["Location"]).content.decode()
         assert "C-" not in thanks
 
     def test_a_robot_that_also_breaks_the_rules_is_still_told_it_worked(self, client):
-        response = post(client, data=form_data(website="x", email="", phone="", subject=""))
+        response = post(client, data=form_data(website="x", email="", phone="", subject="", submission_id="not-a-uuid", body="x" * 30_000))
 
         assert response.status_code == 302
         assert stored_nothing()
+        kept = SuspendedMessage.objects.get()
+        assert (kept.message_id, len(kept.body), kept.sender) == ("", 20_000, "")
 
 
 class TestRateLimit:

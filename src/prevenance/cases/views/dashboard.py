@@ -27,6 +27,7 @@ from prevenance.cases.selectors import (
 )
 from prevenance.cases.views.charts import bar_chart, format_duration, format_share
 from prevenance.core.choices import Channel
+from prevenance.core.currencies import format_money
 from prevenance.core.formats import format_percent, rounded
 
 DEFAULT_DAYS = 30
@@ -203,7 +204,7 @@ def _charts(board: Dashboard) -> dict:
         # Bars on one axis only when the costs share a currency; otherwise the table says it all.
         if costed and len({line.currency for line in costed}) == 1:
             charts["cost"] = bar_chart("chart-cost", _("Estimated cost by channel"), [
-                (line.label, line.cost, f"{number_format(line.cost, 2, force_grouping=True)} {line.currency}") for line in costed
+                (line.label, line.cost, f"{format_money(line.cost, line.currency)} {line.currency}") for line in costed
             ])
     return charts
 

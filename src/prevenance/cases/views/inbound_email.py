@@ -21,7 +21,7 @@ from prevenance.cases.services import ingest_email
 from prevenance.cases.services.email_intake import IntakeResult, Outcome, database_reason
 
 RAW_TYPES = ("message/rfc822", "application/octet-stream", "text/plain", "")
-STORED = {Outcome.CREATED, Outcome.APPENDED, Outcome.FOLLOW_UP, Outcome.AUTOMATIC_ON_CASE, Outcome.AUTOMATIC_ON_TIMELINE}
+STORED = {Outcome.CREATED, Outcome.APPENDED, Outcome.FOLLOW_UP, Outcome.AUTOMATIC_ON_CASE, Outcome.AUTOMATIC_ON_TIMELINE, Outcome.SUSPENDED}
 
 
 def _error(status: int, reason: str, **headers) -> JsonResponse:
@@ -70,6 +70,8 @@ def _answer(result: IntakeResult) -> dict:
         "automatic": result.automatic,
         "refused_reference": result.refused_reference or None,
         "problems": [problem.code for problem in result.problems],
+        # Kept aside for a person (no usable sender): why, else null.
+        "suspended": result.reason or None,
     }
 
 
@@ -98,7 +100,4 @@ def inbound_email(request):
         return _error(422, str(exc))
     except DataError as exc:  # a value the database cannot hold: retrying would fail the same way
         return _error(422, _("The database could not store it: %(reason)s") % {"reason": database_reason(exc)})
-    if result.outcome == Outcome.NO_SENDER:
-        # Nobody to tie it to; a retry would not change that, so the relay is told it is refused.
-        return JsonResponse({**_answer(result), "error": _("No readable sender address: not stored.")}, status=422)
     return JsonResponse(_answer(result), status=201 if result.outcome in (Outcome.CREATED, Outcome.APPENDED, Outcome.FOLLOW_UP) else 200)

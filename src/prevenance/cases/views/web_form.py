@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from prevenance.cases.forms import ContactForm
 from prevenance.cases.ratelimit import client_ip, client_key, hit, peek
 from prevenance.cases.services.attachments import check_uploads
+from prevenance.cases.services.suspension import keep_contact_form
 from prevenance.cases.services.web_form import submit_contact_form
 from prevenance.core.formats import format_file_size
 from prevenance.customers.choices import Language
@@ -95,7 +96,9 @@ def _contact(request):
     if form.is_robot:
         # Pretend it went through, so the robot learns nothing; it still uses up its allowance.
         hit(RATE_SCOPE, client, **_limit())
-        logger.warning("Contact form: honeypot filled in from %s; nothing stored.", client)
+        # Kept aside, not dropped: a person's password manager may have filled it in.
+        kept = keep_contact_form(data=request.POST, language=_language(), client=client)
+        logger.warning("Contact form: honeypot filled in from %s; kept aside for review (suspended message %s).", client, kept.pk)
         request.session.pop(SESSION_REFERENCE, None)
         return redirect("cases:contact_thanks")
     if not form.is_valid():

@@ -8,11 +8,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from prevenance.core.choices import CHANNELS, Channel
+from prevenance.core.currencies import clean_amount, max_amount
 from prevenance.customers.choices import OrderStatus
 from prevenance.customers.models import Customer, Order
 from prevenance.customers.services.profile import lock_live_customer
-
-MAX_AMOUNT = Decimal("9999999999.99")
 
 
 def clean_order_fields(*, reference, ordered_at, amount, currency, channel, store, items_count, status) -> dict:
@@ -22,15 +21,20 @@ def clean_order_fields(*, reference, ordered_at, amount, currency, channel, stor
         errors["reference"] = [_("A reference of 1 to 64 characters is required.")]
     if not isinstance(ordered_at, datetime):
         errors["date"] = [_("A date and time is required.")]
-    try:
-        amount = Decimal(str(amount)).quantize(Decimal("0.01"))
-        if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
-            raise InvalidOperation
-    except (InvalidOperation, ValueError, TypeError):
-        errors["amount"] = [_("“%(value)s” is not an amount.") % {"value": str(amount)[:40]}]
     currency = str(currency or "EUR").strip().upper()
     if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
         errors["currency"] = [_("Use a three-letter ISO currency code such as EUR.")]
+    try:
+        amount = Decimal(str(amount))
+        if not amount.is_finite() or abs(amount) > max_amount(currency):
+            raise InvalidOperation
+    except (InvalidOperation, ValueError, TypeError):
+        errors["amount"] = [_("“%(value)s” is not an amount.") % {"value": str(amount)[:40]}]
+    else:
+        try:  # the currency's decimals (ISO 4217): 10.5 JPY is refused, not rounded to 10 or 11
+            amount = clean_amount(amount, currency)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if channel not in CHANNELS:
         errors["channel"] = [_("Unknown channel “%(value)s”.") % {"value": str(channel)[:40]}]
     if status not in OrderStatus.values:

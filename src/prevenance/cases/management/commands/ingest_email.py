@@ -6,6 +6,7 @@ from django.db import DataError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from prevenance.cases.choices import SuspensionReason
 from prevenance.cases.mail.problems import BOUNCE_MISMATCH, BOUNCE_NOT_OURS, BOUNCE_UNMARKED
 from prevenance.cases.services import ingest_email
 from prevenance.cases.services.email_intake import IntakeResult, Outcome, database_reason
@@ -18,7 +19,7 @@ LABELS = {
     Outcome.AUTOMATIC_ON_CASE: gettext_lazy("%(automatic)s stored on %(reference)s, not answered"),
     Outcome.AUTOMATIC_ON_TIMELINE: gettext_lazy("%(automatic)s stored on the customer's timeline, not answered"),
     Outcome.AUTOMATIC_IGNORED: gettext_lazy("%(automatic)s from an unknown sender, not stored"),
-    Outcome.NO_SENDER: gettext_lazy("not stored: no readable sender address"),
+    Outcome.SUSPENDED: gettext_lazy("kept aside for review (suspended messages): %(reason)s"),
 }
 AUTOMATIC = {"auto_reply": gettext_lazy("auto-reply"), "bounce": gettext_lazy("bounce"), "": gettext_lazy("message")}
 # Why a bounce changed none of the addresses it names, by the problem stored with it.
@@ -31,7 +32,8 @@ NOT_APPLIED = {
 
 def describe(result: IntakeResult) -> str:
     reference = result.case.reference if result.case is not None else "-"
-    line = LABELS[result.outcome] % {"reference": reference, "automatic": AUTOMATIC[result.automatic]}
+    reason = SuspensionReason(result.reason).label if result.reason else ""
+    line = LABELS[result.outcome] % {"reference": reference, "automatic": AUTOMATIC[result.automatic], "reason": reason}
     if result.refused_reference:
         line += " " + _("(subject reference %(reference)s refused: not this sender's case)") % {"reference": result.refused_reference}
     if result.bounced:

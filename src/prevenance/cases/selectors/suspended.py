@@ -1,0 +1,39 @@
+"""Reads of the suspended queue (cases/services/suspension.py keeps the messages)."""
+
+from django.db.models import QuerySet
+
+from prevenance.cases.choices import SuspendedStatus
+from prevenance.cases.models import SuspendedMessage
+
+VIEW_SUSPENDED = "cases.view_suspendedmessage"
+# The queue's columns: the raw copy and the form's fields stay in the row until a page needs them.
+_LISTED = ("id", "channel", "reason", "status", "received_at", "sender", "subject", "body", "mailbox", "case_id", "handled_at", "handled_by_id")
+
+
+def _may_view(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.has_perm(VIEW_SUSPENDED))
+
+
+def waiting_suspended(user) -> QuerySet[SuspendedMessage]:
+    """The messages waiting for review, the newest first; none for who may not see the queue."""
+    if not _may_view(user):
+        return SuspendedMessage.objects.none()
+    return SuspendedMessage.objects.filter(status=SuspendedStatus.WAITING).only(*_LISTED, "form_data").order_by("-received_at", "-id")
+
+
+def recently_recovered(user, *, limit: int = 20) -> list[SuspendedMessage]:
+    if not _may_view(user):
+        return []
+    rows = SuspendedMessage.objects.filter(status=SuspendedStatus.RECOVERED).select_related("case", "handled_by")
+    return list(rows.only(*_LISTED, "case__reference", "handled_by__username", "handled_by__first_name", "handled_by__last_name")
+                .order_by("-handled_at", "-id")[:limit])
+
+
+def waiting_suspended_count(user) -> int:
+    """How many messages wait for review (the menu's badge): one COUNT, 0 for who may not see them."""
+    return waiting_suspended(user).count() if _may_view(user) else 0
+
+
+def suspended_original(user, suspended_id: int) -> SuspendedMessage | None:
+    """A waiting email whose original this user may download, or None."""
+    return waiting_suspended(user).filter(pk=suspended_id).defer(None).first() if _may_view(user) else None
