@@ -431,7 +431,7 @@ def ingest_email(
     (suspended.recover_suspended) by giving `sender`, the address to take instead of From,
     and `received_at`, when it first came.
     """
-    if not raw.strip():
+    if not raw or raw.isspace():  # not strip(): that copies the whole message
         raise ValidationError(_("The message is empty: there is nothing to take in."), code="empty_message")
     mailbox = (clean_addresses([mailbox], field="mailbox") or [""])[0]
     parsed = _stored_id(parse_message(raw, max_attachment_bytes=max_attachment_bytes()), raw)
