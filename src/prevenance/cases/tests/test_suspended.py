@@ -202,7 +202,10 @@ class TestPage:
         client.force_login(supervisor)
         page = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
         assert "Colis perdu" in page and "No readable sender address" in page
-        assert "(1 message waiting for review)" in page
+        # Reached from the inbox's views, with how many wait.
+        inbox = client.get(reverse("cases:inbox"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        link = inbox.split(f'href="{QUEUE}"')[1].split("</a>")[0]
+        assert "Suspended messages" in link and '<span class="tab-count">1</span>' in link
         client.force_login(agent)
         assert client.get(QUEUE).status_code == 403
         assert reverse("cases:suspended") not in client.get(reverse("cases:inbox")).content.decode()
