@@ -19,6 +19,11 @@ from prevenance.cases.mail.problems import ATTACHMENT_REFUSED
 from prevenance.cases.models import Attachment, Message
 from prevenance.core.files import store_file
 
+# The raw original of an inbound email up to this size is kept in its row (an Attachment's
+# content, a suspended message's raw), larger ones as a file: creating a file costs more than
+# the rest of a reply's intake on a journaled disk.
+RAW_IN_DATABASE_MAX_BYTES = 1024 * 1024
+
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 MAX_FILENAME = 255
 # The stored file's own name, in bytes, after its random prefix: room left under the 255 bytes

@@ -70,6 +70,7 @@ from prevenance.cases.services.common import (
     team_mailbox_addresses,
 )
 from prevenance.cases.services.email_attachments import (
+    RAW_IN_DATABASE_MAX_BYTES,
     max_attachment_bytes,
     refusal,
     refusal_problem,
@@ -91,8 +92,6 @@ from prevenance.interactions.models import Interaction
 from prevenance.interactions.services import record_interaction
 
 RAW_FILENAME = "message.eml"
-# The raw original up to this size is kept in its Attachment row, larger ones as a file.
-RAW_IN_DATABASE_MAX_BYTES = 1024 * 1024
 
 
 class Outcome:

@@ -18,12 +18,11 @@ from django.utils import timezone
 from prevenance.cases.choices import SuspensionReason
 from prevenance.cases.mail.parse import ParsedMessage, content_message_id
 from prevenance.cases.models import SuspendedMessage
+from prevenance.cases.services.email_attachments import RAW_IN_DATABASE_MAX_BYTES
 from prevenance.cases.services.web_form import form_message_id
 from prevenance.core.choices import Channel
 from prevenance.core.files import discard_files, store_file
 
-# As the intake keeps a raw original (email_intake.RAW_IN_DATABASE_MAX_BYTES): small ones in the row.
-RAW_IN_DATABASE_MAX_BYTES = 1024 * 1024
 _SENDER_LENGTH = SuspendedMessage._meta.get_field("sender").max_length
 _SUBJECT_LENGTH = SuspendedMessage._meta.get_field("subject").max_length
 # The contact form's fields (cases/forms.py ContactForm) and how much of each is kept.
