@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A user's saved language on the language cookie of the response that logs them in.
+    "prevenance.web.login_language.LoginLanguageMiddleware",
     # Idempotency-Key on API POSTs (after authentication: it scopes keys by caller).
     "prevenance.api.middleware.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
@@ -27,7 +29,15 @@ from prevenance.core.calendars.services import (
     update_business_calendar,
 )
 from prevenance.core.calendars.spec import clean_periods
-from prevenance.core.models import AuditEvent, BusinessCalendar, Holiday, OpeningPeriod, TaskEffect
+from prevenance.core.models import (
+    AuditEvent,
+    BusinessCalendar,
+    Holiday,
+    OpeningPeriod,
+    TaskEffect,
+    UserPreferences,
+)
+from prevenance.core.preferences.services import set_user_language
 from prevenance.core.webhooks import admin as webhooks_admin  # noqa: F401 - registers endpoints and the delivery log
 
 
@@ -354,3 +364,32 @@ class TaskEffectAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class UserPreferencesInline(admin.StackedInline):
+    """A user's language (docs/dashboard.md, "My language"), for an administrator to set it for
+    someone: the pages at their next login, and the emails sent to them."""
+
+    model = UserPreferences
+    fields = ("language",)
+    can_delete = False  # blank is "as the browser or the site says": nothing to delete
+    max_num = 1
+
+
+User = get_user_model()
+# Django's own User admin, with the user's preferences below it.
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PrevenanceUserAdmin(UserAdmin):
+    inlines = (*UserAdmin.inlines, UserPreferencesInline)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        if formset.model is not UserPreferences:
+            super().save_formset(request, form, formset, change)
+            return
+        # commit=False lists what changed (the admin's change message reads it) and writes
+        # nothing: the service writes, as the user's own page does.
+        for preferences in formset.save(commit=False):
+            set_user_language(user=form.instance, language=preferences.language)

@@ -19,6 +19,7 @@ from prevenance.customers.choices import (
     LifecycleState,
     OrderStatus,
 )
+from prevenance.customers.normalize import display_email
 
 # What may name a nameless customer on a page (a card number or a device id may not).
 _ADDRESS_KINDS = (IdentityKind.EMAIL, IdentityKind.PHONE, IdentityKind.SOCIAL)
@@ -87,11 +88,12 @@ class Customer(TimeStampedModel):
 
     @property
     def loaded_address(self) -> str:
-        """How a nameless customer is known, as a helpdesk shows them: their first email or phone,
-        when the caller loaded their identities (customers.selectors.load_nameless_addresses);
-        "" otherwise, so that printing a customer never runs a query."""
+        """How a nameless customer is known, as a helpdesk shows them: their first email (its
+        domain as people read it: normalize.display_email) or phone, when the caller loaded
+        their identities (customers.selectors.load_nameless_addresses); "" otherwise, so that
+        printing a customer never runs a query."""
         loaded = getattr(self, "_prefetched_objects_cache", {}).get("identities")
-        return next((identity.value for identity in loaded or () if identity.kind in _ADDRESS_KINDS), "")
+        return next((display_email(identity.value) for identity in loaded or () if identity.kind in _ADDRESS_KINDS), "")
 
     @property
     def display_name(self) -> str:

@@ -28,6 +28,8 @@ _REFUSED_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp")
 _JOINERS = frozenset(("\u200c", "\u200d"))
 # What IDNA reads as a dot between labels (RFC 3490 section 3.1): 例子。广告 is 例子.广告.
 _IDNA_DOTS_RE = re.compile("[\u3002\uff0e\uff61]")
+# A domain after an address's local part (not a handle's leading "@") with an A-label in it.
+_A_LABEL_DOMAIN_RE = re.compile(r"(?<=[^\s<>@])@([a-z0-9.-]*xn--[a-z0-9.-]*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,25 @@ def email_lookup_key(address: str) -> str:
         return normalize_email(address)
     except ValidationError:
         return (address or "").strip().lower()
+
+
+def display_email(text: str) -> str:
+    """An address as a person reads it: a domain stored in A-labels (normalize_email's
+    `clàire@xn--exmple-cua.com`) in its Unicode form (`clàire@exämple.com`); in a text that holds
+    addresses (a From header as given, `Clàire <clàire@xn--exmple-cua.com>`), each of them. Only
+    for showing: what is stored, compared and sent keeps the A-labels. A domain whose labels do
+    not decode (IDNA, as normalize_email encoded them) is left as it is, and so is the rest."""
+    if "xn--" not in (text or "").lower():
+        return text
+    return _A_LABEL_DOMAIN_RE.sub(_unicode_domain, text)
+
+
+def _unicode_domain(match: re.Match) -> str:
+    try:
+        # The codec decodes only a lower-case prefix; a domain's case carries no meaning.
+        return "@" + match.group(1).lower().encode("ascii").decode("idna")
+    except UnicodeError:  # not valid punycode, or a label that does not round-trip
+        return match.group(0)
 
 
 def _invalid_email(raw: str) -> ValidationError:

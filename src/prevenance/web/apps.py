@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -18,3 +19,6 @@ class WebConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_refresh_roles, dispatch_uid="prevenance-roles")
+        from prevenance.web.login_language import note_login_language  # noqa: PLC0415 - imports models
+
+        user_logged_in.connect(note_login_language, dispatch_uid="prevenance-login-language")

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from prevenance.core.formats import format_percent
 from prevenance.core.validation import is_row_id
 from prevenance.customers.choices import ConsentState
+from prevenance.customers.normalize import display_email as email_for_reading
 from prevenance.interactions.display import localized_summary
 
 register = template.Library()
@@ -57,6 +58,13 @@ def percent(rate: float) -> str:
 def as_percent(value) -> str:
     """A number of percent (0–100) written as the reader's language does: "66.7%", "66,7 %"."""
     return format_percent(value)
+
+
+@register.filter
+def display_email(value) -> str:
+    """An address, or what is shown by one (a nameless customer, a From header), with its
+    `xn--` domain in Unicode as people read it: `clàire@exämple.com` (customers/normalize.py)."""
+    return email_for_reading("" if value is None else str(value))
 
 
 @register.filter

@@ -1,5 +1,6 @@
 """My language (docs/dashboard.md): every user saves the language of their pages and emails;
-saving switches the pages at once, logging in applies it, the top bar's switch still works."""
+saving switches the pages at once, logging in applies it (on /login/ and on the admin's login
+page), the top bar's switch still works, an administrator sets it on the user's admin page."""
 
 import pytest
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.urls import reverse
 from prevenance.core.models import UserPreferences
 from prevenance.core.preferences.selectors import saved_language
 from prevenance.core.preferences.services import set_user_language
+from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,62 @@ class TestLogin:
 
         assert '<html lang="en">' in client.get(reverse("web:home")).content.decode()
         assert saved_language(agent) == "fr"  # the saved choice is the page's, not the switch's
+
+
+class TestAdminLogin:
+    """The Django admin's own login page applies the saved language as /login/ does."""
+
+    def test_logging_in_on_the_admins_page_applies_the_saved_language(self, client):
+        staff = UserFactory(username="nadia", is_staff=True)
+        set_user_language(user=staff, language="fr")
+
+        response = client.post(
+            "/admin/login/", {"username": "nadia", "password": "correct horse battery", "next": "/admin/"},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+        page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+        assert response.status_code == 302 and response["Location"] == "/admin/"
+        assert response.cookies[COOKIE].value == "fr"
+        assert '<html lang="fr"' in page
+
+    def test_a_failed_login_applies_nothing(self, client):
+        staff = UserFactory(username="nadia", is_staff=True)
+        set_user_language(user=staff, language="fr")
+
+        response = client.post("/admin/login/", {"username": "nadia", "password": "wrong", "next": "/admin/"})
+
+        assert response.status_code == 200 and COOKIE not in response.cookies
+
+
+class TestUserAdmin:
+    """An administrator sets a user's language on that user's page in the admin."""
+
+    @pytest.fixture
+    def root(self, django_user_model):
+        return django_user_model.objects.create_superuser("root", "root@example.com", "correct horse battery")
+
+    def test_the_users_page_shows_their_language(self, client, root, agent):
+        set_user_language(user=agent, language="fr")
+        client.force_login(root)
+
+        page = client.get(reverse("admin:auth_user_change", args=[agent.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+        assert 'name="preferences-0-language"' in page
+        assert '<option value="fr" selected>French</option>' in page
+
+    def test_an_administrator_sets_a_users_language(self, client, root, agent):
+        client.force_login(root)
+        group = agent.groups.get()
+
+        response = client.post(reverse("admin:auth_user_change", args=[agent.pk]), {
+            "username": "agent", "first_name": "", "last_name": "", "email": agent.email, "is_active": "on",
+            "groups": [group.pk], "last_login_0": "", "last_login_1": "",
+            "date_joined_0": agent.date_joined.strftime("%Y-%m-%d"), "date_joined_1": agent.date_joined.strftime("%H:%M:%S"),
+            "preferences-TOTAL_FORMS": "1", "preferences-INITIAL_FORMS": "0", "preferences-MIN_NUM_FORMS": "0",
+            "preferences-MAX_NUM_FORMS": "1", "preferences-0-id": "", "preferences-0-language": "fr",
+        })
+
+        assert response.status_code == 302, response.content.decode()[:3000]
+        assert saved_language(agent) == "fr"
+        assert list(agent.groups.all()) == [group]  # the rest of the user is as it was

@@ -1,6 +1,7 @@
 """A user's own language (docs/dashboard.md, "My language"): the page that saves it, and the
-login that applies it. The saved language reaches the pages through Django's language cookie,
-the one the top bar's switch sets, so that switch still changes the language for the session."""
+app's login page (web/login_language.py applies it at each login, here or in the admin). The
+saved language reaches the pages through Django's language cookie, the one the top bar's
+switch sets, so that switch still changes the language for the session."""
 
 from django import forms
 from django.conf import settings
@@ -80,15 +81,8 @@ def my_language(request):
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, then the user's saved language on the response's language cookie: at
-    once, from the first page after logging in, whatever the browser or an earlier session
-    chose. A user who saved none keeps what the cookie or the browser says."""
+    """Django's login in the app's page. The saved language is applied on logging in here as on
+    the admin's login page (web/login_language.py)."""
 
     template_name = "web/login.html"
     redirect_authenticated_user = True
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        if language := saved_language(form.get_user()):
-            set_language_cookie(response, language)
-        return response
