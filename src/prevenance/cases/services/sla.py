@@ -4,15 +4,15 @@ escalates once per case and kind (docs/cases.md)."""
 
 import copy
 import logging
-from collections import defaultdict
 from datetime import datetime
 from functools import partial
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import formats, timezone, translation
@@ -333,10 +333,20 @@ def _escalate(case_id: int, kind: str, due_at: datetime, now: datetime) -> SLAEv
     return event
 
 
-def supervisors_to_notify(case: Case) -> dict[str, list[str]]:
-    """The addresses of the team's supervisors, by the language each reads (their own, else the
-    site's); every supervisor when the case has no team, or when its team has none with an email
-    address (an escalation nobody receives is no escalation). Two or three queries."""
+class NoticeRecipient(NamedTuple):
+    """A supervisor to tell about an SLA event: the account (the key of their email, sent
+    once), the address and the language they read."""
+
+    pk: int
+    email: str
+    language: str
+
+
+def supervisors_to_notify(case: Case) -> list[NoticeRecipient]:
+    """The team's supervisors with an email address, each with the language they read (their
+    own, else the site's); every supervisor when the case has no team, or when its team has
+    none with an email address (an escalation nobody receives is no escalation). An address
+    two accounts share is told once, in the first one's language. Two or three queries."""
     users = get_user_model().objects.filter(is_active=True, groups__name=SUPERVISOR).exclude(email="")
     rows = []
     if case.team_id is not None:
@@ -344,13 +354,10 @@ def supervisors_to_notify(case: Case) -> dict[str, list[str]]:
     if not rows:
         rows = list(users.order_by("pk").values_list("pk", "email").distinct())
     languages = user_languages(pk for pk, _email in rows)
-    by_language: dict[str, set[str]] = defaultdict(set)
-    seen: set[str] = set()
+    recipients: dict[str, NoticeRecipient] = {}
     for pk, email in rows:
-        if email not in seen:  # an address two accounts share gets one email, in the first one's language
-            seen.add(email)
-            by_language[languages[pk]].add(email)
-    return {language: sorted(emails) for language, emails in sorted(by_language.items())}
+        recipients.setdefault(email, NoticeRecipient(pk, email, languages[pk]))
+    return list(recipients.values())
 
 
 def sla_notice(event: SLAEvent, language: str) -> tuple[str, str]:
@@ -374,9 +381,9 @@ def sla_notice(event: SLAEvent, language: str) -> tuple[str, str]:
         return subject, body % values
 
 
-def _send_notice(event: SLAEvent, language: str, emails: list[str]) -> None:
-    subject, body = sla_notice(event, language)
-    send_mail(subject=subject, message=body, from_email=None, recipient_list=emails)
+def _send_notice(event: SLAEvent, recipient: NoticeRecipient, connection) -> None:
+    subject, body = sla_notice(event, recipient.language)
+    send_mail(subject=subject, message=body, from_email=None, recipient_list=[recipient.email], connection=connection)
 
 
 def _outdated_notice(event: SLAEvent) -> str | None:
@@ -412,10 +419,12 @@ def notify_sla_event(*, event_id: int) -> bool:
     key = f"sla-notice:{event.pk}"
 
     def send() -> None:
-        for language, emails in recipients.items():
-            # One email per language, each sent once: a retry after a failure part-way (the
-            # mail server gone between two) sends only the ones not sent yet.
-            run_once(key=f"{key}:{language}", effect=partial(_send_notice, event, language, emails))
+        # One email per supervisor, each sent once under its own key: a retry after a failure
+        # part-way (the mail server gone between two) sends only the ones not sent yet, whatever
+        # changed meanwhile (a supervisor who chose another language is not told twice).
+        with get_connection() as connection:
+            for recipient in recipients:
+                run_once(key=f"{key}:user:{recipient.pk}", effect=partial(_send_notice, event, recipient, connection))
 
     if not recipients:
         logger.warning("SLA event %s on case %s: no active supervisor has an email address to be told", event.pk, event.case.reference)

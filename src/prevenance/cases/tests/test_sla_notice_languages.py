@@ -1,5 +1,5 @@
 """The SLA notices in each supervisor's own language (docs/dashboard.md, "My language"): one
-email per language, each sent once, the site's language for those who chose none."""
+email per supervisor, each sent once, in the site's language for those who chose none."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -70,7 +70,7 @@ def test_a_french_and_an_english_supervisor_each_get_the_breach_in_their_languag
     }
 
 
-def test_supervisors_who_chose_no_language_get_the_sites_together(team, settings):
+def test_supervisors_who_chose_no_language_get_the_sites(team, settings):
     settings.LANGUAGE_CODE = "fr"
     supervisor_of(team, "claire")
     supervisor_of(team, "louis", "")  # saved as "as my browser says"
@@ -79,45 +79,77 @@ def test_supervisors_who_chose_no_language_get_the_sites_together(team, settings
     case = breach(team)
 
     assert {to: subject for to, (subject, _body) in sent(case).items()} == {
-        ("claire@staff.example", "louis@staff.example"): f"Dossier {case.reference}\u00a0: Première réponse en retard",
+        ("claire@staff.example",): f"Dossier {case.reference}\u00a0: Première réponse en retard",
+        ("louis@staff.example",): f"Dossier {case.reference}\u00a0: Première réponse en retard",
         ("john@staff.example",): f"Case {case.reference}: First response overdue",
     }
+
+
+def test_an_address_two_supervisors_share_is_told_once(team):
+    supervisor_of(team, "desk1", "fr")
+    shared = supervisor_of(team, "desk2", "en")
+    shared.email = "desk1@staff.example"
+    shared.save()
+
+    case = breach(team)
+
+    assert list(sent(case)) == [("desk1@staff.example",)]
+    assert "Dossier" in sent(case)[("desk1@staff.example",)][0]  # the first account's language
 
 
 def test_the_recipients_and_their_languages_take_the_same_queries_however_many(team, django_assert_num_queries):
     case = open_email_case(received_at=utc(2026, 12, 21, 8), team=team).case
     supervisor_of(team, "amelie", "fr")
     with django_assert_num_queries(2):  # the team's supervisors, then their languages
-        assert sla_services.supervisors_to_notify(case) == {"fr": ["amelie@staff.example"]}
+        assert [(r.email, r.language) for r in sla_services.supervisors_to_notify(case)] == [("amelie@staff.example", "fr")]
     for n in range(6):
         supervisor_of(team, f"sup{n}", ("fr", "en", None)[n % 3])
 
     with django_assert_num_queries(2):
         recipients = sla_services.supervisors_to_notify(case)
 
-    assert recipients == {
-        "en": ["sup1@staff.example", "sup2@staff.example", "sup4@staff.example", "sup5@staff.example"],
-        "fr": ["amelie@staff.example", "sup0@staff.example", "sup3@staff.example"],
-    }
+    assert [(r.email, r.language) for r in recipients] == [
+        ("amelie@staff.example", "fr"), ("sup0@staff.example", "fr"), ("sup1@staff.example", "en"),
+        ("sup2@staff.example", "en"), ("sup3@staff.example", "fr"), ("sup4@staff.example", "en"), ("sup5@staff.example", "en"),
+    ]
 
 
-def test_after_a_failure_between_two_languages_the_next_run_sends_only_the_one_not_sent(team, monkeypatch):
-    supervisor_of(team, "john", "en")
-    supervisor_of(team, "amelie", "fr")
+def breach_while_amelies_email_fails(team, monkeypatch):
+    """The breach checked while the mail server refuses amelie's email (after john's went)."""
     real_send_mail = sla_services.send_mail
 
-    def french_fails(**kwargs):
+    def amelies_fails(**kwargs):
         if kwargs["recipient_list"] == ["amelie@staff.example"]:
             raise OSError("connection lost")
         return real_send_mail(**kwargs)
 
     with monkeypatch.context() as flaky:
-        flaky.setattr(sla_services, "send_mail", french_fails)
+        flaky.setattr(sla_services, "send_mail", amelies_fails)
         case = breach(team)
     assert [message.to for message in mail.outbox] == [["john@staff.example"]]
     assert SLAEvent.objects.get(case=case).notified_at is None
+    return case
+
+
+def test_after_a_failure_between_two_supervisors_the_next_run_sends_only_the_one_not_sent(team, monkeypatch):
+    supervisor_of(team, "john", "en")
+    supervisor_of(team, "amelie", "fr")
+    case = breach_while_amelies_email_fails(team, monkeypatch)
 
     sla_services.check_sla_breaches(now=utc(2026, 12, 21, 10, 10))
 
     assert [message.to for message in mail.outbox] == [["john@staff.example"], ["amelie@staff.example"]]
+    assert SLAEvent.objects.get(case=case).notified_at is not None
+
+
+def test_a_supervisor_who_changes_language_between_a_failure_and_the_retry_is_told_once(team, monkeypatch):
+    john = supervisor_of(team, "john", "en")
+    supervisor_of(team, "amelie", "fr")
+    case = breach_while_amelies_email_fails(team, monkeypatch)
+    set_user_language(user=john, language="fr")  # now in amelie's language
+
+    sla_services.check_sla_breaches(now=utc(2026, 12, 21, 10, 10))
+
+    assert [message.to for message in mail.outbox] == [["john@staff.example"], ["amelie@staff.example"]]
+    assert mail.outbox[0].subject.startswith("Case ")  # john's, sent before he changed
     assert SLAEvent.objects.get(case=case).notified_at is not None
