@@ -1215,8 +1215,13 @@ class SuspendedMessage(models.Model):
     # Email: the raw original, in the row up to a size, else a file (as Attachment does).
     raw = models.BinaryField(_("raw message"), null=True, editable=False)
     raw_file = models.FileField(_("raw message file"), upload_to="suspended/%Y/%m/", max_length=255, blank=True)
-    # Contact form: the fields as sent (no files: they are not kept).
+    # Contact form: the fields as sent, and the files that passed the form's checks, stored
+    # through the storage: [{"name", "path", "size", "content_type"}] (a list, not rows: they
+    # are read and deleted with the row, and a form has at most a few).
     form_data = models.JSONField(_("form fields"), default=dict, blank=True)
+    form_files = models.JSONField(_("form files"), default=list, blank=True)
+    # How many of the form's files were not kept: refused by those checks, or past their number.
+    files_refused = models.PositiveSmallIntegerField(_("files refused"), default=0)
     client = models.CharField(_("client"), max_length=100, blank=True)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("handled by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -1237,6 +1242,10 @@ class SuspendedMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject or self.sender or str(self.pk)
+
+    def stored_file_names(self) -> list[str]:
+        """The storage names of the files this row holds (the raw email's, the form's)."""
+        return [name for name in (self.raw_file.name, *(item["path"] for item in self.form_files)) if name]
 
     def raw_bytes(self) -> bytes | None:
         """The raw email, from the row or the storage; None for a contact form. Raises

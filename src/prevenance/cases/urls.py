@@ -56,6 +56,8 @@ urlpatterns += [
 urlpatterns += [
     path("suspended/", suspended.suspended_queue, name="suspended"),
     path("suspended/discard/", suspended.suspended_discard, name="suspended_discard"),
+    path("suspended/discard-all/", suspended.suspended_discard_all, name="suspended_discard_all"),
+    path("suspended/<int:suspended_id>/files/<int:index>/", suspended.suspended_file, name="suspended_file"),
     path("suspended/<int:suspended_id>/recover/", suspended.suspended_recover, name="suspended_recover"),
     path("suspended/<int:suspended_id>/original.eml", suspended.suspended_download, name="suspended_download"),
 ]

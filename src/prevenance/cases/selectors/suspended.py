@@ -14,11 +14,17 @@ def _may_view(user) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_active and user.has_perm(VIEW_SUSPENDED))
 
 
-def waiting_suspended(user) -> QuerySet[SuspendedMessage]:
-    """The messages waiting for review, the newest first; none for who may not see the queue."""
+def waiting_suspended(user, *, reason: str = "", channel: str = "") -> QuerySet[SuspendedMessage]:
+    """The messages waiting for review, of this reason and channel (blank: any), the newest
+    first; none for who may not see the queue."""
     if not _may_view(user):
         return SuspendedMessage.objects.none()
-    return SuspendedMessage.objects.filter(status=SuspendedStatus.WAITING).only(*_LISTED, "form_data").order_by("-received_at", "-id")
+    rows = SuspendedMessage.objects.filter(status=SuspendedStatus.WAITING)
+    if reason:
+        rows = rows.filter(reason=reason)
+    if channel:
+        rows = rows.filter(channel=channel)
+    return rows.only(*_LISTED, "form_data", "form_files", "files_refused").order_by("-received_at", "-id")
 
 
 def recently_recovered(user, *, limit: int = 20) -> list[SuspendedMessage]:
@@ -37,3 +43,12 @@ def waiting_suspended_count(user) -> int:
 def suspended_original(user, suspended_id: int) -> SuspendedMessage | None:
     """A waiting email whose original this user may download, or None."""
     return waiting_suspended(user).filter(pk=suspended_id).defer(None).first() if _may_view(user) else None
+
+
+def suspended_form_file(user, suspended_id: int, index: int) -> dict | None:
+    """The `index`-th kept file ({name, path, size, content_type}) of a waiting contact form
+    this user may see, or None."""
+    row = waiting_suspended(user).filter(pk=suspended_id).first()
+    if row is None or not 0 <= index < len(row.form_files):
+        return None
+    return row.form_files[index]

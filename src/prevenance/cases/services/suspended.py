@@ -4,9 +4,12 @@ message into a case, giving the sender's address, or discard it; and the retenti
 
 import uuid
 from collections.abc import Sequence
+from contextlib import ExitStack
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +23,8 @@ from prevenance.core.audit import audit_event, record_audit, record_audits
 from prevenance.core.choices import Channel
 from prevenance.core.files import discard_files, files_discarded_on_failure
 from prevenance.customers.normalize import normalize_email, normalize_phone
+
+DISCARD_BATCH = 500
 
 
 def recover_suspended(*, suspended_id: int, actor, email: str) -> Case:
@@ -40,14 +45,14 @@ def recover_suspended(*, suspended_id: int, actor, email: str) -> Case:
             case = _recover_email(row, address)
         else:
             case = _recover_form(row, address)
-        old_file = row.raw_file.name
+        old_files = row.stored_file_names()
         row.status, row.case, row.handled_by, row.handled_at = SuspendedStatus.RECOVERED, case, actor, timezone.now()
-        row.raw, row.raw_file = None, ""
-        row.save(update_fields=["status", "case", "handled_by", "handled_at", "raw", "raw_file"])
+        row.raw, row.raw_file, row.form_files = None, "", []
+        row.save(update_fields=["status", "case", "handled_by", "handled_at", "raw", "raw_file", "form_files"])
         record_audit(kind=SuspendedAuditKind.RECOVERED, actor=actor, subject=row,
                      payload={"case": case.reference, "reason": row.reason, "channel": row.channel})
-        if old_file:
-            transaction.on_commit(lambda: discard_files([old_file]))
+        if old_files:
+            transaction.on_commit(lambda: discard_files(old_files))
     return case
 
 
@@ -55,7 +60,8 @@ def discard_suspended(*, suspended_ids: Sequence[int], actor) -> int:
     """Delete these suspended messages that still wait (one audit row each, with what they
     were); the number deleted. Those handled meanwhile are left as they are."""
     with transaction.atomic():
-        rows = list(SuspendedMessage.objects.select_for_update().filter(pk__in=list(suspended_ids), status=SuspendedStatus.WAITING))
+        rows = list(SuspendedMessage.objects.select_for_update().filter(pk__in=list(suspended_ids), status=SuspendedStatus.WAITING)
+                    .order_by("pk"))
         if not rows:
             return 0
         record_audits([
@@ -65,6 +71,26 @@ def discard_suspended(*, suspended_ids: Sequence[int], actor) -> int:
         ])
         delete_suspended(rows)
     return len(rows)
+
+
+def discard_all_suspended(*, actor, up_to_id: int, reason: str = "", channel: str = "") -> int:
+    """Delete every waiting suspended message of this reason and channel (blank: any) that was
+    kept up to the row `up_to_id`, the newest the supervisor saw counted: one that comes in
+    meanwhile is not theirs to discard unseen. The number deleted.
+
+    In batches of DISCARD_BATCH, each its own transaction (discard_suspended: an audit row per
+    message, files removed after its commit), so that a flood of robots' forms holds no lock
+    for long; a failure leaves the earlier batches discarded and the others waiting."""
+    matching = SuspendedMessage.objects.filter(status=SuspendedStatus.WAITING, pk__lte=up_to_id)
+    if reason:
+        matching = matching.filter(reason=reason)
+    if channel:
+        matching = matching.filter(channel=channel)
+    deleted, after = 0, 0
+    while ids := list(matching.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:DISCARD_BATCH]):
+        deleted += discard_suspended(suspended_ids=ids, actor=actor)
+        after = ids[-1]
+    return deleted
 
 
 def _usable_address(email: str) -> str:
@@ -102,14 +128,28 @@ def _recover_form(row: SuspendedMessage, address: str) -> Case:
     if not address and not phone:
         raise ValidationError({"email": [_("Give the sender's email address: the form had no usable one, nor a phone number.")]})
     kind = fields.get("type", "")
-    intake = submit_contact_form(
-        submission_id=_submission_id(fields.get("submission_id", "")), first_name=fields.get("first_name", "")[:100],
-        last_name=fields.get("last_name", "")[:100], email=address, phone=phone,
-        type=kind if kind in FORM_TYPES else CaseType.QUESTION,
-        subject=fields.get("subject", "").strip() or _("(no subject)"), body=fields.get("body", "").strip() or _("(no text)"),
-        order_reference=fields.get("order", "")[:64], language=fields.get("language", ""), received_at=row.received_at,
-    )
+    with ExitStack() as opened:
+        files = [opened.enter_context(_kept_file(item)) for item in row.form_files]
+        intake = submit_contact_form(
+            submission_id=_submission_id(fields.get("submission_id", "")), first_name=fields.get("first_name", "")[:100],
+            last_name=fields.get("last_name", "")[:100], email=address, phone=phone,
+            type=kind if kind in FORM_TYPES else CaseType.QUESTION,
+            subject=fields.get("subject", "").strip() or _("(no subject)"), body=fields.get("body", "").strip() or _("(no text)"),
+            order_reference=fields.get("order", "")[:64], files=files, language=fields.get("language", ""), received_at=row.received_at,
+        )
     return intake.case
+
+
+def _kept_file(item: dict) -> File:
+    """A form's kept file, opened, under the name the customer gave it (what the case shows)."""
+    try:
+        handle = default_storage.open(item["path"], "rb")
+    except FileNotFoundError as exc:
+        raise ValidationError(_("The file “%(name)s” of this message is gone from the file storage; it cannot be recovered.")
+                              % {"name": item["name"]}) from exc
+    kept = File(handle, name=item["name"])
+    kept.content_type = item["content_type"]
+    return kept
 
 
 def _usable_phone(phone: str) -> str:

@@ -29,8 +29,8 @@ def purge_suspended(*, now: datetime | None = None) -> int:
 
 
 def delete_suspended(rows: list[SuspendedMessage]) -> None:
-    """Delete these rows, and their raw copies' files once the transaction commits."""
-    files = [row.raw_file.name for row in rows if row.raw_file.name]
+    """Delete these rows, and their files (raw copies, a form's files) once the transaction commits."""
+    files = [name for row in rows for name in row.stored_file_names()]
     SuspendedMessage.objects.filter(pk__in=[row.pk for row in rows]).delete()
     if files:
         transaction.on_commit(lambda: discard_files(files))

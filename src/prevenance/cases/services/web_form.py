@@ -33,7 +33,7 @@ FORM_TYPES = (CaseType.QUESTION, CaseType.REQUEST, CaseType.COMPLAINT)
 MESSAGE_ID_DOMAIN = "contact-form.prevenance"
 
 
-def _fingerprints(files) -> list[str]:
+def file_fingerprints(files) -> list[str]:
     """Each file as its name and a digest of its bytes: a form sent again with a file added is
     a new message (forgetting the photo is why people go Back), a double click is not."""
     fingerprints = []
@@ -129,7 +129,7 @@ def submit_contact_form(
         "identities": identities, "hints": hints, "channel": Channel.WEB, "subject": subject, "type": type,
         "body": _body_with_reference(body, order_reference), "sender_address": email.strip(),
         "sender_name": " ".join(f"{first_name} {last_name}".split()),
-        "message_id": form_message_id(submission_id, email, phone, type, subject, body, order_reference, *_fingerprints(checked)),
+        "message_id": form_message_id(submission_id, email, phone, type, subject, body, order_reference, *file_fingerprints(checked)),
         "received_at": received_at,
     }
     order = senders_order(order_reference, identities)

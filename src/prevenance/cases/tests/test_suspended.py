@@ -6,22 +6,26 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, connection
 from django.urls import reverse
 from django.utils import timezone
 
 from prevenance.cases.choices import SuspendedAuditKind, SuspendedStatus
 from prevenance.cases.models import Case, Message, SuspendedMessage
-from prevenance.cases.services import ensure_default_templates, ingest_email
+from prevenance.cases.services import ensure_default_templates, ingest_email, suspension
+from prevenance.cases.services import suspended as suspended_service
 from prevenance.cases.services.email_intake import Outcome
 from prevenance.cases.services.suspended import discard_suspended, recover_suspended
 from prevenance.cases.services.suspended_retention import purge_suspended
-from prevenance.cases.services.suspension import RAW_IN_DATABASE_MAX_BYTES
+from prevenance.cases.services.suspension import RAW_IN_DATABASE_MAX_BYTES, keep_contact_form
 from prevenance.cases.tasks import purge_suspended_messages
 from prevenance.core.models import AuditEvent
 from prevenance.customers.models import Identity
+from prevenance.customers.tests.factories import UserFactory
 
 QUEUE = reverse("cases:suspended")
 
@@ -241,3 +245,161 @@ class TestPage:
         client.post(reverse("cases:suspended_discard"), {"selected": [kept.pk, "x"]})
         assert not SuspendedMessage.objects.exists()
         assert client.get(download).status_code == 404
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(200)
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+EXE = b"MZ\x90\x00\x03" + bytes(300)
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def stored(media) -> list[str]:
+    """The names of the files in the storage, without their folders and random parts."""
+    return sorted(path.name.split("-", 1)[1] for path in media.rglob("*") if path.is_file()) if media.exists() else []
+
+
+def honeypot_form(submission_id: str = "0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0a002", **overrides) -> dict:
+    return {
+        "first_name": "Inès", "last_name": "Moreau", "email": "ines.moreau@example.fr", "phone": "", "type": "complaint",
+        "order": "", "subject": "Canapé taché", "body": "Le canapé est arrivé taché, voici les photos.",
+        "website": "ines.moreau", "submission_id": submission_id, **overrides,
+    }
+
+
+def uploads(*files: tuple[str, bytes]) -> list[SimpleUploadedFile]:
+    return [SimpleUploadedFile(name, content) for name, content in files]
+
+
+def keep_form(submission_id: str, *files: tuple[str, bytes], reason_subject: str = "Canapé taché") -> SuspendedMessage:
+    return keep_contact_form(data=honeypot_form(submission_id, subject=reason_subject), files=uploads(*files), language="fr", client="x")
+
+
+@pytest.mark.django_db
+class TestFormFiles:
+    def test_a_kept_form_keeps_its_files_once_and_the_case_gets_them_on_recovery(self, client, supervisor, media,
+                                                                             django_capture_on_commit_callbacks):
+        for _ in range(2):  # the same submission posted twice: one row, one copy of each file
+            response = client.post(reverse("cases:contact"), {
+                **honeypot_form(), "attachments": uploads(("photo.png", PNG), ("facture.pdf", PDF), ("outil.exe", EXE)),
+            }, REMOTE_ADDR="203.0.113.21")
+            assert response["Location"] == reverse("cases:contact_thanks")
+        kept = SuspendedMessage.objects.get()
+        assert [(item["name"], item["size"], item["content_type"]) for item in kept.form_files] == [
+            ("photo.png", len(PNG), "image/png"), ("facture.pdf", len(PDF), "application/pdf")]
+        assert kept.files_refused == 1
+        assert stored(media) == ["facture.pdf", "photo.png"]
+        # The supervisor sees them on the page and can download each before deciding.
+        client.force_login(supervisor)
+        page = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "photo.png" in page and "1 file not kept (refused by the form's checks)." in page
+        link = reverse("cases:suspended_file", kwargs={"suspended_id": kept.pk, "index": 0})
+        answer = client.get(link)
+        assert (answer.status_code, b"".join(answer.streaming_content)) == (200, PNG)
+        assert answer["Content-Disposition"].startswith("attachment") and "photo.png" in answer["Content-Disposition"]
+        assert client.get(reverse("cases:suspended_file", kwargs={"suspended_id": kept.pk, "index": 2})).status_code == 404
+
+        with django_capture_on_commit_callbacks(execute=True):
+            case = recover_suspended(suspended_id=kept.pk, actor=supervisor, email="ines.moreau@example.fr")
+        attachments = case.messages.get(kind="inbound").attachments.order_by("pk")
+        assert [(item.filename, item.content_type, item.file.read()) for item in attachments] == [
+            ("photo.png", "image/png", PNG), ("facture.pdf", "application/pdf", PDF)]
+        kept.refresh_from_db()
+        assert kept.form_files == []
+        assert stored(media) == ["facture.pdf", "photo.png"]  # the case's copies only: the suspended ones are removed
+        assert not any(path.is_file() for path in (media / "suspended").rglob("*"))
+        assert client.get(link).status_code == 404
+
+    def test_files_the_form_refuses_or_past_its_number_are_not_kept_but_counted(self, client, settings, media):
+        settings.PREVENANCE_CONTACT_FORM_MAX_FILES = 2
+        settings.PREVENANCE_ATTACHMENT_MAX_BYTES = 1000
+        client.post(reverse("cases:contact"), {**honeypot_form(), "attachments": uploads(
+            ("outil.exe", EXE), ("grande.png", PNG + bytes(1000)), ("photo.png", PNG), ("facture.pdf", PDF), ("note.txt", b"merci"),
+        )}, REMOTE_ADDR="203.0.113.22")
+        kept = SuspendedMessage.objects.get()
+        assert ([item["name"] for item in kept.form_files], kept.files_refused) == (["photo.png", "facture.pdf"], 3)
+        assert stored(media) == ["facture.pdf", "photo.png"]
+
+    def test_no_file_is_left_behind_when_the_row_is_not_written(self, media, monkeypatch):
+        def broken_save(*args, **kwargs):
+            raise DatabaseError("disk full")
+
+        monkeypatch.setattr(SuspendedMessage, "save", broken_save)
+        with pytest.raises(DatabaseError):
+            keep_form("0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0a003", ("photo.png", PNG), ("facture.pdf", PDF))
+        assert stored(media) == []
+
+    def test_the_same_form_kept_at_once_by_two_workers_leaves_one_copy_of_its_files(self, media, monkeypatch):
+        first = keep_form("0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0a004", ("photo.png", PNG))
+        looked_up = []
+        real_kept = suspension._kept
+
+        def not_there_yet(message_id):  # the other worker's row is not committed when this one looks
+            looked_up.append(message_id)
+            return None if len(looked_up) == 1 else real_kept(message_id)
+
+        monkeypatch.setattr(suspension, "_kept", not_there_yet)
+        again = keep_form("0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0a004", ("photo.png", PNG))
+        assert again.pk == first.pk and SuspendedMessage.objects.count() == 1
+        assert stored(media) == ["photo.png"]
+
+    def test_discarding_and_the_purge_delete_the_files(self, supervisor, settings, media, django_capture_on_commit_callbacks):
+        settings.PREVENANCE_SUSPENDED_RETENTION_DAYS = 30
+        discarded = keep_form("0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0a005", ("photo.png", PNG))
+        old = keep_form("0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0a006", ("facture.pdf", PDF))
+        SuspendedMessage.objects.filter(pk=old.pk).update(received_at=timezone.now() - timedelta(days=31))
+        with django_capture_on_commit_callbacks(execute=True):
+            discard_suspended(suspended_ids=[discarded.pk], actor=supervisor)
+        assert stored(media) == ["facture.pdf"]
+        with django_capture_on_commit_callbacks(execute=True):
+            assert purge_suspended() == 1
+        assert stored(media) == [] and not SuspendedMessage.objects.exists()
+
+
+def discard_all(client, **data):
+    return client.post(reverse("cases:suspended_discard_all"), data)
+
+
+@pytest.mark.django_db
+class TestDiscardAll:
+    def test_discarding_all_that_match_the_filter_across_pages(self, client, supervisor, media, monkeypatch,
+                                                               django_capture_on_commit_callbacks):
+        monkeypatch.setattr(suspended_service, "DISCARD_BATCH", 2)  # several batches with a few rows
+        robots = [keep_form(f"0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0b00{n}", ("photo.png", PNG)) for n in range(5)]
+        email = ingest_email(raw=nameless()).suspended
+        recovered = keep_form("0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0b010", reason_subject="Déjà récupéré")
+        recover_suspended(suspended_id=recovered.pk, actor=supervisor, email="ines.moreau@example.fr")
+        client.force_login(supervisor)
+        page = client.get(QUEUE, {"reason": "honeypot"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Yes, discard all 5 waiting messages that match this filter." in page and "Colis perdu" not in page
+        up_to = int(page.split('name="up_to" value="')[1].split('"')[0])
+        late = keep_form("0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0b011")  # came after the page was shown: not discarded unseen
+
+        # Not confirmed: nothing goes.
+        refused = discard_all(client, reason="honeypot", channel="", up_to=up_to)
+        assert refused["Location"] == f"{QUEUE}?reason=honeypot"
+        assert SuspendedMessage.objects.count() == 8
+        with django_capture_on_commit_callbacks(execute=True):
+            response = discard_all(client, reason="honeypot", channel="", up_to=up_to, confirm="on")
+        assert response["Location"] == f"{QUEUE}?reason=honeypot"
+        assert sorted(SuspendedMessage.objects.values_list("pk", flat=True)) == sorted([email.pk, recovered.pk, late.pk])
+        events = AuditEvent.objects.filter(kind=SuspendedAuditKind.DISCARDED)
+        assert sorted(int(event.subject_id) for event in events) == sorted(robot.pk for robot in robots)
+        assert stored(media) == []  # the robots' copies are gone
+        assert "5 messages discarded." in client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    def test_discarding_all_needs_the_delete_permission(self, client, agent, supervisor):
+        kept = ingest_email(raw=nameless()).suspended
+        client.force_login(agent)
+        assert discard_all(client, reason="", channel="", up_to=kept.pk, confirm="on").status_code == 403
+        reader = UserFactory(username="reader", role="agent")
+        reader.user_permissions.add(Permission.objects.get(codename="view_suspendedmessage"))
+        client.force_login(reader)
+        assert client.get(QUEUE).status_code == 200
+        assert "discard-all-form" not in client.get(QUEUE).content.decode()
+        assert discard_all(client, reason="", channel="", up_to=kept.pk, confirm="on").status_code == 403
+        assert SuspendedMessage.objects.count() == 1 and not AuditEvent.objects.filter(kind=SuspendedAuditKind.DISCARDED).exists()

@@ -3,25 +3,36 @@ become a case on their own (no usable sender address, the contact form's anti-ro
 filled in). A supervisor recovers each into a case, giving the sender's address, or discards it."""
 
 from email.utils import parseaddr
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from prevenance.cases.choices import SuspensionReason
+from prevenance.cases.downloads import stored_file_download
 from prevenance.cases.selectors.suspended import (
     VIEW_SUSPENDED,
     recently_recovered,
+    suspended_form_file,
     suspended_original,
     waiting_suspended,
 )
-from prevenance.cases.services.suspended import discard_suspended, recover_suspended
+from prevenance.cases.services.suspended import (
+    discard_all_suspended,
+    discard_suspended,
+    recover_suspended,
+)
+from prevenance.core.choices import Channel
 
 PAGE_SIZE = 100
 RECOVER_SUSPENDED = "cases.change_suspendedmessage"
@@ -30,6 +41,19 @@ DISCARD_SUSPENDED = "cases.delete_suspendedmessage"
 
 class RecoverForm(forms.Form):
     email = forms.CharField(label=gettext_lazy("Sender's email address"), max_length=254, required=False)
+
+
+class QueueFilter(forms.Form):
+    reason = forms.ChoiceField(label=gettext_lazy("Why"), required=False,
+                               choices=[("", gettext_lazy("All reasons")), *SuspensionReason.choices])
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), required=False,
+                                choices=[("", gettext_lazy("All channels")), *Channel.choices])
+
+
+class DiscardAllForm(QueueFilter):
+    # The newest message counted on the page: one that comes in after is not discarded unseen.
+    up_to = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    confirm = forms.BooleanField()
 
 
 def _require(user, permission: str) -> None:
@@ -41,15 +65,24 @@ def _require(user, permission: str) -> None:
 @require_GET
 def suspended_queue(request):
     _require(request.user, VIEW_SUSPENDED)
-    waiting = waiting_suspended(request.user)
+    filters = QueueFilter(request.GET)
+    chosen = filters.cleaned_data if filters.is_valid() else {"reason": "", "channel": ""}
+    waiting = waiting_suspended(request.user, **chosen)
     rows = list(waiting[:PAGE_SIZE])
     for row in rows:
         row.prefill = _address_given(row)
     return render(request, "cases/suspended.html", {
         "rows": rows, "total": waiting.count(), "page_size": PAGE_SIZE, "retention_days": settings.PREVENANCE_SUSPENDED_RETENTION_DAYS,
+        "filters": filters, "filtered": any(chosen.values()), "chosen": chosen,
+        "up_to": waiting.aggregate(newest=Max("id"))["newest"] if rows else None,
         "recovered": recently_recovered(request.user),
         "may_recover": request.user.has_perm(RECOVER_SUSPENDED), "may_discard": request.user.has_perm(DISCARD_SUSPENDED),
     })
+
+
+def _queue_url(chosen: dict) -> str:
+    query = urlencode({name: value for name, value in chosen.items() if value})
+    return f"{reverse('cases:suspended')}?{query}" if query else reverse("cases:suspended")
 
 
 def _address_given(row) -> str:
@@ -88,6 +121,32 @@ def suspended_discard(request):
     count = discard_suspended(suspended_ids=ids, actor=request.user)
     messages.success(request, ngettext("%(count)d message discarded.", "%(count)d messages discarded.", count) % {"count": count})
     return redirect("cases:suspended")
+
+
+@login_required
+@require_POST
+def suspended_discard_all(request):
+    """Every waiting message matching the page's filter, once the count shown is confirmed."""
+    _require(request.user, DISCARD_SUSPENDED)
+    form = DiscardAllForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Nothing was discarded: tick the box to confirm, then press the button again."))
+        return redirect(_queue_url({name: request.POST.get(name, "") for name in QueueFilter.base_fields}))
+    data = form.cleaned_data
+    count = discard_all_suspended(actor=request.user, up_to_id=data["up_to"], reason=data["reason"], channel=data["channel"])
+    messages.success(request, ngettext("%(count)d message discarded.", "%(count)d messages discarded.", count) % {"count": count})
+    return redirect(_queue_url({"reason": data["reason"], "channel": data["channel"]}))
+
+
+@login_required
+@require_GET
+def suspended_file(request, suspended_id: int, index: int):
+    """A file a contact form kept aside came with, as a download (never shown in our origin)."""
+    _require(request.user, VIEW_SUSPENDED)
+    item = suspended_form_file(request.user, suspended_id, index)
+    if item is None:
+        raise Http404
+    return stored_file_download(path=item["path"], filename=item["name"])
 
 
 @login_required

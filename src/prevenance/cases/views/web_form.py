@@ -97,7 +97,7 @@ def _contact(request):
         # Pretend it went through, so the robot learns nothing; it still uses up its allowance.
         hit(RATE_SCOPE, client, **_limit())
         # Kept aside, not dropped: a person's password manager may have filled it in.
-        kept = keep_contact_form(data=request.POST, language=_language(), client=client)
+        kept = keep_contact_form(data=request.POST, files=request.FILES.getlist("attachments"), language=_language(), client=client)
         logger.warning("Contact form: honeypot filled in from %s; kept aside for review (suspended message %s).", client, kept.pk)
         request.session.pop(SESSION_REFERENCE, None)
         return redirect("cases:contact_thanks")
