@@ -89,3 +89,14 @@ def admin_user(db):
 def nobody(db):
     """A logged-in user with no role at all."""
     return UserFactory(username="nobody")
+
+
+@pytest.fixture
+def refusing_mail(settings):
+    """The test outbox behind a server that refuses the recipients the test names
+    (core/tests/mail.py: `refused`, `rejected`, `drops`); returns the backend to set them on."""
+    from prevenance.core.tests.mail import RefusingBackend
+
+    settings.EMAIL_BACKEND = f"{RefusingBackend.__module__}.{RefusingBackend.__qualname__}"
+    RefusingBackend.reset()
+    return RefusingBackend

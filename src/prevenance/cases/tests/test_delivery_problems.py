@@ -10,8 +10,7 @@ from prevenance.cases.services import add_reply
 from prevenance.cases.services.outbound import MAX_ATTEMPTS, deliver
 from prevenance.cases.tests.factories import open_email_case
 from prevenance.core.choices import Channel
-
-UNREACHABLE_SMTP = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": 1, "EMAIL_TIMEOUT": 5}
+from prevenance.core.tests.mail import make_smtp_unreachable
 
 
 @pytest.mark.parametrize(("stored", "language", "text"), [
@@ -63,8 +62,7 @@ def test_the_workers_failure_is_stored_as_a_problem_and_given_up_after_the_last_
     with django_capture_on_commit_callbacks(execute=False):
         message = add_reply(case=case, author=agent, body="Nous regardons.")
     Message.objects.filter(pk=message.pk).update(delivery_attempts=MAX_ATTEMPTS - 1)
-    for name, value in UNREACHABLE_SMTP.items():
-        setattr(settings, name, value)
+    make_smtp_unreachable(settings)
     with translation.override("fr"):  # the worker's language
         assert deliver(message_id=message.pk) is False
     message.refresh_from_db()

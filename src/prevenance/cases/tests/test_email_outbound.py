@@ -1,6 +1,5 @@
 """Outbound delivery: replies sent through Django's email backend, threaded, from the right mailbox."""
 
-import smtplib
 from datetime import timedelta
 from email import message_from_bytes
 from email import policy as email_policy
@@ -37,15 +36,8 @@ from prevenance.cases.tests.smtp_server import smtp_server
 from prevenance.core.choices import Channel
 from prevenance.core.models import TaskEffect
 from prevenance.core.testing import run_concurrently
+from prevenance.core.tests.mail import make_smtp_unreachable
 from prevenance.customers.services import IdentityInput
-
-# A real SMTP backend aimed at a port nothing listens on: the send fails as it would in production.
-UNREACHABLE_SMTP = {
-    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-    "EMAIL_HOST": "127.0.0.1",
-    "EMAIL_PORT": 1,
-    "EMAIL_TIMEOUT": 5,
-}
 
 
 @pytest.fixture(autouse=True)
@@ -154,38 +146,10 @@ def test_each_copy_carries_the_delivery_mark_of_its_recipient_alone(agent, djang
     assert marked_recipient(message, to_paul.extra_headers["X-Prevenance-Bounce-Token"]) == "paul@example.com"
 
 
-class FlakyBackend(locmem.EmailBackend):
-    """The test outbox, with a server that refuses some recipients, or drops the connection
-    once when a copy goes to some: set `refused` and `drops` (addresses) before sending."""
-
-    refused: ClassVar[set[str]] = set()
-    drops: ClassVar[set[str]] = set()
-    rejected: ClassVar[dict[str, int]] = {}  # address -> SMTP code answered to the message itself
-
-    def send_messages(self, messages):
-        for message in messages:
-            [recipient] = message.recipients()
-            if recipient in self.refused:
-                raise smtplib.SMTPRecipientsRefused({recipient: (550, b"5.1.1 User unknown")})
-            if recipient in self.rejected:
-                raise smtplib.SMTPDataError(self.rejected[recipient], b"Message rejected")
-            if recipient in self.drops:
-                self.drops.discard(recipient)
-                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-        return super().send_messages(messages)
-
-
-@pytest.fixture
-def flaky(settings):
-    settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
-    FlakyBackend.refused, FlakyBackend.drops, FlakyBackend.rejected = set(), set(), {}
-    return FlakyBackend
-
-
 @pytest.mark.django_db
-def test_a_copy_the_server_refuses_leaves_the_others_sent(agent, flaky, django_capture_on_commit_callbacks):
+def test_a_copy_the_server_refuses_leaves_the_others_sent(agent, refusing_mail, django_capture_on_commit_callbacks):
     case = claire_and_paul_case()
-    flaky.refused = {"paul@example.com"}
+    refusing_mail.refused = {"paul@example.com"}
     with django_capture_on_commit_callbacks(execute=True):
         message = reply(case, agent)
     assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"]]
@@ -197,11 +161,11 @@ def test_a_copy_the_server_refuses_leaves_the_others_sent(agent, flaky, django_c
 
 @pytest.mark.django_db
 def test_a_copy_rejected_for_good_once_sent_is_left_out_and_one_rejected_for_now_is_sent_again(
-    agent, flaky, django_capture_on_commit_callbacks,
+    agent, refusing_mail, django_capture_on_commit_callbacks,
 ):
     # For good (554, e.g. a content filter at Paul's server): Claire got the reply, it is sent
     case = claire_and_paul_case()
-    flaky.rejected = {"paul@example.com": 554}
+    refusing_mail.rejected = {"paul@example.com": 554}
     with django_capture_on_commit_callbacks(execute=True):
         message = reply(case, agent)
     message.refresh_from_db()
@@ -211,12 +175,12 @@ def test_a_copy_rejected_for_good_once_sent_is_left_out_and_one_rejected_for_now
 
     # For now (451): Claire has it (sent), and the next attempt sends Paul's copy alone
     mail.outbox.clear()
-    flaky.rejected = {"paul@example.com": 451}
+    refusing_mail.rejected = {"paul@example.com": 451}
     with django_capture_on_commit_callbacks(execute=True):
         second = reply(case, agent, body="Encore une précision.")
     second.refresh_from_db()
     assert (second.sent_at is not None, second.delivery_attempts, second.delivery_due_at is not None) == (True, 1, True)
-    flaky.rejected = {}
+    refusing_mail.rejected = {}
     assert deliver(message_id=second.pk) is True
     assert [sent.recipients() for sent in mail.outbox] == [["claire@example.com"], ["paul@example.com"]]
     second.refresh_from_db()
@@ -224,9 +188,9 @@ def test_a_copy_rejected_for_good_once_sent_is_left_out_and_one_rejected_for_now
 
 
 @pytest.mark.django_db
-def test_every_copy_refused_is_a_failed_attempt(agent, flaky, django_capture_on_commit_callbacks):
+def test_every_copy_refused_is_a_failed_attempt(agent, refusing_mail, django_capture_on_commit_callbacks):
     case = claire_and_paul_case()
-    flaky.refused = {"claire@example.com", "paul@example.com"}
+    refusing_mail.refused = {"claire@example.com", "paul@example.com"}
     with django_capture_on_commit_callbacks(execute=True):
         message = reply(case, agent)
     message.refresh_from_db()
@@ -235,9 +199,9 @@ def test_every_copy_refused_is_a_failed_attempt(agent, flaky, django_capture_on_
 
 
 @pytest.mark.django_db
-def test_an_attempt_failing_after_the_customers_copy_does_not_send_it_again(agent, flaky, django_capture_on_commit_callbacks):
+def test_an_attempt_failing_after_the_customers_copy_does_not_send_it_again(agent, refusing_mail, django_capture_on_commit_callbacks):
     case = claire_and_paul_case()
-    flaky.drops = {"paul@example.com"}
+    refusing_mail.drops = {"paul@example.com"}
     with django_capture_on_commit_callbacks(execute=True):
         message = reply(case, agent)
     message.refresh_from_db()
@@ -444,8 +408,7 @@ def test_an_unreachable_mail_server_keeps_the_error_and_the_sweep_tries_again_la
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         message = reply(case, agent)
     assert len(callbacks) == 1  # the send waits for the commit
-    for name, value in UNREACHABLE_SMTP.items():
-        setattr(settings, name, value)
+    make_smtp_unreachable(settings)
     # When the task runs and the server refuses the connection
     before = timezone.now()
     assert deliver_message(message.pk) is False
@@ -473,8 +436,7 @@ def test_after_the_last_attempt_the_email_is_given_up_with_its_error(agent, sett
     with django_capture_on_commit_callbacks(execute=False):
         message = reply(case, agent)
     Message.objects.filter(pk=message.pk).update(delivery_attempts=MAX_ATTEMPTS - 1)
-    for name, value in UNREACHABLE_SMTP.items():
-        setattr(settings, name, value)
+    make_smtp_unreachable(settings)
     assert deliver(message_id=message.pk) is False
     message.refresh_from_db()
     assert message.send_error.endswith("(given up: no more attempts)")

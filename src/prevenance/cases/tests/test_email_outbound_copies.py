@@ -5,13 +5,10 @@ is refused for now at every attempt, the others are never sent again, the email 
 sent as soon as the customer's copy went, and the last attempt gives up that copy alone,
 named on the message. Only an email no one got is given up as a whole."""
 
-import smtplib
 from datetime import timedelta
-from typing import ClassVar
 
 import pytest
 from django.core import mail
-from django.core.mail.backends import locmem
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,38 +20,10 @@ from prevenance.cases.tests.smtp_server import smtp_server
 from prevenance.core.models import TaskEffect
 from prevenance.core.testing import run_concurrently
 
-TRY_LATER = b"4.7.1 Try again later"
-
 
 @pytest.fixture(autouse=True)
 def _sender(settings):
     settings.DEFAULT_FROM_EMAIL = "care@prevenance.test"
-
-
-class RefusingBackend(locmem.EmailBackend):
-    """The test outbox, with a server answering `for_now[address]` (an SMTP code, or a code and
-    its text) to the message of every copy sent to that address, however often it is sent;
-    `tried` lists the recipient of every copy sent, taken or not."""
-
-    for_now: ClassVar[dict[str, int | tuple[int, bytes]]] = {}
-    tried: ClassVar[list[str]] = []
-
-    def send_messages(self, messages):
-        for message in messages:
-            [recipient] = message.recipients()
-            self.tried.append(recipient)
-            if recipient in self.for_now:
-                answer = self.for_now[recipient]
-                code, text = answer if isinstance(answer, tuple) else (answer, TRY_LATER)
-                raise smtplib.SMTPDataError(code, text)
-        return super().send_messages(messages)
-
-
-@pytest.fixture
-def refusing(settings):
-    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
-    RefusingBackend.for_now, RefusingBackend.tried = {}, []
-    return RefusingBackend
 
 
 def claire_paul_and_marc_case() -> Case:
@@ -76,10 +45,10 @@ def given_up(address: str, error: str) -> dict:
 
 @pytest.mark.django_db
 def test_a_copy_in_copy_refused_for_now_at_every_attempt_is_given_up_alone_and_the_email_is_sent(
-    agent, refusing, django_capture_on_commit_callbacks,
+    agent, refusing_mail, django_capture_on_commit_callbacks,
 ):
     case = claire_paul_and_marc_case()
-    refusing.for_now = {"paul@example.com": 451}
+    refusing_mail.rejected = {"paul@example.com": 451}
     # The first attempt: Claire (the customer) and Marc get their copies, Paul's server says later
     with django_capture_on_commit_callbacks(execute=True):
         message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
@@ -113,9 +82,9 @@ def test_a_copy_in_copy_refused_for_now_at_every_attempt_is_given_up_alone_and_t
 
 
 @pytest.mark.django_db
-def test_an_email_no_one_got_is_given_up_as_a_whole_after_the_last_attempt(agent, refusing, django_capture_on_commit_callbacks):
+def test_an_email_no_one_got_is_given_up_as_a_whole_after_the_last_attempt(agent, refusing_mail, django_capture_on_commit_callbacks):
     case = claire_paul_and_marc_case()
-    refusing.for_now = {"claire@example.com": 451, "paul@example.com": 452, "marc@example.com": 451}
+    refusing_mail.rejected = {"claire@example.com": 451, "paul@example.com": 452, "marc@example.com": 451}
     with django_capture_on_commit_callbacks(execute=True):
         message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
     for _attempt in range(2, MAX_ATTEMPTS + 1):
@@ -128,9 +97,9 @@ def test_an_email_no_one_got_is_given_up_as_a_whole_after_the_last_attempt(agent
 
 
 @pytest.mark.django_db
-def test_while_the_customers_copy_is_refused_for_now_the_email_is_not_sent_yet(agent, refusing, django_capture_on_commit_callbacks):
+def test_while_the_customers_copy_is_refused_for_now_the_email_is_not_sent_yet(agent, refusing_mail, django_capture_on_commit_callbacks):
     case = claire_paul_and_marc_case()
-    refusing.for_now = {"claire@example.com": 421}
+    refusing_mail.rejected = {"claire@example.com": 421}
     with django_capture_on_commit_callbacks(execute=True):
         message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
     message.refresh_from_db()
@@ -140,7 +109,7 @@ def test_while_the_customers_copy_is_refused_for_now_the_email_is_not_sent_yet(a
     assert message_send_error(message) == "Not delivered to claire@example.com yet: 421 4.7.1 Try again later"
 
     # Her server takes it at the next attempt: sent, to her alone, nothing left to say
-    refusing.for_now = {}
+    refusing_mail.rejected = {}
     assert deliver(message_id=message.pk) is True
     message.refresh_from_db()
     assert sent_to() == ["paul@example.com", "marc@example.com", "claire@example.com"]
@@ -149,10 +118,10 @@ def test_while_the_customers_copy_is_refused_for_now_the_email_is_not_sent_yet(a
 
 @pytest.mark.django_db
 def test_the_last_attempt_gives_up_the_customers_copy_when_only_people_in_copy_got_it(
-    agent, refusing, django_capture_on_commit_callbacks,
+    agent, refusing_mail, django_capture_on_commit_callbacks,
 ):
     case = claire_paul_and_marc_case()
-    refusing.for_now = {"claire@example.com": 450}
+    refusing_mail.rejected = {"claire@example.com": 450}
     with django_capture_on_commit_callbacks(execute=False):
         message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
     Message.objects.filter(pk=message.pk).update(delivery_attempts=MAX_ATTEMPTS - 1)
@@ -165,24 +134,24 @@ def test_the_last_attempt_gives_up_the_customers_copy_when_only_people_in_copy_g
 
 @pytest.mark.django_db
 def test_a_copy_refused_for_good_is_not_sent_again_while_another_is_tried_again(
-    agent, refusing, django_capture_on_commit_callbacks,
+    agent, refusing_mail, django_capture_on_commit_callbacks,
 ):
     case = claire_paul_and_marc_case()
     # Paul's server refuses his copy for good once it has read it, Marc's says later
-    refusing.for_now = {"paul@example.com": (550, b"5.7.1 Message rejected"), "marc@example.com": 451}
+    refusing_mail.rejected = {"paul@example.com": (550, b"5.7.1 Message rejected"), "marc@example.com": 451}
     with django_capture_on_commit_callbacks(execute=True):
         message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
-    assert refusing.tried == ["claire@example.com", "paul@example.com", "marc@example.com"]
+    assert refusing_mail.tried == ["claire@example.com", "paul@example.com", "marc@example.com"]
 
     # Every retry sends Marc's copy alone; Paul's refusal stays named meanwhile
     deliver(message_id=message.pk)
     message.refresh_from_db()
     assert message_send_error(message) == ("Not delivered to paul@example.com: 550 5.7.1 Message rejected\n"
                                            "Not delivered to marc@example.com yet: 451 4.7.1 Try again later")
-    refusing.for_now.pop("marc@example.com")
+    refusing_mail.rejected.pop("marc@example.com")
     assert deliver(message_id=message.pk) is True
-    assert refusing.tried == ["claire@example.com", "paul@example.com", "marc@example.com", "marc@example.com",
-                              "marc@example.com"]
+    assert refusing_mail.tried == ["claire@example.com", "paul@example.com", "marc@example.com", "marc@example.com",
+                                   "marc@example.com"]
 
     message.refresh_from_db()
     assert message.delivery_due_at is None and message.send_problem == {"code": "copies_not_delivered", "copies": [
@@ -219,10 +188,10 @@ def test_over_a_real_smtp_server_a_dropped_connection_and_a_greylisted_copy_do_n
 
 @pytest.mark.django_db
 def test_the_thread_shows_an_email_sent_and_the_recipients_it_did_not_reach(
-    client, agent, refusing, django_capture_on_commit_callbacks,
+    client, agent, refusing_mail, django_capture_on_commit_callbacks,
 ):
     case = claire_paul_and_marc_case()
-    refusing.for_now = {"paul@example.com": 451}
+    refusing_mail.rejected = {"paul@example.com": 451}
     with django_capture_on_commit_callbacks(execute=True):
         message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")
     client.force_login(agent)
@@ -245,13 +214,13 @@ def test_the_thread_shows_an_email_sent_and_the_recipients_it_did_not_reach(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_retrying_an_email_at_once_send_the_copy_left_once(agent, refusing):
+def test_two_workers_retrying_an_email_at_once_send_the_copy_left_once(agent, refusing_mail):
     case = claire_paul_and_marc_case()
-    refusing.for_now = {"paul@example.com": 451}
+    refusing_mail.rejected = {"paul@example.com": 451}
     message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")  # sent at its commit
     assert sent_to() == ["claire@example.com", "marc@example.com"]
     # Paul's server takes it now; the task and the sweep's task run at the same instant
-    refusing.for_now = {}
+    refusing_mail.rejected = {}
     results, errors = run_concurrently(lambda: deliver(message_id=message.pk), lambda: deliver(message_id=message.pk))
     assert errors == [] and sorted(results) == [False, True]
     assert sent_to() == ["claire@example.com", "marc@example.com", "paul@example.com"]
@@ -260,7 +229,7 @@ def test_two_workers_retrying_an_email_at_once_send_the_copy_left_once(agent, re
 
 
 @pytest.mark.django_db
-def test_a_copy_a_dead_worker_was_sending_is_tried_again_not_counted_as_sent(agent, refusing, django_capture_on_commit_callbacks):
+def test_a_copy_a_dead_worker_was_sending_is_tried_again_not_counted_as_sent(agent, refusing_mail, django_capture_on_commit_callbacks):
     case = claire_paul_and_marc_case()
     message = add_reply(case=case, author=agent, body="Nous regardons votre commande.")  # not sent: no commit callback
     # A worker took the email and claimed Paul's copy (the second), then died mid-send; the

@@ -8,6 +8,7 @@ from django.core import mail
 from prevenance.core.choices import Channel
 from prevenance.core.models import TaskEffect
 from prevenance.core.queue import enqueue_on_commit
+from prevenance.core.tests.mail import make_smtp_unreachable
 from prevenance.core.tests.worker import (
     BROKERS,
     broker_settings,
@@ -23,13 +24,6 @@ from prevenance.customers.tests.factories import IdentityFactory
 
 EMAIL = ConsentPurpose.MARKETING_EMAIL
 
-# A real SMTP backend aimed at a port nothing listens on: the send fails as it would in production.
-UNREACHABLE_SMTP = {
-    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-    "EMAIL_HOST": "127.0.0.1",
-    "EMAIL_PORT": 1,
-    "EMAIL_TIMEOUT": 5,
-}
 
 
 def request_confirmation(customer):
@@ -86,8 +80,7 @@ class TestSendConsentConfirmation:
         customer = IdentityFactory(value="lea@example.com").customer
         event = request_confirmation(customer)
         backend = settings.EMAIL_BACKEND
-        for name, value in UNREACHABLE_SMTP.items():
-            setattr(settings, name, value)
+        make_smtp_unreachable(settings)
 
         with pytest.raises(OSError):
             send_service(event_id=event.pk)
@@ -100,8 +93,7 @@ class TestSendConsentConfirmation:
     def test_an_unreachable_mail_server_makes_the_task_retry_later(self, settings):
         customer = IdentityFactory(value="lea@example.com").customer
         event = request_confirmation(customer)
-        for name, value in UNREACHABLE_SMTP.items():
-            setattr(settings, name, value)
+        make_smtp_unreachable(settings)
 
         with pytest.raises(Retry) as info:
             send_consent_confirmation.apply(args=[event.pk])
