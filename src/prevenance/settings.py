@@ -186,11 +186,18 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 PREVENANCE_PHONE_REGION = os.environ.get("PREVENANCE_PHONE_REGION", "FR").upper()
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's own logger writes to the console with DEBUG on, and its records also reach the
+    # root's console: every "Not Found" or "Method Not Allowed" of `make run` came out twice.
+    # Without a handler of its own (its mail_admins has no ADMINS to write to), each is written
+    # once. Its level is the root's: records passed on to the root's handlers are not filtered
+    # by the root's level again, and Django's INFO would reach a production console.
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL}},
 }
 
 def env_int(name: str, default: int, *, minimum: int = 0) -> int:
