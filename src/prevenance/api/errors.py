@@ -139,8 +139,10 @@ def too_large_body() -> dict:
 
 
 def django_error_body(exc: ValidationError) -> dict:
-    """A service's refusal; a field "customer.first_name" (core.validation.errors_nested_under)
-    is at ["body", "customer", "first_name"]."""
+    """A service's refusal, on the body's field. A handler whose body names a field otherwise
+    than its service (`order_id` for `order`) renames it with core.validation.errors_renamed,
+    one mapping per endpoint; a dotted field, "customer.first_name", is at
+    ["body", "customer", "first_name"]."""
     items = []
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():

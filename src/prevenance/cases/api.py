@@ -57,7 +57,7 @@ from prevenance.core.choices import Channel
 from prevenance.core.models import BusinessCalendar
 from prevenance.core.pagination import paginate_by_id
 from prevenance.core.schemas import BODY_ERRORS, ERRORS, LIMIT_DEFAULT, LIMIT_MAX
-from prevenance.core.validation import MAX_ID, errors_nested_under, is_row_id
+from prevenance.core.validation import MAX_ID, errors_renamed, is_row_id
 from prevenance.customers.models import Order
 from prevenance.customers.selectors import require_perm
 from prevenance.customers.services import IdentityInput
@@ -69,6 +69,12 @@ sla_router = Router(tags=["SLA policies"])
 
 Limit = Query(LIMIT_DEFAULT, ge=1, le=LIMIT_MAX)
 Cursor = Query(None, max_length=500)
+
+# The services' names for what a body sends under another name (an id): their refusals are
+# answered on the field the client sent (errors_renamed), `["body", "order_id"]`, not "order".
+CASE_FIELDS = {"order": "order_id", "team": "team_id", "assignee": "assignee_id"}
+TEMPLATE_FIELDS = {"team": "team_id"}
+SLA_POLICY_FIELDS = {"calendar": "calendar_id"}
 
 
 def _found(model, pk: int | None, field: str, message: str):
@@ -101,9 +107,9 @@ def _sent(payload, *, nullable: tuple[str, ...] = ()) -> dict:
 def _identities(payload: CaseIn) -> list[IdentityInput]:
     identities = [IdentityInput(i.kind, i.value, i.network, i.verified) for i in payload.identities]
     if payload.email:
-        identities.append(IdentityInput("email", payload.email))
+        identities.append(IdentityInput("email", payload.email, input_field="email"))
     if payload.phone:
-        identities.append(IdentityInput("phone", payload.phone))
+        identities.append(IdentityInput("phone", payload.phone, input_field="phone"))
     if not identities:
         raise ValidationError({"email": [_("Say who the customer is: an email, a phone or identities.")]})
     return identities
@@ -114,7 +120,8 @@ def _identities(payload: CaseIn) -> list[IdentityInput]:
 def create_case(request, payload: CaseIn):
     require_perm(request.auth, "cases.add_case")
     hints = payload.customer.dict(exclude_none=True) if payload.customer else {}
-    with errors_nested_under("customer", hints):  # the service checks the hints under their own names
+    # The service checks the hints under their own names; the body has them under "customer".
+    with errors_renamed({**CASE_FIELDS, **{field: f"customer.{field}" for field in hints}}):
         intake = services.open_case(
             identities=_identities(payload), hints=hints or None,
             channel=payload.channel, subject=payload.subject, body=payload.body, body_html=payload.body_html,
@@ -183,7 +190,8 @@ def patch_case(request, case_id: int, payload: CaseUpdateIn):
         if unknown:
             raise ValidationError({"tags": [_("Unknown tags: %(names)s.") % {"names": ", ".join(unknown)[:200]}]})
         changes["tags"] = tags
-    update_case(case=case, actor=request.auth, **changes)
+    with errors_renamed(CASE_FIELDS):
+        update_case(case=case, actor=request.auth, **changes)
     # Read again without the visibility filter: a case moved to another team is answered as it
     # now is (the change is made), though the caller will not see it any more.
     return Case.objects.prefetch_related("tags").get(pk=case.pk)
@@ -362,7 +370,8 @@ def list_templates(
 def create_template(request, payload: TemplateIn):
     data = payload.dict()
     data["team"] = _team(data.pop("team_id"))
-    return Status(201, services.create_reply_template(actor=request.auth, **data))
+    with errors_renamed(TEMPLATE_FIELDS):
+        return Status(201, services.create_reply_template(actor=request.auth, **data))
 
 
 @templates_router.get("/{template_id}", response={200: TemplateOut, **ERRORS}, summary="Read a reply template")
@@ -376,7 +385,8 @@ def update_template(request, template_id: int, payload: TemplatePatch):
     changes = _sent(payload, nullable=("team_id",))
     if "team_id" in changes:
         changes["team"] = _team(changes.pop("team_id"))
-    return services.update_reply_template(template=template, actor=request.auth, **changes)
+    with errors_renamed(TEMPLATE_FIELDS):
+        return services.update_reply_template(template=template, actor=request.auth, **changes)
 
 
 @templates_router.delete("/{template_id}", response={204: None, **ERRORS}, summary="Delete a reply template")
@@ -411,7 +421,8 @@ def list_policies(request, active: bool | None = None, cursor: str | None = Curs
 
 @sla_router.post("", response={201: SLAPolicyOut, **BODY_ERRORS}, summary="Create an SLA policy")
 def create_policy(request, payload: SLAPolicyIn):
-    return Status(201, sla_policies.create_sla_policy(actor=request.auth, **_policy_fields(payload.dict())))
+    with errors_renamed(SLA_POLICY_FIELDS):
+        return Status(201, sla_policies.create_sla_policy(actor=request.auth, **_policy_fields(payload.dict())))
 
 
 @sla_router.get("/{policy_id}", response={200: SLAPolicyOut, **ERRORS}, summary="Read an SLA policy")
@@ -422,7 +433,9 @@ def get_policy(request, policy_id: int):
 @sla_router.patch("/{policy_id}", response={200: SLAPolicyOut, **BODY_ERRORS}, summary="Change some fields of an SLA policy")
 def update_policy(request, policy_id: int, payload: SLAPolicyPatch):
     policy = _policy(request, policy_id)
-    return sla_policies.update_sla_policy(policy=policy, actor=request.auth, **_policy_fields(_sent(payload, nullable=("calendar_id",))))
+    changes = _policy_fields(_sent(payload, nullable=("calendar_id",)))
+    with errors_renamed(SLA_POLICY_FIELDS):
+        return sla_policies.update_sla_policy(policy=policy, actor=request.auth, **changes)
 
 
 @sla_router.delete("/{policy_id}", response={204: None, **ERRORS}, summary="Delete an SLA policy")

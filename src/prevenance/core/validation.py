@@ -6,8 +6,8 @@ code (api/errors.py), so a client can act on `over_limit` or `case_closed` witho
 the translated words; services build their refusals here so the code always survives.
 """
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 
 from django.core.exceptions import ValidationError
 
@@ -27,16 +27,25 @@ def invalid(field: str, message, code: str, params: dict | None = None) -> Valid
 
 
 @contextmanager
-def errors_nested_under(prefix: str, fields: Iterable[str]) -> Iterator[None]:
-    """Errors raised inside on `fields` re-keyed as `prefix.field`: where they sit in a nested
-    input. A service checks customer hints under their own names ("first_name"); the API body
-    has them under "customer", and its error answers ["body", "customer", "first_name"]."""
+def errors_renamed(names: Mapping[str, str]) -> Iterator[None]:
+    """Errors raised inside on a field of `names` re-keyed under the name it maps to: where the
+    caller's input has it. A service refuses `order`; the API body sent `order_id`, and its
+    error must point there (["body", "order_id"]). A dotted name is a field inside an object of
+    the input: "customer.first_name" answers ["body", "customer", "first_name"]. Two fields
+    renamed to one keep all their errors, each with its code."""
     try:
         yield
     except ValidationError as exc:
-        nested = set(fields)
-        if not hasattr(exc, "error_dict") or not nested & exc.error_dict.keys():
+        if not hasattr(exc, "error_dict") or not names.keys() & exc.error_dict.keys():
             raise
-        raise ValidationError(
-            {f"{prefix}.{field}" if field in nested else field: errors for field, errors in exc.error_dict.items()},
-        ) from exc
+        renamed: dict[str, list[ValidationError]] = {}
+        for field, errors in exc.error_dict.items():
+            renamed.setdefault(names.get(field, field), []).extend(errors)
+        raise ValidationError(renamed) from exc
+
+
+def errors_nested_under(prefix: str, fields: Iterable[str]) -> AbstractContextManager[None]:
+    """Errors raised inside on `fields` re-keyed as `prefix.field`: where they sit in a nested
+    input. A service checks customer hints under their own names ("first_name"); the API body
+    has them under "customer", and its error answers ["body", "customer", "first_name"]."""
+    return errors_renamed({field: f"{prefix}.{field}" for field in fields})

@@ -199,13 +199,13 @@ def consent_history(request, customer_id: int, cursor: str | None = Cursor, limi
 @router.post("/{customer_id}/consents/grant", response={201: ConsentEventOut, **BODY_ERRORS}, summary="Record an opt-in")
 def grant_consent(request, customer_id: int, payload: ConsentIn):
     customer = _access(request, customer_id, "customers.add_consentevent", "customers.view_customer")
-    return Status(201, services.grant_consent(customer=customer, actor=request.auth, **_data(payload)))
+    return Status(201, services.grant_consent(customer=customer, actor=request.auth, **payload.dict()))
 
 
 @router.post("/{customer_id}/consents/withdraw", response={201: ConsentEventOut, **BODY_ERRORS}, summary="Record an opt-out")
 def withdraw_consent(request, customer_id: int, payload: ConsentIn):
     customer = _access(request, customer_id, "customers.add_consentevent", "customers.view_customer")
-    return Status(201, services.withdraw_consent(customer=customer, actor=request.auth, **_data(payload)))
+    return Status(201, services.withdraw_consent(customer=customer, actor=request.auth, **payload.dict()))
 
 
 # Orders ---------------------------------------------------------------------------------

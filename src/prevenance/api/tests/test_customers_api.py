@@ -145,6 +145,23 @@ def test_resolve_with_an_invalid_identity_answers_422_and_creates_nothing(agent,
     assert Customer.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("body", "refusal"),
+    [
+        ({"kind": "email", "value": "not-an-email"}, (["body", "value"], "invalid_email")),
+        ({"kind": "social", "value": "@lea", "network": "myspace"}, (["body", "network"], "invalid_network")),
+    ],
+)
+def test_an_identity_refused_when_added_is_answered_on_its_field(agent, api_as, body, refusal):
+    customer = CustomerFactory()
+
+    response = api_as(agent).post(f"/customers/{customer.pk}/identities", body)
+
+    assert response.status_code == 422
+    assert [(item["loc"], item["type"]) for item in response.json()["detail"]] == [refusal]
+    assert not customer.identities.exists()
+
+
 def test_merge_via_api_moves_everything_and_returns_the_survivor(supervisor, api_as):
     survivor, loser = CustomerFactory(birth_date=None), CustomerFactory(birth_date=dt.date(1980, 5, 1))
     IdentityFactory(customer=loser, value="loser@example.com")

@@ -102,6 +102,17 @@ def test_email_consent_by_checkbox_is_only_requested_until_confirmed(agent, api_
     assert list(ConsentEvent.objects.values_list("action", flat=True)) == ["requested"]
 
 
+@pytest.mark.parametrize("action", ["grant", "withdraw"])
+def test_a_consent_sent_with_only_its_purpose_takes_the_documented_defaults(agent, api_as, action):
+    customer = CustomerFactory()
+
+    response = api_as(agent).post(f"/customers/{customer.pk}/consents/{action}", {"purpose": "surveys"})
+
+    assert response.status_code == 201
+    assert (response.json()["channel"], response.json()["method"]) == ("api", "checkbox")
+    assert ConsentEvent.objects.get().channel == "api"
+
+
 def test_unknown_consent_purpose_is_refused(agent, api_as):
     customer = CustomerFactory()
     response = api_as(agent).post(f"/customers/{customer.pk}/consents/grant", {"purpose": "spam", "channel": "web"})

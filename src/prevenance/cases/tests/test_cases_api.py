@@ -16,8 +16,9 @@ from prevenance.cases.services import (
     update_reply_template,
 )
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.models import BusinessCalendar
 from prevenance.customers.models import Identity
-from prevenance.customers.tests.factories import UserFactory
+from prevenance.customers.tests.factories import OrderFactory, UserFactory
 from prevenance.interactions.models import Interaction
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +105,7 @@ def test_the_same_message_id_returns_the_stored_case(as_agent):
         ({**NEW_CASE, "team_id": 999999}, "team_id"),
         ({**NEW_CASE, "order_id": 999999}, "order_id"),
         ({**NEW_CASE, "subject": "", "body": ""}, "body"),
-        ({**NEW_CASE, "email": "not an address"}, "identities"),
+        ({**NEW_CASE, "email": "not an address"}, "email"),
         ({**NEW_CASE, "body": 12}, "body"),
     ],
 )
@@ -113,6 +114,44 @@ def test_bad_input_is_refused_with_the_field_and_nothing_is_written(as_agent, bo
 
     assert response.status_code == 422, response.content
     assert field in field_errors(response), response.json()
+    assert not Case.objects.exists()
+
+
+def _locs(response) -> list[tuple[list, str]]:
+    return [(item["loc"], item["type"]) for item in response.json()["detail"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "refusal"),
+    [
+        ({**NEW_CASE, "email": "not an address"}, (["body", "email"], "invalid_email")),
+        ({**NEW_CASE, "email": None, "phone": "12"}, (["body", "phone"], "invalid_phone")),
+        ({**NEW_CASE, "identities": [{"kind": "phone", "value": "12"}]}, (["body", "identities"], "invalid_phone")),
+    ],
+)
+def test_a_refused_identity_is_answered_on_the_field_that_sent_it(as_agent, body, refusal):
+    response = as_agent.post("/cases", body)
+
+    assert response.status_code == 422, response.content
+    assert _locs(response) == [refusal]
+    assert not Case.objects.exists()
+
+
+def test_a_refused_email_and_phone_are_answered_each_on_its_own_field(as_agent):
+    response = as_agent.post("/cases", {**NEW_CASE, "email": "not an address", "phone": "12"})
+
+    assert _locs(response) == [(["body", "email"], "invalid_email"), (["body", "phone"], "invalid_phone")]
+
+
+def test_someone_elses_order_is_refused_on_order_id(as_agent):
+    order = OrderFactory()  # its customer is not the one NEW_CASE's email names
+
+    response = as_agent.post("/cases", {**NEW_CASE, "order_id": order.pk})
+
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"] == [
+        {"loc": ["body", "order_id"], "msg": "This order belongs to another customer.", "type": "invalid"},
+    ]
     assert not Case.objects.exists()
 
 
@@ -451,6 +490,20 @@ def test_null_is_refused_for_an_sla_policy_field_that_cannot_be_empty(as_supervi
     assert as_supervisor.get(f"/sla-policies/{policy['id']}").json() == policy  # nothing changed: still active
 
 
+def test_a_calendar_never_open_is_refused_on_calendar_id(as_supervisor):
+    closed = BusinessCalendar.objects.create(name="Fermé", time_zone="Europe/Paris")
+    policy = as_supervisor.post("/sla-policies", {"name": "Standard", "first_response_target": "PT4H", "resolution_target": "P2D"}).json()
+
+    created = as_supervisor.post("/sla-policies", {
+        "name": "Fermé", "first_response_target": "PT4H", "resolution_target": "P2D", "calendar_id": closed.pk,
+    })
+    changed = as_supervisor.patch(f"/sla-policies/{policy['id']}", {"calendar_id": closed.pk})
+
+    assert (created.status_code, changed.status_code) == (422, 422)
+    assert [item["loc"] for item in created.json()["detail"]] == [["body", "calendar_id"]]
+    assert [item["loc"] for item in changed.json()["detail"]] == [["body", "calendar_id"]]
+
+
 def test_null_clears_an_sla_policys_calendar(as_supervisor):
     policy = as_supervisor.post("/sla-policies", {"name": "Standard", "first_response_target": "PT4H", "resolution_target": "P2D"}).json()
 
@@ -523,4 +576,4 @@ def test_assigning_to_someone_outside_the_team_is_refused(as_supervisor):
     response = as_supervisor.patch(f"/cases/{case.pk}", {"team_id": team.pk, "assignee_id": outsider.pk})
 
     assert response.status_code == 422
-    assert "assignee" in field_errors(response)
+    assert _locs(response) == [(["body", "assignee_id"], "not_in_team")]

@@ -143,7 +143,7 @@ def test_the_api_refuses_a_calendar_without_opening_hours(supervisor):
                                  "calendar_id": closed.pk}, content_type="application/json",
     )
     assert response.status_code == 422, response.content
-    assert [(item["loc"][-1], item["msg"]) for item in response.json()["detail"]] == [("calendar", NEVER_OPEN)]
+    assert [(item["loc"][-1], item["msg"]) for item in response.json()["detail"]] == [("calendar_id", NEVER_OPEN)]
     assert not SLAPolicy.objects.exists()
 
 

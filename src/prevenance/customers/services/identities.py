@@ -31,6 +31,9 @@ class IdentityInput:
     value: str
     network: str = ""
     verified: bool = False
+    # The caller's field this identity was read from: a refusal of it is keyed there, so a form
+    # or an API body with a separate email field points its error at that field.
+    input_field: str = field(default="identities", compare=False)
 
 
 @dataclass
@@ -55,16 +58,16 @@ def normalize_inputs(identities: Sequence[IdentityInput]) -> list[tuple[Normaliz
     if not identities:
         raise ValidationError({"identities": [_("Give at least one identity (email, phone, card...).")]})
     seen: dict[tuple[str, str], tuple[NormalizedIdentity, IdentityInput]] = {}
-    errors = []
+    errors: dict[str, list[ValidationError]] = {}
     for item in identities:
         try:
             norm = normalize_identity(item.kind, item.value, network=item.network)
         except ValidationError as exc:
-            errors.extend(exc.messages)
+            errors.setdefault(item.input_field, []).extend(exc.error_list)  # with its code (invalid_email...)
             continue
         seen.setdefault((norm.kind, norm.normalized), (norm, item))
     if errors:
-        raise ValidationError({"identities": errors})
+        raise ValidationError(errors)
     return list(seen.values())
 
 
@@ -170,11 +173,23 @@ def resolve_customer(
     raise AssertionError("unreachable")
 
 
+# normalize_identity's refusals that are about another argument than the value.
+_REFUSAL_FIELDS = {"invalid_kind": "kind", "invalid_network": "network"}
+
+
+def _normalized_for_fields(kind: str, value: str, network: str) -> NormalizedIdentity:
+    """normalize_identity, its refusal on the argument it is about (`value`, `network` or `kind`)."""
+    try:
+        return normalize_identity(kind, value, network=network)
+    except ValidationError as exc:
+        raise ValidationError({_REFUSAL_FIELDS.get(exc.code, "value"): exc.error_list}) from exc
+
+
 def add_identity(
     *, customer: Customer, kind: str, value: str, network: str = "", verified: bool = False, channel: str = Channel.WEB
 ) -> Identity:
     """Attach one identity to a known customer; refuses one that belongs to someone else."""
-    norm = normalize_identity(kind, value, network=network)
+    norm = _normalized_for_fields(kind, value, network)
     with transaction.atomic():
         locked = lock_live_customer(customer)
         current = Identity.objects.filter(kind=norm.kind, normalized=norm.normalized).first()
