@@ -7,7 +7,7 @@ shape, never with a 500; `msg` is in the request's language (pydantic's messages
 that shape by api.middleware.ApiErrorShapeMiddleware.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -138,19 +138,54 @@ def too_large_body() -> dict:
     return error_body((["body"], msg, "request_too_large"))
 
 
-def django_error_body(exc: ValidationError) -> dict:
-    """A service's refusal, on the body's field. A handler whose body names a field otherwise
-    than its service (`order_id` for `order`) renames it with core.validation.errors_renamed,
-    one mapping per endpoint; a dotted field, "customer.first_name", is at
-    ["body", "customer", "first_name"]."""
+# Refusals about a record the request acts on, not about a field of its body: the services key
+# them by the record ("case": closed, its customer erased, no rule to route it; "message": not
+# one to split off) or, with no field, by a code that names it (customer_gone). Each maps to
+# the path parameter that names the record; see record_loc. No body has a field of these names.
+RECORD_FIELDS = {"case": "case_id", "message": "message_id"}
+RECORD_CODES = {"customer_gone": "customer_id", "case_moved": "case_id"}
+
+
+def record_loc(param: str, path_params: Collection[str]) -> list:
+    """Where a refusal about a record points: the path parameter that names it,
+    ["path", "case_id"], or [] when nothing in the request names it (POST /cases finds its
+    customer from an email; /gestures/{id}/approve names the gesture, not its case), as a 404
+    answers []. Never a body field the client did not send."""
+    return ["path", param] if param in path_params else []
+
+
+def django_error_body(exc: ValidationError, path_params: Collection[str] = ()) -> dict:
+    """A service's refusal, on the body's field, or on the record it is about (record_loc).
+    A handler whose body names a field otherwise than its service (`order_id` for `order`)
+    renames it with core.validation.errors_renamed, one mapping per endpoint; a dotted field,
+    "customer.first_name", is at ["body", "customer", "first_name"]. `path_params`: the names
+    in the request's path (`case_id`)."""
     items = []
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
-            loc = ["body"] if field == "__all__" else ["body", *field.split(".")]
-            items.extend((loc, " ".join(error.messages), error.code or "invalid") for error in errors)
+            for error in errors:
+                if field in RECORD_FIELDS:
+                    loc = record_loc(RECORD_FIELDS[field], path_params)
+                elif field == "__all__":
+                    loc = _non_field_loc(error.code, path_params)
+                else:
+                    loc = ["body", *field.split(".")]
+                items.append((loc, " ".join(error.messages), error.code or "invalid"))
     else:
-        items.extend((["body"], " ".join(error.messages), error.code or "invalid") for error in exc.error_list)
+        items.extend((_non_field_loc(error.code, path_params), " ".join(error.messages), error.code or "invalid")
+                     for error in exc.error_list)
     return error_body(*items)
+
+
+def _non_field_loc(code: str | None, path_params: Collection[str]) -> list:
+    if code in RECORD_CODES:
+        return record_loc(RECORD_CODES[code], path_params)
+    return ["body"]
+
+
+def _path_params(request) -> Collection[str]:
+    match = getattr(request, "resolver_match", None)
+    return match.kwargs.keys() if match is not None else ()
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
@@ -166,7 +201,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(ValidationError)
     def service_invalid(request, exc):
-        return respond(request, django_error_body(exc), 422)
+        return respond(request, django_error_body(exc, _path_params(request)), 422)
 
     @api.exception_handler(InvalidCursor)
     def bad_cursor(request, exc):

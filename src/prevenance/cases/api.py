@@ -75,6 +75,7 @@ Cursor = Query(None, max_length=500)
 CASE_FIELDS = {"order": "order_id", "team": "team_id", "assignee": "assignee_id"}
 TEMPLATE_FIELDS = {"team": "team_id"}
 SLA_POLICY_FIELDS = {"calendar": "calendar_id"}
+MERGE_FIELDS = {"loser": "loser_id"}
 
 
 def _found(model, pk: int | None, field: str, message: str):
@@ -209,7 +210,8 @@ def route_case(request, case_id: int):
 def merge_case(request, case_id: int, payload: MergeIn):
     survivor = access_case(request.auth, case_id, perm="cases.merge_case")
     loser = access_case(request.auth, payload.loser_id, perm="cases.merge_case")
-    return services.merge_cases(survivor=survivor, loser=loser, actor=request.auth)
+    with errors_renamed(MERGE_FIELDS):
+        return services.merge_cases(survivor=survivor, loser=loser, actor=request.auth)
 
 
 @router.post("/{case_id}/messages/{message_id}/split", response={201: CaseOut, **BODY_ERRORS},

@@ -81,7 +81,9 @@ def display_email(text: str) -> str:
     `clàire@xn--exmple-cua.com`) in its Unicode form (`clàire@exämple.com`); in a text that holds
     addresses (a From header as given, `Clàire <clàire@xn--exmple-cua.com>`), each of them. Only
     for showing: what is stored, compared and sent keeps the A-labels. A domain whose labels do
-    not decode (IDNA, as normalize_email encoded them) is left as it is, and so is the rest."""
+    not decode (IDNA, as normalize_email encoded them) is left as it is, and so is the rest; so
+    is one that would read as another domain (imitates_another_domain): `xn--pypal-4ve.com`,
+    not a `pаypal.com` whose Cyrillic "а" no one sees."""
     if "xn--" not in (text or "").lower():
         return text
     return _A_LABEL_DOMAIN_RE.sub(_unicode_domain, text)
@@ -90,9 +92,55 @@ def display_email(text: str) -> str:
 def _unicode_domain(match: re.Match) -> str:
     try:
         # The codec decodes only a lower-case prefix; a domain's case carries no meaning.
-        return "@" + match.group(1).lower().encode("ascii").decode("idna")
+        domain = match.group(1).lower().encode("ascii").decode("idna")
     except UnicodeError:  # not valid punycode, or a label that does not round-trip
         return match.group(0)
+    return match.group(0) if imitates_another_domain(domain) else "@" + domain
+
+
+# Scripts a label may mix (ICU's "highly restrictive" level, which Chromium's IDN display policy
+# uses): one script, or Latin with the scripts Japanese, Chinese or Korean write together.
+_SCRIPT_MIXES = (
+    frozenset(("LATIN", "CJK", "HIRAGANA", "KATAKANA")),
+    frozenset(("LATIN", "CJK", "BOPOMOFO")),
+    frozenset(("LATIN", "CJK", "HANGUL")),
+)
+# Lower-case letters that read as Latin ones (Chromium's list for Cyrillic; ours for Greek); IDNA
+# has lowered the rest. A label of these alone, "аррӏе", is read "apple".
+_LATIN_LOOKALIKES = {
+    "CYRILLIC": frozenset("асԁеһіјӏорԛѕԝхуъьҽпгѵѡ"),
+    "GREEK": frozenset("αγεικνορτυχω"),
+}
+
+
+def imitates_another_domain(domain: str) -> bool:
+    """Whether a Unicode domain could pass for another one: a label that mixes scripts (Latin
+    and Cyrillic: "pаypal"), or one made only of Cyrillic or Greek letters that look Latin
+    ("аррӏе") outside a top-level domain of that script (пример.рф and аррӏе.рф are read as
+    they are written). Chromium's display policy, simplified; a browser shows such a domain in
+    A-labels, and so do we."""
+    labels = [label for label in domain.split(".") if label]
+    top_scripts = _scripts(labels[-1]) if labels else set()
+    for label in labels:
+        scripts = _scripts(label)
+        if len(scripts) > 1 and not any(scripts <= mix for mix in _SCRIPT_MIXES):
+            return True
+        if len(scripts) == 1 and scripts != top_scripts:
+            lookalikes = _LATIN_LOOKALIKES.get(next(iter(scripts)))
+            if lookalikes and all(ch in lookalikes for ch in label if _is_letter(ch)):
+                return True
+    return False
+
+
+def _scripts(label: str) -> set[str]:
+    # A character's script taken from the first word of its Unicode name (LATIN, CYRILLIC,
+    # CJK, HIRAGANA...): near enough for letters, without a Unicode script database. Digits,
+    # hyphens, combining marks and modifier letters (々, ー) belong to no script here.
+    return {re.split(r"[ -]", unicodedata.name(ch, "UNKNOWN"))[0] for ch in label if _is_letter(ch)}
+
+
+def _is_letter(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Lu", "Ll", "Lt", "Lo")
 
 
 def _invalid_email(raw: str) -> ValidationError:

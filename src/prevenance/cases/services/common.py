@@ -275,9 +275,11 @@ def case_text(case: Case) -> str:
     return f"{case.subject}\n{first or ''}"
 
 
-def refuse_closed(case: Case) -> None:
+def refuse_closed(case: Case, *, field: str = "case") -> None:
+    """Refuse a closed case, on `field`: "case" for the case acted on, the input's own name for
+    another one (merge_cases's "loser"), so an interface points at the case that is closed."""
     if case.status == CaseStatus.CLOSED:
-        raise invalid("case", _("Case %(reference)s is closed.") % {"reference": case.reference}, "case_closed")
+        raise invalid(field, _("Case %(reference)s is closed.") % {"reference": case.reference}, "case_closed")
 
 
 def next_reference(when: datetime) -> str:

@@ -73,7 +73,7 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
         if survivor.merged_into_id or loser.merged_into_id:
             raise invalid("loser", _("One of these cases was already merged into another case."), "already_merged")
         refuse_closed(survivor)
-        refuse_closed(loser)
+        refuse_closed(loser, field="loser")
         if survivor.customer_id is None or loser.customer_id is None:
             # Erasure unlinks a person's cases: two unlinked cases may be two people's.
             raise invalid("loser", _("A case of an erased customer cannot be merged."), "customer_erased")

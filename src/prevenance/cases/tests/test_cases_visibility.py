@@ -184,7 +184,7 @@ def test_no_gesture_lands_on_a_hidden_survivor_through_a_merged_case(agent, clie
     refused = ApiClient(agent).post(f"/cases/{merged_away['loser'].pk}/gestures",
                                     {"type": "refund", "amount": "10", "currency": "EUR", "reason": "Colis abîmé"})
     assert refused.status_code == 422
-    assert refused.json()["detail"][0]["type"] == "case_not_visible"
+    assert [(e["loc"], e["type"]) for e in refused.json()["detail"]] == [(["path", "case_id"], "case_not_visible")]
     assert merged_away["survivor"].reference not in refused.content.decode()
     assert not Gesture.objects.exists()
     client.force_login(agent)
@@ -204,7 +204,8 @@ def test_no_customer_message_lands_on_a_hidden_survivor_through_the_api(agent, m
     before = Message.objects.count()
     refused = ApiClient(agent).post(f"/cases/{merged_away['loser'].pk}/messages",
                                     {"kind": "inbound", "body": "Toujours rien.", "channel": "chat"})
-    assert refused.status_code == 422 and refused.json()["detail"][0]["type"] == "case_not_visible"
+    assert refused.status_code == 422
+    assert [(e["loc"], e["type"]) for e in refused.json()["detail"]] == [(["path", "case_id"], "case_not_visible")]
     assert Message.objects.count() == before
 
 
@@ -242,7 +243,8 @@ def test_a_merge_committed_between_the_check_and_the_lock_still_keeps_the_messag
     monkeypatch.setattr(intake_services, "lock_live_case", merge_then_lock)
     before = Message.objects.count()
     refused = ApiClient(agent).post(f"/cases/{ours.pk}/messages", {"kind": "inbound", "body": "Toujours rien.", "channel": "chat"})
-    assert refused.status_code == 422 and refused.json()["detail"][0]["type"] == "case_not_visible"
+    assert refused.status_code == 422
+    assert [(e["loc"], e["type"]) for e in refused.json()["detail"]] == [(["path", "case_id"], "case_not_visible")]
     assert Message.objects.count() == before
 
 

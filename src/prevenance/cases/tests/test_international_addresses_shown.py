@@ -106,3 +106,33 @@ def test_the_suspended_queue_shows_the_sender_as_given_in_unicode(client, superv
 )
 def test_only_a_domain_in_a_labels_that_decodes_is_changed(shown, read):
     assert display_email(shown) == read
+
+
+@pytest.mark.parametrize(
+    ("read", "shown"),  # the address as written, and as a page shows it
+    [
+        ("claire@exämple.com", "claire@exämple.com"),
+        ("用户@例子.广告", "用户@例子.广告"),
+        ("anna@пример.рф", "anna@пример.рф"),  # Cyrillic letters under a Cyrillic top-level domain
+        ("anna@аррӏе.рф", "anna@аррӏе.рф"),
+        ("info@ドメイン名例.jp", "info@ドメイン名例.jp"),  # kanji and katakana: Japanese writes them together
+        ("info@ελλάδα.gr", "info@ελλάδα.gr"),
+        ("support@аррӏе.com", "support@xn--80ak6aa92e.com"),  # all Cyrillic, each letter a Latin look-alike
+        ("support@pаypal.com", "support@xn--pypal-4ve.com"),  # a Cyrillic "а" among Latin letters
+        ("support@paypal.xn--pypal-4ve.com", "support@paypal.xn--pypal-4ve.com"),  # in any label
+        ("support@οτ.com", "support@xn--0xak.com"),  # Greek omicron and tau
+    ],
+)
+def test_a_domain_that_would_pass_for_another_is_shown_in_a_labels(read, shown):
+    local, _at, domain = read.partition("@")
+    assert display_email(f"{local}@{domain.encode('idna').decode()}") == shown  # stored in A-labels
+
+
+def test_the_case_page_shows_a_look_alike_sender_domain_in_a_labels(client, agent):
+    case = ingest_email(raw=raw_email("support@pаypal.com", subject="Votre compte", message_id="p1@example.com")).case
+
+    html = page(client, agent, reverse("cases:case", kwargs={"case_id": case.pk}))
+
+    thread = html[html.index('id="thread"'):html.index('id="thread-end"')]
+    assert "<strong>support@xn--pypal-4ve.com</strong>" in thread
+    assert "pаypal" not in html
