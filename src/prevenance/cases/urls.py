@@ -47,6 +47,7 @@ urlpatterns += [
     path("<int:case_id>/route/", case_actions.case_route, name="case_route"),
     path("<int:case_id>/take/", case_actions.case_take, name="case_take"),
     path("<int:case_id>/labels/", case_actions.case_labels, name="case_labels"),
+    path("<int:case_id>/copies/", case_actions.case_copies, name="case_copies"),
     path("<int:case_id>/merge/", case_actions.case_merge, name="case_merge"),
     path("<int:case_id>/messages/<int:message_id>/split/", case_actions.case_split, name="case_split"),
     path("<int:case_id>/gestures/", case_actions.case_gesture, name="case_gesture"),

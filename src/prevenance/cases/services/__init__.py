@@ -6,6 +6,7 @@ Sub-modules by sub-domain; import the services from here.
 from prevenance.cases.services.acknowledgements import acknowledge_case
 from prevenance.cases.services.agent_entry import record_agent_contact
 from prevenance.cases.services.common import Intake, lock_case
+from prevenance.cases.services.copies import change_case_copies
 from prevenance.cases.services.costs import ensure_default_channel_costs
 from prevenance.cases.services.default_templates import ensure_default_templates
 from prevenance.cases.services.email_intake import ingest_email
@@ -78,6 +79,7 @@ __all__ = [
     "Intake",
     "add_inbound_message",
     "add_note",
+    "change_case_copies",
     "add_reply",
     "approve_gesture",
     "cancel_gesture",

@@ -191,11 +191,8 @@ def queue_delivery(message: Message, *, subject: str = "", copy_people: bool = T
     """
     if message.kind != MessageKind.OUTBOUND:
         raise ValueError(f"Only outbound messages are delivered, not {message.kind!r}")
-    if message.channel != Channel.EMAIL:
-        _record_error(message, Unreachable("no_channel", channel=message.channel))
-        return
     case = message.case  # the caller's (locked) case
-    addressing = email_addressing(case, message_id=message.message_id, copy_people=copy_people)
+    addressing = message_addressing(case, message.channel, message_id=message.message_id, copy_people=copy_people)
     if isinstance(addressing, Unreachable):
         _record_error(message, addressing)
         return
@@ -204,6 +201,17 @@ def queue_delivery(message: Message, *, subject: str = "", copy_people: bool = T
         setattr(message, name, value)
     update_instance(message, list(fields))
     enqueue_on_commit(case_tasks.deliver_message, message.pk)  # at once; the row is leased to this task
+
+
+def message_addressing(
+    case: Case, channel: str, *, message_id: str | None = None, copy_people: bool = True,
+) -> dict[str, Any] | Unreachable:
+    """Who an OUTBOUND message on `channel` goes to (email_addressing), or why it is not sent:
+    Prévenance sends on email only. queue_delivery addresses every message with it, and the
+    case page shows a reply's recipients with it (selectors.reply_recipients), so the two agree."""
+    if channel != Channel.EMAIL:
+        return Unreachable("no_channel", channel=channel)
+    return email_addressing(case, message_id=message_id, copy_people=copy_people)
 
 
 def first_message_answered(message: Mapping[str, Any]) -> _Answered | None:

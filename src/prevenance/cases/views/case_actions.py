@@ -21,6 +21,7 @@ from prevenance.cases.services import (
     add_note,
     add_reply,
     assign_case,
+    change_case_copies,
     change_status,
     classify_case,
     merge_cases,
@@ -31,6 +32,7 @@ from prevenance.cases.services import (
 )
 from prevenance.cases.views.case_forms import (
     AssignForm,
+    CopiesForm,
     GestureForm,
     LabelsForm,
     MergeForm,
@@ -164,6 +166,16 @@ def case_labels(request, case_id: int):
     return _run(request, case, form, "labels_form", lambda data: classify_case(
         case=case, type=data["type"], language=data["language"], channel=data["channel"], tags=list(data["tags"]),
         root_cause=data["root_cause"], actor=request.user), "labels")
+
+
+@login_required
+@require_POST
+def case_copies(request, case_id: int):
+    """Put people in copy of the case's replies, or take one out; the next reply copies the new list."""
+    case = access_case(request.user, case_id, perm="cases.change_case")
+    form = CopiesForm(request.POST)
+    return _run(request, case, form, "copies_form", lambda data: change_case_copies(
+        case=case, actor=request.user, add=data["add"], remove=[data["remove"]] if data["remove"] else []), "reply")
 
 
 def _case_typed(user, typed: str):

@@ -1,5 +1,7 @@
 """The forms of the case page: they parse what the agent typed; the services decide."""
 
+import re
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.choices import BaseChoiceIterator
@@ -9,9 +11,14 @@ from prevenance.cases.choices import CaseType, GestureType
 from prevenance.cases.forms import MultipleFileField, SubmittedOnceForm
 from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
 from prevenance.cases.selectors.root_causes import root_cause_choices
+from prevenance.cases.services.common import MAX_ADDRESSES
 from prevenance.core.choices import Channel
 from prevenance.core.forms import ServiceErrorsMixin
 from prevenance.customers.choices import Language
+from prevenance.customers.normalize import MAX_IDENTITY_LENGTH
+
+# How people paste several addresses: "a@x.fr, b@y.fr; c@z.fr" or one a line.
+_ADDRESS_SEPARATORS = re.compile(r"[,;\s]+")
 
 
 class ReplyForm(ServiceErrorsMixin, SubmittedOnceForm):
@@ -91,3 +98,16 @@ class GestureForm(ServiceErrorsMixin, SubmittedOnceForm):
     amount = forms.CharField(label=_("Amount"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     currency = forms.CharField(label=_("Currency"), max_length=3, initial="EUR")
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class CopiesForm(ServiceErrorsMixin, forms.Form):
+    """Addresses to put in copy of the replies (`add`, typed) or one to take out (`remove`, the
+    button beside it): change_case_copies checks each."""
+
+    prefix = "copies"
+    add = forms.CharField(label=_("Add people in copy"), required=False, max_length=MAX_ADDRESSES * (MAX_IDENTITY_LENGTH + 2),
+                          help_text=_("Email addresses, separated by commas or spaces."))
+    remove = forms.CharField(required=False, max_length=MAX_IDENTITY_LENGTH, widget=forms.HiddenInput)
+
+    def clean_add(self) -> list[str]:
+        return [address for address in _ADDRESS_SEPARATORS.split(self.cleaned_data["add"]) if address]

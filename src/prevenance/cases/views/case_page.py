@@ -19,6 +19,7 @@ from prevenance.cases.selectors.case_page import (
     reply_templates_for,
 )
 from prevenance.cases.selectors.inbox import sla_times
+from prevenance.cases.selectors.reply_recipients import reply_recipients
 from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.services.common import live_case_id
 from prevenance.cases.services.handling import default_reply_channel
@@ -30,6 +31,7 @@ from prevenance.cases.services.templates import (
 )
 from prevenance.cases.views.case_forms import (
     AssignForm,
+    CopiesForm,
     GestureForm,
     LabelsForm,
     MergeForm,
@@ -68,6 +70,7 @@ def _forms(case, user, given: dict) -> dict:
         "labels_form": LabelsForm(initial=initial_labels, current_root_cause_id=case.root_cause_id),
         "merge_form": MergeForm(),
         "gesture_form": GestureForm(),
+        "copies_form": CopiesForm(),
     }
     forms.update(given)
     return forms
@@ -116,7 +119,9 @@ def case_context(request, case, **given) -> dict:
         # The survivor's reference only for someone who may open it.
         # The tone guidance of the signature the reply will carry, above the reply box (issue item 8).
         "signature": _signature(case, user),
-        "signed_by_email": default_reply_channel(case) == Channel.EMAIL,  # add_reply signs email replies only
+        # Who the next reply goes to, read as the sending addresses it; add_reply signs email replies only.
+        "recipients": (recipients := reply_recipients(case)),
+        "signed_by_email": recipients.channel == Channel.EMAIL,
         "merged_into": visible_cases(user).filter(pk=case.merged_into_id).first() if case.merged_into_id else None,
         **_forms(case, user, given),
     }
