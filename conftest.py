@@ -45,6 +45,19 @@ def _static_files_by_their_own_names():
     plain.disable()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _files_stored_out_of_the_checkout(tmp_path_factory):
+    """Files the tests store (attachments, raw emails, suspended messages) go to a folder of
+    their own, not to var/media, which holds the files of `make run`'s data: tests that do not
+    set MEDIA_ROOT themselves wrote there and left their files behind."""
+    from django.test.utils import override_settings
+
+    media = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
+    media.enable()
+    yield
+    media.disable()
+
+
 @pytest.fixture(autouse=True)
 def _case_number_sequences_checked_again():
     """A test's transaction rolls back the year's case-number sequence (PostgreSQL) that an
