@@ -178,15 +178,14 @@ def change_status(*, case: Case, status: str, actor) -> Case:
 
 
 def _check_assignee(assignee, team: Team | None) -> None:
+    """Refusals name the person as the assignee picker shows them (full name, else login)."""
     if assignee is None:
         return
+    name = assignee.get_full_name() or assignee.get_username()
     if not assignee.is_active or not assignee.has_perm("cases.change_case"):
-        raise invalid("assignee", _("%(user)s cannot handle cases.") % {"user": assignee.get_username()}, "not_an_agent")
+        raise invalid("assignee", _("%(user)s cannot handle cases.") % {"user": name}, "not_an_agent")
     if team is not None and not team.members.filter(pk=assignee.pk).exists():
-        raise invalid(
-            "assignee", _("%(user)s is not a member of the team %(team)s.") % {"user": assignee.get_username(), "team": team.name},
-            "not_in_team",
-        )
+        raise invalid("assignee", _("%(user)s is not a member of the team %(team)s.") % {"user": name, "team": team.name}, "not_in_team")
 
 
 def _assign(locked: Case, *, assignee, team: Team | None, actor) -> None:

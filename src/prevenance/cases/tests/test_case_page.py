@@ -196,10 +196,12 @@ def test_assign_to_me_keeps_the_team(client, agent, setup):
 
 
 def test_assigning_someone_outside_the_team_is_refused_on_the_field(client, agent, supervisor, setup):
+    supervisor.first_name, supervisor.last_name = "Sarah", "Petit"
+    supervisor.save(update_fields=["first_name", "last_name"])
     client.force_login(agent)
     response = client.post(url("case_assign", setup["case"]), {"team": setup["team"].pk, "assignee": supervisor.pk}, **HX)
     assert response.status_code == 400
-    assert "is not a member of the team" in response.content.decode()
+    assert f"Sarah Petit is not a member of the team {setup['team'].name}." in response.content.decode()  # the name shown in the picker
     setup["case"].refresh_from_db()
     assert setup["case"].assignee is None
 

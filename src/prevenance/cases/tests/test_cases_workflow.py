@@ -122,12 +122,15 @@ def test_assign_to_a_team_member(agent, supervisor):
 @pytest.mark.django_db
 def test_assign_refuses_an_outsider_or_a_user_without_the_role(agent, supervisor, marketer):
     team = TeamFactory(members=[supervisor])
+    agent.first_name, agent.last_name = "Sarah", "Petit"
+    agent.save(update_fields=["first_name", "last_name"])
     case = open_email_case().case
     with pytest.raises(ValidationError) as outsider:
         assign_case(case=case, assignee=agent, team=team, actor=supervisor)
     with pytest.raises(ValidationError) as no_role:
         assign_case(case=case, assignee=marketer, team=None, actor=supervisor)
-    assert outsider.value.message_dict == {"assignee": [f"agent is not a member of the team {team.name}."]}
+    # Named as the assignee picker shows them: the full name, else the login.
+    assert outsider.value.message_dict == {"assignee": [f"Sarah Petit is not a member of the team {team.name}."]}
     assert no_role.value.message_dict == {"assignee": ["marketer cannot handle cases."]}
     case.refresh_from_db()
     assert (case.assignee, case.team) == (None, None)

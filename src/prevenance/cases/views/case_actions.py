@@ -121,7 +121,7 @@ def case_status(request, case_id: int):
 @require_POST
 def case_assign(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.change_case")
-    form = AssignForm(request.POST)
+    form = AssignForm(request.POST, current_team_id=case.team_id)
     return _run(request, case, form, "assign_form", lambda data: assign_case(
         case=case, assignee=data["assignee"], team=data["team"], actor=request.user), "assign")
 
@@ -132,7 +132,7 @@ def case_take(request, case_id: int):
     """Assign to me (shortcut a): the case keeps the team it has once locked; the service checks
     I belong to it, and that nobody took it since my page showed `seen_assignee`."""
     case = access_case(request.user, case_id, perm="cases.change_case")
-    form = AssignForm({"team": case.team_id or "", "assignee": request.user.pk})  # where refusals are shown
+    form = AssignForm({"team": case.team_id or "", "assignee": request.user.pk}, current_team_id=case.team_id)  # where refusals are shown
     seen = _seen_assignee(request, case)
     return _run(request, case, form, "assign_form", lambda _data: take_case(
         case=case, actor=request.user, seen_assignee_id=seen), "assign")
@@ -154,7 +154,7 @@ def case_route(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.change_case")
     # The team alone: a current assignee the form would refuse (deactivated since) is the very
     # case routing again is for.
-    form = AssignForm({"team": case.team_id or "", "assignee": ""})
+    form = AssignForm({"team": case.team_id or "", "assignee": ""}, current_team_id=case.team_id)
     return _run(request, case, form, "assign_form", lambda _data: route_again(case=case, actor=request.user), "assign")
 
 

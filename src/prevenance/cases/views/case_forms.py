@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from prevenance.cases.choices import CaseType, GestureType
 from prevenance.cases.forms import MultipleFileField, SubmittedOnceForm
 from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
+from prevenance.cases.selectors.assignees import agents, assignee_choices
 from prevenance.cases.selectors.root_causes import root_cause_choices
 from prevenance.cases.services.common import MAX_ADDRESSES
 from prevenance.core.choices import Channel
@@ -37,20 +38,31 @@ class NoteForm(ServiceErrorsMixin, SubmittedOnceForm):
     attachments = MultipleFileField(label=_("Attach files (optional)"), required=False)
 
 
-def agents():
-    """Active users who may handle cases (the assign_case service checks it again)."""
-    return get_user_model().objects.with_perm("cases.change_case").order_by("username")
-
-
 class AssignForm(ServiceErrorsMixin, forms.Form):
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("No team"))
+    # Any agent is parsed (assign_case decides who fits the team); the page offers them by team
+    # (AssigneeChoices), so the members of the case's team come first.
     assignee = forms.ModelChoiceField(label=_("Assignee"), queryset=get_user_model().objects.none(), required=False,
                                       empty_label=_("Nobody"))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, current_team_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = agents()
-        self.fields["assignee"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+        field = self.fields["assignee"]
+        field.queryset = agents()
+        field.widget.choices = AssigneeChoices(field.empty_label, current_team_id)
+
+
+class AssigneeChoices(BaseChoiceIterator):
+    """The assignee picker's options, one group per team (selectors.assignees), read in two
+    queries and only if the form is rendered."""
+
+    def __init__(self, empty_label, current_team_id: int | None):
+        self.empty_label, self.current_team_id, self._choices = empty_label, current_team_id, None
+
+    def __iter__(self):
+        if self._choices is None:
+            self._choices = [("", self.empty_label), *assignee_choices(self.current_team_id)]
+        yield from self._choices
 
 
 class LabelsForm(ServiceErrorsMixin, forms.Form):
