@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from prevenance.cases import events as case_events
@@ -59,7 +60,11 @@ def new_voucher_code() -> str:
 
 
 # "1,500" or "1.500": thousands to some readers, one and a half to others (as is "10.000").
-THOUSANDS_OR_DECIMALS = re.compile(r"[+]?[0-9]{1,3}(?:,[0-9]{3})+|[+]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
+# A first group starting with 0 is no thousand: "0,001" or "0.500" can only be decimals.
+THOUSANDS_OR_DECIMALS = re.compile(r"[+]?[1-9][0-9]{0,2}(?:(?:,[0-9]{3})+|(?:\.[0-9]{3})+)")
+# "1.000,50" (French, German) or "1,000.50" (English): thousands grouped with one mark, then
+# decimals after the other one, which can only be the decimal mark.
+GROUPED_THEN_DECIMALS = re.compile(r"[+-]?[1-9][0-9]{0,2}(?:(?:\.[0-9]{3})+,|(?:,[0-9]{3})+\.)[0-9]+")
 # In a currency of three decimals, "12.345" is twelve dinars 345 millimes: its one mark is decimal.
 ONE_GROUP_OF_THREE = re.compile(r"[+]?[0-9]{1,3}[.,][0-9]{3}")
 # What is left to read once the thousands spaces are gone: ASCII digits with one decimal mark
@@ -72,7 +77,8 @@ SPACED_THOUSANDS = re.compile(r"(?<![\d])([1-9]\d{0,2})((?:[ \u00a0\u202f]\d{3})
 def clean_amount(value, currency: str) -> Decimal:
     """A typed amount read without guessing, with the decimals `currency` has (a cleaned ISO
     4217 code): "10.50" is refused in yen, "12.345" taken as twelve dinars 345 millimes in
-    Tunisian dinars. Elsewhere a group of three digits ("1.500", "12.345") is ambiguous."""
+    Tunisian dinars. Elsewhere a group of three digits ("1.500", "12.345") is ambiguous, unless
+    the other mark follows it as the decimal one ("1.000,50" and "1,000.50" are 1000.50)."""
     amount = _read_amount(value, currency)
     if amount > max_amount(currency):
         raise ValidationError({"amount": [_("The amount cannot exceed %(max)s.") % {"max": _money(max_amount(currency), currency)}]})
@@ -84,12 +90,10 @@ def _read_amount(value, currency: str) -> Decimal:
     if isinstance(value, (float, bool)):
         raise ValidationError({"amount": [_("Give the amount as a decimal number, e.g. “12.50”.")]})
     if isinstance(value, str):
-        # "1 500,00" as French writes it (a space, or the no-break spaces a number format puts)
-        value = SPACED_THOUSANDS.sub(lambda match: match[1] + re.sub(r"\D", "", match[2]), value.strip())
+        value = _without_thousands_marks(value.strip())
     if isinstance(value, str) and THOUSANDS_OR_DECIMALS.fullmatch(value) and not _three_decimals(value, currency):
         # "1,500": one thousand five hundred to an English reader, 1.50 to a French one; "1.500" the other way round.
-        raise invalid("amount", _("“%(value)s” could be read two ways: write 1500 or 1500.00 (or 1,50 for one euro fifty).")
-                      % {"value": value.strip()[:40]}, "ambiguous_amount")
+        raise _ambiguous(value, currency)
     if isinstance(value, str) and not PLAIN_AMOUNT.fullmatch(value.strip()):
         raise ValidationError({"amount": [_("“%(value)s” is not an amount.") % {"value": value.strip()[:40]}]})
     try:
@@ -101,6 +105,41 @@ def _read_amount(value, currency: str) -> Decimal:
     if amount <= 0:
         raise ValidationError({"amount": [_("The amount must be greater than zero.")]})
     return amount
+
+
+def _without_thousands_marks(value: str) -> str:
+    """`value` without the marks that can only group thousands: the spaces of "1 500,00" (or
+    the no-break spaces a number format puts), and the first mark of "1.000,50" or "1,000.50",
+    where the other mark follows the groups. A lone mark ("1.500") is left: it is ambiguous."""
+    value = SPACED_THOUSANDS.sub(lambda match: match[1] + re.sub(r"\D", "", match[2]), value)
+    if GROUPED_THEN_DECIMALS.fullmatch(value):
+        grouping = "." if value.rfind(",") > value.rfind(".") else ","
+        value = value.replace(grouping, "")
+    return value
+
+
+def _ambiguous(value: str, currency: str) -> ValidationError:
+    """The refusal of "1,500" or "1.500" (THOUSANDS_OR_DECIMALS) with what it is read as either
+    way, in `currency` and in the reader's language: 1500, or 1.50 ("1,50" in French), as each
+    can be typed without doubt. The decimal reading is not offered when the currency cannot
+    hold it (12.345 EUR, 1.5 JPY), nor when several marks leave none ("1,000,000")."""
+    shown = value[:40]
+    whole = re.sub(r"[^0-9]", "", value)  # every mark a thousands one: "1,500" → "1500"
+    if value.count(",") + value.count(".") > 1:
+        message = _("“%(value)s” could be %(whole)s %(currency)s, or a mistyped decimal amount: "
+                    "write %(whole)s if you mean %(whole)s %(currency)s.")
+        return invalid("amount", message % {"value": shown, "whole": whole, "currency": currency}, "ambiguous_amount")
+    fraction = Decimal(value.replace(",", "."))  # the one mark a decimal one: "1,500" → 1.5
+    needed = max(0, -fraction.normalize().as_tuple().exponent)  # 1.5 → 1, 10.000 → 0, 12.345 → 3
+    decimals = number_format(fraction, max(needed, minor_units(currency)))  # "1.50", "10", "12.345"
+    params = {"value": shown, "whole": whole, "fraction": decimals, "currency": currency}
+    if needed > minor_units(currency):
+        message = _("“%(value)s” could be %(whole)s %(currency)s, or %(fraction)s, which has too many decimals "
+                    "for %(currency)s: write %(whole)s if you mean %(whole)s %(currency)s.")
+    else:
+        message = _("“%(value)s” could be %(whole)s %(currency)s or %(fraction)s %(currency)s: "
+                    "write %(whole)s or %(fraction)s.")
+    return invalid("amount", message % params, "ambiguous_amount")
 
 
 def _three_decimals(value: str, currency: str) -> bool:

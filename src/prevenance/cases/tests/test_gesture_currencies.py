@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from prevenance.cases.choices import GestureStatus, GestureType
 from prevenance.cases.models import ChannelCost, DelegationLimit, Gesture, TrustThreshold
@@ -100,6 +101,41 @@ def test_in_dinars_a_typed_group_of_three_digits_is_millimes_and_several_groups_
             ask(agent, typed, currency)
         assert refused.value.error_dict["amount"][0].code == "ambiguous_amount"
     assert sorted(Gesture.objects.values_list("amount", flat=True)) == [Decimal("1.5"), Decimal("12.345")]
+
+
+def amount_refusal(agent, typed, currency):
+    with pytest.raises(ValidationError) as refused:
+        ask(agent, typed, currency)
+    [error] = refused.value.error_dict["amount"]
+    return error.code, error.messages[0]
+
+
+def test_an_ambiguous_yen_amount_offers_only_the_readings_yen_can_have(agent, limits):
+    with translation.override("en"):
+        assert amount_refusal(agent, "10.000", "JPY") == (
+            "ambiguous_amount", "“10.000” could be 10000 JPY or 10 JPY: write 10000 or 10.")
+        assert amount_refusal(agent, "1,500", "JPY") == ("ambiguous_amount", "“1,500” could be 1500 JPY, or 1.5, "
+                                                         "which has too many decimals for JPY: write 1500 if you mean 1500 JPY.")
+    assert not Gesture.objects.exists()
+
+
+def test_an_ambiguous_dinar_amount_is_read_both_ways_with_millimes(agent, limits):
+    with translation.override("en"):
+        assert amount_refusal(agent, "1.500.000", "TND") == ("ambiguous_amount", "“1.500.000” could be 1500000 TND, "
+                                                             "or a mistyped decimal amount: write 1500000 if you mean 1500000 TND.")
+
+
+def test_a_zero_before_the_mark_is_decimals_in_every_currency(agent, limits):
+    assert amount_refusal(agent, "0,001", "JPY") == ("currency_decimals", "JPY amounts have no decimals: 0.001 JPY.")
+    assert ask(agent, "0,001", "TND").amount == Decimal("0.001")
+    assert ask(agent, "0.005", "KWD").amount == Decimal("0.005")
+
+
+def test_grouped_thousands_with_a_decimal_mark_after_them_are_read_in_every_currency(agent, limits):
+    assert ask(agent, "1.000,500", "TND").amount == Decimal("1000.500")
+    assert ask(agent, "1,000.125", "TND").amount == Decimal("1000.125")
+    assert ask(agent, "1.000,00", "JPY").amount == Decimal("1000")  # trailing zeros are no decimals
+    assert amount_refusal(agent, "1.000,50", "JPY") == ("currency_decimals", "JPY amounts have no decimals: 1,000.50 JPY.")
 
 
 def test_a_limit_of_5000_yen_covers_a_4999_yen_gesture(agent, limits):

@@ -433,6 +433,49 @@ def test_an_amount_with_a_thousands_dot_is_refused_as_ambiguous(agent):
     assert ask(agent, "1500.00").amount == Decimal("1500.00")
 
 
+def refusal(agent, typed, currency="EUR"):
+    with pytest.raises(ValidationError) as refused:
+        ask(agent, typed, currency=currency)
+    [error] = refused.value.error_dict["amount"]
+    return error.code, error.messages[0]
+
+
+def test_an_ambiguous_amount_is_refused_with_both_readings_of_what_was_typed(agent):
+    # The refusal once gave "write 1500 or 1500.00 (or 1,50 for one euro fifty)" whatever was
+    # typed, with a decimal comma on an English page: the agent is shown what they typed, read both ways.
+    with translation.override("en"):
+        assert refusal(agent, "1,500") == (
+            "ambiguous_amount", "“1,500” could be 1500 EUR or 1.50 EUR: write 1500 or 1.50.")
+        assert refusal(agent, "12.345") == ("ambiguous_amount", "“12.345” could be 12345 EUR, or 12.345, which "
+                                            "has too many decimals for EUR: write 12345 if you mean 12345 EUR.")
+        assert refusal(agent, "2.000.000") == ("ambiguous_amount", "“2.000.000” could be 2000000 EUR, or a "
+                                               "mistyped decimal amount: write 2000000 if you mean 2000000 EUR.")
+    with translation.override("fr"):
+        code, message = refusal(agent, "1.500")
+        assert code == "ambiguous_amount" and "1500 EUR" in message and "1,50 EUR" in message  # a French decimal comma
+        assert "1.50 EUR" not in message and "one euro" not in message
+    assert Gesture.objects.count() == 0
+
+
+def test_a_zero_before_the_mark_makes_the_digits_after_it_decimals(agent):
+    # "0,001" cannot be thousands: it has too many decimals for euros, as "0.001" had.
+    for typed in ("0,001", "0.001"):
+        assert refusal(agent, typed) == ("currency_decimals", "At most two decimal places.")
+    assert Gesture.objects.count() == 0
+    assert ask(agent, "0,500").amount == Decimal("0.50")  # trailing zeros are no extra cents
+
+
+def test_thousands_grouped_with_one_mark_and_decimals_after_the_other_are_read(agent):
+    # "1.000,50" as French or German write it, "1,000.50" as English does: the two marks tell which is which.
+    assert [ask(agent, typed).amount for typed in ("1.000,50", "1,000.50", "1.234.567,8", "+1,234,567.89")] == [
+        Decimal("1000.50"), Decimal("1000.50"), Decimal("1234567.80"), Decimal("1234567.89")]
+    assert refusal(agent, "1.000,505") == ("currency_decimals", "At most two decimal places.")
+    for odd in ("1.00,50", "1.000,", "0.000,50", "1.000,000,50", "1,000.000.50"):
+        with pytest.raises(ValidationError) as refused:
+            ask(agent, odd)
+        assert refused.value.message_dict == {"amount": [f"“{odd}” is not an amount."]}
+
+
 def test_an_amount_in_another_notation_is_refused_not_guessed(agent):
     # Python's Decimal reads all of these; a person typing them meant something else, or nothing.
     for typed in ("1_000", "1e2", "\u0661\u0662", "12 EUR", "0x10", "1.2.3"):
