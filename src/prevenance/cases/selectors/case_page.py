@@ -1,13 +1,18 @@
-"""Reads for the case page: the templates an agent may pick, the customer's other cases, gestures."""
+"""Reads for the case page: the templates an agent may pick, the customer's other cases, gestures,
+the customer's addresses a thread needs."""
+
+from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from prevenance.cases.choices import TemplatePurpose
-from prevenance.cases.models import Attachment, Case, Gesture, ReplyTemplate
+from prevenance.cases.choices import MessageKind, TemplatePurpose
+from prevenance.cases.models import Attachment, Case, Gesture, Message, ReplyTemplate
 from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.validation import is_row_id
+from prevenance.customers.choices import IdentityKind
+from prevenance.customers.models import Identity
 
 OTHER_CASES_SHOWN = 10
 
@@ -29,6 +34,19 @@ def customer_open_cases(user, case: Case) -> list[Case]:
         return []
     others = visible_cases(user).filter(customer_id=case.customer_id, status__in=ACTIVE).exclude(pk=case.pk)
     return list(others.order_by("-created_at", "-id")[:OTHER_CASES_SHOWN])
+
+
+def customer_sender_addresses(case: Case, thread: Iterable[Message]) -> frozenset[str]:
+    """The case customer's email addresses, lowercase, for the thread to show a nameless email
+    from one of them under the customer's name (case_tags.inbound_sender). One query for the
+    page, none when no inbound email lacks a name or the customer has no name to show."""
+    customer = case.customer
+    if customer is None or not customer.display_name:
+        return frozenset()
+    if not any(message.kind == MessageKind.INBOUND and message.sender_address and not message.sender_name for message in thread):
+        return frozenset()
+    addresses = Identity.objects.filter(customer_id=customer.pk, kind=IdentityKind.EMAIL).values_list("normalized", flat=True)
+    return frozenset(address.lower() for address in addresses)
 
 
 def customer_cases(user, customer, *, limit: int = 20) -> list[Case]:

@@ -1,12 +1,14 @@
 """Display helpers for the case pages: sanitised message HTML, SLA time left, priority reasons,
-why an email was not sent."""
+why an email was not sent, who wrote a customer's message."""
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from django import template
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from prevenance.cases.choices import MessageKind
 from prevenance.cases.delivery_problems import message_send_error, message_send_lines
 from prevenance.cases.mail.problems import problem_lines as read_problems
 from prevenance.cases.mail.sanitize import sanitize_html
@@ -14,6 +16,7 @@ from prevenance.cases.priority import reason_label
 from prevenance.cases.selectors.gestures import approval_queue_count
 from prevenance.cases.selectors.suspended import waiting_suspended_count
 from prevenance.core.currencies import format_money
+from prevenance.customers.normalize import display_email
 
 register = template.Library()
 
@@ -54,6 +57,30 @@ def person(user) -> str:
 def problem_lines(message) -> list[dict[str, str]]:
     """What the intake flagged on this message (mail/problems.py), labelled in the reader's language."""
     return read_problems(message.problems)
+
+
+class Sender(NamedTuple):
+    """Who wrote an inbound message, as the thread shows them: `name` heads the message,
+    `address` goes on its From line ("" when the name shown is that address already)."""
+
+    name: str
+    address: str
+
+
+@register.simple_tag
+def inbound_sender(message, customer, customer_addresses) -> Sender:
+    """The From name, as mail clients show it; for a nameless email from one of the case
+    customer's addresses (`customer_addresses`, lowercase: selectors.case_page.customer_sender_addresses),
+    the customer's name, as helpdesks show the requester. Anyone else writing without a name (a
+    person in copy answering) stays known by their address. Nobody for a message we wrote."""
+    if message.kind != MessageKind.INBOUND:
+        return Sender(name="", address="")
+    address = display_email(message.sender_address)
+    name = message.sender_name
+    if not name and customer is not None and message.sender_address.lower() in customer_addresses:
+        name = customer.display_name
+    name = display_email(name or message.sender_address or str(customer or "") or _("Customer"))
+    return Sender(name=name, address=address if address != name else "")
 
 
 @register.filter

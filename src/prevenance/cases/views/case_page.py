@@ -16,6 +16,7 @@ from prevenance.cases.selectors.case_page import (
     access_attachment,
     case_gestures,
     customer_open_cases,
+    customer_sender_addresses,
     reply_templates_for,
 )
 from prevenance.cases.selectors.inbox import sla_times
@@ -66,7 +67,7 @@ def _forms(case, user, given: dict) -> dict:
     forms = {
         "reply_form": ReplyForm(templates=templates),
         "note_form": NoteForm(),
-        "assign_form": AssignForm(initial={"team": case.team, "assignee": case.assignee}),
+        "assign_form": AssignForm(initial={"team": case.team, "assignee": case.assignee}, current_team_id=case.team_id),
         "labels_form": LabelsForm(initial=initial_labels, current_root_cause_id=case.root_cause_id),
         "merge_form": MergeForm(),
         "gesture_form": GestureForm(),
@@ -111,6 +112,8 @@ def case_context(request, case, **given) -> dict:
         # Split is offered while another customer message would stay (split_message refuses otherwise);
         # an auto-reply or a bounce is not one.
         "customer_messages": sum(message.kind == MessageKind.INBOUND and not message.automatic for message in thread),
+        # A nameless email from the customer is shown under their name (case_tags.inbound_sender).
+        "customer_addresses": customer_sender_addresses(case, thread),
         "status_choices": _status_choices(case),
         "gestures": case_gestures(case) if user.has_perm("cases.view_gesture") else [],
         # A gesture on a merged case goes to its survivor (request_gesture): that case's delegation.
@@ -165,7 +168,9 @@ def reply_template(request, case_id: int):
     # template's: case_actions.case_reply), swapped out of band.
     signed = default_reply_channel(case) == Channel.EMAIL
     sign_off = sign_off_for(case, request.user, language=template.language if template else None) if signed else ""
-    return render(request, "cases/partials/reply_body.html", {"case": case, "reply_form": form, "sign_off": sign_off})
+    # Marked as a template's text: the page asks before replacing a draft, not this (template_picker.js).
+    context = {"case": case, "reply_form": form, "sign_off": sign_off, "from_template": template is not None}
+    return render(request, "cases/partials/reply_body.html", context)
 
 
 @login_required
