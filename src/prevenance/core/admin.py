@@ -366,14 +366,21 @@ class TaskEffectAdmin(admin.ModelAdmin):
         return False
 
 
-class UserPreferencesInline(admin.StackedInline):
+class UserPreferencesInline(admin.TabularInline):
     """A user's language (docs/dashboard.md, "My language"), for an administrator to set it for
-    someone: the pages at their next login, and the emails sent to them."""
+    someone: the pages at their next login, and the emails sent to them. Tabular: one row, with
+    no "#1" heading over a preference not saved yet."""
 
     model = UserPreferences
     fields = ("language",)
     can_delete = False  # blank is "as the browser or the site says": nothing to delete
     max_num = 1
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "language":  # the blank choice named, as on the user's own page
+            formfield.choices = [("", _("As their browser says")), *(choice for choice in formfield.choices if choice[0])]
+        return formfield
 
 
 User = get_user_model()

@@ -209,7 +209,8 @@ class TestPage:
         # Reached from the inbox's views, with how many wait.
         inbox = client.get(reverse("cases:inbox"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
         link = inbox.split(f'href="{QUEUE}"')[1].split("</a>")[0]
-        assert "Suspended messages" in link and '<span class="tab-count">1</span>' in link
+        assert "Suspended<span" in link and '<span class="tab-count">1</span>' in link
+        assert "Messages that could not become a case on their own" in inbox.split(f'href="{QUEUE}"')[1]  # its title says what they are
         client.force_login(agent)
         assert client.get(QUEUE).status_code == 403
         assert reverse("cases:suspended") not in client.get(reverse("cases:inbox")).content.decode()

@@ -146,6 +146,14 @@ class TestUserAdmin:
         assert 'name="preferences-0-language"' in page
         assert '<option value="fr" selected>French</option>' in page
 
+    def test_a_user_who_chose_none_is_shown_as_following_their_browser(self, client, root, agent):
+        client.force_login(root)
+
+        page = client.get(reverse("admin:auth_user_change", args=[agent.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+        assert '<option value="" selected>As their browser says</option>' in page
+        assert "#1" not in page  # no heading over a preference not saved yet
+
     def test_an_administrator_sets_a_users_language(self, client, root, agent):
         client.force_login(root)
         group = agent.groups.get()
