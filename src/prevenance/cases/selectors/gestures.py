@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import GestureStatus
 from prevenance.cases.models import DelegationLimit, Gesture
+from prevenance.cases.selectors.root_causes import reading_order
 from prevenance.cases.selectors.visibility import visible_cases
 from prevenance.core.csvio import spreadsheet_dialect, spreadsheet_safe
 from prevenance.core.currencies import AmountField, in_minor_units
@@ -136,29 +137,60 @@ def refusable_gestures(user) -> QuerySet[Gesture]:
 @dataclass(frozen=True)
 class WaitingGesture:
     gesture: Gesture  # with `granted_before`, as in the approval queue
-    decider_exists: bool  # an active approver other than the requester has a limit that covers it with the case's granted total
+    # The active approvers other than the requester whose limit covers it with the case's
+    # granted total, by name in reading order: whom the viewer may ask to decide.
+    deciders: tuple[str, ...]
     highest_limit: Decimal | None  # the highest of those approvers' limits in its currency; None: none of them has one
     limit_in_currency: bool  # some approver (the requester included) has a limit in its currency
     refusable: bool = False  # this user may refuse it (their limit covers the gesture alone; not theirs)
     over_on_case: bool = False  # the highest limit covers the gesture alone, not with what its case was granted
 
+    @property
+    def decider_exists(self) -> bool:
+        return bool(self.deciders)
 
-def _approvers_limits() -> list[tuple[int, dict[str, Decimal]]]:
-    """(user id, limits) of every active user who may approve gestures (a role, a permission
-    of their own, or superuser): a handful of supervisors."""
+
+@dataclass(frozen=True)
+class _Approver:
+    pk: int
+    name: str
+    limits: dict[str, Decimal]  # as `delegation_limits` gives them
+
+
+def _limits_of(user_ids: list[int]) -> dict[int, dict[str, Decimal]]:
+    """`delegation_limits` of many users in one query (their groups' limits and their own,
+    the highest per currency), instead of one query each."""
+    of_groups = DelegationLimit.objects.filter(group__user__in=user_ids).values_list("group__user", "currency", "max_amount")
+    own = DelegationLimit.objects.filter(user__in=user_ids).values_list("user", "currency", "max_amount")
+    largest: dict[int, dict[str, Decimal]] = {}
+    for user_id, currency, amount in of_groups.order_by().union(own.order_by(), all=True):
+        per_currency = largest.setdefault(user_id, {})
+        per_currency[currency] = max(per_currency.get(currency, amount), amount)
+    return {user_id: {currency: in_minor_units(amount, currency) for currency, amount in per_currency.items()}
+            for user_id, per_currency in largest.items()}
+
+
+def _approvers() -> list[_Approver]:
+    """Every active user who may approve gestures (a role, a permission of their own, or
+    superuser), a handful of supervisors, with their name and limits: two queries however many."""
     perm = Q(groups__permissions__codename="approve_gesture", groups__permissions__content_type__app_label="cases")
     perm |= Q(user_permissions__codename="approve_gesture", user_permissions__content_type__app_label="cases")
-    approvers = get_user_model().objects.filter(perm | Q(is_superuser=True), is_active=True).distinct()
-    return [(approver.pk, delegation_limits(approver)) for approver in approvers[:200]]
+    user_model = get_user_model()
+    users = list(
+        user_model.objects.filter(perm | Q(is_superuser=True), is_active=True)
+        .only(user_model.USERNAME_FIELD, "first_name", "last_name").distinct().order_by("pk")[:200]
+    )
+    limits = _limits_of([user.pk for user in users])
+    return [_Approver(user.pk, _agent_name(user), limits.get(user.pk, {})) for user in users]
 
 
 def gestures_beyond_my_limit(user) -> list[WaitingGesture]:
     """The other gestures waiting on cases this approver can see, which they may not decide on
-    (above their limit with what the case was already granted, or their own), and whether
-    another active approver may (their limit covers the case's total with it and it is not
-    their own request): a gesture nobody may decide on would
-    otherwise wait where nobody sees it; the page says an administrator must raise or set a
-    limit."""
+    (above their limit with what the case was already granted, or their own), and who else
+    may: the active approvers whose limit covers the case's total with it and whose request it
+    is not, by name. A gesture nobody may decide on would otherwise wait where nobody sees it;
+    the page says an administrator must raise or set a limit. The same few queries however
+    many gestures and approvers."""
     if not getattr(user, "is_authenticated", False) or not user.has_perm(APPROVE_GESTURE):
         return []
     decidable = gesture_approval_queue(user).values("pk")
@@ -168,15 +200,16 @@ def gestures_beyond_my_limit(user) -> list[WaitingGesture]:
     )
     if not waiting:
         return []
-    approvers = _approvers_limits()
+    approvers = _approvers()
     mine = delegation_limits(user)
     shown = []
     for gesture in waiting:
-        in_currency = [(pk, limits[gesture.currency]) for pk, limits in approvers if gesture.currency in limits]
-        others = [limit for pk, limit in in_currency if pk != gesture.requested_by_id]
-        highest = max(others, default=None)
+        in_currency = [(approver, approver.limits[gesture.currency]) for approver in approvers if gesture.currency in approver.limits]
+        others = [(approver, limit) for approver, limit in in_currency if approver.pk != gesture.requested_by_id]
+        highest = max((limit for _approver, limit in others), default=None)
         shown.append(WaitingGesture(
-            gesture, decider_exists=any(limit >= gesture.case_total for limit in others),
+            gesture,
+            deciders=tuple(sorted((approver.name for approver, limit in others if limit >= gesture.case_total), key=reading_order)),
             highest_limit=highest, limit_in_currency=bool(in_currency),
             refusable=gesture.requested_by_id != user.pk and gesture.amount <= mine.get(gesture.currency, Decimal("-1")),
             over_on_case=highest is not None and gesture.amount <= highest < gesture.case_total,

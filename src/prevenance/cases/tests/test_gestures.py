@@ -305,7 +305,8 @@ def test_gestures_nobody_may_decide_on_are_shown_with_the_reason(client, agent, 
     waiting = {item.gesture: item.decider_exists for item in gestures_beyond_my_limit(junior)}
     assert waiting[middle] is True and waiting[big] is False
     client.force_login(junior)
-    assert "Another approver whose limit covers it" in client.get("/cases/gestures/approvals/").content.decode()
+    row = client.get("/cases/gestures/approvals/").content.decode().split(f'id="waiting-{middle.pk}"')[1].split("</tr>")[0]
+    assert '<span class="deciders">supervisor</span>' in row  # the one who may decide, by name
 
 
 # --- trust without proof -------------------------------------------------------------------
