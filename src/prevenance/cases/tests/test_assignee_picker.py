@@ -1,13 +1,12 @@
 """The Assignee picker of the case page (Assignment): agents grouped by team, the case's team
 first, so the agent picks someone assign_case accepts; read in two queries however many teams."""
 
-from html.parser import HTMLParser
-
 import pytest
 from django.urls import reverse
 
 from prevenance.cases.services import assign_case
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.select_options import select_options
 from prevenance.cases.views.case_forms import AssignForm
 from prevenance.customers.tests.factories import UserFactory
 
@@ -16,40 +15,8 @@ pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-class _Picker(HTMLParser):
-    """The <select name="assignee"> of a page: [(group label or None, option label, value, selected)]."""
-
-    def __init__(self):
-        super().__init__()
-        self.options, self._inside, self._group, self._option = [], False, None, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "select" and attrs.get("name") == "assignee":
-            self._inside = True
-        elif self._inside and tag == "optgroup":
-            self._group = attrs["label"]
-        elif self._inside and tag == "option":
-            self._option = [self._group, "", attrs["value"], "selected" in attrs]
-
-    def handle_data(self, data):
-        if self._option is not None:
-            self._option[1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "option" and self._option is not None:
-            self.options.append(tuple(self._option))
-            self._option = None
-        elif tag == "optgroup":
-            self._group = None
-        elif tag == "select":
-            self._inside = False
-
-
 def picker(response) -> list[tuple]:
-    parser = _Picker()
-    parser.feed(response.content.decode())
-    return parser.options
+    return select_options(response, "assignee")
 
 
 def groups(options) -> dict[str | None, list[str]]:

@@ -1,8 +1,6 @@
 """The root-cause picker of the case page (Classification): findable among hundreds, grouped by
 category in reading order, retired causes hidden but the case's own kept, bad ids refused."""
 
-from html.parser import HTMLParser
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -11,45 +9,14 @@ from django.urls import reverse
 from prevenance.cases.models import Case, RootCause, Tag
 from prevenance.cases.services import assign_case, set_case_labels, update_case
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.select_options import select_options
 from prevenance.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
 
-class _Picker(HTMLParser):
-    """The <select name="root_cause"> of a page: [(group label or None, option label, value, selected)]."""
-
-    def __init__(self):
-        super().__init__()
-        self.options, self._inside, self._group, self._option = [], False, None, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "select" and attrs.get("name") == "root_cause":
-            self._inside = True
-        elif self._inside and tag == "optgroup":
-            self._group = attrs["label"]
-        elif self._inside and tag == "option":
-            self._option = [self._group, "", attrs["value"], "selected" in attrs]
-
-    def handle_data(self, data):
-        if self._option is not None:
-            self._option[1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "option" and self._option is not None:
-            self.options.append(tuple(self._option))
-            self._option = None
-        elif tag == "optgroup":
-            self._group = None
-        elif tag == "select":
-            self._inside = False
-
-
 def picker(response) -> list[tuple]:
-    parser = _Picker()
-    parser.feed(response.content.decode())
-    return parser.options
+    return select_options(response, "root_cause")
 
 
 @pytest.fixture
