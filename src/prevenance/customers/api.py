@@ -9,7 +9,7 @@ from ninja import Query, Router, Status
 
 from prevenance.core.pagination import paginate_by_id
 from prevenance.core.schemas import BODY_ERRORS, ERRORS, LIMIT_DEFAULT, LIMIT_MAX
-from prevenance.core.validation import errors_nested_under
+from prevenance.core.validation import errors_nested_under, errors_renamed
 from prevenance.customers import services
 from prevenance.customers.choices import CustomerKind, Language, LifecycleState
 from prevenance.customers.downloads import customer_archive_response
@@ -125,7 +125,8 @@ def merge_customer(request, customer_id: int, payload: MergeIn):
     survivor = _access(request, customer_id, "customers.merge_customer")
     # The loser is taken as named (not followed to its survivor): merging it again is a no-op.
     loser = _access(request, payload.loser_id, "customers.merge_customer", follow_merge=False)
-    return services.merge_customers(survivor=survivor, loser=loser, actor=request.auth)
+    with errors_renamed({"loser": "loser_id"}):  # the service's refusals name the record merged in
+        return services.merge_customers(survivor=survivor, loser=loser, actor=request.auth)
 
 
 @router.get("/{customer_id}/gdpr-export", response={200: dict, **ERRORS}, summary="Everything held about the person (GDPR)")

@@ -190,6 +190,23 @@ def test_merge_with_itself_or_unknown_loser_is_refused(supervisor, api_as):
     assert Customer.objects.filter(merged_into__isnull=False).count() == 0
 
 
+@pytest.mark.parametrize("case", ["itself", "already_merged", "erased"])
+def test_a_refused_merge_points_at_loser_id_with_its_reason(supervisor, api_as, case):
+    survivor = CustomerFactory()
+    loser = {
+        "itself": lambda: survivor,
+        "already_merged": lambda: CustomerFactory(merged_into=CustomerFactory()),
+        "erased": lambda: CustomerFactory(erased_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC)),
+    }[case]()
+
+    response = api_as(supervisor).post(f"/customers/{survivor.pk}/merge", {"loser_id": loser.pk})
+
+    assert response.status_code == 422
+    assert [(item["loc"], item["type"]) for item in response.json()["detail"]] == [
+        (["body", "loser_id"], {"itself": "merge_itself", "already_merged": "already_merged", "erased": "customer_erased"}[case]),
+    ]
+
+
 def test_gdpr_export_returns_everything_held_as_json(supervisor, api_as):
     customer = CustomerFactory(first_name="Inès")
     IdentityFactory(customer=customer, value="ines@example.com")

@@ -1,6 +1,5 @@
 """Merging two records of the same person, and settling identity conflicts."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -8,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import AuditKind
+from prevenance.core.validation import invalid
 from prevenance.customers.choices import ConflictStatus
 from prevenance.customers.models import Customer, IdentityConflict
 from prevenance.customers.relations import customer_foreign_keys
@@ -43,7 +43,7 @@ def merge_customers(*, survivor: Customer, loser: Customer, actor=None) -> Custo
     Idempotent: merging the same pair again returns the survivor and changes nothing.
     """
     if survivor.pk == loser.pk:
-        raise ValidationError(_("A customer cannot be merged with itself."))
+        raise invalid("loser", _("A customer cannot be merged with itself."), "merge_itself")
     with transaction.atomic():
         # Lock both in primary-key order so two merges of the same pair cannot deadlock.
         locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, loser.pk]).order_by("pk")}
@@ -53,9 +53,9 @@ def merge_customers(*, survivor: Customer, loser: Customer, actor=None) -> Custo
         if loser.merged_into_id == survivor.pk:
             return survivor
         if survivor.merged_into_id or loser.merged_into_id:
-            raise ValidationError(_("One of these customers was already merged into another record."))
+            raise invalid("loser", _("One of these customers was already merged into another record."), "already_merged")
         if survivor.erased_at or loser.erased_at:
-            raise ValidationError(_("An erased customer cannot be merged."))
+            raise invalid("loser", _("An erased customer cannot be merged."), "customer_erased")
 
         _settle_conflicts(survivor, loser, actor)
         moved = {}
