@@ -391,6 +391,20 @@ def test_the_gesture_form_of_a_merged_case_shows_the_delegation_left_on_its_surv
     assert "50.00 EUR" not in page.split('id="delegation"')[1].split("</p>")[0]
 
 
+def test_someone_without_delegation_who_may_set_the_limits_is_shown_where(client, agent, admin_user, setup):
+    from prevenance.cases.models import DelegationLimit
+
+    DelegationLimit.objects.filter(group__name="agent").delete()
+    limits_page = reverse("admin:cases_delegationlimit_changelist")
+    client.force_login(admin_user)  # a superuser with no role: no limit of their own
+    delegation = client.get(url("case", setup["case"])).content.decode().split('id="delegation"')[1].split("</p>")[0]
+    assert "You have no delegation" in delegation and f'href="{limits_page}"' in delegation
+
+    client.force_login(agent)
+    delegation = client.get(url("case", setup["case"])).content.decode().split('id="delegation"')[1].split("</p>")[0]
+    assert "You have no delegation" in delegation and limits_page not in delegation
+
+
 def test_a_gesture_sent_after_the_customer_was_erased_says_why(client, agent, admin_user, setup):
     from prevenance.customers.services import erase_customer
 
