@@ -22,6 +22,7 @@ from django.utils.translation import ngettext_lazy
 
 from prevenance.cases.choices import CaseType, Priority
 from prevenance.core.choices import Channel
+from prevenance.core.text import strip_combining_marks
 
 # Reason codes whose points change with time alone (the periodic refresh recomputes these).
 AGE = "age"
@@ -195,7 +196,7 @@ def fold(text: str) -> str:
     " not", the elision "n'" as "ne ", and a number sign (n°, nº, No. 4521) as "numero "."""
     text = _NUMBER_SIGN.sub(" numero ", straight_apostrophes(text).casefold())
     decomposed = unicodedata.normalize("NFKD", text)
-    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("n't", " not")
+    folded = strip_combining_marks(decomposed).replace("n't", " not")
     return _ELISION_NE.sub("ne ", folded)
 
 
@@ -228,8 +229,9 @@ def _stem_index(stems) -> tuple[dict[str, object], tuple[int, ...]]:
 
 def _stem_of(word: str, index: tuple[dict, tuple[int, ...]]):
     by_stem, lengths = index
+    size = len(word)  # once, not per length: the intake looks up every word of every message
     for length in lengths:
-        if len(word) >= length and (found := by_stem.get(word[:length])) is not None:
+        if size >= length and (found := by_stem.get(word[:length])) is not None:
             return found
     return None
 
@@ -303,8 +305,9 @@ def _starting_at(word: str, index) -> list:
     exact, (by_stem, lengths), order = index
     candidates = exact.get(word, [])
     # Several stems can begin the same word: take them all, in the phrases' order.
+    size = len(word)  # once, not per length (as in _stem_of)
     for length in lengths:
-        if len(word) >= length and (found := by_stem.get(word[:length])) is not None:
+        if size >= length and (found := by_stem.get(word[:length])) is not None:
             candidates = sorted(candidates + found, key=order.__getitem__)
     return candidates
 

@@ -1,4 +1,6 @@
+import functools
 import re
+import sys
 import unicodedata
 
 # Letters Unicode does not decompose into a base letter and an accent, written as people
@@ -7,6 +9,19 @@ import unicodedata
 # must refill them (core.refill, as cases/0017 and customers/0009 do).
 _UNDECOMPOSED_LETTERS = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 UNDECOMPOSED_LETTERS = "œæøłđðþıŒÆØŁĐÐÞǿǾǽǼ"  # and the letters made of one of them and an accent
+
+
+@functools.cache
+def _combining_marks() -> dict[int, None]:
+    # Built once per process (~70 ms, 912 code points): a translate table removes the marks in
+    # C, where testing each character with unicodedata.combining cost a Python call per
+    # character, a tenth of the email intake's calls (every message's text is folded twice).
+    return dict.fromkeys(code for code in range(sys.maxunicode + 1) if unicodedata.combining(chr(code)))
+
+
+def strip_combining_marks(text: str) -> str:
+    """The text without its combining characters (the accents NFKD splits off the letters)."""
+    return text.translate(_combining_marks())
 
 
 def search_key(value: str | None) -> str:
@@ -19,7 +34,7 @@ def search_key(value: str | None) -> str:
         return ""
     decomposed = unicodedata.normalize("NFKD", value.casefold())
     # Written out once the accents are gone: "ǿ" decomposes into "ø" and an accent.
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_UNDECOMPOSED_LETTERS)
+    stripped = strip_combining_marks(decomposed).translate(_UNDECOMPOSED_LETTERS)
     return " ".join(stripped.split())
 
 

@@ -16,28 +16,36 @@ _BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _BOUNCE_SENDERS = {"mailer-daemon", "postmaster"}
 
 
-def _value(message: EmailMessage, name: str) -> str | None:
+def _first_values(message: EmailMessage) -> dict[str, str]:
+    """Each header's first value, by lower-case name: one pass over the headers, where looking
+    up each of the dozen names read here went through all of them again (lower-casing each)."""
+    values: dict[str, str] = {}
     for key, value in message.raw_items():
-        if key.lower() == name:
-            return " ".join(str(value).split()).lower()
-    return None
+        values.setdefault(key.lower(), value)
+    return values
+
+
+def _value(headers: dict[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    return None if value is None else " ".join(str(value).split()).lower()
 
 
 def auto_reply_reasons(message: EmailMessage, subject: str, report_type: str | None) -> tuple[str, ...]:
     """Why this message was sent by a machine (RFC 3834 and the headers real responders use)."""
     reasons = []
-    auto_submitted = _value(message, "auto-submitted")
+    headers = _first_values(message)
+    auto_submitted = _value(headers, "auto-submitted")
     if auto_submitted is not None and auto_submitted.split(";")[0].strip() not in ("no", ""):
         reasons.append(f"auto-submitted:{auto_submitted.split(';')[0].strip()}")
-    reasons += [name for name in _STRONG_AUTO_HEADERS if _value(message, name) not in (None, "no", "")]
-    precedence = _value(message, "precedence")
+    reasons += [name for name in _STRONG_AUTO_HEADERS if _value(headers, name) not in (None, "no", "")]
+    precedence = _value(headers, "precedence")
     if precedence in _BULK_PRECEDENCE:
         reasons.append(f"precedence:{precedence}")
-    suppress = _value(message, "x-auto-response-suppress")
+    suppress = _value(headers, "x-auto-response-suppress")
     if suppress not in (None, "", "none"):
         reasons.append("x-auto-response-suppress")
-    reasons += [name for name in ("list-id", "list-unsubscribe") if _value(message, name) is not None]
-    if _AUTO_SUBJECT_RE.match(subject or "") and any(_value(message, name) is not None for name in _WEAK_AUTO_HEADERS):
+    reasons += [name for name in ("list-id", "list-unsubscribe") if _value(headers, name) is not None]
+    if _AUTO_SUBJECT_RE.match(subject or "") and any(_value(headers, name) is not None for name in _WEAK_AUTO_HEADERS):
         reasons.append("subject")
     if report_type == "disposition-notification":
         reasons.append("read-receipt")
@@ -51,9 +59,10 @@ def bounce_reasons(message: EmailMessage, from_address: str | None, report_type:
         reasons.append("delivery-status-report")
     if from_address and from_address.partition("@")[0] in _BOUNCE_SENDERS:
         reasons.append("daemon-sender")
-    return_path = _value(message, "return-path")
+    headers = _first_values(message)
+    return_path = _value(headers, "return-path")
     if return_path is not None and return_path.strip("<> ") == "":
         reasons.append("null-return-path")
-    if _value(message, "x-failed-recipients") is not None:
+    if _value(headers, "x-failed-recipients") is not None:
         reasons.append("x-failed-recipients")
     return tuple(reasons)

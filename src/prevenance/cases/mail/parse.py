@@ -156,14 +156,27 @@ class _Reader:
         self.texts: list[str] = []
         self.htmls: list[str] = []
         self.attachments: list[Attachment] = []
+        self.header_index: dict[int, tuple[EmailMessage, dict[str, list[str]]]] = {}
 
     def problem(self, code: str, detail: str = "") -> None:
         item = ParseProblem(code, detail)
         if item not in self.problems:
             self.problems.append(item)
 
+    def header_values(self, message: EmailMessage, name: str) -> list[str]:
+        # Indexed once per message or part: a message's headers were gone through (each name
+        # lower-cased) for every one of the ten headers read. Reading never changes them.
+        kept = self.header_index.get(id(message))
+        if kept is None:
+            index: dict[str, list[str]] = {}
+            for key, value in message.raw_items():
+                index.setdefault(key.lower(), []).append(str(value))
+            # The part is kept too, so that its id is not reused while this reader lives.
+            kept = self.header_index[id(message)] = (message, index)
+        return kept[1].get(name, [])
+
     def raw_header(self, message: EmailMessage, name: str) -> str | None:
-        values = [str(value) for key, value in message.raw_items() if key.lower() == name]
+        values = self.header_values(message, name)
         if len(values) > 1 and name in _UNIQUE_HEADERS:
             self.problem(problems.DUPLICATE_HEADER, name)
         return values[0] if values else None
@@ -386,13 +399,18 @@ def _extension(content_type: str) -> str:
     return mimetypes.guess_extension(content_type, strict=False) or ""
 
 
+# \s of a str pattern is str.isspace's whitespace (Py_UNICODE_ISSPACE): one search in C, where
+# testing each character took a Python call per character of every address read.
+_WHITESPACE = re.compile(r"\s")
+
+
 def _normalize_address(addr_spec: str) -> str | None:
     value = (addr_spec or "").strip().strip("<>")
     # An international address (RFC 6531) in the form identities store it (NFC, the domain in
     # A-labels), so that comparing it with a customer's identity compares one mailbox.
     value = value.casefold() if value.isascii() else email_lookup_key(value)
     local, at, domain = value.rpartition("@")
-    if not at or not local or "." not in domain.strip(".") or any(ch.isspace() for ch in value):
+    if not at or not local or "." not in domain.strip(".") or _WHITESPACE.search(value) is not None:
         return None
     return value
 

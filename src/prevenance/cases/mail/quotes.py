@@ -15,8 +15,13 @@ _RULE_RE = re.compile(r"^\s*_{10,}\s*$")
 _QUOTED_RE = re.compile(r"^\s*>")
 
 
+# The three as one alternation: one match per line instead of a generator and up to three
+# matches (every line of every message is tried, twice when a header may wrap).
+_ATTRIBUTION_RE = re.compile("|".join(f"(?:{pattern.pattern})" for pattern in _ATTRIBUTION_RES), re.IGNORECASE)
+
+
 def _matches(line: str) -> bool:
-    return any(pattern.match(line) for pattern in _ATTRIBUTION_RES)
+    return _ATTRIBUTION_RE.match(line) is not None
 
 
 def _is_attribution(lines: list[str], index: int) -> bool:

@@ -158,6 +158,7 @@ def clean_channel(value) -> str:
 
 # The intake's hot path reads with plain SQL: there the ORM's query compilation costs several
 # times the indexed lookup itself (docs/benchmarks.md, "Email intake").
+@functools.cache  # the default database's quoting is fixed for the process; the names come from the code
 def quoted(name: str) -> str:
     """A table or column name quoted for the database in use."""
     return connection.ops.quote_name(name)
