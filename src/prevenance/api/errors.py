@@ -140,9 +140,11 @@ def too_large_body() -> dict:
 
 # Refusals about a record the request acts on, not about a field of its body: the services key
 # them by the record ("case": closed, its customer erased, no rule to route it; "message": not
-# one to split off) or, with no field, by a code that names it (customer_gone). Each maps to
-# the path parameter that names the record; see record_loc. No body has a field of these names.
-RECORD_FIELDS = {"case": "case_id", "message": "message_id"}
+# one to split off; "actor": the gesture named is not the caller's to decide on, their own
+# request or above their limit) or, with no field, by a code that names it (customer_gone).
+# Each maps to the path parameter that names the record; see record_loc. No body has a field
+# of these names.
+RECORD_FIELDS = {"case": "case_id", "message": "message_id", "actor": "gesture_id"}
 RECORD_CODES = {"customer_gone": "customer_id", "case_moved": "case_id"}
 
 

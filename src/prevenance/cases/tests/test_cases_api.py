@@ -406,10 +406,13 @@ def test_refusals_carry_their_code_in_type(as_agent, as_supervisor):
     assert as_supervisor.post(f"/gestures/{first}/approve", {}).status_code == 200
     over = as_supervisor.post(f"/gestures/{second}/approve", {})
     assert over.status_code == 422
-    assert [(e["loc"], e["type"]) for e in over.json()["detail"]] == [(["body", "actor"], "over_limit")]
+    assert [(e["loc"], e["type"]) for e in over.json()["detail"]] == [(["path", "gesture_id"], "over_limit")]
     assert "1,500.00 EUR already granted on this case" in over.json()["detail"][0]["msg"]
     again = as_supervisor.post(f"/gestures/{first}/refuse", {"reason": "Trop tard"})
     assert [e["type"] for e in again.json()["detail"]] == ["already_decided"]
+    own = as_supervisor.post(f"/cases/{case.pk}/gestures", {"type": "refund", "amount": "2500", "reason": "Geste"}).json()["id"]  # above their limit: it waits
+    mine = as_supervisor.post(f"/gestures/{own}/refuse", {"reason": "Non"})
+    assert [(e["loc"], e["type"]) for e in mine.json()["detail"]] == [(["path", "gesture_id"], "own_gesture")]
     assert as_agent.patch(f"/cases/{case.pk}", {"status": "closed"}).status_code == 200
     reopened = as_agent.patch(f"/cases/{case.pk}", {"status": "open"})
     assert [(e["loc"], e["type"]) for e in reopened.json()["detail"]] == [(["body", "status"], "case_closed")]
