@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases import sla
 from prevenance.cases.choices import TemplateAuditKind, TemplatePurpose
+from prevenance.cases.closings import Ending, how_it_ends, without_closing
 from prevenance.cases.models import Case, ReplyTemplate, Signature, Team
 from prevenance.cases.selectors.kept_settings import forget_kept_settings, kept_settings
 from prevenance.core.audit import record_audit
@@ -224,25 +225,51 @@ def _ends_with(body: str, sign_off: str) -> bool:
     return " ".join(body.split()).endswith(" ".join(sign_off.split()))
 
 
+def _sign_off_to_add(body: str, sign_off: str) -> tuple[str, bool]:
+    """(what goes under the body, whether it goes right under the body's own closing): the whole
+    sign-off; nothing when the body already ends with it, or with a closing and a name of its
+    own ("Cordialement,\nSarah"); only the sign-off's lines after its closing when the body's
+    last line is a valediction ("Cordialement,": the agent's closing takes the signature's
+    place, the name and team still follow). The same rule for an agent's reply and a template's
+    body: whoever wrote the closing meant it (closings.py)."""
+    if not sign_off or _ends_with(body, sign_off):
+        return "", False
+    ending = how_it_ends(body)
+    if ending is Ending.SIGNED:
+        return "", False
+    if ending is Ending.CLOSING:
+        return without_closing(sign_off), True
+    return sign_off, False
+
+
+def _signed(body: str, addition: str, *, under_closing: bool) -> str:
+    # Under the agent's own closing the name follows on the next line, as in a letter.
+    return f"{body.rstrip()}{chr(10) if under_closing else chr(10) * 2}{addition}"
+
+
 def apply_signature(body: str, *, case: Case, agent=None, signature: Signature | None = None, language: str | None = None) -> str:
     """The body with the sign-off under it, in `language` (the body's: a template that fell
     back to another language is signed in that one); unchanged when there is no signature or
-    the body already ends with it (an agent who pasted it by hand)."""
+    the body already ends with it or with a closing of its own (_sign_off_to_add)."""
     sign_off = sign_off_for(case, agent, signature=signature, language=language)
-    if not sign_off or _ends_with(body, sign_off):
+    addition, under_closing = _sign_off_to_add(body, sign_off)
+    if not addition:
         return body
-    return f"{body.rstrip()}\n\n{sign_off}"
+    return _signed(body, addition, under_closing=under_closing)
 
 
 def sign_reply(text: str, html: str, *, case: Case, agent=None, language: str | None = None) -> tuple[str, str]:
     """(text, html) of a reply with the sign-off added to both (the HTML one escaped), in
-    `language` (the reply's, e.g. the template's it was written from), else the case's."""
+    `language` (the reply's, e.g. the template's it was written from), else the case's; what is
+    added follows the text's own ending (_sign_off_to_add: the text is what the agent typed, the
+    HTML its formatted twin)."""
     sign_off = sign_off_for(case, agent, language=language)
-    if not sign_off or _ends_with(text, sign_off):
+    addition, under_closing = _sign_off_to_add(text, sign_off)
+    if not addition:
         return text, html
     if html:
-        html = f"{html}<p>{escape(sign_off).replace(chr(10), '<br>')}</p>"
-    return f"{text.rstrip()}\n\n{sign_off}", html
+        html = f"{html}<p>{escape(addition).replace(chr(10), '<br>')}</p>"
+    return _signed(text, addition, under_closing=under_closing), html
 
 
 # --- writing templates and signatures -----------------------------------------------------------

@@ -432,6 +432,29 @@ def test_the_reply_box_shows_the_tone_guidance_and_a_sign_off_typed_by_hand_is_n
     assert sent.body_text.count("Bien cordialement") == 1 and "\r" not in sent.body_text
 
 
+def test_a_reply_ending_with_the_agents_own_closing_is_not_signed_again_and_the_box_says_so(client, agent, setup):
+    from prevenance.cases.services import ensure_default_templates
+
+    ensure_default_templates()
+    agent.first_name = "Marie"
+    agent.save(update_fields=["first_name"])
+    client.force_login(agent)
+    page = client.get(url("case", setup["case"])).content.decode()
+    hint = page[page.index('id="reply-sign-off"'):page.index("</small>", page.index('id="reply-sign-off"'))]
+    assert "Bien cordialement,<br>Marie<br>Le service client" in hint and "If it ends with your own closing" in hint
+    english = ReplyTemplate.objects.filter(purpose="reply", language="en").first()
+    picked = client.get(url("case_template", setup["case"]), {"template": english.pk}).content.decode()
+    assert "If it ends with your own closing" in picked
+    # The agent closes the reply herself (the browser posts CRLF): the customer reads one closing.
+    typed = "Votre colis part demain.\r\n\r\nCordialement,\r\nMarie"
+    assert client.post(url("case_reply", setup["case"]), {"body": typed}).status_code == 302
+    # A reply that only thanks in a sentence is signed as before.
+    assert client.post(url("case_reply", setup["case"]), {"body": "Merci de nous renvoyer le formulaire."}).status_code == 302
+    own, sentence = Message.objects.filter(case=setup["case"], kind=MessageKind.OUTBOUND, author=agent).order_by("id")
+    assert own.body_text == "Votre colis part demain.\n\nCordialement,\nMarie"
+    assert sentence.body_text == "Merci de nous renvoyer le formulaire.\n\nBien cordialement,\nMarie\nLe service client"
+
+
 def test_templates_in_the_cases_language_come_first_and_a_reply_from_another_is_signed_in_its_language(client, agent, setup):
     from prevenance.cases.models import ReplyTemplate
     from prevenance.cases.services import ensure_default_templates

@@ -294,6 +294,102 @@ def test_an_email_reply_is_signed_unless_told_not_to_and_other_channels_are_not(
     assert list(case.messages.filter(kind=MessageKind.OUTBOUND).values_list("author", flat=True)) == [agent.pk] * 3
 
 
+# --- a closing typed by the agent ------------------------------------------------------------------
+
+FR_SIGN_OFF = "Bien cordialement,\n{agent_first_name}\nService client"
+EN_SIGN_OFF = "Kind regards,\n{agent_first_name}\nCustomer care"
+
+
+@pytest.fixture
+def signed_in_both(agent):
+    Signature.objects.create(name="FR", language="fr", sign_off=FR_SIGN_OFF)
+    Signature.objects.create(name="EN", language="en", sign_off=EN_SIGN_OFF)
+    agent.first_name = "Sarah"
+    agent.save(update_fields=["first_name"])
+    return agent
+
+
+@pytest.mark.parametrize(("language", "body"), [
+    ("fr", "Votre colis part demain.\n\nCordialement,\nSarah"),
+    ("fr", "Votre colis part demain.\n\n  Sincères   salutations. \n\nSarah Petit\n"),
+    ("fr", "Pouvez-vous nous envoyer une photo ?\n\nMerci d’avance,\nSarah"),
+    ("fr", "Votre colis part demain.\n\nBelle journée\u00a0!\nSarah"),
+    ("en", "Your parcel leaves tomorrow.\n\nBest regards,\nSarah Petit"),
+    ("en", "Your parcel leaves tomorrow.\n\nthank you!!\nSarah"),
+    ("en", "Your parcel leaves tomorrow.\n\nCheers\nSarah"),
+    # A name and a title under the closing: still the agent's own closing.
+    ("en", "Your parcel leaves tomorrow.\n\nKind regards,\nSarah P.\nTeam lead, S.A.V. Paris"),
+])
+def test_a_reply_ending_with_the_agents_own_closing_gets_no_second_one(signed_in_both, language, body):
+    case = claire_case()
+    assert apply_signature(body, case=case, agent=signed_in_both, language=language) == body
+
+
+@pytest.mark.parametrize(("language", "body", "why"), [
+    ("fr", "Bonjour Claire,\n\nMerci de nous renvoyer le formulaire.", "a sentence starting like a closing"),
+    ("en", "Hello Claire,\n\nThanks to your order number we found it.", "a sentence starting like a closing"),
+    ("fr", "Merci !\n\nLe remboursement arrive sous cinq jours.\n\nLe formulaire est joint.", "more paragraphs after"),
+    ("en", "Thanks,\nyour refund is on its way.", "a sentence after"),
+    ("en", "Your parcel leaves tomorrow.\n\nBest regards,\nSarah\nCustomer care\nMaison Prévenance", "three lines after"),
+    ("en", "Your parcel leaves tomorrow.\n\nRegards,\n" + "S" * 61, "a line too long to be a name"),
+    ("fr", "Votre colis part demain.", "no closing at all"),
+    # Thanks and wishes end many replies that still want the signature: without a name under
+    # them they are not the agent's closing.
+    ("fr", "Pouvez-vous nous envoyer une photo ?\n\nMerci !", "thanks without a name"),
+    ("fr", "Votre colis part demain.\n\nBonne journée !", "a wish without a name"),
+    ("en", "Could you send us a photo?\n\nThanks in advance.", "thanks without a name"),
+])
+def test_a_reply_without_a_closing_at_its_end_is_signed_as_before(signed_in_both, language, body, why):
+    case = claire_case()
+    sign_off = (FR_SIGN_OFF if language == "fr" else EN_SIGN_OFF).format(agent_first_name="Sarah")
+    assert apply_signature(body, case=case, agent=signed_in_both, language=language) == f"{body}\n\n{sign_off}", why
+
+
+@pytest.mark.parametrize(("language", "body", "signed"), [
+    ("fr", "Votre colis part demain.\n\nBIEN A VOUS !", "Votre colis part demain.\n\nBIEN A VOUS !\nSarah\nService client"),
+    ("fr", "Votre colis part demain.\n\nCordialement,\n\n", "Votre colis part demain.\n\nCordialement,\nSarah\nService client"),
+    ("en", "Your parcel leaves tomorrow.\n\nRegards", "Your parcel leaves tomorrow.\n\nRegards\nSarah\nCustomer care"),
+])
+def test_a_reply_ending_with_a_closing_alone_gets_the_name_and_team_under_it(signed_in_both, language, body, signed):
+    # The agent's closing takes the place of the signature's: one closing, and the customer
+    # still reads who answered.
+    case = claire_case()
+    assert apply_signature(body, case=case, agent=signed_in_both, language=language) == signed
+
+
+def test_a_sign_off_that_does_not_start_with_a_closing_goes_whole_under_the_agents_closing(agent):
+    Signature.objects.create(name="FR", language="fr", sign_off="{agent_first_name}, service client")
+    agent.first_name = "Sarah"
+    agent.save(update_fields=["first_name"])
+    signed = apply_signature("Votre colis part demain.\n\nCordialement,", case=claire_case(), agent=agent, language="fr")
+    assert signed == "Votre colis part demain.\n\nCordialement,\nSarah, service client"
+
+
+def test_the_html_part_is_left_unsigned_with_the_text_when_the_agent_signed(signed_in_both):
+    case = claire_case()
+    own = add_reply(case=case, author=signed_in_both, body="Votre colis part demain.\n\nCordialement,\nSarah",
+                    body_html="<p>Votre colis part demain.</p><p>Cordialement,<br>Sarah</p>")
+    assert own.body_text == "Votre colis part demain.\n\nCordialement,\nSarah"
+    assert own.body_html == "<p>Votre colis part demain.</p><p>Cordialement,<br>Sarah</p>"
+    sentence = add_reply(case=case, author=signed_in_both, body="Merci de nous renvoyer le formulaire.",
+                         body_html="<p>Merci de nous renvoyer le formulaire.</p>")
+    assert sentence.body_text == "Merci de nous renvoyer le formulaire.\n\nBien cordialement,\nSarah\nService client"
+    assert sentence.body_html == "<p>Merci de nous renvoyer le formulaire.</p><p>Bien cordialement,<br>Sarah<br>Service client</p>"
+    closing = add_reply(case=case, author=signed_in_both, body="Votre colis part demain.\n\nCordialement,",
+                        body_html="<p>Votre colis part demain.</p><p>Cordialement,</p>")
+    assert closing.body_text == "Votre colis part demain.\n\nCordialement,\nSarah\nService client"
+    assert closing.body_html == "<p>Votre colis part demain.</p><p>Cordialement,</p><p>Sarah<br>Service client</p>"
+
+
+def test_an_acknowledgement_template_ending_with_its_own_closing_is_not_signed_again():
+    # An administrator wrote the closing into the template: it is the message's last words.
+    Signature.objects.create(name="FR", language="fr", sign_off=FR_SIGN_OFF)
+    template("Bonjour {customer_first_name},\n\nNous avons bien reçu votre message.\n\nBien à vous,\nLe service client",
+             purpose=TemplatePurpose.ACKNOWLEDGEMENT, language="fr")
+    [ack] = claire_case().messages.filter(kind=MessageKind.OUTBOUND)
+    assert ack.body_text == "Bonjour Claire,\n\nNous avons bien reçu votre message.\n\nBien à vous,\nLe service client"
+
+
 # --- defaults and the admin ----------------------------------------------------------------------
 
 def test_the_default_templates_exist_in_french_and_english_are_valid_and_created_once():
