@@ -17,15 +17,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from prevenance.core.calendars.services import (
-    add_holiday,
     calendar_in_use,
-    change_holiday,
     clean_calendar_name,
     create_business_calendar,
     delete_business_calendar,
     holiday_date_taken,
     holidays_taken,
-    remove_holiday,
+    save_holidays,
     update_business_calendar,
 )
 from prevenance.core.calendars.spec import clean_periods
@@ -98,10 +96,25 @@ class OpeningPeriodInline(admin.TabularInline):
 
 
 class HolidayFormSet(forms.BaseInlineFormSet):
-    """Refuse, on its date and as the services word it, a holiday on a date the calendar has
-    one on that is not on this page (added since the page was opened, by someone else or in
-    another tab): the formset's own check compares the page's rows only. A row deleted or
-    moved on the page frees its date for another row of the same save."""
+    """The holidays as the save leaves them, checked whole (one a date) rather than row by row:
+    rows may swap dates, rotate, or take a date a row deleted or moved on the page frees. A row
+    added or moved onto a date another row of the page ends on is refused on its date; so is
+    one on a date the calendar has a holiday on that is not on this page (added since the page
+    was opened, by someone else or in another tab), as the services word it."""
+
+    def validate_unique(self) -> None:
+        # Instead of Django's check among the forms, which names no row's field.
+        ending: dict[dt.date, list[forms.Form]] = {}
+        for form in self.forms:
+            if form.is_valid() and form.cleaned_data and form not in self.deleted_forms:
+                ending.setdefault(form.cleaned_data["date"], []).append(form)
+        for date, rows in ending.items():
+            if len(rows) < 2:
+                continue
+            # The rows that came onto the date, not one that keeps it (all, if none did).
+            for form in [form for form in rows if "date" in form.changed_data] or rows:
+                form.add_error("date", _("Another holiday on this page is on %(date)s too: a calendar has one "
+                                         "holiday a date.") % {"date": date.isoformat()})
 
     def clean(self) -> None:
         super().clean()
@@ -294,17 +307,15 @@ class BusinessCalendarAdmin(RefuseDeletionMixin, admin.ModelAdmin):
 
     @staticmethod
     def _save_holidays(request, calendar: BusinessCalendar, formset) -> None:
-        # Removed first, then moved, then added: a date freed in the same save can be taken again.
-        stored = dict(Holiday.objects.filter(pk__in=[h.pk for h in formset.deleted_objects]).values_list("pk", "date"))
-        for holiday in formset.deleted_objects:
-            if holiday.pk in stored:  # else removed meanwhile by someone else: nothing left to remove
-                holiday.date = stored[holiday.pk]  # the form may hold a date typed before ticking "Delete"
-                remove_holiday(calendar=calendar, date=holiday.date, actor=request.user)
-        for holiday, fields in formset.changed_objects:
-            change_holiday(holiday=holiday, actor=request.user,
-                           **{field: getattr(holiday, field) for field in ("date", "name") if field in fields})
-        for holiday in formset.new_objects:
-            holiday.pk = add_holiday(calendar=calendar, date=holiday.date, name=holiday.name, actor=request.user).pk
+        # One call: the rows as the page leaves them are checked whole, so rows may swap dates.
+        # It sets the removed rows as stored (a form may hold a date typed before ticking "Delete").
+        added = save_holidays(
+            calendar=calendar, actor=request.user, removed=formset.deleted_objects,
+            changed=[(holiday, {field: getattr(holiday, field) for field in ("date", "name") if field in fields})
+                     for holiday, fields in formset.changed_objects],
+            added=[(holiday.date, holiday.name) for holiday in formset.new_objects])
+        for holiday, saved in zip(formset.new_objects, added, strict=True):
+            holiday.pk = saved.pk
 
     def opening_hours_changed(self, request, calendar: BusinessCalendar, *,
                               days: tuple[dt.date, dt.date] | None) -> None:

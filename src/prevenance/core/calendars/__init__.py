@@ -20,6 +20,7 @@ from prevenance.core.calendars.services import (
     delete_business_calendar,
     remove_holiday,
     require_opening_hours,
+    save_holidays,
     update_business_calendar,
 )
 from prevenance.core.calendars.spec import (
@@ -50,5 +51,6 @@ __all__ = [
     "next_opening",
     "remove_holiday",
     "require_opening_hours",
+    "save_holidays",
     "update_business_calendar",
 ]

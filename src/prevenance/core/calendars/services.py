@@ -279,6 +279,14 @@ def change_holiday(*, holiday: Holiday, date: Any = None, name: Any = None, acto
         raise ValidationError({"date": [_("This holiday no longer exists: it was removed meanwhile.")]})
     if "date" in cleaned and holidays_taken(locked.calendar, [cleaned["date"]], besides=[locked.pk]):
         raise holiday_date_taken(cleaned["date"])
+    _write_holiday_change(locked, cleaned, actor=actor)
+    holiday.date, holiday.name = locked.date, locked.name
+    return holiday
+
+
+def _write_holiday_change(locked: Holiday, cleaned: Mapping[str, Any], *, actor) -> None:
+    """Give the stored holiday the cleaned fields that differ, with its audit row (none when
+    nothing does)."""
     before = {field: getattr(locked, field) for field, value in cleaned.items() if getattr(locked, field) != value}
     if before:
         for field in before:
@@ -288,8 +296,6 @@ def change_holiday(*, holiday: Holiday, date: Any = None, name: Any = None, acto
             before["date"] = before["date"].isoformat()
         record_audit(kind=CalendarAuditKind.HOLIDAY_CHANGED, actor=actor, subject=locked.calendar,
                      payload={"date": locked.date.isoformat(), "name": locked.name, "before": before})
-    holiday.date, holiday.name = locked.date, locked.name
-    return holiday
 
 
 @transaction.atomic
@@ -304,3 +310,96 @@ def remove_holiday(*, calendar: BusinessCalendar, date: Any, actor=None) -> None
     holiday.delete()
     record_audit(kind=CalendarAuditKind.HOLIDAY_REMOVED, actor=actor, subject=calendar,
                  payload={"date": date.isoformat(), "name": holiday.name})
+
+
+def _merge_errors(errors: dict[str, list[str]], refused: ValidationError) -> None:
+    for field, messages in refused.message_dict.items():
+        errors.setdefault(field, []).extend(messages)
+
+
+def _unused_dates(calendar: BusinessCalendar, count: int) -> list[dt.date]:
+    """`count` dates the calendar has no holiday on, from 1 January of year 1 (no one enters a
+    holiday there): where the holidays a save moves wait while the others leave their dates."""
+    taken = set(Holiday.objects.filter(calendar=calendar).values_list("date", flat=True))
+    dates, day = [], dt.date.min
+    while len(dates) < count:
+        if day not in taken:
+            dates.append(day)
+        day += dt.timedelta(days=1)
+    return dates
+
+
+@transaction.atomic
+def save_holidays(
+    *,
+    calendar: BusinessCalendar,
+    removed: Iterable[Holiday] = (),
+    changed: Iterable[tuple[Holiday, Mapping[str, Any]]] = (),
+    added: Iterable[tuple[Any, Any]] = (),
+    actor=None,
+) -> list[Holiday]:
+    """Remove holidays, change some (move or rename: `{"date": ..., "name": ...}`, the fields
+    given) and add some ((date, name) pairs) on `calendar` at once, as its admin page saves
+    them. The calendar as the save leaves it is checked whole, one holiday a date, rather than
+    each holiday against the others' old dates: holidays may swap dates, rotate, or take a date
+    another one leaves or a removed one frees. Refused under `date` with nothing written: a date
+    it would leave two holidays on, a holiday changed that was removed meanwhile (one to remove
+    that is gone already is left at that; one both removed and changed is removed). The audit rows are those remove_holiday,
+    change_holiday and add_holiday write, in that order. The holidays given are set as stored;
+    returns the ones added, in their order."""
+    removed = list(removed)
+    errors: dict[str, list[str]] = {}
+    changes, additions = [], []
+    for holiday, fields in changed:
+        try:
+            changes.append((holiday, _clean_holiday(**fields)))
+        except ValidationError as refused:
+            _merge_errors(errors, refused)
+    for date, name in added:
+        try:
+            additions.append(_clean_holiday(date=date, name=name))
+        except ValidationError as refused:
+            _merge_errors(errors, refused)
+    # The calendar's lock serialises two such saves, so that neither checks a state the other is changing.
+    locked = BusinessCalendar.objects.select_for_update().get(pk=calendar.pk)
+    removed_ids = {holiday.pk for holiday in removed}
+    stored = {row.pk: row for row in Holiday.objects.select_for_update().filter(
+        calendar=locked, pk__in=removed_ids | {holiday.pk for holiday, _fields in changes}).order_by("pk")}
+    for row in stored.values():
+        row.calendar = locked
+    if any(holiday.pk not in stored for holiday, _fields in changes):
+        errors.setdefault("date", []).append(_("This holiday no longer exists: it was removed meanwhile."))
+    changes = [(holiday, stored[holiday.pk], fields) for holiday, fields in changes
+               if holiday.pk in stored and holiday.pk not in removed_ids]
+    ending = [fields.get("date", row.date) for _holiday, row, fields in changes] + [row["date"] for row in additions]
+    twice = {date for date in ending if ending.count(date) > 1} | holidays_taken(locked, ending, besides=stored)
+    for date in sorted(twice):
+        _merge_errors(errors, holiday_date_taken(date))
+    if errors:
+        raise ValidationError(errors)
+
+    for holiday in removed:
+        if (row := stored.get(holiday.pk)) is None:
+            continue  # removed meanwhile by someone else: nothing left to remove
+        holiday.date, holiday.name = row.date, row.name  # as stored, not as a form may have retyped them
+        row.delete()
+        record_audit(kind=CalendarAuditKind.HOLIDAY_REMOVED, actor=actor, subject=locked,
+                     payload={"date": holiday.date.isoformat(), "name": holiday.name})
+    moving = [row for _holiday, row, fields in changes if fields.get("date", row.date) != row.date]
+    if len(moving) > 1:
+        # The unique constraint is checked row by row (SQLite cannot defer it): a holiday moved
+        # onto the date of another that moves away later in the loop would be refused. Each
+        # first waits on a date no holiday is on; then each takes its own.
+        for row, date in zip(moving, _unused_dates(locked, len(moving)), strict=True):
+            Holiday.objects.filter(pk=row.pk).update(date=date)
+    for holiday, row, fields in changes:
+        _write_holiday_change(row, fields, actor=actor)  # `row` still holds its old date: the audit's "before"
+        holiday.date, holiday.name = row.date, row.name
+    new = []
+    for fields in additions:
+        holiday = Holiday(calendar=locked, **fields)
+        _save_holiday(holiday)
+        record_audit(kind=CalendarAuditKind.HOLIDAY_ADDED, actor=actor, subject=locked,
+                     payload={"date": holiday.date.isoformat(), "name": holiday.name})
+        new.append(holiday)
+    return new
