@@ -1254,3 +1254,37 @@ class SuspendedMessage(models.Model):
             with self.raw_file.open("rb") as handle:
                 return handle.read()
         return bytes(self.raw) if self.raw is not None else None
+
+
+class SuspendedDiscardJob(models.Model):
+    """A "Discard all" of the suspended queue too large for a web request, done in the
+    background by cases.tasks.discard_suspended_messages: what it discards (the filter, up to
+    which row), who asked, how far it went. The page reads it to say a discard is under way
+    instead of offering the same one again; a job that stopped progressing (its task lost) is
+    no longer under way after services.suspended_discard.DISCARD_JOB_LEASE, and a new request
+    for the same filter takes over from it. See docs/email-intake.md, "Suspended messages"."""
+
+    # Blank: any reason, any channel (the page's filter as it was).
+    reason = models.CharField(_("reason"), max_length=20, choices=SuspensionReason.choices, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
+    # The newest message the supervisor's page counted: one kept after it is not discarded unseen.
+    up_to_id = models.BigIntegerField(_("up to message"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    matched = models.PositiveIntegerField(_("matching messages when requested"))
+    discarded = models.PositiveIntegerField(_("discarded"), default=0)
+    progressed_at = models.DateTimeField(_("last progress"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("background discard of suspended messages")
+        verbose_name_plural = _("background discards of suspended messages")
+        constraints = [
+            # One job under way per filter: a second request (double click, two tabs) finds it.
+            models.UniqueConstraint(fields=["reason", "channel"], condition=Q(finished_at=None), name="suspended_discard_one_running"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason or '*'}/{self.channel or '*'} ≤ {self.up_to_id}"

@@ -8,7 +8,7 @@ from prevenance.cases.models import SLAPolicy
 from prevenance.cases.services import outbound as outbound_services
 from prevenance.cases.services import priority as priority_services
 from prevenance.cases.services import sla as sla_services
-from prevenance.cases.services import suspended_retention
+from prevenance.cases.services import suspended_discard, suspended_retention
 from prevenance.core.models import BusinessCalendar
 
 
@@ -51,6 +51,14 @@ def recalculate_calendar_due_times(calendar_id: int, include_breached: bool = Tr
 def purge_suspended_messages() -> int:
     """Delete the suspended messages past their retention (run daily by beat); idempotent."""
     return suspended_retention.purge_suspended()
+
+
+@shared_task(name="prevenance.cases.tasks.discard_suspended_messages")
+def discard_suspended_messages(job_id: int) -> int:
+    """A supervisor's "Discard all" of many suspended messages, in batches that each commit
+    (cases/services/suspended_discard.py, run_suspended_discard_job); run again, it goes on
+    with what still waits and discards nothing twice."""
+    return suspended_discard.run_suspended_discard_job(job_id=job_id)
 
 
 @shared_task(name="prevenance.cases.tasks.deliver_message")

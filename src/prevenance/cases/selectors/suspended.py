@@ -1,9 +1,11 @@
 """Reads of the suspended queue (cases/services/suspension.py keeps the messages)."""
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from prevenance.cases.choices import SuspendedStatus
-from prevenance.cases.models import SuspendedMessage
+from prevenance.cases.models import SuspendedDiscardJob, SuspendedMessage
+from prevenance.cases.services.suspended_discard import DISCARD_JOB_LEASE, discard_job_left
 
 VIEW_SUSPENDED = "cases.view_suspendedmessage"
 # The queue's columns: the raw copy and the form's fields stay in the row until a page needs them.
@@ -33,6 +35,21 @@ def recently_recovered(user, *, limit: int = 20) -> list[SuspendedMessage]:
     rows = SuspendedMessage.objects.filter(status=SuspendedStatus.RECOVERED).select_related("case", "handled_by")
     return list(rows.only(*_LISTED, "case__reference", "handled_by__username", "handled_by__first_name", "handled_by__last_name")
                 .order_by("-handled_at", "-id")[:limit])
+
+
+def discards_under_way(user) -> list[SuspendedDiscardJob]:
+    """The background "Discard all" jobs under way, the oldest first, each with `left`: how
+    many messages it still has to discard (a job with none left is as good as done, one that
+    stopped progressing is presumed lost: neither is listed); none for who may not see the queue."""
+    if not _may_view(user):
+        return []
+    jobs = SuspendedDiscardJob.objects.filter(finished_at=None, progressed_at__gt=timezone.now() - DISCARD_JOB_LEASE)
+    under_way = []
+    for job in jobs.order_by("requested_at", "id"):
+        job.left = discard_job_left(job)
+        if job.left:
+            under_way.append(job)
+    return under_way
 
 
 def waiting_suspended_count(user) -> int:

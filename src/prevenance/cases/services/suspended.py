@@ -1,9 +1,9 @@
 """A person's side of the suspended queue (suspension.py keeps the messages): recover a kept
-message into a case, giving the sender's address, or discard it; and the retention purge
-(suspended_retention.py). See docs/email-intake.md, "Suspended messages"."""
+message into a case, giving the sender's address, or discard it (suspended_discard.py: one by
+one, or all that match a filter, in the background when they are many); and the retention
+purge (suspended_retention.py). See docs/email-intake.md, "Suspended messages"."""
 
 import uuid
-from collections.abc import Sequence
 from contextlib import ExitStack
 
 from django.conf import settings
@@ -17,14 +17,11 @@ from django.utils.translation import gettext as _
 from prevenance.cases.choices import CaseType, SuspendedAuditKind, SuspendedStatus
 from prevenance.cases.models import Case, SuspendedMessage
 from prevenance.cases.services.email_intake import ingest_email
-from prevenance.cases.services.suspended_retention import delete_suspended
 from prevenance.cases.services.web_form import FORM_TYPES, submit_contact_form
-from prevenance.core.audit import audit_event, record_audit, record_audits
+from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
 from prevenance.core.files import discard_files, files_discarded_on_failure
 from prevenance.customers.normalize import normalize_email, normalize_phone
-
-DISCARD_BATCH = 500
 
 
 def recover_suspended(*, suspended_id: int, actor, email: str) -> Case:
@@ -54,43 +51,6 @@ def recover_suspended(*, suspended_id: int, actor, email: str) -> Case:
         if old_files:
             transaction.on_commit(lambda: discard_files(old_files))
     return case
-
-
-def discard_suspended(*, suspended_ids: Sequence[int], actor) -> int:
-    """Delete these suspended messages that still wait (one audit row each, with what they
-    were); the number deleted. Those handled meanwhile are left as they are."""
-    with transaction.atomic():
-        rows = list(SuspendedMessage.objects.select_for_update().filter(pk__in=list(suspended_ids), status=SuspendedStatus.WAITING)
-                    .order_by("pk"))
-        if not rows:
-            return 0
-        record_audits([
-            audit_event(kind=SuspendedAuditKind.DISCARDED, actor=actor, subject=row,
-                        payload={"reason": row.reason, "channel": row.channel, "sender": row.sender[:200], "subject": row.subject})
-            for row in rows
-        ])
-        delete_suspended(rows)
-    return len(rows)
-
-
-def discard_all_suspended(*, actor, up_to_id: int, reason: str = "", channel: str = "") -> int:
-    """Delete every waiting suspended message of this reason and channel (blank: any) that was
-    kept up to the row `up_to_id`, the newest the supervisor saw counted: one that comes in
-    meanwhile is not theirs to discard unseen. The number deleted.
-
-    In batches of DISCARD_BATCH, each its own transaction (discard_suspended: an audit row per
-    message, files removed after its commit), so that a flood of robots' forms holds no lock
-    for long; a failure leaves the earlier batches discarded and the others waiting."""
-    matching = SuspendedMessage.objects.filter(status=SuspendedStatus.WAITING, pk__lte=up_to_id)
-    if reason:
-        matching = matching.filter(reason=reason)
-    if channel:
-        matching = matching.filter(channel=channel)
-    deleted, after = 0, 0
-    while ids := list(matching.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:DISCARD_BATCH]):
-        deleted += discard_suspended(suspended_ids=ids, actor=actor)
-        after = ids[-1]
-    return deleted
 
 
 def _usable_address(email: str) -> str:

@@ -16,10 +16,15 @@ from django.utils import timezone
 
 from prevenance.cases.choices import SuspendedAuditKind, SuspendedStatus
 from prevenance.cases.models import Case, Message, SuspendedMessage
-from prevenance.cases.services import ensure_default_templates, ingest_email, suspension
-from prevenance.cases.services import suspended as suspended_service
+from prevenance.cases.services import (
+    ensure_default_templates,
+    ingest_email,
+    suspended_discard,
+    suspension,
+)
 from prevenance.cases.services.email_intake import Outcome
-from prevenance.cases.services.suspended import discard_suspended, recover_suspended
+from prevenance.cases.services.suspended import recover_suspended
+from prevenance.cases.services.suspended_discard import discard_suspended
 from prevenance.cases.services.suspended_retention import purge_suspended
 from prevenance.cases.services.suspension import RAW_IN_DATABASE_MAX_BYTES, keep_contact_form
 from prevenance.cases.tasks import purge_suspended_messages
@@ -369,7 +374,7 @@ def discard_all(client, **data):
 class TestDiscardAll:
     def test_discarding_all_that_match_the_filter_across_pages(self, client, supervisor, media, monkeypatch,
                                                                django_capture_on_commit_callbacks):
-        monkeypatch.setattr(suspended_service, "DISCARD_BATCH", 2)  # several batches with a few rows
+        monkeypatch.setattr(suspended_discard, "DISCARD_BATCH", 2)  # several batches with a few rows
         robots = [keep_form(f"0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0b00{n}", ("photo.png", PNG)) for n in range(5)]
         email = ingest_email(raw=nameless()).suspended
         recovered = keep_form("0b7b0a6e-8f0c-4b1e-9a57-0b7ce0b0b010", reason_subject="Déjà récupéré")

@@ -1,6 +1,7 @@
 """The suspended queue, /cases/suspended/: inbound messages kept aside because they could not
 become a case on their own (no usable sender address, the contact form's anti-robot field
-filled in). A supervisor recovers each into a case, giving the sender's address, or discards it."""
+filled in). A supervisor recovers each into a case, giving the sender's address, or discards
+it (many at once in the background: the page then says how many are left)."""
 
 from email.utils import parseaddr
 from urllib.parse import urlencode
@@ -22,15 +23,16 @@ from prevenance.cases.choices import SuspensionReason
 from prevenance.cases.downloads import stored_file_download
 from prevenance.cases.selectors.suspended import (
     VIEW_SUSPENDED,
+    discards_under_way,
     recently_recovered,
     suspended_form_file,
     suspended_original,
     waiting_suspended,
 )
-from prevenance.cases.services.suspended import (
-    discard_all_suspended,
+from prevenance.cases.services.suspended import recover_suspended
+from prevenance.cases.services.suspended_discard import (
     discard_suspended,
-    recover_suspended,
+    request_discard_all_suspended,
 )
 from prevenance.core.choices import Channel
 
@@ -71,11 +73,14 @@ def suspended_queue(request):
     rows = list(waiting[:PAGE_SIZE])
     for row in rows:
         row.prefill = _address_given(row)
+    discarding = discards_under_way(request.user)
     return render(request, "cases/suspended.html", {
         "rows": rows, "total": waiting.count(), "page_size": PAGE_SIZE, "retention_days": settings.PREVENANCE_SUSPENDED_RETENTION_DAYS,
         "filters": filters, "filtered": any(chosen.values()), "chosen": chosen,
         "up_to": waiting.aggregate(newest=Max("id"))["newest"] if rows else None,
-        "recovered": recently_recovered(request.user),
+        "recovered": recently_recovered(request.user), "discarding": discarding,
+        # What this filter would discard is already being discarded: no second identical discard.
+        "discarding_these": any((job.reason, job.channel) == (chosen["reason"], chosen["channel"]) for job in discarding),
         "may_recover": request.user.has_perm(RECOVER_SUSPENDED), "may_discard": request.user.has_perm(DISCARD_SUSPENDED),
     })
 
@@ -126,15 +131,26 @@ def suspended_discard(request):
 @login_required
 @require_POST
 def suspended_discard_all(request):
-    """Every waiting message matching the page's filter, once the count shown is confirmed."""
+    """Every waiting message matching the page's filter, once the count shown is confirmed: at
+    once, or when they are many in the background (request_discard_all_suspended)."""
     _require(request.user, DISCARD_SUSPENDED)
     form = DiscardAllForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Nothing was discarded: tick the box to confirm, then press the button again."))
         return redirect(_queue_url({name: request.POST.get(name, "") for name in QueueFilter.base_fields}))
     data = form.cleaned_data
-    count = discard_all_suspended(actor=request.user, up_to_id=data["up_to"], reason=data["reason"], channel=data["channel"])
-    messages.success(request, ngettext("%(count)d message discarded.", "%(count)d messages discarded.", count) % {"count": count})
+    done = request_discard_all_suspended(actor=request.user, up_to_id=data["up_to"], reason=data["reason"], channel=data["channel"])
+    count = done.count
+    if done.already:
+        messages.info(request, ngettext(
+            "These messages are already being discarded in the background: %(count)d left.",
+            "These messages are already being discarded in the background: %(count)d left.", count) % {"count": count})
+    elif done.job is not None:
+        messages.success(request, ngettext(
+            "%(count)d message is being discarded in the background.",
+            "%(count)d messages are being discarded in the background.", count) % {"count": count})
+    else:
+        messages.success(request, ngettext("%(count)d message discarded.", "%(count)d messages discarded.", count) % {"count": count})
     return redirect(_queue_url({"reason": data["reason"], "channel": data["channel"]}))
 
 
