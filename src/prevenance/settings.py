@@ -266,7 +266,8 @@ PREVENANCE_REPLY_MAX_TOTAL_BYTES = env_int("PREVENANCE_REPLY_MAX_TOTAL_BYTES", 2
 # On: an installation that delivers to an internal service on purpose (docs/webhooks.md).
 PREVENANCE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("PREVENANCE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES")
 
-# Absolute links in emails (consent confirmation, surveys) start with this.
+# Absolute links in emails (consent confirmation, surveys) start with this. Unset, `prevenance serve`
+# gives its web server and worker the address it listens on (core/management/commands/serve.py).
 PREVENANCE_BASE_URL = os.environ.get("PREVENANCE_BASE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "care@prevenance.localhost")

@@ -34,15 +34,18 @@ DEFAULT_TEMPLATES: list[tuple[str, str, str, str, str]] = [
     (
         TemplatePurpose.SURVEY, SURVEY, "fr", "Votre avis sur le traitement de votre demande",
         "Bonjour {customer_first_name},\n\n"
-        "Votre demande {case_reference} est résolue. Êtes-vous satisfait(e) de la façon dont nous l'avons traitée ? "
-        "Un clic suffit :\n\n"
+        # No "one click is enough": the link only preselects the answer, the page records it on a
+        # second click (docs/templates-and-surveys.md, "The link shows, the page records").
+        "Votre demande {case_reference} est résolue. Êtes-vous satisfait(e) de la façon dont nous l’avons traitée\u00a0? "
+        "Choisissez votre note, puis confirmez-la sur la page qui s’ouvre\u00a0:\n\n"
         "{survey_links}\n\n"
         "Merci du temps que vous nous accordez.",
     ),
     (
         TemplatePurpose.SURVEY, SURVEY, "en", "How did we handle your request?",
         "Hello {customer_first_name},\n\n"
-        "Your request {case_reference} is resolved. How satisfied are you with the way we handled it? One click is enough:\n\n"
+        "Your request {case_reference} is resolved. How satisfied are you with the way we handled it? "
+        "Pick your rating, then confirm it on the page that opens:\n\n"
         "{survey_links}\n\n"
         "Thank you for your time.",
     ),

@@ -66,11 +66,14 @@ def survey_url(token: str, *, csat: int | None = None) -> str:
 
 
 def survey_links(token: str, language: str) -> str:
-    """One line per answer, best first, each a link that opens the page with it preselected."""
+    """One line per answer, each a link that opens the page with it preselected.
+
+    1 to 5, in the order the page lists them (views/survey.py), so the scale reads the same way twice.
+    """
     colon = "\u00a0:" if language == "fr" else ":"  # French typography: a (no-break) space before the colon
     with translation.override(language):
         return "\n".join(
-            f"{score} – {CSAT_LABELS[score]}{colon} {survey_url(token, csat=score)}" for score in sorted(CSAT_LABELS, reverse=True)
+            f"{score} – {CSAT_LABELS[score]}{colon} {survey_url(token, csat=score)}" for score in sorted(CSAT_LABELS)
         )
 
 

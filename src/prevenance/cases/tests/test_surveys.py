@@ -54,7 +54,7 @@ def survey_of(case) -> SatisfactionSurvey:
 # --- sending -------------------------------------------------------------------------------------
 
 @pytest.mark.django_db
-def test_resolving_a_case_sends_one_survey_with_five_one_click_links(agent, django_capture_on_commit_callbacks):
+def test_resolving_a_case_sends_one_survey_with_a_link_per_answer(agent, django_capture_on_commit_callbacks):
     agent.first_name = "Hugo"
     agent.save()
     with django_capture_on_commit_callbacks(execute=True):
@@ -64,8 +64,15 @@ def test_resolving_a_case_sends_one_survey_with_five_one_click_links(agent, djan
         agent, case.team, Channel.EMAIL, "fr", case.customer)
     assert len(survey.token) >= 40 and survey.answered_at is None
     invitation = Message.objects.filter(case=case, kind=MessageKind.OUTBOUND).order_by("-id").first()
+    # The link only preselects the answer (the page records it): the email says so, and lists
+    # the answers in the page's order
+    assert ("Choisissez votre note, puis confirmez-la sur la page qui s’ouvre\u00a0:\n\n"
+            "1 – Très insatisfait\u00a0: https://care.example.com/cases/survey/") in invitation.body_text
+    assert "clic" not in invitation.body_text
     links = LINK.findall(invitation.body_text)
-    assert [score for _url, _token, score in links] == ["5", "4", "3", "2", "1"]
+    assert [score for _url, _token, score in links] == ["1", "2", "3", "4", "5"]
+    page = Client().get(f"/cases/survey/{survey.token}/?csat=4").content.decode()
+    assert re.findall(r'name="csat" value="(\d)"', page) == ["1", "2", "3", "4", "5"]
     assert {token for _url, token, _score in links} == {survey.token}
     assert links[0][0] == f"https://care.example.com/cases/survey/{survey.token}/"
     assert invitation.body_text.endswith("Bien cordialement,\nHugo\nLe service client")
@@ -140,7 +147,10 @@ def test_an_english_customer_gets_the_survey_in_english(agent):
     case = resolved_case(agent, "john@example.com")
     assert survey_of(case).language == "en"
     invitation = case.messages.filter(kind=MessageKind.OUTBOUND).order_by("-id").first()
+    assert ("Pick your rating, then confirm it on the page that opens:\n\n"
+            "1 – Very dissatisfied: https://care.example.com/cases/survey/") in invitation.body_text
     assert "5 – Very satisfied: https://care.example.com/cases/survey/" in invitation.body_text
+    assert "One click" not in invitation.body_text
 
 
 # --- answering -----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from prevenance.core.management.commands.serve import base_url_for
 from prevenance.core.tests.worker import wait_for
 
 
@@ -44,6 +45,11 @@ def children_of(pid: int) -> list[int]:
     return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
+def environment_of(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
 def is_running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -59,6 +65,7 @@ def serve(tmp_path):
 
     def start(port: int) -> subprocess.Popen:
         env = {**os.environ, "PREVENANCE_VAR_DIR": str(tmp_path), "DATABASE_URL": "", "CELERY_BROKER_URL": ""}
+        env.pop("PREVENANCE_BASE_URL", None)  # `make test` exports one (Makefile)
         process = subprocess.Popen(
             [sys.executable, "-m", "prevenance", "serve", "--bind", f"127.0.0.1:{port}",
              "--web-workers", "1", "--concurrency", "1"],
@@ -89,11 +96,17 @@ class TestServe:
         wait_for(lambda: "beat: Starting..." in log.read_text(), timeout=30, what="beat to start")
         children = children_of(process.pid)
         assert len(children) == 2
+        # Without PREVENANCE_BASE_URL, links in the emails web and worker send lead to this
+        # server, not to the setting's default port 8000
+        assert [environment_of(pid)["PREVENANCE_BASE_URL"] for pid in children] == [f"http://127.0.0.1:{port}"] * 2
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         assert [pid for pid in children if is_running(pid)] == []
-        assert f"Serving on http://127.0.0.1:{port}/ with a background worker" in log.read_text()
+        output = log.read_text()
+        assert f"Serving on http://127.0.0.1:{port}/ with a background worker" in output
+        assert f"Links in emails start with http://127.0.0.1:{port} (PREVENANCE_BASE_URL)." in output
+        assert "PREVENANCE_BASE_URL to" not in output  # no warning
 
     def test_when_the_web_server_cannot_start_the_worker_is_stopped_too(self, serve, tmp_path):
         with socket.socket() as taken:
@@ -106,3 +119,46 @@ class TestServe:
         assert [pid for pid in children if is_running(pid)] == []
         output = (tmp_path / "serve.log").read_text()
         assert "The web process stopped (exit code 1): stopping the others." in output
+
+
+# --- where links in emails lead (PREVENANCE_BASE_URL) ----------------------------------------------
+
+@pytest.mark.parametrize(("bind", "url"), [
+    ("127.0.0.1:8123", "http://127.0.0.1:8123"),
+    ("localhost:8123", "http://localhost:8123"),
+    ("care.example.com:80", "http://care.example.com:80"),
+    ("[::1]:8123", "http://[::1]:8123"),
+    ("127.0.0.1", "http://127.0.0.1:8000"),  # gunicorn's default port
+])
+def test_unset_the_links_lead_to_the_address_served(bind, url):
+    assert base_url_for(bind, "") == (url, None)
+
+
+def test_set_it_is_kept_without_a_word_whatever_the_address_served():
+    # A proxy in front of the server, with its own address, is the normal case
+    assert base_url_for("127.0.0.1:8123", "https://care.example.com") == ("https://care.example.com", None)
+    assert base_url_for("unix:/run/prevenance.sock", "https://care.example.com") == ("https://care.example.com", None)
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0:8123", "[::]:8123"])
+def test_on_every_interface_the_links_use_the_machine_name_with_a_warning(bind):
+    url, warning = base_url_for(bind, "")
+    assert url == f"http://{socket.gethostname()}:8123"
+    assert warning == (
+        f"Listening on every interface: links in emails start with {url}, a guess from this machine's name. "
+        "Set PREVENANCE_BASE_URL to the address customers open (e.g. https://care.example.com)."
+    )
+
+
+def test_a_base_url_on_every_interface_is_warned_about_even_when_set():
+    # `make run HOST=0.0.0.0` exports http://0.0.0.0:8000 (Makefile)
+    url, warning = base_url_for("0.0.0.0:8000", "http://0.0.0.0:8000")
+    assert url == "http://0.0.0.0:8000"
+    assert warning.startswith("PREVENANCE_BASE_URL is http://0.0.0.0:8000: links in emails to that address lead nowhere.")
+
+
+def test_a_socket_has_no_address_to_derive_so_the_default_stays_with_a_warning(settings):
+    url, warning = base_url_for("unix:/run/prevenance.sock", "")
+    assert url is None
+    assert warning.startswith("Serving on unix:/run/prevenance.sock, which has no web address: set PREVENANCE_BASE_URL")
+    assert warning.endswith(f"until then links in emails start with {settings.PREVENANCE_BASE_URL}.")

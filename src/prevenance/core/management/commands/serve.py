@@ -6,18 +6,68 @@ schedule in settings), which is right for exactly one worker; with several, run
 
 If either process stops, the other is stopped too, and Ctrl-C (or SIGTERM) stops both: a
 web server without its worker would accept work that never gets done.
+
+Links in emails (surveys, consent confirmations) start with PREVENANCE_BASE_URL. Unset, both
+processes get the address this command listens on, so that links lead to this server
+instead of the setting's default port (see base_url_for).
 """
 
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from gunicorn.util import parse_address
 
 # How long each process is given to finish its current requests and tasks before it is killed.
 STOP_GRACE_SECONDS = 20
+# Hosts that mean "every interface": a link to them leads nowhere.
+ANY_ADDRESS = {"", "0.0.0.0", "::"}
+
+
+class BaseURL(NamedTuple):
+    url: str | None  # None: the setting's default stays (a socket path has no URL)
+    warning: str | None
+
+
+def base_url_for(bind: str, configured: str) -> BaseURL:
+    """The start of links in emails for processes serving on `bind` (gunicorn's syntax).
+
+    Set (`configured`), it is kept as it is: a proxy in front with its own address is normal.
+    Unset, it is http://host:port of the bind; on every interface (0.0.0.0, ::) the host is a
+    guess, this machine's name, with a warning: only the operator knows the public address.
+    """
+    if configured:
+        if (urlsplit(configured).hostname or "") in ANY_ADDRESS:
+            return BaseURL(configured, _(
+                "PREVENANCE_BASE_URL is %(url)s: links in emails to that address lead nowhere. Set it to the "
+                "address customers open, e.g. https://care.example.com."
+            ) % {"url": configured})
+        return BaseURL(configured, None)
+    try:
+        address = parse_address(bind)
+    except RuntimeError:
+        return BaseURL(None, None)  # not an address: gunicorn says what is wrong with it as it starts
+    if not isinstance(address, tuple):  # a unix socket or a file descriptor: a proxy is in front
+        return BaseURL(None, _(
+            "Serving on %(bind)s, which has no web address: set PREVENANCE_BASE_URL to the address customers "
+            "open (e.g. https://care.example.com); until then links in emails start with %(default)s."
+        ) % {"bind": bind, "default": settings.PREVENANCE_BASE_URL})
+    host, port = address
+    if host in ANY_ADDRESS:
+        url = f"http://{socket.gethostname()}:{port}"
+        return BaseURL(url, _(
+            "Listening on every interface: links in emails start with %(url)s, a guess from this machine's name. "
+            "Set PREVENANCE_BASE_URL to the address customers open (e.g. https://care.example.com)."
+        ) % {"url": url})
+    return BaseURL(f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}", None)
 
 
 class Command(BaseCommand):
@@ -37,6 +87,10 @@ class Command(BaseCommand):
             "worker": [sys.executable, "-m", "celery", "-A", "prevenance", "worker", "--beat",
                        "--loglevel", "INFO", "--concurrency", str(concurrency)],
         }
+        base_url = base_url_for(bind, os.environ.get("PREVENANCE_BASE_URL", ""))
+        environment = dict(os.environ)
+        if base_url.url is not None:
+            environment["PREVENANCE_BASE_URL"] = base_url.url
         stopping = []
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda signum, frame: stopping.append(signum))
@@ -44,9 +98,13 @@ class Command(BaseCommand):
         # Own process groups: a Ctrl-C reaches this command only, which then stops each
         # process once, in order, instead of every process getting it at the same time.
         processes = {
-            name: subprocess.Popen(command, start_new_session=True) for name, command in commands.items()
+            name: subprocess.Popen(command, start_new_session=True, env=environment) for name, command in commands.items()
         }
         self.stdout.write(_("Serving on http://%(bind)s/ with a background worker; Ctrl-C stops both.") % {"bind": bind})
+        if base_url.url is not None:
+            self.stdout.write(_("Links in emails start with %(url)s (PREVENANCE_BASE_URL).") % {"url": base_url.url})
+        if base_url.warning is not None:
+            self.stderr.write(self.style.WARNING(base_url.warning))
         first_out = None
         while not stopping and first_out is None:
             first_out = next((name for name, process in processes.items() if process.poll() is not None), None)
