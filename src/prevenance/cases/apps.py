@@ -16,6 +16,19 @@ def _default_delegation_limits(sender, apps=None, **kwargs) -> None:
     ensure_default_limits()
 
 
+def _default_trust_thresholds(sender, apps=None, **kwargs) -> None:
+    try:
+        if apps is not None:
+            apps.get_model("cases", "TrustThreshold")
+    except LookupError:
+        return  # migrated back before the thresholds existed (cases 0021)
+    # Migration 0021 writes them on a new installation; a flush (`prevenance flush`, a test
+    # database's) deletes them and re-sends this signal, which writes them again.
+    from prevenance.cases.services.case_settings import ensure_default_trust_thresholds  # noqa: PLC0415 - needs ready apps
+
+    ensure_default_trust_thresholds()
+
+
 class CasesConfig(AppConfig):
     name = "prevenance.cases"
     label = "cases"
@@ -25,6 +38,7 @@ class CasesConfig(AppConfig):
         from prevenance.cases import checks  # noqa: F401, PLC0415 - registers the system checks
 
         post_migrate.connect(_default_delegation_limits, sender=self, dispatch_uid="prevenance-delegation-limits")
+        post_migrate.connect(_default_trust_thresholds, sender=self, dispatch_uid="prevenance-trust-thresholds")
         from prevenance.cases.choices import AUTOMATIC_TIMELINE_PREFIX  # noqa: PLC0415
         from prevenance.cases.selectors.visibility import visible_case_refs  # noqa: PLC0415 - needs ready apps
         from prevenance.cases.services.common import (  # noqa: PLC0415

@@ -69,5 +69,6 @@ def timeline(
         customer, viewer=request.auth, cursor=cursor, limit=limit, channels=channel or None,
         include_orders=request.auth.has_perm("customers.view_order"),
     )
-    items = [{"kind": e.kind, "occurred_at": e.occurred_at, e.kind: e.item} for e in page.items]
+    # An order's entry carries the interaction that recorded it, if any (selectors.customer_timeline).
+    items = [{"kind": e.kind, "occurred_at": e.occurred_at, "interaction": e.interaction, e.kind: e.item} for e in page.items]
     return {"items": items, "next_cursor": page.next_cursor}

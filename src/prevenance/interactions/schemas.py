@@ -47,7 +47,10 @@ class InteractionPage(Schema):
 class TimelineEntryOut(Schema):
     kind: str = Field(..., description="interaction or order")
     occurred_at: datetime
-    interaction: InteractionOut | None = None
+    interaction: InteractionOut | None = Field(
+        None, description="kind interaction: the interaction; kind order: the interaction that recorded that very order "
+        "(it names the order, at its instant, on its channel, with no ref_type), if any, which has no entry of its own",
+    )
     order: OrderOut | None = None
 
 

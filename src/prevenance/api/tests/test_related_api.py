@@ -247,6 +247,27 @@ def test_timeline_merges_interactions_and_orders_newest_first_across_pages(agent
     assert pages == 3
 
 
+def test_an_order_and_the_interaction_recording_it_are_one_timeline_entry(supervisor, api_as):
+    # An integration posts the order, then the touchpoint that recorded it (same moment, same channel).
+    customer = CustomerFactory()
+    client = api_as(supervisor)
+    order = client.post(f"/customers/{customer.pk}/orders", {"reference": "W-77", "ordered_at": "2025-03-04T10:00:00+01:00",
+                                                             "amount": "59.90", "channel": "web"}).json()
+    placed = client.post(f"/customers/{customer.pk}/interactions", {
+        "channel": "web", "direction": "inbound", "nature": "transactional", "phase": "during", "summary": "Order W-77 placed",
+        "occurred_at": "2025-03-04T09:00:00Z", "order_id": order["id"]}).json()
+    confirmed = client.post(f"/customers/{customer.pk}/interactions", {
+        "channel": "email", "direction": "outbound", "summary": "Your order W-77 is confirmed",
+        "occurred_at": "2025-03-04T09:02:00Z", "order_id": order["id"]}).json()
+
+    items, _pages = _walk(client, f"/customers/{customer.pk}/timeline", 1)
+
+    assert [(e["kind"], e[e["kind"]]["id"], (e["interaction"] or {}).get("id")) for e in items] == [
+        ("interaction", confirmed["id"], confirmed["id"]), ("order", order["id"], placed["id"]),
+    ]
+    assert items[1]["interaction"]["summary"] == "Order W-77 placed"
+
+
 def test_timeline_channel_filter(agent, api_as):
     customer = CustomerFactory()
     chat = Interaction.objects.create(customer=customer, channel="chat", direction="inbound", summary="a")

@@ -12,6 +12,11 @@ from prevenance.cases.choices import SettingsAuditKind
 from prevenance.cases.models import CaseSettings, PrioritySettings, TrustThreshold
 from prevenance.core.audit import record_audit
 from prevenance.core.currencies import clean_currency, in_minor_units
+from prevenance.core.models import AuditEvent
+
+# The trust-without-proof thresholds an installation starts with: what migration 0021 writes
+# when PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF is not set (its DEFAULT_TRUST).
+DEFAULT_TRUST_THRESHOLDS = {"EUR": Decimal("30.00")}
 
 
 @transaction.atomic
@@ -57,6 +62,34 @@ def remove_trust_threshold(*, actor, threshold: TrustThreshold) -> None:
         record_audit(kind=SettingsAuditKind.TRUST_THRESHOLD_REMOVED, actor=actor, subject=threshold,
                      payload={"currency": threshold.currency,
                               "max_amount": str(in_minor_units(threshold.max_amount, threshold.currency))})
+
+
+def ensure_default_trust_thresholds() -> int:
+    """Write the default thresholds (DEFAULT_TRUST_THRESHOLDS) where there is none at all and
+    no administrator ever set or removed one; returns how many were written. Run after every
+    migrate, and so after a `flush`, like the delegation limits (cases/apps.py): a flushed
+    database had no threshold, and proof was asked for every gesture.
+
+    The thresholds are taken as a whole, as migration 0021 wrote them: an installation that has
+    any (an upgrade's PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF=GBP=25 gave GBP only) is left as it
+    is. Every change in the admin goes through set_trust_threshold or remove_trust_threshold,
+    which leave an audit row: with one, the administrator has decided, and thresholds they
+    removed stay removed. Only rows deleted without the services (the shell, SQL), none left
+    and no such audit row, come back."""
+    with transaction.atomic():
+        if TrustThreshold.objects.exists():
+            return 0
+        decided = AuditEvent.objects.filter(
+            subject_type=TrustThreshold._meta.label_lower,
+            kind__in=[SettingsAuditKind.TRUST_THRESHOLD_SET, SettingsAuditKind.TRUST_THRESHOLD_REMOVED],
+        )
+        if decided.exists():
+            return 0
+        created = 0
+        for currency, amount in DEFAULT_TRUST_THRESHOLDS.items():
+            _row, new = TrustThreshold.objects.get_or_create(currency=currency, defaults={"max_amount": amount})
+            created += new
+    return created
 
 
 @transaction.atomic

@@ -5,10 +5,12 @@ the gestures then do."""
 import datetime as dt
 import importlib
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.core.management.sql import emit_post_migrate_signal
 from django.test import Client
 
 from prevenance.cases.checks import settings_moved_to_the_admin
@@ -17,7 +19,7 @@ from prevenance.cases.models import Case, CaseSettings, TrustThreshold
 from prevenance.cases.selectors import reopen_window, trust_threshold
 from prevenance.cases.services import add_inbound_message, change_status, request_gesture
 from prevenance.cases.services.case_settings import set_trust_threshold, update_case_settings
-from prevenance.cases.tests.factories import open_email_case
+from prevenance.cases.tests.factories import open_email_case, trust_without_proof
 from prevenance.core.models import AuditEvent
 from prevenance.core.roles import ADMIN, SUPERVISOR, assign_role
 from prevenance.customers.tests.factories import UserFactory
@@ -139,6 +141,56 @@ def test_a_deleted_threshold_means_proof_is_always_asked(root, agent):
     gesture = request_gesture(case=open_email_case().case, type="refund", amount="1", currency="EUR",
                               reason="Retard", actor=agent)
     assert gesture.without_proof is False
+
+
+def _thresholds() -> list[tuple[str, Decimal]]:
+    return list(TrustThreshold.objects.values_list("currency", "max_amount"))
+
+
+def _after_migrate() -> None:
+    """What `migrate` and `flush` send once the tables are there (the defaults' signal)."""
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flushed_and_bootstrapped_installation_has_the_thresholds_of_a_migrated_one(monkeypatch):
+    monkeypatch.delenv("PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF", raising=False)
+    migrated = sorted(seeding.environment_trust_thresholds().items())  # what migration 0021 writes
+
+    call_command("flush", interactive=False, verbosity=0)
+    call_command("bootstrap", demo_customers=0, verbosity=0, stdout=StringIO())
+
+    assert _thresholds() == migrated == [("EUR", Decimal("30.00"))]
+    gesture = request_gesture(case=open_email_case().case, type="refund", amount="30", currency="EUR",
+                              reason="Colis abîmé", actor=UserFactory(role="agent"))
+    assert gesture.without_proof is True
+
+
+def test_thresholds_deleted_without_the_admin_come_back_at_the_next_migrate():
+    TrustThreshold.objects.all().delete()  # the shell, SQL: no administrator's decision on record
+
+    _after_migrate()
+
+    assert _thresholds() == [("EUR", Decimal("30.00"))]
+
+
+def test_a_threshold_an_administrator_changed_or_removed_is_not_brought_back(root):
+    eur = TrustThreshold.objects.get(currency="EUR")
+    root.post(f"/admin/cases/trustthreshold/{eur.pk}/change/", {"max_amount": "12"})
+    _after_migrate()
+    assert _thresholds() == [("EUR", Decimal("12.00"))]
+
+    root.post(f"/admin/cases/trustthreshold/{eur.pk}/delete/", {"post": "yes"})
+    _after_migrate()
+    assert _thresholds() == []
+
+
+def test_an_installation_with_other_thresholds_only_gets_no_default_added():
+    trust_without_proof(GBP="25")  # e.g. upgraded with PREVENANCE_GESTURE_TRUST_WITHOUT_PROOF=GBP=25
+
+    _after_migrate()
+
+    assert _thresholds() == [("GBP", Decimal("25.00"))]
 
 
 @pytest.mark.parametrize(("form", "errors"), [

@@ -5,8 +5,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from prevenance.core.choices import Channel
+from prevenance.core.csvio import run_import
 from prevenance.core.pagination import InvalidCursor
-from prevenance.customers.tests.factories import CustomerFactory, OrderFactory, UserFactory
+from prevenance.customers.models import Order
+from prevenance.customers.tests.factories import (
+    CustomerFactory,
+    IdentityFactory,
+    OrderFactory,
+    UserFactory,
+)
 from prevenance.interactions.choices import Direction, Nature
 from prevenance.interactions.models import Interaction
 from prevenance.interactions.selectors import customer_timeline
@@ -58,6 +65,50 @@ class TestTimeline:
         OrderFactory(customer=customer, channel=Channel.STORE)
         page = customer_timeline(customer, viewer=UserFactory(role="supervisor"), channels=[Channel.PHONE])
         assert [e.item.summary for e in page.items] == ["call"]
+
+    def test_an_order_and_the_interaction_that_records_it_are_one_entry(self):
+        # Real intake, not only the demo: an e-shop's orders imported, then its touchpoints,
+        # the "order placed" one naming the order at its instant and on its channel.
+        customer = IdentityFactory(value="eloise@example.fr").customer
+        run_import(kind="orders", data=(
+            b"reference;customer_email;date;amount;channel;status\n"
+            b"W-1;eloise@example.fr;2025-03-04 10:00;59.90;web;delivered\n"
+            b"S-2;eloise@example.fr;2025-03-10 15:00;20;store;delivered\n"))
+        report = run_import(kind="interactions", data=(
+            b"customer_email;channel;direction;nature;phase;date;summary;order_reference\n"
+            b"eloise@example.fr;web;inbound;transactional;during;2025-03-04 10:00;Order W-1 placed on the e-shop;W-1\n"
+            b"eloise@example.fr;email;outbound;transactional;during;2025-03-04 10:02;Your order W-1 is confirmed;W-1\n"
+            b"eloise@example.fr;phone;inbound;transactional;after;2025-03-06 09:00;Where is W-1?;W-1\n"
+            b"eloise@example.fr;store;inbound;transactional;during;2025-03-10 15:00;In-store purchase;S-2\n"))
+        assert report.created == 4
+        web, store = Order.objects.get(reference="W-1"), Order.objects.get(reference="S-2")
+        placed, confirmed, call, purchase = Interaction.objects.filter(customer=customer).order_by("occurred_at")
+        # One entry per order, with the touchpoint that recorded it; the follow-ups stay entries
+        # of their own; page after page (limit 1) nothing comes twice and nothing is lost.
+        expected = [("order", store.pk), ("interaction", call.pk), ("interaction", confirmed.pk), ("order", web.pk)]
+        assert walk(customer, limit=1) == expected
+        entries = customer_timeline(customer, viewer=UserFactory(role="supervisor")).items
+        assert [(e.kind, e.item.pk, e.interaction) for e in entries] == [
+            ("order", store.pk, purchase), ("interaction", call.pk, None), ("interaction", confirmed.pk, None), ("order", web.pk, placed),
+        ]
+        # The web channel filter keeps the order with its touchpoint.
+        assert walk(customer, channels=[Channel.WEB]) == [("order", web.pk)]
+        # Whoever may not read orders reads the touchpoints, all of them.
+        assert walk(customer, include_orders=False) == [("interaction", i.pk) for i in (purchase, call, confirmed, placed)]
+
+    def test_a_touchpoint_of_an_order_at_another_moment_or_channel_stays_an_entry(self):
+        customer = CustomerFactory()
+        order = OrderFactory(customer=customer, ordered_at=at(10), channel=Channel.WEB)
+        later, _ = record_interaction(customer=customer, channel=Channel.WEB, direction=Direction.INBOUND, summary="back on the site",
+                                      order=order, occurred_at=at(9))
+        email, _ = record_interaction(customer=customer, channel=Channel.EMAIL, direction=Direction.OUTBOUND, summary="receipt",
+                                      order=order, occurred_at=at(10))
+        about, _ = record_interaction(customer=customer, channel=Channel.WEB, direction=Direction.INBOUND, summary="a case's message",
+                                      order=order, occurred_at=at(10), ref_type="cases.case", ref_id="1")
+        entries = customer_timeline(customer, viewer=UserFactory(role="supervisor")).items
+        assert [(e.kind, e.item.pk, e.interaction) for e in entries] == [
+            ("interaction", later.pk, None), ("interaction", about.pk, None), ("interaction", email.pk, None), ("order", order.pk, None),
+        ]
 
     @pytest.mark.parametrize("cursor", ["garbage", "W10", "WyJ4IiwxLDJd", "WyIyMDIwLTEzLTQ1VDAwOjAwOjAwIiwxLDJd"])
     def test_foreign_cursor_is_refused(self, cursor):

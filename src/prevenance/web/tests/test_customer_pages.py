@@ -284,3 +284,18 @@ def test_the_timeline_names_the_agent_as_colleagues_call_them(login, agent, know
 
     entry = body.split("Called back about the delivery")[1].split("</li>")[0]
     assert "Camille Martin" in entry and "camille.agent" not in entry
+
+
+def test_an_order_and_the_call_that_took_it_are_one_timeline_entry_naming_the_agent(login, agent, known_customer):
+    colleague = UserFactory(username="camille.agent", first_name="Camille", last_name="Martin", role="agent")
+    taken_at = timezone.now() - dt.timedelta(hours=3)
+    order = OrderFactory(customer=known_customer, reference="TEL-0042", channel=Channel.PHONE, ordered_at=taken_at)
+    record_interaction(customer=known_customer, channel=Channel.PHONE, direction=Direction.INBOUND, order=order,
+                       occurred_at=taken_at, summary="Order TEL-0042 taken by phone", agent=colleague)
+
+    body = login(agent).get(reverse("web:customer", args=[known_customer.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    timeline = body.split('id="timeline-list"')[1].split("</ol>")[0]
+    assert "Order TEL-0042 taken by phone" not in timeline
+    assert timeline.count("Order TEL-0042 ·") == 1
+    assert "Camille Martin" in timeline.split("Order TEL-0042 ·")[1].split("</li>")[0]
