@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from prevenance.cases.choices import (
     CaseStatus,
@@ -117,7 +118,7 @@ class RoutingRule(TimeStampedModel):
 
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(_("position"), default=100, help_text=_("Rules are tried from the lowest position."))
-    active = models.BooleanField(_("active"), default=True)
+    active = models.BooleanField(pgettext_lazy("feminine", "active"), default=True)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True, help_text=_("Empty: any channel."))
     case_type = models.CharField(_("case type"), max_length=10, choices=CaseType.choices, blank=True, help_text=_("Empty: any type."))
     language = models.CharField(
@@ -170,7 +171,7 @@ class RootCause(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    active = models.BooleanField(_("active"), default=True)
+    active = models.BooleanField(pgettext_lazy("feminine", "active"), default=True)
 
     class Meta:
         verbose_name = _("root cause")
@@ -665,7 +666,7 @@ class SLAPolicy(TimeStampedModel):
     (type, priority, customer tier): one would never apply."""
 
     name = models.CharField(_("name"), max_length=100)
-    active = models.BooleanField(_("active"), default=True)
+    active = models.BooleanField(pgettext_lazy("feminine", "active"), default=True)
     case_type = models.CharField(_("case type"), max_length=10, choices=CaseType.choices, blank=True, help_text=_("Empty: any type."))
     priority = models.CharField(_("priority"), max_length=6, choices=Priority.choices, blank=True, help_text=_("Empty: any priority."))
     # Matched against Customer.tier (empty for standard customers) when the clock starts.
@@ -751,7 +752,7 @@ class Signature(TimeStampedModel):
     sign_off = models.TextField(
         _("sign-off"), help_text=_("Added under every outbound message; placeholders such as {agent_first_name} allowed."),
     )
-    active = models.BooleanField(_("active"), default=True)
+    active = models.BooleanField(pgettext_lazy("feminine", "active"), default=True)
 
     class Meta:
         verbose_name = _("signature")
@@ -787,7 +788,7 @@ class ReplyTemplate(TimeStampedModel):
     )
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("text"))
-    active = models.BooleanField(_("active"), default=True)
+    active = models.BooleanField(pgettext_lazy("masculine", "active"), default=True)
 
     class Meta:
         verbose_name = _("reply template")

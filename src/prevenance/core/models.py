@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from prevenance.core.choices import AuditKind
 from prevenance.core.webhooks.signing import new_webhook_secret
@@ -200,7 +201,7 @@ class WebhookEndpoint(TimeStampedModel):
     events = models.JSONField(
         _("events"), default=list, blank=True, help_text=_("The event types sent to this URL; empty: every event.")
     )
-    active = models.BooleanField(_("active"), default=True)
+    active = models.BooleanField(pgettext_lazy("masculine", "active"), default=True)
 
     class Meta:
         verbose_name = _("webhook endpoint")
