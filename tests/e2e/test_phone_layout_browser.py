@@ -5,8 +5,11 @@ Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e/test_phone_layou
 Save the screenshots: add PREVENANCE_SCREENSHOT_DIR=docs
 """
 
+from datetime import timedelta
+
 from chromium import BROWSER_TESTS, chromium_page, log_in, screenshot
 
+from prevenance.cases.models import SLAPolicy
 from prevenance.cases.services import (
     add_reply,
     assign_case,
@@ -95,3 +98,41 @@ def test_the_menu_holds_on_one_line_and_the_inbox_search_shows_its_hint_on_a_lap
         page.click(".usermenu summary")
         expect(page.locator(".usermenu-list")).to_contain_text("Ma disponibilité")
         expect(page.locator(".usermenu-list")).to_contain_text("Se déconnecter")
+
+
+NAV_ENTRIES_OFF_SCREEN = "[...document.querySelectorAll('.mainnav a')].filter(a => a.getBoundingClientRect().right > window.innerWidth).map(a => a.textContent.trim())"
+
+
+def test_on_a_phone_the_menu_wraps_in_sight_and_a_case_is_resolved_with_its_keyboard_shortcut(live_server, monkeypatch):
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    ensure_default_limits()
+    SLAPolicy.objects.create(name="Standard", first_response_target=timedelta(hours=4), resolution_target=timedelta(days=5))
+    agent = UserFactory(username="samir", first_name="Samir", last_name="Benali", role="agent")
+    boss = UserFactory(username="nadia", first_name="Nadia", last_name="Roux", role="supervisor")
+    team = TeamFactory(name="Réclamations", members=[agent, boss])
+    case = assign_case(case=open_email_case("lea.bernard@example.fr", subject="Canapé taché").case, team=team, assignee=boss, actor=boss)
+    request_gesture(case=case, type="refund", amount="900", currency="EUR", reason="Canapé taché", actor=agent)  # waits for Nadia
+
+    with chromium_page(monkeypatch, width=390, height=844) as page:
+        log_in(page, live_server, "/cases/", "nadia")
+        expect(page.locator("#inbox-table")).to_contain_text(case.reference)
+        expect(page.locator(".mainnav .nav-count")).to_have_text("1")  # the approvals badge and its hidden words
+        # Every entry of the menu is on the screen (it wraps; it does not scroll out of sight),
+        # and the page is no wider than the phone.
+        assert page.evaluate(NAV_ENTRIES_OFF_SCREEN) == []
+        assert page.evaluate(PAGE_WIDTH) <= page.evaluate(SCREEN_WIDTH) == 390
+        screenshot(page, "inbox-phone-menu-en.png")
+
+        page.goto(f"{live_server.url}/cases/{case.pk}/")
+        expect(page.locator("#status-actions")).to_contain_text("Mark as waiting for the customer")
+        assert page.evaluate(NAV_ENTRIES_OFF_SCREEN) == []
+        assert page.evaluate(PAGE_WIDTH) <= page.evaluate(SCREEN_WIDTH)
+        # The buttons say what they do; e still resolves, and the case then offers to reopen.
+        page.wait_for_load_state("load")  # the deferred shortcuts script
+        page.keyboard.press("e")
+        expect(page.locator("#case-status")).to_have_text("Resolved")
+        expect(page.locator("#status-actions button")).to_have_text(["Reopen", "Close"])
+        expect(page.locator("#sla-resolved")).to_contain_text("within the target")
+        assert page.evaluate(PAGE_WIDTH) <= page.evaluate(SCREEN_WIDTH)
+        screenshot(page, "case-phone-resolved-en.png")

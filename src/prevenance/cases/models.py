@@ -33,8 +33,9 @@ from prevenance.cases.choices import (
 )
 from prevenance.cases.priority import PriorityConfig
 from prevenance.core.choices import Channel
-from prevenance.core.currencies import AmountField, clean_amount, clean_currency
+from prevenance.core.currencies import AmountField, clean_amount, clean_currency, format_money
 from prevenance.core.models import BusinessCalendar, TimeStampedModel
+from prevenance.core.roles import ROLE_LABELS
 from prevenance.core.text import search_key
 from prevenance.customers.models import Customer, Order
 from prevenance.customers.relations import ExportedFile
@@ -609,7 +610,7 @@ class Gesture(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_type_display()} {self.amount} {self.currency}"
+        return f"{self.get_type_display()} {format_money(self.amount, self.currency)} {self.currency}"
 
     def clean(self) -> None:
         self.currency = clean_currency(self.currency)
@@ -653,7 +654,12 @@ class DelegationLimit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.group or self.user}: {self.max_amount} {self.currency}"
+        # The admin's title and breadcrumb: "Conseiller : 50,00 EUR" in French, the role's label
+        # rather than its group's name (a group of one's own keeps its name).
+        who = ROLE_LABELS.get(self.group.name, self.group.name) if self.group_id is not None else self.user
+        return _("%(role)s: %(amount)s %(currency)s") % {
+            "role": who, "amount": format_money(self.max_amount, self.currency), "currency": self.currency,
+        }
 
     def clean(self) -> None:
         self.currency = clean_currency(self.currency)
@@ -1166,7 +1172,9 @@ class ChannelCost(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()}: {self.unit_cost} {self.currency}"
+        return _("%(channel)s: %(amount)s %(currency)s") % {
+            "channel": self.get_channel_display(), "amount": format_money(self.unit_cost, self.currency), "currency": self.currency,
+        }
 
     def clean(self) -> None:
         self.currency = clean_currency(self.currency)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.core.choices import Channel
@@ -63,6 +64,11 @@ class Customer(TimeStampedModel):
     PERSONAL_FIELDS = (
         "first_name", "last_name", "company_name", "birth_date", "address", "postal_code", "city",
     )
+
+    # Whether the customer has any order, when the read that loaded this instance said so in
+    # the same statement (resolve_customer, cases' lock_case; False for a customer just
+    # created); None: not read. customers.selectors.has_ordered reads it, or asks.
+    has_orders: bool | None = None
 
     class Meta:
         verbose_name = _("customer")
@@ -210,7 +216,8 @@ class ConsentEvent(models.Model):
         indexes = [models.Index(fields=["customer", "purpose", "occurred_at"], name="consent_customer_purpose_idx")]
 
     def __str__(self) -> str:
-        return f"{self.purpose} {self.action} @ {self.occurred_at:%Y-%m-%d}"
+        when = date_format(timezone.localtime(self.occurred_at), "SHORT_DATE_FORMAT")  # as the reader's language writes it
+        return f"{self.get_purpose_display()} · {self.get_action_display()} · {when}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.pop("_ledger_unlink", False):

@@ -221,6 +221,14 @@ def customer_since(customer: Customer) -> datetime:
     return min(value for value in row.values() if value is not None)
 
 
+def has_ordered(customer: Customer) -> bool:
+    """Whether the customer has any order, whatever its status: `customer.has_orders` when the
+    read that loaded them set it (no query), else one query."""
+    if customer.has_orders is not None:
+        return customer.has_orders
+    return Order.objects.filter(customer_id=customer.pk).exists()
+
+
 def customer_orders(customer: Customer, *, limit: int = 50) -> list[Order]:
     return list(customer.orders.order_by("-ordered_at", "-pk")[:limit])
 

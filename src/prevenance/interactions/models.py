@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from prevenance.core.choices import Channel
@@ -60,4 +61,7 @@ class Interaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} {self.direction} {self.occurred_at:%Y-%m-%d}"
+        # The admin's title and breadcrumb, in the reader's language (the 360 timeline's words).
+        direction = _("inbound") if self.direction == Direction.INBOUND else _("outbound")
+        when = date_format(timezone.localtime(self.occurred_at), "SHORT_DATE_FORMAT")
+        return f"{self.get_channel_display()} · {direction} · {when}"

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from prevenance.core.choices import Channel
 from prevenance.core.validation import invalid
 from prevenance.customers.models import Customer, Order
+from prevenance.customers.selectors import has_ordered
 from prevenance.customers.services import lock_live_customer
 from prevenance.interactions.choices import Direction, JourneyPhase, Nature
 from prevenance.interactions.models import Interaction
@@ -52,6 +53,18 @@ def clean_interaction_fields(*, channel, direction, nature, phase, summary, body
     if errors:
         raise ValidationError(errors)
     return {"channel": channel, "direction": direction, "nature": nature, "phase": phase, "summary": summary, "body": body}
+
+
+def purchase_phase(customer: Customer, *, about_order: bool = False) -> str:
+    """The journey phase of a contact with the customer that does not know its own (a case's
+    message, an automatic email): after purchase when it is about an order or the customer has
+    ordered, before purchase for a prospect who never has. Never "during purchase": that is the
+    delivery and use of what was bought, which only the touchpoint that records it knows (an
+    order placed, a delivery); the customer service is after purchase (seeds: the journey's
+    three phases, APRÈS being "l'après-vente, intégrant le service client")."""
+    if about_order or has_ordered(customer):
+        return JourneyPhase.AFTER
+    return JourneyPhase.BEFORE
 
 
 def record_interaction(

@@ -23,6 +23,10 @@ HTML_TOO_DEEP = "html_too_deep"  # sanitize.too_deeply_nested: the HTML version 
 ATTACHMENT_REFUSED = "attachment_refused"  # by the intake (a program, an empty file), not the parser
 TOO_MANY_RECIPIENTS = "too_many_recipients"  # by the intake: only the first MAX_ADDRESSES of a list are kept
 REFUSED_REFERENCE = "refused_reference"  # by the intake: the subject's case reference was not honoured (detail: it)
+# By the intake, of a reply threaded by its headers from someone who is neither the case's customer,
+# nor in copy on it, nor one of our mailboxes (detail: their address): kept on the case, but our
+# replies do not go to them (docs/email-intake.md, "Threading").
+SENDER_NOT_ON_CASE = "sender_not_on_case"
 # By the intake, of a bounce whose failures were not applied (detail: the addresses it names;
 # services/bounces.py): it returns no email of ours, returns one without the delivery mark, or
 # with a mark that is not the named address's.
@@ -50,6 +54,7 @@ LABELS = {
     ATTACHMENT_REFUSED: _("An attachment was refused (a program or script, or an empty file); only the original message keeps it."),
     TOO_MANY_RECIPIENTS: _("The message has more recipients than are kept; the first ones were kept, the original message has them all."),
     REFUSED_REFERENCE: _("The case reference in the subject is unknown or not this sender's case; the message was not added to that case."),
+    SENDER_NOT_ON_CASE: _("Sent by someone who is neither the customer nor in copy: our replies do not go to them."),
     BOUNCE_NOT_OURS: _("This delivery failure report does not return an email we sent, so it proves nothing about these "
                        "addresses; they were not marked as undeliverable."),
     BOUNCE_UNMARKED: _("This delivery failure report returns an email of ours without its delivery mark (an email sent before "

@@ -23,12 +23,12 @@ from prevenance.cases.services import numbering
 from prevenance.core.choices import CHANNELS
 from prevenance.core.sql import insert_instance, insert_linked_pair, select_for_update
 from prevenance.core.validation import invalid
-from prevenance.customers.models import Customer, IdentityConflict
+from prevenance.customers.models import Customer, IdentityConflict, Order
 from prevenance.customers.services import lock_live_customer
-from prevenance.interactions.choices import Direction, JourneyPhase, Nature
+from prevenance.interactions.choices import Direction, Nature
 from prevenance.interactions.models import Interaction
 from prevenance.interactions.services import MAX_BODY as MAX_INTERACTION_BODY
-from prevenance.interactions.services import clean_interaction_fields
+from prevenance.interactions.services import clean_interaction_fields, purchase_phase
 
 MAX_SUBJECT = 255
 MAX_BODY = 1_000_000
@@ -231,8 +231,15 @@ def lock_case(case_id: int) -> Case:
     Customer services (merge, erasure) lock the customer and then update its cases; taking
     the locks in the same order here means the two never deadlock. Call inside a transaction.
     """
+    # With the customer, whether they have ordered (Customer.has_orders), for the phase of the
+    # messages' timeline entries: in this statement rather than a query of its own on every reply.
+    customer_column = f"c.{quoted('customer_id')}"
+    sql = (
+        f"SELECT {customer_column}, EXISTS (SELECT 1 FROM {quoted(Order._meta.db_table)} o WHERE o.{quoted('customer_id')} = {customer_column}) "
+        f"FROM {quoted(Case._meta.db_table)} c WHERE c.{quoted('id')} = %s"
+    )
     for _attempt in range(LOCK_ATTEMPTS):
-        row = fetch_one(f"SELECT {quoted('customer_id')} FROM {quoted(Case._meta.db_table)} WHERE {quoted('id')} = %s", [case_id])
+        row = fetch_one(sql, [case_id])
         if row is None:
             raise Case.DoesNotExist(f"No case {case_id}")
         customer_id, customer = row[0], None
@@ -241,6 +248,7 @@ def lock_case(case_id: int) -> Case:
                 customer = lock_live_customer(Customer(pk=customer_id))
             except ValidationError:
                 continue  # merged or erased meanwhile: the case now points elsewhere, read it again
+            customer.has_orders = bool(row[1])
         locked = _select_case_for_update(case_id)
         if locked.customer_id == customer_id:
             if customer is not None:
@@ -469,10 +477,14 @@ def _timeline_entry(case: Case, message: Message, *, kind: str, channel: str) ->
     """The message's interaction on the customer's timeline (not stored yet), as
     record_interaction writes it (same cleaning, ref, and external id once the message has its
     id). Written directly: the customer is locked already and the message is new, so that
-    service's own lock and external-id lookup would only repeat work on every inbound message."""
+    service's own lock and external-id lookup would only repeat work on every inbound message.
+    Its phase: after purchase for a case about an order or a customer who has ordered, before
+    purchase for a prospect (purchase_phase; the intake's customer comes with has_orders)."""
+    customer = case.customer if Case.customer.is_cached(case) else Customer(pk=case.customer_id)
+    phase = purchase_phase(customer, about_order=case.order_id is not None)
     fields = clean_interaction_fields(
         channel=channel, direction=Direction.INBOUND if kind == MessageKind.INBOUND else Direction.OUTBOUND,
-        nature=Nature.INFORMATIVE, phase=JourneyPhase.AFTER, summary=_summary(case, kind, message.automatic), body=message.body_text[:MAX_INTERACTION_BODY],
+        nature=Nature.INFORMATIVE, phase=phase, summary=_summary(case, kind, message.automatic), body=message.body_text[:MAX_INTERACTION_BODY],
     )
     interaction = Interaction(
         customer_id=case.customer_id, occurred_at=message.created_at, agent_id=message.author_id, order_id=case.order_id,

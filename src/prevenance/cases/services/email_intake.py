@@ -13,6 +13,7 @@ from email.policy import compat32
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +36,7 @@ from prevenance.cases.mail.problems import (
     INVALID_ADDRESS,
     REFUSED_REFERENCE,
     REUSED_MESSAGE_ID,
+    SENDER_NOT_ON_CASE,
     TOO_MANY_RECIPIENTS,
     ParseProblem,
 )
@@ -78,18 +80,18 @@ from prevenance.cases.services.email_attachments import (
     stored_name,
 )
 from prevenance.cases.services.intake import add_inbound_message, open_case
-from prevenance.cases.services.outbound import default_from_address
+from prevenance.cases.services.outbound import default_from_address, our_mailboxes
 from prevenance.cases.services.suspension import keep_email
 from prevenance.core.choices import Channel
 from prevenance.core.files import files_discarded_on_failure, store_file
 from prevenance.core.text import guess_language
 from prevenance.customers.choices import IdentityKind
-from prevenance.customers.models import Customer, Identity
+from prevenance.customers.models import Customer, Identity, Order
 from prevenance.customers.normalize import normalize_email
 from prevenance.customers.services import IdentityInput, clear_bounce
 from prevenance.interactions.choices import Direction
 from prevenance.interactions.models import Interaction
-from prevenance.interactions.services import record_interaction
+from prevenance.interactions.services import purchase_phase, record_interaction
 
 RAW_FILENAME = "message.eml"
 
@@ -127,35 +129,46 @@ class IntakeResult:
     reason: str = ""  # Outcome.SUSPENDED: why (SuspensionReason)
 
 
-def _thread_by_ids(parsed: ParsedMessage) -> tuple[Case | None, str]:
+def _thread_by_ids(parsed: ParsedMessage) -> tuple[Case | None, str, int | None]:
+    """(case, how it was found, the customer whose email identity the sender's address is, if any:
+    read in the same statement, so that telling the customer's reply from someone else's costs
+    no query; see _outside_sender)."""
     # In-Reply-To first, then References from the newest (last) to the oldest; each as stored
     # (clean_message_id: an id over 255 characters is kept cut, and must be looked up cut).
     candidates = [(parsed.in_reply_to, "in_reply_to")] if parsed.in_reply_to else []
     candidates += [(ref, "references") for ref in reversed(parsed.references)]
     candidates = [(stored, how) for ref, how in candidates if (stored := clean_message_id(ref))]
     if not candidates:
-        return None, ""
-    found = _cases_by_message_id(list(dict.fromkeys(ref for ref, _how in candidates)))
+        return None, "", None
+    sender = parsed.from_.address if parsed.from_ else ""
+    found = _cases_by_message_id(list(dict.fromkeys(ref for ref, _how in candidates)), sender)
     for ref, how in candidates:
         if ref in found:
-            case_id, merged_into_id, customer_id, channel = found[ref]
+            case_id, merged_into_id, customer_id, channel, sender_customer_id = found[ref]
             if merged_into_id is not None:
-                return _case_stub(live_case_id(merged_into_id)), how
-            return Case(pk=case_id, customer_id=customer_id, channel=channel), how
-    return None, ""
+                return _case_stub(live_case_id(merged_into_id)), how, sender_customer_id
+            return Case(pk=case_id, customer_id=customer_id, channel=channel), how, sender_customer_id
+    return None, "", None
 
 
-def _cases_by_message_id(message_ids: list[str]) -> dict[str, tuple]:
-    """{message id: (case id, merged into, customer id, channel)} of the stored messages among
-    these ids, with the few case columns threading needs, in one statement: this runs for every
-    reply (common.py, "hot path"); the service then locks and reads the whole case."""
+def _cases_by_message_id(message_ids: list[str], sender: str) -> dict[str, tuple]:
+    """{message id: (case id, merged into, customer id, channel, sender's customer id)} of the
+    stored messages among these ids, with the few case columns threading needs, and the customer
+    whose email identity `sender` is (None: nobody's; a lookup by the unique (normalised value,
+    kind), run once), in one statement: this runs for every reply (common.py, "hot path"); the
+    service then locks and reads the whole case."""
     marks = ", ".join(["%s"] * len(message_ids))
+    sender_customer = (
+        f"(SELECT i.{quoted('customer_id')} FROM {quoted(Identity._meta.db_table)} i "
+        f"WHERE i.{quoted('normalized')} = %s AND i.{quoted('kind')} = %s)"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT m.{quoted('message_id')}, c.{quoted('id')}, c.{quoted('merged_into_id')}, c.{quoted('customer_id')}, c.{quoted('channel')} "
+            f"SELECT m.{quoted('message_id')}, c.{quoted('id')}, c.{quoted('merged_into_id')}, c.{quoted('customer_id')}, c.{quoted('channel')}, "
+            f"{sender_customer} "
             f"FROM {quoted(Message._meta.db_table)} m JOIN {quoted(Case._meta.db_table)} c ON c.{quoted('id')} = m.{quoted('case_id')} "
             f"WHERE m.{quoted('message_id')} IN ({marks})",
-            message_ids,
+            [sender, IdentityKind.EMAIL, *message_ids],
         )
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
@@ -178,17 +191,38 @@ def _sender_owns(case: Case, address: str) -> bool:
     return Identity.objects.filter(customer_id=case.customer_id, kind=IdentityKind.EMAIL, normalized=address).exists()
 
 
-def _thread(parsed: ParsedMessage) -> tuple[Case | None, str, str]:
-    """(case, how it was found, refused subject reference)."""
-    case, how = _thread_by_ids(parsed)
+def _thread(parsed: ParsedMessage) -> tuple[Case | None, str, str, int | None]:
+    """(case, how it was found, refused subject reference, the sender's customer when threaded
+    by the headers: _thread_by_ids)."""
+    case, how, sender_customer_id = _thread_by_ids(parsed)
     if case is not None or not parsed.case_reference:
-        return case, how, ""
+        return case, how, "", sender_customer_id
     by_subject = Case.objects.filter(reference=parsed.case_reference).first()
     # A reference is easy to type or forge: it only attaches the message when the case is the
     # sender's (or the sender is in copy on it).
     if by_subject is not None and parsed.from_ is not None and _sender_owns(by_subject, parsed.from_.address):
-        return Case.objects.get(pk=live_case_id(by_subject.pk)), "subject", ""
-    return None, "", parsed.case_reference
+        return Case.objects.get(pk=live_case_id(by_subject.pk)), "subject", "", None
+    return None, "", parsed.case_reference, None
+
+
+# How a message found its case by its headers (Message-ID of a stored message), which anyone the
+# customer forwarded our email to can do: unlike a subject reference, the sender is not checked.
+THREADED_BY_HEADERS = frozenset({"in_reply_to", "references"})
+
+
+def _outside_sender(case: Case, parsed: ParsedMessage, sender_customer_id: int | None, mailbox: str) -> bool:
+    """Whether a reply threaded by its headers comes from someone our replies do not go to:
+    neither the case's customer (an email identity of theirs: `sender_customer_id`, read with
+    the threading, so the customer's own reply costs no query), nor one of our mailboxes, nor in
+    copy on the case (then read: one query by primary key). It is kept on the case all the same
+    (a colleague the customer forwarded our answer to), flagged SENDER_NOT_ON_CASE."""
+    if parsed.from_ is None or case.customer_id is None or sender_customer_id == case.customer_id:
+        return False
+    address = parsed.from_.address
+    if address == mailbox or address in our_mailboxes():
+        return False
+    copies = Case.objects.filter(pk=case.pk).values_list("cc_addresses", flat=True).first()
+    return address not in (copies or ())
 
 
 def sender_hints(parsed: ParsedMessage) -> dict[str, str]:
@@ -369,7 +403,8 @@ def _automatic(
         return IntakeResult(outcome=Outcome.AUTOMATIC_ON_CASE, case=target, message=message, threaded_by=how, **base)
     address = parsed.from_.address if parsed.from_ else ""
     customer = (
-        Customer.objects.filter(identities__kind=IdentityKind.EMAIL, identities__normalized=address).order_by("pk").first()
+        Customer.objects.filter(identities__kind=IdentityKind.EMAIL, identities__normalized=address)
+        .annotate(has_orders=Exists(Order.objects.filter(customer=OuterRef("pk")))).order_by("pk").first()
         if address else None
     )
     if consent is not None and effect.proven:
@@ -385,7 +420,7 @@ def _automatic(
     if effect.refused is not None:
         summary, body = refused_timeline_text(effect, subject, body)
     interaction, _created = record_interaction(
-        customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND, summary=summary,
+        customer=customer, channel=Channel.EMAIL, direction=Direction.INBOUND, summary=summary, phase=purchase_phase(customer),
         body=clean_body(body), occurred_at=now, external_id=_timeline_id(parsed), system=True,
     )
     return IntakeResult(outcome=Outcome.AUTOMATIC_ON_TIMELINE, interaction=interaction, **base)
@@ -413,7 +448,10 @@ def ingest_email(
     Threading: In-Reply-To, then References (newest first) against stored messages; then the
     case reference in the subject, only if that case's customer owns the sender's address or
     the sender is in copy on it (otherwise a new case, with `refused_reference` set and the
-    problem `refused_reference` stored on the message).
+    problem `refused_reference` stored on the message). A reply threaded by its headers joins
+    its case whoever sent it, flagged `sender_not_on_case` when the sender is neither the
+    customer, nor in copy, nor one of our mailboxes (_outside_sender); the workflow treats it
+    as any reply.
     Otherwise a new email case from the sender. Auto-replies and bounces never open a case
     (see Outcome). `mailbox` is the envelope recipient (the relay's, or --mailbox); without
     it, the first X-Original-To/Delivered-To, then To, then Cc, that is a team's mailbox. A new
@@ -563,7 +601,7 @@ def _own_message_id(parsed: ParsedMessage, raw: bytes) -> tuple[ParsedMessage, M
 def _ingest(
     raw: bytes, parsed: ParsedMessage, base: dict, envelope: str, *, received_at: datetime | None, acknowledge: bool,
 ) -> IntakeResult:
-    case, how, refused = _thread(parsed)
+    case, how, refused, sender_customer_id = _thread(parsed)
     mailbox, team_id = _mailbox(parsed, envelope)
     if parsed.is_auto_reply or parsed.is_bounce:
         return _automatic(parsed, case, how, base, raw, mailbox, received_at)
@@ -577,6 +615,10 @@ def _ingest(
     if refused:
         # Kept on the message, not only in the result: an agent sees why it opened a new case.
         problems.append({"code": REFUSED_REFERENCE, "detail": refused})
+    elif how in THREADED_BY_HEADERS and _outside_sender(case, parsed, sender_customer_id, mailbox):
+        # Kept on the case as any reply is, and said on it: replies go to the customer and the
+        # people in copy, not to this person (the case page offers to put them in copy).
+        problems.append({"code": SENDER_NOT_ON_CASE, "detail": parsed.from_.address})
     # The result lists the same problems as the stored message: the parser's and refused files.
     base = {**base, "refused_reference": refused, "problems": tuple(ParseProblem(**problem) for problem in problems)}
     fields = _message_fields(parsed, mailbox=mailbox, problems=problems)

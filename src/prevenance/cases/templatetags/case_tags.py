@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.delivery_problems import message_send_error, message_send_lines
+from prevenance.cases.mail.problems import SENDER_NOT_ON_CASE
 from prevenance.cases.mail.problems import problem_lines as read_problems
 from prevenance.cases.mail.sanitize import sanitize_html
 from prevenance.cases.priority import reason_label
@@ -57,6 +58,14 @@ def person(user) -> str:
 def problem_lines(message) -> list[dict[str, str]]:
     """What the intake flagged on this message (mail/problems.py), labelled in the reader's language."""
     return read_problems(message.problems)
+
+
+@register.filter
+def outside_sender(message) -> str:
+    """The address of the person who wrote this reply when they were neither the customer nor in
+    copy (mail/problems.py SENDER_NOT_ON_CASE: our replies do not go to them), else ""."""
+    return next((str(problem.get("detail", "")) for problem in message.problems or ()
+                 if isinstance(problem, dict) and problem.get("code") == SENDER_NOT_ON_CASE), "")
 
 
 class Sender(NamedTuple):
@@ -144,3 +153,10 @@ def money(amount, currency) -> str:
     (ISO 4217: none for JPY, three for TND), grouped as the reader's language writes it
     ("1 500,000" in French), without the code, which the templates write after it."""
     return format_money(amount, currency)
+
+
+@register.filter
+def money_totals(totals) -> str:
+    """`{{ totals|money_totals }}`: amounts per currency ({"EUR": Decimal("75.00")}) as the
+    reader's language writes them, each with its code, in the dict's order: "75,00 EUR, 10,00 USD"."""
+    return ", ".join(f"{format_money(amount, currency)} {currency}" for currency, amount in (totals or {}).items())

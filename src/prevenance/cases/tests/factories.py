@@ -1,9 +1,12 @@
 """Factories and a helper for case tests: random names, never random states (STYLE.md)."""
 
-import factory
+import secrets
 
-from prevenance.cases.models import CaseSettings, Team, TrustThreshold
-from prevenance.cases.services import Intake, open_case
+import factory
+from django.utils import timezone
+
+from prevenance.cases.models import Case, CaseSettings, SatisfactionSurvey, Team, TrustThreshold
+from prevenance.cases.services import Intake, answer_survey, open_case
 from prevenance.core.choices import Channel
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.services import IdentityInput
@@ -45,3 +48,14 @@ def trust_without_proof(**amounts: str) -> None:
     TrustThreshold.objects.exclude(currency__in=amounts).delete()
     for currency, amount in amounts.items():
         TrustThreshold.objects.update_or_create(currency=currency, defaults={"max_amount": amount})
+
+
+def answered_survey(case: Case, *, csat: int | None, ces: int | None = None, comment: str | None = None, at=None) -> SatisfactionSurvey:
+    """A satisfaction survey of `case` sent at `at` (now by default) and answered then through
+    the real answer service (sending needs templates and consent, which send_survey's tests cover)."""
+    at = at or timezone.now()
+    survey = SatisfactionSurvey.objects.create(
+        case=case, customer_id=case.customer_id, token=secrets.token_urlsafe(32), agent_id=case.assignee_id,
+        team_id=case.team_id, channel=case.channel, language="fr", sent_at=at,
+    )
+    return answer_survey(token=survey.token, csat=csat, ces=ces, comment=comment, now=at)

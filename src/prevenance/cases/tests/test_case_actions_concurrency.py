@@ -113,8 +113,8 @@ def posts(user, path: str, form: dict, count: int = 2) -> list[Callable[[], int]
 
 def test_a_gesture_form_sent_twice_at_once_grants_one_gesture(agent_case):
     agent, case = agent_case
-    form = {"type": "voucher", "amount": "20,00", "currency": "EUR", "reason": "Colis abîmé",
-            "submission_id": "0a4d5d1ad6a54b1e9f3c2e8f1b7c6d5e"}
+    form = {"gesture-type": "voucher", "gesture-amount": "20,00", "gesture-currency": "EUR", "gesture-reason": "Colis abîmé",
+            "gesture-submission_id": "0a4d5d1ad6a54b1e9f3c2e8f1b7c6d5e"}
     results, errors = race_behind(lambda: lock_case(case.pk), *posts(agent, url("case_gesture", case), form))
     assert (errors, results) == ([], [302, 302])
     [gesture] = Gesture.objects.filter(case=case)

@@ -58,6 +58,11 @@ def url(name, case, **kwargs):
     return reverse(f"cases:{name}", kwargs={"case_id": case.pk, **kwargs})
 
 
+def gesture_form(*, currency: str = "EUR", **fields) -> dict:
+    """The gesture form's POST: its fields carry the "gesture-" prefix (apart from the case's own)."""
+    return {f"gesture-{name}": value for name, value in {**fields, "currency": currency}.items()}
+
+
 def test_the_case_page_shows_the_thread_and_the_customer(client, agent, setup):
     client.force_login(agent)
     response = client.get(url("case", setup["case"]))
@@ -255,9 +260,9 @@ def test_the_gesture_form_shows_the_delegation_and_grants_within_it(client, agen
     client.force_login(agent)
     page = client.get(url("case", setup["case"])).content.decode()
     assert "50.00 EUR" in page or "50,00 EUR" in page
-    ok = client.post(url("case_gesture", setup["case"]), {"type": "voucher", "amount": "20,00", "currency": "EUR", "reason": "Colis abîmé"})
+    ok = client.post(url("case_gesture", setup["case"]), gesture_form(type="voucher", amount="20,00", reason="Colis abîmé"))
     assert ok.status_code == 302
-    big = client.post(url("case_gesture", setup["case"]), {"type": "refund", "amount": "120", "currency": "EUR", "reason": "Canapé"})
+    big = client.post(url("case_gesture", setup["case"]), gesture_form(type="refund", amount="120", reason="Canapé"))
     assert big.status_code == 302
     statuses = dict(Gesture.objects.filter(case=setup["case"]).values_list("amount", "status"))
     assert statuses == {Decimal("20.00"): GestureStatus.GRANTED, Decimal("120.00"): GestureStatus.REQUESTED}
@@ -265,9 +270,9 @@ def test_the_gesture_form_shows_the_delegation_and_grants_within_it(client, agen
 
 def test_a_bad_gesture_amount_is_refused_on_the_field_and_nothing_is_written(client, agent, setup):
     client.force_login(agent)
-    response = client.post(url("case_gesture", setup["case"]), {"type": "refund", "amount": "-5", "currency": "EUR", "reason": "x"}, **HX)
+    response = client.post(url("case_gesture", setup["case"]), gesture_form(type="refund", amount="-5", reason="x"), **HX)
     assert response.status_code == 400
-    assert 'id="id_amount-error"' in response.content.decode()
+    assert 'id="id_gesture-amount-error"' in response.content.decode()
     assert not Gesture.objects.exists()
 
 
@@ -410,7 +415,7 @@ def test_a_gesture_sent_after_the_customer_was_erased_says_why(client, agent, ad
 
     erase_customer(customer=setup["case"].customer, actor=admin_user)
     client.force_login(agent)
-    response = client.post(url("case_gesture", setup["case"]), {"type": "refund", "amount": "10", "currency": "EUR", "reason": "x"})
+    response = client.post(url("case_gesture", setup["case"]), gesture_form(type="refund", amount="10", reason="x"))
     assert response.status_code == 400
     assert "no gesture can be made" in response.content.decode()
 
@@ -525,7 +530,7 @@ def test_a_gesture_on_a_merged_case_says_it_went_to_the_survivor(client, agent, 
     loser = assign_case(case=open_email_case("camille@example.com", subject="Re: colis").case, team=setup["team"], actor=supervisor)
     merge_cases(survivor=setup["case"], loser=loser, actor=supervisor)
     client.force_login(agent)
-    answer = client.post(url("case_gesture", loser), {"type": "refund", "amount": "10", "currency": "EUR", "reason": "Retard"},
+    answer = client.post(url("case_gesture", loser), gesture_form(type="refund", amount="10", reason="Retard"),
                          HTTP_HX_REQUEST="true")
     assert setup["case"].gestures.count() == 1
     assert f"Gesture recorded on {setup['case'].reference}" in answer.content.decode()

@@ -189,7 +189,7 @@ def test_no_gesture_lands_on_a_hidden_survivor_through_a_merged_case(agent, clie
     assert not Gesture.objects.exists()
     client.force_login(agent)
     page = client.post(reverse("cases:case_gesture", kwargs={"case_id": merged_away["loser"].pk}),
-                       {"type": "refund", "amount": "10", "currency": "EUR", "reason": "Colis abîmé"})
+                       {"gesture-type": "refund", "gesture-amount": "10", "gesture-currency": "EUR", "gesture-reason": "Colis abîmé"})
     assert page.status_code == 400 and not Gesture.objects.exists()
 
 

@@ -105,6 +105,9 @@ class MergeForm(ServiceErrorsMixin, forms.Form):
 
 
 class GestureForm(ServiceErrorsMixin, SubmittedOnceForm):
+    # Its fields' ids apart from the classification's "type" and the reply's submission id on
+    # the same page: a "Gesture" label pointing at the case's type picker otherwise.
+    prefix = "gesture"
     type = forms.ChoiceField(label=_("Gesture"), choices=GestureType.choices)
     # Text, not a number field: the service reads "12,50" as French people type it.
     amount = forms.CharField(label=_("Amount"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))

@@ -7,6 +7,7 @@ The actions (POSTs) are in case_actions.py; each re-renders the main column thro
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from prevenance.cases import downloads
@@ -19,6 +20,7 @@ from prevenance.cases.selectors.case_page import (
     customer_sender_addresses,
     reply_templates_for,
 )
+from prevenance.cases.selectors.customer_history import customer_gesture_totals, last_csat_answer
 from prevenance.cases.selectors.inbox import sla_times
 from prevenance.cases.selectors.reply_recipients import reply_recipients
 from prevenance.cases.selectors.visibility import access_case, visible_cases
@@ -55,10 +57,24 @@ TIMELINE_SHOWN = 8
 ORDERS_SHOWN = 5
 
 
+# The status buttons say what they do, not the status they lead to (the status shows as its
+# name in the badge, the inbox and the filters).
+STATUS_ACTIONS = {
+    CaseStatus.OPEN: pgettext_lazy("case status action", "Mark as open"),
+    CaseStatus.PENDING_CUSTOMER: pgettext_lazy("case status action", "Mark as waiting for the customer"),
+    CaseStatus.PENDING_INTERNAL: pgettext_lazy("case status action", "Mark as waiting for an internal answer"),
+    CaseStatus.RESOLVED: pgettext_lazy("case status action", "Resolve"),
+    CaseStatus.CLOSED: pgettext_lazy("case status action", "Close"),
+}
+REOPEN = pgettext_lazy("case status action", "Reopen")  # resolved → open
+
+
 def _status_choices(case) -> list[tuple[str, str]]:
-    """The moves the workflow allows from the case's status, in the workflow's order."""
+    """The moves the workflow allows from the case's status, in the workflow's order, each with
+    the button's label."""
     allowed = TRANSITIONS.get(case.status, frozenset())
-    return [(value, label) for value, label in CaseStatus.choices if value in allowed]
+    return [(value, REOPEN if case.status == CaseStatus.RESOLVED and value == CaseStatus.OPEN else STATUS_ACTIONS[value])
+            for value in CaseStatus.values if value in allowed]
 
 
 def _forms(case, user, given: dict) -> dict:
@@ -88,6 +104,10 @@ def _sidebar(user, case) -> dict:
         side["orders"] = customer_orders(customer, limit=ORDERS_SHOWN)
     if user.has_perm("customers.view_consentevent"):
         side["consents"] = list(consent_states(customer).values())
+    if user.has_perm("cases.view_gesture"):
+        # What the customer already got, next to the gesture form: two queries at most.
+        side["gestures"] = customer_gesture_totals(user, customer)
+    side["last_csat"] = last_csat_answer(user, customer)
     if user.has_perm("interactions.view_interaction"):
         side["timeline"] = customer_timeline(customer, viewer=user, limit=TIMELINE_SHOWN)
     return side

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,7 +15,7 @@ from prevenance.core.choices import CHANNELS, Channel
 from prevenance.core.sql import insert_instances
 from prevenance.core.validation import invalid
 from prevenance.customers.choices import ConflictStatus
-from prevenance.customers.models import Customer, Identity, IdentityConflict
+from prevenance.customers.models import Customer, Identity, IdentityConflict, Order
 from prevenance.customers.normalize import NormalizedIdentity, normalize_identity
 from prevenance.customers.services.profile import (
     clean_customer_fields,
@@ -125,7 +126,12 @@ def _resolve_once(pairs, cleaned_hints, channel, seen_at) -> Resolution:
         return Resolution(customer=None, conflict=open_conflict(owner_ids, normalized, channel))
 
     if owner_ids:
-        customer = Customer.objects.select_for_update().get(pk=owner_ids[0])
+        # Whether they have ordered comes with the lock (Customer.has_orders): their case's
+        # timeline entries say before or after purchase without a query of their own.
+        customer = (
+            Customer.objects.select_for_update().annotate(has_orders=Exists(Order.objects.filter(customer=OuterRef("pk"))))
+            .get(pk=owner_ids[0])
+        )
         if customer.merged_into_id is not None:
             raise _CustomerMovedMeanwhile
         created = False
@@ -136,6 +142,7 @@ def _resolve_once(pairs, cleaned_hints, channel, seen_at) -> Resolution:
     else:
         customer = Customer(**cleaned_hints)
         customer.refresh_search_keys()
+        customer.has_orders = False
         insert_instances([customer])
         created = True
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from prevenance.cases.selectors.case_page import customer_cases
+from prevenance.cases.selectors.customer_history import customer_gestures, customer_survey_answers
 from prevenance.core.choices import Channel
 from prevenance.core.htmx import render_page_or_fragment
 from prevenance.core.pagination import InvalidCursor
@@ -79,6 +80,10 @@ def _detail_context(request, customer, *, consent_form=None) -> dict:
         context["timeline"] = customer_timeline(customer, viewer=request.user, limit=TIMELINE_PAGE)
     if user.has_perm("cases.view_case"):
         context["cases"] = customer_cases(user, customer, limit=CASES_SHOWN)
+        # Answers about the cases the reader sees, as the cases' messages are.
+        context["answers"] = customer_survey_answers(user, customer)
+    if user.has_perm("cases.view_gesture"):
+        context["gestures"] = customer_gestures(user, customer)
     return context
 
 
