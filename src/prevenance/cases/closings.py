@@ -12,6 +12,8 @@ import enum
 import re
 import unicodedata
 
+from prevenance.core.text import strip_combining_marks
+
 # The closing formulas, French and English, as a person writes them. Matched against a whole
 # line, whatever its case, accents, apostrophe (' or ’), spaces and the punctuation ",.!" after
 # it: "BIEN A VOUS !" matches "Bien à vous". To recognise another formula, add it to one of the
@@ -58,18 +60,23 @@ class Ending(enum.Enum):
 def _key(line: str) -> str:
     """The line as compared: accents off, casefolded, one space between words, the typographic
     apostrophe as ', without the punctuation after it."""
-    decomposed = unicodedata.normalize("NFKD", line)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char)).replace("’", "'").replace("‘", "'")
+    plain = strip_combining_marks(unicodedata.normalize("NFKD", line)).replace("’", "'").replace("‘", "'")
     return " ".join(plain.casefold().split()).rstrip(_TRAILING)
 
 
 _VALEDICTIONS = frozenset(_key(formula) for formula in VALEDICTIONS)
 _ANY_CLOSING = _VALEDICTIONS | frozenset(_key(formula) for formula in THANKS_AND_WISHES)
+# Longer lines are sentences, not formulas: not worth folding (every reply's last lines are read).
+_LONGEST = 2 * max(len(formula) for formula in VALEDICTIONS + THANKS_AND_WISHES)
+
+
+def _is_one_of(line: str, formulas: frozenset[str]) -> bool:
+    return len(line) <= _LONGEST and _key(line) in formulas
 
 
 def is_closing(line: str) -> bool:
     """Whether the whole line is a closing formula ("Bien cordialement,", "Thanks!")."""
-    return _key(line) in _ANY_CLOSING
+    return _is_one_of(line, _ANY_CLOSING)
 
 
 def _short(line: str) -> bool:
@@ -82,7 +89,7 @@ def how_it_ends(text: str) -> Ending:
     valediction as its last line: CLOSING; otherwise NONE. A closing followed by more
     paragraphs ("Merci !" then the next steps) does not count, nor thanks without a name."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if lines and _key(lines[-1]) in _VALEDICTIONS:
+    if lines and _is_one_of(lines[-1], _VALEDICTIONS):
         return Ending.CLOSING
     for under in range(1, MAX_LINES_AFTER + 1):
         if len(lines) > under and is_closing(lines[-under - 1]) and all(_short(line) for line in lines[-under:]):
