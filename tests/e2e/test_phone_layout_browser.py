@@ -129,9 +129,13 @@ def test_on_a_phone_the_menu_wraps_in_sight_and_a_case_is_resolved_with_its_keyb
         assert page.evaluate(NAV_ENTRIES_OFF_SCREEN) == []
         assert page.evaluate(PAGE_WIDTH) <= page.evaluate(SCREEN_WIDTH)
         # The buttons say what they do; e still resolves, and the case then offers to reopen.
+        # The refund still waits for approval: Resolve asks first, naming it, and Nadia confirms.
+        asked = []
+        page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
         page.wait_for_load_state("load")  # the deferred shortcuts script
         page.keyboard.press("e")
         expect(page.locator("#case-status")).to_have_text("Resolved")
+        assert asked == ["A gesture of 900.00\u00a0EUR is still waiting for approval: resolve anyway?"]
         expect(page.locator("#status-actions button")).to_have_text(["Reopen", "Close"])
         expect(page.locator("#sla-resolved")).to_contain_text("within the target")
         assert page.evaluate(PAGE_WIDTH) <= page.evaluate(SCREEN_WIDTH)

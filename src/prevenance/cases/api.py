@@ -270,10 +270,15 @@ def add_message(request, case_id: int, payload: MessageIn):
     files = _decoded_attachments(payload.attachments)
     if files and payload.kind == "inbound":
         raise ValidationError({"attachments": [_("Files go with a reply or a note; a customer's files come with their email or the contact form.")]})
+    if payload.status is not None and payload.kind != "reply":
+        raise ValidationError({"status": [_("Only a reply can set the case's status; change it with PATCH /cases/{id}.")]})
     if payload.kind == "reply":
-        message = services.add_reply(
-            case=case, author=request.auth, body=payload.body, body_html=payload.body_html, channel=payload.channel, files=files,
-        )
+        reply = {"case": case, "author": request.auth, "body": payload.body, "body_html": payload.body_html,
+                 "channel": payload.channel, "files": files}
+        if payload.status is not None:  # "send and resolve": one transaction, refused as a whole
+            message = services.reply_and_set_status(status=payload.status, **reply)
+        else:
+            message = services.add_reply(**reply)
     elif payload.kind == "note":
         message = services.add_note(case=case, author=request.auth, body=payload.body, files=files)
     else:

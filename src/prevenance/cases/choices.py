@@ -34,6 +34,15 @@ class MessageKind(models.TextChoices):
     NOTE = "note", _("Internal note")
 
 
+class AutomaticEmail(models.TextChoices):
+    """Which automatic email of ours an OUTBOUND message is (Message.automatic_purpose): the
+    thread and the timeline name it so, not as an agent's reply. The values are the template
+    purposes that write them (TemplatePurpose)."""
+
+    ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement of receipt (automatic)")
+    SURVEY = "survey", _("Satisfaction survey (automatic)")
+
+
 class CaseAuditKind(models.TextChoices):
     """Audit kinds written by case services (stored in core.AuditEvent.kind)."""
 

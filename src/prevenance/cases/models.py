@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from prevenance.cases.choices import (
+    AutomaticEmail,
     CaseStatus,
     CaseType,
     GestureStatus,
@@ -417,6 +418,9 @@ class Message(models.Model):
     bcc_addresses = models.JSONField(_("in blind copy"), default=list, blank=True)
     # "auto_reply" or "bounce": stored, never answered (no mail loops).
     automatic = models.CharField(_("automatic message"), max_length=12, blank=True)
+    # OUTBOUND messages: "acknowledgement" or "survey" when an automatic email of ours, not an
+    # agent's reply ("" for those, and for the automatic emails stored before migration 0028).
+    automatic_purpose = models.CharField(_("automatic email"), max_length=16, choices=AutomaticEmail.choices, blank=True)
     # What was wrong with it (malformed MIME, unknown charset, attachment refused...): stored and flagged.
     problems = models.JSONField(_("problems"), default=list, blank=True)
     # Outbound messages: sent by a background task (cases/services/outbound.py).

@@ -137,7 +137,8 @@ class AttachmentIn(Schema):
 class MessageIn(Schema):
     """`reply`: an answer to the customer; `note`: internal; `inbound`: what the customer wrote
     (from a chat or social integration), with the reopen rules of any customer reply.
-    `attachments` go with a reply (sent with its email) or a note."""
+    `attachments` go with a reply (sent with its email) or a note. `status` (a reply only): the
+    status the case is moved to with it, in one transaction (reply_and_set_status)."""
 
     kind: Literal["reply", "note", "inbound"]
     body: str = Field(..., max_length=1_000_000)
@@ -147,6 +148,7 @@ class MessageIn(Schema):
     sender_name: str = Field("", max_length=1000)
     message_id: str | None = Field(None, max_length=1000)
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=100)
+    status: CaseStatus | None = None
 
 
 class AttachmentOut(Schema):

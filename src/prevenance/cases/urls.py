@@ -36,6 +36,7 @@ urlpatterns += [
     path("me/availability/", availability.my_availability, name="my_availability"),
     path("export.csv", case_export.export_csv, name="export"),
     path("views/", inbox.saved_view_create, name="saved_view_create"),
+    path("views/<int:view_id>/edit/", inbox.saved_view_update, name="saved_view_update"),
     path("views/<int:view_id>/delete/", inbox.saved_view_delete, name="saved_view_delete"),
     path("<int:case_id>/", case_page.case_page, name="case"),
     path("<int:case_id>/template/", case_page.reply_template, name="case_template"),

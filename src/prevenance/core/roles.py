@@ -55,6 +55,7 @@ _SUPERVISOR = _AGENT | {
     "cases.view_prioritysettings",
     # Inbox views shared with everyone (cases/services/saved_views.py).
     "cases.add_savedview",
+    "cases.change_savedview",
     "cases.delete_savedview",
     "customers.merge_customer",
     "customers.export_customer_data",

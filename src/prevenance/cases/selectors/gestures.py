@@ -23,13 +23,16 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from prevenance.cases.choices import GestureStatus
-from prevenance.cases.models import DelegationLimit, Gesture
+from prevenance.cases.models import Case, DelegationLimit, Gesture
 from prevenance.cases.selectors.root_causes import reading_order
 from prevenance.cases.selectors.visibility import visible_cases
 from prevenance.core.csvio import spreadsheet_dialect, spreadsheet_safe
 from prevenance.core.currencies import AmountField, in_minor_units
 from prevenance.customers.selectors import require_perm
 
+# The currency of the default delegation limits (services.gestures.ensure_default_limits) and
+# of a gesture form when the case's order gives none.
+DEFAULT_CURRENCY = "EUR"
 ADD_GESTURE = "cases.add_gesture"
 APPROVE_GESTURE = "cases.approve_gesture"
 VIEW_GESTURE_REPORT = "cases.view_gesture_report"
@@ -51,6 +54,23 @@ def delegation_limits(user) -> dict[str, Decimal]:
 
 def delegation_limit(user, currency: str) -> Decimal:
     return delegation_limits(user).get(currency, Decimal("0.00"))
+
+
+def gesture_currencies() -> list[str]:
+    """The currencies a gesture can be asked for in, alphabetically: those in which someone (a
+    group or a user) has a delegation limit above 0. In any other currency nobody could ever
+    grant or approve it (request_gesture refuses it; docs/cases.md)."""
+    return list(DelegationLimit.objects.filter(max_amount__gt=0).order_by("currency").values_list("currency", flat=True).distinct())
+
+
+def preselected_gesture_currency(case: Case, currencies: list[str]) -> str | None:
+    """The currency the case page's gesture form starts with, among `currencies`: the case's
+    order's, else DEFAULT_CURRENCY, else the first one; None when there is none."""
+    order_currency = case.order.currency if case.order_id is not None and case.order is not None else None
+    for currency in (order_currency, DEFAULT_CURRENCY):
+        if currency in currencies:
+            return currency
+    return currencies[0] if currencies else None
 
 
 def granted_on_case(case_id: int) -> dict[str, Decimal]:

@@ -54,13 +54,14 @@ COUNT_CAP = 99
 # "Breaching soon": a clock due within this many hours, or already overdue.
 BREACHING_HOURS = 4
 
-MINE, TEAMS, UNASSIGNED, BREACHING, OPEN = "mine", "team", "unassigned", "breaching", "open"
+MINE, TEAMS, UNASSIGNED, BREACHING, OPEN, ALL = "mine", "team", "unassigned", "breaching", "open", "all"
 BUILTIN_LABELS = {
     MINE: gettext_lazy("Assigned to me"),
     TEAMS: gettext_lazy("My teams"),
     UNASSIGNED: gettext_lazy("Unassigned"),
     BREACHING: gettext_lazy("Overdue or due soon"),
     OPEN: gettext_lazy("All open"),
+    ALL: gettext_lazy("All cases"),
 }
 SAVED_PREFIX = "saved-"
 # "Breaching soon" reads the resolution clock in these statuses (a case waiting for the
@@ -68,6 +69,11 @@ SAVED_PREFIX = "saved-"
 # while waiting for the customer (the SLA check escalates it there too).
 RUNNING = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING_INTERNAL)
 FIRST_RESPONSE_RUNNING = (*RUNNING, CaseStatus.PENDING_CUSTOMER)
+# The statuses each view holds: a tab is the base set, a status filter narrows it (never widens
+# it: "All open" filtered on "Resolved" would be an empty intersection, so the status list of
+# a tab offers only its own statuses, and resolved or closed cases are under "All cases").
+ACTIVE_STATUSES = tuple(status for status in CaseStatus.values if status in ACTIVE)
+FINISHED_STATUSES = tuple(status for status in CaseStatus.values if status not in ACTIVE)
 
 FILTER_CHOICES = {
     "channel": Channel.values,
@@ -95,6 +101,15 @@ class InboxPage:
     items: list[Case]
     next_cursor: str | None
     filters: dict
+
+
+def view_statuses(base: str) -> tuple[str, ...]:
+    """The statuses a view (by its base) holds, in workflow order."""
+    if base == ALL:
+        return tuple(CaseStatus.values)
+    if base == BREACHING:
+        return tuple(status for status in CaseStatus.values if status in FIRST_RESPONSE_RUNNING)
+    return ACTIVE_STATUSES
 
 
 def clean_filters(raw) -> dict:
@@ -162,6 +177,11 @@ def access_saved_view(user, view_id) -> SavedView:
 def _saved_inbox_view(saved: SavedView) -> InboxView:
     filters = saved.filters if isinstance(saved.filters, dict) else {}
     base = filters.get("base") if filters.get("base") in BUILTIN_LABELS else OPEN
+    statuses = filters.get("status")
+    if base == OPEN and isinstance(statuses, list) and set(statuses) & set(FINISHED_STATUSES):
+        # Saved before "All cases" existed, when a status filter replaced the open statuses:
+        # it listed those resolved or closed cases, and still does, from "All cases".
+        base = ALL
     return InboxView(key=f"{SAVED_PREFIX}{saved.pk}", label=saved.name, base=base, filters=filters, saved=saved)
 
 
@@ -204,8 +224,25 @@ def _narrowed(queryset: QuerySet[Case], view: InboxView, filters: dict) -> tuple
     text = filters.get("q")
     if text:
         queryset = queryset.filter(search_condition(text))
-    statuses = filters.get("status") or list(FIRST_RESPONSE_RUNNING if view.base == BREACHING else ACTIVE)
-    return queryset, statuses
+    return queryset, narrowed_statuses(view.base, filters)
+
+
+def narrowed_statuses(base: str, filters: dict) -> list[str]:
+    """The view's statuses narrowed by the status filter; a status the view does not hold is
+    refused (ValidationError on "status") rather than shown as an empty list without a reason."""
+    held = view_statuses(base)
+    wanted = filters.get("status")
+    if not wanted:
+        return list(held)
+    outside = [status for status in wanted if status not in held]
+    if outside:
+        raise invalid(
+            "status",
+            _("“%(status)s” is not in this view: resolved and closed cases are under “%(all)s”.")
+            % {"status": CaseStatus(outside[0]).label, "all": BUILTIN_LABELS[ALL]},
+            "status_outside_view",
+        )
+    return [status for status in held if status in wanted]
 
 
 # --- the search box ("q") ---------------------------------------------------------------------
@@ -355,8 +392,12 @@ def _sources(user, base: str, filters: dict) -> tuple[QuerySet[Case], list[Q]]:
 
 
 def _combined_filters(view: InboxView, filters: dict | None) -> dict:
-    """A saved view's own filters, narrowed by what the user picked on top (the user's choice wins per field)."""
+    """A saved view's own filters, narrowed by what the user picked on top (the user's choice
+    wins per field; a field given empty, "Any" picked in its list, drops the view's own)."""
     combined = clean_filters(view.filters) if view.saved is not None else {}
+    for key, value in (filters or {}).items():
+        if key in FILTER_KEYS and value in ([], (), "", None):
+            combined.pop(key, None)
     combined.update(clean_filters(filters))
     return combined
 
@@ -365,10 +406,14 @@ def _combined_filters(view: InboxView, filters: dict | None) -> dict:
 
 
 def _per_status(rows: QuerySet[Case], source: Q, statuses: list[str], own: Q) -> list[QuerySet[Case]]:
-    """One read per status (each in index order), or one for all statuses for the user's own cases."""
-    if source == own:
-        return [rows.filter(status__in=statuses)]
-    return [rows.filter(status=status) for status in statuses]
+    """One read per status (each in index order); for the user's own cases, one read for all the
+    active statuses (about a hundred cases, sorted by the database) and one per finished status
+    (their resolved and closed cases are thousands: read in index order)."""
+    if source != own:
+        return [rows.filter(status=status) for status in statuses]
+    active = [status for status in statuses if status in ACTIVE]
+    reads = [rows.filter(status__in=active)] if active else []
+    return reads + [rows.filter(status=status) for status in statuses if status not in ACTIVE]
 
 
 def _urgency_sources(queryset: QuerySet[Case], sources: list[Q], statuses: list[str], after: tuple | None,
@@ -453,7 +498,7 @@ def inbox(user, *, view: str | None = OPEN, filters: dict | None = None, cursor:
           limit: int = PAGE_SIZE, now: datetime | None = None) -> InboxPage:
     """One page of an inbox view, most urgent first ("breaching soon": the soonest due first).
 
-    `view`: "mine", "team", "unassigned", "breaching", "open" or "saved-<id>"; `filters`:
+    `view`: "mine", "team", "unassigned", "breaching", "open", "all" or "saved-<id>"; `filters`:
     see `clean_filters` (ValidationError on a bad one); `cursor`: the previous page's
     `next_cursor` (InvalidCursor if tampered with). Http404 for a saved view not the user's.
     """

@@ -23,6 +23,7 @@ from prevenance.cases.services.handling import (
     add_reply,
     assign_case,
     change_status,
+    reply_and_set_status,
     take_case,
 )
 from prevenance.cases.services.intake import add_inbound_message, open_case
@@ -35,7 +36,7 @@ from prevenance.cases.services.routing import (
     set_availability,
     set_capacity,
 )
-from prevenance.cases.services.saved_views import delete_view, save_view
+from prevenance.cases.services.saved_views import delete_view, save_view, update_view
 from prevenance.cases.services.sla import recalculate_due_times
 from prevenance.cases.services.surveys import answer_survey, send_survey
 from prevenance.cases.services.templates import (
@@ -88,6 +89,7 @@ __all__ = [
     "ingest_email",
     "new_voucher_code",
     "refuse_gesture",
+    "reply_and_set_status",
     "request_gesture",
     "assign_case",
     "change_case_channel",
@@ -103,6 +105,7 @@ __all__ = [
     "take_case",
     "delete_view",
     "save_view",
+    "update_view",
     "set_case_labels",
     "record_agent_contact",
     "submit_contact_form",

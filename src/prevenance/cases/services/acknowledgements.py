@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from prevenance.cases.choices import MessageKind, TemplateAuditKind, TemplatePurpose
+from prevenance.cases.choices import AutomaticEmail, MessageKind, TemplateAuditKind, TemplatePurpose
 from prevenance.cases.models import Case, Message, ReplyTemplate
 from prevenance.cases.services.common import add_thread_entry, set_if_unset
 from prevenance.cases.services.outbound import email_addressing, outbox_fields
@@ -74,7 +74,7 @@ def _store(case: Case, decision: Acknowledgement, *, now) -> Message | None:
     # per new case; outbound.py).
     return add_thread_entry(
         case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case, language=decision.template.language), created_at=now,
-        **decision.addressing, **outbox_fields(subject, due=now),
+        automatic_purpose=AutomaticEmail.ACKNOWLEDGEMENT, **decision.addressing, **outbox_fields(subject, due=now),
     )
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from prevenance.cases.choices import CaseStatus, MessageKind
+from prevenance.cases.choices import AutomaticEmail, CaseStatus, MessageKind
 from prevenance.cases.mail.sanitize import sanitize_html
 from prevenance.cases.models import Case, CaseCounter, Message
 from prevenance.cases.selectors.kept_settings import kept_settings
@@ -340,6 +340,11 @@ AUTOMATIC_ON_CASE_LABELS = {"bounce": gettext_noop("Delivery failure on case %(r
                             "auto_reply": gettext_noop("Automatic reply on case %(reference)s")}
 
 
+# An automatic email of ours (Message.automatic_purpose): said as what it is, not as an agent's reply.
+AUTOMATIC_EMAIL_LABELS = {AutomaticEmail.ACKNOWLEDGEMENT: gettext_noop("Automatic acknowledgement of receipt on case %(reference)s"),
+                          AutomaticEmail.SURVEY: gettext_noop("Automatic satisfaction survey on case %(reference)s")}
+
+
 # What the email intake writes on a customer's timeline for an auto-reply or a bounce that
 # belongs to no case ("Delivery failure: <subject>").
 AUTOMATIC_LABELS = {"bounce": gettext_noop("Delivery failure"), "auto_reply": gettext_noop("Automatic reply")}
@@ -351,6 +356,9 @@ WITH_SUBJECT = {
     SUMMARY_LABELS[MessageKind.INBOUND]: gettext_noop("Message on case %(reference)s: %(subject)s"),
     AUTOMATIC_ON_CASE_LABELS["bounce"]: gettext_noop("Delivery failure on case %(reference)s: %(subject)s"),
     AUTOMATIC_ON_CASE_LABELS["auto_reply"]: gettext_noop("Automatic reply on case %(reference)s: %(subject)s"),
+    AUTOMATIC_EMAIL_LABELS[AutomaticEmail.ACKNOWLEDGEMENT]: gettext_noop(
+        "Automatic acknowledgement of receipt on case %(reference)s: %(subject)s"),
+    AUTOMATIC_EMAIL_LABELS[AutomaticEmail.SURVEY]: gettext_noop("Automatic satisfaction survey on case %(reference)s: %(subject)s"),
     AUTOMATIC_LABELS["bounce"]: gettext_noop("Delivery failure: %(subject)s"),
     AUTOMATIC_LABELS["auto_reply"]: gettext_noop("Automatic reply: %(subject)s"),
 }
@@ -364,9 +372,11 @@ def summary_with_subject(label_msgid: str, subject: str, reference: str = "") ->
     return (_(WITH_SUBJECT[label_msgid]) % {"reference": reference, "subject": subject})[:255]
 
 
-def _summary(case: Case, kind: str, automatic: str = "") -> str:
+def _summary(case: Case, kind: str, automatic: str = "", automatic_purpose: str = "") -> str:
     if automatic in AUTOMATIC_ON_CASE_LABELS:
         label = AUTOMATIC_ON_CASE_LABELS[automatic]
+    elif kind == MessageKind.OUTBOUND and automatic_purpose in AUTOMATIC_EMAIL_LABELS:
+        label = AUTOMATIC_EMAIL_LABELS[automatic_purpose]
     else:
         label = SUMMARY_LABELS[MessageKind.OUTBOUND if kind == MessageKind.OUTBOUND else MessageKind.INBOUND]
     return summary_with_subject(label, case.subject, case.reference)
@@ -386,7 +396,7 @@ def _summary_patterns() -> tuple[tuple[re.Pattern, str], ...]:
     msgid: followed by the subject as each language writes it, then alone or followed by
     ": subject" (as every language wrote it before the subject had its own sentence)."""
     with_subject, alone = [], []
-    for msgid in (*SUMMARY_LABELS.values(), *AUTOMATIC_ON_CASE_LABELS.values(), *AUTOMATIC_LABELS.values()):
+    for msgid in (*SUMMARY_LABELS.values(), *AUTOMATIC_ON_CASE_LABELS.values(), *AUTOMATIC_EMAIL_LABELS.values(), *AUTOMATIC_LABELS.values()):
         for code, _name in settings.LANGUAGES:
             with translation.override(code):
                 with_subject.append((re.compile(_pattern(_(WITH_SUBJECT[msgid])), re.DOTALL), msgid))
@@ -428,6 +438,7 @@ def add_thread_entry(
     cc_addresses: Sequence[str] = (),
     bcc_addresses: Sequence[str] = (),
     automatic: str = "",
+    automatic_purpose: str = "",
     problems: Sequence[Mapping[str, str]] = (),
     email_subject: str = "",
     delivery_due_at: datetime | None = None,
@@ -458,6 +469,7 @@ def add_thread_entry(
         cc_addresses=list(cc_addresses),
         bcc_addresses=list(bcc_addresses),
         automatic=automatic,
+        automatic_purpose=automatic_purpose,
         problems=[dict(problem) for problem in problems],
         email_subject=email_subject,
         delivery_due_at=delivery_due_at,
@@ -484,7 +496,7 @@ def _timeline_entry(case: Case, message: Message, *, kind: str, channel: str) ->
     phase = purchase_phase(customer, about_order=case.order_id is not None)
     fields = clean_interaction_fields(
         channel=channel, direction=Direction.INBOUND if kind == MessageKind.INBOUND else Direction.OUTBOUND,
-        nature=Nature.INFORMATIVE, phase=phase, summary=_summary(case, kind, message.automatic), body=message.body_text[:MAX_INTERACTION_BODY],
+        nature=Nature.INFORMATIVE, phase=phase, summary=_summary(case, kind, message.automatic, message.automatic_purpose), body=message.body_text[:MAX_INTERACTION_BODY],
     )
     interaction = Interaction(
         customer_id=case.customer_id, occurred_at=message.created_at, agent_id=message.author_id, order_id=case.order_id,

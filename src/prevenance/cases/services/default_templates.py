@@ -18,10 +18,10 @@ DEFAULT_TEMPLATES: list[tuple[str, str, str, str, str]] = [
     (
         TemplatePurpose.ACKNOWLEDGEMENT, ACKNOWLEDGEMENT, "fr", "Nous avons bien reçu votre message",
         "Bonjour {customer_first_name},\n\n"
-        "Merci pour votre message : nous l'avons bien reçu et enregistré sous la référence {case_reference}.\n\n"
-        "Équipe en charge : {team_name}\n"
-        "Réponse prévue : {due_date}\n\n"
-        "Pour ajouter une précision, répondez simplement à ce message en gardant la référence dans l'objet.",
+        "Merci pour votre message\u00a0: nous l’avons bien reçu et enregistré sous la référence {case_reference}.\n\n"
+        "Équipe en charge\u00a0: {team_name}\n"
+        "Réponse prévue\u00a0: {due_date}\n\n"
+        "Pour ajouter une précision, répondez simplement à ce message en gardant la référence dans l’objet.",
     ),
     (
         TemplatePurpose.ACKNOWLEDGEMENT, ACKNOWLEDGEMENT, "en", "We have received your message",
@@ -52,8 +52,8 @@ DEFAULT_TEMPLATES: list[tuple[str, str, str, str, str]] = [
     (
         TemplatePurpose.REPLY, "Demande de précisions", "fr", "",
         "Bonjour {customer_first_name},\n\n"
-        "Merci pour votre message au sujet de « {case_subject} ». Pour vous répondre au mieux, pourriez-vous nous préciser "
-        "le numéro de votre commande et joindre une photo si le produit est abîmé ?\n\n"
+        "Merci pour votre message au sujet de «\u00a0{case_subject}\u00a0». Pour vous répondre au mieux, pourriez-vous nous préciser "
+        "le numéro de votre commande et joindre une photo si le produit est abîmé\u00a0?\n\n"
         "Dès réception, nous reprenons votre demande {case_reference}.",
     ),
     (
@@ -82,8 +82,8 @@ DEFAULT_TEMPLATES: list[tuple[str, str, str, str, str]] = [
 # (channel, language, subject, body); chosen before the any-channel one (acknowledgements.py).
 CHANNEL_ACKNOWLEDGEMENTS: list[tuple[str, str, str, str]] = [
     (channel, "fr", "Votre demande est enregistrée", f"Bonjour {{customer_first_name}},\n\n{opening_fr} nous avons enregistré votre "
-     "demande sous la référence {case_reference}.\n\nÉquipe en charge : {team_name}\nRéponse prévue : {due_date}\n\n"
-     "Pour ajouter une précision, répondez simplement à ce message en gardant la référence dans l'objet.")
+     "demande sous la référence {case_reference}.\n\nÉquipe en charge\u00a0: {team_name}\nRéponse prévue\u00a0: {due_date}\n\n"
+     "Pour ajouter une précision, répondez simplement à ce message en gardant la référence dans l’objet.")
     for channel, opening_fr in (
         ("phone", "Suite à votre appel,"), ("store", "Suite à votre passage en magasin,"),
         ("field_visit", "Suite à la visite de notre technicien,"),
@@ -102,7 +102,7 @@ CHANNEL_ACKNOWLEDGEMENTS: list[tuple[str, str, str, str]] = [
 DEFAULT_SIGNATURES: list[tuple[str, str, str, str]] = [
     (
         "fr", "Signature de la marque (français)",
-        "Écrivez comme une personne, pas comme un service : appelez le client par son nom, dites ce que vous allez "
+        "Écrivez comme une personne, pas comme un service\u00a0: appelez le client par son nom, dites ce que vous allez "
         "faire et pour quand, excusez-vous une fois et sincèrement, sans jargon.",
         "Bien cordialement,\n{agent_first_name}\nLe service client",
     ),

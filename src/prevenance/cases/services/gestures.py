@@ -22,7 +22,9 @@ from prevenance.cases.models import Case, DelegationLimit, Gesture
 from prevenance.cases.selectors import (
     ADD_GESTURE,
     APPROVE_GESTURE,
+    DEFAULT_CURRENCY,
     delegation_limit,
+    gesture_currencies,
     granted_on_case,
     trust_threshold,
 )
@@ -49,7 +51,6 @@ MAX_REASON = 2000
 # No 0/O or 1/I: a code read over the phone or copied from paper is typed right the first time.
 VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 VOUCHER_ATTEMPTS = 5
-DEFAULT_CURRENCY = "EUR"
 DEFAULT_LIMITS = {AGENT: Decimal("50.00"), SUPERVISOR: Decimal("2000.00")}
 
 
@@ -211,6 +212,7 @@ def request_gesture(
         return earlier
     kind = clean_choice("type", type, GestureType)
     currency = clean_currency(currency)
+    _refuse_currency_without_limit(currency)
     amount = clean_amount(amount, currency)
     text = _clean_reason(reason, field="reason", required=True)
     with transaction.atomic():
@@ -239,6 +241,18 @@ def request_gesture(
             record_audit(kind=GestureAuditKind.GRANTED, actor=actor, subject=gesture, payload=_payload(gesture, **context))
         case_events.gesture_requested(gesture)
     return gesture
+
+
+def _refuse_currency_without_limit(currency: str) -> None:
+    """A gesture in a currency in which nobody has a delegation limit above 0 could never be
+    granted nor approved: it would wait in no one's queue. Refused, the case page's form and
+    the API alike; gestures already waiting in such a currency are left as they are."""
+    if currency not in gesture_currencies():
+        raise invalid(
+            "currency", _("Nobody can grant or approve a gesture in %(currency)s: set a delegation limit in that currency first.")
+                        % {"currency": currency},
+            "no_delegation_limit",
+        )
 
 
 def _check_decider(gesture: Gesture, actor, *, granting: bool) -> tuple[Decimal, Decimal]:

@@ -177,6 +177,44 @@ def change_status(*, case: Case, status: str, actor) -> Case:
     return locked
 
 
+def status_after_reply(case: Case) -> str:
+    """The status a reply leaves the case in: answering a new case opens it (add_reply)."""
+    return CaseStatus.OPEN if case.status == CaseStatus.NEW else case.status
+
+
+def reply_and_set_status(
+    *, case: Case, author, status: str, body: str, body_html: str = "", channel: str | None = None, sign: bool = True,
+    files: Sequence = (), submission_id: uuid.UUID | str | None = None, language: str | None = None,
+) -> Message:
+    """Answer the customer and move the case to `status` in one go (Zendesk's "Submit as
+    Pending / Solved"): add_reply, then change_status, in one transaction, so each has the side
+    effects it has alone (first response, SLA clock paused or stopped, survey at resolution,
+    audit rows, webhooks), and the emails leave only after both are committed.
+
+    The move is checked from the status the reply leaves (status_after_reply) before anything
+    is written: a refused one refuses the whole, on `status`, with nothing stored or sent. A
+    case already in `status` once answered (a pending case asked to wait again) gets the reply
+    alone. A pending commercial gesture does not stop a resolution (a supervisor may still
+    decide on it afterwards): the case page asks the agent first.
+
+    `submission_id`: the same form sent again returns the reply it stored and changes nothing
+    (its status was set with it, in the same transaction).
+    """
+    submission = clean_submission_id(submission_id, MessageKind.OUTBOUND, case.pk, body, body_html, *file_names(files))
+    with files_discarded_on_failure(), transaction.atomic():
+        locked = lock_case(case.pk)
+        if (earlier := _earlier_message(submission, author=author, kind=MessageKind.OUTBOUND)) is not None:
+            return earlier
+        after = status_after_reply(locked)
+        if status != after:
+            check_transition(after, status)
+        message = add_reply(case=locked, author=author, body=body, body_html=body_html, channel=channel, sign=sign,
+                            files=files, submission_id=submission_id, language=language)
+        if status != after:
+            change_status(case=locked, status=status, actor=author)
+    return message
+
+
 def _check_assignee(assignee, team: Team | None) -> None:
     """Refusals name the person as the assignee picker shows them (full name, else login)."""
     if assignee is None:

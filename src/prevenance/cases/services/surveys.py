@@ -15,7 +15,7 @@ from django.utils.text import normalize_newlines
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from prevenance.cases.choices import MessageKind, TemplateAuditKind, TemplatePurpose
+from prevenance.cases.choices import AutomaticEmail, MessageKind, TemplateAuditKind, TemplatePurpose
 from prevenance.cases.models import Case, SatisfactionSurvey
 from prevenance.cases.services.common import add_thread_entry
 from prevenance.cases.services.outbound import queue_delivery, unreachable
@@ -122,7 +122,7 @@ def send_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurve
         subject, body = render_template(template=template, case=case, agent=agent, extra=links)
         invitation = add_thread_entry(
             case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case, agent=agent, language=template.language),
-            created_at=now,
+            created_at=now, automatic_purpose=AutomaticEmail.SURVEY,
         )
         queue_delivery(invitation, subject=subject, copy_people=False)  # its links answer for the customer
     return survey

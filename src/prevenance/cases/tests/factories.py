@@ -3,10 +3,19 @@
 import secrets
 
 import factory
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from prevenance.cases.models import Case, CaseSettings, SatisfactionSurvey, Team, TrustThreshold
-from prevenance.cases.services import Intake, answer_survey, open_case
+from prevenance.cases.models import (
+    Case,
+    CaseSettings,
+    DelegationLimit,
+    Gesture,
+    SatisfactionSurvey,
+    Team,
+    TrustThreshold,
+)
+from prevenance.cases.services import Intake, answer_survey, open_case, request_gesture
 from prevenance.core.choices import Channel
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.services import IdentityInput
@@ -48,6 +57,26 @@ def trust_without_proof(**amounts: str) -> None:
     TrustThreshold.objects.exclude(currency__in=amounts).delete()
     for currency, amount in amounts.items():
         TrustThreshold.objects.update_or_create(currency=currency, defaults={"max_amount": amount})
+
+
+def limits_in(*currencies: str, amount: str = "1000") -> None:
+    """Give a group of approvers-to-be a delegation limit in each of `currencies`, so that a
+    gesture can be asked for in them (request_gesture refuses a currency nobody has one in)."""
+    group, _created = Group.objects.get_or_create(name="limits in other currencies")
+    for currency in currencies:
+        DelegationLimit.objects.update_or_create(group=group, currency=currency, defaults={"max_amount": amount})
+
+
+def gesture_waiting_without_limit(*, actor, amount: str, currency: str, case: Case | None = None) -> Gesture:
+    """A gesture waiting for approval in a currency nobody has a delegation limit in any more:
+    asked for while someone had one, which an administrator removed since (request_gesture
+    refuses such a currency now; a gesture already waiting is left as it is)."""
+    group, _created = Group.objects.get_or_create(name="former limit holders")
+    limit = DelegationLimit.objects.create(group=group, currency=currency, max_amount="0.01")
+    gesture = request_gesture(case=case or open_email_case().case, type="refund", amount=amount, currency=currency,
+                              reason="Colis abîmé", actor=actor)
+    limit.delete()
+    return gesture
 
 
 def answered_survey(case: Case, *, csat: int | None, ces: int | None = None, comment: str | None = None, at=None) -> SatisfactionSurvey:

@@ -58,9 +58,9 @@ def test_a_new_email_case_is_acknowledged_with_reference_team_and_due_time(djang
     assert ack.author is None and ack.channel == Channel.EMAIL
     assert ack.body_text.startswith("Bonjour Claire,")
     assert case.reference in ack.body_text
-    assert "Équipe en charge : Service client" in ack.body_text
+    assert "Équipe en charge\u00a0: Service client" in ack.body_text
     due = timezone.localtime(case.first_response_due_at)
-    assert "Réponse prévue : " in ack.body_text and due.strftime("%H:%M") in ack.body_text
+    assert "Réponse prévue\u00a0: " in ack.body_text and due.strftime("%H:%M") in ack.body_text
     assert ack.body_text.endswith("Le service client")  # the brand's French sign-off, without an agent line
     assert Interaction.objects.filter(external_id=f"cases.message:{ack.pk}").exists()
     # and the email leaves with the outbox's next sweep, threaded on her message, marked

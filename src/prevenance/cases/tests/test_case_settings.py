@@ -19,7 +19,7 @@ from prevenance.cases.models import Case, CaseSettings, TrustThreshold
 from prevenance.cases.selectors import reopen_window, trust_threshold
 from prevenance.cases.services import add_inbound_message, change_status, request_gesture
 from prevenance.cases.services.case_settings import set_trust_threshold, update_case_settings
-from prevenance.cases.tests.factories import open_email_case, trust_without_proof
+from prevenance.cases.tests.factories import limits_in, open_email_case, trust_without_proof
 from prevenance.core.models import AuditEvent
 from prevenance.core.roles import ADMIN, SUPERVISOR, assign_role
 from prevenance.customers.tests.factories import UserFactory
@@ -128,6 +128,7 @@ def test_a_threshold_added_in_the_admin_applies_to_its_currency_only(root, agent
     assert response.status_code == 302
     assert trust_threshold("GBP") == Decimal("25.00")
     assert trust_threshold("USD") == Decimal("0.00")
+    limits_in("GBP", "USD")
     case = open_email_case().case
     within = request_gesture(case=case, type="refund", amount="25", currency="GBP", reason="Retard", actor=agent)
     beyond = request_gesture(case=case, type="refund", amount="5", currency="USD", reason="Retard", actor=agent)

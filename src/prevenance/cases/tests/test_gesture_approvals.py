@@ -8,7 +8,11 @@ from django.urls import reverse
 from prevenance.cases.choices import GestureStatus
 from prevenance.cases.models import Gesture
 from prevenance.cases.services import ensure_default_limits, request_gesture
-from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.factories import (
+    TeamFactory,
+    gesture_waiting_without_limit,
+    open_email_case,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -92,8 +96,7 @@ def test_the_menu_counts_the_gestures_waiting_for_the_viewer_in_one_query(client
     request_gesture(case=case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)  # beyond 2,000
     request_gesture(case=case, type="voucher", amount=Decimal("30"), currency="EUR", reason="Bon", actor=agent)  # within 50: granted
     request_gesture(case=case, type="refund", amount=Decimal("60"), currency="EUR", reason="Frais de port", actor=agent)
-    request_gesture(case=open_email_case("autre@example.com").case, type="refund", amount=Decimal("70"), currency="USD",
-                    reason="Pas de plafond en USD", actor=agent)
+    gesture_waiting_without_limit(case=open_email_case("autre@example.com").case, amount="70", currency="USD", actor=agent)
     assert supervisor.has_perm("cases.approve_gesture")  # the permissions read (once per request, as the menu does)
     with django_assert_num_queries(1):
         count = approval_queue_count(supervisor)

@@ -15,7 +15,7 @@ from prevenance.cases.choices import GestureStatus, GestureType
 from prevenance.cases.models import ChannelCost, DelegationLimit, Gesture, TrustThreshold
 from prevenance.cases.services import ensure_default_limits, request_gesture
 from prevenance.cases.services.case_settings import set_trust_threshold, update_priority_settings
-from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.factories import TeamFactory, limits_in, open_email_case
 from prevenance.core.choices import Channel
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +94,7 @@ def test_yen_are_shown_without_decimals(client, agent, supervisor, limits):
 def test_in_dinars_a_typed_group_of_three_digits_is_millimes_and_several_groups_stay_ambiguous(agent, limits):
     # Tunisians write 12,345 DT for twelve dinars 345 millimes: in a three-decimal currency the
     # one mark before three digits is the decimal one, while in euros it stays ambiguous.
+    limits_in("KWD", "USD")
     assert ask(agent, "12.345", "TND").amount == Decimal("12.345")
     assert ask(agent, "1,5", "TND").amount == Decimal("1.500")
     for typed, currency in (("1.500.000", "TND"), ("1,500,000", "KWD"), ("12.345", "EUR"), ("1,500", "USD")):
@@ -126,6 +127,7 @@ def test_an_ambiguous_dinar_amount_is_read_both_ways_with_millimes(agent, limits
 
 
 def test_a_zero_before_the_mark_is_decimals_in_every_currency(agent, limits):
+    limits_in("KWD")
     assert amount_refusal(agent, "0,001", "JPY") == ("currency_decimals", "JPY amounts have no decimals: 0.001 JPY.")
     assert ask(agent, "0,001", "TND").amount == Decimal("0.001")
     assert ask(agent, "0.005", "KWD").amount == Decimal("0.005")

@@ -10,7 +10,7 @@ from django.utils import translation
 from prevenance.cases.models import DelegationLimit
 from prevenance.cases.selectors import gestures_beyond_my_limit
 from prevenance.cases.services import approve_gesture, request_gesture
-from prevenance.cases.tests.factories import open_email_case
+from prevenance.cases.tests.factories import gesture_waiting_without_limit, open_email_case
 from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +74,7 @@ def test_the_approvers_whose_limit_covers_the_cases_total_are_named_in_reading_o
 def test_nobody_is_named_when_no_other_approvers_limit_covers_it(agent, junior):
     approver("sophie", "Sophie", "Bernard", role="supervisor")
     big = ask(agent, "2500")
-    pounds = ask(agent, "60", currency="GBP")
+    pounds = gesture_waiting_without_limit(actor=agent, amount="60", currency="GBP")
     waiting = {item.gesture: (item.deciders, item.decider_exists) for item in gestures_beyond_my_limit(junior)}
     assert waiting == {big: ((), False), pounds: ((), False)}
 

@@ -29,7 +29,12 @@ from prevenance.cases.services import (
     request_gesture,
 )
 from prevenance.cases.services import gestures as gesture_services
-from prevenance.cases.tests.factories import open_email_case, trust_without_proof
+from prevenance.cases.tests.factories import (
+    gesture_waiting_without_limit,
+    limits_in,
+    open_email_case,
+    trust_without_proof,
+)
 from prevenance.core.models import AuditEvent
 from prevenance.customers.services import erase_customer, export_customer_data, merge_customers
 from prevenance.customers.tests.factories import UserFactory
@@ -104,6 +109,7 @@ def test_a_supervisor_grants_up_to_2000_eur(supervisor):
 
 
 def test_a_limit_in_euros_does_not_cover_another_currency(agent):
+    limits_in("USD")  # someone's: a gesture can be asked for in dollars
     assert ask(agent, "5.00", currency="usd").status == GestureStatus.REQUESTED
     assert Gesture.objects.get().currency == "USD"
 
@@ -272,7 +278,7 @@ def test_the_queue_lists_what_the_user_may_decide_oldest_first(agent, supervisor
     first = ask(agent, "60")
     second = ask(agent, "1999.99")
     ask(agent, "2500")  # above the supervisor's limit
-    ask(agent, "60", currency="GBP")  # no limit in that currency
+    gesture_waiting_without_limit(actor=agent, amount="60", currency="GBP")  # no limit in that currency (any more)
     ask(agent, "10")  # granted at once
     refuse_gesture(gesture=ask(agent, "70"), actor=supervisor, reason="non")
     ask(supervisor, "2100")  # their own
@@ -283,7 +289,7 @@ def test_gestures_nobody_may_decide_on_are_shown_with_the_reason(client, agent, 
     # Above every limit, in a currency without any, or the only approver's own: they must not
     # wait where nobody looks.
     big = ask(agent, "2500")
-    pounds = ask(agent, "60", currency="GBP")
+    pounds = gesture_waiting_without_limit(actor=agent, amount="60", currency="GBP")
     mine = ask(supervisor, "2100")
     decidable = ask(agent, "60")
     waiting = {item.gesture: (item.decider_exists, item.highest_limit, item.limit_in_currency)
@@ -312,12 +318,14 @@ def test_gestures_nobody_may_decide_on_are_shown_with_the_reason(client, agent, 
 # --- trust without proof -------------------------------------------------------------------
 
 def test_small_gestures_are_flagged_as_made_without_proof(agent):
+    limits_in("USD")
     assert ask(agent, "30").without_proof is True
     assert ask(agent, "30.01").without_proof is False
     assert ask(agent, "5", currency="USD").without_proof is False
 
 
 def test_the_trust_threshold_is_set_per_currency(agent):
+    limits_in("USD")
     trust_without_proof(EUR="5", USD="10")
     assert ask(agent, "6").without_proof is False
     assert ask(agent, "10", currency="USD").without_proof is True

@@ -162,7 +162,7 @@ def test_filters_by_channel_status_priority_type_and_team(agent, supervisor, wor
     phone = make_case("phone@example.com", channel=Channel.PHONE, type=CaseType.COMPLAINT, priority=Priority.URGENT)
     assert refs(inbox(agent, view="open", filters={"channel": "phone"})) == [phone.reference]
     assert refs(inbox(agent, view="open", filters={"type": ["complaint"], "priority": ["urgent"]})) == [phone.reference]
-    assert refs(inbox(agent, view="open", filters={"status": ["resolved"]})) == [world["done"].reference]
+    assert refs(inbox(agent, view="all", filters={"status": ["resolved"]})) == [world["done"].reference]
     assert refs(inbox(agent, view="open", filters={"team": [str(world["ours"].pk)]})) == [world["team"].reference, world["mine"].reference]
     # Filtering on another team shows nothing more than visibility allows.
     assert refs(inbox(agent, view="open", filters={"team": [world["theirs"].pk]})) == []
@@ -471,7 +471,15 @@ def spread(agent, supervisor):
         make_case("hidden1@example.com", team=third, actor=supervisor, score=60),
         make_case("hidden2@example.com", team=third, assignee=supervisor, actor=supervisor, score=45),
     ]
-    return {"teams": (first, second, third), "visible": visible, "hidden": hidden}
+    # Finished cases, only in "All cases" (the agent's own there are read status by status).
+    finished = [
+        in_team(f"finished{i}@example.com", team, agent if assigned else None, supervisor, score=score, status=status)
+        for i, (team, assigned, score, status) in enumerate([
+            (first, True, 80, CaseStatus.RESOLVED), (third, True, 40, CaseStatus.CLOSED), (None, False, 30, CaseStatus.CLOSED),
+            (third, False, 50, CaseStatus.RESOLVED),  # another team's, not the agent's: hidden from them
+        ])
+    ]
+    return {"teams": (first, second, third), "visible": visible, "hidden": hidden, "finished": finished}
 
 
 def in_team(email, team, assignee, actor, **fields) -> Case:
@@ -585,7 +593,8 @@ def test_each_source_split_holds_exactly_the_visible_cases(agent, supervisor, sp
                     # Only the resolution clock is set here, and it does not run while waiting for the customer.
                     statuses = [s for s in statuses or ["new", "open", "pending_internal"] if s != "pending_customer"]
                 expected = visible_cases(user).filter(_view_condition(user, view))
-                expected = expected.filter(status__in=statuses or ["new", "open", "pending_customer", "pending_internal"])
+                if view != "all" or statuses:  # "All cases" holds every status
+                    expected = expected.filter(status__in=statuses or ["new", "open", "pending_customer", "pending_internal"])
                 if filters.get("team"):
                     expected = expected.filter(team_id__in=filters["team"])
                 seen = all_pages(user, view=view, filters=filters, limit=4, now=now)

@@ -199,7 +199,7 @@ def test_a_search_never_shows_another_teams_case(agent, supervisor, desk):
 def test_the_search_stays_inside_the_view_and_its_statuses(agent, supervisor, desk):
     change_status(case=desk["echange"], status=CaseStatus.RESOLVED, actor=supervisor)
     assert found(agent, "echange") == []
-    assert [c.subject for c in inbox(agent, view="open", filters={"q": "echange", "status": "resolved"}).items] == ["Demande d'échange"]
+    assert [c.subject for c in inbox(agent, view="all", filters={"q": "echange", "status": "resolved"}).items] == ["Demande d'échange"]
     assert found(agent, "colis", view="team") == []  # the triage case is in no team
     assert found(agent, "colis", view="unassigned") == ["Colis abîmé, commande 58"]
 

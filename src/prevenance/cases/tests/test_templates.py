@@ -1,6 +1,7 @@
 """Reply templates, placeholders and the relational signature (docs/templates-and-surveys.md)."""
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -407,6 +408,19 @@ def test_the_default_templates_exist_in_french_and_english_are_valid_and_created
     assert ensure_default_templates() == 0
     assert ReplyTemplate.objects.get(purpose=TemplatePurpose.ACKNOWLEDGEMENT, language="fr", channel="").body == "Edited"
 
+
+def test_a_new_installations_french_texts_follow_french_typography():
+    # Given a new installation, when it is bootstrapped
+    ensure_default_templates()
+    # Then its French templates and signature use the typographic apostrophe, and a no-break
+    # space before the two-part punctuation and inside the quotation marks, all through
+    texts = [text for row in ReplyTemplate.objects.filter(language="fr") for text in (row.subject, row.body)]
+    texts += [text for row in Signature.objects.filter(language="fr") for text in (row.tone_guidance, row.sign_off)]
+    for text in texts:
+        assert "'" not in text, text
+        assert not re.search(r"[ ][:;?!»]|«[ ]", text), text
+    body = ReplyTemplate.objects.get(purpose=TemplatePurpose.ACKNOWLEDGEMENT, language="fr", channel="").body
+    assert "Merci pour votre message\u00a0: nous l’avons bien reçu" in body and "Équipe en charge\u00a0: {team_name}" in body
 
 def test_the_admin_refuses_an_unknown_placeholder_and_saves_through_the_service():
     admin_user = UserFactory(username="boss", role="admin", is_staff=True)

@@ -6,7 +6,7 @@ the first did, with nothing written twice (cases/services/submissions.py)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -25,6 +25,7 @@ from prevenance.cases.services import (
     change_status,
     classify_case,
     merge_cases,
+    reply_and_set_status,
     request_gesture,
     route_again,
     split_message,
@@ -84,11 +85,18 @@ def _run(request, case, form, form_name: str, call, anchor: str = ""):
 @require_POST
 def case_reply(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.add_message")
+    if request.POST.get("then_status") and not request.user.has_perm("cases.change_case"):
+        raise PermissionDenied  # "Send and resolve" moves the case too: the status buttons' permission
     form = ReplyForm(request.POST, request.FILES, templates=reply_templates_for(case))
-    return _run(request, case, form, "reply_form",
-                lambda data: add_reply(case=case, author=request.user, body=data["body"], files=data["attachments"],
-                                       submission_id=data["submission_id"], language=_language_of(data["template"])),
-                "thread-end")
+
+    def reply(data):
+        fields = {"case": case, "author": request.user, "body": data["body"], "files": data["attachments"],
+                  "submission_id": data["submission_id"], "language": _language_of(data["template"])}
+        if data["then_status"]:  # "Send and wait for the customer", "Send and resolve": one transaction
+            return reply_and_set_status(status=data["then_status"], **fields)
+        return add_reply(**fields)
+
+    return _run(request, case, form, "reply_form", reply, "thread-end")
 
 
 def _language_of(template) -> str | None:
@@ -229,7 +237,7 @@ def case_split(request, case_id: int, message_id: int):
 @require_POST
 def case_gesture(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.add_gesture")
-    form = GestureForm(request.POST)
+    form = GestureForm(request.POST, case=case)
 
     def grant(data):
         gesture = request_gesture(case=case, type=data["type"], amount=data["amount"], currency=data["currency"],

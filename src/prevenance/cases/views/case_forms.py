@@ -7,10 +7,11 @@ from django.contrib.auth import get_user_model
 from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
-from prevenance.cases.choices import CaseType, GestureType
+from prevenance.cases.choices import CaseStatus, CaseType, GestureType
 from prevenance.cases.forms import MultipleFileField, SubmittedOnceForm
 from prevenance.cases.models import ReplyTemplate, RootCause, Tag, Team
 from prevenance.cases.selectors.assignees import agents, assignee_choices
+from prevenance.cases.selectors.gestures import gesture_currencies, preselected_gesture_currency
 from prevenance.cases.selectors.root_causes import root_cause_choices
 from prevenance.cases.services.common import MAX_ADDRESSES
 from prevenance.core.choices import Channel
@@ -26,6 +27,9 @@ class ReplyForm(ServiceErrorsMixin, SubmittedOnceForm):
     template = forms.ModelChoiceField(label=_("Template"), queryset=ReplyTemplate.objects.none(), required=False)
     body = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 6}), required=False)
     attachments = MultipleFileField(label=_("Attach files (optional)"), required=False)
+    # The "Send and …" button clicked (its value), empty for "Send reply": the status the case is
+    # moved to with the reply (reply_and_set_status decides whether the workflow allows it).
+    then_status = forms.ChoiceField(choices=[("", ""), *CaseStatus.choices], required=False)
 
     def __init__(self, *args, templates=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -111,8 +115,44 @@ class GestureForm(ServiceErrorsMixin, SubmittedOnceForm):
     type = forms.ChoiceField(label=_("Gesture"), choices=GestureType.choices)
     # Text, not a number field: the service reads "12,50" as French people type it.
     amount = forms.CharField(label=_("Amount"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    currency = forms.CharField(label=_("Currency"), max_length=3, initial="EUR")
+    # Any code is parsed: request_gesture refuses one in which nobody has a delegation limit,
+    # with its reason (a page loaded before a limit was removed). The page offers only the
+    # currencies someone has a limit in (GestureCurrencyChoices), the case's order's first.
+    currency = forms.CharField(label=_("Currency"), max_length=3, widget=forms.Select)
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args, case=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._case, self._currencies = case, None
+        field = self.fields["currency"]
+        field.widget.choices = GestureCurrencyChoices(self)
+        field.initial = self.preselected_currency  # called only if the form is rendered
+
+    @property
+    def currencies(self) -> list[str]:
+        """The currencies a gesture can be asked for in (selectors.gesture_currencies), read once."""
+        if self._currencies is None:
+            self._currencies = gesture_currencies()
+        return self._currencies
+
+    def preselected_currency(self) -> str | None:
+        return preselected_gesture_currency(self._case, self.currencies) if self._case is not None else None
+
+    def order_currency_without_limit(self) -> str | None:
+        """The currency of the case's order when no gesture can be made in it (nobody has a
+        limit there): the page says so rather than let EUR be picked without a word."""
+        order = self._case.order if self._case is not None and self._case.order_id is not None else None
+        return order.currency if order is not None and order.currency not in self.currencies else None
+
+
+class GestureCurrencyChoices(BaseChoiceIterator):
+    """The currency picker's options, read in one query and only if the form is rendered."""
+
+    def __init__(self, form: GestureForm):
+        self.form = form
+
+    def __iter__(self):
+        yield from ((currency, currency) for currency in self.form.currencies)
 
 
 class CopiesForm(ServiceErrorsMixin, forms.Form):

@@ -7,11 +7,11 @@ The actions (POSTs) are in case_actions.py; each re-renders the main column thro
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from prevenance.cases import downloads
-from prevenance.cases.choices import CaseStatus, MessageKind
+from prevenance.cases.choices import CaseStatus, GestureStatus, MessageKind
 from prevenance.cases.selectors import case_thread, remaining_delegation
 from prevenance.cases.selectors.case_page import (
     access_attachment,
@@ -25,7 +25,7 @@ from prevenance.cases.selectors.inbox import sla_times
 from prevenance.cases.selectors.reply_recipients import reply_recipients
 from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.services.common import live_case_id
-from prevenance.cases.services.handling import default_reply_channel
+from prevenance.cases.services.handling import default_reply_channel, status_after_reply
 from prevenance.cases.services.templates import (
     case_language,
     render_template,
@@ -41,8 +41,9 @@ from prevenance.cases.views.case_forms import (
     NoteForm,
     ReplyForm,
 )
-from prevenance.cases.workflow import TRANSITIONS
+from prevenance.cases.workflow import TRANSITIONS, can_transition
 from prevenance.core.choices import Channel
+from prevenance.core.currencies import format_money
 from prevenance.core.htmx import htmx_partial
 from prevenance.customers.selectors import (
     bounced_addresses,
@@ -77,6 +78,34 @@ def _status_choices(case) -> list[tuple[str, str]]:
             for value in CaseStatus.values if value in allowed]
 
 
+# The reply box's "Send and …" buttons (reply_and_set_status): the case waiting for the customer's
+# answer to a question, or resolved, with the reply.
+SEND_AND = {
+    CaseStatus.PENDING_CUSTOMER: pgettext_lazy("reply box action", "Send and wait for the customer"),
+    CaseStatus.RESOLVED: pgettext_lazy("reply box action", "Send and resolve"),
+}
+
+
+def _send_and_choices(case) -> list[tuple[str, str]]:
+    """The "Send and …" buttons the workflow allows from the status the reply leaves the case in."""
+    after = status_after_reply(case)
+    return [(value, label) for value, label in SEND_AND.items() if can_transition(after, value)]
+
+
+def _resolve_question(gestures) -> str:
+    """What the Resolve buttons ask while a gesture of the case waits for approval, naming it
+    ("" when none does): resolving sends the satisfaction survey at once, before the customer
+    knows the gesture's fate. The services allow it: a supervisor may still decide afterwards."""
+    waiting = [gesture for gesture in gestures if gesture.status == GestureStatus.REQUESTED]
+    if not waiting:
+        return ""
+    amounts = ", ".join(f"{format_money(gesture.amount, gesture.currency)}\u00a0{gesture.currency}" for gesture in waiting)
+    return ngettext(
+        "A gesture of %(amounts)s is still waiting for approval: resolve anyway?",
+        "%(count)d gestures (%(amounts)s) are still waiting for approval: resolve anyway?", len(waiting),
+    ) % {"amounts": amounts, "count": len(waiting)}
+
+
 def _forms(case, user, given: dict) -> dict:
     templates = reply_templates_for(case)
     initial_labels = {"type": case.type, "language": case_language(case), "channel": case.channel, "tags": list(case.tags.all()), "root_cause": case.root_cause_id}
@@ -86,7 +115,7 @@ def _forms(case, user, given: dict) -> dict:
         "assign_form": AssignForm(initial={"team": case.team, "assignee": case.assignee}, current_team_id=case.team_id),
         "labels_form": LabelsForm(initial=initial_labels, current_root_cause_id=case.root_cause_id),
         "merge_form": MergeForm(),
-        "gesture_form": GestureForm(),
+        "gesture_form": GestureForm(case=case),
         "copies_form": CopiesForm(),
     }
     forms.update(given)
@@ -135,7 +164,11 @@ def case_context(request, case, **given) -> dict:
         # A nameless email from the customer is shown under their name (case_tags.inbound_sender).
         "customer_addresses": customer_sender_addresses(case, thread),
         "status_choices": _status_choices(case),
-        "gestures": case_gestures(case) if user.has_perm("cases.view_gesture") else [],
+        "send_and_choices": _send_and_choices(case) if user.has_perm("cases.change_case") else [],
+        "gestures": (gestures := case_gestures(case) if user.has_perm("cases.view_gesture") else []),
+        # Asked by Resolve and "Send and resolve" while a gesture waits (someone who may not see
+        # the gestures is not asked: the question would name them).
+        "resolve_question": _resolve_question(gestures),
         # A gesture on a merged case goes to its survivor (request_gesture): that case's delegation.
         "limits": remaining_delegation(user, live_case_id(case.pk) if case.merged_into_id else case.pk),
         "side": _sidebar(user, case),

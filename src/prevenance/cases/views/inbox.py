@@ -16,9 +16,11 @@ from prevenance.cases.choices import CaseStatus, CaseType, Priority
 from prevenance.cases.models import Team
 from prevenance.cases.selectors import VIEW_CASE, case_by_reference
 from prevenance.cases.selectors.inbox import (
+    ALL,
     BUILTIN_LABELS,
     COUNT_CAP,
     FILTER_KEYS,
+    FINISHED_STATUSES,
     OPEN,
     SAVED_PREFIX,
     InboxPage,
@@ -28,8 +30,9 @@ from prevenance.cases.selectors.inbox import (
     inbox_views,
     resolve_view,
     sla_times,
+    view_statuses,
 )
-from prevenance.cases.services.saved_views import SHARE_VIEW, delete_view, save_view
+from prevenance.cases.services.saved_views import SHARE_VIEW, delete_view, save_view, update_view
 from prevenance.core.choices import Channel
 from prevenance.core.htmx import htmx_partial, render_page_or_fragment
 from prevenance.core.pagination import InvalidCursor
@@ -43,19 +46,25 @@ def _require_agent(user) -> None:
 
 
 def filters_from_query(params) -> dict:
-    """The filters in a query string: repeated keys become lists; empty values are dropped."""
+    """The filters in a query string: repeated keys become lists; empty values are dropped, but
+    a key given only empty ("Any" picked in its list) is kept empty: on a saved view it drops
+    the view's own filter on that field."""
     raw = {}
     for key in FILTER_KEYS:
+        if key not in params:
+            continue
         values = [v for v in params.getlist(key) if v.strip()]
-        if values:
-            raw[key] = values if key != "q" else values[0]
+        raw[key] = values if key != "q" else (values[0] if values else "")
     return raw
 
 
 def _filter_query(filters: dict, view_key: str) -> str:
     pairs = [("view", view_key)]
     for key, value in filters.items():
-        pairs += [(key, v) for v in value] if isinstance(value, list) else [(key, value)]
+        if isinstance(value, list):
+            pairs += [(key, v) for v in value] or [(key, "")]
+        else:
+            pairs.append((key, value))
     return urlencode(pairs)
 
 
@@ -90,9 +99,15 @@ def inbox_page(request):
     found = _case_by_typed_reference(user, raw.get("q", ""))
     if found is not None:
         return redirect("cases:case", case_id=found.pk)
+    if view_key == OPEN and set(raw.get("status", [])) & set(FINISHED_STATUSES) and not request.GET.get("cursor"):
+        # "All open" holds no resolved or closed case: asking it for them (a link or bookmark
+        # from before "All cases") gets the same filters on "All cases", which holds them.
+        return redirect(reverse("cases:inbox") + "?" + _filter_query(raw, ALL))
     context = {"view_key": view_key, "raw_filters": raw, "choices": _choices(), "errors": {},
-               # A refused "save as a view" comes back here with what was typed (saved_view_create).
-               "view_name": request.GET.get("view_name", "")[:100], "view_shared": request.GET.get("view_shared") == "on"}
+               # A refused "save as a view" comes back here with what was typed (saved_view_create),
+               # a refused edit of a saved view likewise (saved_view_update).
+               "view_name": request.GET.get("view_name", "")[:100], "view_shared": request.GET.get("view_shared") == "on",
+               "edit_name": request.GET.get("edit_name", "")[:100]}
     try:
         page = inbox(user, view=view_key, filters=raw, cursor=request.GET.get("cursor"))
     except InvalidCursor:
@@ -102,6 +117,10 @@ def inbox_page(request):
         context["errors"] = exc.message_dict
         page = InboxPage(view=resolve_view(user, view_key), items=[], next_cursor=None, filters={})
     context.update(page=page, sla=sla_times(page.items), query=_filter_query(raw, view_key), view_filters=page.filters)
+    # The status list offers the tab's own statuses only: a filter narrows its tab, never widens it.
+    held = view_statuses(page.view.base)
+    context["choices"]["status"] = [(value, text) for value, text in CaseStatus.choices if value in held]
+    context["filtered"] = any(raw.values())  # filters picked on the page (a saved view's own are part of its tab)
     if not request.GET.get("cursor") or not htmx_partial(request):
         views = inbox_views(user)
         context.update(views=views, counts=inbox_counts(user, views), count_cap=COUNT_CAP, can_share=user.has_perm(SHARE_VIEW),
@@ -132,6 +151,37 @@ def saved_view_create(request):
         return redirect(reverse("cases:inbox") + "?" + _filter_query(raw, base) + "&" + kept)
     messages.success(request, _("View “%(name)s” saved.") % {"name": saved.name})
     return redirect(reverse("cases:inbox") + "?" + urlencode({"view": f"{SAVED_PREFIX}{saved.pk}"}))
+
+
+@login_required
+@require_POST
+def saved_view_update(request, view_id: int):
+    """Rename a saved view, share it or take it back, and with "Update view with current
+    filters" replace its filters with those shown (who may: as for deleting it)."""
+    user = request.user
+    _require_agent(user)
+    saved = access_saved_view(user, view_id)
+    raw = filters_from_query(request.POST)
+    replace_filters = request.POST.get("action") == "filters"
+    base = request.POST.get("base") or OPEN
+    name = request.POST.get("name", "")
+    # The sharing box is on the form only for those who may share: without it, sharing is left as it is.
+    shared = request.POST.get("shared") == "on" if request.POST.get("sharing_shown") else None
+    view_key = f"{SAVED_PREFIX}{saved.pk}"
+    try:
+        updated = update_view(user=user, view=saved, name=name, shared=shared,
+                              filters=raw if replace_filters else None, base=base if replace_filters else None)
+    except ValidationError as exc:
+        for field_errors in exc.message_dict.values():
+            for error in field_errors:
+                messages.error(request, error)
+        # Back to the same cases, the edit form open with the name as typed.
+        return redirect(reverse("cases:inbox") + "?" + _filter_query(raw, view_key) + "&" + urlencode({"edit_name": name[:100]}))
+    messages.success(request, _("View “%(name)s” updated.") % {"name": updated.name})
+    if replace_filters:
+        return redirect(reverse("cases:inbox") + "?" + urlencode({"view": view_key}))
+    # Renamed only: the filters picked on top of the view stay picked.
+    return redirect(reverse("cases:inbox") + "?" + _filter_query(raw, view_key))
 
 
 @login_required

@@ -1,7 +1,7 @@
 /* Prévenance: keyboard shortcuts for the inbox and the case page. Plain JS, no build step.
    j/k next/previous case, o or Enter open, r reply, n note, a assign to me, e resolve,
    g then i inbox, / search, ? help, Esc leaves a text box. Documented on the page (?).
-   Also: forms marked data-confirm ask before they are sent. */
+   Also: forms (and HTMX forms' submit buttons) marked data-confirm ask before they are sent. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -110,6 +110,15 @@
   // A form that cannot be undone in one click asks first (data-confirm; HTMX forms use hx-confirm).
   document.addEventListener("submit", function (event) {
     var question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // A submit button marked data-confirm asks before its HTMX form is sent ("Send and resolve"
+  // while a gesture waits for approval): hx-confirm would be the form's, asked for every button.
+  document.addEventListener("htmx:confirm", function (event) {
+    var trigger = event.detail.triggeringEvent;
+    var button = trigger && trigger.submitter;
+    var question = button && button.dataset && button.dataset.confirm;
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
