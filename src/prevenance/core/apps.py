@@ -14,7 +14,7 @@ def _create_cache_tables(sender, using="default", **kwargs) -> None:
 class CoreConfig(AppConfig):
     name = "prevenance.core"
     label = "core"
-    verbose_name = _("Core")
+    verbose_name = _("General")
 
     def ready(self) -> None:
         post_migrate.connect(_create_cache_tables, sender=self, dispatch_uid="prevenance-cache-tables")
