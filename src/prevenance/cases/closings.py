@@ -11,6 +11,7 @@ Text only, no database: pure functions over the reply's plain text.
 import enum
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from prevenance.core.text import strip_combining_marks
 
@@ -49,6 +50,7 @@ MAX_SHORT_LINE = 60
 # "Nous revenons vers vous demain." is not).
 _SENTENCE = re.compile(r"[?!;:…]|\w\w\.(?:\s|$)")
 _TRAILING = ",.! "
+_DASHES = "-–— "  # before a name written as a signature ("— Camille")
 
 
 class Ending(enum.Enum):
@@ -83,12 +85,16 @@ def _short(line: str) -> bool:
     return len(line) <= MAX_SHORT_LINE and not _SENTENCE.search(line)
 
 
-def how_it_ends(text: str) -> Ending:
+def how_it_ends(text: str, *, names: Iterable[str] = ()) -> Ending:
     """How the text ends: with a closing formula followed by one or two short lines (a name, a
-    title; at most MAX_SHORT_LINE characters, no sentence punctuation): SIGNED; with a
-    valediction as its last line: CLOSING; otherwise NONE. A closing followed by more
-    paragraphs ("Merci !" then the next steps) does not count, nor thanks without a name."""
+    title; at most MAX_SHORT_LINE characters, no sentence punctuation), or with one of `names`
+    (the writer's first or full name) as its own last line, whatever the words above it
+    ("Merci et bonne journée !" then "Camille"): SIGNED; with a valediction as its last line:
+    CLOSING; otherwise NONE. A closing followed by more paragraphs ("Merci !" then the next
+    steps) does not count, nor thanks without a name."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and _key(lines[-1].lstrip(_DASHES)) in {_key(name) for name in names if name and name.strip()}:
+        return Ending.SIGNED
     if lines and _is_one_of(lines[-1], _VALEDICTIONS):
         return Ending.CLOSING
     for under in range(1, MAX_LINES_AFTER + 1):

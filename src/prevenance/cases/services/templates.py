@@ -225,7 +225,7 @@ def _ends_with(body: str, sign_off: str) -> bool:
     return " ".join(body.split()).endswith(" ".join(sign_off.split()))
 
 
-def _sign_off_to_add(body: str, sign_off: str) -> tuple[str, bool]:
+def _sign_off_to_add(body: str, sign_off: str, agent=None) -> tuple[str, bool]:
     """(what goes under the body, whether it goes right under the body's own closing): the whole
     sign-off; nothing when the body already ends with it, or with a closing and a name of its
     own ("Cordialement,\nSarah"); only the sign-off's lines after its closing when the body's
@@ -234,7 +234,9 @@ def _sign_off_to_add(body: str, sign_off: str) -> tuple[str, bool]:
     body: whoever wrote the closing meant it (closings.py)."""
     if not sign_off or _ends_with(body, sign_off):
         return "", False
-    ending = how_it_ends(body)
+    # The agent's own name as the last line signs the reply too ("Merci et bonne journée !\nCamille").
+    names = (getattr(agent, "first_name", ""), agent.get_full_name()) if agent is not None and hasattr(agent, "get_full_name") else ()
+    ending = how_it_ends(body, names=names)
     if ending is Ending.SIGNED:
         return "", False
     if ending is Ending.CLOSING:
@@ -252,7 +254,7 @@ def apply_signature(body: str, *, case: Case, agent=None, signature: Signature |
     back to another language is signed in that one); unchanged when there is no signature or
     the body already ends with it or with a closing of its own (_sign_off_to_add)."""
     sign_off = sign_off_for(case, agent, signature=signature, language=language)
-    addition, under_closing = _sign_off_to_add(body, sign_off)
+    addition, under_closing = _sign_off_to_add(body, sign_off, agent)
     if not addition:
         return body
     return _signed(body, addition, under_closing=under_closing)
@@ -264,7 +266,7 @@ def sign_reply(text: str, html: str, *, case: Case, agent=None, language: str | 
     added follows the text's own ending (_sign_off_to_add: the text is what the agent typed, the
     HTML its formatted twin)."""
     sign_off = sign_off_for(case, agent, language=language)
-    addition, under_closing = _sign_off_to_add(text, sign_off)
+    addition, under_closing = _sign_off_to_add(text, sign_off, agent)
     if not addition:
         return text, html
     if html:

@@ -346,6 +346,25 @@ def test_a_reply_without_a_closing_at_its_end_is_signed_as_before(signed_in_both
     assert apply_signature(body, case=case, agent=signed_in_both, language=language) == f"{body}\n\n{sign_off}", why
 
 
+@pytest.mark.parametrize("body", [
+    "Votre colis part demain.\n\nMerci et bonne journée !\n\nSarah",
+    "Votre colis part demain. Excellente journée,\nSarah Petit",
+    "Votre colis part demain.\n\n— sarah",
+])
+def test_a_reply_ending_with_the_agents_own_name_is_signed_already(signed_in_both, body):
+    # Whatever the words above it, the agent's first or full name as the last line is their
+    # signature: the customer would otherwise read the name twice.
+    signed_in_both.last_name = "Petit"
+    signed_in_both.save(update_fields=["last_name"])
+    assert apply_signature(body, case=claire_case(), agent=signed_in_both, language="fr") == body
+
+
+def test_another_persons_name_as_the_last_line_is_signed_as_before(signed_in_both):
+    body = "Votre colis part demain.\n\nMerci de votre patience, Claire"
+    signed = apply_signature(body, case=claire_case(), agent=signed_in_both, language="fr")
+    assert signed == f"{body}\n\nBien cordialement,\nSarah\nService client"
+
+
 @pytest.mark.parametrize(("language", "body", "signed"), [
     ("fr", "Votre colis part demain.\n\nBIEN A VOUS !", "Votre colis part demain.\n\nBIEN A VOUS !\nSarah\nService client"),
     ("fr", "Votre colis part demain.\n\nCordialement,\n\n", "Votre colis part demain.\n\nCordialement,\nSarah\nService client"),
