@@ -5,8 +5,8 @@
         --database-url postgres://postgres@127.0.0.1:5432/prevenance_bench
 
 The cases come from bench/build_cases.py. For each view (mine, my teams, unassigned,
-breaching soon, all open, by channel, status and priority, all cases (every status) and its
-resolved ones, and a shared saved view) and each
+breaching soon, all open, by channel, status and priority, all cases (every status), its
+resolved ones, the user's own resolved ones and the unassigned resolved ones, and a shared saved view) and each
 role (agents and supervisors, `--users` of each drawn from the bench users, taking turns),
 three layers are timed:
 - "first page": cases.selectors.inbox(user, view=..., filters=...), the 25 most urgent cases
@@ -50,6 +50,8 @@ VIEWS = [
     ("priority: urgent", "open", {"priority": ["urgent"]}),
     ("all cases", "all", {}),
     ("all cases: resolved", "all", {"status": ["resolved"]}),
+    ("all cases: mine, resolved", "all", {"assignee": ["me"], "status": ["resolved"]}),
+    ("all cases: unassigned, resolved", "all", {"assignee": ["none"], "status": ["resolved"]}),
     ("saved view", "saved", {}),
 ]
 ROLES = ("agent", "supervisor")

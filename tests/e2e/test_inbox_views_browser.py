@@ -68,3 +68,32 @@ def test_an_agent_widens_a_saved_view_and_updates_it_with_the_filters_shown(live
     view.refresh_from_db()
     assert (view.name, view.filters) == ("Urgents", {"priority": ["high"], "base": "team"})
     assert SavedView.objects.count() == 1
+
+
+def test_an_agent_lists_their_own_resolved_cases_from_all_cases(live_server, monkeypatch):
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    agent = UserFactory(username="lea", role="agent")
+    colleague = UserFactory(username="hugo", role="agent", first_name="Hugo", last_name="Roux")
+    team = TeamFactory(name="Livraisons", members=[agent, colleague])
+    mine = _case("a@example.fr", "Le mien, réglé", team, agent, status=CaseStatus.RESOLVED, assignee=agent)
+    theirs = _case("b@example.fr", "Le sien, réglé", team, agent, status=CaseStatus.RESOLVED, assignee=colleague)
+    mine_open = _case("c@example.fr", "Le mien, ouvert", team, agent, assignee=agent)
+
+    with chromium_page(monkeypatch) as page:
+        log_in(page, live_server, "/cases/?view=mine", "lea")
+        rows = page.locator("#inbox-rows")
+        expect(page.locator("#f-assignee")).to_have_count(0)  # "Assigned to me" is the assignee
+        page.click("a.tab[data-view=all]")
+        page.select_option("#f-assignee", "me")  # the lists submit themselves
+        expect(page.locator("#f-assignee")).to_have_value("me")
+        expect(rows).not_to_contain_text(theirs.reference)
+        page.select_option("#f-status", "resolved")
+        expect(page.locator("#f-status")).to_have_value("resolved")
+        expect(rows).to_contain_text(mine.reference)
+        expect(rows).not_to_contain_text(mine_open.reference)
+        expect(rows).not_to_contain_text(theirs.reference)
+        # A colleague of the team, by name
+        page.select_option("#f-assignee", label="Hugo Roux")
+        expect(rows).to_contain_text(theirs.reference)
+        expect(rows).not_to_contain_text(mine.reference)

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import F, Q, QuerySet
@@ -81,7 +82,10 @@ FILTER_CHOICES = {
     "priority": Priority.values,
     "type": CaseType.values,
 }
-FILTER_KEYS = (*FILTER_CHOICES, "team", "q")
+FILTER_KEYS = (*FILTER_CHOICES, "team", "assignee", "q")
+# The assignee filter's words besides agents' numbers (Freshdesk's "Agents" filter): the reader,
+# whoever they are (a shared view "mine, resolved" is each reader's own), and nobody.
+ME, NOBODY = "me", "none"
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,10 @@ def clean_filters(raw) -> dict:
                 cleaned["q"] = text
             continue
         values = [str(v) for v in (value if isinstance(value, list | tuple) else [value]) if str(v).strip()]
+        if key == "assignee":
+            if values:
+                cleaned["assignee"] = _clean_assignees(values)
+            continue
         if key == "team":
             try:
                 ids = sorted({int(v) for v in values})
@@ -153,6 +161,21 @@ def clean_filters(raw) -> dict:
         if values:
             cleaned[key] = sorted(set(values))
     return cleaned
+
+
+def _clean_assignees(values: list[str]) -> list[str]:
+    """"me", "none" and agents' numbers, as strings ("me" and "none" first, then the numbers);
+    a number nobody has is refused as a status nobody has is (one query, only for numbers)."""
+    words = {value.strip().lower() for value in values}
+    ids = set()
+    for word in words - {ME, NOBODY}:
+        if not (word.isdigit() and is_row_id(int(word))):
+            raise invalid("assignee", _("An assignee is “me”, “none” or an agent’s number."), "invalid_assignee")
+        ids.add(int(word))
+    known = set(get_user_model().objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    if ids - known:
+        raise invalid("assignee", _("No agent has the number %(number)s.") % {"number": min(ids - known)}, "unknown_assignee")
+    return [word for word in (ME, NOBODY) if word in words] + [str(pk) for pk in sorted(ids)]
 
 
 def saved_views(user) -> QuerySet[SavedView]:
@@ -213,7 +236,37 @@ def _view_condition(user, base: str) -> Q:
 
 def _filtered(user, view: InboxView, filters: dict) -> tuple[QuerySet[Case], list[str]]:
     """The view's cases before ordering, and the statuses to read one by one."""
-    return _narrowed(visible_cases(user).filter(_view_condition(user, view.base)), view, filters)
+    queryset = visible_cases(user).filter(_view_condition(user, view.base))
+    assignees = narrowed_assignees(view.base, filters)
+    if assignees:
+        queryset = queryset.filter(_assignee_condition(user, assignees))
+    return _narrowed(queryset, view, filters)
+
+
+def _assignee_condition(user, assignees: list[str]) -> Q:
+    """The assignee filter as one condition (counts and exports; the pages split it, `_sources`)."""
+    condition = Q(pk__in=[])
+    for value in assignees:
+        condition |= Q(assignee=user) if value == ME else Q(assignee__isnull=True) if value == NOBODY else Q(assignee_id=int(value))
+    return condition
+
+
+def narrowed_assignees(base: str, filters: dict) -> list[str]:
+    """The assignee filter as it narrows the view: [] when it does not narrow it ("Assigned to
+    me" and "Unassigned" already set the assignee: "me", resp. "none", among the values changes
+    nothing); refused (ValidationError on "assignee") when it would leave such a view empty."""
+    wanted = filters.get("assignee") or []
+    implied = {MINE: ME, UNASSIGNED: NOBODY}.get(base)
+    if implied is None or not wanted:
+        return list(wanted)
+    if implied in wanted:
+        return []
+    raise invalid(
+        "assignee",
+        _("“%(view)s” already sets the assignee: filter on it from another tab, such as “%(all)s”.")
+        % {"view": BUILTIN_LABELS[base], "all": BUILTIN_LABELS[ALL]},
+        "assignee_outside_view",
+    )
 
 
 def _narrowed(queryset: QuerySet[Case], view: InboxView, filters: dict) -> tuple[QuerySet[Case], list[str]]:
@@ -354,9 +407,10 @@ def _own(user) -> Q:
     return Q(assignee=user)
 
 
-def _sources(user, base: str, filters: dict) -> tuple[QuerySet[Case], list[Q]]:
+def _sources(user, base: str, filters: dict) -> tuple[QuerySet[Case], list[Q], list[Q]]:
     """Where a view's cases are read from: a queryset and its parts, each read on its own and
-    walking an index in urgency (or due) order.
+    walking an index in urgency (or due) order; and those of the parts that are one person's
+    cases (read on (assignee, status, ...): see `_per_status`).
 
     Together the parts hold exactly the cases of `visible_cases(user)` in the view
     (`_view_condition`); they may overlap (a case of the agent's team assigned to them), the
@@ -370,25 +424,68 @@ def _sources(user, base: str, filters: dict) -> tuple[QuerySet[Case], list[Q]]:
     """
     visible = visible_cases(user)
     if not user.has_perm(VIEW_CASE):
-        return visible, []
+        return visible, [], []
+    assignees = narrowed_assignees(base, filters)
+    if assignees:
+        return _assignee_sources(user, base, filters, assignees)
     wanted = filters.get("team")
     sees_all = user.has_perm(VIEW_ALL_CASES)
     if base == MINE:  # one part, already in order on (assignee, status, -priority_score, id)
-        return Case.objects.all(), [_own(user)]
+        return Case.objects.all(), [_own(user)], [_own(user)]
     if sees_all and base != TEAMS:
-        return visible.filter(_view_condition(user, base)), [Q(team_id=pk) for pk in wanted] if wanted else [Q()]
-    teams = list(Team.objects.filter(members=user).order_by("pk").values_list("pk", flat=True))
-    if wanted:
-        teams = [pk for pk in teams if pk in wanted]
+        return visible.filter(_view_condition(user, base)), [Q(team_id=pk) for pk in wanted] if wanted else [Q()], []
+    teams = _own_teams(user, wanted)
     if base == TEAMS:
-        return Case.objects.all(), [Q(team_id=pk) for pk in teams]
+        return Case.objects.all(), [Q(team_id=pk) for pk in teams], []
     parts = [Q(team_id=pk) for pk in teams]
     if not wanted:
         parts.append(Q(team__isnull=True))  # the triage queue
     if base != UNASSIGNED:
         # Their own cases, wherever they are (a team filter still applies to them).
         parts.append(_own(user))
-    return Case.objects.filter(_view_condition(user, base)), parts
+    return Case.objects.filter(_view_condition(user, base)), parts, [_own(user)]
+
+
+def _own_teams(user, wanted: list[int] | None) -> list[int]:
+    """The ids of the user's teams, those of the team filter only if there is one."""
+    teams = list(Team.objects.filter(members=user).order_by("pk").values_list("pk", flat=True))
+    return [pk for pk in teams if pk in wanted] if wanted else teams
+
+
+def _assignee_sources(user, base: str, filters: dict, assignees: list[str]) -> tuple[QuerySet[Case], list[Q], list[Q]]:
+    """`_sources` of a view ("all", "open", "team", "breaching") narrowed by the assignee filter.
+
+    Each person's cases are one part read on (assignee, status, -priority_score, id), the index
+    of "Assigned to me", with what the reader may see of them: all of the reader's own (they are
+    visible wherever they are) and, for an agent, another person's in the agent's teams or the
+    triage queue (`visible_cases`, split as in `_sources`); on "my teams", those of the reader's
+    teams. "none" is the view's own parts (`_sources`) with nobody assigned. The parts hold the
+    whole rule, so they are read from all cases."""
+    sees_all = user.has_perm(VIEW_ALL_CASES)
+    people = sorted({user.pk if value == ME else int(value) for value in assignees if value != NOBODY})
+    # The user's teams, unless only their own cases are asked for outside "my teams" (all visible).
+    needs_teams = base == TEAMS or (not sees_all and bool(people) and people != [user.pk])
+    teams = _own_teams(user, filters.get("team")) if needs_teams else []
+    own = _own(user)
+    assigned = []
+    for pk in people:
+        if base == TEAMS:
+            part = Q(assignee_id=pk, team_id__in=teams) if teams else None
+        elif pk == user.pk:
+            part = own
+        elif sees_all:
+            part = Q(assignee_id=pk)
+        else:
+            part = Q(assignee_id=pk) & (Q(team_id__in=teams) | Q(team__isnull=True)) if teams else Q(assignee_id=pk, team__isnull=True)
+        if part is not None:
+            assigned.append(part)
+    parts = list(assigned)
+    if NOBODY in assignees:
+        # For the bases read here, `_sources` puts the view's condition in its parts too (its
+        # queryset is every case): the parts are enough.
+        _cases, unassigned, _people = _sources(user, base, {**filters, "assignee": []})
+        parts += [part & Q(assignee__isnull=True) for part in unassigned if part != own]
+    return Case.objects.all(), parts, assigned
 
 
 def _combined_filters(view: InboxView, filters: dict | None) -> dict:
@@ -405,11 +502,12 @@ def _combined_filters(view: InboxView, filters: dict | None) -> dict:
 # --- ordering: most urgent first -----------------------------------------------------------
 
 
-def _per_status(rows: QuerySet[Case], source: Q, statuses: list[str], own: Q) -> list[QuerySet[Case]]:
-    """One read per status (each in index order); for the user's own cases, one read for all the
+def _per_status(rows: QuerySet[Case], source: Q, statuses: list[str], assigned: list[Q]) -> list[QuerySet[Case]]:
+    """One read per status (each in index order); for one person's cases (`assigned`: the
+    user's own, or an agent's picked in the assignee filter), one read for all the
     active statuses (about a hundred cases, sorted by the database) and one per finished status
     (their resolved and closed cases are thousands: read in index order)."""
-    if source != own:
+    if source not in assigned:
         return [rows.filter(status=status) for status in statuses]
     active = [status for status in statuses if status in ACTIVE]
     reads = [rows.filter(status__in=active)] if active else []
@@ -417,7 +515,7 @@ def _per_status(rows: QuerySet[Case], source: Q, statuses: list[str], own: Q) ->
 
 
 def _urgency_sources(queryset: QuerySet[Case], sources: list[Q], statuses: list[str], after: tuple | None,
-                     limit: int, own: Q) -> list[tuple]:
+                     limit: int, assigned: list[Q]) -> list[tuple]:
     """(-score, id) keys of the first `limit` cases of each source and status after the cursor, merged."""
     keys: set[tuple] = set()  # a set: a case reached through two sources is listed once
     for source in sources:
@@ -427,7 +525,7 @@ def _urgency_sources(queryset: QuerySet[Case], sources: list[Q], statuses: list[
             score, pk = after
             rows = rows.filter(Q(priority_score__lt=score) | Q(priority_score=score, pk__gt=pk))
         rows = rows.order_by("-priority_score", "id")
-        for reads in _per_status(rows, source, statuses, own):
+        for reads in _per_status(rows, source, statuses, assigned):
             keys.update((-s, pk) for s, pk in reads.values_list("priority_score", "id")[:limit])
     return heapq.nsmallest(limit, keys)
 
@@ -452,7 +550,7 @@ def _due_clocks() -> list[tuple[str, Q, tuple[str, ...]]]:
 
 
 def _due_sources(queryset: QuerySet[Case], sources: list[Q], statuses: list[str], after: tuple | None, limit: int,
-                 horizon: datetime, own: Q) -> list[tuple]:
+                 horizon: datetime, assigned: list[Q]) -> list[tuple]:
     """(due, id) keys of the cases whose clock is due before `horizon`, soonest first, merged.
 
     Each list (source × status × clock) walks its due column in order and stops after `limit` rows.
@@ -469,7 +567,7 @@ def _due_sources(queryset: QuerySet[Case], sources: list[Q], statuses: list[str]
                 due, pk = after
                 rows = rows.filter(Q(**{f"{column}__gt": due}) | Q(**{column: due, "pk__gt": pk}))
             rows = rows.order_by(column, "id")
-            for reads in _per_status(rows, source, clock_statuses, own):
+            for reads in _per_status(rows, source, clock_statuses, assigned):
                 keys.update(reads.values_list(column, "id")[:limit])
     return heapq.nsmallest(limit, keys)
 
@@ -505,15 +603,15 @@ def inbox(user, *, view: str | None = OPEN, filters: dict | None = None, cursor:
     inbox_view = resolve_view(user, view)
     combined = _combined_filters(inbox_view, filters)
     limit = max(1, min(int(limit), 100))
-    cases, sources = _sources(user, inbox_view.base, combined)
+    cases, sources, assigned = _sources(user, inbox_view.base, combined)
     queryset, statuses = _narrowed(cases, inbox_view, combined)
     by_due = inbox_view.base == BREACHING
     after = _parse_after(cursor, by_due=by_due)
     if by_due:
         horizon = (now or timezone.now()) + timedelta(hours=BREACHING_HOURS)
-        keys = _due_sources(queryset, sources, statuses, after, limit + 1, horizon, _own(user))
+        keys = _due_sources(queryset, sources, statuses, after, limit + 1, horizon, assigned)
     else:
-        keys = _urgency_sources(queryset, sources, statuses, after, limit + 1, _own(user))
+        keys = _urgency_sources(queryset, sources, statuses, after, limit + 1, assigned)
     page_keys = keys[:limit]
     rows = Case.objects.select_related("customer", "team", "assignee", "sla_policy").in_bulk([pk for _key, pk in page_keys])
     items = [rows[pk] for _key, pk in page_keys if pk in rows]

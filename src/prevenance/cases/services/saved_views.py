@@ -5,7 +5,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from prevenance.cases.models import SavedView
-from prevenance.cases.selectors.inbox import BUILTIN_LABELS, OPEN, clean_filters, narrowed_statuses
+from prevenance.cases.selectors.inbox import (
+    BUILTIN_LABELS,
+    OPEN,
+    clean_filters,
+    narrowed_assignees,
+    narrowed_statuses,
+)
 from prevenance.core.validation import invalid
 
 SHARE_VIEW = "cases.add_savedview"
@@ -29,6 +35,7 @@ def _stored_filters(filters, base: str) -> dict:
         raise invalid("base", _("“%(value)s” is not an inbox view.") % {"value": str(base)[:40]}, "invalid_base")
     cleaned = clean_filters(filters)
     narrowed_statuses(base, cleaned)  # a status the base view does not hold would list nothing
+    narrowed_assignees(base, cleaned)  # nor would another assignee than "Assigned to me"'s (or "Unassigned"'s)
     return {**cleaned, "base": base}
 
 

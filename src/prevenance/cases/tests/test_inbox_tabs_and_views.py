@@ -86,8 +86,11 @@ def test_all_open_asked_for_resolved_cases_goes_to_all_cases_with_the_same_filte
     assert response["Location"] == reverse("cases:inbox") + "?view=all&channel=email&status=resolved"
     page = client.get(response["Location"]).content.decode()
     assert desk["resolved"].reference in page and desk["new"].reference not in page
+    # "Assigned to me" likewise, as "All cases" with the assignee filter on the agent.
+    mine = client.get(reverse("cases:inbox"), {"view": "mine", "status": "resolved"})
+    assert mine["Location"] == reverse("cases:inbox") + "?view=all&status=resolved&assignee=me"
     # Another tab has no "All cases" equivalent: the page says why and lists nothing.
-    refused = client.get(reverse("cases:inbox"), {"view": "mine", "status": "resolved"})
+    refused = client.get(reverse("cases:inbox"), {"view": "team", "status": "resolved"})
     assert refused.status_code == 400
     text = refused.content.decode()
     assert "is not in this view: resolved and closed cases are under" in text and desk["resolved"].reference not in text

@@ -15,14 +15,19 @@ from django.views.decorators.http import require_GET, require_POST
 from prevenance.cases.choices import CaseStatus, CaseType, Priority
 from prevenance.cases.models import Team
 from prevenance.cases.selectors import VIEW_CASE, case_by_reference
+from prevenance.cases.selectors.assignees import assignee_filter_choices
 from prevenance.cases.selectors.inbox import (
     ALL,
     BUILTIN_LABELS,
     COUNT_CAP,
     FILTER_KEYS,
     FINISHED_STATUSES,
+    ME,
+    MINE,
+    NOBODY,
     OPEN,
     SAVED_PREFIX,
+    UNASSIGNED,
     InboxPage,
     access_saved_view,
     inbox,
@@ -38,6 +43,9 @@ from prevenance.core.htmx import htmx_partial, render_page_or_fragment
 from prevenance.core.pagination import InvalidCursor
 
 REFERENCE_RE = re.compile(r"[Cc]-\d{4}-\d{6,}")
+# "Assigned to me" and "Unassigned" are "All open" with the assignee set: asked for finished
+# cases (links and bookmarks from before "All cases"), they become "All cases" with it set.
+ASSIGNEE_OF_VIEW = {OPEN: None, MINE: ME, UNASSIGNED: NOBODY}
 
 
 def _require_agent(user) -> None:
@@ -99,10 +107,13 @@ def inbox_page(request):
     found = _case_by_typed_reference(user, raw.get("q", ""))
     if found is not None:
         return redirect("cases:case", case_id=found.pk)
-    if view_key == OPEN and set(raw.get("status", [])) & set(FINISHED_STATUSES) and not request.GET.get("cursor"):
+    implied = ASSIGNEE_OF_VIEW.get(view_key)
+    if (view_key in ASSIGNEE_OF_VIEW and set(raw.get("status", [])) & set(FINISHED_STATUSES) and not request.GET.get("cursor")
+            and not (implied and raw.get("assignee"))):
         # "All open" holds no resolved or closed case: asking it for them (a link or bookmark
-        # from before "All cases") gets the same filters on "All cases", which holds them.
-        return redirect(reverse("cases:inbox") + "?" + _filter_query(raw, ALL))
+        # from before "All cases") gets the same filters on "All cases", which holds them;
+        # "Assigned to me" and "Unassigned" likewise, with the assignee they stand for.
+        return redirect(reverse("cases:inbox") + "?" + _filter_query({**raw, **({"assignee": [implied]} if implied else {})}, ALL))
     context = {"view_key": view_key, "raw_filters": raw, "choices": _choices(), "errors": {},
                # A refused "save as a view" comes back here with what was typed (saved_view_create),
                # a refused edit of a saved view likewise (saved_view_update).
@@ -120,6 +131,11 @@ def inbox_page(request):
     # The status list offers the tab's own statuses only: a filter narrows its tab, never widens it.
     held = view_statuses(page.view.base)
     context["choices"]["status"] = [(value, text) for value, text in CaseStatus.choices if value in held]
+    # The Assignee list, but on the tabs that set the assignee themselves ("Assigned to me", "Unassigned").
+    context["assignee_filter"] = page.view.base not in (MINE, UNASSIGNED)
+    if context["assignee_filter"] and (not request.GET.get("cursor") or not htmx_partial(request)):
+        shown = page.filters.get("assignee") or raw.get("assignee") or []
+        context["choices"]["assignee"] = assignee_filter_choices(user, [str(value) for value in shown])
     context["filtered"] = any(raw.values())  # filters picked on the page (a saved view's own are part of its tab)
     if not request.GET.get("cursor") or not htmx_partial(request):
         views = inbox_views(user)
