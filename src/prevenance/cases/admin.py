@@ -37,6 +37,7 @@ from prevenance.core.admin import RefuseDeletionMixin
 from prevenance.core.calendars import require_opening_hours
 from prevenance.core.currencies import money_column
 from prevenance.core.queue import enqueue_on_commit
+from prevenance.core.roles import ROLE_LABELS
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -203,15 +204,36 @@ class AttachmentAdmin(ReadOnlyAdmin):
     search_fields = ("filename",)
 
 
+class RoleGroupFilter(admin.RelatedFieldListFilter):
+    """The groups by the label a person reads ("Conseiller"), not the role's key ("agent")."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(pk, ROLE_LABELS.get(name, name)) for pk, name in super().field_choices(field, request, model_admin)]
+
+
 @admin.register(DelegationLimit)
 class DelegationLimitAdmin(admin.ModelAdmin):
     """Per group (a role, or e.g. a "senior agent" group) or per user; a user's limit is the
     highest that applies to them. Set 0 rather than deleting a default: missing defaults are
     created again after the next migrate."""
 
-    list_display = ("group", "user", "currency", money_column("max_amount", _("largest gesture")))
-    list_filter = ("currency", "group")
+    list_display = ("who", money_column("max_amount", _("largest gesture")), "currency")
+    list_filter = ("currency", ("group", RoleGroupFilter))
     raw_id_fields = ("user",)
+
+    @admin.display(description=_("group or user"), ordering="group__name")
+    def who(self, limit: DelegationLimit) -> str:
+        # A role's group under its label ("Conseiller"), as the page's title names it.
+        return str(limit.user) if limit.group_id is None else ROLE_LABELS.get(limit.group.name, limit.group.name)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group", "user")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "group":
+            field.label_from_instance = lambda group: ROLE_LABELS.get(group.name, group.name)
+        return field
 
 
 @admin.register(Gesture)

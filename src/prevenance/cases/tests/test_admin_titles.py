@@ -59,3 +59,14 @@ def test_a_channel_cost_and_a_gesture_write_their_amounts_in_the_readers_languag
         assert (str(cost), str(gesture)) == ("Phone: 4.50 EUR", "Refund 1,250.00 EUR")
     with translation.override("fr"):
         assert (str(cost), str(gesture)) == (f"Téléphone{NBSP}: 4,50 EUR", f"Remboursement 1{NBSP}250,00 EUR")
+
+
+def test_the_limits_list_and_the_group_picker_name_the_roles(agents_limit):
+    client = Client(HTTP_ACCEPT_LANGUAGE="fr")
+    client.force_login(UserFactory(username="root2", is_staff=True, is_superuser=True))
+
+    listing = client.get("/admin/cases/delegationlimit/").content.decode()
+    assert ">Conseiller<" in listing and ">agent<" not in listing
+    assert listing.index("50,00") < listing.index(">EUR<")  # the amount, then its currency, as the app writes it
+    form = client.get(f"/admin/cases/delegationlimit/{agents_limit.pk}/change/").content.decode()
+    assert ">Conseiller</option>" in form and ">agent</option>" not in form

@@ -237,3 +237,26 @@ def test_a_supervisor_takes_back_a_shared_view_from_the_page(client, supervisor)
     client.post(url, {"name": "Renommée", "action": "rename", "base": "open"})
     shared.refresh_from_db()
     assert (shared.name, shared.owner) == ("Renommée", supervisor)
+
+
+def _panel(html: str, css_class: str) -> str:
+    start = html.index(f'<details class="{css_class}')
+    return html[start:html.index("</details>", start)]
+
+
+def test_deleting_a_view_is_in_its_edit_panel_and_asks_first(client, agent, supervisor, desk):
+    own = save_view(user=agent, name="Téléphone", filters={"channel": ["phone"]}, base="team")
+    shared = save_view(user=supervisor, name="Équipe", filters={}, base="team", shared=True)
+    delete_own = reverse("cases:saved_view_delete", kwargs={"view_id": own.pk})
+    client.force_login(agent)
+    html = client.get(reverse("cases:inbox"), {"view": f"saved-{own.pk}"}).content.decode()
+    assert delete_own not in _panel(html, "card save-view\"") and delete_own in _panel(html, "card save-view edit-view")
+    assert 'data-confirm="Delete the view “Téléphone”?"' in html
+    # A shared view goes for everyone: the question says so (to whoever may delete it).
+    client.force_login(supervisor)
+    html = client.get(reverse("cases:inbox"), {"view": f"saved-{shared.pk}"}).content.decode()
+    assert 'data-confirm="Delete the view “Équipe”? Everyone it is shared with loses it too."' in html
+    # An agent may neither edit nor delete a shared view: no button at all.
+    client.force_login(agent)
+    html = client.get(reverse("cases:inbox"), {"view": f"saved-{shared.pk}"}).content.decode()
+    assert reverse("cases:saved_view_delete", kwargs={"view_id": shared.pk}) not in html
