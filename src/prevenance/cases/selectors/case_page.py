@@ -38,12 +38,17 @@ def customer_open_cases(user, case: Case) -> list[Case]:
 
 def customer_sender_addresses(case: Case, thread: Iterable[Message]) -> frozenset[str]:
     """The case customer's email addresses, lowercase, for the thread to show a nameless email
-    from one of them under the customer's name (case_tags.inbound_sender). One query for the
-    page, none when no inbound email lacks a name or the customer has no name to show."""
+    from one of them under the customer's name, and to tell an email from someone in copy
+    from the customer's own (case_tags.inbound_sender). One query for the page, none when no
+    inbound email lacks a name (or the customer has no name to show) and none comes from an
+    address in copy."""
     customer = case.customer
-    if customer is None or not customer.display_name:
+    if customer is None:
         return frozenset()
-    if not any(message.kind == MessageKind.INBOUND and message.sender_address and not message.sender_name for message in thread):
+    copies = {address.lower() for address in case.cc_addresses}
+    inbound = [message for message in thread if message.kind == MessageKind.INBOUND and message.sender_address]
+    nameless = customer.display_name and any(not message.sender_name for message in inbound)
+    if not nameless and not any(message.sender_address.lower() in copies for message in inbound):
         return frozenset()
     addresses = Identity.objects.filter(customer_id=customer.pk, kind=IdentityKind.EMAIL).values_list("normalized", flat=True)
     return frozenset(address.lower() for address in addresses)

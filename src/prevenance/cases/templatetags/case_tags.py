@@ -74,14 +74,17 @@ class Sender(NamedTuple):
 
     name: str
     address: str
+    in_copy: bool = False  # not one of the customer's addresses, but in copy on the case
 
 
 @register.simple_tag
-def inbound_sender(message, customer, customer_addresses) -> Sender:
+def inbound_sender(message, customer, customer_addresses, copies=()) -> Sender:
     """The From name, as mail clients show it; for a nameless email from one of the case
     customer's addresses (`customer_addresses`, lowercase: selectors.case_page.customer_sender_addresses),
     the customer's name, as helpdesks show the requester. Anyone else writing without a name (a
-    person in copy answering) stays known by their address. Nobody for a message we wrote."""
+    person in copy answering) stays known by their address, and is marked `in_copy` when in
+    `copies` (the case's): the thread does not call them the customer. Nobody for a message we
+    wrote."""
     if message.kind != MessageKind.INBOUND:
         return Sender(name="", address="")
     address = display_email(message.sender_address)
@@ -89,7 +92,9 @@ def inbound_sender(message, customer, customer_addresses) -> Sender:
     if not name and customer is not None and message.sender_address.lower() in customer_addresses:
         name = customer.display_name
     name = display_email(name or message.sender_address or str(customer or "") or _("Customer"))
-    return Sender(name=name, address=address if address != name else "")
+    sender = message.sender_address.lower()
+    in_copy = bool(sender) and sender not in customer_addresses and sender in {copy.lower() for copy in copies}
+    return Sender(name=name, address=address if address != name else "", in_copy=in_copy)
 
 
 @register.filter

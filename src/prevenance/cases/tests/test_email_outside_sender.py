@@ -156,7 +156,7 @@ def test_the_case_page_shows_the_note_and_add_to_copy_puts_them_in_copy(client, 
     # The button is gone; the note says he is in copy now
     shown = message_html(page(client, agent, case), message)
     assert "copies-add" not in shown and "in copy now" in shown
-    assert "pill-warn" not in shown and "From the customer" in shown  # as a reply from anyone in copy
+    assert "pill-warn" not in shown and "From someone in copy" in shown  # as a reply from anyone in copy
 
     # His next reply is not flagged, and our next reply copies him
     again = colleague_reply(reply, n=2)
@@ -197,3 +197,13 @@ def test_an_out_of_office_from_outside_the_case_is_stored_as_before_without_the_
     result = ingest_email(raw=raw)
     # Never answered, never a person to put in copy: an automatic message keeps its own rules
     assert (result.outcome, result.case.pk, result.message.problems) == (Outcome.AUTOMATIC_ON_CASE, case.pk, [])
+
+
+
+def test_a_reply_from_someone_in_copy_is_not_called_the_customers(client, agent, answered):
+    case, reply = answered
+    own = ingest_email(raw=email("Claire Martin <claire@example.com>", message_id="c3@example.com", in_reply_to=reply.message_id))
+    copied = ingest_email(raw=email("Marc <marc@example.com>", message_id="m2@example.com", in_reply_to=reply.message_id))
+    text = page(client, agent, case)
+    assert "From someone in copy" in message_html(text, copied.message) and "From the customer" not in message_html(text, copied.message)
+    assert "From the customer" in message_html(text, own.message) and "From someone in copy" not in message_html(text, own.message)
