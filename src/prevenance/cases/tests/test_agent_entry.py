@@ -204,6 +204,80 @@ class TestRecording:
         assert Case.objects.get().order == order
 
 
+class TestLanding:
+    """Where the agent lands once the contact is recorded: on the case when they may open it,
+    else on the inbox with where it went (its page would answer "not found": the case looks lost)."""
+
+    @pytest.fixture
+    def complaints(self, agent):
+        TeamFactory(name="Accueil", members=[agent])
+        hugo = UserFactory(username="hugo", first_name="Hugo", last_name="Moreau", role="agent")
+        team = TeamFactory(name="Réclamations", members=[hugo])
+        RoutingRule.objects.create(name="Complaints", case_type=CaseType.COMPLAINT, team=team)
+        return team
+
+    def test_a_complaint_routed_to_a_team_the_agent_is_not_in_lands_on_the_inbox_saying_where_it_went(
+        self, client, agent, camille, complaints,
+    ):
+        client.force_login(agent)
+
+        response = client.post(URL, entry(customer=camille.pk, type=CaseType.COMPLAINT), follow=True)
+
+        case = Case.objects.get()
+        assert (case.team, case.assignee.username) == (complaints, "hugo")
+        assert response.redirect_chain == [(reverse("cases:inbox"), 302)]
+        assert response.status_code == 200
+        assert [str(message) for message in response.context["messages"]] == [
+            f"Case {case.reference} recorded and routed to the Réclamations team (assigned to Hugo Moreau); "
+            "you cannot open it from your teams."
+        ]
+        assert client.get(reverse("cases:case", args=[case.pk])).status_code == 404  # why it does not land there
+
+    def test_routed_to_a_team_that_assigns_nobody_the_message_names_the_team_only(self, client, agent, camille, complaints):
+        complaints.routing_method = RoutingMethod.MANUAL
+        complaints.save(update_fields=["routing_method"])
+        client.force_login(agent)
+
+        response = client.post(URL, entry(customer=camille.pk, type=CaseType.COMPLAINT), follow=True)
+
+        case = Case.objects.get()
+        assert (case.team, case.assignee) == (complaints, None)
+        assert response.redirect_chain == [(reverse("cases:inbox"), 302)]
+        assert [str(message) for message in response.context["messages"]] == [
+            f"Case {case.reference} recorded and routed to the Réclamations team; you cannot open it from your teams."
+        ]
+
+    def test_a_request_routed_to_the_agents_own_team_lands_on_the_case(self, client, agent, camille, complaints):
+        client.force_login(agent)
+        own = agent.case_teams.get()
+        RoutingRule.objects.create(name="Requests", case_type=CaseType.REQUEST, team=own)
+
+        response = client.post(URL, entry(customer=camille.pk, type=CaseType.REQUEST), follow=True)
+
+        case = Case.objects.get()
+        assert case.team == own
+        assert response.redirect_chain == [(reverse("cases:case", args=[case.pk]), 302)]
+        assert response.status_code == 200
+        assert [str(message) for message in response.context["messages"]] == [f"Case {case.reference} recorded."]
+
+    def test_a_complaint_the_agent_settled_on_the_spot_lands_on_the_case_they_now_hold(self, client, agent, camille, complaints):
+        client.force_login(agent)
+
+        response = client.post(URL, entry(customer=camille.pk, type=CaseType.COMPLAINT, resolved="on"))
+
+        case = Case.objects.get()
+        assert response["Location"] == reverse("cases:case", args=[case.pk])
+
+    def test_a_supervisor_who_sees_every_case_lands_on_it_wherever_it_went(self, client, supervisor, camille, complaints):
+        client.force_login(supervisor)
+
+        response = client.post(URL, entry(customer=camille.pk, type=CaseType.COMPLAINT))
+
+        case = Case.objects.get()
+        assert case.team == complaints
+        assert response["Location"] == reverse("cases:case", args=[case.pk])
+
+
 class TestRefusals:
     def test_no_customer_and_no_identity_is_refused(self, client, agent):
         client.force_login(agent)

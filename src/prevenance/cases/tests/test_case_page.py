@@ -256,6 +256,30 @@ def test_split_moves_a_customer_message_to_a_new_case(client, agent, setup):
     assert client.post(url("case_split", case, message_id=other.pk)).status_code == 404
 
 
+def test_a_split_case_the_agent_cannot_open_leaves_them_on_the_source_saying_where_it_went(client, agent, supervisor, setup):
+    # The agent holds a case of a team they left since: they see it as its assignee; the split
+    # case keeps its team and has nobody assigned, so its page would answer "not found".
+    case, team = setup["case"], setup["team"]
+    case = assign_case(case=case, assignee=agent, team=team, actor=supervisor)
+    team.members.remove(agent)
+    second = Message.objects.create(case=case, customer=case.customer, kind=MessageKind.INBOUND, channel="email", body_text="Autre sujet")
+    client.force_login(agent)
+
+    response = client.post(url("case_split", case, message_id=second.pk), follow=True)
+
+    second.refresh_from_db()
+    new_case = second.case
+    assert (new_case.split_from_id, new_case.team, new_case.assignee) == (case.pk, team, None)
+    assert response.redirect_chain == [(url("case", case), 302)]
+    assert [str(message) for message in response.context["messages"]] == [
+        f"Message moved to the new case {new_case.reference}, in the {team.name} team's cases; you cannot open it from your teams."
+    ]
+    htmx = client.post(url("case_split", case, message_id=Message.objects.create(
+        case=case, customer=case.customer, kind=MessageKind.INBOUND, channel="email", body_text="Encore autre chose").pk), **HX)
+    assert htmx.status_code == 200 and "HX-Redirect" not in htmx
+    assert "you cannot open it from your teams." in htmx.content.decode()
+
+
 def test_the_gesture_form_shows_the_delegation_and_grants_within_it(client, agent, setup):
     client.force_login(agent)
     page = client.get(url("case", setup["case"])).content.decode()

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from prevenance.cases.forms import AgentEntryForm
 from prevenance.cases.services.agent_entry import record_agent_contact
+from prevenance.cases.views.out_of_sight import RECORDED, out_of_sight
 from prevenance.customers.selectors import access_customer, search_customers
 
 SEARCH_LIMIT = 10
@@ -69,6 +70,10 @@ def agent_entry(request):
     except ValidationError as exc:
         form.add_service_errors(exc)
         return _page(request, form, query=query, chosen=chosen, status=400)
+    elsewhere = out_of_sight(request.user, intake.case, RECORDED)
+    if elsewhere is not None:  # routed to a team the agent is not in: its page would say "not found"
+        messages.success(request, elsewhere)
+        return redirect("cases:inbox")
     messages.success(request, _("Case %(reference)s recorded.") % {"reference": intake.case.reference})
     return redirect("cases:case", case_id=intake.case.pk)
 

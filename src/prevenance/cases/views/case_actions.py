@@ -41,6 +41,7 @@ from prevenance.cases.views.case_forms import (
     ReplyForm,
 )
 from prevenance.cases.views.case_page import render_case
+from prevenance.cases.views.out_of_sight import SPLIT, out_of_sight
 from prevenance.core.htmx import htmx_partial
 from prevenance.core.validation import is_row_id
 
@@ -226,6 +227,10 @@ def case_split(request, case_id: int, message_id: int):
         new_case = split_message(message=message, actor=request.user)
     except ValidationError as exc:
         return render_case(request, case, status=400, split_errors=exc.messages)
+    elsewhere = out_of_sight(request.user, new_case, SPLIT)
+    if elsewhere is not None:  # its page would say "not found": stay on the case it came from
+        messages.success(request, elsewhere)
+        return _done(request, case)
     response = redirect("cases:case", case_id=new_case.pk)
     if htmx_partial(request):
         response = _done(request, case)
