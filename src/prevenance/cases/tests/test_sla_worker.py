@@ -8,7 +8,6 @@ beat ticks (or a redelivery) would, and a worker thread consumes both.
 import datetime as dt
 
 import pytest
-from celery import shared_task
 from django.core import mail
 from django.utils import timezone
 
@@ -16,17 +15,13 @@ from prevenance.cases.choices import Priority
 from prevenance.cases.models import Case, SLAEvent, SLAPolicy
 from prevenance.cases.tasks import check_sla_breaches
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
-from prevenance.core.tests.worker import BROKERS, broker_settings, running_worker, wait_for
+from prevenance.core.tests.worker import (
+    BROKERS,
+    broker_settings,
+    running_worker,
+    wait_for_jobs_queued_before,
+)
 from prevenance.customers.tests.factories import UserFactory
-
-finished: list[str] = []
-
-
-@shared_task(name="prevenance.cases.tests.sla_worker_marker")
-def marker(name: str) -> None:
-    """Published after the jobs: the solo worker takes messages in order, so once it ran,
-    every job published before it has finished."""
-    finished.append(name)
 
 
 @pytest.fixture(scope="class", params=BROKERS)
@@ -38,7 +33,6 @@ def worker(request, tmp_path_factory):
 @pytest.mark.django_db(transaction=True)
 class TestTheSlaJobOnARealWorker:
     def test_two_runs_escalate_each_breach_once_and_tell_the_supervisor_once(self, worker):
-        finished.clear()
         supervisor = UserFactory(username="chef", role="supervisor", email="chef@staff.example")
         team = TeamFactory(members=[supervisor], routing_method="manual")
         SLAPolicy.objects.create(name="Standard", first_response_target=dt.timedelta(hours=2),
@@ -49,8 +43,7 @@ class TestTheSlaJobOnARealWorker:
 
         check_sla_breaches.delay()
         check_sla_breaches.delay()
-        marker.delay("after the two runs")
-        wait_for(lambda: finished == ["after the two runs"], what="the worker to run both SLA jobs")
+        wait_for_jobs_queued_before(what="the worker to run both SLA jobs")
 
         events = list(SLAEvent.objects.filter(case=case).values_list("kind", "notified_at"))
         assert {kind for kind, _ in events} >= {"first_response_breached", "resolution_breached"}

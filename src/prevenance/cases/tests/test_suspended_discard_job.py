@@ -8,7 +8,6 @@ The thresholds are lowered here so that a few rows play a flood's part."""
 from datetime import timedelta
 
 import pytest
-from celery import shared_task
 from django.utils import timezone
 
 from prevenance.cases.choices import SuspendedAuditKind
@@ -19,7 +18,12 @@ from prevenance.cases.services.suspended_discard import request_discard_all_susp
 from prevenance.cases.tasks import discard_suspended_messages
 from prevenance.cases.tests.test_suspended import QUEUE, discard_all, keep_form, nameless
 from prevenance.core.models import AuditEvent
-from prevenance.core.tests.worker import BROKERS, broker_settings, running_worker, wait_for
+from prevenance.core.tests.worker import (
+    BROKERS,
+    broker_settings,
+    running_worker,
+    wait_for_jobs_queued_before,
+)
 from prevenance.customers.tests.factories import UserFactory
 
 
@@ -164,16 +168,6 @@ class TestTheJob:
         assert discarded_ids() == [row.pk for row in kept]
 
 
-finished: list[str] = []
-
-
-@shared_task(name="prevenance.cases.tests.suspended_discard_marker")
-def marker(name: str) -> None:
-    """Published after the jobs: the solo worker takes messages in order, so once it ran,
-    every job published before it has finished."""
-    finished.append(name)
-
-
 @pytest.fixture(scope="class", params=BROKERS)
 def worker(request, tmp_path_factory):
     with running_worker(broker_settings(request.param, tmp_path_factory.mktemp("broker"))) as app:
@@ -183,15 +177,13 @@ def worker(request, tmp_path_factory):
 @pytest.mark.django_db(transaction=True)
 class TestOnARealWorker:
     def test_the_queued_job_delivered_twice_discards_each_message_once(self, worker, small_flood):
-        finished.clear()
         supervisor = UserFactory(username="chef", role="supervisor")
         kept = robots(5)
         email = ingest_email(raw=nameless()).suspended
 
         outcome = request_discard_all_suspended(actor=supervisor, up_to_id=email.pk, reason="honeypot")
         discard_suspended_messages.delay(outcome.job.pk)  # a redelivery of the same job
-        marker.delay("after the job")
-        wait_for(lambda: finished == ["after the job"], what="the worker to run the discard job twice")
+        wait_for_jobs_queued_before(what="the worker to run the discard job twice")
 
         assert list(SuspendedMessage.objects.values_list("pk", flat=True)) == [email.pk]
         assert discarded_ids() == [row.pk for row in kept]

@@ -6,13 +6,14 @@ its own database connection, so it sees only committed rows, as a worker process
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, shared_task
 from celery.contrib.testing.worker import start_worker
 
 from prevenance import celery_app
@@ -78,6 +79,23 @@ def wait_for(condition: Callable[[], bool], *, timeout: float = 30.0, what: str 
         if time.monotonic() > deadline:
             pytest.fail(f"Timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.02)
+
+
+# The markers the worker ran (wait_for_jobs_queued_before).
+_markers_run: list[str] = []
+
+
+@shared_task(name="prevenance.core.tests.worker.marker")
+def _marker(token: str) -> None:
+    _markers_run.append(token)
+
+
+def wait_for_jobs_queued_before(*, what: str) -> None:
+    """Publish a marker and wait until the worker ran it: a solo worker takes messages in
+    order, so by then every job published before it has finished."""
+    token = uuid.uuid4().hex
+    _marker.delay(token)
+    wait_for(lambda: token in _markers_run, what=what)
 
 
 def queued_messages(app: Celery) -> int:
