@@ -53,6 +53,19 @@ def log_in(page, live_server, path: str, username: str) -> None:
     page.click("button[type=submit].btn-primary")
 
 
+class Dialogs:
+    """The questions the page asks (window.confirm), answered with `accept` (False: Cancel)."""
+
+    def __init__(self, page) -> None:
+        self.asked: list[str] = []
+        self.accept = False
+        page.on("dialog", self._answer)
+
+    def _answer(self, dialog) -> None:
+        self.asked.append(dialog.message)
+        dialog.accept() if self.accept else dialog.dismiss()
+
+
 def screenshot(page, name: str) -> None:
     """Saved as `name` under PREVENANCE_SCREENSHOT_DIR when it is set, else nothing."""
     if shots := os.environ.get("PREVENANCE_SCREENSHOT_DIR"):

@@ -4,7 +4,7 @@ in one click, then resolves with a reply while a gesture waits for approval, aft
 Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e/test_send_and_set_status_browser.py
 """
 
-from chromium import BROWSER_TESTS, chromium_page, log_in
+from chromium import BROWSER_TESTS, Dialogs, chromium_page, log_in
 
 from prevenance.cases.choices import CaseStatus, MessageKind
 from prevenance.cases.models import Case, Message
@@ -26,13 +26,7 @@ def test_send_and_wait_for_the_customer_then_send_and_resolve_past_a_waiting_ges
     case = open_email_case("helene.marchand@example.fr", subject="Colis abîmé", body="Mon colis est arrivé abîmé.").case
     assign_case(case=case, team=TeamFactory(name="Livraisons", members=[agent]), actor=None)
     with chromium_page(monkeypatch) as page:
-        asked, answer = [], {"accept": False}
-
-        def reply(dialog):
-            asked.append(dialog.message)
-            dialog.accept() if answer["accept"] else dialog.dismiss()
-
-        page.on("dialog", reply)
+        dialogs = Dialogs(page)
         log_in(page, live_server, f"/cases/{case.pk}/", "samir")
         page.wait_for_load_state("load")
         expect(page.locator("#case-status")).to_have_text("New")
@@ -47,7 +41,7 @@ def test_send_and_wait_for_the_customer_then_send_and_resolve_past_a_waiting_ges
         assert Case.objects.get(pk=case.pk).status == CaseStatus.PENDING_CUSTOMER
         # Waiting already: only "Send and resolve" is offered now.
         expect(page.locator("#reply-actions button")).to_have_text(["Send reply", "Send and resolve"])
-        assert asked == []
+        assert dialogs.asked == []
 
         # A 120 EUR refund above the agent's limit waits for approval; the page shown again says so.
         request_gesture(case=case, type="refund", amount="120", currency="EUR", reason="Colis abîmé", actor=agent)
@@ -57,14 +51,14 @@ def test_send_and_wait_for_the_customer_then_send_and_resolve_past_a_waiting_ges
         send_and_resolve = page.locator("#reply-actions button", has_text="Send and resolve")
         send_and_resolve.click()
         page.wait_for_timeout(300)  # a request let through would have swapped the page by now
-        assert asked == ["A gesture of 120.00\u00a0EUR is still waiting for approval: resolve anyway?"]
+        assert dialogs.asked == ["A gesture of 120.00\u00a0EUR is still waiting for approval: resolve anyway?"]
         expect(page.locator("#case-status")).to_have_text("Waiting for the customer")
         assert not Message.objects.filter(case=case, kind=MessageKind.OUTBOUND, body_text__startswith=ANSWER).exists()
 
         # Asked again, the agent confirms: sent and resolved.
-        answer["accept"] = True
+        dialogs.accept = True
         send_and_resolve.click()
         expect(page.locator("#case-status")).to_have_text("Resolved")
         expect(page.locator("#thread .msg-outbound", has_text=ANSWER)).to_have_count(1)
-        assert len(asked) == 2
+        assert len(dialogs.asked) == 2
         assert Case.objects.get(pk=case.pk).status == CaseStatus.RESOLVED

@@ -3,7 +3,7 @@
 Run: PREVENANCE_TESTING=1 .venv/bin/pytest -m browser tests/e2e/test_template_picker_browser.py
 """
 
-from chromium import BROWSER_TESTS, chromium_page, log_in
+from chromium import BROWSER_TESTS, Dialogs, chromium_page, log_in
 
 from prevenance.cases.choices import TemplatePurpose
 from prevenance.cases.models import ReplyTemplate
@@ -27,13 +27,7 @@ def test_a_template_replaces_a_typed_draft_only_when_the_agent_says_so(live_serv
     apology = ReplyTemplate.objects.create(name="Excuses", purpose=TemplatePurpose.REPLY, language="en", body=APOLOGY)
     refund = ReplyTemplate.objects.create(name="Remboursement", purpose=TemplatePurpose.REPLY, language="en", body=REFUND)
     with chromium_page(monkeypatch) as page:
-        asked, answer = [], {"accept": False}
-
-        def reply(dialog):
-            asked.append(dialog.message)
-            dialog.accept() if answer["accept"] else dialog.dismiss()
-
-        page.on("dialog", reply)
+        dialogs = Dialogs(page)
         log_in(page, live_server, f"/cases/{case.pk}/", "samir")
         page.wait_for_load_state("load")
         picker, box = page.locator("#id_template"), page.locator("#id_body")
@@ -44,7 +38,7 @@ def test_a_template_replaces_a_typed_draft_only_when_the_agent_says_so(live_serv
         # The template's text left as it came is no draft: another template replaces it, nothing asked.
         picker.select_option(str(refund.pk))
         expect(box).to_have_value(REFUND)
-        assert asked == []
+        assert dialogs.asked == []
 
         # A draft typed by hand, then a template picked: the agent says no, the draft stays.
         box.fill(DRAFT)
@@ -52,20 +46,20 @@ def test_a_template_replaces_a_typed_draft_only_when_the_agent_says_so(live_serv
         expect(picker).to_have_value(str(refund.pk))  # back on what the box was written from
         page.wait_for_timeout(300)  # a request let through would have swapped the box by now
         expect(box).to_have_value(DRAFT)
-        assert asked == ["Replace your draft with this template?"]
+        assert dialogs.asked == ["Replace your draft with this template?"]
 
         # The same, and the agent says yes: the template's text replaces the draft.
-        answer["accept"] = True
+        dialogs.accept = True
         picker.select_option(str(apology.pk))
         expect(box).to_have_value(APOLOGY)
         expect(picker).to_have_value(str(apology.pk))
-        assert asked == ["Replace your draft with this template?"] * 2
+        assert dialogs.asked == ["Replace your draft with this template?"] * 2
 
         # An edited template is a draft too; "Write freely" would empty the box, and says so.
-        answer["accept"] = False
+        dialogs.accept = False
         box.fill(APOLOGY + "\n\nSamir")
         picker.select_option("")
         expect(picker).to_have_value(str(apology.pk))
         page.wait_for_timeout(300)
         expect(box).to_have_value(APOLOGY + "\n\nSamir")
-        assert asked[-1] == "Discard your draft and write freely?"
+        assert dialogs.asked[-1] == "Discard your draft and write freely?"
