@@ -22,11 +22,15 @@ from prevenance.cases.services import (
     change_status,
     ensure_default_limits,
     ensure_default_templates,
+    open_case,
     reply_and_set_status,
     request_gesture,
 )
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent
+from prevenance.customers.choices import IdentityKind
+from prevenance.customers.services import IdentityInput
 from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -166,6 +170,16 @@ def test_the_reply_box_offers_the_moves_the_workflow_allows(client, agent, super
     change_status(case=case, status=S.RESOLVED, actor=agent)
     html = page_of(client, case)
     assert "Send reply" in html and "then_status" not in html
+
+
+def test_on_a_case_with_no_email_to_send_to_the_buttons_record_the_reply(client, agent, team):
+    # A phone case: the agent answers by phone and records it here; "Send" would promise an email.
+    case = open_case(identities=[IdentityInput(IdentityKind.PHONE, "+33612345678")], channel=Channel.PHONE,
+                     subject="Appel", body="Le client appelle pour son colis.", team=team).case
+    client.force_login(agent)
+    html = page_of(client, case)
+    assert "Record the reply" in html and "Record and wait for the customer" in html and "Record and resolve" in html
+    assert "Send reply" not in html and "Send and resolve" not in html
 
 
 def test_without_the_right_to_change_a_status_the_reply_box_only_sends(client, agent, supervisor, team):

@@ -79,17 +79,21 @@ def _status_choices(case) -> list[tuple[str, str]]:
 
 
 # The reply box's "Send and …" buttons (reply_and_set_status): the case waiting for the customer's
-# answer to a question, or resolved, with the reply.
+# answer to a question, or resolved, with the reply. "Record and …" where no reply is emailed
+# (a phone or visit case: the agent answers by that channel and records it here).
 SEND_AND = {
-    CaseStatus.PENDING_CUSTOMER: pgettext_lazy("reply box action", "Send and wait for the customer"),
-    CaseStatus.RESOLVED: pgettext_lazy("reply box action", "Send and resolve"),
+    CaseStatus.PENDING_CUSTOMER: (pgettext_lazy("reply box action", "Send and wait for the customer"),
+                                  pgettext_lazy("reply box action", "Record and wait for the customer")),
+    CaseStatus.RESOLVED: (pgettext_lazy("reply box action", "Send and resolve"),
+                          pgettext_lazy("reply box action", "Record and resolve")),
 }
 
 
-def _send_and_choices(case) -> list[tuple[str, str]]:
-    """The "Send and …" buttons the workflow allows from the status the reply leaves the case in."""
+def _send_and_choices(case) -> list[tuple[str, str, str]]:
+    """The "Send and …" buttons the workflow allows from the status the reply leaves the case in:
+    (status, label when the reply is emailed, label when it is only recorded)."""
     after = status_after_reply(case)
-    return [(value, label) for value, label in SEND_AND.items() if can_transition(after, value)]
+    return [(value, *labels) for value, labels in SEND_AND.items() if can_transition(after, value)]
 
 
 def _resolve_question(gestures) -> str:
