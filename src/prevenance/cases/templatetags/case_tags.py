@@ -1,6 +1,7 @@
 """Display helpers for the case pages: sanitised message HTML, SLA time left, priority reasons,
 why an email was not sent, who wrote a customer's message."""
 
+import re
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -95,6 +96,18 @@ def inbound_sender(message, customer, customer_addresses, copies=()) -> Sender:
     sender = message.sender_address.lower()
     in_copy = bool(sender) and sender not in customer_addresses and sender in {copy.lower() for copy in copies}
     return Sender(name=name, address=address if address != name else "", in_copy=in_copy)
+
+
+# A survey's answer link (cases:survey, with its token and maybe ?csat=N): in our invitation, or
+# quoted back in a customer's reply.
+_SURVEY_LINK = re.compile(r"https?://[^\s\"'<>]*/cases/survey/[A-Za-z0-9_-]+/?(?:\?[^\s\"'<>]*)?")
+
+
+@register.filter
+def without_survey_links(text: str) -> str:
+    """The text with the customer's survey links masked: the thread shows the invitation to the
+    agents, and one click on a link would preselect an answer in the customer's name."""
+    return _SURVEY_LINK.sub(_("[the customer's survey link]"), text or "")
 
 
 @register.filter

@@ -77,3 +77,14 @@ def test_the_timeline_names_the_automatic_emails_and_reads_them_again_in_the_rea
     with translation.override("en"):
         assert localized_case_summary(summary(acknowledgement)) == summary(acknowledgement)
         assert localized_case_summary(summary(invitation)) == summary(invitation)
+
+
+def test_the_thread_masks_the_customers_survey_links(client, agent, case):
+    # One click on a link in the thread would preselect an answer in the customer's name.
+    _acknowledgement, _reply, invitation = outbound(case)
+    assert "https://care.example.com/cases/survey/" in invitation.body_text  # the customer's email has them
+    client.force_login(agent)
+    page = client.get(reverse("cases:case", kwargs={"case_id": case.pk}), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    item = re.search(rf'<li class="msg [^"]*" id="message-{invitation.pk}">(.*?)</li>', page, re.DOTALL)[1]
+    assert "/cases/survey/" not in page
+    assert item.count("[the customer&#x27;s survey link]") == 5  # one per answer, 1 to 5
