@@ -162,3 +162,22 @@ def test_a_socket_has_no_address_to_derive_so_the_default_stays_with_a_warning(s
     assert url is None
     assert warning.startswith("Serving on unix:/run/prevenance.sock, which has no web address: set PREVENANCE_BASE_URL")
     assert warning.endswith(f"until then links in emails start with {settings.PREVENANCE_BASE_URL}.")
+
+
+# --- static files collected before this release -------------------------------------------------
+
+def test_serve_names_the_static_files_the_last_collectstatic_did_not_see(settings, tmp_path):
+    from django.core.management import call_command  # noqa: PLC0415 - beside its only use
+
+    from prevenance.core.management.commands.serve import static_files_not_collected  # noqa: PLC0415
+
+    settings.STATIC_ROOT = str(tmp_path / "static")
+    # The storage `prevenance serve` runs with (the tests' own writes no manifest: conftest.py)
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "prevenance.core.staticfiles.ManifestStaticStorage"}}
+    assert "cases/shortcuts.js" in static_files_not_collected()  # nothing collected yet: all of them
+    call_command("collectstatic", interactive=False, verbosity=0)
+    assert static_files_not_collected() == []
+    # An upgrade brings a newer script: the collected copy is now the old one.
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    os.utime(manifest, (manifest.stat().st_atime, manifest.stat().st_mtime - 3600 * 24 * 365 * 30))
+    assert "cases/shortcuts.js" in static_files_not_collected()

@@ -18,10 +18,12 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from gunicorn.util import parse_address
@@ -70,6 +72,20 @@ def base_url_for(bind: str, configured: str) -> BaseURL:
     return BaseURL(f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}", None)
 
 
+def static_files_not_collected() -> list[str]:
+    """The apps' static files that the last `collectstatic` did not see: newer than its manifest
+    (all of them when nothing was collected). The server would keep serving the old copies
+    (or plain names), so pages miss the release's scripts and styles; `make run` collects first."""
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    collected_at = manifest.stat().st_mtime if manifest.exists() else None
+    changed = []
+    for finder in finders.get_finders():
+        for path, storage in finder.list([]):
+            if collected_at is None or Path(storage.path(path)).stat().st_mtime > collected_at:
+                changed.append(path)
+    return sorted(changed)
+
+
 class Command(BaseCommand):
     help = _("Serve the web application with a background worker beside it; Ctrl-C stops both.")
 
@@ -105,6 +121,11 @@ class Command(BaseCommand):
             self.stdout.write(_("Links in emails start with %(url)s (PREVENANCE_BASE_URL).") % {"url": base_url.url})
         if base_url.warning is not None:
             self.stderr.write(self.style.WARNING(base_url.warning))
+        if stale := static_files_not_collected():
+            self.stderr.write(self.style.WARNING(_(
+                "%(count)d static files changed since the last collectstatic (%(example)s…): pages would use the old "
+                "ones. Stop, run `prevenance collectstatic --noinput` (make run does), and start again."
+            ) % {"count": len(stale), "example": stale[0]}))
         first_out = None
         while not stopping and first_out is None:
             first_out = next((name for name, process in processes.items() if process.poll() is not None), None)
