@@ -109,3 +109,13 @@ def test_the_menu_counts_the_gestures_waiting_for_the_viewer_in_one_query(client
     assert "(2 gestures waiting for your decision)" in page
     client.force_login(agent)
     assert "nav-count" not in client.get(reverse("web:home")).content.decode()
+
+
+def test_the_case_page_links_a_waiting_gesture_to_the_approvals_page_for_approvers_only(client, agent, supervisor, waiting):
+    link = f'href="{QUEUE}#gesture-{waiting.pk}"'
+    case_page = reverse("cases:case", kwargs={"case_id": waiting.case_id})
+    client.force_login(supervisor)
+    assert link in client.get(case_page).content.decode()
+    client.force_login(agent)
+    response = client.get(case_page)
+    assert response.status_code == 200 and link not in response.content.decode()
