@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
@@ -35,7 +36,9 @@ from prevenance.core.models import (
     TaskEffect,
     UserPreferences,
 )
+from prevenance.core.permission_labels import PermissionPickersMixin
 from prevenance.core.preferences.services import set_user_language
+from prevenance.core.roles import ROLE_LABELS
 from prevenance.core.webhooks import admin as webhooks_admin  # noqa: F401 - registers endpoints and the delivery log
 
 
@@ -395,13 +398,36 @@ class UserPreferencesInline(admin.TabularInline):
 
 
 User = get_user_model()
-# Django's own User admin, with the user's preferences below it.
+# Django's own User and Group admins: the permissions pickers name each permission in the
+# reader's language (permission_labels.py), and the user's preferences are below the user.
 admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+def role_name(group: Group) -> str:
+    """A role's group as people call it ("Supervisor", « Superviseur »); another group by its name."""
+    return str(ROLE_LABELS.get(group.name, group.name))
+
+
+@admin.register(Group)
+class PrevenanceGroupAdmin(PermissionPickersMixin, GroupAdmin):
+    # The four roles' groups are named by key ("supervisor"), which the code looks them up by.
+    list_display = ("shown_name", "name")
+
+    @admin.display(description=gettext_lazy("Role or group"), ordering="name")
+    def shown_name(self, group: Group) -> str:
+        return role_name(group)
 
 
 @admin.register(User)
-class PrevenanceUserAdmin(UserAdmin):
+class PrevenanceUserAdmin(PermissionPickersMixin, UserAdmin):
     inlines = (*UserAdmin.inlines, UserPreferencesInline)
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups":
+            formfield.label_from_instance = role_name
+        return formfield
 
     def save_formset(self, request, form, formset, change) -> None:
         if formset.model is not UserPreferences:
