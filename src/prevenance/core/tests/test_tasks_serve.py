@@ -107,6 +107,10 @@ class TestServe:
         assert f"Serving on http://127.0.0.1:{port}/ with a background worker" in output
         assert f"Links in emails start with http://127.0.0.1:{port} (PREVENANCE_BASE_URL)." in output
         assert "PREVENANCE_BASE_URL to" not in output  # no warning
+        # A new var/ folder: nothing migrated, nothing collected. Said and done before serving.
+        assert "migrations are not applied (" in output and "Stop, run `prevenance migrate`" in output
+        assert "static files changed since the last collectstatic" in output and output.index("Collected ") < output.index("Serving on")
+        assert (tmp_path / "static" / "staticfiles.json").exists()
 
     def test_when_the_web_server_cannot_start_the_worker_is_stopped_too(self, serve, tmp_path):
         with socket.socket() as taken:
@@ -181,3 +185,47 @@ def test_serve_names_the_static_files_the_last_collectstatic_did_not_see(setting
     manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
     os.utime(manifest, (manifest.stat().st_atime, manifest.stat().st_mtime - 3600 * 24 * 365 * 30))
     assert "cases/shortcuts.js" in static_files_not_collected()
+
+
+def serve_command():
+    from io import StringIO  # noqa: PLC0415 - beside its only use
+
+    from prevenance.core.management.commands.serve import Command  # noqa: PLC0415
+
+    return Command(stdout=StringIO(), stderr=StringIO())
+
+
+def test_serve_collects_the_static_files_changed_since_the_last_collectstatic(settings, tmp_path):
+    from prevenance.core.management.commands.serve import static_files_not_collected  # noqa: PLC0415
+
+    settings.STATIC_ROOT = str(tmp_path / "static")
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "prevenance.core.staticfiles.ManifestStaticStorage"}}
+    command = serve_command()
+    command.collect_changed_static_files()
+    assert static_files_not_collected() == []
+    assert command.stdout.getvalue().startswith("Collected ")
+    # Nothing changed since: nothing said, nothing collected again.
+    again = serve_command()
+    again.collect_changed_static_files()
+    assert again.stdout.getvalue() == "" and again.stderr.getvalue() == ""
+
+
+def test_where_the_static_files_cannot_be_collected_serve_says_why_and_what_to_run(settings, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    settings.STATIC_ROOT = str(tmp_path / "a-file" / "static")
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "prevenance.core.staticfiles.ManifestStaticStorage"}}
+    command = serve_command()
+    command.collect_changed_static_files()
+    warning = command.stderr.getvalue()
+    assert "changed since the last collectstatic" in warning and "could not be collected (" in warning
+    assert "Run `prevenance collectstatic --noinput` where STATIC_ROOT is writable" in warning
+
+
+@pytest.mark.django_db
+def test_serve_is_silent_about_migrations_on_a_migrated_database():
+    from prevenance.core.management.commands.serve import migrations_not_applied  # noqa: PLC0415
+
+    assert migrations_not_applied() == []
+    command = serve_command()
+    command.warn_of_migrations_not_applied()
+    assert command.stderr.getvalue() == ""

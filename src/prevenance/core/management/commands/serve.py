@@ -24,8 +24,13 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from gunicorn.util import parse_address
 
 # How long each process is given to finish its current requests and tasks before it is killed.
@@ -86,6 +91,14 @@ def static_files_not_collected() -> list[str]:
     return sorted(changed)
 
 
+def migrations_not_applied() -> list[str]:
+    """The migrations `migrate` would apply ("cases.0028_message_automatic_kind"): pages and
+    jobs touching their tables would fail until it runs (as Django's runserver warns)."""
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+
+
 class Command(BaseCommand):
     help = _("Serve the web application with a background worker beside it; Ctrl-C stops both.")
 
@@ -103,6 +116,9 @@ class Command(BaseCommand):
             "worker": [sys.executable, "-m", "celery", "-A", "prevenance", "worker", "--beat",
                        "--loglevel", "INFO", "--concurrency", str(concurrency)],
         }
+        # Before the web workers start: the static files' storage reads its manifest once.
+        self.collect_changed_static_files()
+        self.warn_of_migrations_not_applied()
         base_url = base_url_for(bind, os.environ.get("PREVENANCE_BASE_URL", ""))
         environment = dict(os.environ)
         if base_url.url is not None:
@@ -121,11 +137,6 @@ class Command(BaseCommand):
             self.stdout.write(_("Links in emails start with %(url)s (PREVENANCE_BASE_URL).") % {"url": base_url.url})
         if base_url.warning is not None:
             self.stderr.write(self.style.WARNING(base_url.warning))
-        if stale := static_files_not_collected():
-            self.stderr.write(self.style.WARNING(_(
-                "%(count)d static files changed since the last collectstatic (%(example)s…): pages would use the old "
-                "ones. Stop, run `prevenance collectstatic --noinput` (make run does), and start again."
-            ) % {"count": len(stale), "example": stale[0]}))
         first_out = None
         while not stopping and first_out is None:
             first_out = next((name for name, process in processes.items() if process.poll() is not None), None)
@@ -138,6 +149,46 @@ class Command(BaseCommand):
         stop(processes.values())
         if first_out is not None and processes[first_out].returncode != 0:
             raise CommandError(_("The %(name)s process failed.") % {"name": first_out}, returncode=1)
+
+    def collect_changed_static_files(self) -> None:
+        """An upgrade without `collectstatic` would serve the old scripts and styles: collect
+        them (a few seconds, local files); where that fails (a read-only STATIC_ROOT), say so."""
+        if not (stale := static_files_not_collected()):
+            return
+        facts = {"count": len(stale), "example": stale[0]}
+        try:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        except (OSError, ImproperlyConfigured) as exc:
+            self.stderr.write(self.style.WARNING(ngettext(
+                "%(count)d static file changed since the last collectstatic (%(example)s) and could not be "
+                "collected (%(error)s): pages would use the old one. Run `prevenance collectstatic --noinput` "
+                "where STATIC_ROOT is writable, and start again.",
+                "%(count)d static files changed since the last collectstatic (%(example)s…) and could not be "
+                "collected (%(error)s): pages would use the old ones. Run `prevenance collectstatic --noinput` "
+                "where STATIC_ROOT is writable, and start again.",
+                len(stale),
+            ) % {**facts, "error": exc}))
+            return
+        self.stdout.write(ngettext(
+            "Collected %(count)d static file changed since the last collectstatic (%(example)s).",
+            "Collected %(count)d static files changed since the last collectstatic (%(example)s…).",
+            len(stale),
+        ) % facts)
+
+    def warn_of_migrations_not_applied(self) -> None:
+        try:
+            pending = migrations_not_applied()
+        except DatabaseError as exc:
+            self.stderr.write(self.style.WARNING(_("The database cannot be read (%(error)s).") % {"error": exc}))
+            return
+        if pending:
+            self.stderr.write(self.style.WARNING(ngettext(
+                "%(count)d migration is not applied (%(example)s): pages and jobs using its tables will fail. "
+                "Stop, run `prevenance migrate` (make run does), and start again.",
+                "%(count)d migrations are not applied (%(example)s…): pages and jobs using their tables will fail. "
+                "Stop, run `prevenance migrate` (make run does), and start again.",
+                len(pending),
+            ) % {"count": len(pending), "example": pending[0]}))
 
 
 def stop(processes) -> None:
