@@ -154,6 +154,21 @@ def refusable_gestures(user) -> QuerySet[Gesture]:
     )
 
 
+def gesture_to_decide(user, gesture_id: int) -> Gesture | None:
+    """The gesture `user` posts a decision on (the approvals page, the case page): one still
+    waiting must be among `refusable_gestures`; one decided meanwhile, on a case they can see,
+    is given too, for approve_gesture / refuse_gesture to refuse the decision saying what
+    became of it ("This gesture is already granted.") rather than a bare 404: the second of
+    two supervisors deciding at once reads that. None for anything else (404)."""
+    waiting = refusable_gestures(user).filter(pk=gesture_id).first()
+    if waiting is not None or not getattr(user, "is_authenticated", False) or not user.has_perm(APPROVE_GESTURE):
+        return waiting
+    return (
+        Gesture.objects.filter(pk=gesture_id, case__in=visible_cases(user).values("pk"))
+        .exclude(status=GestureStatus.REQUESTED).select_related("case", "customer", "requested_by").first()
+    )
+
+
 @dataclass(frozen=True)
 class WaitingGesture:
     gesture: Gesture  # with `granted_before`, as in the approval queue

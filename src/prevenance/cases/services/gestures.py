@@ -256,7 +256,17 @@ def _refuse_currency_without_limit(currency: str) -> None:
 
 
 def _check_decider(gesture: Gesture, actor, *, granting: bool) -> tuple[Decimal, Decimal]:
-    """The decider's limit and what was already granted on the case in the gesture's currency.
+    """The decider's limit and what was already granted on the case in the gesture's currency,
+    once _check_decision has accepted the decision (it raises otherwise)."""
+    limit = delegation_limit(actor, gesture.currency)
+    already = granted_on_case(gesture.case_id).get(gesture.currency, Decimal("0.00")) if granting else Decimal("0.00")
+    _check_decision(gesture, actor, granting=granting, limit=limit, already=already)
+    return limit, already
+
+
+def _check_decision(gesture: Gesture, actor, *, granting: bool, limit: Decimal, already: Decimal) -> None:
+    """Who may decide on a gesture, given the decider's `limit` in its currency and what was
+    `already` granted on its case in it (0 for a refusal): ValidationError when not.
 
     Granting is held to the same per-case rule as a request: the limit must cover the gesture
     together with the gestures already granted on the case, so a supervisor cannot approve
@@ -269,14 +279,12 @@ def _check_decider(gesture: Gesture, actor, *, granting: bool) -> tuple[Decimal,
         )
     if gesture.requested_by_id == actor.pk:
         raise invalid("actor", _("You cannot decide on a gesture you asked for."), "own_gesture")
-    limit = delegation_limit(actor, gesture.currency)
     if gesture.amount > limit:
         raise invalid(
             "actor", _("Your delegation limit (%(limit)s %(currency)s) does not cover this gesture.")
                        % {"limit": _money(limit, gesture.currency), "currency": gesture.currency},
             "over_limit",
         )
-    already = granted_on_case(gesture.case_id).get(gesture.currency, Decimal("0.00")) if granting else Decimal("0.00")
     if already + gesture.amount > limit:
         raise invalid(
             "actor", _("Your delegation limit (%(limit)s %(currency)s) does not cover this gesture together with the "
@@ -285,7 +293,29 @@ def _check_decider(gesture: Gesture, actor, *, granting: bool) -> tuple[Decimal,
                           "granted": _money(already, gesture.currency)},
             "over_limit",
         )
-    return limit, already
+
+
+def may_decide(gesture: Gesture, actor, *, granting: bool, limits: dict[str, Decimal], granted: dict[str, Decimal]) -> bool:
+    """Whether approve_gesture (`granting`) or refuse_gesture would take `actor`'s decision on
+    `gesture` as it stands now, by their own checks (_require, the erased customer, then
+    _check_decision), from the actor's `delegation_limits` and the `granted_on_case` of the
+    gesture's case, which the caller reads once: no query here (the gesture's case is read
+    for a grant, cached when the gestures came from `case.gestures`), so a page can ask it of
+    every gesture it shows. The reason is not checked: the page's form asks for it, and the
+    service says when it is missing."""
+    try:
+        _require(actor, APPROVE_GESTURE)
+    except PermissionDenied:
+        return False
+    if granting and gesture.case.customer_id is None:
+        return False  # _decide: "This case's customer was erased"
+    zero = Decimal("0.00")
+    already = granted.get(gesture.currency, zero) if granting else zero
+    try:
+        _check_decision(gesture, actor, granting=granting, limit=limits.get(gesture.currency, zero), already=already)
+    except ValidationError:
+        return False
+    return True
 
 
 def _decide(gesture: Gesture, *, status: str, actor, reason: str, audit: str) -> Gesture:

@@ -111,11 +111,15 @@ def test_the_menu_counts_the_gestures_waiting_for_the_viewer_in_one_query(client
     assert "nav-count" not in client.get(reverse("web:home")).content.decode()
 
 
-def test_the_case_page_links_a_waiting_gesture_to_the_approvals_page_for_approvers_only(client, agent, supervisor, waiting):
-    link = f'href="{QUEUE}#gesture-{waiting.pk}"'
+def test_the_case_page_links_a_gesture_an_approver_may_not_decide_to_who_can(client, agent, supervisor, waiting):
+    # The 120 EUR one the supervisor decides on the case page itself (test_gesture_decide_on_case.py);
+    # one above their limit links to its row under "Waiting for someone else".
+    big = request_gesture(case=waiting.case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)
+    link = f'href="{QUEUE}#waiting-{big.pk}"'
     case_page = reverse("cases:case", kwargs={"case_id": waiting.case_id})
     client.force_login(supervisor)
     assert link in client.get(case_page).content.decode()
+    assert f'id="waiting-{big.pk}"' in client.get(QUEUE).content.decode()
     client.force_login(agent)
     response = client.get(case_page)
-    assert response.status_code == 200 and link not in response.content.decode()
+    assert response.status_code == 200 and QUEUE not in response.content.decode()

@@ -12,7 +12,13 @@ from django.views.decorators.http import require_GET
 
 from prevenance.cases import downloads
 from prevenance.cases.choices import CaseStatus, GestureStatus, MessageKind
-from prevenance.cases.selectors import case_thread, remaining_delegation
+from prevenance.cases.selectors import (
+    APPROVE_GESTURE,
+    case_thread,
+    delegation_limits,
+    granted_on_case,
+    remaining_delegation,
+)
 from prevenance.cases.selectors.case_page import (
     access_attachment,
     case_gestures,
@@ -25,6 +31,7 @@ from prevenance.cases.selectors.inbox import sla_times
 from prevenance.cases.selectors.reply_recipients import reply_recipients
 from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.services.common import live_case_id
+from prevenance.cases.services.gestures import may_decide
 from prevenance.cases.services.handling import default_reply_channel, status_after_reply
 from prevenance.cases.services.templates import (
     case_language,
@@ -110,6 +117,22 @@ def _resolve_question(gestures) -> str:
     ) % {"amounts": amounts, "count": len(waiting)}
 
 
+def _mark_decisions(user, case, gestures) -> list:
+    """Mark each gesture with `may_approve` / `may_refuse`: whether this user may grant or
+    refuse it here, by the services' own rule (services.gestures.may_decide). Their limits and
+    the case's granted total are read once: two queries whatever the number of gestures, none
+    when no gesture waits or the user may not approve gestures at all."""
+    waiting = [gesture for gesture in gestures if gesture.status == GestureStatus.REQUESTED]
+    limits = granted = {}
+    if waiting and user.has_perm(APPROVE_GESTURE):
+        limits, granted = delegation_limits(user), granted_on_case(case.pk)
+    for gesture in gestures:
+        decidable = gesture.status == GestureStatus.REQUESTED and bool(limits)
+        gesture.may_approve = decidable and may_decide(gesture, user, granting=True, limits=limits, granted=granted)
+        gesture.may_refuse = decidable and may_decide(gesture, user, granting=False, limits=limits, granted=granted)
+    return gestures
+
+
 def _forms(case, user, given: dict) -> dict:
     templates = reply_templates_for(case)
     initial_labels = {"type": case.type, "language": case_language(case), "channel": case.channel, "tags": list(case.tags.all()), "root_cause": case.root_cause_id}
@@ -169,7 +192,8 @@ def case_context(request, case, **given) -> dict:
         "customer_addresses": customer_sender_addresses(case, thread),
         "status_choices": _status_choices(case),
         "send_and_choices": _send_and_choices(case) if user.has_perm("cases.change_case") else [],
-        "gestures": (gestures := case_gestures(case) if user.has_perm("cases.view_gesture") else []),
+        # Each with whether this user may approve or refuse it here (its Approve / Refuse buttons).
+        "gestures": (gestures := _mark_decisions(user, case, case_gestures(case)) if user.has_perm("cases.view_gesture") else []),
         # Asked by Resolve and "Send and resolve" while a gesture waits (someone who may not see
         # the gestures is not asked: the question would name them).
         "resolve_question": _resolve_question(gestures),
