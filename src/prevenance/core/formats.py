@@ -1,10 +1,12 @@
-"""Numbers written as the reader's language writes them, beyond what Django's formats say."""
+"""Numbers and dates written as the reader's language writes them, beyond what Django's formats say."""
 
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.formats import number_format
+from django.utils import timezone
+from django.utils.formats import date_format, get_format, number_format
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 
 def rounded(value, places: int) -> Decimal:
@@ -29,3 +31,16 @@ def format_file_size(size: int) -> str:
             places = 0 if value == value.to_integral_value() else 1
             return label % {"size": number_format(value, places)}
     return ngettext("%(size)d byte", "%(size)d bytes", size) % {"size": size}
+
+
+def date_as_written(value, format_name: str = "DATE_FORMAT") -> str:
+    """date_format (a format's name or a pattern such as "l j F"), with the first of the month
+    as French writes it, "1er décembre", where Django writes "1 décembre"."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    pattern = get_format(format_name) if format_name.endswith("_FORMAT") else format_name
+    if value.day == 1 and (get_language() or "").startswith("fr"):
+        pattern = pattern.replace("j", r"j\e\r", 1)
+    return date_format(value, pattern)

@@ -22,8 +22,8 @@ class CaseText(NamedTuple):
 
 # The root-cause tree: categories and the causes under them.
 ROOT_CAUSES = {
-    "Livraison": ["Colis abîmé", "Retard transporteur", "Changement d'adresse"],
-    "Produit": ["Défaut", "Conseil d'entretien", "Taille inadaptée", "Montage"],
+    "Livraison": ["Colis abîmé", "Retard transporteur", "Changement d’adresse"],
+    "Produit": ["Défaut", "Conseil d’entretien", "Taille inadaptée", "Montage"],
     "Facturation": ["Double prélèvement", "Facture introuvable", "Remboursement en retard"],
     "Service client": ["Délai de réponse"],
     "Information": ["Avant achat"],
@@ -33,8 +33,8 @@ TAGS = ["Livraison", "Cadeau", "Risque de départ", "Après-vente", "Paiement", 
 # What each kind of request is filed under: (its root cause, its tags).
 DAMAGED = (("Livraison", "Colis abîmé"), ("Livraison", "Cadeau"))
 LATE = (("Livraison", "Retard transporteur"), ("Livraison", "Risque de départ"))
-CARE = (("Produit", "Conseil d'entretien"), ("Après-vente",))
-ADDRESS = (("Livraison", "Changement d'adresse"), ("Livraison",))
+CARE = (("Produit", "Conseil d’entretien"), ("Après-vente",))
+ADDRESS = (("Livraison", "Changement d’adresse"), ("Livraison",))
 SIZE = (("Produit", "Taille inadaptée"), ("Après-vente",))
 CHARGED_TWICE = (("Facturation", "Double prélèvement"), ("Paiement", "Remboursement"))
 UNREACHABLE = (("Service client", "Délai de réponse"), ("Risque de départ",))
@@ -56,7 +56,7 @@ CASE_TEXTS = {
          "Bonjour, comment nettoyer une tache sur le canapé velours acheté le mois dernier (commande {order}) ? Merci !", *CARE),
         CaseText("request", "web", "Changement d'adresse de livraison",
          "Bonjour, je déménage la semaine prochaine : pouvez-vous livrer la commande {order} à ma nouvelle adresse ?", *ADDRESS),
-        CaseText("request", "phone", "Demande d'échange de taille",
+        CaseText("request", "phone", "Demande d’échange de taille",
          "Appel de la cliente : le plaid de la commande {order} est trop petit, elle souhaite la taille au-dessus.", *SIZE),
         CaseText("incident", "web", "Paiement débité deux fois",
          "Mon compte a été débité deux fois pour la commande {order}. Merci de rembourser le doublon rapidement.", *CHARGED_TWICE),
@@ -66,8 +66,8 @@ CASE_TEXTS = {
          "Bonjour, quel est le délai de livraison pour un buffet en chêne ? Le montage est-il compris dans la livraison ?", *DELIVERY_TIME),
         CaseText("complaint", "store", "Défaut sur la lampe achetée en magasin",
          "Passage en magasin : la lampe de la commande {order} grésille depuis le premier jour. Cliente agacée.", *FAULTY),
-        CaseText("request", "field_visit", "Montage de l'armoire à reprendre",
-         "Visite du technicien : les portes de l'armoire (commande {order}) ferment mal, réglage à prévoir.", *ASSEMBLY),
+        CaseText("request", "field_visit", "Montage de l’armoire à reprendre",
+         "Visite du technicien : les portes de l’armoire (commande {order}) ferment mal, réglage à prévoir.", *ASSEMBLY),
         CaseText("question", "email", "Facture pour ma commande",
          "Bonjour, pourriez-vous m'envoyer la facture de la commande {order} ? Je ne la trouve pas dans mon espace.", *INVOICE),
         CaseText("complaint", "email", "Remboursement non reçu",
@@ -103,9 +103,9 @@ CASE_TEXTS = {
 REPLIES = {
     "fr": [
         "Bonjour {first_name},\n\nMerci de nous avoir écrit, et toutes nos excuses pour ce désagrément. "
-        "Nous avons vérifié votre dossier et nous revenons vers vous d'ici demain avec une solution.",
-        "Bonjour {first_name},\n\nC'est réglé : vous trouverez ci-dessous le détail de ce que nous avons fait. "
-        "N'hésitez pas à nous répondre si quelque chose ne vous convient pas.",
+        "Nous avons vérifié votre dossier et nous revenons vers vous d’ici demain avec une solution.",
+        "Bonjour {first_name},\n\nC’est réglé : vous trouverez ci-dessous le détail de ce que nous avons fait. "
+        "N’hésitez pas à nous répondre si quelque chose ne vous convient pas.",
     ],
     "en": [
         "Hello {first_name},\n\nThank you for writing to us, and our apologies for the trouble. "

@@ -9,21 +9,21 @@ the grammatical form it needs, `{de_product}` rather than "de {product}" (demo/g
 def interaction_texts() -> dict[str, dict]:
     return {
         "fr": {
-            "order_web": "Commande {ref} passée sur l'e-shop",
+            "order_web": "Commande {ref} passée sur l’e-shop",
             "order_confirmation": "Confirmation de votre commande {ref}",
             "shipped": "Votre commande {ref} est en route : suivez votre colis",
             "order_store": "Achat en magasin ({store})",
             "return": "Demande de retour pour la commande {ref}",
             "after_sales": [
-                ("phone", "Appel : {product} livré{e} avec un défaut, demande d'échange"),
-                ("email", "Question sur l'entretien {de_product}"),
+                ("phone", "Appel : {product} livré{e} avec un défaut, demande d’échange"),
+                ("email", "Question sur l’entretien {de_product}"),
                 ("chat", "Chat : délai de livraison {de_product} dépassé"),
                 ("social", "Message Instagram : photo {de_product} dans son salon, très satisfaite"),
                 ("email", "Réclamation : colis abîmé, {product} rayé{e}"),
                 ("store", "Passage en magasin pour un réglage sur {product}"),
                 ("video", "Appel vidéo avec une conseillère pour le montage {de_product}"),
                 ("forum", "Avis publié sur le forum : {product}, bon rapport qualité-prix"),
-                ("field_visit", "Visite du technicien pour l'installation {de_product}"),
+                ("field_visit", "Visite du technicien pour l’installation {de_product}"),
                 ("postal", "Courrier reçu : réclamation sur la facture {de_product}"),
             ],
             "before": [
@@ -31,12 +31,12 @@ def interaction_texts() -> dict[str, dict]:
                 ("chat", "Chat : conseil de taille pour {product}"),
                 ("phone", "Appel : réassort {de_product} prévu avant Noël ?"),
                 ("email", "Demande de devis pour {product} (livraison et montage)"),
-                ("mobile_app", "Ajout {de_product} à la liste d'envies dans l'application"),
+                ("mobile_app", "Ajout {de_product} à la liste d’envies dans l’application"),
                 ("web", "Prise de rendez-vous déco en ligne pour {product}"),
                 ("social", "Question sur Facebook : {product} existe{t}-{il} en vert sauge ?"),
             ],
             "outbound": [
-                ("email", "Newsletter : les soldes d'hiver commencent"),
+                ("email", "Newsletter : les soldes d’hiver commencent"),
                 ("email", "Newsletter : nouvelle collection printemps"),
                 ("sms", "SMS : vente privée réservée aux membres du programme fidélité"),
                 ("email", "Enquête de satisfaction après votre visite"),
@@ -45,7 +45,7 @@ def interaction_texts() -> dict[str, dict]:
                 ("phone", "Rappel de courtoisie après votre réclamation"),
             ],
             "rare": [
-                ("field_visit", "Visite d'un conseiller à domicile pour un projet d'aménagement"),
+                ("field_visit", "Visite d’un conseiller à domicile pour un projet d’aménagement"),
                 ("forum", "Réponse de la communauté à une question sur le lin lavé"),
                 ("video", "Visioconférence : présentation de la collection aux professionnels"),
                 ("postal", "Lettre de résiliation de la carte de fidélité"),

@@ -3,8 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Direction(models.TextChoices):
-    INBOUND = "inbound", _("Inbound (customer-initiated, pull)")
-    OUTBOUND = "outbound", _("Outbound (company-initiated, push)")
+    INBOUND = "inbound", _("Inbound (from the customer)")
+    OUTBOUND = "outbound", _("Outbound (to the customer)")
 
 
 class Nature(models.TextChoices):

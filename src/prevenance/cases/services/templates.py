@@ -26,6 +26,7 @@ from prevenance.cases.models import Case, ReplyTemplate, Signature, Team
 from prevenance.cases.selectors.kept_settings import forget_kept_settings, kept_settings
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import CHANNELS
+from prevenance.core.formats import date_as_written
 from prevenance.core.validation import invalid
 
 # The placeholders every template may use; survey invitations also get the links to answer.
@@ -133,7 +134,7 @@ def business_due(when: datetime | None, *, language: str, tz: ZoneInfo, now: dat
             return _("today before %(time)s") % {"time": hour}
         if local.date() == today + timedelta(days=1):
             return _("tomorrow before %(time)s") % {"time": hour}
-        day = formats.date_format(local, "l j F" if local.year == today.year else "l j F Y")
+        day = date_as_written(local, "l j F" if local.year == today.year else "l j F Y")
         return _("%(day)s before %(time)s") % {"day": day, "time": hour}
 
 

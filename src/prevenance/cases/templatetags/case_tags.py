@@ -18,6 +18,7 @@ from prevenance.cases.priority import reason_label
 from prevenance.cases.selectors.gestures import approval_queue_count
 from prevenance.cases.selectors.suspended import waiting_suspended_count
 from prevenance.core.currencies import format_money
+from prevenance.core.formats import date_as_written
 from prevenance.customers.normalize import display_email
 
 register = template.Library()
@@ -178,3 +179,9 @@ def money_totals(totals) -> str:
     """`{{ totals|money_totals }}`: amounts per currency ({"EUR": Decimal("75.00")}) as the
     reader's language writes them, each with its code, in the dict's order: "75,00 EUR, 10,00 USD"."""
     return ", ".join(f"{format_money(amount, currency)} {currency}" for currency, amount in (totals or {}).items())
+
+
+@register.filter
+def long_date(value) -> str:
+    """A date written out in the reader's language: "1 Dec 2026", « 1er décembre 2026 »."""
+    return date_as_written(value)

@@ -733,3 +733,16 @@ def test_shares_and_means_are_rounded_half_up_not_cut_off():
     assert rounded(4.125, 2) == Decimal("4.13") and rounded(2 / 3 * 100, 1) == Decimal("66.7")
     with translation.override("fr"):
         assert format_share(10 / 22) == "45,5\u00a0%"  # a no-break space in French
+
+
+def test_the_two_satisfaction_charts_say_which_is_which(client, supervisor):
+    ensure_default_templates()
+    case = make_case(created=NOW - 3 * D, channel=Channel.EMAIL)
+    survey = send_survey(case=case, now=NOW - 2 * D)
+    answer_survey(token=survey.token, csat=5, ces=6, now=NOW - D)
+    client.force_login(supervisor)
+
+    html = client.get("/cases/dashboard/", {"start": (NOW - 30 * D).date().isoformat(), "end": NOW.date().isoformat()}).content.decode()
+
+    captions = re.findall(r'<figcaption class="chart-caption">([^<]*)</figcaption>', html)
+    assert captions == ["CSAT: share of 4 and 5 answers", "Customer effort: mean on the 1 to 7 scale"]

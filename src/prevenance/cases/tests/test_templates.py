@@ -112,6 +112,10 @@ def test_the_due_date_is_said_in_business_words_in_the_language_and_time_zone():
         "Thursday 2 January 2031 before 10:00"
     )
     assert business_due(None, language="en", tz=PARIS) == ""
+    # French writes the first of the month "1er"
+    first = business_due(dt.datetime(2030, 4, 1, 10, 0, tzinfo=PARIS), language="fr", tz=PARIS, now=now)
+    assert first.startswith("lundi 1er avril") and first.endswith("10:00")
+    assert business_due(dt.datetime(2030, 4, 1, 10, 0, tzinfo=PARIS), language="en", tz=PARIS, now=now).startswith("Monday 1 April")
 
 
 def test_the_due_date_uses_the_team_calendars_time_zone():

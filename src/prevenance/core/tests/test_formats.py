@@ -1,11 +1,13 @@
-"""Percentages and file sizes written as each language writes them (core/formats.py)."""
+"""Percentages, file sizes and dates written as each language writes them (core/formats.py)."""
 
+import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import translation
 
-from prevenance.core.formats import format_file_size, format_percent, rounded
+from prevenance.core.formats import date_as_written, format_file_size, format_percent, rounded
 
 MB = 1024 * 1024
 
@@ -33,3 +35,22 @@ def test_a_file_size_is_written_as_customers_read_it(size, en, fr):
         assert format_file_size(size) == en
     with translation.override("fr"):
         assert format_file_size(size) == fr
+
+
+@pytest.mark.parametrize(("language", "day", "written"), [
+    ("fr", dt.date(2026, 12, 1), "1er décembre 2026"),
+    ("fr", dt.date(2026, 12, 2), "2 décembre 2026"),
+    ("fr", dt.date(2026, 12, 21), "21 décembre 2026"),  # only the first: not "21er"
+    ("en", dt.date(2026, 12, 1), "1 Dec 2026"),
+])
+def test_a_date_written_out_says_the_first_of_the_month_as_french_does(language, day, written):
+    with translation.override(language):
+        assert date_as_written(day) == written
+
+
+def test_a_moment_is_written_on_the_day_it_is_where_the_reader_is(settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    late_on_the_30th_in_utc = dt.datetime(2026, 11, 30, 23, 30, tzinfo=ZoneInfo("UTC"))
+    with translation.override("fr"):
+        assert date_as_written(late_on_the_30th_in_utc) == "1er décembre 2026"
+        assert date_as_written(None) == ""

@@ -4,7 +4,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
-from prevenance.core.formats import format_percent
+from prevenance.core.formats import date_as_written, format_percent
 from prevenance.core.validation import is_row_id
 from prevenance.customers.choices import ConsentState
 from prevenance.customers.normalize import display_email as email_for_reading
@@ -83,3 +83,9 @@ def case_link(interaction) -> str:
     if interaction.ref_type != "cases.case" or not (ref_id.isascii() and ref_id.isdigit()) or not is_row_id(int(ref_id)):
         return ""
     return reverse("cases:case", kwargs={"case_id": int(ref_id)})
+
+
+@register.filter
+def long_date(value) -> str:
+    """A date written out in the reader's language: "1 Dec 2026", « 1er décembre 2026 »."""
+    return date_as_written(value)
