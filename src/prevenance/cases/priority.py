@@ -168,6 +168,11 @@ LEGAL_PHRASES = (
     ("avocat*",), ("lawyer*",), ("attorney*",), ("solicitor*",), ("tribunal*",), ("sue",), ("porter", "plainte"),
     ("poursuit*",), ("mise", "en", "demeure"), ("que", "choisir"), ("dgccrf",), ("mediateur",), ("ombudsman",),
     ("small", "claims"), ("trading", "standards"), ("legal", "action"), ("justice",),
+    # Taking the matter to a consumers' association or the authorities' reporting site: the same
+    # step outside as a lawyer for most customers ("je saisis une association de consommateurs").
+    ("association*", "de", "consommateur*"), ("signalconso",), ("consumer*", "association*"),
+    ("consumer*", "organi*"), ("consumer", "protection"), ("citizens", "advice"), ("chargeback",),
+    ("better", "business", "bureau"),
 )
 # Threat phrases that are negations themselves: not cancelled by a preceding negator.
 _SELF_NEGATING = frozenset({("plus", "jamais"), ("never", "buy*"), ("never", "order*")})

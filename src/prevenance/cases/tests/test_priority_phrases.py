@@ -71,3 +71,14 @@ def test_the_tokens_of_a_text_are_a_fresh_list_for_each_caller():
     first = priority.tokens("Bonjour madame")
     first.append("changed")
     assert priority.tokens("Bonjour madame") == ["bonjour", "madame"]
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Je veux être remboursé sous 48 h ou je saisis une association de consommateurs.", ("association de consommateurs",)),
+    ("J'ai écrit à l'UFC-Que Choisir et à SignalConso", ("que choisir", "signalconso")),
+    ("I will take this to a consumer association and ask my bank for a chargeback", ("consumer association", "chargeback")),
+    ("My consumer rights organisation says otherwise", ()),  # "rights" sits between: no phrase
+    ("Je ne saisirai pas d'association de consommateurs", ()),  # a negated threat is no threat
+])
+def test_going_to_a_consumers_association_or_the_authorities_is_a_legal_threat(text, found):
+    assert find_phrases(text, LEGAL_PHRASES) == found
