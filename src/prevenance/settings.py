@@ -335,6 +335,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(celery_dir / "beat-schedule")
 # How often the worker sends the emails waiting in the outbox (acknowledgements of new cases
 # wait at most this long; cases/services/outbound.py).
 PREVENANCE_OUTBOX_SECONDS = env_int("PREVENANCE_OUTBOX_SECONDS", 5, minimum=1)
+# The satisfaction survey goes this many minutes after a case is resolved (0: at the next sweep
+# of the outbox), and never before the case's last reply has gone; a case reopened meanwhile gets
+# none until it is resolved again (cases/services/surveys.py, docs/templates-and-surveys.md).
+PREVENANCE_SURVEY_DELAY_MINUTES = env_int("PREVENANCE_SURVEY_DELAY_MINUTES", 60)
 CELERY_BEAT_SCHEDULE = {
     "prune-task-effects": {"task": "prevenance.core.tasks.prune_task_effects", "schedule": 24 * 3600},
     "check-sla-breaches": {"task": "prevenance.cases.tasks.check_sla_breaches", "schedule": 5 * 60},

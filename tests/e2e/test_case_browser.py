@@ -144,12 +144,22 @@ def test_an_agent_downloads_the_original_of_an_email_from_the_case_page(live_ser
     agent = UserFactory(username="samir", first_name="Samir", role="agent")
     raw = ("From: Hélène Marchand <helene.marchand@example.fr>\r\nTo: service.client@example.fr\r\n"
            "Subject: =?UTF-8?Q?Canap=C3=A9_ab=C3=AEm=C3=A9?=\r\nMessage-ID: <orig-canape@example.fr>\r\n"
-           "Content-Type: text/plain; charset=utf-8\r\n\r\nLe pied du canapé est cassé.\r\n").encode()
+           "Content-Type: text/html; charset=utf-8\r\n\r\n<p>Le pied du canapé est cassé.</p>"
+           '<div class="gmail_quote">Le lun. 30 nov. 2026, Service client a écrit\u00a0:'
+           "<blockquote>Votre canapé est livré demain.</blockquote></div>\r\n").encode()
     case = ingest_email(raw=raw).case
     assign_case(case=case, team=TeamFactory(name="Livraisons", members=[agent]), actor=None)
     with chromium_page(monkeypatch, locale="fr-FR", accept_downloads=True) as page:
         log_in(page, live_server, f"/cases/{case.pk}/", "samir")
-        link = page.get_by_role("link", name="message.eml")
+        # The new words first; the history their mail client quoted, folded until asked for.
+        expect(page.locator("#thread").get_by_text("Le pied du canapé est cassé.")).to_be_visible()
+        history = page.locator("#thread").get_by_text("Votre canapé est livré demain.")
+        expect(history).to_be_hidden()
+        page.get_by_text("Afficher le texte cité").click()
+        expect(history).to_be_visible()
+        # The raw original apart from the customer's files, not as an attachment.
+        expect(page.locator("#thread .attachments")).to_have_count(0)
+        link = page.get_by_role("link", name="E-mail d’origine (.eml)")
         expect(link).to_be_visible()
         screenshot(page, "case-original.png")
         with page.expect_download() as download:

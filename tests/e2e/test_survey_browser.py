@@ -11,7 +11,12 @@ from chromium import BROWSER_TESTS, chromium_page, screenshot
 
 from prevenance.cases.choices import CaseStatus
 from prevenance.cases.models import SatisfactionSurvey
-from prevenance.cases.services import assign_case, change_status, ensure_default_templates
+from prevenance.cases.services import (
+    assign_case,
+    change_status,
+    ensure_default_templates,
+    send_survey,
+)
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.customers.tests.factories import UserFactory
 
@@ -26,7 +31,8 @@ def test_a_customer_answers_the_survey_from_the_email_link(live_server, monkeypa
     agent = UserFactory(username="hugo", first_name="Hugo", role="agent")
     case = open_email_case("helene@example.fr", subject="Coussin abîmé", hints={"first_name": "Hélène"}).case
     assign_case(case=case, assignee=agent, team=TeamFactory(name="Service client", members=[agent]), actor=agent)
-    change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    case = change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    send_survey(case=case)  # as the outbox sweep does once the survey is due (test_surveys.py)
     survey = SatisfactionSurvey.objects.get(case=case)
     invitation = case.messages.order_by("-id").first().body_text
     link = re.search(rf"{re.escape(live_server.url)}/cases/survey/\S+\?csat=4", invitation).group(0)

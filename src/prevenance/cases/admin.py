@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -10,6 +13,7 @@ from prevenance.cases import (
     admin_calendars,  # noqa: F401 - adds the recalculation of the open cases' due times to the calendars' page
     admin_settings,  # noqa: F401 - registers the case settings and trust thresholds
     admin_templates,  # noqa: F401 - registers templates, signatures, surveys
+    sla_targets,
 )
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.models import (
@@ -31,7 +35,6 @@ from prevenance.cases.models import (
 )
 from prevenance.cases.services import sla_policies
 from prevenance.cases.sla import crossing
-from prevenance.cases.templatetags.case_tags import duration_short
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.admin import RefuseDeletionMixin
 from prevenance.core.calendars import require_opening_hours
@@ -211,13 +214,24 @@ class RoleGroupFilter(admin.RelatedFieldListFilter):
         return [(pk, ROLE_LABELS.get(name, name)) for pk, name in super().field_choices(field, request, model_admin)]
 
 
+# What a delegation limit is, as request_gesture and approve_gesture apply it and the case page
+# says it ("your limit per case, less the gestures already granted on it"): a total per case,
+# not the size of one gesture. The model's own label ("largest gesture") is left for a release
+# that can carry its migration.
+LIMIT_LABEL = _("limit per case")
+LIMIT_HELP = _("The most that the gestures granted on one case may add up to, in this currency, for this role "
+               "or user to grant a gesture on their own: a gesture that keeps the case's total within it is "
+               "granted at once; above it, it waits for someone whose limit covers the new total. "
+               "0: every gesture waits for approval.")
+
+
 @admin.register(DelegationLimit)
 class DelegationLimitAdmin(admin.ModelAdmin):
     """Per group (a role, or e.g. a "senior agent" group) or per user; a user's limit is the
     highest that applies to them. Set 0 rather than deleting a default: missing defaults are
     created again after the next migrate."""
 
-    list_display = ("who", money_column("max_amount", _("largest gesture")), "currency")
+    list_display = ("who", money_column("max_amount", LIMIT_LABEL), "currency")
     list_filter = ("currency", ("group", RoleGroupFilter))
     raw_id_fields = ("user",)
 
@@ -235,6 +249,11 @@ class DelegationLimitAdmin(admin.ModelAdmin):
             field.label_from_instance = lambda group: ROLE_LABELS.get(group.name, group.name)
         return field
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "max_amount":
+            kwargs.update(label=capfirst(LIMIT_LABEL), help_text=LIMIT_HELP)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
 
 @admin.register(Gesture)
 class GestureAdmin(ReadOnlyAdmin):
@@ -247,8 +266,30 @@ class GestureAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-TARGET_HELP = _("Business time, as “days hours:minutes:seconds”: “2 00:00:00” is two days, “08:00:00” eight "
-                "hours; at least one minute (a bare “8” would be 8 seconds).")
+TARGET_HELP = _("In business hours and minutes: “8 h”, “24 h”, “1 h 30 min”, “90 min”. Only the opening hours "
+                "of the calendar count (the policy’s, else the team’s): on a calendar open 8 hours a day, “24 h” is "
+                "three working days. Days are not accepted.")
+
+
+class BusinessTargetField(forms.Field):
+    """A target typed and shown in business hours and minutes (sla_targets.parse_target), never
+    in days; stored as the duration it always was."""
+
+    widget = forms.TextInput(attrs={"size": 12, "inputmode": "text", "autocomplete": "off"})
+
+    def prepare_value(self, value):
+        return sla_targets.format_target(value) if isinstance(value, timedelta) else value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        return value if isinstance(value, timedelta) else sla_targets.parse_target(value)
+
+    def has_changed(self, initial, data) -> bool:
+        # Shown to the minute: a stored target with seconds (from the API) saved unchanged stays as it is.
+        if isinstance(initial, timedelta):
+            initial = timedelta(minutes=int(initial.total_seconds() // 60))
+        return super().has_changed(initial, data)
 
 
 class SLAPolicyForm(forms.ModelForm):
@@ -266,7 +307,8 @@ class SLAPolicyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for field in ("first_response_target", "resolution_target"):
             if field in self.fields:
-                self.fields[field].help_text = TARGET_HELP
+                model_field = self.fields[field]
+                self.fields[field] = BusinessTargetField(label=model_field.label, required=True, help_text=TARGET_HELP)
 
     def clean(self):
         cleaned = super().clean()
@@ -315,11 +357,11 @@ class SLAPolicyAdmin(RefuseDeletionMixin, admin.ModelAdmin):
 
     @admin.display(description=_("first response target"), ordering="first_response_target")
     def first_response(self, policy: SLAPolicy) -> str:
-        return duration_short(policy.first_response_target)
+        return sla_targets.target_label(policy.first_response_target)
 
     @admin.display(description=_("resolution target"), ordering="resolution_target")
     def resolution(self, policy: SLAPolicy) -> str:
-        return duration_short(policy.resolution_target)
+        return sla_targets.target_label(policy.resolution_target)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

@@ -175,11 +175,11 @@ def get_case(request, case_id: int):
     return access_case(request.auth, case_id)
 
 
-@router.patch("/{case_id}", response={200: CaseOut, **BODY_ERRORS}, summary="Change the status, assignee, team, priority, type, language, origin channel or tags")
+@router.patch("/{case_id}", response={200: CaseOut, **BODY_ERRORS}, summary="Change the status, assignee, team, priority, type, language, origin channel, tags or subject")
 def patch_case(request, case_id: int, payload: CaseUpdateIn):
     case = access_case(request.auth, case_id, perm="cases.change_case")
     sent = _sent(payload, nullable=("assignee_id", "team_id", "tags"))
-    changes = {field: sent[field] for field in ("status", "priority", "type", "language", "channel") if field in sent}
+    changes = {field: sent[field] for field in ("status", "priority", "type", "language", "channel", "subject") if field in sent}
     if "team_id" in sent:
         changes["team"] = _team(sent["team_id"])
     if "assignee_id" in sent:

@@ -63,6 +63,7 @@ class CaseAuditKind(models.TextChoices):
     TYPE_CHANGED = "case.type_changed", _("Case type changed")
     LANGUAGE_CHANGED = "case.language_changed", _("Case language changed")
     CHANNEL_CHANGED = "case.channel_changed", _("Case origin channel corrected")
+    SUBJECT_CHANGED = "case.subject_changed", _("Case subject changed")
     COPIES_CHANGED = "case.copies_changed", _("People in copy of a case changed")
     SLA_POLICY_CHANGED = "sla_policy.changed", _("SLA policy created, changed or deleted")
 

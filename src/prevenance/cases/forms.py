@@ -168,3 +168,12 @@ class AgentEntryForm(AccessibleFormMixin, SubmittedOnceForm):
 
     def clean_phone(self) -> str:
         return clean_phone_field(self.cleaned_data["phone"])
+
+    def clean(self):
+        # Said with the other missing fields, not on the next submit once they are filled in
+        # (record_agent_contact says it too, for the API and the other callers).
+        cleaned = super().clean()
+        typed = cleaned.get("email") or cleaned.get("phone") or "email" in self.errors or "phone" in self.errors
+        if cleaned.get("customer") is None and "customer" not in self.errors and not typed:
+            self.add_error("customer", _("Pick the customer, or type their email address or phone number."))
+        return cleaned

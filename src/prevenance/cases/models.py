@@ -20,6 +20,7 @@ from django.utils.translation import pgettext_lazy
 
 from prevenance.cases.choices import (
     AutomaticEmail,
+    CaseAuditKind,
     CaseStatus,
     CaseType,
     GestureStatus,
@@ -35,7 +36,7 @@ from prevenance.cases.choices import (
 from prevenance.cases.priority import PriorityConfig
 from prevenance.core.choices import Channel
 from prevenance.core.currencies import AmountField, clean_amount, clean_currency, format_money
-from prevenance.core.models import BusinessCalendar, TimeStampedModel
+from prevenance.core.models import AuditEvent, BusinessCalendar, TimeStampedModel
 from prevenance.core.roles import ROLE_LABELS
 from prevenance.core.text import search_key
 from prevenance.customers.models import Customer, Order
@@ -305,6 +306,15 @@ class Case(TimeStampedModel):
     gdpr_on_erase = "unlink"
     gdpr_personal_fields = ("subject", "subject_key", "cc_addresses")
 
+    @classmethod
+    def gdpr_before_erase(cls, cases) -> None:
+        """The subjects an agent wrote over go with the subject (customers/services/gdpr.py calls
+        this before blanking it): the case.subject_changed audit rows keep who and when only."""
+        AuditEvent.objects.filter(
+            kind=CaseAuditKind.SUBJECT_CHANGED, subject_type=cls._meta.label_lower,
+            subject_id__in=[str(pk) for pk in cases.values_list("pk", flat=True)],
+        ).update(payload={"from": "", "to": ""})
+
     class Meta:
         verbose_name = _("case")
         verbose_name_plural = _("cases")
@@ -524,6 +534,10 @@ class Attachment(models.Model):
     filename = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("content type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size in bytes"))
+    # The raw original of an inbound email (email_intake._keep_raw), kept for its headers and
+    # every part: not a file the customer attached, so shown apart ("Original email (.eml)")
+    # and never counted with theirs. A customer's own "message.eml" is a file like any other.
+    is_original = models.BooleanField(_("original email"), default=False, editable=False)
 
     objects = AttachmentManager()
 
@@ -622,8 +636,9 @@ class Gesture(TimeStampedModel):
 
 
 class DelegationLimit(models.Model):
-    """The largest gesture, in one currency, that members of a group (or one user) may grant
-    on their own. A user's limit is the highest of their groups' limits and their own."""
+    """The total of the gestures granted on one case, in one currency, within which members of
+    a group (or one user) grant a gesture on their own (request_gesture adds the case's granted
+    total to the new gesture). A user's limit is the highest of their groups' limits and their own."""
 
     group = models.ForeignKey(Group, verbose_name=_("group"), null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(
@@ -631,7 +646,7 @@ class DelegationLimit(models.Model):
         related_name="delegation_limits",
     )
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
-    max_amount = AmountField(_("largest gesture"), max_digits=13, decimal_places=3)
+    max_amount = AmountField(_("limit per case"), max_digits=13, decimal_places=3)
 
     class Meta:
         verbose_name = _("delegation limit")
@@ -816,10 +831,12 @@ class ReplyTemplate(TimeStampedModel):
 
 
 class SatisfactionSurvey(models.Model):
-    """The CSAT and effort questions sent when a case is resolved, answered on a one-click page.
+    """The CSAT and effort questions sent after a case is resolved, answered on a one-click page.
 
-    The agent and channel are copied at sending so the answer is reported against who handled
-    the case then, even if it is reassigned later.
+    Created at the resolution with `due_at` (resolution + PREVENANCE_SURVEY_DELAY_MINUTES) and no
+    `sent_at`; the periodic sweep sends the invitation once it is due (services/surveys.py), then
+    stamps `sent_at` and clears `due_at`. The agent and channel are copied at the resolution so
+    the answer is reported against who handled the case then, even if it is reassigned later.
     """
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="surveys")
@@ -833,7 +850,9 @@ class SatisfactionSurvey(models.Model):
     team = models.ForeignKey(Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     language = models.CharField(_("language"), max_length=5)
-    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True, default=timezone.now)  # NULL: not sent yet
+    # When the invitation is due (NULL once sent): the resolution plus the survey delay.
+    due_at = models.DateTimeField(_("to be sent at"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     csat = models.PositiveSmallIntegerField(_("satisfaction (1-5)"), null=True, blank=True)
     ces = models.PositiveSmallIntegerField(_("ease (1-7)"), null=True, blank=True)
@@ -857,10 +876,15 @@ class SatisfactionSurvey(models.Model):
                 violation_error_message=_("Ease is between 1 and 7."),
             ),
         ]
-        indexes = [models.Index(fields=["sent_at"], name="survey_sent_idx")]
+        indexes = [
+            models.Index(fields=["sent_at"], name="survey_sent_idx"),
+            # The sweep's "due" read: only the surveys still waiting to be sent.
+            models.Index(fields=["due_at"], name="survey_due_idx", condition=Q(due_at__isnull=False)),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.case} {self.sent_at:%Y-%m-%d}"
+        when = self.sent_at or self.due_at  # not sent yet: when it is due
+        return f"{self.case} {when:%Y-%m-%d}" if when else str(self.case)
 
 
 MAX_REOPEN_DAYS = 365

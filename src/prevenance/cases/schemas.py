@@ -75,6 +75,9 @@ class CaseUpdateIn(Schema):
         None, description="Correct the origin channel (not to or from email): the opening message follows and the priority is scored again.",
     )
     tags: list[str] | None = Field(None, max_length=50, description="The case's tags, replacing the current ones (existing tag names).")
+    subject: str | None = Field(
+        None, max_length=255, description="Rename the case: spaces squeezed, not empty, at most 255 characters; refused on a closed case.",
+    )
 
 
 class CaseOut(Schema):
@@ -158,6 +161,14 @@ class AttachmentOut(Schema):
     filename: str
     content_type: str
     size: int
+    kind: Literal["file", "original"] = Field(
+        description='"file": attached by a person; "original": the raw email the message came as (message/rfc822, '
+        "every header and part), not a file the customer attached",
+    )
+
+    @staticmethod
+    def resolve_kind(attachment) -> str:
+        return "original" if attachment.is_original else "file"
 
 
 class MessageProblemOut(Schema):
@@ -304,16 +315,30 @@ class TemplatePage(Schema):
 # SLA policies --------------------------------------------------------------------------------
 
 
+# What the OpenAPI schema says of a target (docs/api.md): the stored duration, unchanged since
+# the first version of the API, counted in the calendar's opening hours only.
+TARGET_DESCRIPTION = (
+    "Business time: only the opening hours of the policy's calendar (else the case team's; around the clock "
+    "without either) count. An ISO 8601 duration or a number of seconds, answered as ISO 8601. Write it in "
+    "hours: a day (\"P1D\") is 24 business hours, three working days on a calendar open 8 hours a day, so "
+    "three such working days are \"PT24H\", not \"P3D\". From one minute to 8760 hours."
+)
+
+
+def _target(default=...):
+    return Field(default, description=TARGET_DESCRIPTION)
+
+
 class SLAPolicyIn(Schema):
-    """Targets in business time: an ISO 8601 duration (“PT4H”, “P2D”) or a number of seconds."""
+    """Targets in business time: an ISO 8601 duration (“PT4H”, “PT24H”) or a number of seconds."""
 
     name: str = Field(..., max_length=1000)
     active: bool = True
     case_type: CaseType | Literal[""] = ""
     priority: Priority | Literal[""] = ""
     customer_tier: str = Field("", max_length=1000)
-    first_response_target: timedelta
-    resolution_target: timedelta
+    first_response_target: timedelta = _target()
+    resolution_target: timedelta = _target()
     calendar_id: int | None = OptionalId
     near_breach_percent: int = Field(80, ge=-(2**31), le=2**31)
 
@@ -324,8 +349,8 @@ class SLAPolicyPatch(Schema):
     case_type: CaseType | Literal[""] | None = None
     priority: Priority | Literal[""] | None = None
     customer_tier: str | None = Field(None, max_length=1000)
-    first_response_target: timedelta | None = None
-    resolution_target: timedelta | None = None
+    first_response_target: timedelta | None = _target(None)
+    resolution_target: timedelta | None = _target(None)
     calendar_id: int | None = OptionalId
     near_breach_percent: int | None = Field(None, ge=-(2**31), le=2**31)
 
@@ -337,8 +362,8 @@ class SLAPolicyOut(Schema):
     case_type: str
     priority: str
     customer_tier: str
-    first_response_target: timedelta
-    resolution_target: timedelta
+    first_response_target: timedelta = _target()
+    resolution_target: timedelta = _target()
     calendar_id: int | None
     near_breach_percent: int
     created_at: datetime

@@ -175,6 +175,10 @@ class TimeLeft:
     # Whether `left` was counted in a calendar's opening hours (not around the clock, nor in
     # wall-clock time far from the due time): the page says "business hours" only then.
     business_hours: bool = False
+    # Whether `left` was counted on the clock's calendar (business time, or around the clock).
+    # False for the wall-clock distance selectors/inbox.py gives far from the due time: the
+    # pages then show the due time rather than a time left that would not be business time.
+    exact: bool = False
 
     @property
     def breached(self) -> bool:
@@ -203,4 +207,4 @@ def sla_time_left(case, now: datetime, spec: CalendarSpec | None = None) -> Time
     left = business_time_between(spec, moment, due) if moment < due else -business_time_between(spec, due, moment)
     # Waiting for the customer, nobody here can act: "due soon" is not raised on a paused clock.
     near = paused_at is None and timedelta(0) < left <= target * (100 - policy.near_breach_percent) / 100
-    return TimeLeft(clock=clock, due_at=due, left=left, target=target, paused=paused_at is not None, near=near)
+    return TimeLeft(clock=clock, due_at=due, left=left, target=target, paused=paused_at is not None, near=near, exact=True)

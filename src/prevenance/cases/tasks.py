@@ -8,6 +8,7 @@ from prevenance.cases.models import SLAPolicy
 from prevenance.cases.services import outbound as outbound_services
 from prevenance.cases.services import priority as priority_services
 from prevenance.cases.services import sla as sla_services
+from prevenance.cases.services import surveys as survey_services
 from prevenance.cases.services import suspended_discard, suspended_retention
 from prevenance.core.models import BusinessCalendar
 
@@ -72,5 +73,10 @@ def deliver_message(message_id: int, subject: str = "") -> bool:
 @shared_task(name="prevenance.cases.tasks.send_due_emails")
 def send_due_emails() -> int:
     """Send the tasks of the outbox emails that are due: acknowledgements, retries, and any
-    whose task was lost (run every few seconds by beat; PREVENANCE_OUTBOX_SECONDS)."""
+    whose task was lost (run every few seconds by beat; PREVENANCE_OUTBOX_SECONDS).
+
+    The satisfaction surveys that are due go first, through the same sweep rather than a task
+    of their own: they wait in their table (due_at) as these emails wait in theirs, and a
+    survey whose case still has an email in the outbox waits for the next sweep, after it."""
+    survey_services.send_due_surveys()  # each invitation's task is sent when its survey commits
     return outbound_services.send_due_emails()

@@ -89,6 +89,27 @@ def display_email(text: str) -> str:
     return _A_LABEL_DOMAIN_RE.sub(_unicode_domain, text)
 
 
+def display_phone(text: str) -> str:
+    """A phone number as a person reads it: a number of the installation's region in its national
+    form (`+33199000006` is `01 99 00 00 06` in France), another in its international form
+    (`+44 20 7946 0958`). Only for showing: what is stored and compared stays E.164. Text that is
+    no valid number is left as it is."""
+    value = (text or "").strip()
+    if not value:
+        return text or ""
+    region = settings.PREVENANCE_PHONE_REGION.upper()
+    try:
+        number = phonenumbers.parse(value[:40], region)
+    except phonenumbers.NumberParseException:
+        return text
+    if not phonenumbers.is_valid_number(number):
+        return text
+    home = phonenumbers.region_code_for_number(number) == region
+    return phonenumbers.format_number(
+        number, phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+
+
 def _unicode_domain(match: re.Match) -> str:
     try:
         # The codec decodes only a lower-case prefix; a domain's case carries no meaning.

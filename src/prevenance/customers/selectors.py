@@ -120,6 +120,24 @@ def load_nameless_addresses(customers: Iterable[Customer | None]) -> None:
     prefetch_related_objects(nameless, Prefetch("identities", queryset=Identity.objects.order_by("pk")))
 
 
+def load_contact_details(customers: Iterable[Customer]) -> None:
+    """Give each of `customers` its `contact_email` and `contact_phone` (an Identity or None):
+    the one a search result shows to tell namesakes apart, verified first, then the earliest
+    seen. One query for them all, none for no customer."""
+    customers = list(customers)
+    if not customers:
+        return
+    identities = Identity.objects.filter(
+        customer_id__in={customer.pk for customer in customers}, kind__in=[IdentityKind.EMAIL, IdentityKind.PHONE],
+    ).order_by("-verified", "first_seen_at", "pk")
+    first: dict[tuple[int, str], Identity] = {}
+    for identity in identities:
+        first.setdefault((identity.customer_id, identity.kind), identity)
+    for customer in customers:
+        customer.contact_email = first.get((customer.pk, IdentityKind.EMAIL))
+        customer.contact_phone = first.get((customer.pk, IdentityKind.PHONE))
+
+
 def customer_identities(customer: Customer) -> list[Identity]:
     return list(customer.identities.order_by("kind", "-verified", "first_seen_at", "pk"))
 

@@ -23,8 +23,13 @@ _ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
     "ol": {"start"},
-    "blockquote": {"cite"},
+    "blockquote": {"cite", "type"},
+    "div": {"class"},
 }
+# The markup mail clients put around the history they quote under a reply (mail.quotes folds it
+# in the thread): these classes are kept through sanitising, and no other (a sender's own
+# class could take the page's styles). Ids are not kept (two messages would repeat one).
+QUOTE_MARKER_CLASSES = frozenset({"gmail_quote", "gmail_quote_container", "gmail_attr", "moz-cite-prefix", "yahoo_quoted"})
 _LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:")
 
 
@@ -37,6 +42,11 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
         return value if url.startswith(_LINK_SCHEMES) else None
     if tag == "blockquote" and attribute == "cite":
         return None
+    if tag == "blockquote" and attribute == "type":
+        return "cite" if url == "cite" else None
+    if attribute == "class":
+        kept = [name for name in value.split() if name in QUOTE_MARKER_CLASSES]
+        return " ".join(kept) or None
     return value
 
 

@@ -6,15 +6,17 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from prevenance.cases.choices import MessageKind, TemplatePurpose
+from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind, TemplatePurpose
 from prevenance.cases.models import Attachment, Case, Gesture, Message, ReplyTemplate
 from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.workflow import ACTIVE
+from prevenance.core.models import AuditEvent
 from prevenance.core.validation import is_row_id
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.models import Identity
 
 OTHER_CASES_SHOWN = 10
+MERGE_CANDIDATES_SHOWN = 20
 
 
 def reply_templates_for(case: Case) -> QuerySet[ReplyTemplate]:
@@ -34,6 +36,27 @@ def customer_open_cases(user, case: Case) -> list[Case]:
         return []
     others = visible_cases(user).filter(customer_id=case.customer_id, status__in=ACTIVE).exclude(pk=case.pk)
     return list(others.order_by("-created_at", "-id")[:OTHER_CASES_SHOWN])
+
+
+def merge_candidates(user, case: Case) -> list[Case]:
+    """The customer's other cases this user may see and could merge into this one, newest
+    first, for the merge box to offer: not closed (merge_cases refuses a closed case, and a
+    merged case is closed). One query; none for a case without a customer."""
+    if case.customer_id is None:
+        return []
+    others = (visible_cases(user).filter(customer_id=case.customer_id).exclude(status=CaseStatus.CLOSED).exclude(pk=case.pk)
+              .only("pk", "reference", "subject", "status", "created_at"))
+    return list(others.order_by("-created_at", "-id")[:MERGE_CANDIDATES_SHOWN])
+
+
+def merge_record(case: Case) -> AuditEvent | None:
+    """The audit row of the merge that closed `case` (who, when), with its actor; None for a
+    case not merged. One query, only on a merged case's page."""
+    if case.merged_into_id is None:
+        return None
+    return (AuditEvent.objects.filter(kind=CaseAuditKind.MERGED, subject_type=Case._meta.label_lower,
+                                      subject_id=str(case.merged_into_id), payload__loser=case.pk)
+            .select_related("actor").order_by("-occurred_at", "-id").first())
 
 
 def customer_sender_addresses(case: Case, thread: Iterable[Message]) -> frozenset[str]:

@@ -1,8 +1,10 @@
 """What a customer was already given and what they said: the commercial gestures made to them
-and their satisfaction answers, for the 360 page and the case page's sidebar (docs/inbox.md).
+and their satisfaction answers, for the 360 page and the case page's sidebar (docs/inbox.md);
+and how many of their cases the reader may not open, so that a short list does not read as
+the whole story (docs/customer-360.md).
 
 An agent deciding on a gesture sees what the customer already got and a low recent score.
-Both follow the one visibility rule: only the rows of cases the reader may see
+All follow the one visibility rule: only the rows of cases the reader may see
 (`visible_cases`); and a fixed number of queries however many rows there are.
 """
 
@@ -10,13 +12,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from prevenance.cases.choices import GestureStatus
-from prevenance.cases.models import Gesture, SatisfactionSurvey
-from prevenance.cases.selectors.visibility import visible_cases
+from prevenance.cases.models import Case, Gesture, SatisfactionSurvey
+from prevenance.cases.selectors.visibility import VIEW_ALL_CASES, VIEW_CASE, visible_cases
+from prevenance.cases.workflow import ACTIVE
 from prevenance.core.currencies import in_minor_units
+from prevenance.customers.models import Customer
 
 VIEW_GESTURE = "cases.view_gesture"
 GESTURES_SHOWN = 10
@@ -124,3 +128,70 @@ def last_csat_answer(user, customer) -> SatisfactionSurvey | None:
     """The customer's latest answer with a satisfaction score, on a case the reader may see (one query)."""
     last = _answers(user, customer).filter(csat__isnull=False).select_related("case").order_by("-answered_at", "-id").first()
     return _marked([last])[0] if last is not None else None
+
+
+@dataclass(frozen=True)
+class HiddenCases:
+    """The customer's cases the reader may not open (another team's): how many are open and how
+    many are resolved or closed, and the names of those cases' teams, sorted. Counts and team
+    names only: team names are no customer data (the agent entry and the split already say
+    "routed to the Complaints team", cases/views/out_of_sight.py); nothing of the cases."""
+
+    open: int = 0
+    finished: int = 0
+    open_teams: tuple[str, ...] = ()
+    finished_teams: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.open or self.finished)
+
+
+def hidden_customer_cases(user, customer, *, other_than: Case | None = None) -> HiddenCases:
+    """How many of the customer's cases (but `other_than`) `user` may not open: one query;
+    none for a reader who sees every case, or no case at all (they are shown no case list)."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(VIEW_CASE) or user.has_perm(VIEW_ALL_CASES):
+        return HiddenCases()
+    cases = Case.objects.filter(customer_id=customer.pk).exclude(
+        pk__in=visible_cases(user).filter(customer_id=customer.pk).values("pk")
+    )
+    if other_than is not None:
+        cases = cases.exclude(pk=other_than.pk)
+    rows = (
+        cases.values("team__name")
+        .annotate(open=Count("id", filter=Q(status__in=ACTIVE)), finished=Count("id", filter=~Q(status__in=ACTIVE)))
+        .order_by("team__name")
+    )
+    counts = {"open": 0, "finished": 0}
+    teams: dict[str, list[str]] = {"open": [], "finished": []}
+    for row in rows:
+        for kind in counts:
+            if row[kind]:
+                counts[kind] += row[kind]
+                if row["team__name"]:  # a case in no team is everyone's (visible_cases): never here
+                    teams[kind].append(row["team__name"])
+    return HiddenCases(
+        open=counts["open"], finished=counts["finished"],
+        open_teams=tuple(teams["open"]), finished_teams=tuple(teams["finished"]),
+    )
+
+
+@dataclass(frozen=True)
+class LastCase:
+    reference: str
+    created_at: dt.datetime
+
+
+def last_visible_cases(user, customers) -> dict[int, LastCase]:
+    """The newest case `user` may see of each of these customers, by customer id (those with
+    none are left out): what the agent entry's search shows to tell namesakes apart. One query,
+    none for no customer."""
+    ids = {customer.pk for customer in customers}
+    if not ids:
+        return {}
+    newest = visible_cases(user).filter(customer_id=OuterRef("pk")).order_by("-created_at", "-id")
+    rows = (
+        Customer.objects.filter(pk__in=ids)
+        .annotate(last_reference=Subquery(newest.values("reference")[:1]), last_at=Subquery(newest.values("created_at")[:1]))
+        .values_list("pk", "last_reference", "last_at")
+    )
+    return {pk: LastCase(reference, at) for pk, reference, at in rows if reference is not None}

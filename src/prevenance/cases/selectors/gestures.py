@@ -39,7 +39,8 @@ VIEW_GESTURE_REPORT = "cases.view_gesture_report"
 
 
 def delegation_limits(user) -> dict[str, Decimal]:
-    """The largest gesture a user may grant on their own, per currency: the highest of their
+    """A user's limit per case, per currency: the most the gestures granted on one case may
+    add up to for them to grant one on their own (docs/cases.md), the highest of their
     groups' limits and their personal override. Nothing for inactive or anonymous users."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return {}
@@ -219,6 +220,22 @@ def _approvers() -> list[_Approver]:
     return [_Approver(user.pk, _agent_name(user), limits.get(user.pk, {})) for user in users]
 
 
+def _highest_other_limit(approvers: list[_Approver], currency: str, requester_id: int | None) -> Decimal | None:
+    """The highest limit in `currency` of the `approvers` other than the requester (who never
+    decides on their own gesture): the most a case can be granted in all through an approval.
+    None when none of them has a limit in it."""
+    return max((approver.limits[currency] for approver in approvers
+                if currency in approver.limits and approver.pk != requester_id), default=None)
+
+
+def highest_approver_limit(currency: str, *, requester) -> Decimal | None:
+    """`_highest_other_limit` of every active approver now, for a gesture `requester` asks for:
+    the rule by which the approvals page says "Nobody: above the highest limit" or "Nobody can
+    grant it on this case", which request_gesture applies before a gesture waits (a gesture
+    above it would wait where nobody can decide on it)."""
+    return _highest_other_limit(_approvers(), currency, getattr(requester, "pk", None))
+
+
 def gestures_beyond_my_limit(user) -> list[WaitingGesture]:
     """The other gestures waiting on cases this approver can see, which they may not decide on
     (above their limit with what the case was already granted, or their own), and who else
@@ -241,7 +258,7 @@ def gestures_beyond_my_limit(user) -> list[WaitingGesture]:
     for gesture in waiting:
         in_currency = [(approver, approver.limits[gesture.currency]) for approver in approvers if gesture.currency in approver.limits]
         others = [(approver, limit) for approver, limit in in_currency if approver.pk != gesture.requested_by_id]
-        highest = max((limit for _approver, limit in others), default=None)
+        highest = _highest_other_limit(approvers, gesture.currency, gesture.requested_by_id)
         shown.append(WaitingGesture(
             gesture,
             deciders=tuple(sorted((approver.name for approver, limit in others if limit >= gesture.case_total), key=reading_order)),

@@ -50,11 +50,12 @@ class SatisfactionSummary:
 
 
 def survey_by_token(token: str) -> SatisfactionSurvey | None:
-    """The survey behind a public link (no login: the random token is the credential)."""
+    """The survey behind a public link (no login: the random token is the credential); one not
+    sent yet (waiting for the survey delay) has no link out there, and is not found."""
     token = str(token or "")
     if not token or len(token) > 64:
         return None
-    return SatisfactionSurvey.objects.filter(token=token).first()
+    return SatisfactionSurvey.objects.filter(token=token, sent_at__isnull=False).first()
 
 
 def answered_surveys(user, *, start: datetime, end: datetime) -> QuerySet[SatisfactionSurvey]:

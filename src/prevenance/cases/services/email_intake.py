@@ -266,7 +266,8 @@ def _keep_raw(message: Message, raw: bytes) -> None:
     # The original holds what the thread cannot: CC, the recipient mailbox, every attachment.
     # Most are small and go in the row (Attachment.content: no file to create); a big one,
     # which carries files, goes through the storage like its attachments.
-    original = Attachment(message=message, filename=RAW_FILENAME, content_type="message/rfc822", size=len(raw))
+    # Flagged as the original (is_original): shown apart, never listed with the customer's files.
+    original = Attachment(message=message, filename=RAW_FILENAME, content_type="message/rfc822", size=len(raw), is_original=True)
     if len(raw) <= RAW_IN_DATABASE_MAX_BYTES:
         original.content = raw
     else:
@@ -456,8 +457,9 @@ def ingest_email(
     (see Outcome). `mailbox` is the envelope recipient (the relay's, or --mailbox); without
     it, the first X-Original-To/Delivered-To, then To, then Cc, that is a team's mailbox. A new
     case takes that mailbox (its replies are sent from it) and that team. The raw message is
-    kept as a `message.eml` attachment, and each attachment within the limits as its own
-    (refused ones are listed in `problems`).
+    kept as a `message.eml` attachment flagged `is_original` (shown apart from the customer's
+    files), and each attachment within the limits as its own (refused ones are listed in
+    `problems`).
 
     For replays and migrations (`prevenance ingest-email --keep-dates --no-acknowledge`):
     `keep_date` dates what is stored by the message's Date header when it is sane

@@ -28,6 +28,7 @@ from prevenance.cases.selectors import (
     granted_on_case,
     trust_threshold,
 )
+from prevenance.cases.selectors.gestures import highest_approver_limit
 from prevenance.cases.services.common import (
     clean_choice,
     lock_case,
@@ -120,26 +121,22 @@ def _without_thousands_marks(value: str) -> str:
 
 
 def _ambiguous(value: str, currency: str) -> ValidationError:
-    """The refusal of "1,500" or "1.500" (THOUSANDS_OR_DECIMALS) with what it is read as either
-    way, in `currency` and in the reader's language: 1500, or 1.50 ("1,50" in French), as each
-    can be typed without doubt. The decimal reading is not offered when the currency cannot
+    """The refusal of "1,500" or "1.500" (THOUSANDS_OR_DECIMALS): what to type for each reading,
+    with the amount it gives as the pages write it in the reader's language ("type 1500 for
+    1 500,00 EUR, or 1,50 for 1,50 EUR" in French). What to type has no thousands mark, so it
+    cannot be ambiguous in turn. The decimal reading is not offered when the currency cannot
     hold it (12.345 EUR, 1.5 JPY), nor when several marks leave none ("1,000,000")."""
-    shown = value[:40]
     whole = re.sub(r"[^0-9]", "", value)  # every mark a thousands one: "1,500" → "1500"
-    if value.count(",") + value.count(".") > 1:
-        message = _("“%(value)s” could be %(whole)s %(currency)s, or a mistyped decimal amount: "
-                    "write %(whole)s if you mean %(whole)s %(currency)s.")
-        return invalid("amount", message % {"value": shown, "whole": whole, "currency": currency}, "ambiguous_amount")
-    fraction = Decimal(value.replace(",", "."))  # the one mark a decimal one: "1,500" → 1.5
-    needed = max(0, -fraction.normalize().as_tuple().exponent)  # 1.5 → 1, 10.000 → 0, 12.345 → 3
-    decimals = number_format(fraction, max(needed, minor_units(currency)))  # "1.50", "10", "12.345"
-    params = {"value": shown, "whole": whole, "fraction": decimals, "currency": currency}
-    if needed > minor_units(currency):
-        message = _("“%(value)s” could be %(whole)s %(currency)s, or %(fraction)s, which has too many decimals "
-                    "for %(currency)s: write %(whole)s if you mean %(whole)s %(currency)s.")
+    params = {"value": value[:40], "whole": whole, "amount": _money(Decimal(whole), currency), "currency": currency}
+    fraction = Decimal(value.replace(",", ".")) if value.count(",") + value.count(".") == 1 else None  # "1,500" → 1.5
+    # 1.5 → 1 decimal, 10.000 → 0, 12.345 → 3: the decimal reading needs that many, the currency may have fewer.
+    if fraction is None or max(0, -fraction.normalize().as_tuple().exponent) > minor_units(currency):
+        message = _("“%(value)s” is ambiguous: type %(whole)s for %(amount)s %(currency)s.")
     else:
-        message = _("“%(value)s” could be %(whole)s %(currency)s or %(fraction)s %(currency)s: "
-                    "write %(whole)s or %(fraction)s.")
+        params["fraction"] = number_format(fraction, minor_units(currency))  # "1.50" or "1,50", as it can be typed
+        params["fraction_amount"] = _money(fraction, currency)
+        message = _("“%(value)s” is ambiguous: type %(whole)s for %(amount)s %(currency)s, "
+                    "or %(fraction)s for %(fraction_amount)s %(currency)s.")
     return invalid("amount", message % params, "ambiguous_amount")
 
 
@@ -224,11 +221,13 @@ def request_gesture(
             raise invalid("case", _("This case's customer was erased: no gesture can be made."), "customer_erased")
         limit = delegation_limit(actor, currency)
         already = granted_on_case(locked.pk).get(currency, Decimal("0.00"))  # the case is locked: no race
+        granted = already + amount <= limit
+        if not granted:
+            _refuse_above_every_limit(amount, currency, already=already, own_limit=limit, actor=actor)
         gesture = Gesture(
             case=locked, customer_id=locked.customer_id, type=kind, amount=amount, currency=currency, reason=text,
             requested_by=actor, without_proof=amount <= trust_threshold(currency), submission_id=submission,
         )
-        granted = already + amount <= limit
         if granted:
             gesture.status, gesture.decided_by, gesture.decided_at = GestureStatus.GRANTED, actor, timezone.now()
         if granted and kind == GestureType.VOUCHER:
@@ -253,6 +252,44 @@ def _refuse_currency_without_limit(currency: str) -> None:
                         % {"currency": currency},
             "no_delegation_limit",
         )
+
+
+def _refuse_above_every_limit(amount: Decimal, currency: str, *, already: Decimal, own_limit: Decimal, actor) -> None:
+    """A gesture the actor may not grant themselves, which together with what the case was
+    `already` granted in `currency` is above every limit that could grant it, theirs
+    (`own_limit`) and the other approvers' (selectors.highest_approver_limit, the approvals
+    page's "Nobody: above the highest limit"), would wait where nobody can decide on it:
+    refused, the page and the API alike, saying how much can still be asked for. As for the
+    currency (_refuse_currency_without_limit), gestures already waiting are left as they are.
+    When no other approver has a limit in the currency at all, the gesture still waits: the
+    approvals page asks an administrator to give someone one, and may decide it then.
+
+    The granted total is read under the case lock. The limits and approvers are not locked: an
+    administrator lowering a limit, or a supervisor being deactivated, while this request runs
+    can still leave a gesture waiting above every limit; the approvals page shows it, and it
+    can be refused there. Not worth locking the limits' rows for."""
+    highest = highest_approver_limit(currency, requester=actor)
+    if highest is None:
+        return  # no other approver has a limit in it: the approvals page asks for one to be given, as before
+    ceiling = max(own_limit, highest)
+    if already + amount <= ceiling:
+        return
+    params = {
+        "amount": _money(amount, currency), "currency": currency, "limit": _money(ceiling, currency),
+        "granted": _money(already, currency), "left": _money(ceiling - already, currency),
+    }
+    if not already:
+        message = _("No one can grant %(amount)s %(currency)s on this case: the highest delegation limit is "
+                    "%(limit)s %(currency)s. Ask for %(limit)s %(currency)s at most, or ask an administrator to raise a limit.")
+    elif already < ceiling:
+        message = _("No one can grant %(amount)s %(currency)s on this case: with the %(granted)s %(currency)s already "
+                    "granted on it, that is above the highest delegation limit, %(limit)s %(currency)s for the whole case. "
+                    "Ask for %(left)s %(currency)s at most, or ask an administrator to raise a limit.")
+    else:
+        message = _("No one can grant %(amount)s %(currency)s on this case: the %(granted)s %(currency)s already "
+                    "granted on it use up the highest delegation limit, %(limit)s %(currency)s for the whole case. "
+                    "Only an administrator raising a limit would allow more.")
+    raise invalid("amount", message % params, "above_every_limit")
 
 
 def _check_decider(gesture: Gesture, actor, *, granting: bool) -> tuple[Decimal, Decimal]:

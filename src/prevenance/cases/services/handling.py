@@ -31,7 +31,7 @@ from prevenance.cases.services.submissions import (
     earlier_submission,
     file_names,
 )
-from prevenance.cases.services.surveys import send_survey
+from prevenance.cases.services.surveys import schedule_survey
 from prevenance.cases.services.templates import sign_reply
 from prevenance.cases.workflow import check_transition
 from prevenance.core.audit import record_audit
@@ -173,7 +173,7 @@ def change_status(*, case: Case, status: str, actor) -> Case:
         record_audit(kind=CaseAuditKind.STATUS_CHANGED, actor=actor, subject=locked, payload={"from": previous, "to": status})
         case_events.case_updated(locked, {"status": case_events.change(previous, status)})
         if status == CaseStatus.RESOLVED:
-            send_survey(case=locked, now=now)  # at most one per case in 30 days (surveys.py)
+            schedule_survey(case=locked, now=now)  # sent after the survey delay; one per case in 30 days (surveys.py)
     return locked
 
 
@@ -188,7 +188,7 @@ def reply_and_set_status(
 ) -> Message:
     """Answer the customer and move the case to `status` in one go (Zendesk's "Submit as
     Pending / Solved"): add_reply, then change_status, in one transaction, so each has the side
-    effects it has alone (first response, SLA clock paused or stopped, survey at resolution,
+    effects it has alone (first response, SLA clock paused or stopped, survey scheduled at resolution,
     audit rows, webhooks), and the emails leave only after both are committed.
 
     The move is checked from the status the reply leaves (status_after_reply) before anything

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from prevenance.cases import sla
+from prevenance.cases import sla, sla_targets
 from prevenance.cases import tasks as case_tasks
 from prevenance.cases.choices import CaseAuditKind, CaseType, Priority
 from prevenance.cases.models import Case, SLAPolicy
@@ -21,9 +21,8 @@ from prevenance.core.validation import invalid
 
 FIELDS = ("name", "active", "case_type", "priority", "customer_tier", "first_response_target", "resolution_target", "calendar",
           "near_breach_percent")
-MAX_TARGET = timedelta(days=365)
-# A target is typed as "days hours:minutes:seconds": a bare "8" means 8 seconds, never meant.
-MIN_TARGET = timedelta(minutes=1)
+# Business time: people type and read targets in business hours and minutes (cases/sla_targets.py).
+MAX_TARGET, MIN_TARGET = sla_targets.MAX_TARGET, sla_targets.MIN_TARGET
 
 
 def _require(actor, perm: str) -> None:
@@ -52,7 +51,7 @@ def policy_errors(values: dict) -> dict[str, list]:
         # Bounded so that due times stay computable: millions of days of business time fall
         # after the year 9999, and every intake on the policy would then fail.
         if not isinstance(target, timedelta) or target < MIN_TARGET or target > MAX_TARGET:
-            errors[field] = [_("A duration of at least one minute and at most 365 days.")]
+            errors[field] = [sla_targets.range_message()]
     first, resolution = values.get("first_response_target"), values.get("resolution_target")
     if not errors.keys() & {"first_response_target", "resolution_target"} and isinstance(first, timedelta) \
             and isinstance(resolution, timedelta) and resolution < first:

@@ -1,5 +1,12 @@
-"""Satisfaction at closing: a CSAT (1-5) and effort (CES 2.0, 1-7) survey sent when a case is
+"""Satisfaction at closing: a CSAT (1-5) and effort (CES 2.0, 1-7) survey sent after a case is
 resolved, answered on a one-click page without login (issue 3, item 9; docs/templates-and-surveys.md).
+
+The resolution only schedules the survey (`schedule_survey`: a row with `due_at`, the resolution
+plus PREVENANCE_SURVEY_DELAY_MINUTES); the outbox's periodic sweep (tasks.send_due_emails) sends
+it once due (`send_due_surveys`), and only after every earlier email of the case has been handed
+to the email backend, so the invitation never overtakes the reply that resolved the case. A case
+reopened (or merged) before then gets no survey: the row is dropped, and the next resolution
+schedules one again.
 """
 
 import logging
@@ -15,10 +22,19 @@ from django.utils.text import normalize_newlines
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from prevenance.cases.choices import AutomaticEmail, MessageKind, TemplateAuditKind, TemplatePurpose
-from prevenance.cases.models import Case, SatisfactionSurvey
-from prevenance.cases.services.common import add_thread_entry
-from prevenance.cases.services.outbound import queue_delivery, unreachable
+from prevenance.cases.choices import (
+    AutomaticEmail,
+    CaseStatus,
+    MessageKind,
+    TemplateAuditKind,
+    TemplatePurpose,
+)
+from prevenance.cases.models import Case, Message, ReplyTemplate, SatisfactionSurvey
+
+# The module, not its functions: tasks.py imports this module, and outbound imports tasks
+# (docs/background-jobs.md, "import cycles").
+from prevenance.cases.services import outbound
+from prevenance.cases.services.common import add_thread_entry, lock_case
 from prevenance.cases.services.templates import apply_signature, render_template, select_template
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
@@ -33,6 +49,10 @@ ANSWER_WINDOW = timedelta(days=7)
 # A case resolved again (after a reopening) within this time of its last survey gets no second one.
 QUIET_PERIOD = timedelta(days=30)
 MAX_COMMENT = 2_000
+# Due surveys sent by one sweep (the next sweep takes the rest); a survey whose sending failed
+# (an error logged) is tried again this long after.
+SWEEP_BATCH = 200
+RETRY_AFTER = timedelta(minutes=10)
 
 CSAT_LABELS = {
     1: gettext_lazy("Very dissatisfied"),
@@ -58,6 +78,10 @@ class SkipReason:
     BOUNCED = "bounced"  # the customer's email addresses all bounced for good
     ERASED = "erased"
     DECLINED = "declined"  # the customer withdrew their consent to surveys (consent ledger)
+    # Before the survey was due: the case was reopened (sent at its next resolution instead), or
+    # merged into another case.
+    REOPENED = "reopened"
+    MERGED = "merged"
 
 
 def survey_url(token: str, *, csat: int | None = None) -> str:
@@ -77,46 +101,91 @@ def survey_links(token: str, language: str) -> str:
         )
 
 
-def closes_at(survey: SatisfactionSurvey) -> datetime:
-    return survey.sent_at + ANSWER_WINDOW
+def survey_delay() -> timedelta:
+    """How long after the resolution the survey is sent (PREVENANCE_SURVEY_DELAY_MINUTES)."""
+    return timedelta(minutes=settings.PREVENANCE_SURVEY_DELAY_MINUTES)
+
+
+def closes_at(survey: SatisfactionSurvey) -> datetime | None:
+    """When answers stop being taken; None for a survey not sent yet."""
+    return survey.sent_at + ANSWER_WINDOW if survey.sent_at is not None else None
 
 
 def is_open(survey: SatisfactionSurvey, now: datetime | None = None) -> bool:
-    return survey.customer_id is not None and (now or timezone.now()) < closes_at(survey)
+    return survey.customer_id is not None and survey.sent_at is not None and (now or timezone.now()) < closes_at(survey)
 
 
-def send_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurvey | None:
-    """Create the survey of a case just resolved and email the invitation; None when none is sent.
+def _prepare(case: Case, now: datetime) -> tuple[SatisfactionSurvey, ReplyTemplate] | None:
+    """The case's survey waiting to be sent (created if none), with the template it goes with;
+    None, the waiting one dropped, when the case gets no survey (the rules of schedule_survey)."""
+    pending = SatisfactionSurvey.objects.filter(case=case, sent_at__isnull=True).first()
+    if pending is None and SatisfactionSurvey.objects.filter(case=case, sent_at__gt=now - QUIET_PERIOD).exists():
+        return None
+    reason, template = None, None
+    if case.customer_id is None:
+        reason = SkipReason.ERASED
+    elif consent_states(case.customer)[ConsentPurpose.SURVEYS].state == ConsentState.WITHDRAWN:
+        reason = SkipReason.DECLINED
+    elif (template := select_template(purpose=TemplatePurpose.SURVEY, case=case)) is None:
+        logger.info("No active survey template: no satisfaction survey for case %s", case.reference)
+    elif (why := outbound.unreachable(case)) is not None:
+        reason = SkipReason.BOUNCED if why.code == "bounced" else SkipReason.NO_ADDRESS
+    if reason is not None or template is None:
+        if reason is not None:
+            record_audit(kind=TemplateAuditKind.SURVEY_SKIPPED, actor=None, subject=case, payload={"reason": reason})
+        if pending is not None:
+            pending.delete()
+        return None
+    if pending is None:
+        pending = SatisfactionSurvey.objects.create(
+            case=case, customer_id=case.customer_id, token=secrets.token_urlsafe(32), agent_id=case.assignee_id,
+            team_id=case.team_id, channel=case.channel, language=template.language, sent_at=None, due_at=now,
+        )
+    return pending, template
+
+
+def schedule_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurvey | None:
+    """Schedule the survey of a case just resolved: due PREVENANCE_SURVEY_DELAY_MINUTES after
+    `now` (send_due_surveys sends it then); None when none will be sent.
 
     Call it inside the transaction that resolves the (locked) case: handling.change_status does.
-    None, and nothing written, when the case had a survey in the last 30 days (one survey per
-    case, a reopening does not ask again) or when no survey template is active; None with an
-    audit row saying why when the customer was erased, withdrew their consent to surveys
-    (the consent ledger's "surveys" purpose; never asked is not a refusal), or has no email
-    address that works (none, or all bounced).
+    A survey still waiting (the case was reopened and is resolved again before it was due) is
+    the one scheduled again, from this resolution, with who handles the case now. None, and
+    nothing written, when the case had a survey sent in the last 30 days (one survey per case,
+    a reopening does not ask again) or when no survey template is active; None with an audit
+    row saying why when the customer was erased, withdrew their consent to surveys (the consent
+    ledger's "surveys" purpose; never asked is not a refusal), or has no email address that
+    works (none, or all bounced). The same rules are checked again when it is sent.
     """
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):  # joins change_status's transaction
-        if case.customer_id is None:
-            record_audit(kind=TemplateAuditKind.SURVEY_SKIPPED, actor=None, subject=case, payload={"reason": SkipReason.ERASED})
+        prepared = _prepare(case, now)
+        if prepared is None:
             return None
-        if SatisfactionSurvey.objects.filter(case=case, sent_at__gt=now - QUIET_PERIOD).exists():
+        survey, template = prepared
+        survey.agent_id, survey.team_id, survey.channel = case.assignee_id, case.team_id, case.channel
+        survey.customer_id, survey.language, survey.due_at = case.customer_id, template.language, now + survey_delay()
+        survey.save(update_fields=["agent", "team", "channel", "customer", "language", "due_at"])
+    return survey
+
+
+def send_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurvey | None:
+    """Email the case's survey invitation now: the survey waiting to be sent, else a new one
+    (schedule_survey's rules, checked again: the customer may have withdrawn their consent or been
+    erased meanwhile); None when none is sent.
+
+    Call it inside a transaction holding the case's lock (send_due_surveys does, once the survey
+    is due and the case's earlier emails have gone). The agent, team and channel stay those copied
+    at the resolution.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        prepared = _prepare(case, now)
+        if prepared is None:
             return None
-        if consent_states(case.customer)[ConsentPurpose.SURVEYS].state == ConsentState.WITHDRAWN:
-            record_audit(kind=TemplateAuditKind.SURVEY_SKIPPED, actor=None, subject=case, payload={"reason": SkipReason.DECLINED})
-            return None
-        template = select_template(purpose=TemplatePurpose.SURVEY, case=case)
-        if template is None:
-            logger.info("No active survey template: no satisfaction survey for case %s", case.reference)
-            return None
-        if (why := unreachable(case)) is not None:
-            reason = SkipReason.BOUNCED if why.code == "bounced" else SkipReason.NO_ADDRESS
-            record_audit(kind=TemplateAuditKind.SURVEY_SKIPPED, actor=None, subject=case, payload={"reason": reason})
-            return None
-        survey = SatisfactionSurvey.objects.create(
-            case=case, customer_id=case.customer_id, token=secrets.token_urlsafe(32), agent_id=case.assignee_id,
-            team_id=case.team_id, channel=case.channel, language=template.language, sent_at=now,
-        )
+        survey, template = prepared
+        survey.sent_at, survey.due_at, survey.language = now, None, template.language
+        survey.save(update_fields=["sent_at", "due_at", "language"])
         links = {"survey_url": survey_url(survey.token), "survey_links": survey_links(survey.token, template.language)}
         agent = case.assignee if case.assignee_id is not None else None
         subject, body = render_template(template=template, case=case, agent=agent, extra=links)
@@ -124,8 +193,67 @@ def send_survey(*, case: Case, now: datetime | None = None) -> SatisfactionSurve
             case, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, body_text=apply_signature(body, case=case, agent=agent, language=template.language),
             created_at=now, automatic_purpose=AutomaticEmail.SURVEY,
         )
-        queue_delivery(invitation, subject=subject, copy_people=False)  # its links answer for the customer
+        outbound.queue_delivery(invitation, subject=subject, copy_people=False)  # its links answer for the customer
     return survey
+
+
+def _not_resolved_any_more(case: Case) -> str | None:
+    """Why a resolved case's survey must not go now that it is due: merged into another case, or
+    reopened (not resolved, nor closed after its resolution: change_status clears `resolved_at`
+    when a resolved case is reopened). None: it goes."""
+    if case.merged_into_id is not None:
+        return SkipReason.MERGED
+    if case.status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED) or case.resolved_at is None:
+        return SkipReason.REOPENED
+    return None
+
+
+def _email_waiting(case: Case) -> bool:
+    """Whether an email of the case (the reply that resolved it, an acknowledgement) is still in
+    the outbox, not handed to the email backend yet: waiting for its task, being sent, or due
+    again after a failed attempt. One given up (no longer due) does not hold the survey back."""
+    return Message.objects.filter(
+        case_id=case.pk, kind=MessageKind.OUTBOUND, channel=Channel.EMAIL, sent_at__isnull=True, delivery_due_at__isnull=False,
+    ).exists()
+
+
+def _send_due(survey_id: int, case_id: int, now: datetime) -> bool:
+    with transaction.atomic():
+        case = lock_case(case_id)  # a reopening, a new resolution or another sweep waits for this one
+        survey = SatisfactionSurvey.objects.filter(pk=survey_id, sent_at__isnull=True, due_at__lte=now).first()
+        if survey is None:
+            return False  # sent by another sweep, dropped or scheduled again meanwhile
+        if (reason := _not_resolved_any_more(case)) is not None:
+            survey.delete()
+            record_audit(kind=TemplateAuditKind.SURVEY_SKIPPED, actor=None, subject=case, payload={"reason": reason})
+            return False
+        if _email_waiting(case):
+            return False  # after that email: the next sweep looks again
+        return send_survey(case=case, now=now) is not None
+
+
+def send_due_surveys(*, now: datetime | None = None) -> int:
+    """Send the surveys that are due (the outbox's periodic sweep, tasks.send_due_emails): each in
+    its own transaction, its case locked; returns how many were sent.
+
+    A survey whose case is no longer resolved is dropped (audit row `case.survey_skipped`,
+    "reopened" or "merged"); one whose case still has an email in the outbox waits for the next
+    sweep. Two sweeps at once send each survey once (the case's lock, then the survey read again).
+    """
+    now = now or timezone.now()
+    due = list(
+        SatisfactionSurvey.objects.filter(due_at__lte=now, sent_at__isnull=True).order_by("due_at", "id").values_list("pk", "case_id")[:SWEEP_BATCH]
+    )
+    sent = 0
+    for survey_id, case_id in due:
+        try:
+            sent += _send_due(survey_id, case_id, now)
+        except Exception:
+            # One survey that cannot be sent (its template broken, its case locked too long) must
+            # not hold back the others, nor the outbox sweep that follows.
+            logger.exception("Could not send the satisfaction survey %s of case %s", survey_id, case_id)
+            SatisfactionSurvey.objects.filter(pk=survey_id, sent_at__isnull=True).update(due_at=now + RETRY_AFTER)
+    return sent
 
 
 def _score(field: str, value, top: int) -> int | None:

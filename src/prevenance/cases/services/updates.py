@@ -1,4 +1,4 @@
-"""Several changes to a case at once (the API's PATCH), all or nothing; the priority by hand; the type, language and origin channel."""
+"""Several changes to a case at once (the API's PATCH), all or nothing; the priority by hand; the subject, type, language and origin channel."""
 
 from typing import Any
 
@@ -29,6 +29,7 @@ from prevenance.customers.choices import Language
 from prevenance.interactions.models import Interaction
 
 UNSET: Any = object()
+SUBJECT_MAX_LENGTH = Case._meta.get_field("subject").max_length
 
 
 def change_priority(*, case: Case, priority: str, actor) -> Case:
@@ -153,10 +154,43 @@ def _correct_opening_contact(case: Case, previous: str) -> None:
         Interaction.objects.filter(pk=interaction_id, channel=previous).update(channel=case.channel)
 
 
-def classify_case(*, case: Case, type: str, language: str, tags: list[Tag], root_cause, actor, channel: str = "") -> Case:  # noqa: A002
-    """The case page's classification form: type, language, origin channel (empty: unchanged),
-    tags and root cause, all or nothing."""
+def change_case_subject(*, case: Case, subject: str, actor) -> Case:
+    """Rename a case whose subject says nothing useful ("Re: your message", "(no subject)", a
+    split case that kept its source's): the inbox, its search box and the page show the new one.
+    Spaces are squeezed (a line break would break the inbox's row); an empty subject is refused
+    (a case nobody can name), and one longer than the column. The priority is not scored again:
+    the agent names the matter, the customer's words stay what they were. Refused on a closed
+    case. Audited (case.subject_changed) and sent as case.updated."""
+    subject = " ".join(str(subject).split())
+    if len(subject) > SUBJECT_MAX_LENGTH:
+        raise invalid(
+            "subject", _("A subject is at most %(max)d characters long (this one has %(length)d).")
+            % {"max": SUBJECT_MAX_LENGTH, "length": len(subject)}, "subject_too_long",
+        )
     with transaction.atomic():
+        locked = lock_case(case.pk)
+        previous = locked.subject
+        if subject == previous:
+            return locked  # the classification form sends the subject with every change
+        if not subject:
+            raise invalid("subject", _("A case needs a subject: type a few words that name the matter."), "subject_empty")
+        refuse_closed(locked)
+        locked.subject = subject
+        locked.save(update_fields=["subject", "updated_at"])  # Case.save() folds it for the search box too
+        record_audit(kind=CaseAuditKind.SUBJECT_CHANGED, actor=actor, subject=locked, payload={"from": previous, "to": subject})
+        case_events.case_updated(locked, {"subject": case_events.change(previous, subject)})
+    return locked
+
+
+def classify_case(
+    *, case: Case, type: str, language: str, tags: list[Tag], root_cause, actor, channel: str = "",  # noqa: A002
+    subject: str | None = None,
+) -> Case:
+    """The case page's classification form: subject (None: unchanged), type, language, origin
+    channel (empty: unchanged), tags and root cause, all or nothing."""
+    with transaction.atomic():
+        if subject is not None:
+            change_case_subject(case=case, subject=subject, actor=actor)
         change_case_type(case=case, type=type, actor=actor)
         change_case_language(case=case, language=language, actor=actor)
         if channel:
@@ -167,6 +201,7 @@ def classify_case(*, case: Case, type: str, language: str, tags: list[Tag], root
 def update_case(
     *, case: Case, actor, status: str = UNSET, assignee=UNSET, team=UNSET, priority: str = UNSET, tags: list[Tag] = UNSET,
     type: str = UNSET, language: str = UNSET, channel: str = UNSET,  # noqa: A002 - the business word
+    subject: str = UNSET,
 ) -> Case:
     """Apply each given change through its own service, in one transaction: if one is refused,
     none is kept. Assignment is one change (assignee and team together; the one not given stays)."""
@@ -178,6 +213,8 @@ def update_case(
                 assignee=current.assignee if assignee is UNSET else assignee,
                 team=current.team if team is UNSET else team,
             )
+        if subject is not UNSET:
+            current = change_case_subject(case=current, subject=subject, actor=actor)
         if type is not UNSET:
             current = change_case_type(case=current, type=type, actor=actor)
         if language is not UNSET:

@@ -2,13 +2,14 @@
 why an email was not sent, who wrote a customer's message."""
 
 import re
-from datetime import timedelta
 from typing import NamedTuple
 
 from django import template
+from django.utils import formats, timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from prevenance.cases import sla_targets
 from prevenance.cases.choices import MessageKind
 from prevenance.cases.delivery_problems import message_send_error, message_send_lines
 from prevenance.cases.mail.problems import SENDER_NOT_ON_CASE
@@ -120,21 +121,6 @@ def safe_message_html(html: str) -> str:
 
 
 @register.filter
-def duration_short(value: timedelta | None) -> str:
-    """"2 d 4 h", "3 h 05 min", "12 min": how long, for a table cell (the sign is shown apart)."""
-    if value is None:
-        return ""
-    minutes = int(abs(value.total_seconds()) // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
-    if hours:
-        return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
-    return _("%(minutes)d min") % {"minutes": minutes}
-
-
-@register.filter
 def sla_state(left) -> str:
     """The colour of an SLA clock (cases.sla.TimeLeft): breached, near, paused or ok."""
     if left.breached:
@@ -145,6 +131,56 @@ def sla_state(left) -> str:
 @register.filter
 def sla_label(left) -> str:
     return _("First response") if left.clock == "first_response" else _("Resolution")
+
+
+def _due(left) -> str:
+    return formats.date_format(timezone.localtime(left.due_at), "SHORT_DATETIME_FORMAT")
+
+
+@register.filter
+def sla_counted(left) -> str:
+    """What an SLA clock's time left counts: "business hours" (a calendar's opening hours, the
+    targets' own unit) or "around the clock" (no calendar); "" when only its due time is shown."""
+    if left is None or not left.exact:
+        return ""
+    return _("business hours") if left.business_hours else _("around the clock")
+
+
+@register.filter
+def sla_left(left) -> str:
+    """The case page's line: "7 h 59 min left", "2 h 05 min late", "paused, 3 h left", in hours
+    and minutes of the clock's own time (never days: a business day is not 24 hours); the due
+    time when only the wall-clock distance to it is known (TimeLeft.exact)."""
+    if not left.exact:
+        if left.breached:
+            return _("overdue since %(date)s") % {"date": _due(left)}
+        return _("paused") if left.paused else _("due %(date)s") % {"date": _due(left)}
+    amount = sla_targets.format_target(left.left)
+    if left.breached:
+        return _("%(left)s late") % {"left": amount}
+    return (_("paused, %(left)s left") if left.paused else _("%(left)s left")) % {"left": amount}
+
+
+@register.filter
+def sla_badge(left) -> str:
+    """The inbox's SLA cell, as Zendesk's badge: the time left ("3 h 10 min", "45 min late",
+    "paused"), or the due time when only that is known; sla_title says the rest on hover."""
+    if not left.exact and not left.paused:
+        return sla_left(left)
+    if left.paused:
+        return _("paused")
+    amount = sla_targets.format_target(left.left)
+    return _("%(left)s late") % {"left": amount} if left.breached else amount
+
+
+@register.filter
+def sla_title(left) -> str:
+    """"Resolution · due 14/12/2026 09:07 · business hours": the clock, its due time and what
+    the time shown counts."""
+    parts = [sla_label(left), _("due %(date)s") % {"date": _due(left)}]
+    if counted := sla_counted(left):
+        parts.append(counted)
+    return " · ".join(parts)
 
 
 @register.filter

@@ -1,6 +1,8 @@
 """Factories and a helper for case tests: random names, never random states (STYLE.md)."""
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import factory
 from django.contrib.auth.models import Group
@@ -19,6 +21,7 @@ from prevenance.cases.services import Intake, answer_survey, open_case, request_
 from prevenance.core.choices import Channel
 from prevenance.customers.choices import IdentityKind
 from prevenance.customers.services import IdentityInput
+from prevenance.customers.tests.factories import UserFactory
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
@@ -65,6 +68,21 @@ def limits_in(*currencies: str, amount: str = "1000") -> None:
     group, _created = Group.objects.get_or_create(name="limits in other currencies")
     for currency in currencies:
         DelegationLimit.objects.update_or_create(group=group, currency=currency, defaults={"max_amount": amount})
+
+
+@contextmanager
+def an_approver_who_leaves(*currencies: str) -> Iterator[None]:
+    """Inside, an approver with the largest limit the columns hold in each of `currencies`
+    (EUR by default), deleted on the way out: a gesture asked for inside then waits above
+    every limit left, as one asked for before request_gesture refused that, or before the
+    supervisor who could grant it left (docs/cases.md, "Above every limit")."""
+    leaver = UserFactory(username=f"leaver-{secrets.token_hex(4)}", role="supervisor")
+    for currency in currencies or ("EUR",):
+        DelegationLimit.objects.create(user=leaver, currency=currency, max_amount="9999999999")
+    try:
+        yield
+    finally:
+        leaver.delete()  # and their limits with them
 
 
 def gesture_waiting_without_limit(*, actor, amount: str, currency: str, case: Case | None = None) -> Gesture:

@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, CaseType, MessageKind, RoutingMethod
@@ -233,6 +235,17 @@ class TestLanding:
         ]
         assert client.get(reverse("cases:case", args=[case.pk])).status_code == 404  # why it does not land there
 
+    def test_the_customers_360_page_then_says_a_case_is_with_that_team(self, client, agent, camille, complaints):
+        client.force_login(agent)
+        client.post(URL, entry(customer=camille.pk, type=CaseType.COMPLAINT), follow=True)  # the inbox says where it went
+        case = Case.objects.get()
+
+        text = client.get(reverse("web:customer", args=[camille.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+        assert "1 other open case is handled by a team you are not in (Réclamations)." in text
+        assert "The messages of cases you cannot open are not on this timeline." in text
+        assert case.reference not in text and "Changer le créneau" not in text
+
     def test_routed_to_a_team_that_assigns_nobody_the_message_names_the_team_only(self, client, agent, camille, complaints):
         complaints.routing_method = RoutingMethod.MANUAL
         complaints.save(update_fields=["routing_method"])
@@ -287,6 +300,26 @@ class TestRefusals:
         assert response.status_code == 400
         assert response.context["form"].errors["customer"] == ["Pick the customer, or type their email address or phone number."]
         assert not Case.objects.exists()
+
+    def test_an_empty_form_says_every_missing_field_at_once(self, client, agent):
+        client.force_login(agent)
+
+        response = client.post(URL, entry(subject="", body=""))
+
+        assert response.status_code == 400
+        errors = response.context["form"].errors
+        assert set(errors) == {"customer", "subject", "body"}
+        assert errors["customer"] == ["Pick the customer, or type their email address or phone number."]
+        html = response.content.decode()
+        assert '<p class="error" id="id_customer-error">Pick the customer, or type their email address or phone number.</p>' in html
+        assert not Case.objects.exists()
+
+    def test_a_bad_phone_is_said_alone_not_also_as_a_missing_customer(self, client, agent):
+        client.force_login(agent)
+
+        response = client.post(URL, entry(phone="12", subject=""))
+
+        assert set(response.context["form"].errors) == {"phone", "subject"}
 
     def test_an_identity_of_another_customer_typed_for_the_picked_one_is_refused_and_nothing_is_written(self, client, agent, camille):
         other = CustomerFactory()
@@ -346,6 +379,19 @@ class TestRefusals:
         assert not Case.objects.exists()
 
 
+class TestRequiredMarks:
+    def test_the_required_parts_are_marked_as_in_the_other_forms(self, client, agent):
+        client.force_login(agent)
+
+        html = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+        assert 'Contact by <span aria-hidden="true">*</span></legend>' in html
+        assert 'Customer <span aria-hidden="true">*</span></h2>' in html
+        assert "Subject <span aria-hidden=\"true\">*</span></label>" in html
+        assert "Email address <span" not in html and "First name <span" not in html  # one of them, not each
+        assert "Fields marked * are required." in html
+
+
 class TestCustomerSearch:
     def test_typing_a_name_lists_matching_customers_to_pick(self, client, agent, camille):
         client.force_login(agent)
@@ -374,3 +420,49 @@ class TestCustomerSearch:
 
         assert response.status_code == 400
         assert f'<input type="radio" name="customer" value="{camille.pk}" checked>' in response.content.decode()
+
+
+class TestNamesakes:
+    """Two Marie Lefebvre: the search shows each one's email, phone and newest case."""
+
+    @pytest.fixture
+    def maries(self, agent, supervisor):
+        first = CustomerFactory(first_name="Marie", last_name="Lefebvre", city="Paris", postal_code="75011")
+        IdentityFactory(customer=first, kind=IdentityKind.EMAIL, value="marie.lefebvre@example.com")
+        IdentityFactory(customer=first, kind=IdentityKind.PHONE, value="01 99 00 00 06", normalized="+33199000006")
+        second = CustomerFactory(first_name="Marie", last_name="Lefebvre", city="Paris", postal_code="")
+        IdentityFactory(customer=second, kind=IdentityKind.EMAIL, value="m.lefebvre49@example.net")
+        return first, second
+
+    def test_each_result_shows_its_email_phone_and_newest_case_the_agent_may_see(self, client, agent, supervisor, maries):
+        first, second = maries
+        older = open_email_case("marie.lefebvre@example.com", subject="Ancien").case
+        newest = open_email_case("marie.lefebvre@example.com", subject="Récent").case
+        Case.objects.filter(pk=older.pk).update(created_at=newest.created_at.replace(year=2020))
+        hidden = open_email_case("m.lefebvre49@example.net").case
+        Case.objects.filter(pk=hidden.pk).update(team=TeamFactory())  # another team's: not named
+        client.force_login(agent)
+
+        html = client.get(reverse("cases:new_customers"), {"q": "lefebvre"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+        assert "marie.lefebvre@example.com" in html and "01 99 00 00 06" in html
+        assert f"last case {newest.reference} of" in html and older.reference not in html
+        assert "m.lefebvre49@example.net" in html
+        assert hidden.reference not in html
+
+    def test_the_search_reads_as_many_queries_for_two_results_as_for_eight(self, client, agent, maries):
+        client.force_login(agent)
+
+        def queries(query) -> int:
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(reverse("cases:new_customers"), {"q": query})
+            assert response.status_code == 200
+            return len(captured), len(response.context["results"])
+
+        few, shown = queries("lefebvre")
+        assert shown == 2
+        for number in range(6):
+            customer = CustomerFactory(first_name="Marie", last_name="Lefebvre")
+            IdentityFactory(customer=customer, kind=IdentityKind.EMAIL, value=f"marie{number}@example.com")
+            open_email_case(f"marie{number}@example.com")
+        assert queries("lefebvre") == (few, 8)

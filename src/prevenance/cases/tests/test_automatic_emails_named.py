@@ -14,6 +14,7 @@ from prevenance.cases.services import (
     assign_case,
     change_status,
     ensure_default_templates,
+    send_survey,
 )
 from prevenance.cases.services.common import localized_case_summary
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
@@ -30,7 +31,9 @@ def case(agent, settings):
     case = open_email_case("claire@example.com", subject="Colis abîmé", hints={"first_name": "Claire"}).case
     case = assign_case(case=case, assignee=agent, team=TeamFactory(members=[agent]), actor=agent)
     add_reply(case=case, author=agent, body="Un nouveau colis part demain.")
-    return change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    case = change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    send_survey(case=case)  # as the sweep does once the survey is due
+    return case
 
 
 def outbound(case) -> tuple[Message, Message, Message]:

@@ -533,14 +533,29 @@ def test_a_case_is_merged_by_its_number_alone_and_the_page_says_so(client, super
     assert refused.status_code == 400 and "No case you can see has this reference." in refused.content.decode()
 
 
-def test_links_to_related_cases_read_as_one_sentence_in_french(client, agent, supervisor, setup):
+def test_a_split_case_names_the_case_it_was_split_from_with_a_link(client, agent, supervisor, setup):
     from prevenance.cases.services import add_inbound_message, split_message
 
     second = add_inbound_message(case=setup["case"], body="Et la facture ?", sender_address="camille@example.com").message
     split = split_message(message=second, actor=supervisor)
     client.force_login(supervisor)
-    page = client.get(url("case", split), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
-    assert "Détaché du <a" in page and "de le dossier" not in page
+    page = client.get(url("case", split)).content.decode()
+    source = setup["case"]
+    assert f'Split from <a href="/cases/{source.pk}/">{source.reference}</a>.' in page
+    assert "the original case" not in page
+
+
+def test_a_split_case_from_another_teams_case_does_not_name_it(client, agent, supervisor, setup):
+    """The source moved to a team the agent is not in: neither its reference nor a link that would answer 404."""
+    from prevenance.cases.services import add_inbound_message, split_message
+
+    second = add_inbound_message(case=setup["case"], body="Et la facture ?", sender_address="camille@example.com").message
+    split = split_message(message=second, actor=supervisor)
+    assign_case(case=setup["case"], team=TeamFactory(), actor=supervisor)
+    client.force_login(agent)
+    page = client.get(url("case", split)).content.decode()
+    assert "Split from a case of another team." in page
+    assert f'href="/cases/{setup["case"].pk}/"' not in page and "Split from <a" not in page
 
 
 def test_an_internal_note_is_not_labelled_with_the_cases_channel(client, agent, setup):

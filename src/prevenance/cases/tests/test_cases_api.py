@@ -463,8 +463,8 @@ def test_an_sla_policy_is_refused_a_resolution_target_shorter_than_its_first_res
     assert backwards.status_code == 422
     assert field_errors(backwards) == {"resolution_target": "The resolution target cannot be shorter than the first-response target."}
     assert seconds.status_code == 422
-    assert field_errors(seconds) == {"first_response_target": "A duration of at least one minute and at most 365 days.",
-                                     "resolution_target": "A duration of at least one minute and at most 365 days."}
+    assert field_errors(seconds) == {"first_response_target": "A target of at least one minute and at most 8760 business hours.",
+                                     "resolution_target": "A target of at least one minute and at most 8760 business hours."}
     assert not SLAPolicy.objects.exists()
 
 
@@ -557,6 +557,18 @@ def test_the_openapi_schema_documents_the_cases_endpoints(api_as, agent):
     for path in ("/api/v1/cases", "/api/v1/cases/{case_id}/messages", "/api/v1/gestures/approvals", "/api/v1/templates",
                  "/api/v1/sla-policies"):
         assert path in paths
+
+
+def test_the_openapi_schema_says_sla_targets_are_business_hours_and_their_format_is_unchanged(api_as, agent, as_supervisor):
+    schemas = api_as(agent).get("/openapi.json").json()["components"]["schemas"]
+    for schema in ("SLAPolicyIn", "SLAPolicyPatch", "SLAPolicyOut"):
+        for field in ("first_response_target", "resolution_target"):
+            assert "24 business hours" in schemas[schema]["properties"][field]["description"]
+    # Three working days of 8 hours are "PT24H": stored and answered as before (ISO 8601, with days)
+    body = as_supervisor.post("/sla-policies", {"name": "Standard", "first_response_target": "PT8H",
+                                                "resolution_target": "PT24H"}).json()
+    assert SLAPolicy.objects.get(pk=body["id"]).resolution_target == timedelta(hours=24)
+    assert (body["first_response_target"], body["resolution_target"]) == ("P0DT08H00M00S", "P1DT00H00M00S")
 
 
 def test_the_openapi_schema_says_an_attachment_download_answers_bytes(api_as, agent):

@@ -34,7 +34,7 @@ def root():
 
 def _policy_form(**fields):
     data = {"name": "P", "active": "on", "case_type": "", "priority": "", "customer_tier": "",
-            "first_response_target": "08:00:00", "resolution_target": "3 00:00:00", "calendar": "",
+            "first_response_target": "8 h", "resolution_target": "72 h", "calendar": "",
             "near_breach_percent": "80"}
     data.update(fields)
     return data
@@ -50,7 +50,7 @@ def _audits(policy_pk) -> list:
 
 def test_sla_policy_admin_refuses_a_resolution_target_shorter_than_the_first_response_target(root):
     response = root.post("/admin/cases/slapolicy/add/", _policy_form(
-        name="Backwards", first_response_target="2 00:00:00", resolution_target="01:00:00"))
+        name="Backwards", first_response_target="48 h", resolution_target="1 h"))
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {
@@ -58,17 +58,44 @@ def test_sla_policy_admin_refuses_a_resolution_target_shorter_than_the_first_res
     assert not SLAPolicy.objects.exists()
 
 
-def test_a_bare_number_is_not_saved_as_seconds_and_the_format_is_explained(root):
+def test_targets_are_typed_in_business_hours_and_the_help_says_what_counts(root):
     page = root.get("/admin/cases/slapolicy/add/").content.decode()
-    assert "“days hours:minutes:seconds”" in page
+    assert "on a calendar open 8 hours a day, “24 h” is three working days" in page
 
-    response = root.post("/admin/cases/slapolicy/add/", _policy_form(name="Eight", first_response_target="8",
-                                                                     resolution_target="24"))
+    # A bare number is hours (it used to be seconds), "8 h 30" and "90 min" are read as written.
+    response = root.post("/admin/cases/slapolicy/add/", _policy_form(name="Eight", first_response_target="8 h 30",
+                                                                     resolution_target="90"))
+
+    assert response.status_code == 302
+    policy = SLAPolicy.objects.get(name="Eight")
+    assert (policy.first_response_target, policy.resolution_target) == (8 * H + timedelta(minutes=30), 90 * H)
+
+
+def test_a_target_in_days_is_refused_saying_to_count_business_hours(root):
+    response = root.post("/admin/cases/slapolicy/add/", _policy_form(name="Days", first_response_target="1 j",
+                                                                     resolution_target="3 days"))
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert errors["first_response_target"] == ["A duration of at least one minute and at most 365 days."]
+    days = ("A target is counted in business hours, not in days: on a calendar open 8 hours a day, "
+            "three working days are “24 h”.")
+    assert errors == {"first_response_target": [days], "resolution_target": [days]}
     assert not SLAPolicy.objects.exists()
+
+
+def test_an_existing_target_is_shown_in_hours_and_saved_unchanged(root):
+    # Stored before (the admin's former "3 00:00:00", or the API's seconds): it keeps its meaning.
+    policy = SLAPolicy.objects.create(name="Standard", first_response_target=8 * H + timedelta(seconds=30),
+                                      resolution_target=timedelta(days=3))
+    page = root.get(f"/admin/cases/slapolicy/{policy.pk}/change/").content.decode()
+    assert 'value="8 h"' in page and 'value="72 h"' in page
+
+    data = _policy_form(name="Standard", first_response_target="8 h", resolution_target="72 h", near_breach_percent="70")
+    assert root.post(f"/admin/cases/slapolicy/{policy.pk}/change/", data).status_code == 302
+
+    policy.refresh_from_db()
+    assert (policy.first_response_target, policy.resolution_target) == (8 * H + timedelta(seconds=30), 72 * H)
+    assert _audits(policy.pk) == [{"fields": ["near_breach_percent"]}]
 
 
 def test_sla_policy_created_and_changed_in_the_admin_is_audited_as_through_the_api(root):
@@ -78,7 +105,7 @@ def test_sla_policy_created_and_changed_in_the_admin_is_audited_as_through_the_a
     assert (policy.first_response_target, policy.resolution_target) == (8 * H, 72 * H)
 
     response = root.post(f"/admin/cases/slapolicy/{policy.pk}/change/", _policy_form(
-        name="Standard", first_response_target="04:00:00", resolution_target="1 00:00:00"))
+        name="Standard", first_response_target="4 h", resolution_target="24 h"))
 
     assert response.status_code == 302
     policy.refresh_from_db()
@@ -117,14 +144,16 @@ def test_an_sla_policy_no_active_case_uses_is_deleted_through_the_audited_servic
     assert Case.objects.get(pk=case.pk).sla_policy_id is None
 
 
-def test_sla_policy_list_shows_targets_as_people_read_them_in_their_language(root):
-    SLAPolicy.objects.create(name="Standard", first_response_target=8 * H, resolution_target=timedelta(days=2))
+def test_sla_policy_list_shows_targets_as_business_hours_never_days(root):
+    SLAPolicy.objects.create(name="Standard", first_response_target=90 * timedelta(minutes=1),
+                             resolution_target=timedelta(days=2))
 
     english = root.get("/admin/cases/slapolicy/").content.decode()
     french = root.get("/admin/cases/slapolicy/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
 
-    assert "8 h 00 min" in english and "2 d 0 h" in english and "2 days" not in english
-    assert "8 h 00 min" in french and "2 j 0 h" in french
+    assert "1 h 30 min of business time" in english and "48 business hours" in english
+    assert "2 d" not in english and "day" not in english
+    assert "1 h 30 min ouvrées" in french and "48 h ouvrées" in french and "2 j" not in french
 
 
 # Teams and calendars: nothing deleted that cases or clocks still need.

@@ -9,13 +9,15 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from prevenance.cases.choices import GestureStatus
-from prevenance.cases.models import DelegationLimit, Gesture
+from prevenance.cases.choices import CaseStatus, GestureStatus
+from prevenance.cases.models import Case, DelegationLimit, Gesture
 from prevenance.cases.selectors.customer_history import (
     GestureTotals,
+    HiddenCases,
     customer_gesture_totals,
     customer_gestures,
     customer_survey_answers,
+    hidden_customer_cases,
     last_csat_answer,
 )
 from prevenance.cases.services import assign_case, refuse_gesture, request_gesture
@@ -157,3 +159,42 @@ def test_a_gesture_granted_from_the_case_page_shows_at_once_in_the_sidebar_line(
     assert answer.status_code == 200
     # The sidebar comes out of band with the main column.
     assert "Gestures granted in the last 12 months: 2 (total 32.50 EUR)" in answer.content.decode()
+
+
+def test_the_cases_of_other_teams_are_counted_open_and_finished_with_their_teams_names(agent, supervisor, cases, django_assert_num_queries):
+    complaints = TeamFactory(name="Réclamations")
+    billing = TeamFactory(name="Facturation")
+    customer = cases["customer"]
+    cases["hidden"].team.name = "Litiges"
+    cases["hidden"].team.save(update_fields=["name"])
+    open_complaint = assign_case(case=open_email_case("lea@example.com", subject="Meuble rayé").case, team=complaints, actor=supervisor)
+    closed_complaint = assign_case(case=open_email_case("lea@example.com", subject="Ancien litige").case, team=complaints, actor=supervisor)
+    resolved_bill = assign_case(case=open_email_case("lea@example.com", subject="Facture").case, team=billing, actor=supervisor)
+    Case.objects.filter(pk=closed_complaint.pk).update(status=CaseStatus.CLOSED)
+    Case.objects.filter(pk=resolved_bill.pk).update(status=CaseStatus.RESOLVED)
+    Case.objects.filter(pk=cases["second"].pk).update(status=CaseStatus.CLOSED)  # the agent's team's: not counted
+    assign_case(case=open_email_case("paul@example.com").case, team=complaints, actor=supervisor)  # another customer's
+    assert open_complaint.customer_id == customer.pk
+    agent.has_perm("cases.view_case")  # the user's permissions, read once per request
+
+    with django_assert_num_queries(1):
+        hidden = hidden_customer_cases(agent, customer)
+
+    assert hidden == HiddenCases(open=2, finished=2, open_teams=("Litiges", "Réclamations"), finished_teams=("Facturation", "Réclamations"))
+    assert hidden_customer_cases(agent, customer, other_than=open_complaint) == HiddenCases(
+        open=1, finished=2, open_teams=("Litiges",), finished_teams=("Facturation", "Réclamations"),
+    )
+
+
+def test_nothing_is_hidden_from_who_sees_every_case_or_an_assignee_and_no_query_for_who_sees_all(
+    agent, supervisor, marketer, cases, django_assert_num_queries,
+):
+    supervisor.has_perm("cases.view_case")
+    marketer.has_perm("cases.view_case")
+    with django_assert_num_queries(0):
+        assert hidden_customer_cases(supervisor, cases["customer"]) == HiddenCases()
+        assert not hidden_customer_cases(marketer, cases["customer"])  # no case list at all
+    assert hidden_customer_cases(agent, cases["customer"]).open == 1
+    # Assigned to the agent, the other team's case is theirs to open.
+    Case.objects.filter(pk=cases["hidden"].pk).update(assignee=agent)
+    assert hidden_customer_cases(agent, cases["customer"]) == HiddenCases()

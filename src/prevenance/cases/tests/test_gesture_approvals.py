@@ -10,6 +10,7 @@ from prevenance.cases.models import Gesture
 from prevenance.cases.services import ensure_default_limits, request_gesture
 from prevenance.cases.tests.factories import (
     TeamFactory,
+    an_approver_who_leaves,
     gesture_waiting_without_limit,
     open_email_case,
 )
@@ -52,7 +53,7 @@ def test_refusing_needs_a_reason_and_changes_nothing_without_one(client, supervi
     page = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     messages = page.split('<ul class="messages">')[1].split("</ul>")[0]
     assert 'class="message message-error"' in messages
-    assert f"Gesture on case {waiting.case.reference}: " in messages and "reason" in messages.lower()
+    assert f"Gesture on case {waiting.case.reference} not decided: " in messages and "reason" in messages.lower()
     assert f'id="gesture-{waiting.pk}"' in page  # still waiting, still offered
     assert '<ul class="messages">' not in client.get(QUEUE).content.decode()  # said once
     waiting.refresh_from_db()
@@ -71,7 +72,8 @@ def test_an_agent_cannot_open_the_queue_nor_decide(client, agent, waiting):
 
 def test_a_gesture_above_the_supervisors_own_limit_is_not_theirs_to_decide(client, agent, supervisor, waiting):
     case = waiting.case
-    big = request_gesture(case=case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)
+    with an_approver_who_leaves():  # above every limit left: waiting since before the check
+        big = request_gesture(case=case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)
     client.force_login(supervisor)
     assert "Cuisine entière" not in client.get(QUEUE).content.decode()
     assert client.post(decide(big), {"decision": "approve"}).status_code == 404
@@ -80,7 +82,8 @@ def test_a_gesture_above_the_supervisors_own_limit_is_not_theirs_to_decide(clien
 
 
 def test_the_limits_are_written_as_amounts_everywhere_on_the_page(client, agent, supervisor, waiting):
-    request_gesture(case=waiting.case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)
+    with an_approver_who_leaves():  # above every limit left: waiting since before the check
+        request_gesture(case=waiting.case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)
     client.force_login(supervisor)
     page = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     # The supervisor's own limit (2,000 EUR) above the table, and the highest limit in the
@@ -93,7 +96,8 @@ def test_the_menu_counts_the_gestures_waiting_for_the_viewer_in_one_query(client
     from prevenance.cases.selectors import approval_queue_count, gesture_approval_queue  # noqa: PLC0415
 
     case = waiting.case
-    request_gesture(case=case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)  # beyond 2,000
+    with an_approver_who_leaves():  # above every limit left: waiting since before the check
+        request_gesture(case=case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)  # beyond 2,000
     request_gesture(case=case, type="voucher", amount=Decimal("30"), currency="EUR", reason="Bon", actor=agent)  # within 50: granted
     request_gesture(case=case, type="refund", amount=Decimal("60"), currency="EUR", reason="Frais de port", actor=agent)
     gesture_waiting_without_limit(case=open_email_case("autre@example.com").case, amount="70", currency="USD", actor=agent)
@@ -114,7 +118,8 @@ def test_the_menu_counts_the_gestures_waiting_for_the_viewer_in_one_query(client
 def test_the_case_page_links_a_gesture_an_approver_may_not_decide_to_who_can(client, agent, supervisor, waiting):
     # The 120 EUR one the supervisor decides on the case page itself (test_gesture_decide_on_case.py);
     # one above their limit links to its row under "Waiting for someone else".
-    big = request_gesture(case=waiting.case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)
+    with an_approver_who_leaves():  # above every limit left: waiting since before the check
+        big = request_gesture(case=waiting.case, type="refund", amount=Decimal("5000"), currency="EUR", reason="Cuisine entière", actor=agent)
     link = f'href="{QUEUE}#waiting-{big.pk}"'
     case_page = reverse("cases:case", kwargs={"case_id": waiting.case_id})
     client.force_login(supervisor)

@@ -15,7 +15,12 @@ from prevenance.cases.choices import GestureStatus, GestureType
 from prevenance.cases.models import ChannelCost, DelegationLimit, Gesture, TrustThreshold
 from prevenance.cases.services import ensure_default_limits, request_gesture
 from prevenance.cases.services.case_settings import set_trust_threshold, update_priority_settings
-from prevenance.cases.tests.factories import TeamFactory, limits_in, open_email_case
+from prevenance.cases.tests.factories import (
+    TeamFactory,
+    an_approver_who_leaves,
+    limits_in,
+    open_email_case,
+)
 from prevenance.core.choices import Channel
 
 pytestmark = pytest.mark.django_db
@@ -114,16 +119,16 @@ def amount_refusal(agent, typed, currency):
 def test_an_ambiguous_yen_amount_offers_only_the_readings_yen_can_have(agent, limits):
     with translation.override("en"):
         assert amount_refusal(agent, "10.000", "JPY") == (
-            "ambiguous_amount", "“10.000” could be 10000 JPY or 10 JPY: write 10000 or 10.")
-        assert amount_refusal(agent, "1,500", "JPY") == ("ambiguous_amount", "“1,500” could be 1500 JPY, or 1.5, "
-                                                         "which has too many decimals for JPY: write 1500 if you mean 1500 JPY.")
+            "ambiguous_amount", "“10.000” is ambiguous: type 10000 for 10,000 JPY, or 10 for 10 JPY.")
+        # 1.5 JPY cannot be: only the thousands reading is offered.
+        assert amount_refusal(agent, "1,500", "JPY") == ("ambiguous_amount", "“1,500” is ambiguous: type 1500 for 1,500 JPY.")
     assert not Gesture.objects.exists()
 
 
 def test_an_ambiguous_dinar_amount_is_read_both_ways_with_millimes(agent, limits):
     with translation.override("en"):
-        assert amount_refusal(agent, "1.500.000", "TND") == ("ambiguous_amount", "“1.500.000” could be 1500000 TND, "
-                                                             "or a mistyped decimal amount: write 1500000 if you mean 1500000 TND.")
+        assert amount_refusal(agent, "1.500.000", "TND") == (
+            "ambiguous_amount", "“1.500.000” is ambiguous: type 1500000 for 1,500,000.000 TND.")
 
 
 def test_a_zero_before_the_mark_is_decimals_in_every_currency(agent, limits):
@@ -134,8 +139,9 @@ def test_a_zero_before_the_mark_is_decimals_in_every_currency(agent, limits):
 
 
 def test_grouped_thousands_with_a_decimal_mark_after_them_are_read_in_every_currency(agent, limits):
-    assert ask(agent, "1.000,500", "TND").amount == Decimal("1000.500")
-    assert ask(agent, "1,000.125", "TND").amount == Decimal("1000.125")
+    with an_approver_who_leaves("TND"):  # above every limit left: waiting since before the check
+        assert ask(agent, "1.000,500", "TND").amount == Decimal("1000.500")
+        assert ask(agent, "1,000.125", "TND").amount == Decimal("1000.125")
     assert ask(agent, "1.000,00", "JPY").amount == Decimal("1000")  # trailing zeros are no decimals
     assert amount_refusal(agent, "1.000,50", "JPY") == ("currency_decimals", "JPY amounts have no decimals: 1,000.50 JPY.")
 
@@ -148,7 +154,8 @@ def test_a_limit_of_5000_yen_covers_a_4999_yen_gesture(agent, limits):
 def test_a_refusal_writes_the_limit_with_the_currency_decimals(agent, supervisor, limits):
     from prevenance.cases.services import approve_gesture  # noqa: PLC0415
 
-    gesture = ask(agent, "200000", "JPY")
+    with an_approver_who_leaves("JPY"):  # above every limit left: waiting since before the check
+        gesture = ask(agent, "200000", "JPY")
     with pytest.raises(ValidationError) as refused:
         approve_gesture(gesture=gesture, actor=supervisor)
     assert "(100,000 JPY)" in str(refused.value.messages[0])

@@ -22,7 +22,7 @@ from prevenance.cases.services import (
     request_gesture,
 )
 from prevenance.cases.services.gestures import may_decide
-from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.factories import TeamFactory, an_approver_who_leaves, open_email_case
 from prevenance.core.models import AuditEvent
 from prevenance.customers.tests.factories import UserFactory
 
@@ -94,7 +94,8 @@ def test_who_may_not_decide_sees_no_buttons(client, agent, supervisor, waiting):
     # The requester, even a supervisor, cannot decide on their own gesture: the waiting state and the link.
     own = own_waiting(supervisor, waiting.case)
     # Above the supervisor's limit: someone else's to decide.
-    big = request_gesture(case=waiting.case, type="refund", amount="5000", currency="EUR", reason="Cuisine", actor=agent)
+    with an_approver_who_leaves():  # above every limit left: waiting since before the check
+        big = request_gesture(case=waiting.case, type="refund", amount="5000", currency="EUR", reason="Cuisine", actor=agent)
     client.force_login(supervisor)
     page = page_of(client, waiting)
     assert form_of(page, waiting) != ""
@@ -108,8 +109,9 @@ def test_above_the_limit_with_what_the_case_already_got_only_refuse_is_offered(c
     ensure_default_limits()
     case = open_email_case("helene@example.com").case
     first = request_gesture(case=case, type="refund", amount="1500", currency="EUR", reason="Canapé", actor=agent)
-    approve_gesture(gesture=first, actor=UserFactory(username="claire", role="supervisor"))
+    # Both waiting before the first was granted: asked for after it, the second would be refused.
     second = request_gesture(case=case, type="refund", amount="1500", currency="EUR", reason="Encore", actor=agent)
+    approve_gesture(gesture=first, actor=UserFactory(username="claire", role="supervisor"))
     client.force_login(supervisor)
     form = form_of(page_of(client, second), second)
     assert 'value="refuse"' in form and 'value="approve"' not in form
@@ -140,7 +142,7 @@ def test_refusing_from_the_case_page_needs_a_reason(client, supervisor, waiting)
     response = client.post(decide_url(waiting), {"decision": "refuse", "reason": " ", "next": back_here(waiting)})
     assert response["Location"] == back_here(waiting)
     page = page_of(client, waiting)
-    assert f"Gesture on case {waiting.case.reference}: Give a reason." in messages_of(page)
+    assert f"Gesture on case {waiting.case.reference} not decided: Give a reason." in messages_of(page)
     assert form_of(page, waiting) != ""  # still waiting, still offered
     waiting.refresh_from_db()
     assert waiting.status == GestureStatus.REQUESTED
@@ -183,7 +185,7 @@ def test_the_second_supervisor_is_told_it_was_decided_and_nothing_is_decided_twi
     response = second.post(decide_url(waiting), {"decision": "refuse", "reason": "Trop cher", "next": back_here(waiting)})
     assert (response.status_code, response["Location"]) == (302, back_here(waiting))
     page = page_of(second, waiting)
-    assert f"Gesture on case {waiting.case.reference}: This gesture is already granted." in messages_of(page)
+    assert f"Gesture on case {waiting.case.reference} not decided: This gesture is already granted." in messages_of(page)
     waiting.refresh_from_db()
     assert (waiting.status, waiting.decided_by, waiting.decision_reason) == (GestureStatus.GRANTED, supervisor, "")
     assert AuditEvent.objects.filter(kind__in=["gesture.granted", "gesture.refused"]).count() == 1
@@ -208,8 +210,9 @@ def test_the_case_page_reads_the_decisions_in_the_same_queries_however_many_gest
 
     queries()  # the first visit fills caches (session, settings)
     one = queries()
-    for amount in ("60", "70", "5000"):
-        request_gesture(case=waiting.case, type="refund", amount=amount, currency="EUR", reason="Encore", actor=agent)
+    with an_approver_who_leaves():  # the 5,000 above every limit left: waiting since before the check
+        for amount in ("60", "70", "5000"):
+            request_gesture(case=waiting.case, type="refund", amount=amount, currency="EUR", reason="Encore", actor=agent)
     page = page_of(client, waiting)
     assert page.count('id="decide-gesture-') == 3  # the 120, 60 and 70 EUR; the 5,000 is above the limit
     assert queries() == one
@@ -219,12 +222,13 @@ def test_the_buttons_follow_what_the_service_accepts(agent, supervisor, waiting)
     """may_decide says yes exactly where approve_gesture / refuse_gesture would: every case
     above, asked of the rule and then of the services themselves."""
     case = waiting.case
-    gestures = [
-        waiting,
-        own_waiting(supervisor, case),
-        request_gesture(case=case, type="refund", amount="2950", currency="EUR", reason="Avec les 120", actor=agent),
-        request_gesture(case=case, type="refund", amount="5000", currency="EUR", reason="Trop", actor=agent),
-    ]
+    with an_approver_who_leaves():  # the 5,000 above every limit left: waiting since before the check
+        gestures = [
+            waiting,
+            own_waiting(supervisor, case),
+            request_gesture(case=case, type="refund", amount="2950", currency="EUR", reason="Avec les 120", actor=agent),
+            request_gesture(case=case, type="refund", amount="5000", currency="EUR", reason="Trop", actor=agent),
+        ]
     limits, granted = delegation_limits(supervisor), granted_on_case(case.pk)
     said = {(g.pk, granting): may_decide(g, supervisor, granting=granting, limits=limits, granted=granted)
             for g in gestures for granting in (True, False)}

@@ -10,7 +10,11 @@ from django.utils import translation
 from prevenance.cases.models import DelegationLimit
 from prevenance.cases.selectors import gestures_beyond_my_limit
 from prevenance.cases.services import approve_gesture, request_gesture
-from prevenance.cases.tests.factories import gesture_waiting_without_limit, open_email_case
+from prevenance.cases.tests.factories import (
+    an_approver_who_leaves,
+    gesture_waiting_without_limit,
+    open_email_case,
+)
 from prevenance.customers.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +77,8 @@ def test_the_approvers_whose_limit_covers_the_cases_total_are_named_in_reading_o
 
 def test_nobody_is_named_when_no_other_approvers_limit_covers_it(agent, junior):
     approver("sophie", "Sophie", "Bernard", role="supervisor")
-    big = ask(agent, "2500")
+    with an_approver_who_leaves():  # above every limit left: waiting since before the check
+        big = ask(agent, "2500")
     pounds = gesture_waiting_without_limit(actor=agent, amount="60", currency="GBP")
     waiting = {item.gesture: (item.deciders, item.decider_exists) for item in gestures_beyond_my_limit(junior)}
     assert waiting == {big: ((), False), pounds: ((), False)}
@@ -117,9 +122,10 @@ def test_the_names_take_the_same_queries_however_many_gestures_and_approvers(age
         lead.groups.add(team_leads)
         DelegationLimit.objects.create(user=lead, currency="EUR", max_amount=Decimal("1500"))
         approver(f"other{number}", limit="300")
-    for amount in ["200", "900", "1600", "2500"]:
-        ask(agent, amount)
-        ask(agent, amount, currency="GBP")
+    with an_approver_who_leaves("EUR", "GBP"):  # the 2,500 above every limit left: waiting since before the check
+        for amount in ["200", "900", "1600", "2500"]:
+            ask(agent, amount)
+            ask(agent, amount, currency="GBP")
     with django_assert_num_queries(5):
         waiting = gestures_beyond_my_limit(junior)
     assert len(waiting) == 9

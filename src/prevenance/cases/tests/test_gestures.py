@@ -30,6 +30,7 @@ from prevenance.cases.services import (
 )
 from prevenance.cases.services import gestures as gesture_services
 from prevenance.cases.tests.factories import (
+    an_approver_who_leaves,
     gesture_waiting_without_limit,
     limits_in,
     open_email_case,
@@ -168,12 +169,12 @@ def test_nobody_approves_their_own_request(supervisor):
 
 
 def test_approval_needs_a_limit_that_covers_the_amount(agent, supervisor, admin_user):
+    DelegationLimit.objects.create(user=admin_user, currency="EUR", max_amount=Decimal("5000"))
     gesture = ask(agent, "3000")
     with pytest.raises(ValidationError) as refused:
         approve_gesture(gesture=gesture, actor=supervisor)
     assert refused.value.message_dict == {"actor": ["Your delegation limit (2,000.00 EUR) does not cover this gesture."]}
     assert gesture_approval_queue(supervisor).count() == 0
-    DelegationLimit.objects.create(user=admin_user, currency="EUR", max_amount=Decimal("5000"))
     assert list(gesture_approval_queue(admin_user)) == [gesture]
     assert approve_gesture(gesture=gesture, actor=admin_user).status == GestureStatus.GRANTED
 
@@ -277,7 +278,8 @@ def test_a_granted_gesture_cannot_be_cancelled(agent):
 def test_the_queue_lists_what_the_user_may_decide_oldest_first(agent, supervisor):
     first = ask(agent, "60")
     second = ask(agent, "1999.99")
-    ask(agent, "2500")  # above the supervisor's limit
+    with an_approver_who_leaves():  # above every limit left: waiting since before the check
+        ask(agent, "2500")  # above the supervisor's limit
     gesture_waiting_without_limit(actor=agent, amount="60", currency="GBP")  # no limit in that currency (any more)
     ask(agent, "10")  # granted at once
     refuse_gesture(gesture=ask(agent, "70"), actor=supervisor, reason="non")
@@ -288,7 +290,8 @@ def test_the_queue_lists_what_the_user_may_decide_oldest_first(agent, supervisor
 def test_gestures_nobody_may_decide_on_are_shown_with_the_reason(client, agent, supervisor):
     # Above every limit, in a currency without any, or the only approver's own: they must not
     # wait where nobody looks.
-    big = ask(agent, "2500")
+    with an_approver_who_leaves():  # above every limit left: waiting since before the check
+        big = ask(agent, "2500")
     pounds = gesture_waiting_without_limit(actor=agent, amount="60", currency="GBP")
     mine = ask(supervisor, "2100")
     decidable = ask(agent, "60")
@@ -451,18 +454,22 @@ def refusal(agent, typed, currency="EUR"):
 
 def test_an_ambiguous_amount_is_refused_with_both_readings_of_what_was_typed(agent):
     # The refusal once gave "write 1500 or 1500.00 (or 1,50 for one euro fifty)" whatever was
-    # typed, with a decimal comma on an English page: the agent is shown what they typed, read both ways.
+    # typed, with a decimal comma on an English page: the agent is shown what they typed, read both
+    # ways, as what to type (no thousands mark) for which amount (written as the pages write it).
     with translation.override("en"):
         assert refusal(agent, "1,500") == (
-            "ambiguous_amount", "“1,500” could be 1500 EUR or 1.50 EUR: write 1500 or 1.50.")
-        assert refusal(agent, "12.345") == ("ambiguous_amount", "“12.345” could be 12345 EUR, or 12.345, which "
-                                            "has too many decimals for EUR: write 12345 if you mean 12345 EUR.")
-        assert refusal(agent, "2.000.000") == ("ambiguous_amount", "“2.000.000” could be 2000000 EUR, or a "
-                                               "mistyped decimal amount: write 2000000 if you mean 2000000 EUR.")
+            "ambiguous_amount", "“1,500” is ambiguous: type 1500 for 1,500.00 EUR, or 1.50 for 1.50 EUR.")
+        # 12.345 EUR cannot be: only the thousands reading is offered.
+        assert refusal(agent, "12.345") == ("ambiguous_amount", "“12.345” is ambiguous: type 12345 for 12,345.00 EUR.")
+        assert refusal(agent, "2.000.000") == ("ambiguous_amount", "“2.000.000” is ambiguous: type 2000000 for 2,000,000.00 EUR.")
     with translation.override("fr"):
+        # It once read « peut être 12345 EUR, ou 12,345 … pour dire 12345 EUR »: the amounts are now
+        # grouped as the pages group them (the French wording is the translators', in the .po).
+        code, message = refusal(agent, "12.345")
+        assert code == "ambiguous_amount" and "12\u00a0345,00 EUR" in message and "12345 EUR" not in message
         code, message = refusal(agent, "1.500")
-        assert code == "ambiguous_amount" and "1500 EUR" in message and "1,50 EUR" in message  # a French decimal comma
-        assert "1.50 EUR" not in message and "one euro" not in message
+        assert code == "ambiguous_amount" and "1\u00a0500,00 EUR" in message and "1,50 EUR" in message  # a French decimal comma
+        assert "1.50 " not in message  # no English decimal point to type
     assert Gesture.objects.count() == 0
 
 

@@ -3,7 +3,11 @@
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from prevenance.cases.mail import MailAddress, ParseProblem, parse_message
+from prevenance.cases.mail.quotes import split_reply_html, split_reply_text
+from prevenance.cases.mail.sanitize import html_to_text
 
 CORPUS = Path(__file__).parent / "mail_corpus"
 PARIS_WINTER = timezone(timedelta(hours=1))
@@ -26,7 +30,7 @@ def test_every_corpus_file_has_its_own_test():
     # Given the corpus folder, when its files are listed, then each one is named in a test below.
     names = sorted(path.name for path in CORPUS.glob("*.eml"))
     source = Path(__file__).read_text()
-    assert len(names) == 24
+    assert len(names) == 29
     assert [name for name in names if f'"{name}"' not in source] == []
 
 
@@ -343,3 +347,39 @@ def test_programs_among_attachments_are_extracted_for_the_intake_to_judge():
     assert message.attachments[2].content.startswith(b"MZ")
     assert [a.address for a in message.cc] == ["sophie.lefevre@laposte.net", "litiges@boutique-lumiere.fr"]
     assert message.parse_errors == ()
+
+
+# HTML replies from the usual clients: the history is found by the markup each client writes
+# (kept through sanitising) and folded in the thread; `new_text` cuts it from the text part.
+@pytest.mark.parametrize(
+    ("name", "new", "header", "quoted"),
+    [
+        ("25_reply_fr_gmail_html.eml", "Bonjour,\n\nJe n'ai toujours rien reçu sur mon compte.\n\nJosé",
+         "Le mar. 1 déc. 2026 à 08:45, Service client <service-client@maison-prevenance.example> a écrit\xa0:",
+         "Merci pour votre message, nous vérifions votre remboursement."),
+        ("26_reply_en_gmail_html.eml", "Thanks, the tracking link works now.\n\nJane",
+         "On Tue, Dec 1, 2026 at 9:30 AM Customer service <service-client@maison-prevenance.example> wrote:",
+         "Your lamp left our warehouse yesterday."),
+        ("27_reply_fr_outlook_web.eml", "Bonjour,\nVoici la photo du colis abîmé.\nClaire",
+         "De\xa0: Service client <service-client@maison-prevenance.example>",
+         "Bonjour Madame Martin, pouvez-vous nous envoyer une photo ?"),
+        ("28_reply_en_apple_mail.eml", "Received it, thank you!\n\nTom",
+         "> On 1 Dec 2026, at 11:02, Customer service <service-client@maison-prevenance.example> wrote:",
+         "Hello Tom, your refund of 45 EUR was sent today."),
+        ("29_reply_fr_thunderbird.eml", "Merci, la facture est correcte.\n\nPaul",
+         "Le 01/12/2026 à 13:02, Service client a écrit\xa0:",
+         "Voici votre facture corrigée."),
+    ],
+)
+def test_html_replies_of_the_usual_clients_split_where_their_history_starts(name, new, header, quoted):
+    message = parse(name)
+
+    assert message.new_text == new
+    shown, history = split_reply_html(message.html)
+    assert html_to_text(shown).split() == new.split()  # the same words (the HTML's blocks may space them apart)
+    history_lines = html_to_text(history).split("\n")
+    assert history_lines[0] == header
+    assert quoted in html_to_text(history)
+    assert shown + history == message.html  # cut, nothing removed
+    assert split_reply_text(message.text)[0] == new
+    assert_clean(message)

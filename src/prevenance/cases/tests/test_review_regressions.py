@@ -8,7 +8,7 @@ from django.urls import reverse
 from prevenance.cases.choices import TemplatePurpose
 from prevenance.cases.models import Case, ReplyTemplate
 from prevenance.cases.services import assign_case
-from prevenance.cases.tests.factories import TeamFactory, open_email_case
+from prevenance.cases.tests.factories import TeamFactory, an_approver_who_leaves, open_email_case
 from prevenance.core.refill import refill_derived_columns
 from prevenance.core.text import search_key
 from prevenance.customers.models import Customer
@@ -124,6 +124,7 @@ def test_the_approvals_badge_counts_the_queue(client, agent, supervisor):
     ensure_default_limits()
     team = TeamFactory(members=[agent, supervisor])
     case = assign_case(case=open_email_case("g@example.com").case, team=team, actor=supervisor)
-    for amount in ("120", "400", "5000"):
-        request_gesture(case=case, type="refund", amount=amount, currency="EUR", reason="x", actor=agent)
+    with an_approver_who_leaves():  # the 5,000 above every limit left: waiting since before the check
+        for amount in ("120", "400", "5000"):
+            request_gesture(case=case, type="refund", amount=amount, currency="EUR", reason="x", actor=agent)
     assert approval_queue_count(supervisor) == gesture_approval_queue(supervisor).count()

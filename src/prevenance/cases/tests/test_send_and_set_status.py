@@ -12,6 +12,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, GestureStatus, MessageKind
 from prevenance.cases.models import Case, Message, SatisfactionSurvey, SLAPolicy
@@ -26,6 +27,8 @@ from prevenance.cases.services import (
     reply_and_set_status,
     request_gesture,
 )
+from prevenance.cases.services.outbound import send_due_emails
+from prevenance.cases.services.surveys import send_due_surveys, survey_delay
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent
@@ -43,7 +46,7 @@ RESOLVE_BUTTON = 'name="then_status" value="resolved"'
 
 @pytest.fixture(autouse=True)
 def surveys_and_policy(settings):
-    """Surveys go out at resolution; an SLA policy gives every case a clock that waits can pause."""
+    """Surveys go out after resolution; an SLA policy gives every case a clock that waits can pause."""
     settings.DEFAULT_FROM_EMAIL = "care@prevenance.test"
     settings.PREVENANCE_BASE_URL = "https://care.example.com"
     ensure_default_templates()
@@ -77,17 +80,25 @@ def events_of(receiver, case) -> list[tuple[str, dict, bool]]:
 def test_send_and_set_status_does_what_a_reply_then_a_status_change_do(agent, supervisor, team, receiver, committed, status):
     # Given two new cases, one answered then moved by hand, the other in one go
     apart, together = new_case(team, supervisor, "camille@example.com"), new_case(team, supervisor, "paul@example.com")
+    with committed():
+        send_due_emails()  # their acknowledgements
     receiver.calls.clear()
     mail.outbox.clear()
     with committed():
         add_reply(case=apart, author=agent, body="Pouvez-vous nous envoyer une photo du colis ?")
     with committed():
         change_status(case=apart, status=status, actor=agent)
+    assert len(mail.outbox) == 1  # the reply: the survey waits for its delay
+    with committed():
+        send_due_surveys(now=timezone.now() + survey_delay())
     apart_mail = [message.subject for message in mail.outbox]
     mail.outbox.clear()
     # When
     with committed():
         message = reply_and_set_status(case=together, author=agent, status=status, body="Pouvez-vous nous envoyer une photo du colis ?")
+    assert len(mail.outbox) == 1
+    with committed():
+        send_due_surveys(now=timezone.now() + survey_delay())
     # Then: the same case, the same audit rows, webhooks and emails
     for row in (apart, together, message):
         row.refresh_from_db()
@@ -234,7 +245,8 @@ def test_resolving_while_a_gesture_waits_asks_first_naming_it(client, agent, sup
     case = new_case(team, supervisor)
     client.force_login(agent)
     html = page_of(client, case)
-    assert "hx-confirm" not in html.split('id="status-actions"')[1].split("</div>")[0]
+    # Close always asks (test_case_page_close_merge_split); the others ask nothing while no gesture waits.
+    assert "hx-confirm" not in html.split('id="status-actions"')[1].split('id="close-case"')[0]
     assert "data-confirm=" not in html.split('id="reply-actions"')[1].split("</div>")[0]
     gesture = request_gesture(case=case, type="refund", amount="120", currency="EUR", reason="Colis perdu", actor=agent)
     assert gesture.status == GestureStatus.REQUESTED  # above the agent's 50 EUR

@@ -51,7 +51,7 @@ def root():
 
 def _form(**fields) -> dict:
     return {"name": "P", "active": "on", "case_type": "", "priority": "", "customer_tier": "",
-            "first_response_target": "04:00:00", "resolution_target": "2 00:00:00", "calendar": "",
+            "first_response_target": "04:00:00", "resolution_target": "48 h", "calendar": "",
             "near_breach_percent": "80", **fields}
 
 

@@ -19,9 +19,12 @@ from prevenance.cases.services import (
     change_status,
     ensure_default_templates,
     open_case,
+    reply_and_set_status,
     send_survey,
 )
-from prevenance.cases.services.surveys import ANSWER_WINDOW, QUIET_PERIOD
+from prevenance.cases.services.outbound import deliver, send_due_emails
+from prevenance.cases.services.surveys import ANSWER_WINDOW, QUIET_PERIOD, send_due_surveys
+from prevenance.cases.services.threads import merge_cases
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.choices import Channel
 from prevenance.core.models import AuditEvent
@@ -41,10 +44,14 @@ def defaults(db, settings):
 
 
 def resolved_case(agent, email="claire@example.com", *, team=None, channel=Channel.EMAIL, **kwargs) -> Case:
+    """A case resolved, and its survey sent as the sweep sends it once due (send_survey; the
+    delay and the order of sending have their own tests below)."""
     team = team or TeamFactory(members=[agent])
     case = open_email_case(email, channel=channel, hints={"first_name": "Claire"}, **kwargs).case
     assign_case(case=case, assignee=agent, team=team, actor=agent)
-    return change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    case = change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    send_survey(case=case)
+    return case
 
 
 def survey_of(case) -> SatisfactionSurvey:
@@ -151,6 +158,201 @@ def test_an_english_customer_gets_the_survey_in_english(agent):
             "1 – Very dissatisfied: https://care.example.com/cases/survey/") in invitation.body_text
     assert "5 – Very satisfied: https://care.example.com/cases/survey/" in invitation.body_text
     assert "One click" not in invitation.body_text
+
+
+# --- sending after the delay --------------------------------------------------------------------
+
+MINUTE = dt.timedelta(minutes=1)
+
+
+@pytest.fixture
+def sweep(django_capture_on_commit_callbacks):
+    """The outbox's periodic task (tasks.send_due_emails) as it runs at `now`: the surveys due,
+    then the emails due, each task run when its transaction commits (eager in the tests)."""
+    def run(now):
+        with django_capture_on_commit_callbacks(execute=True):
+            surveys = send_due_surveys(now=now)
+        with django_capture_on_commit_callbacks(execute=True):
+            send_due_emails(now=now)
+        return surveys
+    return run
+
+
+def invitations(case) -> list[Message]:
+    return list(Message.objects.filter(case=case, automatic_purpose="survey"))
+
+
+def survey_mails() -> list:
+    return [sent for sent in mail.outbox if "/cases/survey/" in sent.body]
+
+
+def resolve(agent, email="claire@example.com", **kwargs) -> Case:
+    case = open_email_case(email, hints={"first_name": "Claire"}, **kwargs).case
+    assign_case(case=case, assignee=agent, team=TeamFactory(members=[agent]), actor=agent)
+    return change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+
+
+@pytest.mark.django_db
+def test_the_survey_is_sent_by_the_sweep_after_the_delay_not_at_resolution(agent, settings, sweep):
+    settings.PREVENANCE_SURVEY_DELAY_MINUTES = 60
+    case = resolve(agent)
+    survey = survey_of(case)
+    # Resolved: the survey waits, nothing is sent, and its link leads nowhere yet
+    assert (survey.sent_at, survey.due_at) == (None, case.resolved_at + 60 * MINUTE)
+    assert (survey.agent, survey.language) == (agent, "fr")
+    assert invitations(case) == []
+    assert Client().get(f"/cases/survey/{survey.token}/?csat=5").status_code == 404
+    with pytest.raises(ValidationError) as refused:
+        answer_survey(token=survey.token, csat=5)
+    assert refused.value.message_dict == {"survey": ["This survey is closed."]}
+    # A minute before it is due: still nothing (the acknowledgement goes, the survey does not)
+    assert sweep(case.resolved_at + 59 * MINUTE) == 0
+    assert mail.outbox and survey_mails() == [] and invitations(case) == []
+    # Due: sent once, its link works
+    assert sweep(case.resolved_at + 60 * MINUTE) == 1
+    assert sweep(case.resolved_at + 61 * MINUTE) == 0
+    survey.refresh_from_db()
+    assert (survey.sent_at, survey.due_at) == (case.resolved_at + 60 * MINUTE, None)
+    [invitation] = invitations(case)
+    assert invitation.sent_at is not None and invitation.created_at == survey.sent_at
+    [sent] = survey_mails()
+    assert f"/cases/survey/{survey.token}/?csat=4" in sent.body
+    assert Client().get(f"/cases/survey/{survey.token}/?csat=4").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_case_reopened_before_the_delay_gets_no_survey_until_its_next_resolution(agent, settings, sweep):
+    settings.PREVENANCE_SURVEY_DELAY_MINUTES = 60
+    case = resolve(agent)
+    first_due = survey_of(case).due_at
+    # The customer writes back: "still broken" reopens the case before the survey is due
+    add_inbound_message(case=case, body="En fait non, toujours cassé.", sender_address="claire@example.com")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    assert sweep(first_due + MINUTE) == 0
+    assert survey_mails() == [] and invitations(case) == []
+    assert not SatisfactionSurvey.objects.filter(case=case).exists()
+    skipped = AuditEvent.objects.filter(kind="case.survey_skipped", subject_id=str(case.pk)).values_list("payload", flat=True)
+    assert list(skipped) == [{"reason": "reopened"}]
+    # Resolved again: one survey, due the delay after this resolution, sent once
+    case = change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    assert survey_of(case).due_at == case.resolved_at + 60 * MINUTE
+    assert sweep(case.resolved_at + 60 * MINUTE) == 1
+    assert sweep(case.resolved_at + 120 * MINUTE) == 0
+    assert len(survey_mails()) == 1 and len(invitations(case)) == 1
+
+
+@pytest.mark.django_db
+def test_reopened_and_resolved_again_within_the_delay_the_one_survey_waits_from_the_last_resolution(agent, settings, sweep):
+    settings.PREVENANCE_SURVEY_DELAY_MINUTES = 60
+    case = resolve(agent)
+    token = survey_of(case).token
+    change_status(case=case, status=CaseStatus.OPEN, actor=agent)
+    SatisfactionSurvey.objects.filter(case=case).update(due_at=timezone.now() - 30 * MINUTE)  # the first resolution, earlier
+    case = change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    survey = survey_of(case)  # one row, the same link
+    assert (survey.token, survey.due_at) == (token, case.resolved_at + 60 * MINUTE)
+    assert sweep(case.resolved_at + 59 * MINUTE) == 0
+    assert sweep(case.resolved_at + 60 * MINUTE) == 1
+    assert len(survey_mails()) == 1
+
+
+@pytest.mark.django_db
+def test_a_case_merged_before_the_delay_gets_no_survey(agent, settings, sweep):
+    settings.PREVENANCE_SURVEY_DELAY_MINUTES = 60
+    case = resolve(agent)
+    survivor = open_email_case("claire@example.com", subject="Colis abîmé, suite").case
+    merge_cases(survivor=survivor, loser=case, actor=agent)
+    assert sweep(timezone.now() + 61 * MINUTE) == 0
+    assert survey_mails() == [] and not SatisfactionSurvey.objects.exists()
+    skipped = AuditEvent.objects.filter(kind="case.survey_skipped", subject_id=str(case.pk)).values_list("payload", flat=True)
+    assert list(skipped) == [{"reason": "merged"}]
+
+
+@pytest.mark.django_db
+def test_a_customer_who_withdraws_consent_before_the_delay_is_not_asked(agent, settings, sweep):
+    settings.PREVENANCE_SURVEY_DELAY_MINUTES = 60
+    case = resolve(agent)
+    sweep(timezone.now())  # the acknowledgement
+    withdraw_consent(customer=case.customer, purpose=ConsentPurpose.SURVEYS, channel=Channel.EMAIL,
+                     method=ConsentMethod.UNSUBSCRIBE_LINK)
+    assert sweep(case.resolved_at + 61 * MINUTE) == 0
+    assert survey_mails() == [] and not SatisfactionSurvey.objects.exists()
+    assert list(AuditEvent.objects.filter(kind="case.survey_skipped").values_list("payload", flat=True)) == [{"reason": "declined"}]
+
+
+@pytest.mark.django_db
+def test_send_and_resolve_delivers_the_reply_before_the_survey(agent, settings, sweep, django_capture_on_commit_callbacks):
+    settings.PREVENANCE_SURVEY_DELAY_MINUTES = 60
+    case = resolve(agent)
+    change_status(case=case, status=CaseStatus.OPEN, actor=agent)
+    SatisfactionSurvey.objects.all().delete()
+    sweep(timezone.now())  # the acknowledgement
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = reply_and_set_status(case=case, author=agent, status=CaseStatus.RESOLVED, body="Un nouveau colis part demain.")
+    # At resolution: the reply alone
+    assert [sent.subject for sent in mail.outbox] == [f"Re: [{case.reference}] Colis abîmé"]
+    case.refresh_from_db()
+    assert sweep(case.resolved_at + 60 * MINUTE) == 1
+    assert [sent.subject for sent in mail.outbox] == [
+        f"Re: [{case.reference}] Colis abîmé", f"[{case.reference}] Votre avis sur le traitement de votre demande"]
+    reply.refresh_from_db()
+    assert reply.sent_at < survey_of(case).sent_at
+
+
+@pytest.mark.django_db
+def test_with_no_delay_the_survey_follows_the_reply_once_the_reply_has_gone(agent, settings, sweep, django_capture_on_commit_callbacks):
+    settings.PREVENANCE_SURVEY_DELAY_MINUTES = 0
+    case = open_email_case("claire@example.com", hints={"first_name": "Claire"}).case
+    assign_case(case=case, assignee=agent, team=TeamFactory(members=[agent]), actor=agent)
+    sweep(timezone.now())  # the acknowledgement
+    mail.outbox.clear()
+    # The reply's task has not run yet (a busy worker, or two tasks racing): it is still in the outbox
+    with django_capture_on_commit_callbacks(execute=False):
+        reply = reply_and_set_status(case=case, author=agent, status=CaseStatus.RESOLVED, body="Un nouveau colis part demain.")
+    now = timezone.now()
+    assert survey_of(case).due_at <= now
+    assert send_due_surveys(now=now) == 0  # due, but the reply has not been handed to the backend
+    assert mail.outbox == [] and invitations(case) == []
+    # The reply goes (its task runs), then the next sweep sends the survey, after it
+    assert deliver(message_id=reply.pk) is True
+    assert sweep(now) == 1
+    assert [sent.subject for sent in mail.outbox] == [
+        f"Re: [{case.reference}] Colis abîmé", f"[{case.reference}] Votre avis sur le traitement de votre demande"]
+
+
+@pytest.mark.django_db
+def test_a_reply_due_again_after_a_failed_attempt_holds_the_survey_back(agent, settings, sweep, django_capture_on_commit_callbacks):
+    settings.PREVENANCE_SURVEY_DELAY_MINUTES = 0
+    case = open_email_case("claire@example.com").case
+    sweep(timezone.now())  # the acknowledgement
+    with django_capture_on_commit_callbacks(execute=False):
+        reply = reply_and_set_status(case=case, author=agent, status=CaseStatus.RESOLVED, body="C'est réglé.")
+    retry_at = timezone.now() + 5 * MINUTE
+    Message.objects.filter(pk=reply.pk).update(delivery_due_at=retry_at, delivery_attempts=1, send_error="451 Try again later")
+    assert sweep(retry_at - MINUTE) == 0
+    assert survey_mails() == []
+    assert sweep(retry_at) == 0  # this sweep sends the reply...
+    assert sweep(retry_at) == 1  # ... and the next the survey
+    assert [sent.subject.startswith("Re:") for sent in mail.outbox[-2:]] == [True, False]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_send_each_survey_once(settings):
+    settings.PREVENANCE_SURVEY_DELAY_MINUTES = 0
+    settings.DEFAULT_FROM_EMAIL = "care@prevenance.test"
+    ensure_default_templates()
+    agent = UserFactory(username="agent", role="agent")
+    cases = [resolve(agent, f"client{n}@example.com") for n in range(4)]
+    send_due_emails()  # the acknowledgements (their tasks run at commit here)
+    mail.outbox.clear()
+    counts, errors = run_concurrently(send_due_surveys, send_due_surveys)
+    assert errors == []
+    assert sum(counts) == 4
+    assert sorted(address for sent in mail.outbox for address in sent.to) == [f"client{n}@example.com" for n in range(4)]
+    assert [len(invitations(case)) for case in cases] == [1, 1, 1, 1]
+    assert not SatisfactionSurvey.objects.filter(sent_at=None).exists()
 
 
 # --- answering -----------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ class TestSubmission:
 
         thanks = client.get(response["Location"])
         assert thanks.status_code == 200
-        assert f"<strong>{case.reference}</strong>" in thanks.content.decode()
+        assert f'<strong class="nowrap">{case.reference}</strong>' in thanks.content.decode()
 
     def test_a_known_customer_writing_again_gets_the_case_on_their_record(self, client):
         known = CustomerFactory(first_name="Inès", last_name="Moreau")

@@ -9,9 +9,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from prevenance.cases.forms import AgentEntryForm
+from prevenance.cases.selectors.customer_history import last_visible_cases
 from prevenance.cases.services.agent_entry import record_agent_contact
 from prevenance.cases.views.out_of_sight import RECORDED, out_of_sight
-from prevenance.customers.selectors import access_customer, search_customers
+from prevenance.customers.selectors import access_customer, load_contact_details, search_customers
 
 SEARCH_LIMIT = 10
 
@@ -37,8 +38,19 @@ def _choices(results: list, chosen) -> list:
     return results
 
 
+def _described(user, customers: list) -> list:
+    """The customers offered, each with what tells namesakes apart: their email, their phone and
+    their newest case the agent may see (`last_case`). Two queries however many are offered."""
+    load_contact_details(customers)
+    last = last_visible_cases(user, customers)
+    for customer in customers:
+        customer.last_case = last.get(customer.pk)
+    return customers
+
+
 def _page(request, form, *, query="", chosen=None, status=200):
-    context = {"form": form, "query": query, "results": _choices(_results(request.user, query), chosen), "chosen": chosen}
+    results = _described(request.user, _choices(_results(request.user, query), chosen))
+    context = {"form": form, "query": query, "results": results, "chosen": chosen}
     return render(request, "cases/agent_entry.html", context, status=status)
 
 
@@ -84,5 +96,5 @@ def agent_entry(request):
 def agent_entry_customers(request):
     """The search results as a fragment (HTMX, as the agent types)."""
     query = request.GET.get("q", "")
-    context = {"query": query, "results": _results(request.user, query), "chosen": None}
+    context = {"query": query, "results": _described(request.user, _results(request.user, query)), "chosen": None}
     return render(request, "cases/agent_entry_customers.html", context)

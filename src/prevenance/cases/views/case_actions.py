@@ -172,9 +172,10 @@ def case_route(request, case_id: int):
 def case_labels(request, case_id: int):
     case = access_case(request.user, case_id, perm="cases.change_case")
     form = LabelsForm(request.POST, current_root_cause_id=case.root_cause_id)
+    renames = "subject" in request.POST  # a page rendered before the form had the field leaves it
     return _run(request, case, form, "labels_form", lambda data: classify_case(
-        case=case, type=data["type"], language=data["language"], channel=data["channel"], tags=list(data["tags"]),
-        root_cause=data["root_cause"], actor=request.user), "labels")
+        case=case, subject=data["subject"] if renames else None, type=data["type"], language=data["language"],
+        channel=data["channel"], tags=list(data["tags"]), root_cause=data["root_cause"], actor=request.user), "labels")
 
 
 @login_required

@@ -14,6 +14,7 @@ from prevenance.cases.selectors.assignees import agents, assignee_choices
 from prevenance.cases.selectors.gestures import gesture_currencies, preselected_gesture_currency
 from prevenance.cases.selectors.root_causes import root_cause_choices
 from prevenance.cases.services.common import MAX_ADDRESSES
+from prevenance.cases.services.updates import SUBJECT_MAX_LENGTH
 from prevenance.core.choices import Channel
 from prevenance.core.forms import ServiceErrorsMixin
 from prevenance.customers.choices import Language
@@ -70,6 +71,9 @@ class AssigneeChoices(BaseChoiceIterator):
 
 
 class LabelsForm(ServiceErrorsMixin, forms.Form):
+    # Not required here: a case that came without one keeps saving its tags; change_case_subject
+    # refuses emptying a subject, and one longer than the column.
+    subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX_LENGTH, required=False, strip=True)
     type = forms.ChoiceField(label=_("Type"), choices=CaseType.choices)
     language = forms.ChoiceField(label=_("Language to write in"), choices=Language.choices)
     # Not shown for an email case, which keeps its channel (change_case_channel); empty: unchanged.
@@ -105,7 +109,9 @@ class RootCauseChoices(BaseChoiceIterator):
 
 class MergeForm(ServiceErrorsMixin, forms.Form):
     loser = forms.CharField(label=_("Reference of the case to merge into this one"), max_length=20,
-                            widget=forms.TextInput(attrs={"placeholder": "C-2026-000123 · 123"}))
+                            # The customer's other cases to pick from (the page's <datalist>), or any typed.
+                            widget=forms.TextInput(attrs={"placeholder": "C-2026-000123 · 123", "list": "merge-candidates",
+                                                          "autocomplete": "off"}))
 
 
 class GestureForm(ServiceErrorsMixin, SubmittedOnceForm):

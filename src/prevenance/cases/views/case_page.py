@@ -7,7 +7,7 @@ The actions (POSTs) are in case_actions.py; each re-renders the main column thro
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from prevenance.cases import downloads
@@ -24,6 +24,8 @@ from prevenance.cases.selectors.case_page import (
     case_gestures,
     customer_open_cases,
     customer_sender_addresses,
+    merge_candidates,
+    merge_record,
     reply_templates_for,
 )
 from prevenance.cases.selectors.customer_history import customer_gesture_totals, last_csat_answer
@@ -75,6 +77,12 @@ STATUS_ACTIONS = {
     CaseStatus.CLOSED: pgettext_lazy("case status action", "Close"),
 }
 REOPEN = pgettext_lazy("case status action", "Reopen")  # resolved → open
+# Asked by Close, whatever the status: nothing leaves closed (workflow.TRANSITIONS), so one
+# stray click would end the conversation for good. Closing straight from new or open stays
+# allowed (spam, a duplicate), only asked.
+CLOSE_QUESTION = gettext_lazy(
+    "Close this case for good? No reply can be sent on it any more, and the customer's next message will open a new case."
+)
 
 
 def _status_choices(case) -> list[tuple[str, str]]:
@@ -135,7 +143,7 @@ def _mark_decisions(user, case, gestures) -> list:
 
 def _forms(case, user, given: dict) -> dict:
     templates = reply_templates_for(case)
-    initial_labels = {"type": case.type, "language": case_language(case), "channel": case.channel, "tags": list(case.tags.all()), "root_cause": case.root_cause_id}
+    initial_labels = {"subject": case.subject, "type": case.type, "language": case_language(case), "channel": case.channel, "tags": list(case.tags.all()), "root_cause": case.root_cause_id}
     forms = {
         "reply_form": ReplyForm(templates=templates),
         "note_form": NoteForm(),
@@ -176,11 +184,20 @@ def _signature(case, user):
     return signature
 
 
+def _merge_candidates(user, case) -> list:
+    """The cases the merge box offers, read only when it is shown (merge_candidates)."""
+    if case.status == CaseStatus.CLOSED or not user.has_perm("cases.merge_case"):
+        return []
+    return merge_candidates(user, case)
+
+
 def case_context(request, case, **given) -> dict:
     user = request.user
     return {
         "case": case,
-        "clock": sla_times([case]).get(case.pk),
+        # A merged case's clock stopped with it: its matter is timed on the case it went to.
+        "clock": None if case.merged_into_id else sla_times([case]).get(case.pk),
+        "close_question": CLOSE_QUESTION,
         # The language replies are written in (the case's, else the customer's): the template
         # picker lists that language's templates first.
         "reply_language": case_language(case),
@@ -200,13 +217,19 @@ def case_context(request, case, **given) -> dict:
         # A gesture on a merged case goes to its survivor (request_gesture): that case's delegation.
         "limits": remaining_delegation(user, live_case_id(case.pk) if case.merged_into_id else case.pk),
         "side": _sidebar(user, case),
-        # The survivor's reference only for someone who may open it.
         # The tone guidance of the signature the reply will carry, above the reply box (issue item 8).
         "signature": _signature(case, user),
         # Who the next reply goes to, read as the sending addresses it; add_reply signs email replies only.
         "recipients": (recipients := reply_recipients(case)),
         "signed_by_email": recipients.channel == Channel.EMAIL,
+        # The survivor's reference only for someone who may open it.
         "merged_into": visible_cases(user).filter(pk=case.merged_into_id).first() if case.merged_into_id else None,
+        # Who merged it, when (the banner of a merged case).
+        "merge_record": merge_record(case),
+        # The case it was split from, named and linked for someone who may open it.
+        "split_from": visible_cases(user).filter(pk=case.split_from_id).only("pk", "reference").first() if case.split_from_id else None,
+        # The customer's other cases the merge box offers to pick from (typing stays possible).
+        "merge_candidates": _merge_candidates(user, case),
         **_forms(case, user, given),
     }
 

@@ -72,7 +72,8 @@ def decide(request, gesture_id: int):
     # the page, naming the case.
     for errors in form.errors.values():
         for error in errors:
-            messages.error(request, _("Gesture on case %(reference)s: %(error)s") % {"reference": reference, "error": error})
+            # Worded as the success messages ("Gesture on case C-… granted."), in French too.
+            messages.error(request, _("Gesture on case %(reference)s not decided: %(error)s") % {"reference": reference, "error": error})
     return redirect(_back_to(request))
 
 

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from prevenance.core.text import search_key
-from prevenance.customers.normalize import guess_identity_kind, normalize_identity
+from prevenance.customers.normalize import display_phone, guess_identity_kind, normalize_identity
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,23 @@ def test_guesses_what_a_search_is():
 def test_search_key_folds_case_accents_and_spaces():
     assert search_key("  Éloïse   D'ARC ") == "eloise d'arc"
     assert search_key(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("+33199000006", "01 99 00 00 06"),  # the installation's region (France in the tests): national
+        ("+442079460958", "+44 20 7946 0958"),  # another country: international, with its code
+        ("0612", "0612"),  # no valid number: as it is
+        ("", ""),
+    ],
+)
+def test_shows_a_stored_phone_number_as_people_read_it(settings, stored, shown):
+    settings.PREVENANCE_PHONE_REGION = "FR"
+    assert display_phone(stored) == shown
+
+
+def test_a_number_of_the_configured_region_is_shown_in_that_regions_form(settings):
+    settings.PREVENANCE_PHONE_REGION = "GB"
+    assert display_phone("+442079460958") == "020 7946 0958"
+    assert display_phone("+33199000006") == "+33 1 99 00 00 06"

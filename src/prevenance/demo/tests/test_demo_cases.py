@@ -59,6 +59,11 @@ def test_demo_cases_are_acknowledged_answered_and_surveyed(demo_cases):
     # emails were marked sent (to fictional people, by the dummy backend), none left queued
     assert not Message.objects.filter(kind=MessageKind.OUTBOUND, channel="email", sent_at__isnull=True).exists()
     assert SatisfactionSurvey.objects.filter(case__status=CaseStatus.RESOLVED).exists()
+    # each survey was sent, its invitation in the case's thread after the closing reply
+    assert not SatisfactionSurvey.objects.filter(due_at__isnull=False).exists()
+    for survey in SatisfactionSurvey.objects.all():
+        invitation = Message.objects.get(case=survey.case_id, automatic_purpose="survey")
+        assert invitation.created_at >= survey.case.resolved_at
 
 
 def test_demo_gestures_and_survey_answers_look_like_a_live_service(transactional_db):

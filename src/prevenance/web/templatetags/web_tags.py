@@ -6,8 +6,9 @@ from django.utils.html import format_html
 
 from prevenance.core.formats import date_as_written, format_percent
 from prevenance.core.validation import is_row_id
-from prevenance.customers.choices import ConsentState
+from prevenance.customers.choices import ConsentState, IdentityKind
 from prevenance.customers.normalize import display_email as email_for_reading
+from prevenance.customers.normalize import display_phone as phone_for_reading
 from prevenance.interactions.display import localized_summary
 
 register = template.Library()
@@ -65,6 +66,34 @@ def display_email(value) -> str:
     """An address, or what is shown by one (a nameless customer, a From header), with its
     `xn--` domain in Unicode as people read it: `clàire@exämple.com` (customers/normalize.py)."""
     return email_for_reading("" if value is None else str(value))
+
+
+@register.filter
+def display_phone(value) -> str:
+    """A phone number stored in E.164 as people read it: `01 99 00 00 06` for a number of the
+    installation's region, `+44 20 7946 0958` for another (customers/normalize.py)."""
+    return phone_for_reading("" if value is None else str(value))
+
+
+@register.filter
+def identity_kind(kind) -> str:
+    """An identity kind's label in the reader's language ("Email", « E-mail »); an unknown one as it is."""
+    try:
+        return IdentityKind(kind).label
+    except ValueError:
+        return "" if kind is None else str(kind)
+
+
+@register.filter
+def identity_value(value, kind) -> str:
+    """A normalised identity value as people read it: a phone number as display_phone writes it,
+    an address with its Unicode domain; other kinds as they are stored."""
+    value = "" if value is None else str(value)
+    if kind == IdentityKind.PHONE:
+        return phone_for_reading(value)
+    if kind == IdentityKind.EMAIL:
+        return email_for_reading(value)
+    return value
 
 
 @register.filter

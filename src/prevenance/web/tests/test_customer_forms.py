@@ -184,7 +184,25 @@ class TestMergeAndConflicts:
 
         assert reverse("web:customer_merge", args=[conflict.customer_a_id, conflict.customer_b_id]) in body
         assert reverse("web:conflict_dismiss", args=[conflict.pk]) in body
-        assert "email: lea@example.com" in body
+        assert '<span class="identity-kind">Email</span> <span class="identity-value">lea@example.com</span>' in body
+        assert "email:" not in body
+
+    def test_queue_names_the_identities_in_the_readers_language_and_phones_as_people_read_them(self, login, supervisor, conflict):
+        conflict.identities = [{"kind": "email", "value": "lea@xn--exmple-cua.com"}, {"kind": "phone", "value": "+33199000034"},
+                               {"kind": "phone", "value": "+442079460958"}, {"kind": "loyalty_card", "value": "MP00115225"}]
+        conflict.save(update_fields=["identities"])
+        client = login(supervisor)
+
+        english = client.get(reverse("web:conflicts"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+        assert '<span class="identity-kind">Phone</span> <span class="identity-value">01 99 00 00 34</span>' in english
+        assert '<span class="identity-value">+44 20 7946 0958</span>' in english  # another country's: international
+        assert '<span class="identity-value">lea@exämple.com</span>' in english
+        assert '<span class="identity-kind">Loyalty card</span> <span class="identity-value">MP00115225</span>' in english
+        assert "+33199000034" not in english and "phone:" not in english
+        french = client.get(reverse("web:conflicts"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+        assert '<span class="identity-kind">Téléphone</span> <span class="identity-value">01 99 00 00 34</span>' in french
+        assert '<span class="identity-kind">E-mail</span>' in french
 
     def test_merge_screen_shows_both_records_side_by_side(self, login, supervisor, conflict):
         client = login(supervisor)

@@ -48,6 +48,7 @@ def test_the_360_page_shows_the_gestures_and_answers_with_amounts_as_the_languag
     assert "Commercial gestures" in english and "Satisfaction" in english
     assert "Gestures granted in the last 12 months: 2 (total 50.00 EUR)" in english
     assert "1 waiting for approval" in english
+    assert "No gesture you can see for this customer." not in english
     assert voucher.voucher_code in english and cases["mine"].reference in english
     assert "Remboursement complet" in english and "300.00 EUR" in english
     assert "(total 50,00 EUR)" in french and "300,00 EUR" in french
@@ -62,6 +63,7 @@ def test_the_360_page_leaves_out_the_gestures_and_answers_of_cases_the_agent_may
     for_supervisor = page(client, supervisor, cases["customer"])
 
     assert "No gesture you can see for this customer." in for_agent
+    assert "No gesture granted in the last 12 months." not in for_agent  # one sentence, not two
     assert "No survey answer you can see for this customer." in for_agent
     for words in ("Geste de l’autre équipe", "Commentaire de l’autre équipe", "500.00", "1/5"):
         assert words not in for_agent

@@ -10,7 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from prevenance.cases.selectors.case_page import customer_cases
-from prevenance.cases.selectors.customer_history import customer_gestures, customer_survey_answers
+from prevenance.cases.selectors.customer_history import (
+    customer_gestures,
+    customer_survey_answers,
+    hidden_customer_cases,
+)
 from prevenance.core.choices import Channel
 from prevenance.core.htmx import render_page_or_fragment
 from prevenance.core.pagination import InvalidCursor
@@ -80,6 +84,9 @@ def _detail_context(request, customer, *, consent_form=None) -> dict:
         context["timeline"] = customer_timeline(customer, viewer=request.user, limit=TIMELINE_PAGE)
     if user.has_perm("cases.view_case"):
         context["cases"] = customer_cases(user, customer, limit=CASES_SHOWN)
+        # How many of the customer's cases are another team's: the list (and the timeline, which
+        # leaves out their messages) is not the whole story.
+        context["hidden_cases"] = hidden_customer_cases(user, customer)
         # Answers about the cases the reader sees, as the cases' messages are.
         context["answers"] = customer_survey_answers(user, customer)
     if user.has_perm("cases.view_gesture"):
