@@ -17,6 +17,7 @@ from prevenance.cases.services import (
     refuse_gesture,
     request_gesture,
 )
+from prevenance.cases.services.saved_views import save_view
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.customers.tests.factories import UserFactory
 
@@ -58,6 +59,25 @@ def test_the_dashboard_the_inbox_and_a_case_with_gestures_fit_a_phone(live_serve
         # The columns out of sight are announced: the table scrolls inside its card.
         expect(page.locator(".scroll-hint")).to_be_visible()
         assert page.evaluate("document.querySelector('.table-scroll').scrollWidth > document.querySelector('.table-scroll').clientWidth")
+
+
+def test_a_saved_view_with_a_long_name_keeps_the_inbox_within_a_phone(live_server, monkeypatch):
+    """A view's name is the user's: its tab, the panels' titles and the delete button that repeat
+    it wrap inside the screen, a word longer than the screen included (the page scrolled sideways)."""
+    from playwright.sync_api import expect  # noqa: PLC0415 - only when Chromium is there
+
+    boss = UserFactory(username="claire", first_name="Claire", last_name="Morel", role="supervisor")
+    open_email_case("lea.bernard@example.fr", subject="Canapé taché")
+    save_view(user=boss, name="Réclamations urgentes des clients VIP en attente de remboursement", filters={"priority": ["high"]}, shared=True)
+    long_word = save_view(user=boss, name="Rembourserimmédiatementtouslesclientsmécontents", filters={"channel": ["email"]})
+
+    with chromium_page(monkeypatch, width=390, height=844) as page:
+        log_in(page, live_server, f"/cases/?view=saved-{long_word.pk}&channel=phone", "claire")
+        expect(page.locator(".tab[aria-current=page]")).to_contain_text("Rembourserimmédiatement")
+        page.evaluate("document.querySelectorAll('details.save-view').forEach(details => details.open = true)")
+        expect(page.locator(".edit-view .btn-danger")).to_be_visible()
+        assert page.evaluate(PAGE_WIDTH) <= page.evaluate(SCREEN_WIDTH) == 390
+        screenshot(page, "inbox-phone-long-view-name-en.png")
 
 
 def test_the_menu_holds_on_one_line_and_the_inbox_search_shows_its_hint_on_a_laptop(live_server, monkeypatch):

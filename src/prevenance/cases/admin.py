@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from prevenance.cases import (
+    admin_blocked_senders,  # noqa: F401 - registers the senders blocked as spam
     admin_calendars,  # noqa: F401 - adds the recalculation of the open cases' due times to the calendars' page
     admin_settings,  # noqa: F401 - registers the case settings and trust thresholds
     admin_templates,  # noqa: F401 - registers templates, signatures, surveys

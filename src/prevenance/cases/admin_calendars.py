@@ -26,8 +26,8 @@ def cases_a_change_reaches(calendar: BusinessCalendar, days: tuple[dt.date, dt.d
     """The open cases on `calendar` (sla.cases_on_calendar) whose due times a change to its open
     time on the local `days` (the first and the last; None: every day) can move: those whose
     clocks were started by the end of the last day (at the case's creation: a recalculation counts
-    from there) and have a due time still running (the first response not given yet, the
-    resolution) on or after the start of the first. Any other case's clocks ran and run on days
+    from there) and have a due time still running (the first response not given yet, the reply
+    awaited by a reopened case, the resolution) on or after the start of the first. Any other case's clocks ran and run on days
     the change left alone."""
     cases = sla_services.cases_on_calendar(calendar)
     if days is None:
@@ -35,7 +35,8 @@ def cases_a_change_reaches(calendar: BusinessCalendar, days: tuple[dt.date, dt.d
     zone = ZoneInfo(calendar.time_zone)
     start, end = (dt.datetime.combine(day, dt.time.min, tzinfo=zone) for day in (days[0], days[1] + dt.timedelta(days=1)))
     return cases.filter(Q(created_at__lt=end) & (
-        Q(first_response_at__isnull=True, first_response_due_at__gte=start) | Q(resolution_due_at__gte=start)))
+        Q(first_response_at__isnull=True, first_response_due_at__gte=start) | Q(next_reply_due_at__gte=start)
+        | Q(resolution_due_at__gte=start)))
 
 
 class CalendarAdmin(BusinessCalendarAdmin):

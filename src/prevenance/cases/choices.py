@@ -66,6 +66,8 @@ class CaseAuditKind(models.TextChoices):
     SUBJECT_CHANGED = "case.subject_changed", _("Case subject changed")
     COPIES_CHANGED = "case.copies_changed", _("People in copy of a case changed")
     SLA_POLICY_CHANGED = "sla_policy.changed", _("SLA policy created, changed or deleted")
+    MARKED_SPAM = "case.marked_spam", _("Case marked as spam")
+    NOT_SPAM = "case.not_spam", _("Case marked as not spam")
 
 
 class GestureType(models.TextChoices):
@@ -99,6 +101,8 @@ class SLAEventKind(models.TextChoices):
     FIRST_RESPONSE_BREACHED = "first_response_breached", _("First response overdue")
     RESOLUTION_NEAR = "resolution_near", _("Resolution due soon")
     RESOLUTION_BREACHED = "resolution_breached", _("Resolution overdue")
+    NEXT_REPLY_NEAR = "next_reply_near", _("Next reply due soon")
+    NEXT_REPLY_BREACHED = "next_reply_breached", _("Next reply overdue")
 
 
 class RoutingMethod(models.TextChoices):
@@ -148,6 +152,9 @@ class SuspensionReason(models.TextChoices):
     NO_SENDER = "no_sender", _("No readable sender address")
     INVALID_SENDER = "invalid_sender", _("Sender address not usable")
     HONEYPOT = "honeypot", _("Anti-robot field filled in")
+    # The sender's address is on the blocked list (a case of theirs was marked as spam:
+    # cases/services/spam.py): kept here rather than dropped, in case the block was a mistake.
+    SENDER_BLOCKED = "sender_blocked", _("Sender blocked as spam")
 
 
 class SuspendedStatus(models.TextChoices):
@@ -159,3 +166,10 @@ class SuspendedStatus(models.TextChoices):
 class SuspendedAuditKind(models.TextChoices):
     RECOVERED = "suspended.recovered", _("Suspended message recovered into a case")
     DISCARDED = "suspended.discarded", _("Suspended message discarded")
+
+
+class BlockedSenderAuditKind(models.TextChoices):
+    """Audit kinds of the blocked senders list (cases/services/spam.py)."""
+
+    BLOCKED = "blocked_sender.blocked", _("Sender address blocked as spam")
+    UNBLOCKED = "blocked_sender.unblocked", _("Sender address unblocked")

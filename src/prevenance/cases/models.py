@@ -287,6 +287,10 @@ class Case(TimeStampedModel):
     # done" count the cases first resolved in the period, reopened since or not.
     first_resolved_at = models.DateTimeField(_("first resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Closed as spam ("Mark as spam", cases/services/spam.py): closed, its sender blocked, and
+    # out of every inbox view and of the dashboard's figures. "Not spam" reopens it and clears
+    # this. db_default: the bench builders load cases with their own column lists.
+    spam = models.BooleanField(_("spam"), default=False, db_default=False)
     last_customer_message_at = models.DateTimeField(_("last customer message at"), null=True, blank=True)
     # SLA (cases/sla.py, cases/services/sla.py): due times are set when the case opens, in UTC.
     sla_policy = models.ForeignKey(
@@ -299,6 +303,12 @@ class Case(TimeStampedModel):
     # Set when a reopening restarts the first-response clock of a case never answered; empty,
     # that clock runs from `created_at` (recalculate_due_times reads it).
     first_response_clock_started_at = models.DateTimeField(_("first-response clock started at"), null=True, blank=True)
+    # The reply clock (Zendesk's "next reply time"): a customer's message that reopens a case
+    # already answered waits for an answer again, due on the first-response target from the
+    # reopening. Set while it runs, emptied by the agent's next reply; first_response_at and
+    # first_response_due_at stay the first response's (the dashboard measures that one).
+    next_reply_due_at = models.DateTimeField(_("next reply due at"), null=True, blank=True)
+    next_reply_clock_started_at = models.DateTimeField(_("reply clock started at"), null=True, blank=True)
     # The agent-entry form submission that opened it (cases/services/submissions.py): the same
     # POST sent twice finds this case instead of opening a second one. NULL for every other intake.
     submission_id = models.UUIDField(_("form submission"), null=True, blank=True, editable=False)
@@ -364,6 +374,16 @@ class Case(TimeStampedModel):
                 fields=["team", "status", "first_response_due_at", "id"], condition=Q(first_response_at__isnull=True),
                 name="case_team_awaiting_first_idx",
             ),
+            # The same on the reply clock: only the few reopened cases waiting for an answer, so
+            # opening or answering a case writes neither index.
+            models.Index(
+                fields=["status", "next_reply_due_at", "id"], condition=Q(next_reply_due_at__isnull=False),
+                name="case_awaiting_reply_idx",
+            ),
+            models.Index(
+                fields=["team", "status", "next_reply_due_at", "id"], condition=Q(next_reply_due_at__isnull=False),
+                name="case_team_awaiting_reply_idx",
+            ),
             # The dashboard's periods.
             models.Index(fields=["created_at"], name="case_created_idx"),
             # Partial: the periods' range conditions imply NOT NULL, so it still serves them; left
@@ -377,6 +397,9 @@ class Case(TimeStampedModel):
             # foreign keys' ON DELETE checks) implies "not null" and uses them.
             *(models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=f"case_{name}_idx")
               for name in ("root_cause", "order", "merged_into", "reopened_from", "split_from", "routing_rule")),
+            # The few spam cases, for the dashboard's contacts that leave them out: no case
+            # opened writes it.
+            models.Index(fields=["id"], condition=Q(spam=True), name="case_spam_idx"),
         ]
 
     def __str__(self) -> str:
@@ -1325,3 +1348,30 @@ class SuspendedDiscardJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason or '*'}/{self.channel or '*'} ≤ {self.up_to_id}"
+
+
+class BlockedSender(models.Model):
+    """An email address whose messages are kept aside (SuspensionReason.SENDER_BLOCKED) instead
+    of opening a case, threading or being acknowledged: blocked by "Mark as spam" on a case
+    (cases/services/spam.py), unblocked by "Not spam", from the admin, or when a person recovers
+    one of its suspended messages and asks so. See docs/cases.md, "Spam and blocked senders"."""
+
+    # Normalised as identities are (customers.normalize.normalize_email: trimmed, lower case, an
+    # IDN domain in A-labels), so that the unique index is case-insensitive and the intake's
+    # lookup by the normalised From address is one index probe.
+    address = models.CharField(_("address"), max_length=254, unique=True)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("blocked by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    blocked_at = models.DateTimeField(_("blocked at"), default=timezone.now)
+    from_case = models.ForeignKey(
+        Case, verbose_name=_("from case"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("blocked sender")
+        verbose_name_plural = _("blocked senders")
+        ordering = ["-blocked_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.address

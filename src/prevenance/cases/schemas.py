@@ -88,6 +88,8 @@ class CaseOut(Schema):
     channel: str
     subject: str
     status: str
+    # Closed as spam ("Mark as spam" on the case page): its sender is blocked (docs/cases.md).
+    spam: bool
     priority: str
     priority_score: int
     priority_reasons: list[dict[str, Any]]
@@ -107,6 +109,8 @@ class CaseOut(Schema):
     resolved_at: datetime | None
     closed_at: datetime | None
     first_response_due_at: datetime | None
+    # The reply clock of a reopened case awaiting an answer again; null when none runs.
+    next_reply_due_at: datetime | None
     resolution_due_at: datetime | None
 
     @staticmethod

@@ -143,13 +143,17 @@ def is_near(spec: CalendarSpec, *, now: datetime, due: datetime, target: timedel
 def pending_events(case, policy, spec: CalendarSpec, now: datetime) -> list[tuple[str, datetime]]:
     """The SLA events a case has reached at `now` (kind, due time), before de-duplication.
 
-    The first response counts until the first reply; the resolution until the case is
-    resolved, and not while its clock is paused (waiting for the customer)."""
+    The first response counts until the first reply; the reply clock of a reopened case (on
+    the first-response target) until the next reply, neither paused while waiting for the
+    customer; the resolution until the case is resolved, and not while its clock is paused."""
     found = []
     clocks = []
     if case.first_response_at is None and case.first_response_due_at is not None:
         clocks.append((case.first_response_due_at, policy.first_response_target,
                        SLAEventKind.FIRST_RESPONSE_BREACHED, SLAEventKind.FIRST_RESPONSE_NEAR))
+    if case.next_reply_due_at is not None:
+        clocks.append((case.next_reply_due_at, policy.first_response_target,
+                       SLAEventKind.NEXT_REPLY_BREACHED, SLAEventKind.NEXT_REPLY_NEAR))
     if case.sla_paused_at is None and case.resolution_due_at is not None:
         clocks.append((case.resolution_due_at, policy.resolution_target,
                        SLAEventKind.RESOLUTION_BREACHED, SLAEventKind.RESOLUTION_NEAR))
@@ -163,10 +167,11 @@ def pending_events(case, policy, spec: CalendarSpec, now: datetime) -> list[tupl
 
 @dataclass(frozen=True)
 class TimeLeft:
-    """The SLA clock an agent should watch: the first response until it is given, then the
-    resolution. `left` is business time, negative once overdue; a paused clock does not run."""
+    """The SLA clock an agent should watch: the first response until it is given, the next
+    reply while a reopened case waits for one (running_clock), then the resolution. `left` is
+    business time, negative once overdue; a paused clock does not run."""
 
-    clock: str  # "first_response" or "resolution"
+    clock: str  # "first_response", "next_reply" or "resolution"
     due_at: datetime
     left: timedelta
     target: timedelta
@@ -190,18 +195,28 @@ class TimeLeft:
         return "breached" if self.breached else ("near" if self.near else "")
 
 
+def running_clock(case, policy) -> tuple[str, datetime, timedelta, datetime | None] | None:
+    """The clock an agent should watch, as (name, due time, target, paused at): the first
+    response while it is awaited, else the next reply while a reopened case awaits one (both
+    never pause), else the resolution; None when no due time is set."""
+    if case.first_response_at is None and case.first_response_due_at is not None:
+        return "first_response", case.first_response_due_at, policy.first_response_target, None
+    if case.next_reply_due_at is not None:
+        return "next_reply", case.next_reply_due_at, policy.first_response_target, None
+    if case.resolution_due_at is not None:
+        return "resolution", case.resolution_due_at, policy.resolution_target, case.sla_paused_at
+    return None
+
+
 def sla_time_left(case, now: datetime, spec: CalendarSpec | None = None) -> TimeLeft | None:
-    """Time left on the case's earliest running SLA clock at `now`, None when no clock runs
-    (no policy, answered and resolved, or closed). Pass `spec` when looping over many cases."""
+    """Time left on the case's running SLA clock at `now` (running_clock), None when no clock
+    runs (no policy, answered and resolved, or closed). Pass `spec` when looping over many cases."""
     policy = case.sla_policy
     if policy is None or case.resolved_at is not None or case.closed_at is not None:
         return None
-    if case.first_response_at is None and case.first_response_due_at is not None:
-        clock, due, target, paused_at = "first_response", case.first_response_due_at, policy.first_response_target, None
-    elif case.resolution_due_at is not None:
-        clock, due, target, paused_at = "resolution", case.resolution_due_at, policy.resolution_target, case.sla_paused_at
-    else:
+    if (running := running_clock(case, policy)) is None:
         return None
+    clock, due, target, paused_at = running
     spec = usable(spec) if spec is not None else spec_for(case, policy)
     moment = paused_at or now  # a paused clock stays where it stopped
     left = business_time_between(spec, moment, due) if moment < due else -business_time_between(spec, due, moment)

@@ -18,6 +18,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.CLOSED: frozenset(),
 }
 
+# Every status some case may be moved to: what a list of many cases offers (the inbox's bulk
+# bar), where each case is then checked on its own (check_transition).
+TARGETS = frozenset().union(*TRANSITIONS.values())
+
 # Statuses in which the case still waits for someone in the company to act.
 ACTIVE = frozenset({S.NEW, S.OPEN, S.PENDING_CUSTOMER, S.PENDING_INTERNAL})
 

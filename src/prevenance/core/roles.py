@@ -79,6 +79,9 @@ _SUPERVISOR = _AGENT | {
     "cases.view_satisfactionsurvey",
     # Inbound messages kept aside (no usable sender, anti-robot field): recovered into a case or discarded.
     *(f"cases.{action}_suspendedmessage" for action in ("view", "change", "delete")),
+    # Senders blocked as spam (an agent blocks one by "Mark as spam"): seen and unblocked in the admin.
+    "cases.view_blockedsender",
+    "cases.delete_blockedsender",
 }
 _MARKETING = {
     "customers.view_customer",

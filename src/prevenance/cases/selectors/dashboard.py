@@ -1,7 +1,8 @@
 """The supervisor dashboard's figures (docs/dashboard.md gives each definition and why).
 
 Every figure starts from `visible_cases(user)`, leaves merged cases out (a merged case is a
-duplicate of its survivor, counting it would count one request twice), and is computed by
+duplicate of its survivor, counting it would count one request twice) and cases closed as spam
+(nobody's request: services/spam.py), and is computed by
 the database: counts and sums are one aggregate query per panel, percentiles a count plus
 one numbered sort that returns two rows; the number of queries never depends on the data.
 """
@@ -170,10 +171,10 @@ class Dashboard:
 
 
 def dashboard_scope(user, period: Period) -> QuerySet[Case]:
-    """The cases the dashboard counts: visible to the user, not merged away, in the filters."""
+    """The cases the dashboard counts: visible to the user, not merged away, not spam, in the filters."""
     if not getattr(user, "is_authenticated", False) or not user.has_perm(VIEW_DASHBOARD):
         raise PermissionDenied
-    cases = visible_cases(user).filter(merged_into__isnull=True)
+    cases = visible_cases(user).filter(merged_into__isnull=True, spam=False)
     if period.team is not None:
         cases = cases.filter(team=period.team)
     if period.channel:
@@ -392,6 +393,8 @@ def contacts_by_channel(user, cases: QuerySet[Case], period: Period) -> Contacts
         # An out-of-office reply or a bounce is no contact: nobody asked anything.
         .exclude(pk__in=Message.objects.filter(automatic__gt="", interaction__isnull=False).values("interaction_id"))
         .exclude(external_id__startswith=AUTOMATIC_TIMELINE_PREFIX)
+        # Nor a spammer's messages (on the few cases closed as spam: case_spam_idx).
+        .exclude(ref_type="cases.case", ref_id__in=Case.objects.filter(spam=True).annotate(ref=Cast("pk", CharField())).values("ref"))
     )
     if period.channel:
         interactions = interactions.filter(channel=period.channel)

@@ -38,6 +38,7 @@ from prevenance.cases.services.routing import (
 )
 from prevenance.cases.services.saved_views import delete_view, save_view, update_view
 from prevenance.cases.services.sla import recalculate_due_times
+from prevenance.cases.services.spam import block_sender, mark_as_spam, mark_not_spam, unblock_sender
 from prevenance.cases.services.surveys import answer_survey, send_survey
 from prevenance.cases.services.templates import (
     apply_signature,
@@ -110,6 +111,10 @@ __all__ = [
     "record_agent_contact",
     "submit_contact_form",
     "recalculate_due_times",
+    "block_sender",
+    "mark_as_spam",
+    "mark_not_spam",
+    "unblock_sender",
     "refresh_priority_scores",
     "route_again",
     "set_availability",

@@ -41,6 +41,7 @@ from prevenance.cases.mail.problems import (
     ParseProblem,
 )
 from prevenance.cases.models import Attachment, Case, Message, SuspendedMessage
+from prevenance.cases.selectors.blocked_senders import is_blocked_sender
 from prevenance.cases.selectors.kept_settings import kept_settings, pinned_settings
 from prevenance.cases.services.bounces import (
     BounceEffect,
@@ -105,7 +106,8 @@ class Outcome:
     # No case found: on the known sender's timeline only, or a consent confirmation's proven bounce on its recipient's
     AUTOMATIC_ON_TIMELINE = "automatic_on_timeline"
     AUTOMATIC_IGNORED = "automatic_ignored"  # no case, unknown sender: nothing stored, nobody to tell
-    # No readable or no usable From address: kept aside for a person (suspension.py), not a case.
+    # No readable or no usable From address, or a blocked sender: kept aside for a person
+    # (suspension.py), not a case, and not acknowledged.
     SUSPENDED = "suspended"
 
 
@@ -468,7 +470,9 @@ def ingest_email(
     A message that would open a case but has no readable or no usable From address is kept
     aside (Outcome.SUSPENDED, suspension.keep_email) for a person, who recovers it
     (suspended.recover_suspended) by giving `sender`, the address to take instead of From,
-    and `received_at`, when it first came.
+    and `received_at`, when it first came. So is any message (but an auto-reply or a bounce)
+    from a sender blocked as spam (services/spam.py), before threading, and unacknowledged;
+    a person who gives `sender` has decided: the block does not apply then.
     """
     if not raw or raw.isspace():  # not strip(): that copies the whole message
         raise ValidationError(_("The message is empty: there is nothing to take in."), code="empty_message")
@@ -479,7 +483,8 @@ def ingest_email(
     base = {"message_id": parsed.message_id, "automatic": _automatic_kind(parsed), "problems": parsed.parse_errors}
     if (again := _stored_result(parsed, base, stored)) is not None:
         return again
-    options = {"received_at": received_at or (message_date(parsed) if keep_date else None), "acknowledge": acknowledge}
+    options = {"received_at": received_at or (message_date(parsed) if keep_date else None), "acknowledge": acknowledge,
+               "check_blocked": not sender}
     # A concurrent delivery may commit first under this Message-ID (the intake then finds it,
     # or its INSERT fails): the same message, whose copy is the stored one, or another message
     # reusing the id, and this one is taken in again under its own id.
@@ -600,19 +605,33 @@ def _own_message_id(parsed: ParsedMessage, raw: bytes) -> tuple[ParsedMessage, M
     return renamed, stored_message(renamed.message_id)
 
 
+def _blocked(parsed: ParsedMessage) -> bool:
+    """A person's message (auto-replies and bounces never open a case nor get an answer) from
+    a sender blocked as spam: one index probe, the intake's only statement for it."""
+    return not (parsed.is_auto_reply or parsed.is_bounce) and parsed.from_ is not None and is_blocked_sender(parsed.from_.address)
+
+
+def _keep_aside(raw: bytes, parsed: ParsedMessage, base: dict, reason: str, mailbox: str, received_at: datetime | None) -> IntakeResult:
+    kept = keep_email(raw=raw, parsed=parsed, reason=reason, sender=_sender_as_given(parsed, raw), mailbox=mailbox,
+                      body=_body(parsed), received_at=received_at)
+    if kept.status == SuspendedStatus.RECOVERED:  # delivered again after a person took it in
+        return IntakeResult(outcome=Outcome.DUPLICATE, case=kept.case, **base)
+    return IntakeResult(outcome=Outcome.SUSPENDED, suspended=kept, reason=reason, **base)
+
+
 def _ingest(
     raw: bytes, parsed: ParsedMessage, base: dict, envelope: str, *, received_at: datetime | None, acknowledge: bool,
+    check_blocked: bool = True,
 ) -> IntakeResult:
+    if check_blocked and _blocked(parsed):
+        # Neither threaded nor a case opened: no acknowledgement goes back to the address.
+        return _keep_aside(raw, parsed, base, SuspensionReason.SENDER_BLOCKED, _mailbox(parsed, envelope)[0], received_at)
     case, how, refused, sender_customer_id = _thread(parsed)
     mailbox, team_id = _mailbox(parsed, envelope)
     if parsed.is_auto_reply or parsed.is_bounce:
         return _automatic(parsed, case, how, base, raw, mailbox, received_at)
     if (case is None or case.customer_id is None) and (reason := _unusable_sender(parsed)):
-        kept = keep_email(raw=raw, parsed=parsed, reason=reason, sender=_sender_as_given(parsed, raw), mailbox=mailbox,
-                          body=_body(parsed), received_at=received_at)
-        if kept.status == SuspendedStatus.RECOVERED:  # delivered again after a person took it in
-            return IntakeResult(outcome=Outcome.DUPLICATE, case=kept.case, **base)
-        return IntakeResult(outcome=Outcome.SUSPENDED, suspended=kept, reason=reason, **base)
+        return _keep_aside(raw, parsed, base, reason, mailbox, received_at)
     attachments, problems = _attachment_plan(parsed)
     if refused:
         # Kept on the message, not only in the result: an agent sees why it opened a new case.

@@ -25,7 +25,12 @@ from prevenance.cases.services.common import (
     refuse_closed,
 )
 from prevenance.cases.services.outbound import queue_delivery, reaches_customer
-from prevenance.cases.services.sla import pause_clock, restart_resolution_clock, resume_clock
+from prevenance.cases.services.sla import (
+    pause_clock,
+    restart_resolution_clock,
+    resume_clock,
+    stop_reply_clock,
+)
 from prevenance.cases.services.submissions import (
     clean_submission_id,
     earlier_submission,
@@ -71,7 +76,8 @@ def add_reply(
     *, case: Case, author, body: str, body_html: str = "", channel: str | None = None, sign: bool = True, files: Sequence = (),
     submission_id: uuid.UUID | str | None = None, language: str | None = None,
 ) -> Message:
-    """An answer to the customer: on their timeline too; the first one stamps first_response_at.
+    """An answer to the customer: on their timeline too; the first one stamps first_response_at,
+    and any one stops the reply clock of a reopened case (services/sla.py).
 
     Answering a new case opens it. An email reply is sent after commit (outbound.queue_delivery),
     with the team's (else the brand's) signature added unless `sign` is False (templates.sign_reply),
@@ -111,6 +117,7 @@ def add_reply(
         if locked.first_response_at is None:
             locked.first_response_at = now
             changed.append("first_response_at")
+        changed += stop_reply_clock(locked)
         opened = locked.status == CaseStatus.NEW
         if opened:
             locked.status = CaseStatus.OPEN

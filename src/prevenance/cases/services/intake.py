@@ -345,7 +345,8 @@ def _note_customer_reply(case: Case, now: datetime, fields: Mapping[str, Any]) -
         changed.append("cc_addresses")
     if case.status == CaseStatus.RESOLVED:
         case.status, case.resolved_at, case.reopen_count = CaseStatus.OPEN, None, case.reopen_count + 1
-        changed += ["status", "resolved_at", "reopen_count", *restart_resolution_clock(case, now)]
+        # The customer wrote again: an answered case waits for the next reply (services/sla.py).
+        changed += ["status", "resolved_at", "reopen_count", *restart_resolution_clock(case, now, by_customer=True)]
     elif case.status == CaseStatus.PENDING_CUSTOMER:
         case.status = CaseStatus.OPEN
         changed += ["status", *resume_clock(case, now)]

@@ -126,7 +126,7 @@ def _active_batches(batch_size: int, *, for_rescore: bool = False) -> Iterable[l
     score them again, the customer's VIP mark and the case's first message)."""
     fields = [
         "pk", "type", "channel", "created_at", "priority", "priority_score", "priority_reasons", "resolved_at",
-        "closed_at", "first_response_at", "first_response_due_at", "resolution_due_at", "sla_paused_at",
+        "closed_at", "first_response_at", "first_response_due_at", "next_reply_due_at", "resolution_due_at", "sla_paused_at",
         "sla_policy", "team", "reference",
     ]
     cases = Case.objects.filter(status__in=ACTIVE, merged_into__isnull=True).select_related("sla_policy__calendar", "team__calendar")

@@ -1,5 +1,5 @@
-"""SLA writes: due times when a case opens or reopens, the clock paused while waiting for the
-customer, due times recalculated when a policy or a calendar changes, and the periodic breach check that
+"""SLA writes: due times when a case opens or reopens, the reply clock of a reopened case and
+the reply that stops it, the clock paused while waiting for the customer, due times recalculated when a policy or a calendar changes, and the periodic breach check that
 escalates once per case and kind (docs/cases.md)."""
 
 import copy
@@ -43,13 +43,15 @@ from prevenance.core.roles import SUPERVISOR
 
 logger = logging.getLogger(__name__)
 
-BREACHES = frozenset({SLAEventKind.FIRST_RESPONSE_BREACHED, SLAEventKind.RESOLUTION_BREACHED})
+BREACHES = frozenset({SLAEventKind.FIRST_RESPONSE_BREACHED, SLAEventKind.NEXT_REPLY_BREACHED, SLAEventKind.RESOLUTION_BREACHED})
 
 
 spec_for = sla.spec_for
 RESOLUTION_EVENTS = (SLAEventKind.RESOLUTION_NEAR, SLAEventKind.RESOLUTION_BREACHED)
 FIRST_RESPONSE_EVENTS = (SLAEventKind.FIRST_RESPONSE_NEAR, SLAEventKind.FIRST_RESPONSE_BREACHED)
+NEXT_REPLY_EVENTS = (SLAEventKind.NEXT_REPLY_NEAR, SLAEventKind.NEXT_REPLY_BREACHED)
 BREACH_OF = {SLAEventKind.FIRST_RESPONSE_NEAR: SLAEventKind.FIRST_RESPONSE_BREACHED,
+             SLAEventKind.NEXT_REPLY_NEAR: SLAEventKind.NEXT_REPLY_BREACHED,
              SLAEventKind.RESOLUTION_NEAR: SLAEventKind.RESOLUTION_BREACHED}
 
 
@@ -138,16 +140,20 @@ def resume_clock(case: Case, now: datetime) -> list[str]:
     return ["sla_paused_at", "resolution_due_at", "sla_paused_total"]
 
 
-def restart_resolution_clock(case: Case, now: datetime) -> list[str]:
+def restart_resolution_clock(case: Case, now: datetime, *, by_customer: bool = False) -> list[str]:
     """A resolved case reopens: the resolution target runs again from `now`. A case never
     answered is received anew, so its first-response target runs again from `now` too; a first
-    response already given is left alone. Returns the fields changed (the caller saves).
+    response already given is left alone (the dashboard measures it). A case already answered
+    that the customer's message reopens (`by_customer`) waits for an answer again: its reply
+    clock runs on the first-response target from `now` (Zendesk's "next reply time"); an agent
+    reopening a case whose reply clock was still running (resolved without an answer to the
+    customer) restarts it as the first-response one. Returns the fields changed (the caller saves).
 
     The business time from the case's creation to the reopening goes into `sla_paused_total`
-    (the time the resolution clock did not run) and the start of a restarted first-response
-    clock into `first_response_clock_started_at`, so that due times can always be recomputed
-    (recalculate_due_times). The previous events of the restarted clocks are removed so that
-    they warn and escalate again; their audit rows stay."""
+    (the time the resolution clock did not run) and the start of a restarted first-response or
+    reply clock into `first_response_clock_started_at`, resp. `next_reply_clock_started_at`, so
+    that due times can always be recomputed (recalculate_due_times). The previous events of the
+    restarted clocks are removed so that they warn and escalate again; their audit rows stay."""
     policy = case.sla_policy
     if policy is None:
         return []
@@ -170,16 +176,38 @@ def restart_resolution_clock(case: Case, now: datetime) -> list[str]:
         case.first_response_due_at = due_after(policy.first_response_target)
         changed += ["first_response_clock_started_at", "first_response_due_at"]
         restarted += FIRST_RESPONSE_EVENTS
+    elif by_customer or case.next_reply_due_at is not None:
+        case.next_reply_clock_started_at = now
+        case.next_reply_due_at = due_after(policy.first_response_target)
+        changed += ["next_reply_clock_started_at", "next_reply_due_at"]
+        restarted += NEXT_REPLY_EVENTS
     SLAEvent.objects.filter(case=case, kind__in=restarted).delete()
     return changed
 
 
+def stop_reply_clock(case: Case) -> list[str]:
+    """The agent's public reply answers the customer: the reply clock of a reopened case stops
+    (its events stay, a breach is a fact). Sets without saving; returns the fields changed."""
+    if case.next_reply_due_at is None and case.next_reply_clock_started_at is None:
+        return []
+    case.next_reply_due_at = case.next_reply_clock_started_at = None
+    return ["next_reply_due_at", "next_reply_clock_started_at"]
+
+
+def _recomputed_reply_due(case: Case, policy: SLAPolicy) -> datetime | None:
+    """The reply clock's due time on the policy's first-response target from its start, on the
+    calendar as it is now; None when no reply clock runs."""
+    if case.next_reply_due_at is None or case.next_reply_clock_started_at is None:
+        return None
+    return add_business_time(_opening_spec(case, policy), case.next_reply_clock_started_at, policy.first_response_target)
+
+
 def _recompute_due_times(case: Case, policy: SLAPolicy, include_breached: bool) -> list[str]:
     """The due times of `policy` for this case from its creation (paused time not counted, a
-    restarted first-response clock from its restart), set without saving; returns the fields
-    changed. A clock already stopped (first response given) is left alone, and so is a breached
-    one unless `include_breached`. A clock whose due time moves warns again before its new due
-    time: its "due soon" event goes (its audit row stays)."""
+    restarted first-response clock from its restart, a reply clock from its start), set without
+    saving; returns the fields changed. A clock already stopped (first response given, reply
+    given) is left alone, and so is a breached one unless `include_breached`. A clock whose due
+    time moves warns again before its new due time: its "due soon" event goes (its audit row stays)."""
     breached = set(case.sla_events.filter(kind__in=BREACHES).values_list("kind", flat=True))
     due = sla.due_times(
         _opening_spec(case, policy), policy, case.created_at, not_counted=case.sla_paused_total,
@@ -194,7 +222,13 @@ def _recompute_due_times(case: Case, policy: SLAPolicy, include_breached: bool) 
         if case.resolution_due_at != due.resolution:
             case.resolution_due_at = due.resolution
             changed.append("resolution_due_at")
-    moved = {"first_response_due_at": SLAEventKind.FIRST_RESPONSE_NEAR, "resolution_due_at": SLAEventKind.RESOLUTION_NEAR}
+    if include_breached or SLAEventKind.NEXT_REPLY_BREACHED not in breached:
+        reply_due = _recomputed_reply_due(case, policy)
+        if reply_due is not None and case.next_reply_due_at != reply_due:
+            case.next_reply_due_at = reply_due
+            changed.append("next_reply_due_at")
+    moved = {"first_response_due_at": SLAEventKind.FIRST_RESPONSE_NEAR, "resolution_due_at": SLAEventKind.RESOLUTION_NEAR,
+             "next_reply_due_at": SLAEventKind.NEXT_REPLY_NEAR}
     if warned_again := [moved[name] for name in changed]:
         SLAEvent.objects.filter(case=case, kind__in=warned_again).delete()
     return changed
@@ -397,6 +431,8 @@ def _outdated_notice(event: SLAEvent) -> str | None:
     case = event.case
     if event.kind == SLAEventKind.FIRST_RESPONSE_NEAR and case.first_response_at is not None:
         return "the first response was given meanwhile"
+    if event.kind == SLAEventKind.NEXT_REPLY_NEAR and case.next_reply_due_at is None:
+        return "the reply was given meanwhile"
     if event.kind == SLAEventKind.RESOLUTION_NEAR and case.resolved_at is not None:
         return "the case was resolved meanwhile"
     return None
@@ -442,7 +478,7 @@ def check_sla_breaches(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cases = (
         Case.objects.filter(status__in=ACTIVE, sla_policy__isnull=False, merged_into__isnull=True)
-        .exclude(first_response_due_at__isnull=True, resolution_due_at__isnull=True)
+        .exclude(first_response_due_at__isnull=True, resolution_due_at__isnull=True, next_reply_due_at__isnull=True)
         .select_related("sla_policy__calendar", "team__calendar")
         .prefetch_related("sla_events")
     )

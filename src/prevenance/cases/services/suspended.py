@@ -14,9 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from prevenance.cases.choices import CaseType, SuspendedAuditKind, SuspendedStatus
+from prevenance.cases.choices import CaseType, SuspendedAuditKind, SuspendedStatus, SuspensionReason
 from prevenance.cases.models import Case, SuspendedMessage
 from prevenance.cases.services.email_intake import ingest_email
+from prevenance.cases.services.spam import unblock_sender
 from prevenance.cases.services.web_form import FORM_TYPES, submit_contact_form
 from prevenance.core.audit import record_audit
 from prevenance.core.choices import Channel
@@ -24,10 +25,14 @@ from prevenance.core.files import discard_files, files_discarded_on_failure
 from prevenance.customers.normalize import normalize_email, normalize_phone
 
 
-def recover_suspended(*, suspended_id: int, actor, email: str) -> Case:
+def recover_suspended(*, suspended_id: int, actor, email: str, unblock: bool = False) -> Case:
     """Take a waiting suspended message in as if it had come from `email`: the case it opens
     (or joins), acknowledged as usual and dated from when the message came. The row is kept,
     marked recovered with its case, without its raw copy (the case holds the original now).
+
+    A message kept because its sender is blocked as spam is recovered all the same (the person
+    decided); with `unblock`, the address is also taken off the blocked list (services/spam.py),
+    so that its next messages open cases again.
 
     Raises ValidationError (on "email" for the address) when the address is not usable, the
     message was handled meanwhile (another supervisor, in a race: once only) or the intake
@@ -48,6 +53,8 @@ def recover_suspended(*, suspended_id: int, actor, email: str) -> Case:
         row.save(update_fields=["status", "case", "handled_by", "handled_at", "raw", "raw_file", "form_files"])
         record_audit(kind=SuspendedAuditKind.RECOVERED, actor=actor, subject=row,
                      payload={"case": case.reference, "reason": row.reason, "channel": row.channel})
+        if unblock and row.reason == SuspensionReason.SENDER_BLOCKED:
+            unblock_sender(address=address or row.form_data.get("email", ""), actor=actor)
         if old_files:
             transaction.on_commit(lambda: discard_files(old_files))
     return case

@@ -56,9 +56,10 @@ def keep_email(*, raw: bytes, parsed: ParsedMessage, reason: str, sender: str, m
     return _insert_once(row)
 
 
-def keep_contact_form(*, data: Mapping[str, str], files: Sequence = (), language: str, client: str) -> SuspendedMessage:
-    """The suspended row of a contact form sent with its anti-robot field filled in: its fields
-    as they came (`data`, the POST; each cut to what the form allows) and those of its `files`
+def keep_contact_form(*, data: Mapping[str, str], files: Sequence = (), language: str, client: str,
+                      reason: str = SuspensionReason.HONEYPOT) -> SuspendedMessage:
+    """The suspended row of a contact form sent with its anti-robot field filled in (or, with
+    `reason` SENDER_BLOCKED, from an email address blocked as spam): its fields as they came (`data`, the POST; each cut to what the form allows) and those of its `files`
     a normal submission would take (the others are counted, not kept). Kept once per
     submission, words and files, as a case would be; every post without a readable submission
     id is kept."""
@@ -75,7 +76,7 @@ def keep_contact_form(*, data: Mapping[str, str], files: Sequence = (), language
         return kept
     contact = " ".join(part for part in (fields.get("email", ""), fields.get("phone", "")) if part)
     row = SuspendedMessage(
-        channel=Channel.WEB, reason=SuspensionReason.HONEYPOT, sender=contact[:_SENDER_LENGTH],
+        channel=Channel.WEB, reason=reason, sender=contact[:_SENDER_LENGTH],
         subject=fields.get("subject", "")[:_SUBJECT_LENGTH], body=fields.get("body", ""), message_id=message_id,
         form_data=fields, client=client[:100], files_refused=len(files) - len(accepted),
     )

@@ -8,7 +8,14 @@ from django.utils.translation import gettext as _
 from prevenance.cases import events as case_events
 from prevenance.cases.choices import CaseAuditKind, CaseStatus, MessageKind, Priority
 from prevenance.cases.models import Case, Gesture, Message
-from prevenance.cases.services.common import REFERENCE_TYPE, create_case, lock_case, refuse_closed
+from prevenance.cases.services.common import (
+    MAX_ADDRESSES,
+    REFERENCE_TYPE,
+    create_case,
+    lock_case,
+    refuse_closed,
+)
+from prevenance.cases.services.outbound import customer_email_addresses, our_mailboxes
 from prevenance.cases.services.priority import score_case
 from prevenance.cases.services.sla import restart_resolution_clock, resume_clock, start_clock
 from prevenance.core.audit import record_audit
@@ -55,8 +62,26 @@ def _move_timeline(message_ids: list[int], target: Case) -> None:
     ).update(ref_type=REFERENCE_TYPE, ref_id=str(target.pk))
 
 
+def _carried_copies(survivor: Case, loser: Case) -> list[str]:
+    """The loser's people in copy the survivor does not copy yet (compared case-insensitively):
+    the survivor's replies go on copying them, or they would drop out of a conversation they
+    were in. Never the customer's own addresses nor our mailboxes (replies never copy those:
+    copies._refuse_not_copies), and MAX_ADDRESSES in all at most, as the intake keeps them
+    (intake._case_cc): a merge is not refused for it. No query when the loser copies no one."""
+    if not loser.cc_addresses:
+        return []
+    seen = {address.lower() for address in [*survivor.cc_addresses, *customer_email_addresses(survivor.customer_id), *our_mailboxes()]}
+    carried = []
+    for address in loser.cc_addresses:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            carried.append(address)
+    return carried[: max(MAX_ADDRESSES - len(survivor.cc_addresses), 0)]
+
+
 def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
-    """Fold `loser` into `survivor`: its thread, tags and commercial gestures move over; it is
+    """Fold `loser` into `survivor`: its thread, tags, commercial gestures and people in copy
+    (those the survivor does not copy yet: _carried_copies) move over; it is
     closed and points to the survivor (whose figures, the dashboard's gestures included, then
     hold everything about the matter). A resolved survivor opens again when the loser was
     still being handled (counted as a reopening; the resolution clock runs again).
@@ -91,6 +116,10 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
         Gesture.objects.filter(pk__in=gestures).update(case=survivor)
         now = timezone.now()
         changed = [*_retimestamp(survivor), "updated_at"]
+        copies_before, copies = list(survivor.cc_addresses), _carried_copies(survivor, loser)
+        if copies:
+            survivor.cc_addresses = [*copies_before, *copies]
+            changed.append("cc_addresses")
         # A matter still open folded into a resolved case is not settled: the survivor opens
         # again, as a customer's reply would open it, else the request waits where no view looks.
         reopened = survivor.status == CaseStatus.RESOLVED and loser.status != CaseStatus.RESOLVED
@@ -106,13 +135,16 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
         loser.save(update_fields=["merged_into", "status", "closed_at", "updated_at"])
         record_audit(
             kind=CaseAuditKind.MERGED, actor=actor, subject=survivor,
-            payload={"survivor": survivor.pk, "loser": loser.pk, "messages": moved, "gestures": gestures, "reopened": reopened},
+            payload={"survivor": survivor.pk, "loser": loser.pk, "messages": moved, "gestures": gestures, "reopened": reopened,
+                     "copies": copies},
         )
         case_events.case_updated(loser, {
             "status": case_events.change(previous_status, CaseStatus.CLOSED),
             "merged_into": case_events.change(None, survivor.pk),
         })
         survivor_changes = {"merged_from": case_events.change(None, loser.pk)}
+        if copies:
+            survivor_changes["cc_addresses"] = case_events.change(copies_before, survivor.cc_addresses)
         if reopened or answered:
             before = CaseStatus.RESOLVED if reopened else CaseStatus.PENDING_CUSTOMER
             survivor_changes["status"] = case_events.change(before, CaseStatus.OPEN)

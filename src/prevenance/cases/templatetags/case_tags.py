@@ -130,7 +130,11 @@ def sla_state(left) -> str:
 
 @register.filter
 def sla_label(left) -> str:
-    return _("First response") if left.clock == "first_response" else _("Resolution")
+    """The clock's name: "First response", "Next reply" (a reopened case awaiting an answer again)
+    or "Resolution"."""
+    if left.clock == "first_response":
+        return _("First response")
+    return _("Next reply") if left.clock == "next_reply" else _("Resolution")
 
 
 def _due(left) -> str:

@@ -31,6 +31,7 @@ from prevenance.cases.services import (
     split_message,
     take_case,
 )
+from prevenance.cases.services.spam import mark_as_spam, mark_not_spam
 from prevenance.cases.views.case_forms import (
     AssignForm,
     CopiesForm,
@@ -123,6 +124,33 @@ def case_status(request, case_id: int):
         change_status(case=case, status=request.POST.get("status", ""), actor=request.user)
     except ValidationError as exc:
         return render_case(request, case, status=400, status_errors=exc.messages)
+    return _done(request, case)
+
+
+@login_required
+@require_POST
+def case_spam(request, case_id: int):
+    """Close as spam and block the sender: whoever may close a case (cases.change_case)."""
+    case = access_case(request.user, case_id, perm="cases.change_case")
+    try:
+        mark_as_spam(case=case, actor=request.user)
+    except ValidationError as exc:
+        return render_case(request, case, status=400, status_errors=exc.messages)
+    messages.success(request, _("Case %(reference)s closed as spam; its sender's address is blocked.") % {"reference": case.reference})
+    return _done(request, case)
+
+
+@login_required
+@require_POST
+def case_not_spam(request, case_id: int):
+    """Undo "Mark as spam": the case opens again and its sender is unblocked."""
+    case = access_case(request.user, case_id, perm="cases.change_case")
+    try:
+        mark_not_spam(case=case, actor=request.user)
+    except ValidationError as exc:
+        return render_case(request, case, status=400, status_errors=exc.messages)
+    messages.success(request, _("Case %(reference)s is not spam: it is open again and its sender is unblocked.")
+                     % {"reference": case.reference})
     return _done(request, case)
 
 

@@ -28,13 +28,18 @@ from prevenance.cases.selectors.case_page import (
     merge_record,
     reply_templates_for,
 )
-from prevenance.cases.selectors.customer_history import customer_gesture_totals, last_csat_answer
+from prevenance.cases.selectors.customer_history import (
+    customer_gesture_totals,
+    hidden_customer_cases,
+    last_csat_answer,
+)
 from prevenance.cases.selectors.inbox import sla_times
 from prevenance.cases.selectors.reply_recipients import reply_recipients
 from prevenance.cases.selectors.visibility import access_case, visible_cases
 from prevenance.cases.services.common import live_case_id
 from prevenance.cases.services.gestures import may_decide
 from prevenance.cases.services.handling import default_reply_channel, status_after_reply
+from prevenance.cases.services.spam import first_customer_message, spam_refusal
 from prevenance.cases.services.templates import (
     case_language,
     render_template,
@@ -80,6 +85,11 @@ REOPEN = pgettext_lazy("case status action", "Reopen")  # resolved → open
 # Asked by Close, whatever the status: nothing leaves closed (workflow.TRANSITIONS), so one
 # stray click would end the conversation for good. Closing straight from new or open stays
 # allowed (spam, a duplicate), only asked.
+# Asked by "Mark as spam": it closes the case and blocks the address, both undone by "Not spam".
+SPAM_QUESTION = gettext_lazy(
+    "Mark this case as spam? It will be closed without a reply, and the sender's next messages will be kept aside "
+    "in the suspended messages instead of opening cases. “Not spam” undoes both."
+)
 CLOSE_QUESTION = gettext_lazy(
     "Close this case for good? No reply can be sent on it any more, and the customer's next message will open a new case."
 )
@@ -164,6 +174,9 @@ def _sidebar(user, case) -> dict:
         return {}
     load_nameless_addresses([customer])
     side = {"other_cases": customer_open_cases(user, case), "bounced": bounced_addresses(customer), "since": customer_since(customer)}
+    # How many of the customer's other open cases are another team's, as on the 360 page: a short
+    # "Other open cases" list is not the whole story (one query, none for who sees every case).
+    side["hidden_cases"] = hidden_customer_cases(user, customer, other_than=case)
     if user.has_perm("customers.view_order"):
         side["orders"] = customer_orders(customer, limit=ORDERS_SHOWN)
     if user.has_perm("customers.view_consentevent"):
@@ -198,6 +211,7 @@ def case_context(request, case, **given) -> dict:
         # A merged case's clock stopped with it: its matter is timed on the case it went to.
         "clock": None if case.merged_into_id else sla_times([case]).get(case.pk),
         "close_question": CLOSE_QUESTION,
+        "spam_question": SPAM_QUESTION,
         # The language replies are written in (the case's, else the customer's): the template
         # picker lists that language's templates first.
         "reply_language": case_language(case),
@@ -208,6 +222,8 @@ def case_context(request, case, **given) -> dict:
         # A nameless email from the customer is shown under their name (case_tags.inbound_sender).
         "customer_addresses": customer_sender_addresses(case, thread),
         "status_choices": _status_choices(case),
+        # "Mark as spam" where the service would take it (read from the thread: no query of its own).
+        "spam_offered": user.has_perm("cases.change_case") and not spam_refusal(case, first_customer_message(thread)),
         "send_and_choices": _send_and_choices(case) if user.has_perm("cases.change_case") else [],
         # Each with whether this user may approve or refuse it here (its Approve / Refuse buttons).
         "gestures": (gestures := _mark_decisions(user, case, case_gestures(case)) if user.has_perm("cases.view_gesture") else []),

@@ -38,6 +38,7 @@ from prevenance.cases.selectors.inbox import (
     view_statuses,
 )
 from prevenance.cases.services.saved_views import SHARE_VIEW, delete_view, save_view, update_view
+from prevenance.cases.views.inbox_bulk import bulk_choices, may_change_in_bulk
 from prevenance.core.choices import Channel
 from prevenance.core.htmx import htmx_partial, render_page_or_fragment
 from prevenance.core.pagination import InvalidCursor
@@ -141,6 +142,8 @@ def inbox_page(request):
         views = inbox_views(user)
         context.update(views=views, counts=inbox_counts(user, views), count_cap=COUNT_CAP, can_share=user.has_perm(SHARE_VIEW),
                        builtin=BUILTIN_LABELS, saved_prefix=SAVED_PREFIX)
+        # The bulk bar's lists (views/inbox_bulk.py), for those who may change cases.
+        context["bulk"] = bulk_choices() if may_change_in_bulk(user) else None
     status = 400 if context["errors"] else 200
     response = render_page_or_fragment(request, "cases/inbox.html", "cases/partials/inbox_rows.html", context)
     response.status_code = status

@@ -43,6 +43,8 @@ DISCARD_SUSPENDED = "cases.delete_suspendedmessage"
 
 class RecoverForm(forms.Form):
     email = forms.CharField(label=gettext_lazy("Sender's email address"), max_length=254, required=False)
+    # Offered on a message kept because its sender is blocked as spam (services/spam.py).
+    unblock = forms.BooleanField(label=gettext_lazy("Unblock this sender too"), required=False)
 
 
 class QueueFilter(forms.Form):
@@ -104,7 +106,8 @@ def suspended_recover(request, suspended_id: int):
     form = RecoverForm(request.POST)
     if form.is_valid():
         try:
-            case = recover_suspended(suspended_id=suspended_id, actor=request.user, email=form.cleaned_data["email"])
+            case = recover_suspended(suspended_id=suspended_id, actor=request.user, email=form.cleaned_data["email"],
+                                     unblock=form.cleaned_data["unblock"])
         except ValidationError as exc:
             messages.error(request, _("Message not recovered: %(reasons)s") % {"reasons": " ".join(exc.messages)})
         else:

@@ -1,7 +1,8 @@
 """The public contact form (/cases/contact/): no login, French and English.
 
 What the view adds to the service (docs/contact-form.md): a size cap read before the body is
-parsed, CSRF, the per-IP rate limit shared by every worker, and the honeypot.
+parsed, CSRF, the per-IP rate limit shared by every worker, the honeypot, and the senders
+blocked as spam (kept aside, as the honeypot's are).
 """
 
 import logging
@@ -16,8 +17,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from prevenance.cases.choices import SuspensionReason
 from prevenance.cases.forms import ContactForm
 from prevenance.cases.ratelimit import client_ip, client_key, hit, peek
+from prevenance.cases.selectors.blocked_senders import is_blocked_sender
 from prevenance.cases.services.attachments import check_uploads
 from prevenance.cases.services.suspension import keep_contact_form
 from prevenance.cases.services.web_form import submit_contact_form
@@ -113,6 +116,14 @@ def _contact(request):
     if not verdict.allowed:
         return _rate_limited(request, form, verdict.retry_after)
     data = form.cleaned_data
+    if is_blocked_sender(data["email"]):
+        # Answered as any form is (the sender learns nothing), kept aside rather than a case:
+        # no acknowledgement goes to the address (services/spam.py).
+        kept = keep_contact_form(data=request.POST, files=data["attachments"], language=_language(), client=client,
+                                 reason=SuspensionReason.SENDER_BLOCKED)
+        logger.info("Contact form from a blocked sender; kept aside for review (suspended message %s).", kept.pk)
+        request.session.pop(SESSION_REFERENCE, None)
+        return redirect("cases:contact_thanks")
     try:
         intake = submit_contact_form(
             submission_id=data["submission_id"], first_name=data["first_name"], last_name=data["last_name"],

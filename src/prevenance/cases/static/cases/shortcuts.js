@@ -1,5 +1,5 @@
 /* Prévenance: keyboard shortcuts for the inbox and the case page. Plain JS, no build step.
-   j/k next/previous case, o or Enter open, r reply, n note, a assign to me, e resolve,
+   j/k next/previous case, o or Enter open, x tick it for the bulk bar, r reply, n note, a assign to me, e resolve,
    g then i inbox, / search, ? help, Esc leaves a text box. Documented on the page (?).
    Also: forms (and HTMX forms' submit buttons) marked data-confirm ask before they are sent. */
 (function () {
@@ -42,6 +42,16 @@
     return true;
   }
 
+  // Tick or untick the selected row's box for the bulk bar (inbox_bulk.js hears its change).
+  function toggleSelected() {
+    var all = rows();
+    var box = selected >= 0 && selected < all.length && all[selected].querySelector("[data-bulk-case]");
+    if (!box) return false;
+    box.click();
+    all[selected].focus({ preventScroll: true });
+    return true;
+  }
+
   function click(selector) {
     var element = document.querySelector(selector);
     if (element) element.click();
@@ -81,6 +91,7 @@
       case "j": select(selected + 1); break;
       case "k": select(selected < 0 ? 0 : selected - 1); break;
       case "o": handled = openSelected(); break;
+      case "x": handled = toggleSelected(); break;
       // Enter on a focused link, button or form control keeps its own meaning.
       case "Enter": handled = !event.target.closest("a, button, summary, input, label") && openSelected(); break;
       case "r": handled = focus("[data-shortcut-reply]"); break;
