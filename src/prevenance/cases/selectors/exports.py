@@ -18,7 +18,7 @@ def export_header() -> list[str]:
     return [
         _("reference"), _("opened at"), _("status"), _("type"), _("origin channel"), _("priority"), _("priority score"),
         _("subject"), _("customer id"), _("customer"), _("team"), _("assignee"), _("first response due at"),
-        _("first response at"), _("resolution due at"), _("resolved at"), _("times reopened"),
+        _("first response at"), _("next reply due at"), _("resolution due at"), _("resolved at"), _("times reopened"),
     ]
 
 
@@ -30,7 +30,7 @@ def _row(case: Case) -> list[str]:
         case.reference, format_datetime(case.created_at), case.get_status_display(), case.get_type_display(), case.get_channel_display(),
         case.get_priority_display(), case.priority_score, case.subject, case.customer_id or "", name,
         case.team.name if case.team else "", assignee, format_datetime(case.first_response_due_at), format_datetime(case.first_response_at),
-        format_datetime(case.resolution_due_at), format_datetime(case.resolved_at), case.reopen_count,
+        format_datetime(case.next_reply_due_at), format_datetime(case.resolution_due_at), format_datetime(case.resolved_at), case.reopen_count,
     )]
 
 

@@ -2,10 +2,12 @@
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
 
+from prevenance.cases.models import Case
 from prevenance.cases.services import assign_case
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 
@@ -69,3 +71,18 @@ def test_a_french_reader_gets_the_spreadsheet_dialect_of_the_gesture_report(clie
     assert table[0][:3] == ["référence", "ouvert le", "statut"]
     assert [row[0] for row in table[1:]] == [cases["mine"].reference]
     assert table[1][7] == "Colis abîmé"
+
+
+def test_a_reopened_case_waiting_for_the_next_answer_exports_when_that_answer_is_due(client, supervisor, cases):
+    # Given a case whose reply clock runs (a reopened case waiting for the next answer)
+    Case.objects.filter(pk=cases["mine"].pk).update(next_reply_due_at=datetime(2026, 12, 28, 9, 30, tzinfo=UTC))
+    client.force_login(supervisor)
+    # When the supervisor exports it
+    table = rows(client.get(EXPORT, {"view": "open", "q": cases["mine"].reference}))
+    # Then the column between the first response and the resolution gives the due time
+    column = table[0].index("next reply due at")
+    assert table[0][column - 1:column + 2] == ["first response at", "next reply due at", "resolution due at"]
+    assert table[1][column].startswith("2026-12-28")
+    # and a case without a reply clock leaves it empty
+    other = rows(client.get(EXPORT, {"view": "open", "q": cases["formula"].reference}))
+    assert other[1][column] == ""
