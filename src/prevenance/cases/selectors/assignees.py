@@ -6,6 +6,8 @@ the agents in no team last. Two queries, whatever the number of teams and agents
 """
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from prevenance.cases.models import Team
@@ -14,8 +16,18 @@ from prevenance.cases.selectors.visibility import VIEW_ALL_CASES
 
 
 def agents():
-    """Active users who may handle cases (the assign_case service checks it again)."""
-    return get_user_model().objects.with_perm("cases.change_case").order_by("username")
+    """Active users who may handle cases (the assign_case service checks it again): superusers
+    and those given `cases.change_case` through a group or themselves, as ModelBackend's
+    `with_perm` (the only authentication backend here) says. Written as two uncorrelated
+    subqueries: `with_perm`'s correlated EXISTS ran once per user on PostgreSQL (10 ms for 234
+    users, on every inbox page, for its bulk bar and its Assignee filter)."""
+    user_model = get_user_model()
+    permission = Permission.objects.filter(content_type__app_label="cases", codename="change_case")
+    through_a_group = user_model.groups.through.objects.filter(group__permissions__in=permission).values("user_id")
+    given = user_model.user_permissions.through.objects.filter(permission__in=permission).values("user_id")
+    return user_model.objects.filter(
+        Q(is_superuser=True) | Q(pk__in=through_a_group) | Q(pk__in=given), is_active=True,
+    ).order_by("username")
 
 
 def _name(user) -> str:

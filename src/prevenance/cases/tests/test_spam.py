@@ -155,6 +155,30 @@ class TestOutOfViewsAndFigures:
         assert (email_before.cases, email_after.cases) == (2, 1)
         assert email_after.contacts == email_before.contacts - 1  # the spammer's message is no contact
 
+    def test_pages_of_all_cases_skip_spam_without_skipping_or_repeating_other_cases(self, supervisor):
+        # Given six closed cases from six senders, two of them marked as spam
+        cases = [open_email_case(f"sender{n}@example.com").case for n in range(6)]
+        for case in cases[1::3]:
+            mark_as_spam(case=case, actor=supervisor)
+        for case in cases:
+            if not Case.objects.get(pk=case.pk).spam:
+                change_status(case=case, status=CaseStatus.CLOSED, actor=supervisor)
+        # When a supervisor reads "All cases" two by two, following "Load more"
+        seen, cursor, sizes = [], None, []
+        while True:
+            page = inbox(supervisor, view=ALL, limit=2, cursor=cursor)
+            seen += [item.pk for item in page.items]
+            sizes.append(len(page.items))
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        # Then every case not marked as spam shows once, and no spam case shows
+        spam = {case.pk for case in cases[1::3]}
+        assert sorted(seen) == sorted(case.pk for case in cases if case.pk not in spam)
+        assert len(seen) == len(set(seen)) == 4
+        assert sizes == [1, 2, 1]  # the pages holding a spam case show one row fewer
+        assert inbox_count(supervisor, view=resolve_view(supervisor, ALL)) == 4
+
 
 class TestIntake:
     def test_the_blocked_senders_next_email_is_kept_aside_unacknowledged(self, agent, django_capture_on_commit_callbacks):
