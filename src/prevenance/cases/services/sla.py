@@ -194,6 +194,26 @@ def stop_reply_clock(case: Case) -> list[str]:
     return ["next_reply_due_at", "next_reply_clock_started_at"]
 
 
+def carry_reply_clock(survivor: Case, loser: Case) -> list[str]:
+    """A merge moves `loser`'s messages into `survivor`: when the loser still awaited an answer
+    (its first response, or its next reply) and the survivor has answered its own customer,
+    the survivor now waits for that answer, on the loser's clock (its start and due time)
+    unless its own reply clock is due sooner. A survivor never answered keeps its first-response
+    clock, which runs until an answer anyway. Sets without saving; returns the fields changed."""
+    if survivor.first_response_at is None or loser.status == CaseStatus.RESOLVED:
+        return []
+    if loser.first_response_at is None and loser.first_response_due_at is not None:
+        started, due = loser.first_response_clock_started_at or loser.created_at, loser.first_response_due_at
+    elif loser.next_reply_due_at is not None:
+        started, due = loser.next_reply_clock_started_at or loser.created_at, loser.next_reply_due_at
+    else:
+        return []
+    if survivor.next_reply_due_at is not None and survivor.next_reply_due_at <= due:
+        return []
+    survivor.next_reply_due_at, survivor.next_reply_clock_started_at = due, started
+    return ["next_reply_due_at", "next_reply_clock_started_at"]
+
+
 def _recomputed_reply_due(case: Case, policy: SLAPolicy) -> datetime | None:
     """The reply clock's due time on the policy's first-response target from its start, on the
     calendar as it is now; None when no reply clock runs."""

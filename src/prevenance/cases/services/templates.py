@@ -152,8 +152,16 @@ def placeholder_values(case: Case, agent=None, *, language: str | None = None) -
         "agent_first_name": (getattr(agent, "first_name", "") or "") if agent is not None else "",
         "agent_name": (agent.get_full_name() or "") if agent is not None and hasattr(agent, "get_full_name") else "",
         "team_name": team.name if team else "",
-        "due_date": business_due(case.first_response_due_at, language=language or case_language(case), tz=case_time_zone(case)),
+        "due_date": business_due(answer_due_at(case), language=language or case_language(case), tz=case_time_zone(case)),
     }
+
+
+def answer_due_at(case: Case):
+    """When the customer is to be answered: the next reply's due time while a reopened case
+    awaits one (services/sla.py), else the first response's (what the acknowledgement says)."""
+    if case.first_response_at is not None and case.next_reply_due_at is not None:
+        return case.next_reply_due_at
+    return case.first_response_due_at
 
 
 def render_template(*, template: ReplyTemplate, case: Case, agent=None, extra: dict[str, str] | None = None) -> tuple[str, str]:

@@ -17,7 +17,12 @@ from prevenance.cases.services.common import (
 )
 from prevenance.cases.services.outbound import customer_email_addresses, our_mailboxes
 from prevenance.cases.services.priority import score_case
-from prevenance.cases.services.sla import restart_resolution_clock, resume_clock, start_clock
+from prevenance.cases.services.sla import (
+    carry_reply_clock,
+    restart_resolution_clock,
+    resume_clock,
+    start_clock,
+)
 from prevenance.core.audit import record_audit
 from prevenance.core.validation import invalid
 from prevenance.interactions.models import Interaction
@@ -129,6 +134,7 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
         elif answered:  # the customer's message the survivor waits for is in the merged case
             survivor.status = CaseStatus.OPEN
             changed += ["status", *resume_clock(survivor, now)]
+        changed += carry_reply_clock(survivor, loser)  # the loser's customer may still await an answer
         survivor.save(update_fields=changed)
         previous_status = loser.status
         loser.merged_into, loser.status, loser.closed_at = survivor, CaseStatus.CLOSED, now

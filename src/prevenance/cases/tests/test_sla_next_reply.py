@@ -24,6 +24,7 @@ from prevenance.cases.services import (
     add_reply,
     change_status,
     ingest_email,
+    merge_cases,
 )
 from prevenance.cases.services import sla as sla_services
 from prevenance.cases.tests.factories import TeamFactory, open_email_case, reopen_within
@@ -319,3 +320,46 @@ def test_the_dashboards_first_response_is_the_first_one_whatever_the_reply_clock
     assert after.first_response.median == 30 * MINUTE
     assert after.sla_first_response == before.sla_first_response
     assert (after.sla_first_response.part, after.sla_first_response.total) == (1, 1)
+
+
+# Merging -------------------------------------------------------------------------------------
+
+
+def test_merging_a_case_still_awaiting_its_first_answer_into_an_answered_one_makes_it_await_that_answer(
+    standard, french_team, agent, monkeypatch
+):
+    # Given an answered case (Monday 21 December, answered 09:30 Paris), and the same customer's
+    # second case, opened Tuesday 22 at 09:00 Paris and not answered: first response due 11:00
+    survivor = open_email_case(ADDRESS, received_at=utc(2026, 12, 21, 8), team=french_team, message_id="a@example.com").case
+    at(monkeypatch, utc(2026, 12, 21, 8, 30))
+    add_reply(case=survivor, author=agent, body="Nous regardons.")
+    loser = open_email_case(ADDRESS, received_at=utc(2026, 12, 22, 8), team=french_team, message_id="b@example.com").case
+    loser = fresh(loser)
+    assert loser.first_response_due_at == utc(2026, 12, 22, 10)
+    # When the agent merges the second into the first at 10:00 Paris
+    at(monkeypatch, utc(2026, 12, 22, 9))
+    merged = fresh(merge_cases(survivor=survivor, loser=loser, actor=agent))
+    # Then the survivor awaits that answer on the second case's clock: due 11:00 Paris, as the
+    # customer was promised, and "breaching soon" shows it from its reply clock
+    assert (merged.next_reply_clock_started_at, merged.next_reply_due_at) == (utc(2026, 12, 22, 8), utc(2026, 12, 22, 10))
+    left = sla.sla_time_left(merged, utc(2026, 12, 22, 9))
+    assert (left.clock, left.due_at) == ("next_reply", utc(2026, 12, 22, 10))
+    assert merged.pk in [case.pk for case in inbox(agent, view=BREACHING, now=utc(2026, 12, 22, 9)).items]
+    # and the agent's next reply stops it
+    at(monkeypatch, utc(2026, 12, 22, 9, 15))
+    add_reply(case=merged, author=agent, body="Voici la réponse.")
+    assert fresh(merged).next_reply_due_at is None
+
+
+def test_merging_an_answered_case_changes_no_clock(standard, french_team, agent, monkeypatch):
+    # Given two answered cases of the same customer, nothing awaited on either
+    survivor = open_email_case(ADDRESS, received_at=utc(2026, 12, 21, 8), team=french_team, message_id="a@example.com").case
+    loser = open_email_case(ADDRESS, received_at=utc(2026, 12, 21, 8, 5), team=french_team, message_id="b@example.com").case
+    at(monkeypatch, utc(2026, 12, 21, 8, 30))
+    add_reply(case=survivor, author=agent, body="Nous regardons.")
+    add_reply(case=loser, author=agent, body="Nous regardons aussi.")
+    # When they are merged
+    at(monkeypatch, utc(2026, 12, 21, 9))
+    merged = fresh(merge_cases(survivor=survivor, loser=fresh(loser), actor=agent))
+    # Then no reply clock runs: nobody is waiting for an answer
+    assert (merged.next_reply_due_at, merged.next_reply_clock_started_at) == (None, None)

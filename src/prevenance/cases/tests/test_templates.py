@@ -126,6 +126,22 @@ def test_the_due_date_uses_the_team_calendars_time_zone():
     assert render_template(template=template("{due_date}"), case=case)[1] == "Thursday 2 January 2031 before 10:00"
 
 
+def test_the_due_date_of_a_reopened_case_awaiting_an_answer_is_its_next_reply_due_time():
+    # Given a case answered on time, then reopened: its next reply is due Friday 3 January 2031 11:00 Paris
+    case = claire_case()
+    Case.objects.filter(pk=case.pk).update(
+        first_response_due_at=dt.datetime(2031, 1, 2, 9, 0, tzinfo=dt.UTC), first_response_at=dt.datetime(2031, 1, 2, 8, 0, tzinfo=dt.UTC),
+        next_reply_due_at=dt.datetime(2031, 1, 3, 10, 0, tzinfo=dt.UTC),
+    )
+    case = Case.objects.select_related("customer", "team__calendar").get(pk=case.pk)
+    # Then {due_date} says when the next answer is due, not the first one
+    assert render_template(template=template("{due_date}"), case=case)[1] == "Friday 3 January 2031 before 11:00"
+    # and once answered (no reply awaited), it is the first response's again
+    Case.objects.filter(pk=case.pk).update(next_reply_due_at=None)
+    case = Case.objects.select_related("customer", "team__calendar").get(pk=case.pk)
+    assert render_template(template=template("{due_date}"), case=case)[1] == "Thursday 2 January 2031 before 10:00"
+
+
 # --- validation: unknown placeholders and no code execution ------------------------------------------
 
 @pytest.mark.parametrize(("text", "shown"), [
