@@ -21,11 +21,16 @@ def planned_for_their_values() -> Iterator[None]:
     """Statements run inside are planned for their values on PostgreSQL; nothing elsewhere.
 
     The setting is local to a transaction (opened here if none is), so it never outlives
-    the block on a connection the next request reuses."""
+    the block on a connection the next request reuses. Inside a caller's transaction the block
+    is a savepoint, whose release keeps a SET LOCAL: the setting is put back on leaving."""
     if connection.vendor != "postgresql":
         yield
         return
+    nested = connection.in_atomic_block
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         yield
+        if nested:  # (on an error, rolling back to the savepoint undoes the SET LOCAL itself)
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL plan_cache_mode = DEFAULT")

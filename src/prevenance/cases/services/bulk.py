@@ -7,17 +7,21 @@ these functions are not one transaction, unlike every other service. Which cases
 see is the caller's check (selectors.visibility.visible_cases), before calling.
 """
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.utils.translation import gettext as _
 
 from prevenance.cases.models import Case, Tag, Team
 from prevenance.cases.services.common import lock_case
 from prevenance.cases.services.handling import assign_case, change_status, take_case
 from prevenance.cases.services.labels import set_case_labels
 from prevenance.cases.services.updates import change_priority
+
+logger = logging.getLogger(__name__)
 
 # Cases one request may change: a page of the inbox is 25 rows, four pages loaded are 100.
 MAX_BULK_CASES = 100
@@ -42,6 +46,11 @@ def _each(cases: Iterable[Case], change: Callable[[Case], object]) -> BulkOutcom
             outcome.refused.append((case, " ".join(exc.messages)))
         except Case.DoesNotExist:
             outcome.vanished += 1
+        except DatabaseError:
+            # A lock wait cut short, a deadlock: this case's transaction rolled back, the cases
+            # before it stay changed, so it is reported with them rather than failing the page.
+            logger.exception("bulk change of case %s failed", case.pk)
+            outcome.refused.append((case, _("The database could not change it just now: try again.")))
         else:
             outcome.changed.append(case)
     return outcome

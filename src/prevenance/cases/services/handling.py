@@ -167,7 +167,7 @@ def change_status(*, case: Case, status: str, actor) -> Case:
                 changed.append("first_resolved_at")
         elif status == CaseStatus.CLOSED:
             locked.closed_at = now
-            changed.append("closed_at")
+            changed += ["closed_at", *stop_reply_clock(locked)]  # a closed case awaits no answer
         elif previous == CaseStatus.RESOLVED:
             locked.resolved_at, locked.reopen_count = None, locked.reopen_count + 1
             changed += ["resolved_at", "reopen_count", *restart_resolution_clock(locked, now)]

@@ -409,6 +409,11 @@ def _from_header(case: Case, mailbox: str) -> str:
 _STILL_TO_SEND = Q(sent_at__isnull=True) | Q(delivery_due_at__isnull=False)
 
 
+def spam_not_sent() -> str:
+    """Why an email of a case marked as spam stays unsent (services/spam.py)."""
+    return _("Not sent: the case was marked as spam.")
+
+
 def deliver(*, message_id: int, subject: str = "") -> bool:
     """Send one OUTBOUND email of the outbox once, a copy to each recipient (`recipients`,
     `build_email`, `_send_copies`); True when the attempt left no copy to send again.
@@ -432,6 +437,10 @@ def deliver(*, message_id: int, subject: str = "") -> bool:
     if message.customer_id is None or not message.to_addresses:
         # Erased meanwhile, or never addressed (send_error says why): out of the outbox.
         Message.objects.filter(pk=message.pk).update(delivery_due_at=None)
+        return False
+    if message.case.spam and message.sent_at is None:
+        # Marked as spam after this send was queued: nothing goes to the address (backscatter).
+        Message.objects.filter(pk=message.pk).update(delivery_due_at=None, send_error=spam_not_sent())
         return False
     attempt = message.delivery_attempts + 1
 

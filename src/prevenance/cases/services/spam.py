@@ -17,6 +17,7 @@ from prevenance.cases.choices import BlockedSenderAuditKind, CaseAuditKind, Case
 from prevenance.cases.models import BlockedSender, Case, Message
 from prevenance.cases.services.common import lock_case
 from prevenance.cases.services.handling import change_status
+from prevenance.cases.services.outbound import spam_not_sent
 from prevenance.cases.services.sla import restart_resolution_clock
 from prevenance.cases.workflow import ACTIVE
 from prevenance.core.audit import record_audit
@@ -76,9 +77,9 @@ def mark_as_spam(*, case: Case, actor) -> Case:
         closed = change_status(case=locked, status=CaseStatus.CLOSED, actor=actor)
         # No more automatic emails to the address (backscatter): an acknowledgement still in
         # the outbox (its sending failed and waits for another attempt) is given up.
+        # One whose send task is already queued is given up by that task (outbound.deliver).
         Message.objects.filter(case=closed, kind=MessageKind.OUTBOUND, sent_at__isnull=True,
-                               delivery_due_at__isnull=False).update(
-            delivery_due_at=None, send_error=_("Not sent: the case was marked as spam."))
+                               delivery_due_at__isnull=False).update(delivery_due_at=None, send_error=spam_not_sent())
         blocked = block_sender(address=first.sender_address, actor=actor, from_case=closed)
         record_audit(kind=CaseAuditKind.MARKED_SPAM, actor=actor, subject=closed, payload={"address": blocked.address})
     return closed

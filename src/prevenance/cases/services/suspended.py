@@ -5,6 +5,7 @@ purge (suspended_retention.py). See docs/email-intake.md, "Suspended messages"."
 
 import uuid
 from contextlib import ExitStack
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -54,10 +55,21 @@ def recover_suspended(*, suspended_id: int, actor, email: str, unblock: bool = F
         record_audit(kind=SuspendedAuditKind.RECOVERED, actor=actor, subject=row,
                      payload={"case": case.reference, "reason": row.reason, "channel": row.channel})
         if unblock and row.reason == SuspensionReason.SENDER_BLOCKED:
-            unblock_sender(address=address or row.form_data.get("email", ""), actor=actor)
+            unblock_sender(address=_blocked_sender_of(row) or address, actor=actor)
         if old_files:
             transaction.on_commit(lambda: discard_files(old_files))
     return case
+
+
+def _blocked_sender_of(row: SuspendedMessage) -> str:
+    """The address a message was kept aside for (its From, or the form's email), normalised as
+    the blocked list holds it: "Unblock this sender too" unblocks that one, whatever address
+    the person typed to recover the message under."""
+    given = parseaddr(row.sender)[1] if row.channel == Channel.EMAIL else row.form_data.get("email", "")
+    try:
+        return normalize_email(given) if given else ""
+    except ValidationError:
+        return ""
 
 
 def _usable_address(email: str) -> str:

@@ -22,6 +22,7 @@ from prevenance.cases.services.sla import (
     restart_resolution_clock,
     resume_clock,
     start_clock,
+    stop_reply_clock,
 )
 from prevenance.core.audit import record_audit
 from prevenance.core.validation import invalid
@@ -138,7 +139,8 @@ def merge_cases(*, survivor: Case, loser: Case, actor) -> Case:
         survivor.save(update_fields=changed)
         previous_status = loser.status
         loser.merged_into, loser.status, loser.closed_at = survivor, CaseStatus.CLOSED, now
-        loser.save(update_fields=["merged_into", "status", "closed_at", "updated_at"])
+        # Its awaited answer, if any, is the survivor's now (carry_reply_clock above).
+        loser.save(update_fields=["merged_into", "status", "closed_at", "updated_at", *stop_reply_clock(loser)])
         record_audit(
             kind=CaseAuditKind.MERGED, actor=actor, subject=survivor,
             payload={"survivor": survivor.pk, "loser": loser.pk, "messages": moved, "gestures": gestures, "reopened": reopened,

@@ -6,13 +6,14 @@ import re
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 
 from prevenance.cases.choices import CaseStatus, Priority
 from prevenance.cases.models import Case, Tag
 from prevenance.cases.selectors.inbox import PAGE_SIZE
-from prevenance.cases.services import assign_case, merge_cases
+from prevenance.cases.services import assign_case, bulk, merge_cases
 from prevenance.cases.services.bulk import MAX_BULK_CASES
 from prevenance.cases.tests.factories import TeamFactory, open_email_case
 from prevenance.core.audit import AuditEvent
@@ -151,6 +152,25 @@ def test_priority_is_set_on_each_open_case_and_refused_on_a_merged_one(client, a
 
     assert said(response) == ["1 case updated.", f"{twin.reference} was not changed: Case {twin.reference} is closed."]
     assert [row[1] for row in snapshot(world["a"], twin)] == [Priority.HIGH, twin.priority]
+
+
+def test_a_database_error_on_one_case_is_reported_and_the_others_are_changed(client, agent, world, monkeypatch):
+    # Given the database refusing the change of one case (a lock wait cut short, a deadlock)
+    real = bulk.change_priority
+
+    def refusing(*, case, **kwargs):
+        if case.pk == world["a"].pk:
+            raise OperationalError("canceling statement due to lock timeout")
+        return real(case=case, **kwargs)
+
+    monkeypatch.setattr(bulk, "change_priority", refusing)
+    # When the agent sets the priority of both cases
+    response = post(client, agent, [world["a"], world["b"]], action="priority", priority=Priority.HIGH)
+    # Then the other case is changed and the refused one is named with the reason, nothing half-done
+    assert response.status_code == 302
+    assert said(response) == ["1 case updated.",
+                              f"{world['a'].reference} was not changed: The database could not change it just now: try again."]
+    assert [row[1] for row in snapshot(world["a"], world["b"])] == [world["a"].priority, Priority.HIGH]
 
 
 # Cases the user cannot see

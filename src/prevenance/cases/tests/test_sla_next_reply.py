@@ -363,3 +363,19 @@ def test_merging_an_answered_case_changes_no_clock(standard, french_team, agent,
     merged = fresh(merge_cases(survivor=survivor, loser=fresh(loser), actor=agent))
     # Then no reply clock runs: nobody is waiting for an answer
     assert (merged.next_reply_due_at, merged.next_reply_clock_started_at) == (None, None)
+
+
+def test_closing_a_case_whose_reply_clock_still_runs_stops_it(standard, french_team, agent, monkeypatch):
+    # Given an answered, resolved case the customer reopened ("thanks"), resolved again without an answer
+    reopen_within(7)
+    case = customer_writes(answered_and_resolved(agent, monkeypatch, french_team), monkeypatch, utc(2026, 12, 21, 10))
+    assert case.next_reply_due_at is not None
+    at(monkeypatch, utc(2026, 12, 21, 10, 30))
+    change_status(case=case, status=CaseStatus.RESOLVED, actor=agent)
+    assert fresh(case).next_reply_due_at is not None  # kept: reopening it restarts it
+    # When it is closed
+    change_status(case=case, status=CaseStatus.CLOSED, actor=agent)
+    # Then no answer is awaited any more: the case page, the API and the export show none
+    closed = fresh(case)
+    assert (closed.next_reply_due_at, closed.next_reply_clock_started_at) == (None, None)
+    assert case_data(closed)["next_reply_due_at"] is None

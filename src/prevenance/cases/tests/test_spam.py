@@ -30,7 +30,7 @@ from prevenance.cases.services import (
     ingest_email,
 )
 from prevenance.cases.services.email_intake import Outcome
-from prevenance.cases.services.outbound import send_due_emails
+from prevenance.cases.services.outbound import deliver, send_due_emails
 from prevenance.cases.services.spam import block_sender, mark_as_spam, mark_not_spam, unblock_sender
 from prevenance.cases.services.suspended import recover_suspended
 from prevenance.cases.tests.factories import open_email_case
@@ -106,6 +106,18 @@ class TestMarking:
         assert mail.outbox == []
         ack = case.messages.get(kind=MessageKind.OUTBOUND)
         assert ack.delivery_due_at is None and ack.sent_at is None
+
+    def test_an_acknowledgement_whose_send_task_is_already_queued_is_not_sent(self, agent, django_capture_on_commit_callbacks):
+        # Given a new case whose acknowledgement's send task was queued at intake (workers behind)
+        case = spam_case(django_capture_on_commit_callbacks)
+        ack = case.messages.get(kind=MessageKind.OUTBOUND)
+        # When the case is marked as spam, then the queued task runs
+        mark_as_spam(case=case, actor=agent)
+        assert deliver(message_id=ack.pk) is False
+        # Then nothing was sent to the spammer, and the message says why
+        assert mail.outbox == []
+        ack.refresh_from_db()
+        assert (ack.sent_at, ack.delivery_due_at, ack.send_error) == (None, None, "Not sent: the case was marked as spam.")
 
     def test_refused_after_a_reply_to_the_customer_and_nothing_changes(self, agent, django_capture_on_commit_callbacks):
         case = spam_case(django_capture_on_commit_callbacks)
@@ -249,6 +261,15 @@ class TestRecovery:
         assert not is_blocked_sender(SPAMMER)
         assert AuditEvent.objects.filter(kind=BlockedSenderAuditKind.UNBLOCKED, actor=supervisor).exists()
         assert ingest_email(raw=eml(message_id="real-3@cheap-pills.example")).outcome == Outcome.CREATED
+
+    def test_unblocking_while_recovering_under_another_address_unblocks_the_sender(self, supervisor, agent):
+        # Given a blocked sender's message, recovered under the address the person typed instead
+        block_sender(address=SPAMMER, actor=agent)
+        kept = ingest_email(raw=eml(message_id="real-4@cheap-pills.example")).suspended
+        recover_suspended(suspended_id=kept.pk, actor=supervisor, email="claire@example.com", unblock=True)
+        # Then the sender the message was kept for is unblocked, not the typed address
+        assert not is_blocked_sender(SPAMMER)
+        assert ingest_email(raw=eml(message_id="real-5@cheap-pills.example")).outcome == Outcome.CREATED
 
 
 class TestNotSpam:

@@ -39,11 +39,15 @@ def test_an_error_inside_leaves_the_connection_as_it_was():
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
-def test_inside_a_callers_transaction_it_ends_with_that_transaction():
+def test_inside_a_callers_transaction_it_ends_with_the_block():
     with transaction.atomic():
         with planned_for_their_values():
-            pass
-        assert plan_cache_mode() == "force_custom_plan"  # SET LOCAL: until the outer COMMIT
+            assert plan_cache_mode() == "force_custom_plan"
+        # A savepoint's release would keep a SET LOCAL until the outer COMMIT: put back on leaving
+        assert plan_cache_mode() == "auto"
+        with pytest.raises(ZeroDivisionError), planned_for_their_values():
+            1 / 0  # noqa: B018
+        assert plan_cache_mode() == "auto"
     assert plan_cache_mode() == "auto"
 
 
