@@ -85,13 +85,13 @@ REOPEN = pgettext_lazy("case status action", "Reopen")  # resolved → open
 # Asked by Close, whatever the status: nothing leaves closed (workflow.TRANSITIONS), so one
 # stray click would end the conversation for good. Closing straight from new or open stays
 # allowed (spam, a duplicate), only asked.
+CLOSE_QUESTION = gettext_lazy(
+    "Close this case for good? No reply can be sent on it any more, and the customer's next message will open a new case."
+)
 # Asked by "Mark as spam": it closes the case and blocks the address, both undone by "Not spam".
 SPAM_QUESTION = gettext_lazy(
     "Mark this case as spam? It will be closed without a reply, and the sender's next messages will be kept aside "
     "in the suspended messages instead of opening cases. “Not spam” undoes both."
-)
-CLOSE_QUESTION = gettext_lazy(
-    "Close this case for good? No reply can be sent on it any more, and the customer's next message will open a new case."
 )
 
 
